@@ -1,0 +1,1 @@
+"""Who may use the system: API keys with scopes."""

@@ -1,0 +1,1 @@
+"""Product activity: event ingestion, validation, idempotency and incremental rollups."""

@@ -1,0 +1,110 @@
+"""Reading activity events from CSV or JSON Lines files, in batches, remembering line numbers."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from wedsync_success.kit.errors import ValidationFailed
+
+CSV_COLUMNS = ("event_id", "supplier_id", "user_id", "type", "occurred_at", "properties")
+
+
+@dataclass
+class FileBatch:
+    """Items read from a file, with the line each came from and lines that did not parse."""
+
+    items: list[Any] = field(default_factory=list)
+    lines: list[int] = field(default_factory=list)
+    unreadable: list[tuple[int, str]] = field(default_factory=list)
+    bytes_read: int = 0
+
+
+def detect_format(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix in (".jsonl", ".ndjson", ".json"):
+        return "jsonl"
+    if suffix == ".csv":
+        return "csv"
+    raise ValidationFailed(
+        f"Cannot tell the format of {path.name}",
+        details=[{"field": "file", "reason": "use a .csv, .jsonl or .ndjson file"}],
+    )
+
+
+def _csv_item(row: dict[str, str]) -> Any:
+    """A CSV row as an event; ``properties`` holds JSON, other extra columns join it."""
+    item: dict[str, Any] = {
+        k: v for k, v in row.items() if k in CSV_COLUMNS and v not in ("", None)
+    }
+    raw_props = item.pop("properties", None)
+    properties = json.loads(raw_props) if raw_props else {}
+    if not isinstance(properties, dict):
+        raise ValueError("properties must be a JSON object")
+    for key, value in row.items():
+        if key not in CSV_COLUMNS and key is not None and value not in ("", None):
+            properties[key] = (
+                int(value) if key == "amount" and value.lstrip("-").isdigit() else value
+            )
+    item["properties"] = properties
+    return item
+
+
+def read_batches(path: Path, *, batch_size: int) -> Iterator[FileBatch]:
+    """Yield batches of up to ``batch_size`` items; unparseable lines are reported, not fatal."""
+    fmt = detect_format(path)
+    with path.open("rb") as raw:
+        text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+        batch = FileBatch()
+        if fmt == "jsonl":
+            rows: Iterator[tuple[int, Any]] = _jsonl_rows(text)
+        else:
+            rows = _csv_rows(text)
+        for line_no, item in rows:
+            if isinstance(item, _Unreadable):
+                batch.unreadable.append((line_no, item.reason))
+            else:
+                batch.items.append(item)
+                batch.lines.append(line_no)
+            if len(batch.items) >= batch_size:
+                batch.bytes_read = raw.tell()
+                yield batch
+                batch = FileBatch()
+        batch.bytes_read = raw.tell()
+        if batch.items or batch.unreadable:
+            yield batch
+
+
+@dataclass(frozen=True)
+class _Unreadable:
+    reason: str
+
+
+def _jsonl_rows(text: io.TextIOWrapper) -> Iterator[tuple[int, Any]]:
+    for line_no, line in enumerate(text, start=1):
+        if not line.strip():
+            continue
+        try:
+            yield line_no, json.loads(line)
+        except ValueError as exc:
+            yield line_no, _Unreadable(f"not valid JSON: {exc}")
+
+
+def _csv_rows(text: io.TextIOWrapper) -> Iterator[tuple[int, Any]]:
+    reader = csv.DictReader(text)
+    missing = {"event_id", "supplier_id", "type", "occurred_at"} - set(reader.fieldnames or ())
+    if missing:
+        raise ValidationFailed(
+            "The CSV header lacks required columns",
+            details=[{"field": col, "reason": "missing column"} for col in sorted(missing)],
+        )
+    for row in reader:
+        try:
+            yield reader.line_num, _csv_item(row)
+        except ValueError as exc:
+            yield reader.line_num, _Unreadable(str(exc))

@@ -1,0 +1,65 @@
+"""Raw activity events and the rollups maintained from them on ingest."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, String, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from wedsync_success.db import Base, JSONType, UTCDateTime, big_id
+
+
+class ActivityEvent(Base):
+    """One product event, exactly once per client ``event_id``."""
+
+    __tablename__ = "activity_events"
+    __table_args__ = (
+        Index("ix_activity_events_supplier_time", "supplier_id", "occurred_at"),
+        Index("ix_activity_events_supplier_type_time", "supplier_id", "event_type", "occurred_at"),
+        Index("ix_activity_events_batch_id", "batch_id"),
+    )
+
+    id: Mapped[int] = mapped_column(big_id, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(128), unique=True)
+    supplier_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("suppliers.id", ondelete="CASCADE"))
+    user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    event_type: Mapped[str] = mapped_column(String(64))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    occurred_on: Mapped[date] = mapped_column(Date)
+    value: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    properties: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    batch_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    ingested_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DailyRollup(Base):
+    """Count and value of one event type for one supplier on one UTC day."""
+
+    __tablename__ = "daily_rollups"
+    __table_args__ = (Index("ix_daily_rollups_day", "day"),)
+
+    supplier_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("suppliers.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    event_type: Mapped[str] = mapped_column(String(64), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+    value_sum: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class SupplierEventTotal(Base):
+    """Lifetime count, value and first/last time of one event type for one supplier."""
+
+    __tablename__ = "supplier_event_totals"
+
+    supplier_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("suppliers.id", ondelete="CASCADE"), primary_key=True
+    )
+    event_type: Mapped[str] = mapped_column(String(64), primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger)
+    value_sum: Mapped[int] = mapped_column(BigInteger, default=0)
+    first_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,0 +1,127 @@
+"""Every query of the activity domain: storing events and maintaining rollups from them."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import case, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from wedsync_success.activity.models import ActivityEvent, DailyRollup, SupplierEventTotal
+from wedsync_success.db.upsert import dialect_insert
+from wedsync_success.suppliers.models import Supplier
+
+
+async def existing_supplier_ids(
+    session: AsyncSession, supplier_ids: Iterable[uuid.UUID]
+) -> set[uuid.UUID]:
+    """Which of ``supplier_ids`` exist."""
+    wanted = list(set(supplier_ids))
+    if not wanted:
+        return set()
+    rows = await session.scalars(select(Supplier.id).where(Supplier.id.in_(wanted)))
+    return set(rows)
+
+
+async def insert_new_events(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int:
+    """Insert events, skipping any ``event_id`` already stored; returns how many were new."""
+    if not rows:
+        return 0
+    stmt = (
+        dialect_insert(session, ActivityEvent)
+        .on_conflict_do_nothing(index_elements=["event_id"])
+        .returning(ActivityEvent.id)
+    )
+    result = await session.execute(stmt, rows)
+    return len(result.all())
+
+
+async def roll_up_batch(session: AsyncSession, batch_id: uuid.UUID) -> list[uuid.UUID]:
+    """Fold the events newly stored under ``batch_id`` into the rollups; returns the suppliers."""
+    ev = ActivityEvent
+    daily = (
+        select(
+            ev.supplier_id,
+            ev.occurred_on,
+            ev.event_type,
+            func.count().label("count"),
+            func.coalesce(func.sum(ev.value), 0).label("value_sum"),
+        )
+        .where(ev.batch_id == batch_id)
+        .group_by(ev.supplier_id, ev.occurred_on, ev.event_type)
+    )
+    ins = dialect_insert(session, DailyRollup).from_select(
+        ["supplier_id", "day", "event_type", "count", "value_sum"], daily
+    )
+    await session.execute(
+        ins.on_conflict_do_update(
+            index_elements=["supplier_id", "day", "event_type"],
+            set_={
+                "count": DailyRollup.count + ins.excluded.count,
+                "value_sum": DailyRollup.value_sum + ins.excluded.value_sum,
+            },
+        )
+    )
+
+    totals = (
+        select(
+            ev.supplier_id,
+            ev.event_type,
+            func.count().label("count"),
+            func.coalesce(func.sum(ev.value), 0).label("value_sum"),
+            func.min(ev.occurred_at).label("first_at"),
+            func.max(ev.occurred_at).label("last_at"),
+        )
+        .where(ev.batch_id == batch_id)
+        .group_by(ev.supplier_id, ev.event_type)
+    )
+    ins_t = dialect_insert(session, SupplierEventTotal).from_select(
+        ["supplier_id", "event_type", "count", "value_sum", "first_at", "last_at"], totals
+    )
+    t = SupplierEventTotal
+    await session.execute(
+        ins_t.on_conflict_do_update(
+            index_elements=["supplier_id", "event_type"],
+            set_={
+                "count": t.count + ins_t.excluded.count,
+                "value_sum": t.value_sum + ins_t.excluded.value_sum,
+                "first_at": case(
+                    (ins_t.excluded.first_at < t.first_at, ins_t.excluded.first_at),
+                    else_=t.first_at,
+                ),
+                "last_at": case(
+                    (ins_t.excluded.last_at > t.last_at, ins_t.excluded.last_at),
+                    else_=t.last_at,
+                ),
+            },
+        )
+    )
+    affected = await session.scalars(
+        select(ev.supplier_id).where(ev.batch_id == batch_id).distinct()
+    )
+    return list(affected)
+
+
+async def recent_events(
+    session: AsyncSession, supplier_id: uuid.UUID, *, limit: int
+) -> Sequence[ActivityEvent]:
+    """The supplier's latest events, newest first."""
+    rows = await session.scalars(
+        select(ActivityEvent)
+        .where(ActivityEvent.supplier_id == supplier_id)
+        .order_by(ActivityEvent.occurred_at.desc(), ActivityEvent.id.desc())
+        .limit(limit)
+    )
+    return rows.all()
+
+
+async def lifetime_counts(session: AsyncSession, supplier_id: uuid.UUID) -> dict[str, int]:
+    """How many events of each type the supplier has ever sent."""
+    rows = await session.execute(
+        select(SupplierEventTotal.event_type, SupplierEventTotal.count).where(
+            SupplierEventTotal.supplier_id == supplier_id
+        )
+    )
+    return {event_type: int(count) for event_type, count in rows}

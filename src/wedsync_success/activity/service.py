@@ -1,0 +1,83 @@
+"""Storing a batch of activity events: validate, deduplicate, store, roll up."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from wedsync_success.activity import repository
+from wedsync_success.activity.schemas import IngestResult
+from wedsync_success.activity.validation import parse_batch
+from wedsync_success.kit.batch import RejectedItem
+from wedsync_success.kit.errors import PayloadTooLarge
+
+
+@dataclass(frozen=True)
+class StoredBatch:
+    result: IngestResult
+    affected_supplier_ids: list[uuid.UUID]
+
+
+async def store_batch(
+    *, session: AsyncSession, items: Sequence[Any], now: datetime, max_batch_size: int
+) -> StoredBatch:
+    """Store the valid, new events of ``items`` and fold them into the rollups.
+
+    Invalid items are reported by index, field and reason; events whose ``event_id`` is
+    already stored (or repeated within the batch) count as duplicates and change nothing.
+    """
+    if len(items) > max_batch_size:
+        raise PayloadTooLarge(
+            f"A batch holds at most {max_batch_size} events; this one has {len(items)}. "
+            "Split it into smaller batches.",
+            details=[{"field": "events", "reason": f"more than {max_batch_size} items"}],
+        )
+    parsed = parse_batch(items, now=now)
+    known = await repository.existing_supplier_ids(
+        session, (event.supplier_id for _, event in parsed.valid)
+    )
+    batch_id = uuid.uuid4()
+    rows: list[dict[str, Any]] = []
+    rejected = list(parsed.rejected)
+    for index, event in parsed.valid:
+        if event.supplier_id not in known:
+            rejected.append(
+                RejectedItem(
+                    index=index,
+                    key=event.event_id,
+                    field="supplier_id",
+                    reason="no supplier with this id",
+                )
+            )
+            continue
+        amount = event.properties.get("amount")
+        rows.append(
+            {
+                "event_id": event.event_id,
+                "supplier_id": event.supplier_id,
+                "user_id": event.user_id,
+                "event_type": event.type,
+                "occurred_at": event.occurred_at,
+                "occurred_on": event.occurred_at.astimezone(UTC).date(),
+                "value": amount,
+                "properties": event.properties,
+                "batch_id": batch_id,
+                "ingested_at": now,
+            }
+        )
+    inserted = await repository.insert_new_events(session, rows)
+    affected = await repository.roll_up_batch(session, batch_id) if inserted else []
+    rejected.sort(key=lambda item: item.index)
+    result = IngestResult(
+        accepted=inserted,
+        duplicates=parsed.duplicates_in_batch + (len(rows) - inserted),
+        rejected=len(rejected),
+        errors=rejected,
+        affected_suppliers=len(affected),
+    )
+    return StoredBatch(result=result, affected_supplier_ids=affected)

@@ -1,0 +1,49 @@
+"""The application's long-lived parts, built once per process from settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from wedsync_success.config import Settings
+from wedsync_success.db import Database, create_database
+from wedsync_success.events.bus import Transport, create_transport
+from wedsync_success.events.consumers import register_builtin_consumers
+from wedsync_success.events.dispatcher import Dispatcher
+from wedsync_success.health.config import HealthConfig, load_health_config
+from wedsync_success.kit.clock import Clock, utc_now
+from wedsync_success.milestones.definitions import MilestoneCatalog, load_milestone_catalog
+
+
+@dataclass(frozen=True)
+class AppContext:
+    """Settings, validated domain configuration, database and event hub of one process."""
+
+    settings: Settings
+    db: Database
+    health: HealthConfig
+    milestones: MilestoneCatalog
+    transport: Transport
+    dispatcher: Dispatcher
+    clock: Clock
+
+    async def close(self) -> None:
+        await self.db.dispose()
+
+
+def build_context(settings: Settings, *, clock: Clock = utc_now) -> AppContext:
+    """Load and validate configuration files, open the database, wire the event hub."""
+    health = load_health_config(settings.health_config)
+    milestones = load_milestone_catalog(settings.milestones_config)
+    db = create_database(settings.database_url)
+    transport = create_transport(settings.event_bus_url)
+    register_builtin_consumers(transport)
+    dispatcher = Dispatcher(db=db, transport=transport, clock=clock)
+    return AppContext(
+        settings=settings,
+        db=db,
+        health=health,
+        milestones=milestones,
+        transport=transport,
+        dispatcher=dispatcher,
+        clock=clock,
+    )

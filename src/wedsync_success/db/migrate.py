@@ -1,0 +1,51 @@
+"""Run Alembic migrations programmatically against a database URL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.engine.url import make_url
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+_SYNC_DRIVERS = {"sqlite": "sqlite", "postgresql": "postgresql+psycopg"}
+
+
+def sync_url(url: str) -> str:
+    """The same database through a synchronous driver (Alembic runs synchronously)."""
+    parsed = make_url(url)
+    return parsed.set(drivername=_SYNC_DRIVERS[parsed.get_backend_name()]).render_as_string(
+        hide_password=False
+    )
+
+
+def alembic_config(url: str) -> Config:
+    """An Alembic config pointing at the packaged migrations and ``url``."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option(
+        "file_template",
+        "%%(year)d-%%(month).2d-%%(day).2d-%%(hour).2d%%(minute).2d_%%(slug)s",
+    )
+    cfg.set_main_option("sqlalchemy.url", sync_url(url).replace("%", "%%"))
+    return cfg
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    """Bring the database at ``url`` up to ``revision``."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    command.upgrade(alembic_config(url), revision)
+
+
+def downgrade(url: str, revision: str) -> None:
+    """Take the database at ``url`` back to ``revision``."""
+    command.downgrade(alembic_config(url), revision)
+
+
+def current(url: str) -> None:
+    """Print the revision the database at ``url`` is at."""
+    command.current(alembic_config(url), verbose=False)

@@ -1,0 +1,20 @@
+"""Imports every table module so ``Base.metadata`` knows the whole schema (for Alembic)."""
+
+from wedsync_success.access import models as access_models
+from wedsync_success.activity import models as activity_models
+from wedsync_success.db.base import Base
+from wedsync_success.events import models as events_models
+from wedsync_success.health import models as health_models
+from wedsync_success.milestones import models as milestones_models
+from wedsync_success.suppliers import models as suppliers_models
+
+ALL_MODEL_MODULES = (
+    access_models,
+    activity_models,
+    events_models,
+    health_models,
+    milestones_models,
+    suppliers_models,
+)
+
+metadata = Base.metadata

@@ -1,0 +1,1 @@
+"""Success events: the outbox, its dispatcher and the bus transports consumers subscribe to."""

@@ -1,0 +1,33 @@
+"""Every query of the events domain beyond dispatching: reading the success-event log."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from wedsync_success.events.models import OutboxEvent
+
+
+async def recent(
+    session: AsyncSession,
+    *,
+    supplier_id: uuid.UUID | None = None,
+    event_type: str | None = None,
+    before_sequence: int | None = None,
+    limit: int = 50,
+) -> Sequence[OutboxEvent]:
+    """Success events, newest first, optionally for one supplier or of one type."""
+    conditions = []
+    if supplier_id is not None:
+        conditions.append(OutboxEvent.supplier_id == supplier_id)
+    if event_type is not None:
+        conditions.append(OutboxEvent.event_type == event_type)
+    if before_sequence is not None:
+        conditions.append(OutboxEvent.id < before_sequence)
+    rows = await session.scalars(
+        select(OutboxEvent).where(*conditions).order_by(OutboxEvent.id.desc()).limit(limit)
+    )
+    return rows.all()

@@ -1,0 +1,50 @@
+"""Success event names (one enum) and the shape consumers receive."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+class SuccessEventType(enum.StrEnum):
+    HEALTH_IMPROVED = "supplier.health_improved"
+    HEALTH_DECLINED = "supplier.health_declined"
+    RISK_LEVEL_CHANGED = "supplier.risk_level_changed"
+    MILESTONE_ACHIEVED = "supplier.milestone_achieved"
+    SUCCESS_CHAMPION = "supplier.success_champion"
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """A success event about to be written to the outbox."""
+
+    event_type: SuccessEventType
+    supplier_id: uuid.UUID | None
+    occurred_at: datetime
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SuccessEvent:
+    """A success event as delivered to consumers; ``sequence`` orders events globally."""
+
+    sequence: int
+    event_id: uuid.UUID
+    event_type: str
+    supplier_id: uuid.UUID | None
+    occurred_at: datetime
+    payload: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready form, used by API responses and outbound transports."""
+        return {
+            "sequence": self.sequence,
+            "event_id": str(self.event_id),
+            "type": self.event_type,
+            "supplier_id": str(self.supplier_id) if self.supplier_id else None,
+            "occurred_at": self.occurred_at.isoformat(),
+            "payload": self.payload,
+        }

@@ -1,0 +1,1 @@
+"""Health scoring: components, weights, computation, history, trends and explanations."""

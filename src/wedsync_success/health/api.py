@@ -1,0 +1,74 @@
+"""Health routes: a supplier's score history, and an on-demand recompute."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from wedsync_success.health import repository
+from wedsync_success.health.config import COMPONENT_NAMES
+from wedsync_success.health.schemas import HealthHistory, HistoryPoint, RecomputeOut
+from wedsync_success.health.service import recompute
+from wedsync_success.suppliers.service import get_supplier
+from wedsync_success.web.deps import AdminKey, ContextDep, ReadKey, SessionDep
+
+router = APIRouter(tags=["health"])
+
+
+@router.get(
+    "/suppliers/{supplier_id}/health/history",
+    response_model=HealthHistory,
+    summary="A supplier's score history",
+)
+async def get_history(
+    supplier_id: uuid.UUID,
+    session: SessionDep,
+    _key: ReadKey,
+    since: Annotated[date | None, Query(description="First day, inclusive")] = None,
+    until: Annotated[date | None, Query(description="Last day, inclusive")] = None,
+) -> HealthHistory:
+    await get_supplier(session=session, supplier_id=supplier_id)
+    rows = await repository.history(session, supplier_id, since=since, until=until)
+    return HealthHistory(
+        supplier_id=str(supplier_id),
+        points=[
+            HistoryPoint(
+                as_of=r.as_of,
+                score=r.score,
+                risk_level=r.risk_level,
+                components={n: getattr(r, n) for n in COMPONENT_NAMES},
+            )
+            for r in rows
+        ],
+    )
+
+
+@router.post(
+    "/health/recompute", response_model=RecomputeOut, summary="Rescore every active supplier"
+)
+async def post_recompute(
+    ctx: ContextDep,
+    session: SessionDep,
+    _key: AdminKey,
+    as_of: Annotated[date | None, Query(description="Day to score as of; default today")] = None,
+) -> RecomputeOut:
+    now = ctx.clock()
+    summary = await recompute(
+        session=session,
+        config=ctx.health,
+        milestones_defined=len(ctx.milestones.milestones),
+        as_of=as_of or now.date(),
+        supplier_ids=None,
+        now=now,
+    )
+    await session.commit()
+    ctx.dispatcher.notify()
+    return RecomputeOut(
+        as_of=summary.as_of,
+        scored=summary.scored,
+        risk_levels=summary.risk_levels,
+        events=summary.events,
+    )

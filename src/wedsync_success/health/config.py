@@ -1,0 +1,141 @@
+"""Schema of the health configuration file (weights, windows, targets, risk bands)."""
+
+from __future__ import annotations
+
+import enum
+import math
+from pathlib import Path
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from wedsync_success.kit.config_files import load_yaml_model
+
+
+class RiskLevel(enum.StrEnum):
+    HEALTHY = "healthy"
+    WATCH = "watch"
+    AT_RISK = "at_risk"
+    CRITICAL = "critical"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class WindowedTarget(_Strict):
+    """A count over a window that earns 100 when it reaches ``target``."""
+
+    weight: float = Field(ge=0, le=1)
+    window_days: int = Field(ge=1, le=730)
+    target: float = Field(gt=0)
+
+
+class Engagement(WindowedTarget):
+    pass
+
+
+class Adoption(WindowedTarget):
+    event_types: list[str] = Field(min_length=1)
+
+
+class Clients(WindowedTarget):
+    event_types: list[str] = Field(min_length=1)
+
+
+class Milestones(_Strict):
+    weight: float = Field(ge=0, le=1)
+
+
+class Penalty(_Strict):
+    """100 minus ``penalty_per_event`` for each matching event in the window, floored at 0."""
+
+    weight: float = Field(ge=0, le=1)
+    window_days: int = Field(ge=1, le=730)
+    penalty_per_event: float = Field(ge=0, le=100)
+    event_types: list[str] = Field(min_length=1)
+
+
+class Billing(Penalty):
+    past_due_cap: float = Field(ge=0, le=100)
+
+
+class Support(Penalty):
+    pass
+
+
+class Referrals(WindowedTarget):
+    event_types: list[str] = Field(min_length=1)
+    bonus_event_types: list[str] = Field(default_factory=list)
+    bonus_multiplier: float = Field(default=1, ge=0)
+
+
+class Components(_Strict):
+    engagement: Engagement
+    adoption: Adoption
+    milestones: Milestones
+    clients: Clients
+    billing: Billing
+    support: Support
+    referrals: Referrals
+
+
+class RiskBands(_Strict):
+    """Lower bounds: score >= healthy is healthy, >= watch is watch, >= at_risk is at risk."""
+
+    healthy: float = Field(gt=0, le=100)
+    watch: float = Field(gt=0, le=100)
+    at_risk: float = Field(gt=0, le=100)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if not self.healthy > self.watch > self.at_risk:
+            raise ValueError("risk bands must satisfy healthy > watch > at_risk")
+        return self
+
+
+class EventRules(_Strict):
+    change_threshold: float = Field(gt=0, le=100)
+    champion_score: float = Field(gt=0, le=100)
+
+
+class HealthConfig(_Strict):
+    version: int = Field(ge=1)
+    components: Components
+    risk_bands: RiskBands
+    events: EventRules
+
+    @model_validator(mode="after")
+    def _weights_sum_to_one(self) -> Self:
+        total = sum(self.weights().values())
+        if not math.isclose(total, 1.0, abs_tol=1e-6):
+            raise ValueError(f"component weights must sum to 1, not {total:g}")
+        return self
+
+    def weights(self) -> dict[str, float]:
+        """Weight of each component, by name."""
+        return {name: getattr(self.components, name).weight for name in COMPONENT_NAMES}
+
+    def longest_window_days(self) -> int:
+        """The widest window any component looks back over."""
+        return max(
+            getattr(self.components, name).window_days
+            for name in COMPONENT_NAMES
+            if hasattr(getattr(self.components, name), "window_days")
+        )
+
+
+COMPONENT_NAMES: tuple[str, ...] = (
+    "engagement",
+    "adoption",
+    "milestones",
+    "clients",
+    "billing",
+    "support",
+    "referrals",
+)
+
+
+def load_health_config(path: Path) -> HealthConfig:
+    """Read and validate the health configuration file."""
+    return load_yaml_model(path, HealthConfig)

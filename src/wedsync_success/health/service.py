@@ -1,0 +1,217 @@
+"""Health recomputation and explanation."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from wedsync_success.events.outbox import enqueue
+from wedsync_success.events.types import NewEvent, SuccessEventType
+from wedsync_success.health import repository
+from wedsync_success.health.components import Scores, compute, impacts
+from wedsync_success.health.config import COMPONENT_NAMES, HealthConfig
+from wedsync_success.health.models import HealthScore
+from wedsync_success.health.repository import ScoringInput
+from wedsync_success.kit.clock import start_of_day
+
+
+@dataclass(frozen=True)
+class RecomputeSummary:
+    as_of: date
+    scored: int
+    risk_levels: dict[str, int] = field(default_factory=dict)
+    events: int = 0
+
+
+async def recompute(
+    *,
+    session: AsyncSession,
+    config: HealthConfig,
+    milestones_defined: int,
+    as_of: date,
+    supplier_ids: Sequence[uuid.UUID] | None,
+    now: datetime,
+) -> RecomputeSummary:
+    """Score ``supplier_ids`` (every active supplier when ``None``) as of the end of ``as_of``.
+
+    Writes the day's history row and, unless a later day is already current, the current
+    score, and puts success events for meaningful changes into the outbox.
+    """
+    data = await repository.scoring_input(session, config, as_of=as_of, supplier_ids=supplier_ids)
+    if not data.supplier_ids:
+        return RecomputeSummary(as_of=as_of, scored=0)
+    scores = compute(data.signals, config, milestones_defined=milestones_defined)
+    change_7d = np.round(scores.score - data.score_7d_ago, 1)
+    change_30d = np.round(scores.score - data.score_30d_ago, 1)
+    component_cols = [scores.components[n].tolist() for n in COMPONENT_NAMES]
+    signal_cols = [data.signals.by_component()[n].tolist() for n in COMPONENT_NAMES]
+    score_list = scores.score.tolist()
+    risk_list = scores.risk_level.tolist()
+    history_rows = [
+        {
+            "supplier_id": sid,
+            "as_of": as_of,
+            "score": sc,
+            "risk_level": rl,
+            **dict(zip(COMPONENT_NAMES, comps, strict=True)),
+        }
+        for sid, sc, rl, *comps in zip(
+            data.supplier_ids, score_list, risk_list, *component_cols, strict=True
+        )
+    ]
+    signal_names = [f"{n}_signal" for n in COMPONENT_NAMES]
+    current_rows = [
+        {
+            **h,
+            **dict(zip(signal_names, sigs, strict=True)),
+            "last_active_on": last,
+            "change_7d": _none_if_nan(c7),
+            "change_30d": _none_if_nan(c30),
+            "computed_at": now,
+        }
+        for h, last, c7, c30, *sigs in zip(
+            history_rows,
+            data.last_active_on,
+            change_7d.tolist(),
+            change_30d.tolist(),
+            *signal_cols,
+            strict=True,
+        )
+    ]
+    await repository.write_history(session, history_rows)
+    await repository.write_current(session, current_rows)
+    events = _change_events(data, scores, config, as_of=as_of)
+    await enqueue(session=session, events=events, now=now)
+    return RecomputeSummary(
+        as_of=as_of,
+        scored=len(data.supplier_ids),
+        risk_levels=dict(Counter(risk_list)),
+        events=len(events),
+    )
+
+
+def _none_if_nan(value: float) -> float | None:
+    return None if math.isnan(value) else value
+
+
+def _change_events(
+    data: ScoringInput, scores: Scores, config: HealthConfig, *, as_of: date
+) -> list[NewEvent]:
+    """Events for suppliers whose score moved forward in time and changed meaningfully."""
+    prev = data.previous_score
+    moving_forward = np.array(
+        [p is not None and p <= as_of for p in data.previous_as_of], dtype=bool
+    )
+    has_prev = moving_forward & ~np.isnan(prev)
+    delta = np.where(has_prev, scores.score - np.nan_to_num(prev), 0.0)
+    threshold = config.events.change_threshold
+    champion = config.events.champion_score
+    prev_risk = np.array([r or "" for r in data.previous_risk], dtype=object)
+    masks = {
+        SuccessEventType.RISK_LEVEL_CHANGED: has_prev & (prev_risk != scores.risk_level),
+        SuccessEventType.HEALTH_IMPROVED: has_prev & (delta >= threshold),
+        SuccessEventType.HEALTH_DECLINED: has_prev & (delta <= -threshold),
+        SuccessEventType.SUCCESS_CHAMPION: has_prev
+        & (scores.score >= champion)
+        & (np.nan_to_num(prev) < champion),
+    }
+    occurred_at = start_of_day(as_of)
+    events: list[NewEvent] = []
+    for event_type, mask in masks.items():
+        for i in np.flatnonzero(mask).tolist():
+            events.append(
+                NewEvent(
+                    event_type=event_type,
+                    supplier_id=data.supplier_ids[i],
+                    occurred_at=occurred_at,
+                    payload={
+                        "as_of": as_of.isoformat(),
+                        "score": float(scores.score[i]),
+                        "previous_score": float(prev[i]),
+                        "risk_level": str(scores.risk_level[i]),
+                        "previous_risk_level": data.previous_risk[i],
+                    },
+                )
+            )
+    return events
+
+
+@dataclass(frozen=True)
+class Factor:
+    component: str
+    score: float
+    weight: float
+    impact: float
+    detail: str
+
+
+def explain(current: HealthScore, config: HealthConfig, *, milestones_defined: int) -> list[Factor]:
+    """Every component with its impact on the score and the plain-words reason, biggest first."""
+    components = {n: float(getattr(current, n)) for n in COMPONENT_NAMES}
+    signals = {n: float(getattr(current, f"{n}_signal")) for n in COMPONENT_NAMES}
+    weights = config.weights()
+    factors = [
+        Factor(
+            component=name,
+            score=components[name],
+            weight=weights[name],
+            impact=round(impact, 2),
+            detail=_describe(name, signals[name], config, milestones_defined),
+        )
+        for name, impact in impacts(components, config).items()
+    ]
+    return sorted(factors, key=lambda f: abs(f.impact), reverse=True)
+
+
+def _plural(n: float, word: str) -> str:
+    count = int(n) if float(n).is_integer() else n
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def _describe(name: str, signal: float, config: HealthConfig, milestones_defined: int) -> str:
+    c = config.components
+    match name:
+        case "engagement":
+            return f"Active on {_plural(signal, 'day')} of the last {c.engagement.window_days}"
+        case "adoption":
+            return (
+                f"Used {int(signal)} of {len(c.adoption.event_types)} core features in the "
+                f"last {c.adoption.window_days} days"
+            )
+        case "milestones":
+            return f"Reached {int(signal)} of {milestones_defined} milestones"
+        case "clients":
+            return (
+                f"{_plural(signal, 'client or journey action')} in the last "
+                f"{c.clients.window_days} days"
+            )
+        case "billing":
+            return f"{_plural(signal, 'failed payment')} in the last {c.billing.window_days} days"
+        case "support":
+            return (
+                f"{_plural(signal, 'support ticket')} opened in the last "
+                f"{c.support.window_days} days"
+            )
+        case "referrals":
+            return (
+                f"Referral activity {signal:g} in the last {c.referrals.window_days} days "
+                f"(conversions count ×{c.referrals.bonus_multiplier:g})"
+            )
+    raise ValueError(f"unknown component {name}")
+
+
+def explanation_payload(factors: list[Factor]) -> dict[str, Any]:
+    """Factors split into what raises and what lowers the score."""
+    return {
+        "baseline": 50.0,
+        "raising": [f for f in factors if f.impact > 0],
+        "lowering": sorted((f for f in factors if f.impact < 0), key=lambda f: f.impact),
+    }

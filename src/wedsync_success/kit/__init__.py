@@ -1,0 +1,1 @@
+"""Small shared plumbing used by every domain: errors, clocks, pagination."""

@@ -1,0 +1,56 @@
+"""The whole exception tree of the application, in one place.
+
+Every error carries a stable ``code``; the web layer maps codes to HTTP statuses and renders
+``{"error": {"code", "message", "details"}}``. Domain code raises these and never knows HTTP.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class WedSyncError(Exception):
+    """Base of every error the application raises on purpose."""
+
+    code = "internal_error"
+
+    def __init__(self, message: str, *, details: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class ConfigError(WedSyncError):
+    """A configuration file is missing or does not match its schema."""
+
+    code = "config_error"
+
+
+class ValidationFailed(WedSyncError):
+    """Input was rejected; ``details`` lists ``{"field", "reason"}`` items."""
+
+    code = "validation_error"
+
+
+class NotFound(WedSyncError):
+    """The requested record does not exist."""
+
+    code = "not_found"
+
+
+class PayloadTooLarge(WedSyncError):
+    """A batch is larger than the configured maximum."""
+
+    code = "payload_too_large"
+
+
+class Unauthorized(WedSyncError):
+    """No valid credentials were presented."""
+
+    code = "unauthorized"
+
+
+class Forbidden(WedSyncError):
+    """Credentials are valid but lack the needed scope."""
+
+    code = "forbidden"

@@ -1,0 +1,1 @@
+"""Milestones: declarative definitions, detection and achievements."""

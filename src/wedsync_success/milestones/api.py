@@ -1,0 +1,25 @@
+"""GET /milestones: definitions with achievement rates and time to value."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from wedsync_success.milestones.schemas import MilestoneStats
+from wedsync_success.milestones.service import catalog_stats
+from wedsync_success.suppliers.repository import count as supplier_count
+from wedsync_success.web.deps import ContextDep, ReadKey, SessionDep
+
+router = APIRouter(tags=["milestones"])
+
+
+@router.get(
+    "/milestones",
+    response_model=list[MilestoneStats],
+    summary="Milestone definitions and achievement rates",
+)
+async def get_milestones(
+    ctx: ContextDep, session: SessionDep, _key: ReadKey
+) -> list[MilestoneStats]:
+    return await catalog_stats(
+        session=session, catalog=ctx.milestones, supplier_count=await supplier_count(session)
+    )

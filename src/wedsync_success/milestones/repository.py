@@ -1,0 +1,117 @@
+"""Every query of the milestones domain."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, func, select, union_all
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from wedsync_success.activity.models import ActivityEvent, SupplierEventTotal
+from wedsync_success.db.upsert import dialect_insert
+from wedsync_success.milestones.definitions import Condition, MilestoneDefinition
+from wedsync_success.milestones.models import MilestoneAchievement
+from wedsync_success.suppliers.models import Supplier
+
+
+def _condition_times(
+    condition: Condition, key: str, supplier_ids: Sequence[uuid.UUID] | None
+) -> Select[Any]:
+    """(supplier_id, t): when each not-yet-achieving supplier met ``condition``."""
+    totals = SupplierEventTotal
+    eligible: list[ColumnElement[bool]] = [
+        totals.event_type == condition.event_type,
+        totals.count >= condition.min_count,
+        totals.supplier_id.not_in(
+            select(MilestoneAchievement.supplier_id).where(
+                MilestoneAchievement.milestone_key == key
+            )
+        ),
+    ]
+    if supplier_ids is not None:
+        eligible.append(totals.supplier_id.in_(supplier_ids))
+    if condition.min_count == 1:
+        return select(totals.supplier_id, totals.first_at.label("t")).where(*eligible)
+    ev = ActivityEvent
+    ranked = (
+        select(
+            ev.supplier_id,
+            ev.occurred_at,
+            func.row_number()
+            .over(partition_by=ev.supplier_id, order_by=(ev.occurred_at, ev.id))
+            .label("rn"),
+        )
+        .where(
+            ev.event_type == condition.event_type,
+            ev.supplier_id.in_(select(totals.supplier_id).where(*eligible)),
+        )
+        .subquery()
+    )
+    return select(ranked.c.supplier_id, ranked.c.occurred_at.label("t")).where(
+        ranked.c.rn == condition.min_count
+    )
+
+
+async def newly_met(
+    session: AsyncSession,
+    milestone: MilestoneDefinition,
+    supplier_ids: Sequence[uuid.UUID] | None,
+) -> list[tuple[uuid.UUID, datetime, datetime]]:
+    """Suppliers meeting every condition of ``milestone`` for the first time.
+
+    Returns (supplier_id, achieved_at, signed_up_at); ``achieved_at`` is the time of the
+    event that completed the last condition.
+    """
+    parts = [_condition_times(c, milestone.key, supplier_ids) for c in milestone.conditions]
+    met = union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
+    per_supplier = (
+        select(met.c.supplier_id, func.max(met.c.t).label("achieved_at"))
+        .group_by(met.c.supplier_id)
+        .having(func.count() == len(parts))
+        .subquery()
+    )
+    rows = await session.execute(
+        select(per_supplier.c.supplier_id, per_supplier.c.achieved_at, Supplier.signed_up_at).join(
+            Supplier, Supplier.id == per_supplier.c.supplier_id
+        )
+    )
+    return list(rows)
+
+
+async def record(session: AsyncSession, rows: list[dict[str, Any]]) -> list[tuple[uuid.UUID, str]]:
+    """Insert achievements; ones already recorded are skipped. Returns the new (supplier, key)."""
+    if not rows:
+        return []
+    stmt = (
+        dialect_insert(session, MilestoneAchievement)
+        .on_conflict_do_nothing(index_elements=["supplier_id", "milestone_key"])
+        .returning(MilestoneAchievement.supplier_id, MilestoneAchievement.milestone_key)
+    )
+    result = await session.execute(stmt, rows)
+    return [(sid, key) for sid, key in result]
+
+
+async def achievements_of(
+    session: AsyncSession, supplier_id: uuid.UUID
+) -> Sequence[MilestoneAchievement]:
+    rows = await session.scalars(
+        select(MilestoneAchievement)
+        .where(MilestoneAchievement.supplier_id == supplier_id)
+        .order_by(MilestoneAchievement.achieved_at)
+    )
+    return rows.all()
+
+
+async def achievement_stats(session: AsyncSession) -> dict[str, tuple[int, float | None]]:
+    """Per milestone key: how many suppliers achieved it, and the average days it took."""
+    rows = await session.execute(
+        select(
+            MilestoneAchievement.milestone_key,
+            func.count(),
+            func.avg(MilestoneAchievement.days_to_achieve),
+        ).group_by(MilestoneAchievement.milestone_key)
+    )
+    return {key: (int(n), float(avg) if avg is not None else None) for key, n, avg in rows}

@@ -1,0 +1,128 @@
+"""Milestone detection: record each achievement once and announce it as a success event."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from wedsync_success.activity.repository import lifetime_counts
+from wedsync_success.events.outbox import enqueue
+from wedsync_success.events.types import NewEvent, SuccessEventType
+from wedsync_success.milestones import repository
+from wedsync_success.milestones.definitions import MilestoneCatalog
+from wedsync_success.milestones.schemas import ConditionOut, MilestoneProgress, MilestoneStats
+
+SECONDS_PER_DAY = 86_400.0
+
+
+@dataclass(frozen=True)
+class Achieved:
+    supplier_id: uuid.UUID
+    milestone_key: str
+    achieved_at: datetime
+    days_to_achieve: float
+
+
+async def detect(
+    *,
+    session: AsyncSession,
+    catalog: MilestoneCatalog,
+    supplier_ids: Sequence[uuid.UUID] | None,
+    now: datetime,
+) -> list[Achieved]:
+    """Record milestones newly reached by ``supplier_ids`` (all suppliers when ``None``).
+
+    One set-based query per milestone definition; each achievement is recorded once, and a
+    ``supplier.milestone_achieved`` event goes into the outbox in the same transaction.
+    """
+    new: list[Achieved] = []
+    for milestone in catalog.milestones:
+        met = await repository.newly_met(session, milestone, supplier_ids)
+        if not met:
+            continue
+        rows = [
+            {
+                "supplier_id": sid,
+                "milestone_key": milestone.key,
+                "achieved_at": at,
+                "days_to_achieve": max((at - signed).total_seconds(), 0.0) / SECONDS_PER_DAY,
+                "detected_at": now,
+            }
+            for sid, at, signed in met
+        ]
+        recorded = set(await repository.record(session, rows))
+        new.extend(
+            Achieved(r["supplier_id"], milestone.key, r["achieved_at"], r["days_to_achieve"])
+            for r in rows
+            if (r["supplier_id"], milestone.key) in recorded
+        )
+    names = {m.key: m.name for m in catalog.milestones}
+    await enqueue(
+        session=session,
+        events=[
+            NewEvent(
+                event_type=SuccessEventType.MILESTONE_ACHIEVED,
+                supplier_id=a.supplier_id,
+                occurred_at=a.achieved_at,
+                payload={
+                    "milestone": a.milestone_key,
+                    "name": names[a.milestone_key],
+                    "achieved_at": a.achieved_at.isoformat(),
+                    "days_to_achieve": round(a.days_to_achieve, 2),
+                },
+            )
+            for a in new
+        ],
+        now=now,
+    )
+    return new
+
+
+async def catalog_stats(
+    *, session: AsyncSession, catalog: MilestoneCatalog, supplier_count: int
+) -> list[MilestoneStats]:
+    """Every definition with how many suppliers reached it and how long it took on average."""
+    stats = await repository.achievement_stats(session)
+    out = []
+    for m in catalog.milestones:
+        achieved, avg_days = stats.get(m.key, (0, None))
+        out.append(
+            MilestoneStats(
+                key=m.key,
+                name=m.name,
+                description=m.description,
+                conditions=[ConditionOut(**c.model_dump()) for c in m.conditions],
+                achieved=achieved,
+                achievement_rate=round(achieved / supplier_count, 4) if supplier_count else 0.0,
+                avg_days_to_achieve=round(avg_days, 1) if avg_days is not None else None,
+            )
+        )
+    return out
+
+
+async def progress_of(
+    *, session: AsyncSession, catalog: MilestoneCatalog, supplier_id: uuid.UUID
+) -> list[MilestoneProgress]:
+    """Each milestone for one supplier: achieved (with when), or how far along it is."""
+    achieved = {a.milestone_key: a for a in await repository.achievements_of(session, supplier_id)}
+    counts = await lifetime_counts(session, supplier_id)
+    out = []
+    for m in catalog.milestones:
+        done = achieved.get(m.key)
+        share = sum(min(counts.get(c.event_type, 0) / c.min_count, 1.0) for c in m.conditions)
+        out.append(
+            MilestoneProgress(
+                key=m.key,
+                name=m.name,
+                description=m.description,
+                achieved=done is not None,
+                achieved_at=done.achieved_at if done else None,
+                days_to_achieve=round(done.days_to_achieve, 1) if done else None,
+                progress=1.0 if done else round(share / len(m.conditions), 3),
+            )
+        )
+    return out

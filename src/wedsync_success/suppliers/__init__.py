@@ -1,0 +1,1 @@
+"""The customers: wedding suppliers, their users, plans and subscriptions."""

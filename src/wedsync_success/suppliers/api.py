@@ -1,0 +1,85 @@
+"""Supplier routes: register, list with filters, full profile."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query
+
+from wedsync_success.health.config import RiskLevel
+from wedsync_success.health.service import recompute
+from wedsync_success.suppliers import service
+from wedsync_success.suppliers.models import PlanTier, SubscriptionStatus, VendorType
+from wedsync_success.suppliers.profile import SupplierProfile, supplier_profile
+from wedsync_success.suppliers.repository import SupplierFilters
+from wedsync_success.suppliers.schemas import SupplierBatchResult, SupplierPage
+from wedsync_success.web.deps import ContextDep, IngestKey, ReadKey, SessionDep
+
+router = APIRouter(tags=["suppliers"])
+
+
+@router.post("/suppliers", response_model=SupplierBatchResult, summary="Create or update suppliers")
+async def post_suppliers(
+    ctx: ContextDep,
+    session: SessionDep,
+    _key: IngestKey,
+    suppliers: Annotated[list[Any], Body(embed=True, description="Up to 1,000 suppliers")],
+) -> SupplierBatchResult:
+    """Create suppliers, or update them when `id` matches; each is scored straight away."""
+    now = ctx.clock()
+    result = await service.upsert_batch(session=session, items=suppliers, now=now)
+    await recompute(
+        session=session,
+        config=ctx.health,
+        milestones_defined=len(ctx.milestones.milestones),
+        as_of=now.date(),
+        supplier_ids=result.ids,
+        now=now,
+    )
+    await session.commit()
+    ctx.dispatcher.notify()
+    return result
+
+
+@router.get("/suppliers", response_model=SupplierPage, summary="List suppliers with their health")
+async def get_suppliers(
+    session: SessionDep,
+    _key: ReadKey,
+    risk_level: RiskLevel | None = None,
+    vendor_type: VendorType | None = None,
+    plan: PlanTier | None = None,
+    status: SubscriptionStatus | None = None,
+    score_min: Annotated[float | None, Query(ge=0, le=100)] = None,
+    score_max: Annotated[float | None, Query(ge=0, le=100)] = None,
+    sort: Annotated[str, Query(description="score, -score, change_7d or name")] = "score",
+    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> SupplierPage:
+    """Riskiest first by default; keyset pagination keeps every page fast."""
+    filters = SupplierFilters(
+        risk_level=risk_level,
+        vendor_type=vendor_type,
+        plan_tier=plan,
+        status=status,
+        score_min=score_min,
+        score_max=score_max,
+    )
+    return await service.list_suppliers(
+        session=session, filters=filters, sort=sort, cursor=cursor, limit=limit
+    )
+
+
+@router.get(
+    "/suppliers/{supplier_id}", response_model=SupplierProfile, summary="A supplier's profile"
+)
+async def get_supplier(
+    supplier_id: uuid.UUID, ctx: ContextDep, session: SessionDep, _key: ReadKey
+) -> SupplierProfile:
+    """Current health with components, explanation and trend, milestones, recent events."""
+    return await supplier_profile(
+        session=session,
+        supplier_id=supplier_id,
+        health_config=ctx.health,
+        catalog=ctx.milestones,
+    )

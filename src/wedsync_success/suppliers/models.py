@@ -1,0 +1,74 @@
+"""Supplier and supplier-user tables."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from wedsync_success.db import Base, UTCDateTime
+
+
+class VendorType(enum.StrEnum):
+    PHOTOGRAPHER = "photographer"
+    VIDEOGRAPHER = "videographer"
+    VENUE = "venue"
+    FLORIST = "florist"
+    PLANNER = "planner"
+    CATERER = "caterer"
+    BAND_DJ = "band_dj"
+    CAKE = "cake"
+    HAIR_MAKEUP = "hair_makeup"
+    STATIONERY = "stationery"
+    OTHER = "other"
+
+
+class PlanTier(enum.StrEnum):
+    FREE = "free"
+    STARTER = "starter"
+    PROFESSIONAL = "professional"
+    SCALE = "scale"
+
+
+class SubscriptionStatus(enum.StrEnum):
+    TRIALING = "trialing"
+    ACTIVE = "active"
+    PAST_DUE = "past_due"
+    CANCELLED = "cancelled"
+
+
+class Supplier(Base):
+    """A wedding business that subscribes to WedSync, with its current subscription."""
+
+    __tablename__ = "suppliers"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    business_name: Mapped[str] = mapped_column(String(200))
+    vendor_type: Mapped[str] = mapped_column(String(32), index=True)
+    country: Mapped[str] = mapped_column(String(2))
+    signed_up_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    plan_tier: Mapped[str] = mapped_column(String(32), index=True)
+    mrr_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    currency: Mapped[str] = mapped_column(String(3), default="GBP")
+    subscription_status: Mapped[str] = mapped_column(String(16), index=True)
+    subscription_started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    subscription_ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    cancellation_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SupplierUser(Base):
+    """A person who logs in to WedSync on behalf of a supplier."""
+
+    __tablename__ = "supplier_users"
+    __table_args__ = (Index("ix_supplier_users_supplier_id", "supplier_id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    supplier_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("suppliers.id", ondelete="CASCADE"))
+    email: Mapped[str] = mapped_column(String(320))
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(32), default="owner")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

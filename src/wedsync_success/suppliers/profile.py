@@ -1,0 +1,129 @@
+"""The supplier profile: one read model composed from every domain that knows the supplier."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from wedsync_success.activity.repository import recent_events
+from wedsync_success.events.repository import recent as recent_success_events
+from wedsync_success.health.config import COMPONENT_NAMES, HealthConfig
+from wedsync_success.health.models import HealthScore
+from wedsync_success.health.repository import current as current_health
+from wedsync_success.health.schemas import Explanation, FactorOut, HealthDetail
+from wedsync_success.health.service import explain, explanation_payload
+from wedsync_success.milestones.definitions import MilestoneCatalog
+from wedsync_success.milestones.schemas import MilestoneProgress
+from wedsync_success.milestones.service import progress_of
+from wedsync_success.suppliers.repository import users_of
+from wedsync_success.suppliers.schemas import SupplierUserOut
+from wedsync_success.suppliers.service import get_supplier
+
+
+class ActivityOut(BaseModel):
+    event_id: str
+    type: str
+    occurred_at: datetime
+    properties: dict[str, Any]
+
+
+class SuccessEventOut(BaseModel):
+    event_id: uuid.UUID
+    type: str
+    occurred_at: datetime
+    payload: dict[str, Any]
+
+
+class SupplierProfile(BaseModel):
+    id: uuid.UUID
+    business_name: str
+    vendor_type: str
+    country: str
+    signed_up_at: datetime
+    plan_tier: str
+    mrr_minor: int
+    currency: str
+    subscription_status: str
+    subscription_started_at: datetime
+    subscription_ended_at: datetime | None
+    cancellation_reason: str | None
+    users: list[SupplierUserOut]
+    health: HealthDetail | None
+    milestones: list[MilestoneProgress]
+    recent_events: list[ActivityOut]
+    success_events: list[SuccessEventOut]
+
+
+def health_detail(
+    score: HealthScore, config: HealthConfig, *, milestones_defined: int
+) -> HealthDetail:
+    """The current score with its components and explanation."""
+    payload = explanation_payload(explain(score, config, milestones_defined=milestones_defined))
+    return HealthDetail(
+        score=score.score,
+        risk_level=score.risk_level,
+        as_of=score.as_of,
+        computed_at=score.computed_at,
+        change_7d=score.change_7d,
+        change_30d=score.change_30d,
+        last_active_on=score.last_active_on,
+        components={n: getattr(score, n) for n in COMPONENT_NAMES},
+        explanation=Explanation(
+            baseline=payload["baseline"],
+            raising=[FactorOut(**asdict(f)) for f in payload["raising"]],
+            lowering=[FactorOut(**asdict(f)) for f in payload["lowering"]],
+        ),
+    )
+
+
+async def supplier_profile(
+    *,
+    session: AsyncSession,
+    supplier_id: uuid.UUID,
+    health_config: HealthConfig,
+    catalog: MilestoneCatalog,
+    event_limit: int = 20,
+) -> SupplierProfile:
+    """Everything the success team needs on one supplier."""
+    supplier = await get_supplier(session=session, supplier_id=supplier_id)
+    score = await current_health(session, supplier_id)
+    defined = len(catalog.milestones)
+    return SupplierProfile(
+        id=supplier.id,
+        business_name=supplier.business_name,
+        vendor_type=supplier.vendor_type,
+        country=supplier.country,
+        signed_up_at=supplier.signed_up_at,
+        plan_tier=supplier.plan_tier,
+        mrr_minor=supplier.mrr_minor,
+        currency=supplier.currency,
+        subscription_status=supplier.subscription_status,
+        subscription_started_at=supplier.subscription_started_at,
+        subscription_ended_at=supplier.subscription_ended_at,
+        cancellation_reason=supplier.cancellation_reason,
+        users=[SupplierUserOut.model_validate(u) for u in await users_of(session, supplier_id)],
+        health=health_detail(score, health_config, milestones_defined=defined) if score else None,
+        milestones=await progress_of(session=session, catalog=catalog, supplier_id=supplier_id),
+        recent_events=[
+            ActivityOut(
+                event_id=e.event_id,
+                type=e.event_type,
+                occurred_at=e.occurred_at,
+                properties=e.properties,
+            )
+            for e in await recent_events(session, supplier_id, limit=event_limit)
+        ],
+        success_events=[
+            SuccessEventOut(
+                event_id=e.event_id, type=e.event_type, occurred_at=e.occurred_at, payload=e.payload
+            )
+            for e in await recent_success_events(
+                session, supplier_id=supplier_id, limit=event_limit
+            )
+        ],
+    )

@@ -1,0 +1,123 @@
+"""Every query of the suppliers domain."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Row, and_, delete, func, insert, or_, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from wedsync_success.db.upsert import dialect_insert
+from wedsync_success.health.models import HealthScore
+from wedsync_success.suppliers.models import Supplier, SupplierUser
+
+SORTS = {
+    "score": (HealthScore.score, False),
+    "-score": (HealthScore.score, True),
+    "change_7d": (HealthScore.change_7d, False),
+    "name": (Supplier.business_name, False),
+}
+"""Sort keys for listing: column and whether descending; ``id`` always breaks ties."""
+
+
+@dataclass(frozen=True)
+class SupplierFilters:
+    risk_level: str | None = None
+    vendor_type: str | None = None
+    plan_tier: str | None = None
+    status: str | None = None
+    score_min: float | None = None
+    score_max: float | None = None
+
+
+async def existing_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    if not ids:
+        return set()
+    return set(await session.scalars(select(Supplier.id).where(Supplier.id.in_(ids))))
+
+
+async def upsert(
+    session: AsyncSession,
+    suppliers: list[dict[str, Any]],
+    users: list[dict[str, Any]],
+) -> None:
+    """Create or update suppliers by id, replacing their user lists."""
+    if not suppliers:
+        return
+    stmt = dialect_insert(session, Supplier)
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["id"],
+            set_={c: stmt.excluded[c] for c in suppliers[0] if c not in ("id", "created_at")},
+        ),
+        suppliers,
+    )
+    ids = [s["id"] for s in suppliers]
+    await session.execute(delete(SupplierUser).where(SupplierUser.supplier_id.in_(ids)))
+    if users:
+        await session.execute(insert(SupplierUser), users)
+
+
+async def get(session: AsyncSession, supplier_id: uuid.UUID) -> Supplier | None:
+    return await session.get(Supplier, supplier_id)
+
+
+async def users_of(session: AsyncSession, supplier_id: uuid.UUID) -> Sequence[SupplierUser]:
+    rows = await session.scalars(
+        select(SupplierUser)
+        .where(SupplierUser.supplier_id == supplier_id)
+        .order_by(SupplierUser.created_at)
+    )
+    return rows.all()
+
+
+async def page(
+    session: AsyncSession,
+    filters: SupplierFilters,
+    *,
+    sort: str,
+    after: list[Any] | None,
+    limit: int,
+) -> Sequence[Row[tuple[Supplier, HealthScore]]]:
+    """One page of scored suppliers, by keyset on (sort column, id)."""
+    column, descending = SORTS[sort]
+    conditions = []
+    if filters.risk_level:
+        conditions.append(HealthScore.risk_level == filters.risk_level)
+    if filters.vendor_type:
+        conditions.append(Supplier.vendor_type == filters.vendor_type)
+    if filters.plan_tier:
+        conditions.append(Supplier.plan_tier == filters.plan_tier)
+    if filters.status:
+        conditions.append(Supplier.subscription_status == filters.status)
+    if filters.score_min is not None:
+        conditions.append(HealthScore.score >= filters.score_min)
+    if filters.score_max is not None:
+        conditions.append(HealthScore.score <= filters.score_max)
+    if sort == "change_7d":
+        conditions.append(HealthScore.change_7d.is_not(None))
+    if after is not None:
+        last_value, last_id = after[0], uuid.UUID(str(after[1]))
+        if descending:
+            conditions.append(
+                or_(column < last_value, and_(column == last_value, Supplier.id > last_id))
+            )
+        else:
+            conditions.append(tuple_(column, Supplier.id) > tuple_(last_value, last_id))
+    order = (column.desc() if descending else column.asc(), Supplier.id.asc())
+    rows = await session.execute(
+        select(Supplier, HealthScore)
+        .join(HealthScore, HealthScore.supplier_id == Supplier.id)
+        .where(*conditions)
+        .order_by(*order)
+        .limit(limit)
+    )
+    return rows.all()
+
+
+async def count(session: AsyncSession) -> int:
+    """How many suppliers are registered."""
+    return int(await session.scalar(select(func.count()).select_from(Supplier)) or 0)

@@ -1,0 +1,95 @@
+"""Pydantic shapes of suppliers in and out of the API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Self
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, model_validator
+
+from wedsync_success.kit.batch import RejectedItem
+from wedsync_success.suppliers.models import PlanTier, SubscriptionStatus, VendorType
+
+
+class SupplierUserIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: uuid.UUID | None = None
+    email: EmailStr
+    name: str = Field(min_length=1, max_length=200)
+    role: str = Field(default="owner", max_length=32)
+
+
+class SupplierIn(BaseModel):
+    """A supplier to create or update (matched on ``id``)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    id: uuid.UUID | None = None
+    business_name: str = Field(min_length=1, max_length=200)
+    vendor_type: VendorType
+    country: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")
+    signed_up_at: AwareDatetime
+    plan_tier: PlanTier
+    mrr_minor: int = Field(ge=0, description="Monthly recurring revenue in minor units")
+    currency: str = Field(default="GBP", pattern=r"^[A-Z]{3}$")
+    subscription_status: SubscriptionStatus = SubscriptionStatus.ACTIVE
+    subscription_started_at: AwareDatetime | None = None
+    subscription_ended_at: AwareDatetime | None = None
+    cancellation_reason: str | None = Field(default=None, max_length=200)
+    users: list[SupplierUserIn] = Field(default_factory=list, max_length=50)
+
+    @model_validator(mode="after")
+    def _cancellation_is_consistent(self) -> Self:
+        cancelled = self.subscription_status == SubscriptionStatus.CANCELLED
+        if cancelled and self.subscription_ended_at is None:
+            raise ValueError("a cancelled subscription needs subscription_ended_at")
+        if not cancelled and self.subscription_ended_at is not None:
+            raise ValueError("subscription_ended_at is only allowed when status is cancelled")
+        return self
+
+
+class SupplierBatchResult(BaseModel):
+    created: int
+    updated: int
+    rejected: int
+    errors: list[RejectedItem] = Field(default_factory=list)
+    ids: list[uuid.UUID] = Field(default_factory=list, description="Ids of accepted suppliers")
+
+
+class SupplierUserOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    email: str
+    name: str
+    role: str
+
+
+class HealthSummary(BaseModel):
+    score: float
+    risk_level: str
+    as_of: date
+    change_7d: float | None
+    change_30d: float | None
+
+
+class SupplierOut(BaseModel):
+    """A supplier with its current health, as listed."""
+
+    id: uuid.UUID
+    business_name: str
+    vendor_type: str
+    country: str
+    plan_tier: str
+    mrr_minor: int
+    currency: str
+    subscription_status: str
+    signed_up_at: datetime
+    health: HealthSummary | None
+
+
+class SupplierPage(BaseModel):
+    items: list[SupplierOut]
+    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null at end")

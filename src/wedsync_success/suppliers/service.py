@@ -1,0 +1,129 @@
+"""Supplier use cases: register or update in batches, list with filters, look one up."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from wedsync_success.kit.batch import validate_each
+from wedsync_success.kit.errors import NotFound, PayloadTooLarge, ValidationFailed
+from wedsync_success.kit.pagination import decode_cursor, encode_cursor
+from wedsync_success.suppliers import repository
+from wedsync_success.suppliers.models import Supplier
+from wedsync_success.suppliers.repository import SORTS, SupplierFilters
+from wedsync_success.suppliers.schemas import (
+    HealthSummary,
+    SupplierBatchResult,
+    SupplierIn,
+    SupplierOut,
+    SupplierPage,
+)
+
+MAX_SUPPLIER_BATCH = 1000
+
+
+async def upsert_batch(
+    *, session: AsyncSession, items: Sequence[Any], now: datetime
+) -> SupplierBatchResult:
+    """Create or update suppliers (matched on ``id``); invalid items are reported, not stored."""
+    if len(items) > MAX_SUPPLIER_BATCH:
+        raise PayloadTooLarge(
+            f"A batch holds at most {MAX_SUPPLIER_BATCH} suppliers; this one has {len(items)}.",
+            details=[{"field": "suppliers", "reason": f"more than {MAX_SUPPLIER_BATCH} items"}],
+        )
+    valid, rejected = validate_each(SupplierIn, items, key_field="id")
+    supplier_rows: list[dict[str, Any]] = []
+    user_rows: list[dict[str, Any]] = []
+    for _, item in valid:
+        sid = item.id or uuid.uuid4()
+        supplier_rows.append(
+            {
+                "id": sid,
+                **item.model_dump(exclude={"id", "users", "subscription_started_at"}),
+                "subscription_started_at": item.subscription_started_at or item.signed_up_at,
+                "created_at": now,
+            }
+        )
+        user_rows.extend(
+            {
+                "id": u.id or uuid.uuid4(),
+                "supplier_id": sid,
+                "email": u.email,
+                "name": u.name,
+                "role": u.role,
+                "created_at": now,
+            }
+            for u in item.users
+        )
+    ids = [row["id"] for row in supplier_rows]
+    before = await repository.existing_ids(session, ids)
+    await repository.upsert(session, supplier_rows, user_rows)
+    return SupplierBatchResult(
+        created=len(ids) - len(before),
+        updated=len(before),
+        rejected=len(rejected),
+        errors=rejected,
+        ids=ids,
+    )
+
+
+async def get_supplier(*, session: AsyncSession, supplier_id: uuid.UUID) -> Supplier:
+    supplier = await repository.get(session, supplier_id)
+    if supplier is None:
+        raise NotFound(f"No supplier with id {supplier_id}")
+    return supplier
+
+
+async def list_suppliers(
+    *,
+    session: AsyncSession,
+    filters: SupplierFilters,
+    sort: str = "score",
+    cursor: str | None = None,
+    limit: int = 50,
+) -> SupplierPage:
+    """A page of suppliers with their health, riskiest first by default."""
+    if sort not in SORTS:
+        raise ValidationFailed(
+            f"Unknown sort {sort!r}",
+            details=[{"field": "sort", "reason": f"must be one of {', '.join(SORTS)}"}],
+        )
+    after = decode_cursor(cursor) if cursor else None
+    if after is not None and len(after) != 2:
+        raise ValidationFailed(
+            "Malformed pagination cursor",
+            details=[{"field": "cursor", "reason": "not a valid cursor"}],
+        )
+    rows = await repository.page(session, filters, sort=sort, after=after, limit=limit + 1)
+    items = [
+        SupplierOut(
+            id=s.id,
+            business_name=s.business_name,
+            vendor_type=s.vendor_type,
+            country=s.country,
+            plan_tier=s.plan_tier,
+            mrr_minor=s.mrr_minor,
+            currency=s.currency,
+            subscription_status=s.subscription_status,
+            signed_up_at=s.signed_up_at,
+            health=HealthSummary(
+                score=h.score,
+                risk_level=h.risk_level,
+                as_of=h.as_of,
+                change_7d=h.change_7d,
+                change_30d=h.change_30d,
+            ),
+        )
+        for s, h in rows[:limit]
+    ]
+    next_cursor = None
+    if len(rows) > limit:
+        last_supplier, last_health = rows[limit - 1]
+        column = SORTS[sort][0]
+        owner = last_health if column.class_ is type(last_health) else last_supplier
+        next_cursor = encode_cursor([getattr(owner, column.key), str(last_supplier.id)])
+    return SupplierPage(items=items, next_cursor=next_cursor)

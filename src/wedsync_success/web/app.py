@@ -1,0 +1,117 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, Histogram, generate_latest
+from sqlalchemy import text
+
+from wedsync_success import __version__
+from wedsync_success.activity.api import router as activity_router
+from wedsync_success.config import Settings, get_settings
+from wedsync_success.context import AppContext, build_context
+from wedsync_success.events.api import router as events_router
+from wedsync_success.health.api import router as health_router
+from wedsync_success.milestones.api import router as milestones_router
+from wedsync_success.suppliers.api import router as suppliers_router
+from wedsync_success.web.errors import error_response, install_error_handlers
+
+REQUEST_SECONDS = Histogram(
+    "wedsync_http_request_seconds",
+    "HTTP request latency by route.",
+    ["method", "route", "status"],
+    buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2.5),
+)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    context: AppContext | None = None,
+    run_dispatcher: bool = True,
+) -> FastAPI:
+    """Build the app; pass ``context`` to share one (tests), else one is built from settings."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        ctx = context or build_context(settings or get_settings())
+        app.state.ctx = ctx
+        stop = asyncio.Event()
+        task = None
+        if run_dispatcher:
+            task = asyncio.create_task(
+                ctx.dispatcher.run(stop, interval=ctx.settings.dispatch_interval_seconds)
+            )
+        try:
+            yield
+        finally:
+            stop.set()
+            if task is not None:
+                ctx.dispatcher.notify()
+                await task
+            if context is None:
+                await ctx.close()
+
+    app = FastAPI(
+        title="WedSync Success API",
+        version=__version__,
+        description="Health scores, milestones and success events for WedSync suppliers. "
+        "Authenticate with `Authorization: Bearer <API key>` "
+        "(create one with `wedsync-success apikey create`).",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    if context is not None:
+        app.state.ctx = context  # usable without running the lifespan (in-process test clients)
+
+    api = APIRouter(prefix="/api/v1")
+    for router in (
+        activity_router,
+        suppliers_router,
+        health_router,
+        milestones_router,
+        events_router,
+    ):
+        api.include_router(router)
+    app.include_router(api)
+
+    @app.middleware("http")
+    async def time_requests(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        REQUEST_SECONDS.labels(request.method, path, str(response.status_code)).observe(
+            time.perf_counter() - started
+        )
+        return response
+
+    @app.get("/healthz", tags=["operations"], summary="Liveness")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["operations"], summary="Readiness: the database answers")
+    async def readyz(request: Request) -> JSONResponse:
+        ctx: AppContext = request.app.state.ctx
+        try:
+            async with ctx.db.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception as exc:
+            return error_response(
+                503, "not_ready", f"Database unavailable: {exc.__class__.__name__}"
+            )
+        return JSONResponse({"status": "ready", "database": ctx.db.dialect})
+
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics")
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return app

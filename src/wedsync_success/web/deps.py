@@ -1,0 +1,53 @@
+"""FastAPI dependencies, declared once as ``Annotated`` aliases."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from wedsync_success.access.models import ApiKey
+from wedsync_success.access.service import Scope, authenticate, authorise
+from wedsync_success.context import AppContext
+
+
+def get_context(request: Request) -> AppContext:
+    ctx: AppContext = request.app.state.ctx
+    return ctx
+
+
+ContextDep = Annotated[AppContext, Depends(get_context)]
+
+
+async def get_session(ctx: ContextDep) -> AsyncIterator[AsyncSession]:
+    """A session for the request; write routes commit once, at their end."""
+    async with ctx.db.sessions() as session:
+        yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip()
+    return request.headers.get("x-api-key")
+
+
+def require(scope: Scope) -> Callable[[Request, SessionDep], Awaitable[ApiKey]]:
+    """A dependency that authenticates the API key and checks it carries ``scope``."""
+
+    async def dependency(request: Request, session: SessionDep) -> ApiKey:
+        key = await authenticate(session=session, secret=_bearer(request))
+        authorise(key, scope)
+        return key
+
+    return dependency
+
+
+IngestKey = Annotated[ApiKey, Depends(require(Scope.INGEST))]
+ReadKey = Annotated[ApiKey, Depends(require(Scope.READ))]
+AdminKey = Annotated[ApiKey, Depends(require(Scope.ADMIN))]
