@@ -9,23 +9,16 @@ import httpx
 from sqlalchemy import func, select
 
 from tests.conftest import FakeClock
-from tests.factories import event, supplier
+from tests.factories import event
+from tests.helpers import create_supplier
 from wedsync_success.activity.models import ActivityEvent, DailyRollup, SupplierEventTotal
 from wedsync_success.context import AppContext
-
-
-async def _create_supplier(client: httpx.AsyncClient, **overrides: object) -> str:
-    body = supplier(**overrides)
-    response = await client.post("/api/v1/suppliers", json={"suppliers": [body]})
-    assert response.status_code == 200, response.text
-    assert response.json()["created"] == 1
-    return str(body["id"])
 
 
 async def test_same_batch_twice_is_counted_once(
     client: httpx.AsyncClient, ctx: AppContext, clock: FakeClock
 ) -> None:
-    sid = await _create_supplier(client)
+    sid = await create_supplier(client)
     batch = [event(sid, "login", clock.now - timedelta(hours=h)) for h in range(1, 6)]
 
     first = await client.post("/api/v1/events", json={"events": batch})
@@ -44,18 +37,22 @@ async def test_same_batch_twice_is_counted_once(
 async def test_repeated_event_id_inside_a_batch_is_a_duplicate(
     client: httpx.AsyncClient, clock: FakeClock
 ) -> None:
-    sid = await _create_supplier(client)
+    sid = await create_supplier(client)
     one = event(sid, "login", clock.now - timedelta(hours=1))
     response = await client.post("/api/v1/events", json=[one, dict(one)])
     assert response.json() | {"errors": []} == {
-        "accepted": 1, "duplicates": 1, "rejected": 0, "errors": [], "affected_suppliers": 1,
+        "accepted": 1,
+        "duplicates": 1,
+        "rejected": 0,
+        "errors": [],
+        "affected_suppliers": 1,
     }
 
 
 async def test_partly_bad_batch_stores_the_good_items_and_names_each_bad_one(
     client: httpx.AsyncClient, ctx: AppContext, clock: FakeClock
 ) -> None:
-    sid = await _create_supplier(client)
+    sid = await create_supplier(client)
     unknown_supplier = "00000000-0000-4000-8000-000000000000"
     batch = [
         event(sid, "login", clock.now - timedelta(hours=1)),
@@ -106,7 +103,7 @@ async def test_body_without_events_list_is_rejected(client: httpx.AsyncClient) -
 async def test_oversized_batch_is_refused_with_413(
     client: httpx.AsyncClient, ctx: AppContext, clock: FakeClock
 ) -> None:
-    sid = await _create_supplier(client)
+    sid = await create_supplier(client)
     batch = [event(sid, "login", clock.now) for _ in range(ctx.settings.max_batch_size + 1)]
     response = await client.post("/api/v1/events", json=batch)
     assert response.status_code == 413
@@ -120,7 +117,7 @@ async def test_oversized_batch_is_refused_with_413(
 async def test_rollups_aggregate_by_day_and_type(
     client: httpx.AsyncClient, ctx: AppContext, clock: FakeClock
 ) -> None:
-    sid = await _create_supplier(client)
+    sid = await create_supplier(client)
     day = clock.now.replace(hour=10)
     batch = [
         event(sid, "payment_received", day, properties={"amount": 4900}),
@@ -133,10 +130,16 @@ async def test_rollups_aggregate_by_day_and_type(
         json=[event(sid, "payment_received", day.replace(hour=9), properties={"amount": 1})],
     )
     async with ctx.db.sessions() as session:
-        rows = (await session.execute(
-            select(DailyRollup.day, DailyRollup.event_type, DailyRollup.count,
-                   DailyRollup.value_sum).order_by(DailyRollup.day)
-        )).all()
+        rows = (
+            await session.execute(
+                select(
+                    DailyRollup.day,
+                    DailyRollup.event_type,
+                    DailyRollup.count,
+                    DailyRollup.value_sum,
+                ).order_by(DailyRollup.day)
+            )
+        ).all()
         total = await session.get(SupplierEventTotal, (uuid.UUID(sid), "payment_received"))
     assert [(r[1], r[2], r[3]) for r in rows] == [("login", 1, 0), ("payment_received", 3, 5001)]
     assert total is not None

@@ -1,0 +1,120 @@
+"""Supplier registration, filtered listing with keyset pagination, profile."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import httpx
+
+from tests.conftest import FakeClock
+from tests.factories import event, supplier
+from tests.helpers import create_supplier, ingest
+
+
+async def test_batch_registration_reports_each_bad_item_and_updates_by_id(
+    client: httpx.AsyncClient,
+) -> None:
+    good = supplier()
+    batch = [
+        good,
+        supplier(vendor_type="juggler"),
+        supplier(country="gb"),
+        supplier(mrr_minor=-5),
+        supplier(subscription_status="cancelled"),
+    ]
+    body = (await client.post("/api/v1/suppliers", json={"suppliers": batch})).json()
+    assert (body["created"], body["updated"], body["rejected"]) == (1, 0, 4)
+    fields = {e["index"]: e["field"] for e in body["errors"]}
+    assert fields == {1: "vendor_type", 2: "country", 3: "mrr_minor", 4: ""}
+    assert "subscription_ended_at" in body["errors"][3]["reason"]
+
+    renamed = good | {"business_name": "Petal & Vow", "plan_tier": "scale", "mrr_minor": 9900}
+    again = (await client.post("/api/v1/suppliers", json={"suppliers": [renamed]})).json()
+    assert (again["created"], again["updated"]) == (0, 1)
+    profile = (await client.get(f"/api/v1/suppliers/{good['id']}")).json()
+    assert (profile["business_name"], profile["plan_tier"]) == ("Petal & Vow", "scale")
+    assert [u["email"] for u in profile["users"]] == [good["users"][0]["email"]]
+
+
+async def test_listing_filters_and_pages_without_gaps_or_repeats(
+    client: httpx.AsyncClient, clock: FakeClock
+) -> None:
+    ids = []
+    for i in range(7):
+        sid = await create_supplier(client, vendor_type="venue" if i % 2 else "florist")
+        ids.append(sid)
+        await ingest(
+            client,
+            [event(sid, "login", clock.now - timedelta(days=d, hours=1)) for d in range(i * 2)],
+        )
+    seen: list[str] = []
+    scores: list[float] = []
+    cursor = None
+    while True:
+        params: dict[str, str | int] = {"limit": 3}
+        if cursor:
+            params["cursor"] = cursor
+        page = (await client.get("/api/v1/suppliers", params=params)).json()
+        seen += [item["id"] for item in page["items"]]
+        scores += [item["health"]["score"] for item in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert sorted(seen) == sorted(ids)
+    assert scores == sorted(scores)
+
+    venues = (await client.get("/api/v1/suppliers", params={"vendor_type": "venue"})).json()
+    assert {i["vendor_type"] for i in venues["items"]} == {"venue"}
+    assert len(venues["items"]) == 3
+    top = (await client.get("/api/v1/suppliers", params={"sort": "-score", "limit": 2})).json()
+    assert top["items"][0]["health"]["score"] == max(scores)
+    second = (
+        await client.get(
+            "/api/v1/suppliers", params={"sort": "-score", "limit": 2, "cursor": top["next_cursor"]}
+        )
+    ).json()
+    assert second["items"][0]["health"]["score"] <= top["items"][1]["health"]["score"]
+    critical = (await client.get("/api/v1/suppliers", params={"risk_level": "critical"})).json()
+    assert all(i["health"]["risk_level"] == "critical" for i in critical["items"])
+    ranged = await client.get("/api/v1/suppliers", params={"score_min": 25, "score_max": 40})
+    assert all(25 <= i["health"]["score"] <= 40 for i in ranged.json()["items"])
+
+
+async def test_bad_listing_parameters_name_the_field(client: httpx.AsyncClient) -> None:
+    for params, field in (
+        ({"sort": "shoe_size"}, "sort"),
+        ({"cursor": "%%%"}, "cursor"),
+        ({"risk_level": "doomed"}, "risk_level"),
+        ({"limit": 0}, "limit"),
+    ):
+        response = await client.get("/api/v1/suppliers", params=params)
+        assert response.status_code == 422, params
+        assert response.json()["error"]["details"][0]["field"] == field
+
+
+async def test_profile_of_unknown_supplier_is_404(client: httpx.AsyncClient) -> None:
+    response = await client.get("/api/v1/suppliers/00000000-0000-4000-8000-000000000000")
+    assert response.status_code == 404
+    bad = await client.get("/api/v1/suppliers/not-a-uuid")
+    assert bad.status_code == 422
+    assert bad.json()["error"]["details"][0]["field"] == "supplier_id"
+
+
+async def test_profile_shows_recent_events_newest_first(
+    client: httpx.AsyncClient, clock: FakeClock
+) -> None:
+    sid = await create_supplier(client)
+    await ingest(
+        client,
+        [
+            event(sid, t, clock.now - timedelta(hours=h))
+            for h, t in ((3, "login"), (2, "form_created"), (1, "client_added"))
+        ],
+    )
+    profile = (await client.get(f"/api/v1/suppliers/{sid}")).json()
+    assert [e["type"] for e in profile["recent_events"]] == [
+        "client_added",
+        "form_created",
+        "login",
+    ]
+    assert {e["type"] for e in profile["success_events"]} >= {"supplier.milestone_achieved"}
