@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -115,7 +116,7 @@ class Dispatcher:
                 await asyncio.wait_for(self._wake.wait(), timeout=interval)
 
     def _in_order(
-        self, rows: list[OutboxEvent] | tuple[OutboxEvent, ...], now: datetime
+        self, rows: Sequence[OutboxEvent], now: datetime
     ) -> tuple[list[OutboxEvent], int]:
         """Rows ready now, skipping any behind an earlier event of the same supplier in backoff."""
         waiting: set[uuid.UUID | None] = set()

@@ -118,10 +118,12 @@ class HealthConfig(_Strict):
 
     def longest_window_days(self) -> int:
         """The widest window any component looks back over."""
-        return max(
-            getattr(self.components, name).window_days
-            for name in COMPONENT_NAMES
-            if hasattr(getattr(self.components, name), "window_days")
+        return int(
+            max(
+                getattr(self.components, name).window_days
+                for name in COMPONENT_NAMES
+                if hasattr(getattr(self.components, name), "window_days")
+            )
         )
 
 

@@ -19,7 +19,7 @@ from wedsync_success.suppliers.models import Supplier
 
 def _condition_times(
     condition: Condition, key: str, supplier_ids: Sequence[uuid.UUID] | None
-) -> Select[Any]:
+) -> Select[uuid.UUID, datetime]:
     """(supplier_id, t): when each not-yet-achieving supplier met ``condition``."""
     totals = SupplierEventTotal
     eligible: list[ColumnElement[bool]] = [

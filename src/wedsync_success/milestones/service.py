@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -44,22 +44,21 @@ async def detect(
         met = await repository.newly_met(session, milestone, supplier_ids)
         if not met:
             continue
-        rows = [
-            {
-                "supplier_id": sid,
-                "milestone_key": milestone.key,
-                "achieved_at": at,
-                "days_to_achieve": max((at - signed).total_seconds(), 0.0) / SECONDS_PER_DAY,
-                "detected_at": now,
-            }
+        candidates = [
+            Achieved(
+                supplier_id=sid,
+                milestone_key=milestone.key,
+                achieved_at=at,
+                days_to_achieve=max((at - signed).total_seconds(), 0.0) / SECONDS_PER_DAY,
+            )
             for sid, at, signed in met
         ]
-        recorded = set(await repository.record(session, rows))
-        new.extend(
-            Achieved(r["supplier_id"], milestone.key, r["achieved_at"], r["days_to_achieve"])
-            for r in rows
-            if (r["supplier_id"], milestone.key) in recorded
+        recorded = set(
+            await repository.record(
+                session, [{**asdict(a), "detected_at": now} for a in candidates]
+            )
         )
+        new.extend(a for a in candidates if (a.supplier_id, a.milestone_key) in recorded)
     names = {m.key: m.name for m in catalog.milestones}
     await enqueue(
         session=session,

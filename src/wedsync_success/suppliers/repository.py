@@ -81,7 +81,7 @@ async def page(
     sort: str,
     after: list[Any] | None,
     limit: int,
-) -> Sequence[Row[tuple[Supplier, HealthScore]]]:
+) -> Sequence[Row[Supplier, HealthScore]]:
     """One page of scored suppliers, by keyset on (sort column, id)."""
     column, descending = SORTS[sort]
     conditions = []

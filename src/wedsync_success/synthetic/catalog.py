@@ -1,0 +1,195 @@
+"""The fixed vocabularies of the simulated world: event codes, property values and prices.
+
+Events are generated as small integer codes (an event type plus a ``detail`` code) so that
+millions of them fit in compact numpy arrays; this module is the single place that turns
+those codes back into the strings and property dicts the platform's API expects.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+VENDOR_TYPES: tuple[str, ...] = (
+    "photographer",
+    "videographer",
+    "venue",
+    "florist",
+    "planner",
+    "caterer",
+    "band_dj",
+    "cake",
+    "hair_makeup",
+    "stationery",
+    "other",
+)
+"""Supplier categories, matching ``suppliers.models.VendorType``."""
+
+VENDOR_SHARES: tuple[float, ...] = (
+    0.22,
+    0.07,
+    0.12,
+    0.09,
+    0.10,
+    0.06,
+    0.08,
+    0.06,
+    0.09,
+    0.05,
+    0.06,
+)
+
+COUNTRIES: tuple[str, ...] = ("GB", "IE", "US", "AU", "FR", "ES", "IT")
+COUNTRY_SHARES: tuple[float, ...] = (0.70, 0.06, 0.08, 0.06, 0.04, 0.03, 0.03)
+
+CURRENCIES: tuple[str, ...] = ("GBP", "EUR", "USD", "AUD")
+COUNTRY_CURRENCY: tuple[int, ...] = (0, 1, 2, 3, 1, 1, 1)
+"""Index into ``CURRENCIES`` for each entry of ``COUNTRIES``."""
+
+COUNTRY_UTC_OFFSET_HOURS: tuple[int, ...] = (0, 0, -5, 10, 1, 1, 1)
+"""Standard-time offsets; people work local hours, so event times shift by these."""
+
+SOUTHERN_HEMISPHERE: tuple[bool, ...] = (False, False, False, True, False, False, False)
+"""Australian weddings peak in the austral spring and autumn, not in July."""
+
+PLAN_TIERS: tuple[str, ...] = ("free", "starter", "professional", "scale")
+FREE, STARTER, PROFESSIONAL, SCALE = range(4)
+
+PRICE_MINOR: tuple[tuple[int, int, int, int], ...] = (
+    (0, 1900, 4900, 9900),  # GBP
+    (0, 2200, 5500, 11500),  # EUR
+    (0, 2400, 5900, 12500),  # USD
+    (0, 3500, 8900, 17900),  # AUD
+)
+"""Monthly price of each tier in minor units, per currency (rows follow ``CURRENCIES``)."""
+
+CURRENCY_VALUE: tuple[float, ...] = (1.0, 1.15, 1.3, 1.95)
+"""How many units of each currency buy what one pound does, for client invoice sizes."""
+
+VENDOR_INVOICE_MEDIAN_PENCE: tuple[int, ...] = (
+    160000,  # photographer
+    180000,  # videographer
+    600000,  # venue
+    90000,  # florist
+    250000,  # planner
+    450000,  # caterer
+    80000,  # band_dj
+    40000,  # cake
+    50000,  # hair_makeup
+    35000,  # stationery
+    60000,  # other
+)
+"""Typical client invoice (deposit or balance) by vendor type, in pence."""
+
+
+class EventCode(enum.IntEnum):
+    """Every event type the generator emits; the string type is the lower-cased name."""
+
+    LOGIN = 0
+    FORM_CREATED = 1
+    FORM_SUBMITTED = 2
+    CLIENT_ADDED = 3
+    JOURNEY_STARTED = 4
+    JOURNEY_COMPLETED = 5
+    MESSAGE_SENT = 6
+    INVOICE_SENT = 7
+    PAYMENT_RECEIVED = 8
+    PAYMENT_FAILED = 9
+    SUPPORT_TICKET_OPENED = 10
+    SUPPORT_TICKET_CLOSED = 11
+    FEATURE_USED = 12
+    REFERRAL_SENT = 13
+    REFERRAL_CONVERTED = 14
+    PROFILE_COMPLETED = 15
+    SUBSCRIPTION_CHANGED = 16
+    SUBSCRIPTION_CANCELLED = 17
+    CALENDAR_SYNCED = 18
+    """Not a type the platform knows: real clients send such types and they must be stored."""
+
+
+EVENT_TYPE_NAMES: tuple[str, ...] = tuple(code.name.lower() for code in EventCode)
+UNKNOWN_EVENT_TYPES: frozenset[str] = frozenset({"calendar_synced"})
+
+FEATURES: tuple[str, ...] = (
+    "questionnaires",
+    "client_portal",
+    "automated_reminders",
+    "contracts_esign",
+    "timeline_builder",
+    "payment_links",
+    "calendar",
+    "gallery_delivery",
+    "review_requests",
+    "mood_boards",
+    "seating_planner",
+    "reports",
+)
+CANCELLATION_REASONS: tuple[str, ...] = (
+    "too expensive",
+    "not using it enough",
+    "switched to competitor",
+    "closed business",
+    "seasonal pause",
+    "missing features",
+)
+TOO_EXPENSIVE, NOT_USING, SWITCHED, CLOSED, SEASONAL, MISSING_FEATURES = range(6)
+
+DEVICES: tuple[str, ...] = ("desktop", "mobile", "tablet")
+FORM_TYPES: tuple[str, ...] = ("enquiry", "questionnaire", "booking", "feedback")
+CLIENT_SOURCES: tuple[str, ...] = ("enquiry_form", "manual", "import", "referral")
+JOURNEYS: tuple[str, ...] = (
+    "enquiry_follow_up",
+    "booking_welcome",
+    "wedding_countdown",
+    "post_wedding_review",
+)
+MESSAGE_CHANNELS: tuple[str, ...] = ("email", "client_portal", "sms")
+TICKET_CATEGORIES: tuple[str, ...] = ("how_to", "billing", "bug", "account", "feature_request")
+BILLING_TICKET = 1
+REFERRAL_CHANNELS: tuple[str, ...] = ("link", "email", "in_person")
+CALENDAR_PROVIDERS: tuple[str, ...] = ("google", "outlook", "apple")
+PAYMENT_KINDS: tuple[str, ...] = ("subscription", "client_invoice")
+SUBSCRIPTION_PAYMENT, CLIENT_PAYMENT = range(2)
+TICKET_CATEGORY_BITS = 3
+"""Ticket details pack ``ticket_number << 3 | category`` so opened and closed pair up."""
+
+
+def properties(code: int, detail: int, amount: int, currency: str) -> dict[str, Any]:
+    """The API ``properties`` dict of one event, rebuilt from its compact codes."""
+    match code:
+        case EventCode.LOGIN:
+            return {"device": DEVICES[detail]}
+        case EventCode.FORM_CREATED | EventCode.FORM_SUBMITTED:
+            return {"form_type": FORM_TYPES[detail]}
+        case EventCode.CLIENT_ADDED:
+            return {"source": CLIENT_SOURCES[detail]}
+        case EventCode.JOURNEY_STARTED | EventCode.JOURNEY_COMPLETED:
+            return {"journey": JOURNEYS[detail]}
+        case EventCode.MESSAGE_SENT:
+            return {"channel": MESSAGE_CHANNELS[detail]}
+        case EventCode.INVOICE_SENT:
+            return {"amount": amount, "currency": currency}
+        case EventCode.PAYMENT_RECEIVED:
+            return {"amount": amount, "currency": currency, "kind": PAYMENT_KINDS[detail]}
+        case EventCode.PAYMENT_FAILED:
+            return {
+                "amount": amount,
+                "currency": currency,
+                "kind": PAYMENT_KINDS[SUBSCRIPTION_PAYMENT],
+                "attempt": detail,
+            }
+        case EventCode.SUPPORT_TICKET_OPENED | EventCode.SUPPORT_TICKET_CLOSED:
+            number, category = detail >> TICKET_CATEGORY_BITS, detail & 0b111
+            return {"ticket_id": f"T{number:07d}", "category": TICKET_CATEGORIES[category]}
+        case EventCode.FEATURE_USED:
+            return {"feature": FEATURES[detail]}
+        case EventCode.REFERRAL_SENT | EventCode.REFERRAL_CONVERTED:
+            return {"channel": REFERRAL_CHANNELS[detail]}
+        case EventCode.SUBSCRIPTION_CHANGED:
+            return {"from_plan": PLAN_TIERS[detail >> 2], "to_plan": PLAN_TIERS[detail & 0b11]}
+        case EventCode.SUBSCRIPTION_CANCELLED:
+            return {"reason": CANCELLATION_REASONS[detail]}
+        case EventCode.CALENDAR_SYNCED:
+            return {"provider": CALENDAR_PROVIDERS[detail]}
+        case _:
+            return {}

@@ -1,0 +1,161 @@
+"""The command line, end to end on each backend: keys, import with error report, rescoring."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine
+from typer.testing import CliRunner
+
+from tests.factories import event, supplier
+from wedsync_success.cli import app
+from wedsync_success.config import get_settings
+from wedsync_success.db.migrate import sync_url
+from wedsync_success.db.registry import metadata
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def cli_db(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Point the CLI at the test database, emptied."""
+    engine = create_engine(sync_url(database_url))
+    with engine.begin() as conn:
+        for table in reversed(metadata.sorted_tables):
+            conn.execute(table.delete())
+    engine.dispose()
+    monkeypatch.setenv("WEDSYNC_DATABASE_URL", database_url)
+    get_settings.cache_clear()
+    yield database_url
+    get_settings.cache_clear()
+
+
+def _register_supplier(tmp_path: Path) -> str:
+    """Register one supplier through the CLI's own database, via the import of its events."""
+    from wedsync_success.cli import _run
+    from wedsync_success.suppliers.service import upsert_batch
+
+    body = supplier(signed_up_at="2026-01-01T00:00:00+00:00")
+
+    async def work(ctx):  # type: ignore[no-untyped-def]
+        async with ctx.db.transaction() as session:
+            await upsert_batch(session=session, items=[body], now=ctx.clock())
+
+    _run(work)
+    return str(body["id"])
+
+
+def test_help_teaches_every_command() -> None:
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for command in ("db", "demo", "serve", "import", "health", "suppliers", "apikey"):
+        assert command in result.output
+    sub = runner.invoke(app, ["import", "events", "--help"])
+    assert "CSV columns" in sub.output
+
+
+def test_apikey_create_list_revoke(cli_db: str) -> None:
+    created = runner.invoke(
+        app, ["apikey", "create", "--scope", "read", "--scope", "ingest", "--name", "zapier"]
+    )
+    assert created.exit_code == 0, created.output
+    assert "wss_" in created.output
+    key_id = re.search(r"Key ([0-9a-f-]{36})", created.output).group(1)  # type: ignore[union-attr]
+    listed = runner.invoke(app, ["apikey", "list"])
+    assert "zapier" in listed.output
+    assert "wss_" in listed.output  # the prefix only
+    assert runner.invoke(app, ["apikey", "revoke", key_id]).exit_code == 0
+    bad = runner.invoke(app, ["apikey", "create", "--scope", "superuser"])
+    assert bad.exit_code == 1
+    assert "Unknown scope 'superuser'" in bad.output
+
+
+def test_import_reports_each_rejected_line_and_is_idempotent(cli_db: str, tmp_path: Path) -> None:
+    sid = _register_supplier(tmp_path)
+    when = datetime.now(UTC) - timedelta(days=1)
+    lines = [
+        json.dumps(event(sid, "login", when)),
+        json.dumps(event(sid, "client_added", when)),
+        "{not json",
+        json.dumps(event(sid, "login", when) | {"supplier_id": str(uuid.uuid4())}),
+        json.dumps(event(sid, "login", when) | {"occurred_at": "soon"}),
+    ]
+    path = tmp_path / "events.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    report = tmp_path / "rejected.csv"
+
+    first = runner.invoke(app, ["import", "events", str(path), "--errors-out", str(report)])
+    assert first.exit_code == 2, first.output
+    assert "2 accepted" in first.output
+    assert "3 rejected" in first.output
+    rejected = report.read_text().splitlines()
+    assert rejected[0] == "line,field,reason"
+    assert [r.split(",")[:2] for r in rejected[1:]] == [
+        ["3", ""],
+        ["4", "supplier_id"],
+        ["5", "occurred_at"],
+    ]
+
+    second = runner.invoke(app, ["import", "events", str(path)])
+    assert "0 accepted, 2 duplicates" in second.output
+
+
+def test_import_csv_with_extra_columns(cli_db: str, tmp_path: Path) -> None:
+    sid = _register_supplier(tmp_path)
+    path = tmp_path / "events.csv"
+    when = (datetime.now(UTC) - timedelta(hours=3)).isoformat()
+    path.write_text(
+        "event_id,supplier_id,type,occurred_at,amount,properties\n"
+        f'e1,{sid},payment_received,{when},4900,"{{""method"": ""card""}}"\n'
+        f"e2,{sid},login,{when},,\n"
+    )
+    result = runner.invoke(app, ["import", "events", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "2 accepted" in result.output
+    shown = runner.invoke(app, ["suppliers", "show", sid])
+    assert shown.exit_code == 0, shown.output
+    assert "First payment received" in shown.output
+    assert "✓" in shown.output
+
+
+def test_import_csv_without_required_columns_says_which(cli_db: str, tmp_path: Path) -> None:
+    path = tmp_path / "events.csv"
+    path.write_text("id,when\n1,2\n")
+    result = runner.invoke(app, ["import", "events", str(path)])
+    assert result.exit_code == 1
+    assert "event_id: missing column" in result.output
+
+
+def test_health_recompute_backfills_history(cli_db: str, tmp_path: Path) -> None:
+    sid = _register_supplier(tmp_path)
+    today = datetime.now(UTC).date()
+    result = runner.invoke(
+        app,
+        [
+            "health",
+            "recompute",
+            "--since",
+            (today - timedelta(days=14)).isoformat(),
+            "--every",
+            "7",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "Scored 1 suppliers" in result.output
+    shown = runner.invoke(app, ["suppliers", "show", sid])
+    assert "Health" in shown.output
+    bad = runner.invoke(app, ["health", "recompute", "--as-of", "yesterday"])
+    assert bad.exit_code == 2
+    assert "not a date" in bad.output
+
+
+def test_suppliers_show_unknown_id(cli_db: str) -> None:
+    result = runner.invoke(app, ["suppliers", "show", str(uuid.uuid4())])
+    assert result.exit_code == 1
+    assert "No supplier with id" in result.output
