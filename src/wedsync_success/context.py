@@ -11,6 +11,7 @@ from wedsync_success.events.consumers import register_builtin_consumers
 from wedsync_success.events.dispatcher import Dispatcher
 from wedsync_success.health.config import HealthConfig, load_health_config
 from wedsync_success.kit.clock import Clock, utc_now
+from wedsync_success.kit.logging import configure_logging
 from wedsync_success.milestones.definitions import MilestoneCatalog, load_milestone_catalog
 
 
@@ -32,6 +33,7 @@ class AppContext:
 
 def build_context(settings: Settings, *, clock: Clock = utc_now) -> AppContext:
     """Load and validate configuration files, open the database, wire the event hub."""
+    configure_logging(json=settings.log_json, level=settings.log_level)
     health = load_health_config(settings.health_config)
     milestones = load_milestone_catalog(settings.milestones_config)
     db = create_database(settings.database_url)
