@@ -6,6 +6,7 @@ commit together with the activity that caused them, or not at all.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
@@ -32,32 +33,34 @@ async def ingest(
         session=session, items=items, now=now, max_batch_size=ctx.settings.max_batch_size
     )
     if rescore and stored.affected_supplier_ids:
-        await detect(
-            session=session,
-            catalog=ctx.milestones,
-            supplier_ids=stored.affected_supplier_ids,
-            now=now,
-        )
-        await recompute(
-            session=session,
-            config=ctx.health,
-            milestones_defined=len(ctx.milestones.milestones),
-            as_of=now.date(),
-            supplier_ids=stored.affected_supplier_ids,
-            now=now,
+        await refresh(
+            session=session, ctx=ctx, as_of=now.date(), supplier_ids=stored.affected_supplier_ids
         )
     return stored.result
 
 
-async def rescore_all(*, session: AsyncSession, ctx: AppContext, as_of: date) -> RecomputeSummary:
-    """Detect milestones and rescore every active supplier as of ``as_of``."""
+async def refresh(
+    *,
+    session: AsyncSession,
+    ctx: AppContext,
+    as_of: date,
+    supplier_ids: Sequence[uuid.UUID] | None,
+    detect_milestones: bool = True,
+) -> RecomputeSummary:
+    """Detect milestones and rescore ``supplier_ids`` (every active supplier when ``None``)."""
     now = ctx.clock()
-    await detect(session=session, catalog=ctx.milestones, supplier_ids=None, now=now)
+    if detect_milestones:
+        await detect(session=session, catalog=ctx.milestones, supplier_ids=supplier_ids, now=now)
     return await recompute(
         session=session,
         config=ctx.health,
         milestones_defined=len(ctx.milestones.milestones),
         as_of=as_of,
-        supplier_ids=None,
+        supplier_ids=supplier_ids,
         now=now,
     )
+
+
+async def rescore_all(*, session: AsyncSession, ctx: AppContext, as_of: date) -> RecomputeSummary:
+    """Detect milestones and rescore every active supplier as of ``as_of``."""
+    return await refresh(session=session, ctx=ctx, as_of=as_of, supplier_ids=None)

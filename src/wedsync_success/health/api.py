@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query
 from wedsync_success.health import repository
 from wedsync_success.health.config import COMPONENT_NAMES
 from wedsync_success.health.schemas import HealthHistory, HistoryPoint, RecomputeOut
-from wedsync_success.health.service import recompute
+from wedsync_success.pipeline import refresh
 from wedsync_success.suppliers.service import get_supplier
 from wedsync_success.web.deps import AdminKey, ContextDep, ReadKey, SessionDep
 
@@ -47,7 +47,9 @@ async def get_history(
 
 
 @router.post(
-    "/health/recompute", response_model=RecomputeOut, summary="Rescore every active supplier"
+    "/health/recompute",
+    response_model=RecomputeOut,
+    summary="Detect milestones and rescore every active supplier",
 )
 async def post_recompute(
     ctx: ContextDep,
@@ -55,14 +57,8 @@ async def post_recompute(
     _key: AdminKey,
     as_of: Annotated[date | None, Query(description="Day to score as of; default today")] = None,
 ) -> RecomputeOut:
-    now = ctx.clock()
-    summary = await recompute(
-        session=session,
-        config=ctx.health,
-        milestones_defined=len(ctx.milestones.milestones),
-        as_of=as_of or now.date(),
-        supplier_ids=None,
-        now=now,
+    summary = await refresh(
+        session=session, ctx=ctx, as_of=as_of or ctx.clock().date(), supplier_ids=None
     )
     await session.commit()
     ctx.dispatcher.notify()

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query
 
 from wedsync_success.health.config import RiskLevel
-from wedsync_success.health.service import recompute
+from wedsync_success.pipeline import refresh
 from wedsync_success.suppliers import service
 from wedsync_success.suppliers.models import PlanTier, SubscriptionStatus, VendorType
 from wedsync_success.suppliers.profile import SupplierProfile, supplier_profile
@@ -29,13 +29,12 @@ async def post_suppliers(
     """Create suppliers, or update them when `id` matches; each is scored straight away."""
     now = ctx.clock()
     result = await service.upsert_batch(session=session, items=suppliers, now=now)
-    await recompute(
+    await refresh(
         session=session,
-        config=ctx.health,
-        milestones_defined=len(ctx.milestones.milestones),
+        ctx=ctx,
         as_of=now.date(),
         supplier_ids=result.ids,
-        now=now,
+        detect_milestones=False,
     )
     await session.commit()
     ctx.dispatcher.notify()
