@@ -18,6 +18,7 @@ from wedsync_success.activity.service import store_batch
 from wedsync_success.context import AppContext
 from wedsync_success.health.service import RecomputeSummary, recompute
 from wedsync_success.milestones.service import detect
+from wedsync_success.suppliers.service import apply_subscription_events
 
 
 async def ingest(
@@ -32,6 +33,8 @@ async def ingest(
     stored = await store_batch(
         session=session, items=items, now=now, max_batch_size=ctx.settings.max_batch_size
     )
+    if stored.subscription_events:
+        await apply_subscription_events(session=session, events=stored.subscription_events)
     if rescore and stored.affected_supplier_ids:
         await refresh(
             session=session, ctx=ctx, as_of=now.date(), supplier_ids=stored.affected_supplier_ids

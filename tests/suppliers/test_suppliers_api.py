@@ -118,3 +118,42 @@ async def test_profile_shows_recent_events_newest_first(
         "login",
     ]
     assert {e["type"] for e in profile["success_events"]} >= {"supplier.milestone_achieved"}
+
+
+async def test_subscription_events_update_the_supplier(
+    client: httpx.AsyncClient, clock: FakeClock
+) -> None:
+    sid = await create_supplier(client)
+    changed_at = clock.now - timedelta(days=3)
+    cancelled_at = clock.now - timedelta(hours=2)
+    await ingest(
+        client,
+        [
+            event(
+                sid,
+                "subscription_changed",
+                changed_at,
+                properties={"plan_tier": "scale", "mrr_minor": 9900, "currency": "nope"},
+            ),
+        ],
+    )
+    profile = (await client.get(f"/api/v1/suppliers/{sid}")).json()
+    assert (profile["plan_tier"], profile["mrr_minor"], profile["currency"]) == (
+        "scale",
+        9900,
+        "GBP",
+    )
+    await ingest(
+        client,
+        [
+            event(
+                sid, "subscription_cancelled", cancelled_at, properties={"reason": "too expensive"}
+            )
+        ],
+    )
+    profile = (await client.get(f"/api/v1/suppliers/{sid}")).json()
+    assert profile["subscription_status"] == "cancelled"
+    assert profile["cancellation_reason"] == "too expensive"
+    assert profile["subscription_ended_at"].startswith(cancelled_at.date().isoformat())
+    rescored = (await client.post("/api/v1/health/recompute")).json()
+    assert rescored["scored"] == 0  # no longer an active customer

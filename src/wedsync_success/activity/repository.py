@@ -25,17 +25,17 @@ async def existing_supplier_ids(
     return set(rows)
 
 
-async def insert_new_events(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int:
-    """Insert events, skipping any ``event_id`` already stored; returns how many were new."""
+async def insert_new_events(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> set[str]:
+    """Insert events, skipping any ``event_id`` already stored; returns the new event ids."""
     if not rows:
-        return 0
+        return set()
     stmt = (
         dialect_insert(session, ActivityEvent)
         .on_conflict_do_nothing(index_elements=["event_id"])
-        .returning(ActivityEvent.id)
+        .returning(ActivityEvent.event_id)
     )
     result = await session.execute(stmt, rows)
-    return len(result.all())
+    return set(result.scalars())
 
 
 async def roll_up_batch(session: AsyncSession, batch_id: uuid.UUID) -> list[uuid.UUID]:

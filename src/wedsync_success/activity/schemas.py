@@ -33,6 +33,11 @@ KNOWN_EVENT_TYPES: frozenset[str] = frozenset(
 )
 """Types the scoring knows about; any other well-formed type is stored and counted too."""
 
+SUBSCRIPTION_EVENT_TYPES: frozenset[str] = frozenset(
+    {"subscription_changed", "subscription_cancelled"}
+)
+"""Events that also change the supplier's subscription record."""
+
 
 class EventIn(BaseModel):
     """One activity event as a client sends it."""

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wedsync_success.activity import repository
-from wedsync_success.activity.schemas import IngestResult
+from wedsync_success.activity.schemas import SUBSCRIPTION_EVENT_TYPES, EventIn, IngestResult
 from wedsync_success.activity.validation import parse_batch
 from wedsync_success.kit.batch import RejectedItem
 from wedsync_success.kit.errors import PayloadTooLarge
@@ -21,6 +21,8 @@ from wedsync_success.kit.errors import PayloadTooLarge
 class StoredBatch:
     result: IngestResult
     affected_supplier_ids: list[uuid.UUID]
+    subscription_events: list[EventIn]
+    """Newly stored events that change a subscription, for the suppliers domain to apply."""
 
 
 async def store_batch(
@@ -70,7 +72,8 @@ async def store_batch(
                 "ingested_at": now,
             }
         )
-    inserted = await repository.insert_new_events(session, rows)
+    inserted_ids = await repository.insert_new_events(session, rows)
+    inserted = len(inserted_ids)
     affected = await repository.roll_up_batch(session, batch_id) if inserted else []
     rejected.sort(key=lambda item: item.index)
     result = IngestResult(
@@ -80,4 +83,12 @@ async def store_batch(
         errors=rejected,
         affected_suppliers=len(affected),
     )
-    return StoredBatch(result=result, affected_supplier_ids=affected)
+    return StoredBatch(
+        result=result,
+        affected_supplier_ids=affected,
+        subscription_events=[
+            event
+            for _, event in parsed.valid
+            if event.type in SUBSCRIPTION_EVENT_TYPES and event.event_id in inserted_ids
+        ],
+    )

@@ -7,13 +7,15 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from wedsync_success.activity.schemas import EventIn
 from wedsync_success.kit.batch import validate_each
 from wedsync_success.kit.errors import NotFound, PayloadTooLarge, ValidationFailed
 from wedsync_success.kit.pagination import decode_cursor, encode_cursor
 from wedsync_success.suppliers import repository
-from wedsync_success.suppliers.models import Supplier
+from wedsync_success.suppliers.models import PlanTier, SubscriptionStatus, Supplier
 from wedsync_success.suppliers.repository import SORTS, SupplierFilters
 from wedsync_success.suppliers.schemas import (
     HealthSummary,
@@ -127,3 +129,52 @@ async def list_suppliers(
         owner = last_health if column.class_ is type(last_health) else last_supplier
         next_cursor = encode_cursor([getattr(owner, column.key), str(last_supplier.id)])
     return SupplierPage(items=items, next_cursor=next_cursor)
+
+
+class SubscriptionChange(BaseModel):
+    """The properties of a ``subscription_changed`` event that update the subscription."""
+
+    plan_tier: PlanTier | None = None
+    mrr_minor: int | None = Field(default=None, ge=0)
+    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+    status: SubscriptionStatus | None = None
+
+
+async def apply_subscription_events(*, session: AsyncSession, events: Sequence[EventIn]) -> None:
+    """Bring suppliers' subscriptions up to date from subscription events, oldest first.
+
+    ``subscription_cancelled`` ends the subscription (reason from ``properties.reason``);
+    ``subscription_changed`` applies whichever of plan_tier, mrr_minor, currency and status it
+    carries validly (a property that does not validate is ignored, the event is still stored).
+    """
+    for event in sorted(events, key=lambda e: e.occurred_at):
+        supplier = await repository.get(session, event.supplier_id)
+        if supplier is None:
+            continue
+        if event.type == "subscription_cancelled":
+            reason = event.properties.get("reason")
+            supplier.subscription_status = SubscriptionStatus.CANCELLED
+            supplier.subscription_ended_at = event.occurred_at
+            supplier.cancellation_reason = str(reason)[:200] if reason else None
+            continue
+        fields = SubscriptionChange.model_fields
+        valid: dict[str, Any] = {}
+        for name in fields:
+            try:
+                valid |= SubscriptionChange.model_validate(
+                    {name: event.properties.get(name)}
+                ).model_dump(exclude_none=True)
+            except ValidationError:
+                continue
+        if "plan_tier" in valid:
+            supplier.plan_tier = valid["plan_tier"]
+        if "mrr_minor" in valid:
+            supplier.mrr_minor = valid["mrr_minor"]
+        if "currency" in valid:
+            supplier.currency = valid["currency"]
+        if "status" in valid:
+            supplier.subscription_status = valid["status"]
+            if valid["status"] != SubscriptionStatus.CANCELLED:
+                supplier.subscription_ended_at = None
+                supplier.cancellation_reason = None
+    await session.flush()
