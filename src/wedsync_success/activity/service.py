@@ -72,9 +72,15 @@ async def store_batch(
                 "ingested_at": now,
             }
         )
-    inserted_ids = await repository.insert_new_events(session, rows)
-    inserted = len(inserted_ids)
+    await repository.insert_new_events(session, rows)
+    inserted = await repository.batch_size(session, batch_id) if rows else 0
     affected = await repository.roll_up_batch(session, batch_id) if inserted else []
+    subscription_candidates = [e for _, e in parsed.valid if e.type in SUBSCRIPTION_EVENT_TYPES]
+    new_subscription_ids = (
+        await repository.batch_event_ids(session, batch_id, SUBSCRIPTION_EVENT_TYPES)
+        if subscription_candidates and inserted
+        else set()
+    )
     rejected.sort(key=lambda item: item.index)
     result = IngestResult(
         accepted=inserted,
@@ -87,8 +93,6 @@ async def store_batch(
         result=result,
         affected_supplier_ids=affected,
         subscription_events=[
-            event
-            for _, event in parsed.valid
-            if event.type in SUBSCRIPTION_EVENT_TYPES and event.event_id in inserted_ids
+            e for e in subscription_candidates if e.event_id in new_subscription_ids
         ],
     )

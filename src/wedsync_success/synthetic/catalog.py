@@ -50,7 +50,7 @@ COUNTRY_UTC_OFFSET_HOURS: tuple[int, ...] = (0, 0, -5, 10, 1, 1, 1)
 """Standard-time offsets; people work local hours, so event times shift by these."""
 
 SOUTHERN_HEMISPHERE: tuple[bool, ...] = (False, False, False, True, False, False, False)
-"""Australian weddings peak in the austral spring and autumn, not in July."""
+"""Australian wedding seasons run half a year out of step with European ones."""
 
 PLAN_TIERS: tuple[str, ...] = ("free", "starter", "professional", "scale")
 FREE, STARTER, PROFESSIONAL, SCALE = range(4)
