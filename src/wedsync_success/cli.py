@@ -165,10 +165,12 @@ def demo(
 
     secret = _run(work, settings)
     if secret:
-        console.print(f"\nDemo API key (admin): [bold]{secret}[/]")
+        console.print(f"\nDemo API key (admin): [bold]{secret}[/]", soft_wrap=True)
         console.print(
             f"  curl -H 'Authorization: Bearer {secret}' "
-            f"http://{host}:{port}/api/v1/suppliers?risk_level=critical"
+            f"'http://{host}:{port}/api/v1/suppliers?risk_level=critical&status=active'",
+            soft_wrap=True,
+            highlight=False,
         )
     if serve_after:
         serve(host=host, port=port)

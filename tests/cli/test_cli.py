@@ -111,9 +111,9 @@ def test_import_csv_with_extra_columns(cli_db: str, tmp_path: Path) -> None:
     path = tmp_path / "events.csv"
     when = (datetime.now(UTC) - timedelta(hours=3)).isoformat()
     path.write_text(
-        "event_id,supplier_id,type,occurred_at,amount,properties\n"
-        f'e1,{sid},payment_received,{when},4900,"{{""method"": ""card""}}"\n'
-        f"e2,{sid},login,{when},,\n"
+        "event_id,supplier_id,type,occurred_at,amount,kind,properties\n"
+        f'e1,{sid},payment_received,{when},4900,client_invoice,"{{""method"": ""card""}}"\n'
+        f"e2,{sid},login,{when},,,\n"
     )
     result = runner.invoke(app, ["import", "events", str(path)])
     assert result.exit_code == 0, result.output

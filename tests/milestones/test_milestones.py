@@ -87,7 +87,9 @@ async def test_milestone_catalog_reports_rates(client: httpx.AsyncClient, clock:
     catalog = {m["key"]: m for m in (await client.get("/api/v1/milestones")).json()}
     assert catalog["first_form_created"]["achieved"] == 1
     assert catalog["first_form_created"]["achievement_rate"] == 0.5
-    assert catalog["ten_clients"]["conditions"] == [{"event_type": "client_added", "min_count": 10}]
+    assert catalog["ten_clients"]["conditions"] == [
+        {"event_type": "client_added", "min_count": 10, "properties": {}}
+    ]
     assert catalog["ten_clients"]["achieved"] == 0
 
 
@@ -112,3 +114,37 @@ def test_duplicate_milestone_keys_are_refused(tmp_path: object) -> None:
     path.write_text("version: 1\nmilestones:\n" + one + one)
     with pytest.raises(ConfigError, match="does not match"):
         load_milestone_catalog(path)
+
+
+async def test_property_filtered_condition_counts_only_matching_events(
+    client: httpx.AsyncClient, ctx: AppContext, clock: FakeClock
+) -> None:
+    sid = await create_supplier(client)
+    charge = {"amount": 4900, "kind": "subscription"}
+    await ingest(
+        client, [event(sid, "payment_received", clock.now - timedelta(days=5), properties=charge)]
+    )
+    profile = (await client.get(f"/api/v1/suppliers/{sid}")).json()
+    paid = next(m for m in profile["milestones"] if m["key"] == "first_payment_received")
+    assert (paid["achieved"], paid["progress"]) == (False, 0.0)
+
+    client_paid = clock.now - timedelta(days=1)
+    await ingest(
+        client,
+        [
+            event(
+                sid,
+                "payment_received",
+                client_paid,
+                properties={"amount": 120000, "kind": "client_invoice"},
+            ),
+            event(sid, "payment_received", clock.now - timedelta(hours=1), properties=charge),
+        ],
+    )
+    achieved = [
+        e
+        for e in await _milestone_events(ctx)
+        if e.payload["milestone"] == "first_payment_received"
+    ]
+    assert len(achieved) == 1
+    assert achieved[0].occurred_at == client_paid

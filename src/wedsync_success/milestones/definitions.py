@@ -11,12 +11,16 @@ from wedsync_success.kit.config_files import load_yaml_model
 
 
 class Condition(BaseModel):
-    """At least ``min_count`` events of ``event_type``."""
+    """At least ``min_count`` events of ``event_type`` whose properties match ``properties``."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     event_type: str = Field(min_length=1, max_length=64)
     min_count: int = Field(default=1, ge=1)
+    properties: dict[str, str] = Field(
+        default_factory=dict,
+        description="Only events whose properties have these exact (string) values count",
+    )
 
 
 class MilestoneDefinition(BaseModel):

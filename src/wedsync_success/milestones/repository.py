@@ -33,8 +33,9 @@ def _condition_times(
     ]
     if supplier_ids is not None:
         eligible.append(totals.supplier_id.in_(supplier_ids))
-    if condition.min_count == 1:
+    if condition.min_count == 1 and not condition.properties:
         return select(totals.supplier_id, totals.first_at.label("t")).where(*eligible)
+    # The Nth matching event: only suppliers whose totals already allow it are ranked.
     ev = ActivityEvent
     ranked = (
         select(
@@ -47,12 +48,37 @@ def _condition_times(
         .where(
             ev.event_type == condition.event_type,
             ev.supplier_id.in_(select(totals.supplier_id).where(*eligible)),
+            *property_matches(condition),
         )
         .subquery()
     )
     return select(ranked.c.supplier_id, ranked.c.occurred_at.label("t")).where(
         ranked.c.rn == condition.min_count
     )
+
+
+def property_matches(condition: Condition) -> list[ColumnElement[bool]]:
+    """SQL conditions for the condition's property filter (JSON on both backends)."""
+    return [
+        ActivityEvent.properties[name].as_string() == value
+        for name, value in condition.properties.items()
+    ]
+
+
+async def matching_count(
+    session: AsyncSession, supplier_id: uuid.UUID, condition: Condition
+) -> int:
+    """How many of one supplier's events satisfy ``condition``'s type and property filter."""
+    count = await session.scalar(
+        select(func.count())
+        .select_from(ActivityEvent)
+        .where(
+            ActivityEvent.supplier_id == supplier_id,
+            ActivityEvent.event_type == condition.event_type,
+            *property_matches(condition),
+        )
+    )
+    return int(count or 0)
 
 
 async def newly_met(

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 class ConditionOut(BaseModel):
     event_type: str
     min_count: int
+    properties: dict[str, str]
 
 
 class MilestoneStats(BaseModel):

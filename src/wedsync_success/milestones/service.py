@@ -112,7 +112,12 @@ async def progress_of(
     out = []
     for m in catalog.milestones:
         done = achieved.get(m.key)
-        share = sum(min(counts.get(c.event_type, 0) / c.min_count, 1.0) for c in m.conditions)
+        share = 0.0
+        for c in m.conditions:
+            have = counts.get(c.event_type, 0)
+            if c.properties and have and not done:
+                have = await repository.matching_count(session, supplier_id, c)
+            share += min(have / c.min_count, 1.0)
         out.append(
             MilestoneProgress(
                 key=m.key,
