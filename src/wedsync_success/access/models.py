@@ -1,4 +1,4 @@
-"""API keys, stored only as a hash of the secret."""
+"""API keys (stored only as a hash of the secret) and dashboard team accounts."""
 
 from __future__ import annotations
 
@@ -24,3 +24,16 @@ class ApiKey(Base):
     scopes: Mapped[list[Any]] = mapped_column(JSONType)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class TeamUser(Base):
+    """A member of the success team who signs in to the dashboard."""
+
+    __tablename__ = "team_users"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
