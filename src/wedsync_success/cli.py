@@ -34,14 +34,18 @@ health_app = typer.Typer(help="Health scores.", no_args_is_help=True)
 suppliers_app = typer.Typer(help="Look up suppliers.", no_args_is_help=True)
 apikey_app = typer.Typer(help="API keys for the HTTP API.", no_args_is_help=True)
 events_app = typer.Typer(help="Success events and the outbox.", no_args_is_help=True)
+user_app = typer.Typer(help="Dashboard accounts for the success team.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(import_app, name="import")
 app.add_typer(health_app, name="health")
 app.add_typer(suppliers_app, name="suppliers")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(events_app, name="events")
+app.add_typer(user_app, name="user")
 
 console = Console()
+DEMO_EMAIL = "demo@wedsync.example"
+DEMO_PASSWORD = "wedsync-demo"
 err_console = Console(stderr=True)
 
 
@@ -129,6 +133,7 @@ def demo(
     """
     from wedsync_success import demo as demo_seed
     from wedsync_success.access.service import create_key
+    from wedsync_success.access.team import create_user
     from wedsync_success.synthetic import generate_population
 
     settings = get_settings()
@@ -157,6 +162,13 @@ def demo(
             summary = await demo_seed.seed(ctx, population, progress=progress)
         async with ctx.db.transaction() as session:
             key = await create_key(session=session, name="demo", scopes=["admin"], now=ctx.clock())
+            await create_user(
+                session=session,
+                email=DEMO_EMAIL,
+                name="Demo Success Manager",
+                password=DEMO_PASSWORD,
+                now=ctx.clock(),
+            )
         console.print(
             f"[green]Seeded {summary.suppliers:,} suppliers, {summary.events_accepted:,} events, "
             f"{summary.history_days} days of score history.[/]"
@@ -164,8 +176,13 @@ def demo(
         return key.secret
 
     secret = _run(work, settings)
+    console.print(
+        f"\nDashboard: http://{host}:{port}/  sign in as [bold]{DEMO_EMAIL}[/] / "
+        f"[bold]{DEMO_PASSWORD}[/]",
+        soft_wrap=True,
+    )
     if secret:
-        console.print(f"\nDemo API key (admin): [bold]{secret}[/]", soft_wrap=True)
+        console.print(f"Demo API key (admin): [bold]{secret}[/]", soft_wrap=True)
         console.print(
             f"  curl -H 'Authorization: Bearer {secret}' "
             f"'http://{host}:{port}/api/v1/suppliers?risk_level=critical&status=active'",
@@ -414,6 +431,36 @@ def apikey_revoke(key_id: Annotated[str, typer.Argument(help="Key id from `apike
         async with ctx.db.transaction() as session:
             await revoke_key(session=session, key_id=kid, now=ctx.clock())
         console.print(f"Revoked {kid}.")
+
+    _run(work)
+
+
+# --- dashboard users ----------------------------------------------------------------------------
+
+
+@user_app.command("create")
+def user_create(
+    email: Annotated[str, typer.Option(help="Sign-in email")],
+    name: Annotated[str, typer.Option(help="Name shown in the dashboard")],
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+            help="At least 10 characters (prompted when omitted)",
+        ),
+    ],
+) -> None:
+    """Create a success-team account for the dashboard (password hashed with Argon2id)."""
+    from wedsync_success.access.team import create_user
+
+    async def work(ctx: AppContext) -> None:
+        async with ctx.db.transaction() as session:
+            user = await create_user(
+                session=session, email=email, name=name, password=password, now=ctx.clock()
+            )
+        console.print(f"Created {user.email}. Sign in at /login.")
 
     _run(work)
 

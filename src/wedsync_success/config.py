@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULTS_DIR = Path(__file__).parent / "defaults"
@@ -33,6 +33,14 @@ class Settings(BaseSettings):
         description="Declarative milestone definitions.",
     )
     max_batch_size: int = Field(default=5000, ge=1, description="Largest POST /events batch.")
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Signs dashboard session cookies; unset, a random key per process "
+        "(sessions then end when the process restarts).",
+    )
+    secure_cookies: bool = Field(
+        default=False, description="Send the session cookie over HTTPS only (production)."
+    )
     log_json: bool = Field(default=False, description="JSON logs (production) or console logs.")
     log_level: str = "INFO"
     dispatch_interval_seconds: float = Field(

@@ -9,6 +9,7 @@ from wedsync_success.db import Database, create_database
 from wedsync_success.events.bus import Transport, create_transport
 from wedsync_success.events.consumers import register_builtin_consumers
 from wedsync_success.events.dispatcher import Dispatcher
+from wedsync_success.events.live import LiveHub
 from wedsync_success.health.config import HealthConfig, load_health_config
 from wedsync_success.kit.clock import Clock, utc_now
 from wedsync_success.kit.logging import configure_logging
@@ -25,6 +26,7 @@ class AppContext:
     milestones: MilestoneCatalog
     transport: Transport
     dispatcher: Dispatcher
+    live: LiveHub
     clock: Clock
 
     async def close(self) -> None:
@@ -39,6 +41,8 @@ def build_context(settings: Settings, *, clock: Clock = utc_now) -> AppContext:
     db = create_database(settings.database_url)
     transport = create_transport(settings.event_bus_url)
     register_builtin_consumers(transport)
+    live = LiveHub()
+    transport.subscribe("live", live.publish)
     dispatcher = Dispatcher(db=db, transport=transport, clock=clock)
     return AppContext(
         settings=settings,
@@ -47,5 +51,6 @@ def build_context(settings: Settings, *, clock: Clock = utc_now) -> AppContext:
         milestones=milestones,
         transport=transport,
         dispatcher=dispatcher,
+        live=live,
         clock=clock,
     )

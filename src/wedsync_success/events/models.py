@@ -23,6 +23,7 @@ class OutboxEvent(Base):
     __table_args__ = (
         Index("ix_outbox_events_pending", "published_at", "id"),
         Index("ix_outbox_events_supplier_id", "supplier_id", "id"),
+        Index("ix_outbox_events_type_time", "event_type", "occurred_at"),
     )
 
     id: Mapped[int] = mapped_column(big_id, primary_key=True, autoincrement=True)

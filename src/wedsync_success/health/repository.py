@@ -252,3 +252,21 @@ async def history(
         conditions.append(h.as_of <= until)
     rows = await session.scalars(select(h).where(*conditions).order_by(h.as_of))
     return rows.all()
+
+
+async def recent_scores(
+    session: AsyncSession, supplier_ids: Sequence[uuid.UUID], *, since: date
+) -> dict[uuid.UUID, list[float]]:
+    """Each supplier's history scores since ``since``, oldest first (for sparklines)."""
+    if not supplier_ids:
+        return {}
+    h = HealthScoreHistory
+    rows = await session.execute(
+        select(h.supplier_id, h.score)
+        .where(h.supplier_id.in_(supplier_ids), h.as_of >= since)
+        .order_by(h.supplier_id, h.as_of)
+    )
+    out: dict[uuid.UUID, list[float]] = {sid: [] for sid in supplier_ids}
+    for sid, score in rows:
+        out[sid].append(float(score))
+    return out

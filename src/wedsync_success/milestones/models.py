@@ -15,7 +15,10 @@ class MilestoneAchievement(Base):
     """A supplier reached a milestone at ``achieved_at`` (the time of the deciding event)."""
 
     __tablename__ = "milestone_achievements"
-    __table_args__ = (Index("ix_milestone_achievements_key_time", "milestone_key", "achieved_at"),)
+    __table_args__ = (
+        Index("ix_milestone_achievements_key_time", "milestone_key", "achieved_at"),
+        Index("ix_milestone_achievements_achieved_at", "achieved_at"),
+    )
 
     supplier_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("suppliers.id", ondelete="CASCADE"), primary_key=True

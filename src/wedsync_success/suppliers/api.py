@@ -49,6 +49,9 @@ async def get_suppliers(
     vendor_type: VendorType | None = None,
     plan: PlanTier | None = None,
     status: SubscriptionStatus | None = None,
+    current_only: Annotated[
+        bool, Query(description="Only current customers (every status but cancelled)")
+    ] = False,
     score_min: Annotated[float | None, Query(ge=0, le=100)] = None,
     score_max: Annotated[float | None, Query(ge=0, le=100)] = None,
     sort: Annotated[str, Query(description="score, -score, change_7d or name")] = "score",
@@ -61,6 +64,7 @@ async def get_suppliers(
         vendor_type=vendor_type,
         plan_tier=plan,
         status=status,
+        current_only=current_only,
         score_min=score_min,
         score_max=score_max,
     )

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from wedsync_success.db.upsert import dialect_insert
 from wedsync_success.health.models import HealthScore
-from wedsync_success.suppliers.models import Supplier, SupplierUser
+from wedsync_success.suppliers.models import SubscriptionStatus, Supplier, SupplierUser
 
 SORTS = {
     "score": (HealthScore.score, False),
@@ -29,6 +29,8 @@ class SupplierFilters:
     vendor_type: str | None = None
     plan_tier: str | None = None
     status: str | None = None
+    current_only: bool = False
+    """Only current customers (any status but cancelled)."""
     score_min: float | None = None
     score_max: float | None = None
 
@@ -93,6 +95,8 @@ async def page(
         conditions.append(Supplier.plan_tier == filters.plan_tier)
     if filters.status:
         conditions.append(Supplier.subscription_status == filters.status)
+    if filters.current_only:
+        conditions.append(Supplier.subscription_status != SubscriptionStatus.CANCELLED)
     if filters.score_min is not None:
         conditions.append(HealthScore.score >= filters.score_min)
     if filters.score_max is not None:

@@ -19,8 +19,10 @@ from wedsync_success.context import AppContext, build_context
 from wedsync_success.events.api import router as events_router
 from wedsync_success.health.api import router as health_router
 from wedsync_success.milestones.api import router as milestones_router
+from wedsync_success.reports.api import router as reports_router
 from wedsync_success.suppliers.api import router as suppliers_router
 from wedsync_success.web.errors import error_response, install_error_handlers
+from wedsync_success.web.pages import install_dashboard
 
 REQUEST_SECONDS = Histogram(
     "wedsync_http_request_seconds",
@@ -67,6 +69,7 @@ def create_app(
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    install_dashboard(app, context.settings if context else (settings or get_settings()))
     if context is not None:
         app.state.ctx = context  # usable without running the lifespan (in-process test clients)
 
@@ -77,6 +80,7 @@ def create_app(
         health_router,
         milestones_router,
         events_router,
+        reports_router,
     ):
         api.include_router(router)
     app.include_router(api)

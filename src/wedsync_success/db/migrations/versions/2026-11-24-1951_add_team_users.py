@@ -1,4 +1,4 @@
-"""add team users
+"""add team users, index success events and achievements by time
 
 Revision ID: 0002
 Revises: 0001
@@ -34,7 +34,19 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_team_users")),
         sa.UniqueConstraint("email", name=op.f("uq_team_users_email")),
     )
+    with op.batch_alter_table("outbox_events", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_outbox_events_type_time", ["event_type", "occurred_at"], unique=False
+        )
+    with op.batch_alter_table("milestone_achievements", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_milestone_achievements_achieved_at", ["achieved_at"], unique=False
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("milestone_achievements", schema=None) as batch_op:
+        batch_op.drop_index("ix_milestone_achievements_achieved_at")
+    with op.batch_alter_table("outbox_events", schema=None) as batch_op:
+        batch_op.drop_index("ix_outbox_events_type_time")
     op.drop_table("team_users")

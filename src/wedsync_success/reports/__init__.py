@@ -1,0 +1,1 @@
+"""BI and the success team's overview: churn, risk, MRR at risk, milestones."""

@@ -1,0 +1,25 @@
+"""GET /reports/overview: the numbers on the dashboard's overview page."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from wedsync_success.reports.overview import overview
+from wedsync_success.reports.schemas import Overview
+from wedsync_success.web.deps import ContextDep, ReadKey, SessionDep
+
+router = APIRouter(tags=["reports"])
+
+
+@router.get("/reports/overview", response_model=Overview, summary="The success team's overview")
+async def get_overview(
+    ctx: ContextDep,
+    session: SessionDep,
+    _key: ReadKey,
+    as_of: Annotated[date | None, Query(description="Day to report as of; default today")] = None,
+) -> Overview:
+    """Active suppliers, churn this month and by month, risk levels, MRR at risk, milestones."""
+    return await overview(session, as_of=as_of or ctx.clock().date())

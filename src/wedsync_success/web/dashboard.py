@@ -1,0 +1,254 @@
+"""The success team's dashboard: server-rendered pages over the same services as the API.
+
+Pages read through the domain services (suppliers.service, suppliers.profile,
+reports.overview, events.repository) exactly as the JSON API does; templates only format.
+Live updates arrive over Server-Sent Events from the in-process :class:`LiveHub`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from sse_starlette import EventSourceResponse, ServerSentEvent
+
+from wedsync_success.access.team import authenticate
+from wedsync_success.events import repository as events_repository
+from wedsync_success.events.types import SuccessEventType
+from wedsync_success.health.config import RiskLevel
+from wedsync_success.health.repository import history as health_history
+from wedsync_success.health.repository import recent_scores
+from wedsync_success.kit.errors import Unauthorized, ValidationFailed
+from wedsync_success.reports.overview import overview
+from wedsync_success.suppliers.models import PlanTier, VendorType
+from wedsync_success.suppliers.profile import supplier_profile
+from wedsync_success.suppliers.repository import SORTS, SupplierFilters
+from wedsync_success.suppliers.service import list_suppliers
+from wedsync_success.web import formatting
+from wedsync_success.web.deps import ContextDep, SessionDep
+from wedsync_success.web.session import (
+    CurrentUser,
+    check_csrf,
+    csrf_token,
+    current_user,
+    sign_in,
+    sign_out,
+)
+
+TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
+TEMPLATES.env.globals.update(csrf_token=csrf_token, fmt=formatting)
+TEMPLATES.env.filters["combine"] = lambda base, extra: {**base, **extra}
+SPARKLINE_DAYS = 30
+HEARTBEAT_SECONDS = 15
+
+router = APIRouter(include_in_schema=False)
+
+
+def _render(request: Request, template: str, status_code: int = 200, **context: Any) -> Response:
+    return TEMPLATES.TemplateResponse(request, template, context, status_code=status_code)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site paths: never redirect a signed-in user to another host."""
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return "/"
+
+
+@router.get("/login", response_class=HTMLResponse)
+async def login_page(request: Request, next: str = "/") -> Response:
+    return _render(request, "login.html", next=_safe_next(next), email="", error=None)
+
+
+@router.post("/login", response_class=HTMLResponse)
+async def login(
+    request: Request,
+    session: SessionDep,
+    email: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    csrf: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/",
+) -> Response:
+    check_csrf(request, csrf)
+    try:
+        user = await authenticate(session=session, email=email, password=password)
+    except Unauthorized as exc:
+        return _render(
+            request,
+            "login.html",
+            status_code=401,
+            next=_safe_next(next),
+            email=email,
+            error=exc.message,
+        )
+    await session.commit()  # a password rehash, if the hashing parameters changed
+    sign_in(request, user)
+    return RedirectResponse(_safe_next(next), status_code=303)
+
+
+@router.post("/logout")
+async def logout(request: Request, csrf: Annotated[str, Form()] = "") -> Response:
+    check_csrf(request, csrf)
+    sign_out(request)
+    return RedirectResponse("/login", status_code=303)
+
+
+@router.get("/", response_class=HTMLResponse)
+async def overview_page(
+    request: Request, ctx: ContextDep, session: SessionDep, user: CurrentUser
+) -> Response:
+    report = await overview(session, as_of=ctx.clock().date())
+    recent = await events_repository.recent(session, limit=12)
+    return _render(
+        request, "overview.html", user=user, page="overview", report=report, recent=recent
+    )
+
+
+@router.get("/suppliers", response_class=HTMLResponse)
+async def suppliers_page(
+    request: Request,
+    ctx: ContextDep,
+    session: SessionDep,
+    user: CurrentUser,
+    risk_level: RiskLevel | None = None,
+    vendor_type: VendorType | None = None,
+    plan: PlanTier | None = None,
+    score_min: Annotated[float | None, Query(ge=0, le=100)] = None,
+    score_max: Annotated[float | None, Query(ge=0, le=100)] = None,
+    sort: str = "score",
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=10, le=200)] = 50,
+) -> Response:
+    filters = SupplierFilters(
+        risk_level=risk_level,
+        vendor_type=vendor_type,
+        plan_tier=plan,
+        current_only=True,
+        score_min=score_min,
+        score_max=score_max,
+    )
+    try:
+        page = await list_suppliers(
+            session=session, filters=filters, sort=sort, cursor=cursor, limit=limit
+        )
+    except ValidationFailed as exc:
+        return _render(
+            request, "error.html", status_code=422, user=user, page="suppliers", message=exc.message
+        )
+    trends = await recent_scores(
+        session,
+        [item.id for item in page.items],
+        since=ctx.clock().date() - timedelta(days=SPARKLINE_DAYS),
+    )
+    query = {k: v for k, v in request.query_params.items() if k != "cursor"}
+    return _render(
+        request,
+        "suppliers.html",
+        user=user,
+        page="suppliers",
+        suppliers=page,
+        trends=trends,
+        query=query,
+        sort=sort,
+        sorts=list(SORTS),
+        risk_levels=list(RiskLevel),
+        vendor_types=list(VendorType),
+        plans=list(PlanTier),
+        filters={
+            "risk_level": risk_level,
+            "vendor_type": vendor_type,
+            "plan": plan,
+            "score_min": score_min,
+            "score_max": score_max,
+        },
+    )
+
+
+@router.get("/suppliers/{supplier_id}", response_class=HTMLResponse)
+async def supplier_page(
+    request: Request,
+    supplier_id: uuid.UUID,
+    ctx: ContextDep,
+    session: SessionDep,
+    user: CurrentUser,
+) -> Response:
+    profile = await supplier_profile(
+        session=session,
+        supplier_id=supplier_id,
+        health_config=ctx.health,
+        catalog=ctx.milestones,
+        event_limit=30,
+    )
+    points = await health_history(
+        session, supplier_id, since=ctx.clock().date() - timedelta(days=365), until=None
+    )
+    return _render(
+        request,
+        "supplier.html",
+        user=user,
+        page="suppliers",
+        profile=profile,
+        history=[{"as_of": p.as_of.isoformat(), "score": p.score} for p in points],
+        timeline=formatting.timeline(profile),
+    )
+
+
+@router.get("/events", response_class=HTMLResponse)
+async def events_page(
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    type: SuccessEventType | None = None,
+    supplier_id: uuid.UUID | None = None,
+    before: int | None = None,
+) -> Response:
+    rows = await events_repository.recent(
+        session,
+        supplier_id=supplier_id,
+        event_type=type.value if type else None,
+        before_sequence=before,
+        limit=50,
+    )
+    query = {k: v for k, v in request.query_params.items() if k != "before"}
+    return _render(
+        request,
+        "events.html",
+        user=user,
+        page="events",
+        events=rows,
+        types=list(SuccessEventType),
+        selected_type=type,
+        supplier_id=supplier_id,
+        next_before=rows[-1].id if len(rows) == 50 else None,
+        query=query,
+    )
+
+
+@router.get("/live")
+async def live(request: Request, ctx: ContextDep, session: SessionDep) -> Response:
+    """Server-Sent Events: every success event as it is delivered, for signed-in users."""
+    await current_user(request, session)
+    await session.close()  # do not hold a connection for the life of the stream
+
+    async def stream() -> AsyncIterator[ServerSentEvent]:
+        async with ctx.live.listen() as queue:
+            yield ServerSentEvent(event="ready", data="{}", retry=2000)
+            while True:
+                try:
+                    event = await asyncio.wait_for(queue.get(), timeout=HEARTBEAT_SECONDS)
+                except TimeoutError:
+                    yield ServerSentEvent(comment="heartbeat")
+                    continue
+                yield ServerSentEvent(
+                    event="success", id=str(event.sequence), data=json.dumps(event.to_json())
+                )
+
+    return EventSourceResponse(stream(), ping=HEARTBEAT_SECONDS)

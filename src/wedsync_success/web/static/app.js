@@ -1,0 +1,189 @@
+// WedSync Success dashboard: charts and live updates. No framework; progressive enhancement:
+// every page is complete without this script, which only draws charts and applies live events.
+"use strict";
+
+const RISK_LABELS = { healthy: "Healthy", watch: "Watch", at_risk: "At risk", critical: "Critical" };
+const EVENT_LABELS = {
+  "supplier.health_improved": "Health improved",
+  "supplier.health_declined": "Health declined",
+  "supplier.risk_level_changed": "Risk level changed",
+  "supplier.milestone_achieved": "Milestone achieved",
+  "supplier.success_champion": "Success champion",
+};
+const COLORS = { ink: "#2f3a2b", sage: "#5b6b4f", rose: "#b4585e", gold: "#c08a2d", grid: "#e7e3da" };
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, value);
+  for (const child of children) node.append(child);
+  return node;
+}
+
+function readJson(id) {
+  const node = document.getElementById(id);
+  return node ? JSON.parse(node.textContent) : null;
+}
+
+function summary(event) {
+  const p = event.payload || {};
+  switch (event.type) {
+    case "supplier.milestone_achieved": return `Reached “${p.name || p.milestone}”`;
+    case "supplier.risk_level_changed":
+      return `${RISK_LABELS[p.previous_risk_level] || "—"} → ${RISK_LABELS[p.risk_level] || p.risk_level} (score ${p.score})`;
+    case "supplier.health_improved":
+    case "supplier.health_declined": return `Score ${p.previous_score} → ${p.score}`;
+    case "supplier.success_champion": return `Score reached ${p.score}`;
+    default: return "";
+  }
+}
+
+function when(iso) {
+  const d = new Date(iso);
+  return d.toLocaleString("en-GB", { day: "2-digit", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit", timeZone: "UTC" }) + " UTC";
+}
+
+// ---- charts -------------------------------------------------------------------------------
+function baseOptions(extra = {}) {
+  return {
+    responsive: true, maintainAspectRatio: false, animation: false,
+    plugins: { legend: { display: false } },
+    scales: { x: { grid: { display: false } }, y: { grid: { color: COLORS.grid }, beginAtZero: true } },
+    ...extra,
+  };
+}
+
+function drawOverviewCharts() {
+  const data = readJson("overview-data");
+  if (!data || !window.Chart) return;
+  new Chart(document.getElementById("chart-health"), {
+    type: "bar",
+    data: { labels: data.healthLabels.map((low) => `${low}–${low + 10}`),
+            datasets: [{ data: data.health, backgroundColor: data.healthLabels.map((low) =>
+              low >= 70 ? COLORS.sage : low >= 50 ? COLORS.gold : COLORS.rose) }] },
+    options: baseOptions(),
+  });
+  new Chart(document.getElementById("chart-churn"), {
+    type: "line",
+    data: { labels: data.churnMonths.map((m) => m.slice(0, 7)),
+            datasets: [{ data: data.churnRates.map((r) => (r === null ? null : r * 100)),
+                         borderColor: COLORS.rose, backgroundColor: COLORS.rose, tension: 0.25 }] },
+    options: baseOptions({ scales: { x: { grid: { display: false } },
+      y: { grid: { color: COLORS.grid }, beginAtZero: true, ticks: { callback: (v) => `${v}%` } } } }),
+  });
+  new Chart(document.getElementById("chart-at-risk"), {
+    type: "bar",
+    data: { labels: data.atRiskWeeks.map((w) => w.slice(5)),
+            datasets: [{ data: data.atRiskCounts, backgroundColor: COLORS.gold }] },
+    options: baseOptions(),
+  });
+}
+
+function drawProfileChart() {
+  const data = readJson("profile-data");
+  const canvas = document.getElementById("chart-history");
+  if (!data || !canvas || !window.Chart) return;
+  new Chart(canvas, {
+    type: "line",
+    data: { labels: data.history.map((p) => p.as_of),
+            datasets: [{ data: data.history.map((p) => p.score), borderColor: COLORS.sage,
+                         backgroundColor: "rgba(91,107,79,.12)", fill: true, tension: 0.2, pointRadius: 0 }] },
+    options: baseOptions({ scales: { x: { grid: { display: false }, ticks: { maxTicksLimit: 8 } },
+                                     y: { min: 0, max: 100, grid: { color: COLORS.grid } } } }),
+  });
+}
+
+// ---- live updates -------------------------------------------------------------------------
+function toast(text) {
+  const box = document.getElementById("toasts");
+  if (!box) return;
+  const item = el("div", { class: "toast" }, text);
+  box.prepend(item);
+  setTimeout(() => item.remove(), 6000);
+}
+
+function applyToOverview(event) {
+  const feed = document.getElementById("event-feed");
+  if (!feed) return;
+  const link = event.supplier_id ? el("a", { href: `/suppliers/${event.supplier_id}` }, "supplier") : "";
+  feed.prepend(el("li", { class: "event-row fresh", "data-type": event.type },
+    el("span", { class: "event-type" }, EVENT_LABELS[event.type] || event.type), " ",
+    el("span", {}, summary(event)), " ", link, " ",
+    el("time", { class: "muted small" }, when(event.occurred_at))));
+  while (feed.children.length > 12) feed.lastElementChild.remove();
+  if (event.type === "supplier.milestone_achieved") {
+    const kpi = document.querySelector('[data-kpi="milestones-week"]');
+    if (kpi) kpi.textContent = String(Number(kpi.textContent) + 1);
+  }
+}
+
+function applyToEvents(event) {
+  const table = document.getElementById("events-table");
+  if (!table) return;
+  const wantType = table.dataset.filterType, wantSupplier = table.dataset.filterSupplier;
+  if ((wantType && wantType !== event.type) || (wantSupplier && wantSupplier !== event.supplier_id)) return;
+  const link = event.supplier_id ? el("a", { href: `/suppliers/${event.supplier_id}` }, "open") : "";
+  table.tBodies[0].prepend(el("tr", { class: "fresh" },
+    el("td", {}, el("time", {}, when(event.occurred_at))),
+    el("td", {}, el("span", { class: "event-type" }, EVENT_LABELS[event.type] || event.type)),
+    el("td", {}, summary(event)), el("td", {}, link)));
+}
+
+function applyToProfile(event) {
+  const head = document.querySelector("[data-supplier-page]");
+  if (!head || head.dataset.supplierPage !== event.supplier_id) return;
+  const p = event.payload || {};
+  if (event.type === "supplier.milestone_achieved") {
+    const card = document.querySelector(`[data-milestone="${CSS.escape(p.milestone)}"]`);
+    if (card && !card.classList.contains("achieved")) {
+      card.classList.replace("pending", "achieved");
+      card.classList.add("fresh");
+      const status = card.querySelector(".milestone-status");
+      const days = p.days_to_achieve == null ? "" : ` · ${Math.round(p.days_to_achieve)} days after signup`;
+      status.replaceChildren(el("span", { "aria-hidden": "true" }, "✓"), ` ${when(p.achieved_at).slice(0, 11)}${days}`);
+    }
+  }
+  if (p.score !== undefined && event.type !== "supplier.milestone_achieved") {
+    const score = document.getElementById("health-score");
+    if (score) score.textContent = String(Math.round(p.score));
+    const badge = document.querySelector("#risk-badge .badge");
+    if (badge && p.risk_level) {
+      badge.className = `badge risk-${p.risk_level}`;
+      badge.textContent = RISK_LABELS[p.risk_level] || p.risk_level;
+    }
+  }
+  const timeline = document.getElementById("timeline");
+  if (timeline) {
+    timeline.prepend(el("li", { class: "timeline-item success fresh" },
+      el("time", {}, when(event.occurred_at)), " ",
+      el("strong", {}, EVENT_LABELS[event.type] || event.type), " ",
+      el("span", { class: "muted" }, summary(event))));
+  }
+}
+
+function connectLive() {
+  const url = document.body.dataset.live;
+  const indicator = document.getElementById("live-indicator");
+  if (!url || !indicator || !window.EventSource) return;
+  const text = indicator.querySelector(".live-text");
+  const setState = (state, label) => { indicator.dataset.state = state; text.textContent = label; };
+  const source = new EventSource(url);  // reconnects by itself, resuming from Last-Event-ID
+  source.addEventListener("ready", () => setState("live", "Live"));
+  source.addEventListener("open", () => setState("live", "Live"));
+  source.addEventListener("error", () => setState("reconnecting", "Reconnecting…"));
+  source.addEventListener("success", (message) => {
+    const event = JSON.parse(message.data);
+    applyToOverview(event);
+    applyToEvents(event);
+    applyToProfile(event);
+    if (event.type === "supplier.milestone_achieved" || event.type === "supplier.risk_level_changed") {
+      toast(`${EVENT_LABELS[event.type]}: ${summary(event)}`);
+    }
+  });
+  window.addEventListener("beforeunload", () => source.close());
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  drawOverviewCharts();
+  drawProfileChart();
+  connectLive();
+});
