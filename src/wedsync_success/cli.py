@@ -480,3 +480,7 @@ def events_dispatch() -> None:
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

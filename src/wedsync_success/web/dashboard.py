@@ -12,8 +12,9 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -50,6 +51,38 @@ SPARKLINE_DAYS = 30
 HEARTBEAT_SECONDS = 15
 
 router = APIRouter(include_in_schema=False)
+EnumT = TypeVar("EnumT", bound=StrEnum)
+
+
+class BlankAsUnset:
+    """Form fields left on "Any" arrive as empty strings; pages treat them as not given."""
+
+    @staticmethod
+    def enum(kind: type[EnumT], value: str | None, field: str) -> EnumT | None:
+        if not value:
+            return None
+        try:
+            return kind(value)
+        except ValueError:
+            raise ValidationFailed(
+                f"{field}: {value!r} is not one of {', '.join(m.value for m in kind)}",
+                details=[{"field": field, "reason": "unknown value"}],
+            ) from None
+
+    @staticmethod
+    def number(value: str | None, field: str) -> float | None:
+        if value is None or not value.strip():
+            return None
+        try:
+            number = float(value)
+        except ValueError:
+            number = -1.0
+        if not 0 <= number <= 100:
+            raise ValidationFailed(
+                f"{field} must be a number from 0 to 100",
+                details=[{"field": field, "reason": "not a number from 0 to 100"}],
+            )
+        return number
 
 
 def _render(request: Request, template: str, status_code: int = 200, **context: Any) -> Response:
@@ -118,24 +151,24 @@ async def suppliers_page(
     ctx: ContextDep,
     session: SessionDep,
     user: CurrentUser,
-    risk_level: RiskLevel | None = None,
-    vendor_type: VendorType | None = None,
-    plan: PlanTier | None = None,
-    score_min: Annotated[float | None, Query(ge=0, le=100)] = None,
-    score_max: Annotated[float | None, Query(ge=0, le=100)] = None,
+    risk_level: str | None = None,
+    vendor_type: str | None = None,
+    plan: str | None = None,
+    score_min: str | None = None,
+    score_max: str | None = None,
     sort: str = "score",
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=10, le=200)] = 50,
 ) -> Response:
-    filters = SupplierFilters(
-        risk_level=risk_level,
-        vendor_type=vendor_type,
-        plan_tier=plan,
-        current_only=True,
-        score_min=score_min,
-        score_max=score_max,
-    )
     try:
+        filters = SupplierFilters(
+            risk_level=BlankAsUnset.enum(RiskLevel, risk_level, "risk_level"),
+            vendor_type=BlankAsUnset.enum(VendorType, vendor_type, "vendor_type"),
+            plan_tier=BlankAsUnset.enum(PlanTier, plan, "plan"),
+            current_only=True,
+            score_min=BlankAsUnset.number(score_min, "score_min"),
+            score_max=BlankAsUnset.number(score_max, "score_max"),
+        )
         page = await list_suppliers(
             session=session, filters=filters, sort=sort, cursor=cursor, limit=limit
         )
@@ -163,11 +196,11 @@ async def suppliers_page(
         vendor_types=list(VendorType),
         plans=list(PlanTier),
         filters={
-            "risk_level": risk_level,
-            "vendor_type": vendor_type,
-            "plan": plan,
-            "score_min": score_min,
-            "score_max": score_max,
+            "risk_level": filters.risk_level,
+            "vendor_type": filters.vendor_type,
+            "plan": filters.plan_tier,
+            "score_min": filters.score_min,
+            "score_max": filters.score_max,
         },
     )
 
@@ -206,14 +239,26 @@ async def events_page(
     request: Request,
     session: SessionDep,
     user: CurrentUser,
-    type: SuccessEventType | None = None,
-    supplier_id: uuid.UUID | None = None,
+    type: str | None = None,
+    supplier_id: str | None = None,
     before: int | None = None,
 ) -> Response:
+    try:
+        event_type = BlankAsUnset.enum(SuccessEventType, type, "type")
+        supplier = uuid.UUID(supplier_id.strip()) if supplier_id and supplier_id.strip() else None
+    except (ValidationFailed, ValueError):
+        return _render(
+            request,
+            "error.html",
+            status_code=422,
+            user=user,
+            page="events",
+            message="Choose an event type from the list and give a full supplier id.",
+        )
     rows = await events_repository.recent(
         session,
-        supplier_id=supplier_id,
-        event_type=type.value if type else None,
+        supplier_id=supplier,
+        event_type=event_type.value if event_type else None,
         before_sequence=before,
         limit=50,
     )
@@ -225,8 +270,8 @@ async def events_page(
         page="events",
         events=rows,
         types=list(SuccessEventType),
-        selected_type=type,
-        supplier_id=supplier_id,
+        selected_type=event_type,
+        supplier_id=supplier,
         next_before=rows[-1].id if len(rows) == 50 else None,
         query=query,
     )
