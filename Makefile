@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck bench serve clean
+.PHONY: demo test lint typecheck bench serve clean browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +18,16 @@ demo: $(STAMP)  ## Create the SQLite database, seed synthetic suppliers, score t
 serve: $(STAMP)
 	$(BIN)/wedsync-success serve
 
-test: $(STAMP)  ## Run the whole test suite (PostgreSQL tests skip when no server answers)
+test: $(STAMP) browser  ## Run every test (PostgreSQL and browser tests skip, with the reason, when their server or Chromium is missing)
 	$(BIN)/python -m pytest -q
+
+browser:  ## Debian's Chromium for the dashboard's browser tests (Playwright never downloads one)
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "Chromium is not installed: browser tests will be skipped (sudo apt-get install chromium)"; \
+	  fi; }
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
