@@ -41,6 +41,12 @@ class Settings(BaseSettings):
     secure_cookies: bool = Field(
         default=False, description="Send the session cookie over HTTPS only (production)."
     )
+    overview_max_age_seconds: float = Field(
+        default=15,
+        ge=0,
+        description="How stale the dashboard overview may be (refreshed "
+        "in the background; 0 computes it on every request).",
+    )
     log_json: bool = Field(default=False, description="JSON logs (production) or console logs.")
     log_level: str = "INFO"
     dispatch_interval_seconds: float = Field(

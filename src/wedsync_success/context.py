@@ -14,6 +14,7 @@ from wedsync_success.health.config import HealthConfig, load_health_config
 from wedsync_success.kit.clock import Clock, utc_now
 from wedsync_success.kit.logging import configure_logging
 from wedsync_success.milestones.definitions import MilestoneCatalog, load_milestone_catalog
+from wedsync_success.reports.snapshots import OverviewSnapshots
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class AppContext:
     transport: Transport
     dispatcher: Dispatcher
     live: LiveHub
+    overviews: OverviewSnapshots
     clock: Clock
 
     async def close(self) -> None:
@@ -52,5 +54,6 @@ def build_context(settings: Settings, *, clock: Clock = utc_now) -> AppContext:
         transport=transport,
         dispatcher=dispatcher,
         live=live,
+        overviews=OverviewSnapshots(db, max_age_seconds=settings.overview_max_age_seconds),
         clock=clock,
     )

@@ -6,6 +6,8 @@ import httpx
 
 from tests.conftest import FakeClock
 from tests.helpers import create_supplier
+from wedsync_success.context import AppContext
+from wedsync_success.reports.snapshots import OverviewSnapshots
 
 
 async def test_monthly_logo_churn_and_risk_counts(
@@ -59,3 +61,25 @@ async def test_overview_needs_read_scope(
         "/api/v1/reports/overview", headers={"Authorization": f"Bearer {api_keys['ingest']}"}
     )
     assert response.status_code == 403
+
+
+async def test_overview_snapshot_is_served_stale_and_refreshed_behind(
+    client: httpx.AsyncClient, ctx: AppContext
+) -> None:
+    now = [100.0]
+    snapshots = OverviewSnapshots(ctx.db, max_age_seconds=15, monotonic=lambda: now[0])
+    today = ctx.clock().date()
+    await create_supplier(client)
+    assert (await snapshots.get(today)).active_suppliers == 1
+
+    await create_supplier(client)
+    now[0] += 10  # still fresh: the snapshot is served as it is
+    assert (await snapshots.get(today)).active_suppliers == 1
+    now[0] += 10  # stale: served at once, refreshed in the background
+    assert (await snapshots.get(today)).active_suppliers == 1
+    await snapshots.settled()
+    assert (await snapshots.get(today)).active_suppliers == 2
+
+    always_fresh = OverviewSnapshots(ctx.db, max_age_seconds=0)
+    await create_supplier(client)
+    assert (await always_fresh.get(today)).active_suppliers == 3

@@ -21,5 +21,12 @@ async def get_overview(
     _key: ReadKey,
     as_of: Annotated[date | None, Query(description="Day to report as of; default today")] = None,
 ) -> Overview:
-    """Active suppliers, churn this month and by month, risk levels, MRR at risk, milestones."""
-    return await overview(session, as_of=as_of or ctx.clock().date())
+    """Active suppliers, churn this month and by month, risk levels, MRR at risk, milestones.
+
+    Today's overview is at most WEDSYNC_OVERVIEW_MAX_AGE_SECONDS old (refreshed in the
+    background); another day's is computed on request.
+    """
+    today = ctx.clock().date()
+    if as_of is None or as_of == today:
+        return await ctx.overviews.get(today)
+    return await overview(session, as_of=as_of)

@@ -28,7 +28,6 @@ from wedsync_success.health.config import RiskLevel
 from wedsync_success.health.repository import history as health_history
 from wedsync_success.health.repository import recent_scores
 from wedsync_success.kit.errors import Unauthorized, ValidationFailed
-from wedsync_success.reports.overview import overview
 from wedsync_success.suppliers.models import PlanTier, VendorType
 from wedsync_success.suppliers.profile import supplier_profile
 from wedsync_success.suppliers.repository import SORTS, SupplierFilters
@@ -138,7 +137,7 @@ async def logout(request: Request, csrf: Annotated[str, Form()] = "") -> Respons
 async def overview_page(
     request: Request, ctx: ContextDep, session: SessionDep, user: CurrentUser
 ) -> Response:
-    report = await overview(session, as_of=ctx.clock().date())
+    report = await ctx.overviews.get(ctx.clock().date())
     recent = await events_repository.recent(session, limit=12)
     return _render(
         request, "overview.html", user=user, page="overview", report=report, recent=recent
