@@ -238,6 +238,7 @@ def import_events(
                         (batch.lines[e.index], e.field, e.reason) for e in result.errors
                     )
                 bar.update(task, completed=batch.bytes_read)
+        await ctx.db.refresh_statistics()
         await ctx.dispatcher.drain()
         console.print(
             f"[green]{totals['accepted']:,} accepted[/], {totals['duplicates']:,} duplicates, "

@@ -91,6 +91,7 @@ async def seed(
         rejected += result.rejected
         progress("events", stop, len(events))
 
+    await ctx.db.refresh_statistics()
     days = history_days(population.end.date())
     for i, day in enumerate(days, start=1):
         async with ctx.db.transaction() as session:

@@ -39,7 +39,9 @@ class DailyRollup(Base):
     """Count and value of one event type for one supplier on one UTC day."""
 
     __tablename__ = "daily_rollups"
-    __table_args__ = (Index("ix_daily_rollups_day", "day"),)
+    # No index on day alone: scoring aggregates every supplier's recent window, and walking
+    # millions of rows through a day index (a lookup per row) is far slower than scanning the
+    # primary key, which is already in (supplier, day) order for the GROUP BY.
 
     supplier_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("suppliers.id", ondelete="CASCADE"), primary_key=True

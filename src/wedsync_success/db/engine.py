@@ -37,6 +37,16 @@ class Database:
         async with self.sessions() as session, session.begin():
             yield session
 
+    async def refresh_statistics(self) -> None:
+        """Update the planner's statistics after a bulk load.
+
+        PostgreSQL's autovacuum does this by itself; SQLite has no statistics until ANALYZE
+        runs, and without them it picks poor plans for the scoring aggregate.
+        """
+        if self.dialect == "sqlite":
+            async with self.engine.begin() as conn:
+                await conn.exec_driver_sql("ANALYZE")
+
     async def dispose(self) -> None:
         await self.engine.dispose()
 

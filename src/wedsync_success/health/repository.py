@@ -10,11 +10,23 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import ColumnElement, and_, case, distinct, func, or_, select
+from sqlalchemy import (
+    BindParameter,
+    Date,
+    Select,
+    and_,
+    bindparam,
+    case,
+    distinct,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from wedsync_success.activity.models import DailyRollup
+from wedsync_success.db.types import UTCDateTime
 from wedsync_success.db.upsert import dialect_insert
 from wedsync_success.health.components import Signals
 from wedsync_success.health.config import COMPONENT_NAMES, HealthConfig
@@ -45,42 +57,60 @@ def _floats(values: Sequence[Any]) -> npt.NDArray[np.float64]:
     return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
 
 
-async def scoring_input(
-    session: AsyncSession,
-    config: HealthConfig,
-    *,
-    as_of: date,
-    supplier_ids: Sequence[uuid.UUID] | None,
-) -> ScoringInput:
-    """Aggregate rollups into per-supplier signals in one set-based query."""
+def _windows(config: HealthConfig) -> set[int]:
+    c = config.components
+    return {
+        c.engagement.window_days,
+        c.adoption.window_days,
+        c.clients.window_days,
+        c.billing.window_days,
+        c.support.window_days,
+        c.referrals.window_days,
+        config.longest_window_days(),
+    }
+
+
+def _since(days: int) -> Any:
+    return bindparam(f"since_{days}", type_=Date())
+
+
+def _build_scoring_statement(config: HealthConfig, *, filtered: bool) -> Select[Any]:
+    """The scoring aggregate with every date (and the supplier list) as bind parameters.
+
+    Built once per configuration and reused: constructing this ~60-expression statement costs
+    several milliseconds of Python, far more than running it for one supplier.
+    """
     c = config.components
     r = DailyRollup
-    end = start_of_day(as_of + timedelta(days=1))
-
-    def since(days: int) -> ColumnElement[bool]:
-        return r.day > as_of - timedelta(days=days)
+    as_of = bindparam("as_of", type_=Date())
+    end = bindparam("end", type_=UTCDateTime())
+    ids: BindParameter[Any] = bindparam("ids", expanding=True)
 
     def count_of(days: int, types: Sequence[str], weight: float = 1.0) -> Any:
-        return case((and_(since(days), r.event_type.in_(types)), r.count * weight), else_=0)
+        return case(
+            (and_(r.day > _since(days), r.event_type.in_(types)), r.count * weight), else_=0
+        )
 
     referral_points = count_of(c.referrals.window_days, c.referrals.event_types)
     if c.referrals.bonus_event_types:
         referral_points = referral_points + count_of(
             c.referrals.window_days, c.referrals.bonus_event_types, c.referrals.bonus_multiplier
         )
-    rollup_filter = [r.day > as_of - timedelta(days=config.longest_window_days()), r.day <= as_of]
-    if supplier_ids is not None:
-        rollup_filter.append(r.supplier_id.in_(supplier_ids))
+    rollup_filter = [r.day > _since(config.longest_window_days()), r.day <= as_of]
+    if filtered:
+        rollup_filter.append(r.supplier_id.in_(ids))
     agg = (
         select(
             r.supplier_id,
-            func.count(distinct(case((since(c.engagement.window_days), r.day)))).label("active"),
+            func.count(distinct(case((r.day > _since(c.engagement.window_days), r.day)))).label(
+                "active"
+            ),
             func.count(
                 distinct(
                     case(
                         (
                             and_(
-                                since(c.adoption.window_days),
+                                r.day > _since(c.adoption.window_days),
                                 r.event_type.in_(c.adoption.event_types),
                             ),
                             r.event_type,
@@ -100,8 +130,8 @@ async def scoring_input(
     )
     ma = MilestoneAchievement
     ach_filter = [ma.achieved_at < end]
-    if supplier_ids is not None:
-        ach_filter.append(ma.supplier_id.in_(supplier_ids))
+    if filtered:
+        ach_filter.append(ma.supplier_id.in_(ids))
     achieved = (
         select(ma.supplier_id, func.count().label("n"))
         .where(*ach_filter)
@@ -111,14 +141,14 @@ async def scoring_input(
     s = Supplier
     hs = HealthScore
 
-    def score_between(days_back: int, limit_back: int) -> Any:
+    def score_between(name: str) -> Any:
         h = aliased(HealthScoreHistory)
         return (
             select(h.score)
             .where(
                 h.supplier_id == s.id,
-                h.as_of <= as_of - timedelta(days=days_back),
-                h.as_of > as_of - timedelta(days=limit_back),
+                h.as_of <= bindparam(f"{name}_from", type_=Date()),
+                h.as_of > bindparam(f"{name}_limit", type_=Date()),
             )
             .order_by(h.as_of.desc())
             .limit(1)
@@ -129,9 +159,9 @@ async def scoring_input(
         s.signed_up_at < end,
         or_(s.subscription_ended_at.is_(None), s.subscription_ended_at >= end),
     ]
-    if supplier_ids is not None:
-        active_filter.append(s.id.in_(supplier_ids))
-    query = (
+    if filtered:
+        active_filter.append(s.id.in_(ids))
+    return (
         select(
             s.id,
             s.subscription_status,
@@ -146,8 +176,8 @@ async def scoring_input(
             hs.score,
             hs.risk_level,
             hs.as_of,
-            score_between(*TREND_WINDOWS["7d"]),
-            score_between(*TREND_WINDOWS["30d"]),
+            score_between("trend_7d"),
+            score_between("trend_30d"),
         )
         .outerjoin(agg, agg.c.supplier_id == s.id)
         .outerjoin(achieved, achieved.c.supplier_id == s.id)
@@ -155,7 +185,46 @@ async def scoring_input(
         .where(*active_filter)
         .order_by(s.id)
     )
-    rows = (await session.execute(query)).all()
+
+
+_STATEMENTS: dict[tuple[int, bool], tuple[HealthConfig, Select[Any]]] = {}
+
+
+def _scoring_statement(config: HealthConfig, *, filtered: bool) -> Select[Any]:
+    key = (id(config), filtered)
+    cached = _STATEMENTS.get(key)
+    if cached is None or cached[0] is not config:
+        cached = (config, _build_scoring_statement(config, filtered=filtered))
+        _STATEMENTS[key] = cached
+    return cached[1]
+
+
+def _scoring_params(
+    config: HealthConfig, as_of: date, supplier_ids: Sequence[uuid.UUID] | None
+) -> dict[str, Any]:
+    params: dict[str, Any] = {
+        f"since_{days}": as_of - timedelta(days=days) for days in _windows(config)
+    }
+    params |= {"as_of": as_of, "end": start_of_day(as_of + timedelta(days=1))}
+    for name, (days_back, limit_back) in TREND_WINDOWS.items():
+        params[f"trend_{name}_from"] = as_of - timedelta(days=days_back)
+        params[f"trend_{name}_limit"] = as_of - timedelta(days=limit_back)
+    if supplier_ids is not None:
+        params["ids"] = list(supplier_ids)
+    return params
+
+
+async def scoring_input(
+    session: AsyncSession,
+    config: HealthConfig,
+    *,
+    as_of: date,
+    supplier_ids: Sequence[uuid.UUID] | None,
+) -> ScoringInput:
+    """Aggregate rollups into per-supplier signals in one set-based query."""
+    query = _scoring_statement(config, filtered=supplier_ids is not None)
+    params = _scoring_params(config, as_of, supplier_ids)
+    rows = (await session.execute(query, params)).all()
     cols: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [[] for _ in range(15)]
     (
         ids,
@@ -207,34 +276,43 @@ def _as_date(value: Any) -> date | None:
     return date.fromisoformat(str(value))
 
 
+_UPSERTS: dict[tuple[str, str, tuple[str, ...]], Any] = {}
+
+
+def _upsert(session: AsyncSession, table: str, columns: tuple[str, ...]) -> Any:
+    """The score upserts, built once per backend and column set (building them costs ~1 ms)."""
+    key = (session.get_bind().dialect.name, table, columns)
+    stmt = _UPSERTS.get(key)
+    if stmt is None:
+        if table == "history":
+            ins = dialect_insert(session, HealthScoreHistory)
+            stmt = ins.on_conflict_do_update(
+                index_elements=["supplier_id", "as_of"],
+                set_={name: ins.excluded[name] for name in columns},
+            )
+        else:
+            ins = dialect_insert(session, HealthScore)
+            stmt = ins.on_conflict_do_update(
+                index_elements=["supplier_id"],
+                set_={name: ins.excluded[name] for name in columns},
+                where=HealthScore.as_of <= ins.excluded.as_of,
+            )
+        _UPSERTS[key] = stmt
+    return stmt
+
+
 async def write_history(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     """Upsert one history row per (supplier, as_of)."""
-    if not rows:
-        return
-    stmt = dialect_insert(session, HealthScoreHistory)
-    await session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["supplier_id", "as_of"],
-            set_={name: stmt.excluded[name] for name in ("score", "risk_level", *COMPONENT_NAMES)},
-        ),
-        rows,
-    )
+    if rows:
+        columns = ("score", "risk_level", *COMPONENT_NAMES)
+        await session.execute(_upsert(session, "history", columns), rows)
 
 
 async def write_current(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     """Upsert the current score, never replacing a later as-of with an earlier one."""
-    if not rows:
-        return
-    stmt = dialect_insert(session, HealthScore)
-    updatable = [c for c in rows[0] if c != "supplier_id"]
-    await session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["supplier_id"],
-            set_={name: stmt.excluded[name] for name in updatable},
-            where=HealthScore.as_of <= stmt.excluded.as_of,
-        ),
-        rows,
-    )
+    if rows:
+        columns = tuple(c for c in rows[0] if c != "supplier_id")
+        await session.execute(_upsert(session, "current", columns), rows)
 
 
 async def current(session: AsyncSession, supplier_id: uuid.UUID) -> HealthScore | None:

@@ -179,8 +179,6 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("supplier_id", "day", "event_type", name=op.f("pk_daily_rollups")),
     )
-    with op.batch_alter_table("daily_rollups", schema=None) as batch_op:
-        batch_op.create_index("ix_daily_rollups_day", ["day"], unique=False)
 
     op.create_table(
         "health_score_history",
@@ -323,9 +321,6 @@ def downgrade() -> None:
 
     op.drop_table("health_scores")
     op.drop_table("health_score_history")
-    with op.batch_alter_table("daily_rollups", schema=None) as batch_op:
-        batch_op.drop_index("ix_daily_rollups_day")
-
     op.drop_table("daily_rollups")
     with op.batch_alter_table("activity_events", schema=None) as batch_op:
         batch_op.drop_index("ix_activity_events_supplier_type_time")
