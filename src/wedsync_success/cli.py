@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from wedsync_success.churn.cli import churn_app
 from wedsync_success.config import Settings, get_settings
 from wedsync_success.context import AppContext, build_context
 from wedsync_success.db import migrate
@@ -41,6 +42,7 @@ app.add_typer(health_app, name="health")
 app.add_typer(suppliers_app, name="suppliers")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(events_app, name="events")
+app.add_typer(churn_app, name="churn")
 app.add_typer(user_app, name="user")
 
 console = Console()

@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     dispatch_interval_seconds: float = Field(
         default=1.0, gt=0, description="How often the outbox dispatcher polls for stragglers."
     )
+    churn_registry: Path = Field(
+        default=Path("var/models"),
+        description="Folder of the churn model registry (one sub-folder per model version).",
+    )
 
 
 @lru_cache

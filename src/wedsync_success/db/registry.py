@@ -2,6 +2,7 @@
 
 from wedsync_success.access import models as access_models
 from wedsync_success.activity import models as activity_models
+from wedsync_success.churn import models as churn_models
 from wedsync_success.db.base import Base
 from wedsync_success.events import models as events_models
 from wedsync_success.health import models as health_models
@@ -11,6 +12,7 @@ from wedsync_success.suppliers import models as suppliers_models
 ALL_MODEL_MODULES = (
     access_models,
     activity_models,
+    churn_models,
     events_models,
     health_models,
     milestones_models,

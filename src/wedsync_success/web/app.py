@@ -14,6 +14,7 @@ from sqlalchemy import text
 
 from wedsync_success import __version__
 from wedsync_success.activity.api import router as activity_router
+from wedsync_success.churn.api import router as churn_router
 from wedsync_success.config import Settings, get_settings
 from wedsync_success.context import AppContext, build_context
 from wedsync_success.events.api import router as events_router
@@ -81,6 +82,7 @@ def create_app(
         milestones_router,
         events_router,
         reports_router,
+        churn_router,
     ):
         api.include_router(router)
     app.include_router(api)

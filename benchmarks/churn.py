@@ -1,0 +1,337 @@
+"""Performance figures of churn prediction, each next to a baseline from the same run.
+
+Usage::
+
+    .venv/bin/python benchmarks/churn.py [--demo-db URL] [--sizes 10000,100000]
+                                         [--requests 500] [--quick]
+
+1. Training on the demo population (``--demo-db``: an already seeded demo database, e.g.
+   ``sqlite+aiosqlite:////tmp/churn_demo.db``; without it a 2,000 x 18-month population is
+   seeded through the real ingestion path first, which takes minutes) and the model card's
+   metrics against the logistic and health-score baselines.
+2. One supplier's prediction through the API (``GET /api/v1/suppliers/{id}/churn``,
+   in-process ASGI client, features fetched from the database, SHAP drivers included),
+   p50/p99; baselines: ``GET /healthz`` on the same client, the feature query alone,
+   ``Booster.predict`` on one row alone, ``pred_contrib`` on one row alone.
+3. Batch scoring of 10,000 and 100,000 suppliers (SQLite, 90 days of bulk-written rollups
+   per supplier): the vectorised predict pass (``Booster.predict`` + calibration + bands)
+   against raw ``Booster.predict``, the feature query, and the whole ``churn score``
+   (features + predict + drivers for the at-risk rows + prediction-log writes).
+
+The demo database is copied first (the benchmark writes an API key and predictions).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import functools
+import logging
+import shutil
+import sqlite3
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import select
+from sqlalchemy.engine.url import make_url
+
+from bench_data import Seeder
+from bench_timing import fmt_ms, fmt_s, p50_p99
+from wedsync_success.access.service import create_key
+from wedsync_success.churn import service
+from wedsync_success.churn.features import compute_features
+from wedsync_success.churn.prediction import PREDICTORS, Predictor
+from wedsync_success.churn.registry import Registry
+from wedsync_success.config import Settings
+from wedsync_success.context import AppContext, build_context
+from wedsync_success.db import migrate
+from wedsync_success.suppliers.models import Supplier
+from wedsync_success.web.app import create_app
+
+SINGLE_GOAL_SECONDS = 0.020
+BATCH_GOAL_SECONDS = 5.0
+BATCH_GOAL_SIZE = 100_000
+
+console = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
+
+
+def goal(ok: bool, text: str) -> str:
+    return f"[green]{text}[/]" if ok else f"[red]{text}[/]"
+
+
+async def timed(work: Callable[[], Awaitable[Any]], n: int) -> list[float]:
+    samples = []
+    for _ in range(n):
+        started = time.perf_counter()
+        await work()
+        samples.append(time.perf_counter() - started)
+    return samples
+
+
+def timed_sync(work: Callable[[], Any], n: int) -> list[float]:
+    samples = []
+    for _ in range(n):
+        started = time.perf_counter()
+        work()
+        samples.append(time.perf_counter() - started)
+    return samples
+
+
+def copy_sqlite(url: str, folder: Path) -> str:
+    """A consistent copy of a SQLite database (backup API: WAL content included)."""
+    source = make_url(url).database or ""
+    target = folder / "demo.db"
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+    return f"sqlite+aiosqlite:///{target}"
+
+
+async def seed_demo(url: str) -> None:
+    from wedsync_success import demo
+    from wedsync_success.synthetic import generate_population
+
+    migrate.upgrade(url)
+    end = datetime.now(UTC)
+    ctx = build_context(Settings(database_url=url), clock=lambda: end)
+    population = generate_population(suppliers=2000, months=18, seed=7, end=end)
+    console.print(f"seeding {len(population.events):,} events through the ingestion path…")
+    await demo.seed(ctx, population, progress=lambda *_: None)
+    await ctx.close()
+
+
+# --- 1. training ------------------------------------------------------------------------
+
+
+async def training(ctx: AppContext, registry: Registry) -> dict[str, Any]:
+    started = time.perf_counter()
+    version = await service.train_suppliers(
+        ctx=ctx, registry=registry, options=service.TrainOptions(), now=ctx.clock()
+    )
+    seconds = time.perf_counter() - started
+    meta = version.metadata
+    data = meta["data"]
+    console.rule("[bold]1. Training on the demo population")
+    console.print(
+        f"{data['suppliers']:,} suppliers; {len(data['train_cutoffs'])} train + "
+        f"{len(data['test_cutoffs'])} test monthly cutoffs; rows fit/calibration/test "
+        f"{data['rows']['fit']['rows']:,}/{data['rows']['calibration']['rows']:,}/"
+        f"{data['rows']['test']['rows']:,}; {meta['best_iteration']} trees.\n"
+        f"Training time: [bold]{fmt_s(seconds)}[/] (features at every cutoff, fit, calibration,"
+        " baselines, report)."
+    )
+    table = Table("metric (test window)", "LightGBM", "Logistic", "Health score")
+    for key, label in (
+        ("roc_auc", "ROC-AUC"),
+        ("pr_auc", "PR-AUC"),
+        ("brier", "Brier"),
+        ("ece", "ECE"),
+        ("precision", "precision @ threshold"),
+        ("recall", "recall @ threshold"),
+        ("top_decile_precision", "precision @ top decile"),
+        ("top_decile_lift", "lift @ top decile"),
+    ):
+        table.add_row(
+            label,
+            *(f"{meta['metrics'][k][key]:.4f}" for k in ("model", "logistic", "health_score")),
+        )
+    console.print(table)
+    return meta
+
+
+# --- 2. single prediction -----------------------------------------------------------------
+
+
+async def single(ctx: AppContext, registry: Registry, requests: int) -> None:
+    predictor: Predictor = PREDICTORS.active(registry)
+    assert predictor.spec is not None
+    as_of = ctx.clock().date()
+    async with ctx.db.sessions() as session:
+        ids = list(
+            await session.scalars(
+                select(Supplier.id).where(Supplier.subscription_ended_at.is_(None)).limit(200)
+            )
+        )
+    async with ctx.db.transaction() as session:
+        key = await create_key(session=session, name="bench", scopes=["read"], now=ctx.clock())
+    ctx.settings.churn_registry = registry.root
+    app = create_app(context=ctx, run_dispatcher=False)
+    transport = httpx.ASGITransport(app=app)
+    headers = {"Authorization": f"Bearer {key.secret}"}
+    rows: list[tuple[str, list[float]]] = []
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://bench", headers=headers
+    ) as c:
+        position = 0
+
+        async def api() -> None:
+            nonlocal position
+            sid = ids[position % len(ids)]
+            position += 1
+            response = await c.get(f"/api/v1/suppliers/{sid}/churn", params={"as_of": str(as_of)})
+            assert response.status_code == 200, response.text
+
+        async def healthz() -> None:
+            assert (await c.get("/healthz")).status_code == 200
+
+        async def history() -> None:
+            nonlocal position
+            sid = ids[position % len(ids)]
+            position += 1
+            response = await c.get(f"/api/v1/suppliers/{sid}/health/history")
+            assert response.status_code == 200, response.text
+
+        await timed(api, 20)  # warm up: model load, statement caches
+        rows.append(
+            ("GET /suppliers/{id}/churn (features + predict + SHAP)", await timed(api, requests))
+        )
+        rows.append(("baseline: GET /healthz, same client", await timed(healthz, requests)))
+        rows.append(
+            (
+                "baseline: GET /suppliers/{id}/health/history (auth + a read)",
+                await timed(history, requests),
+            )
+        )
+    async with ctx.db.sessions() as session:
+        position = 0
+
+        async def features() -> None:
+            nonlocal position
+            sid = ids[position % len(ids)]
+            position += 1
+            await compute_features(session, spec=predictor.spec, as_of=as_of, supplier_ids=[sid])  # type: ignore[arg-type]
+
+        rows.append(
+            ("baseline: feature query alone (one supplier)", await timed(features, requests))
+        )
+        frame = await compute_features(session, spec=predictor.spec, as_of=as_of)
+    row = frame.matrix[:1]
+    rows.append(
+        ("baseline: Booster.predict, one row", timed_sync(lambda: predictor.raw(row), requests))
+    )
+    rows.append(
+        (
+            "baseline: pred_contrib (SHAP), one row",
+            timed_sync(lambda: predictor.contributions(row), requests),
+        )
+    )
+    console.rule("[bold]2. One supplier's prediction")
+    table = Table("what", "p50", "p99", f"goal p99 < {fmt_ms(SINGLE_GOAL_SECONDS)}")
+    for i, (label, samples) in enumerate(rows):
+        p50, p99 = p50_p99(samples)
+        mark = goal(p99 < SINGLE_GOAL_SECONDS, "met" if p99 < SINGLE_GOAL_SECONDS else "missed")
+        table.add_row(label, fmt_ms(p50), fmt_ms(p99), mark if i == 0 else "")
+    console.print(table)
+    console.print(
+        f"{requests} sequential requests over {len(ids)} suppliers, SQLite, in-process ASGI."
+    )
+
+
+# --- 3. batch scoring ---------------------------------------------------------------------
+
+
+def predict_pass(predictor: Predictor, x: Any) -> Any:
+    """What batch scoring does after the feature query: predict, calibrate, band."""
+    return predictor.risk_bands(predictor.probabilities(x))
+
+
+async def batch(registry: Registry, sizes: Sequence[int], folder: Path) -> None:
+    predictor = PREDICTORS.active(registry)
+    assert predictor.spec is not None
+    today = datetime.now(UTC).date()
+    console.rule("[bold]3. Batch scoring (SQLite, 90 days of rollups per supplier)")
+    table = Table(
+        "suppliers",
+        "predict pass",
+        "raw Booster.predict",
+        "feature query",
+        "whole churn score",
+        f"goal {BATCH_GOAL_SIZE:,} < {BATCH_GOAL_SECONDS:.0f} s",
+    )
+    for size in sizes:
+        url = f"sqlite+aiosqlite:///{folder / f'batch_{size}.db'}"
+        migrate.upgrade(url)
+        quiet_logs()
+        stats, _ = Seeder(url).seed(size, seed=3, today=today, now=datetime.now(UTC))
+        ctx = build_context(Settings(database_url=url))
+        try:
+            async with ctx.db.sessions() as session:
+                started = time.perf_counter()
+                frame = await compute_features(session, spec=predictor.spec, as_of=today)
+                feature_seconds = time.perf_counter() - started
+            x = frame.matrix
+            raw = min(timed_sync(functools.partial(predictor.raw, x), 3))
+            predict = min(timed_sync(functools.partial(predict_pass, predictor, x), 3))
+            async with ctx.db.transaction() as session:
+                started = time.perf_counter()
+                summary = await service.score_all(
+                    session=session, registry=registry, as_of=today, now=datetime.now(UTC)
+                )
+            whole = time.perf_counter() - started
+        finally:
+            await ctx.close()
+        ok = predict < BATCH_GOAL_SECONDS
+        table.add_row(
+            f"{len(frame):,} ({stats.rollups:,} rollup rows)",
+            fmt_s(predict),
+            fmt_s(raw),
+            fmt_s(feature_seconds),
+            f"{fmt_s(whole)} ({', '.join(f'{k} {v:.2f}' for k, v in summary.seconds.items())})",
+            goal(ok, "predict met") if size == BATCH_GOAL_SIZE else "",
+        )
+    console.print(table)
+
+
+def quiet_logs() -> None:
+    """Request logs (httpx) and migration chatter (alembic) would drown the figures."""
+    for name in ("httpx", "alembic"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+async def run(args: argparse.Namespace) -> int:
+    folder = Path(tempfile.mkdtemp(prefix="churn_bench_"))
+    try:
+        if args.demo_db:
+            url = copy_sqlite(args.demo_db, folder)
+        else:
+            url = f"sqlite+aiosqlite:///{folder / 'demo.db'}"
+            await seed_demo(url)
+        migrate.upgrade(url)
+        registry = Registry(folder / "models")
+        ctx = build_context(Settings(database_url=url, churn_registry=registry.root))
+        quiet_logs()
+        try:
+            await training(ctx, registry)
+            await single(ctx, registry, args.requests)
+        finally:
+            await ctx.close()
+        await batch(registry, args.sizes, folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--demo-db", help="URL of a seeded demo database (SQLite), copied first")
+    parser.add_argument("--sizes", default="10000,100000", help="batch sizes, comma-separated")
+    parser.add_argument("--requests", type=int, default=500, help="API requests to time")
+    parser.add_argument("--quick", action="store_true", help="sizes 2000 and 10000, 200 requests")
+    args = parser.parse_args(argv)
+    args.sizes = [int(s) for s in str(args.sizes).split(",")]
+    if args.quick:
+        args.sizes, args.requests = [2000, 10000], 200
+    if args.demo_db and make_url(args.demo_db).get_backend_name() != "sqlite":
+        parser.error("--demo-db must be a SQLite URL (it is copied with the backup API)")
+    return asyncio.run(run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

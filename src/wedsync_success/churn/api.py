@@ -1,0 +1,59 @@
+"""Churn routes: a supplier's live churn prediction with its drivers, and scoring a record."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from wedsync_success.churn import service
+from wedsync_success.churn.registry import Registry
+from wedsync_success.churn.schemas import ChurnPredictionOut, PredictRequest
+from wedsync_success.web.deps import ContextDep, ReadKey, SessionDep
+
+router = APIRouter(tags=["churn"])
+
+
+def _registry(path: Path) -> Registry:
+    return Registry(path)
+
+
+@router.get(
+    "/suppliers/{supplier_id}/churn",
+    response_model=ChurnPredictionOut,
+    summary="A supplier's churn probability, risk band and the factors behind it",
+)
+async def get_supplier_churn(
+    supplier_id: uuid.UUID,
+    ctx: ContextDep,
+    session: SessionDep,
+    _key: ReadKey,
+    as_of: Annotated[
+        date | None, Query(description="Features as of this day; default today")
+    ] = None,
+) -> ChurnPredictionOut:
+    """Computed live by the active model from the same features it was trained on; the
+    drivers are the model's own SHAP contributions. 404 when no model is active yet."""
+    return await service.predict_supplier(
+        session=session,
+        registry=_registry(ctx.settings.churn_registry),
+        supplier_id=supplier_id,
+        as_of=as_of or ctx.clock().date(),
+    )
+
+
+@router.post(
+    "/churn/predict",
+    response_model=ChurnPredictionOut,
+    summary="Score a supplied feature record with the active churn model",
+)
+async def post_churn_predict(
+    body: PredictRequest, ctx: ContextDep, _key: ReadKey
+) -> ChurnPredictionOut:
+    """Features not given are treated as unknown; unknown names are rejected."""
+    return service.predict_record(
+        registry=_registry(ctx.settings.churn_registry), record=body.features
+    )

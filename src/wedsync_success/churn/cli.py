@@ -1,0 +1,364 @@
+"""``wedsync-success churn …``: train, report, list/promote/rollback, score, drift."""
+
+from __future__ import annotations
+
+import webbrowser
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from wedsync_success.churn.registry import REPORT_FILE, Registry
+from wedsync_success.config import get_settings
+from wedsync_success.context import AppContext
+
+churn_app = typer.Typer(
+    help="Churn prediction: train, evaluate, choose the active model, score, watch drift.",
+    no_args_is_help=True,
+)
+console = Console()
+
+CARD_METRICS = (
+    ("roc_auc", "ROC-AUC"),
+    ("pr_auc", "PR-AUC"),
+    ("brier", "Brier score"),
+    ("ece", "Expected calibration error"),
+    ("threshold", "Threshold"),
+    ("accuracy", "Accuracy @ threshold"),
+    ("precision", "Precision @ threshold"),
+    ("recall", "Recall @ threshold"),
+    ("top_decile_precision", "Precision @ top decile"),
+    ("top_decile_recall", "Recall @ top decile"),
+    ("top_decile_lift", "Lift @ top decile"),
+    ("rows", "Rows evaluated"),
+    ("positives", "Churned"),
+)
+COLUMNS = (("model", "LightGBM"), ("logistic", "Logistic"), ("health_score", "Health score"))
+
+
+def _registry() -> Registry:
+    return Registry(get_settings().churn_registry)
+
+
+def _run(work: Any) -> Any:
+    from wedsync_success.cli import _run as run_with_context
+
+    return run_with_context(work)
+
+
+def _day(value: str | None, name: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)", param_hint=name) from None
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:,.0f}" if value >= 100 else f"{value:.4f}"
+    return str(value)
+
+
+def print_card(metadata: dict[str, Any]) -> None:
+    """The model card: data window, class balance, features, metrics against baselines."""
+    data = metadata["data"]
+    console.rule(f"[bold]Churn model {metadata['version']}[/] ({metadata['kind']})")
+    if metadata["kind"] == "suppliers":
+        console.print(
+            f"Label: churned within {metadata['horizon_days']} days. Data {data['first_day']} → "
+            f"{data['data_end']}; {data['suppliers']:,} suppliers.\n"
+            f"Train cutoffs {', '.join(data['train_cutoffs'])}\n"
+            f"Purged (horizon overlaps the test window) {', '.join(data['purged_cutoffs']) or '–'}"
+            f"\nTest cutoffs {', '.join(data['test_cutoffs'])}"
+        )
+    else:
+        console.print(
+            f"File {data['file']}, label {data['label']!r} (churned = {data['positive_value']!r}),"
+            f" {data['split']}; {data['rows_without_label_skipped']} rows without a label "
+            f"skipped; dropped columns: {', '.join(data['dropped_columns']) or 'none'}."
+        )
+    balance = Table("slice", "rows", "churned", "rate", title="Class balance")
+    for name, part in data["rows"].items():
+        balance.add_row(name, f"{part['rows']:,}", f"{part['churned']:,}", _fmt(part["rate"]))
+    console.print(balance)
+    names = metadata["features"]["names"]
+    console.print(f"Features ({len(names)}): {', '.join(names)}", highlight=False)
+    console.print(
+        f"LightGBM: {metadata['best_iteration']} trees; calibration "
+        f"{metadata['calibration']['method']}; threshold {metadata['threshold']:.4f}; "
+        f"risk bands {metadata['risk_bands']}"
+    )
+    columns = [(k, label) for k, label in COLUMNS if k in metadata["metrics"]]
+    table = Table("metric (held-out)", *(label for _, label in columns), title="Quality")
+    for key, label in CARD_METRICS:
+        table.add_row(label, *(_fmt(metadata["metrics"][k].get(key)) for k, _ in columns))
+    console.print(table)
+    top = list(metadata["importance"].items())[:8]
+    console.print("Top features by gain: " + ", ".join(f"{k} ({v:,.0f})" for k, v in top))
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description:<10}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    )
+
+
+@churn_app.command("train")
+def train(
+    csv_file: Annotated[
+        Path | None,
+        typer.Option("--csv", help="Train on this CSV instead of the suppliers (bring your own)"),
+    ] = None,
+    label: Annotated[str | None, typer.Option(help="With --csv: the churn label column")] = None,
+    id_column: Annotated[
+        str | None, typer.Option("--id", help="With --csv: account id (rows grouped in CV)")
+    ] = None,
+    time_column: Annotated[
+        str | None, typer.Option("--time", help="With --csv: time column (time split)")
+    ] = None,
+    horizon: Annotated[int, typer.Option(min=7, max=365, help="Churn horizon in days")] = 60,
+    test_cutoffs: Annotated[
+        int, typer.Option(min=1, max=12, help="Latest monthly cutoffs held out for testing")
+    ] = 3,
+    as_of: Annotated[
+        str | None, typer.Option(help="Last day of data to use (default: the latest)")
+    ] = None,
+    tune: Annotated[bool, typer.Option(help="Try a small hyper-parameter grid")] = False,
+    calibration: Annotated[str, typer.Option(help="platt or isotonic")] = "platt",
+    promote: Annotated[
+        bool | None,
+        typer.Option("--promote/--no-promote", help="Activate it (default: if none active)"),
+    ] = None,
+) -> None:
+    """Train, evaluate on a later time window, register a new version, print its model card."""
+    from wedsync_success.churn import byo, service
+
+    registry = _registry()
+    end_day = _day(as_of, "--as-of")
+    if csv_file is not None and label is None:
+        raise typer.BadParameter("--csv needs --label COLUMN", param_hint="--label")
+
+    async def work(ctx: AppContext) -> dict[str, Any]:
+        with _progress() as bar:
+            tasks: dict[str, Any] = {}
+
+            def progress(stage: str, done: int, total: int) -> None:
+                if stage not in tasks:
+                    tasks[stage] = bar.add_task(stage, total=total)
+                bar.update(tasks[stage], completed=done, total=total)
+
+            if csv_file is not None:
+                assert label is not None
+                task = bar.add_task("training", total=None)
+                version = byo.train_csv(
+                    csv_file,
+                    label=label,
+                    registry=registry,
+                    now=ctx.clock(),
+                    id_column=id_column,
+                    time_column=time_column,
+                    tune=tune,
+                    calibration=calibration,
+                )
+                bar.update(task, total=1, completed=1)
+            else:
+                options = service.TrainOptions(
+                    horizon_days=horizon,
+                    test_cutoffs=test_cutoffs,
+                    as_of=end_day,
+                    tune=tune,
+                    calibration=calibration,
+                    promote=promote,
+                )
+                version = await service.train_suppliers(
+                    ctx=ctx, registry=registry, options=options, now=ctx.clock(), progress=progress
+                )
+        return version.metadata
+
+    metadata: dict[str, Any] = _run(work)
+    print_card(metadata)
+    active = registry.active()
+    console.print(
+        f"[green]Registered {metadata['version']}[/] in {registry.root}"
+        + (" (active)." if active == metadata["version"] else ".")
+    )
+    if metadata["kind"] == "suppliers" and active != metadata["version"]:
+        console.print(f"Make it active with: wedsync-success churn promote {metadata['version']}")
+
+
+@churn_app.command("report")
+def report(
+    version: Annotated[str, typer.Argument(help="Model version, e.g. v0001")],
+    out: Annotated[Path | None, typer.Option(help="Also write the report here")] = None,
+    open_browser: Annotated[bool, typer.Option("--open", help="Open it in a browser")] = False,
+) -> None:
+    """Write the HTML report (ROC/PR, reliability, lift, importance) of VERSION."""
+    from wedsync_success.churn.report import render_report
+
+    registry = _registry()
+
+    async def work(_: AppContext) -> Path:
+        model = registry.get(version)
+        html = render_report(model.metadata)
+        path = registry.write_report(version, html)
+        if out is not None:
+            out.write_text(html, encoding="utf-8")
+            return out
+        return path
+
+    path: Path = _run(work)
+    console.print(f"[green]Report written to {path}[/]")
+    if open_browser:
+        webbrowser.open(path.resolve().as_uri())
+
+
+@churn_app.command("models")
+def models() -> None:
+    """List registered model versions; the active one is marked."""
+    registry = _registry()
+    active = registry.active()
+    table = Table("", "version", "kind", "trained", "ROC-AUC", "PR-AUC", "ECE", "report")
+    for version in registry.versions():
+        meta = registry.get(version).metadata
+        m = meta["metrics"]["model"]
+        table.add_row(
+            "●" if version == active else "",
+            version,
+            meta["kind"],
+            meta["created_at"][:16],
+            _fmt(m.get("roc_auc")),
+            _fmt(m.get("pr_auc")),
+            _fmt(m.get("ece")),
+            str(registry.root / version / REPORT_FILE),
+        )
+    console.print(table)
+    if active is None:
+        console.print("No active model: run `wedsync-success churn train`.")
+
+
+@churn_app.command("promote")
+def promote(version: Annotated[str, typer.Argument(help="Model version to activate")]) -> None:
+    """Make VERSION the active model (used by scoring and the API)."""
+    registry = _registry()
+
+    async def work(_: AppContext) -> None:
+        registry.promote(version)
+
+    _run(work)
+    console.print(f"[green]{version} is now the active churn model.[/]")
+
+
+@churn_app.command("rollback")
+def rollback() -> None:
+    """Re-activate the model that was active before the current one."""
+    registry = _registry()
+
+    async def work(_: AppContext) -> str:
+        return registry.rollback()
+
+    console.print(f"[green]Rolled back: {_run(work)} is active again.[/]")
+
+
+@churn_app.command("score")
+def score(
+    as_of: Annotated[str | None, typer.Option(help="Score as of this day; default today")] = None,
+) -> None:
+    """Score every active supplier in one pass and log the predictions (and known outcomes)."""
+    from wedsync_success.churn import service
+
+    registry = _registry()
+    day = _day(as_of, "--as-of")
+
+    async def work(ctx: AppContext) -> service.ScoreSummary:
+        async with ctx.db.transaction() as session:
+            return await service.score_all(
+                session=session,
+                registry=registry,
+                as_of=day or ctx.clock().date(),
+                now=ctx.clock(),
+            )
+
+    summary: service.ScoreSummary = _run(work)
+    table = Table("risk band", "suppliers", title=f"Churn risk as of {summary.as_of}")
+    for band in ("high", "medium", "low"):
+        table.add_row(band, f"{summary.bands.get(band, 0):,}")
+    console.print(table)
+    timing = ", ".join(f"{k} {v:.2f} s" for k, v in summary.seconds.items())
+    console.print(
+        f"Scored {summary.scored:,} suppliers with {summary.model_version} ({timing}); "
+        f"drivers stored for {summary.explained:,} at-risk suppliers; outcomes recorded: "
+        f"{summary.outcomes_churned:,} churned, {summary.outcomes_stayed:,} stayed."
+    )
+
+
+@churn_app.command("drift")
+def drift(
+    as_of: Annotated[str | None, typer.Option(help="Live features as of this day")] = None,
+    version: Annotated[str | None, typer.Option(help="Model version (default: active)")] = None,
+) -> None:
+    """Population stability index of each live feature against the training data."""
+    from wedsync_success.churn import service
+
+    registry = _registry()
+    day = _day(as_of, "--as-of")
+
+    async def work(ctx: AppContext) -> Any:
+        async with ctx.db.sessions() as session:
+            return await service.drift(
+                session=session,
+                registry=registry,
+                as_of=day or ctx.clock().date(),
+                version=version,
+            )
+
+    used, rows, results = _run(work)
+    colours = {"drifted": "red", "moderate": "yellow", "stable": "green", "calendar": "dim"}
+    table = Table("feature", "PSI", "status", title=f"Drift of {used} on {rows:,} suppliers")
+    for d in results:
+        table.add_row(d.feature, f"{d.psi:.3f}", f"[{colours[d.status]}]{d.status}[/]")
+    console.print(table)
+    drifted = [d.feature for d in results if d.status == "drifted"]
+    console.print(
+        f"[red]Drifted (PSI > 0.25): {', '.join(drifted)}[/]"
+        if drifted
+        else "[green]No feature drifted (PSI ≤ 0.25).[/]"
+    )
+
+
+@churn_app.command("outcomes")
+def outcomes() -> None:
+    """Fill in known outcomes and show each model's quality on real outcomes so far."""
+    from wedsync_success.churn import service
+
+    async def work(ctx: AppContext) -> dict[str, dict[str, Any]]:
+        async with ctx.db.transaction() as session:
+            return await service.outcome_quality(
+                session=session, now=ctx.clock(), registry=_registry()
+            )
+
+    results: dict[str, dict[str, Any]] = _run(work)
+    table = Table("version", "with outcome", "churned", "ROC-AUC", "Brier", "ECE")
+    for version, m in results.items():
+        table.add_row(
+            version,
+            _fmt(m["rows"]),
+            _fmt(m["positives"]),
+            _fmt(m["roc_auc"]),
+            _fmt(m["brier"]),
+            _fmt(m["ece"]),
+        )
+    console.print(table)
+    if not results:
+        console.print("No logged prediction has a known outcome yet.")

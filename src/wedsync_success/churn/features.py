@@ -1,0 +1,503 @@
+"""The ONE point-in-time feature definition, shared by training and live prediction.
+
+Every feature of a supplier is computed *as of the end of a day* ``as_of``: the cutoff instant
+is ``C = midnight UTC after as_of``, and nothing recorded at or after ``C`` can change a value:
+
+* activity comes from ``daily_rollups`` with ``day <= as_of`` (and at most
+  ``LOOKBACK_DAYS`` back), aggregated for many suppliers at once in one set-based query;
+* milestones count only if ``achieved_at < C`` (the time of the deciding event, not of the
+  detection run);
+* the plan at ``C`` is rebuilt from ``subscription_changed`` events (the last change before
+  ``C``, else the ``from_plan`` of the first change after it, else the current plan, which
+  is then unchanged since ``C``);
+* only attributes fixed at signup are read from the supplier row (signup time, vendor type,
+  country).
+
+Deliberately never used: ``subscription_status``, ``subscription_ended_at``,
+``cancellation_reason``, ``mrr_minor`` and ``supplier_event_totals`` counts - they describe
+the present, and would leak the outcome into the past (tests prove the cutoff invariance).
+
+Batch training calls :func:`compute_features` once per cutoff for every eligible supplier;
+the API calls the very same function with one supplier id.
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import Date, Uuid, and_, bindparam, case, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from wedsync_success.activity.models import ActivityEvent, DailyRollup, SupplierEventTotal
+from wedsync_success.db.types import UTCDateTime
+from wedsync_success.kit.clock import start_of_day
+from wedsync_success.milestones.models import MilestoneAchievement
+from wedsync_success.suppliers.models import PlanTier, Supplier, VendorType
+
+FloatArray = npt.NDArray[np.float64]
+
+LOOKBACK_DAYS = 180
+"""The longest window read from the rollups; older activity never counts."""
+
+LOGIN: tuple[str, ...] = ("login",)
+KEY_ACTIONS: tuple[str, ...] = (
+    "client_added",
+    "journey_started",
+    "invoice_sent",
+    "message_sent",
+    "form_created",
+    "feature_used",
+)
+"""What a supplier does in the app (as opposed to what couples and automations do)."""
+ADOPTION: tuple[str, ...] = (
+    "form_created",
+    "form_submitted",
+    "client_added",
+    "journey_started",
+    "journey_completed",
+    "message_sent",
+    "invoice_sent",
+    "feature_used",
+)
+"""The core product areas; breadth is how many of them were used in a window."""
+
+PLAN_VOCABULARY: tuple[str, ...] = tuple(p.value for p in PlanTier)
+VENDOR_VOCABULARY: tuple[str, ...] = tuple(v.value for v in VendorType)
+CATEGORICAL: dict[str, tuple[str, ...]] = {
+    "plan": PLAN_VOCABULARY,
+    "vendor_type": VENDOR_VOCABULARY,
+}
+"""Categorical features and their vocabularies (a value is its index; unknown is NaN)."""
+
+SOUTHERN_HEMISPHERE = frozenset({"AU", "NZ", "ZA", "AR", "BR", "CL", "UY"})
+PEAK_MONTH_NORTH, PEAK_MONTH_SOUTH = 7, 1
+"""Wedding seasons peak in July in the north and in January in the south."""
+CALENDAR_FEATURES = frozenset({"months_to_peak"})
+"""Features fixed by the calendar: the same for everyone at one cutoff (drift ignores them)."""
+
+
+@dataclass(frozen=True)
+class RollupAggregate:
+    """One aggregate over rollup rows of ``types`` with ``day`` in ``(as_of-end, as_of-start]``."""
+
+    name: str
+    types: tuple[str, ...]
+    end: int
+    start: int = 0
+    kind: str = "sum"
+    """``sum`` of counts, ``days`` (distinct days), ``types`` (distinct types), ``last`` day."""
+
+
+ROLLUP_AGGREGATES: tuple[RollupAggregate, ...] = (
+    RollupAggregate("logins_7d", LOGIN, 7),
+    RollupAggregate("logins_30d", LOGIN, 30),
+    RollupAggregate("logins_90d", LOGIN, 90),
+    RollupAggregate("login_days_7d", LOGIN, 7, kind="days"),
+    RollupAggregate("login_days_30d", LOGIN, 30, kind="days"),
+    RollupAggregate("login_days_90d", LOGIN, 90, kind="days"),
+    RollupAggregate("login_days_prev_30d", LOGIN, 60, start=30, kind="days"),
+    RollupAggregate("key_actions_7d", KEY_ACTIONS, 7),
+    RollupAggregate("key_actions_30d", KEY_ACTIONS, 30),
+    RollupAggregate("key_actions_90d", KEY_ACTIONS, 90),
+    RollupAggregate("adoption_breadth_30d", ADOPTION, 30, kind="types"),
+    RollupAggregate("adoption_breadth_90d", ADOPTION, 90, kind="types"),
+    RollupAggregate("clients_30d", ("client_added",), 30),
+    RollupAggregate("clients_90d", ("client_added",), 90),
+    RollupAggregate("clients_180d", ("client_added",), 180),
+    RollupAggregate("journeys_90d", ("journey_started", "journey_completed"), 90),
+    RollupAggregate("enquiries_30d", ("form_submitted",), 30),
+    RollupAggregate("invoices_90d", ("invoice_sent",), 90),
+    RollupAggregate("payments_failed_30d", ("payment_failed",), 30),
+    RollupAggregate("payments_failed_90d", ("payment_failed",), 90),
+    RollupAggregate("tickets_30d", ("support_ticket_opened",), 30),
+    RollupAggregate("tickets_90d", ("support_ticket_opened",), 90),
+    RollupAggregate("referrals_180d", ("referral_sent", "referral_converted"), 180),
+    RollupAggregate("last_login", LOGIN, LOOKBACK_DAYS, kind="last"),
+    RollupAggregate("last_key_action", KEY_ACTIONS, LOOKBACK_DAYS, kind="last"),
+    RollupAggregate("last_payment_failed", ("payment_failed",), LOOKBACK_DAYS, kind="last"),
+)
+_INTERNAL = frozenset({"last_login", "last_key_action", "last_payment_failed"})
+"""Aggregates only used to derive other features (days since ...), not features themselves."""
+
+DERIVED: tuple[str, ...] = (
+    "days_since_login",
+    "days_since_key_action",
+    "days_since_payment_failed",
+    "login_trend_7_30",
+    "login_trend_30_90",
+    "key_actions_trend_30_90",
+    "login_days_change_30d",
+    "tenure_days",
+    "months_to_peak",
+    "plan",
+    "vendor_type",
+    "milestones_reached",
+)
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """The feature set of a model: fixed columns plus one time-to-milestone per milestone.
+
+    Stored in each model's metadata, so a model always gets exactly the columns, in the
+    order, that it was trained on, even after the milestone catalogue changes.
+    """
+
+    milestone_keys: tuple[str, ...]
+    milestone_names: tuple[str, ...] = ()
+    """Display names of the milestones, for explanations (same order as the keys)."""
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        rollup = tuple(a.name for a in ROLLUP_AGGREGATES if a.name not in _INTERNAL)
+        return (*rollup, *DERIVED, *(f"days_to_{k}" for k in self.milestone_keys))
+
+    @property
+    def categorical(self) -> dict[str, tuple[str, ...]]:
+        return dict(CATEGORICAL)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "milestone_keys": list(self.milestone_keys),
+            "milestone_names": list(self.milestone_names),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> FeatureSpec:
+        return cls(
+            milestone_keys=tuple(data["milestone_keys"]),
+            milestone_names=tuple(data.get("milestone_names", ())),
+        )
+
+    def milestone_name(self, key: str) -> str:
+        names = dict(zip(self.milestone_keys, self.milestone_names, strict=False))
+        return names.get(key, key.replace("_", " "))
+
+
+@dataclass(frozen=True)
+class FeatureFrame:
+    """Features of the eligible suppliers as of a day: one row per supplier, NaN = missing."""
+
+    supplier_ids: list[uuid.UUID]
+    matrix: FloatArray
+    names: tuple[str, ...]
+    as_of: date
+
+    def __len__(self) -> int:
+        return len(self.supplier_ids)
+
+    def column(self, name: str) -> FloatArray:
+        result: FloatArray = self.matrix[:, self.names.index(name)]
+        return result
+
+
+@dataclass(frozen=True)
+class PlanChanges:
+    """Every plan change of the suppliers that ever changed plan, in time order.
+
+    Loaded once per training run (they are few) and reused for every cutoff.
+    """
+
+    supplier_ids: npt.NDArray[np.str_]
+    seconds: FloatArray
+    new_plan: npt.NDArray[np.object_]
+    from_plan: npt.NDArray[np.object_]
+
+
+NO_PLAN_CHANGES = PlanChanges(
+    supplier_ids=np.zeros(0, dtype=np.str_),
+    seconds=np.zeros(0),
+    new_plan=np.zeros(0, dtype=object),
+    from_plan=np.zeros(0, dtype=object),
+)
+MAX_LISTED_IDS = 1000
+"""Above this many suppliers, load every plan change rather than list ids in the query."""
+
+
+def cutoff_seconds(as_of: date) -> float:
+    """The cutoff instant of ``as_of`` (midnight UTC after it), in epoch seconds."""
+    return start_of_day(as_of + timedelta(days=1)).timestamp()
+
+
+def _days_back(n: int) -> Any:
+    """The bound parameter "``as_of`` minus ``n`` days" (its value is set per call)."""
+    return bindparam(f"back_{n}", type_=Date)
+
+
+def _aggregate(agg: RollupAggregate) -> Any:
+    r = DailyRollup
+    upper = bindparam("as_of", type_=Date) if agg.start == 0 else _days_back(agg.start)
+    inside = and_(r.day > _days_back(agg.end), r.day <= upper, r.event_type.in_(agg.types))
+    # No COUNT(DISTINCT ...): each one costs a temporary B-tree per group, which made the
+    # query several times slower over 100K suppliers. The rollup key (supplier, day, type)
+    # makes both rewrites exact: one row per day for a single type, and "used a type" is
+    # the max of a 0/1 flag.
+    match agg.kind:
+        case "sum":
+            return func.coalesce(func.sum(case((inside, r.count), else_=0)), 0)
+        case "days":
+            assert len(agg.types) == 1, "distinct days are counted for one event type"
+            return func.coalesce(func.sum(case((inside, 1), else_=0)), 0)
+        case "types":
+            window = and_(r.day > _days_back(agg.end), r.day <= upper)
+            flags = [
+                func.max(case((and_(window, r.event_type == t), 1), else_=0)) for t in agg.types
+            ]
+            return functools.reduce(operator.add, flags)
+        case "last":
+            return func.max(case((inside, r.day)))
+    raise ValueError(f"unknown aggregate kind {agg.kind}")
+
+
+def _parameters(as_of: date) -> dict[str, Any]:
+    """Values of the query's bound parameters for one cutoff."""
+    bounds = {a.end for a in ROLLUP_AGGREGATES} | {a.start for a in ROLLUP_AGGREGATES}
+    bounds.add(LOOKBACK_DAYS)
+    params: dict[str, Any] = {f"back_{n}": as_of - timedelta(days=n) for n in bounds}
+    params["as_of"] = as_of
+    params["cutoff"] = start_of_day(as_of + timedelta(days=1))
+    return params
+
+
+@functools.lru_cache(maxsize=32)
+def _feature_query(spec: FeatureSpec, filtered: bool) -> Any:
+    """The aggregation query, built once per feature set: only its parameters change.
+
+    Building a statement with ~40 aggregates costs milliseconds of Python, more than running
+    it for one supplier, so the live path must not rebuild it per request.
+    """
+    r, ma, s = DailyRollup, MilestoneAchievement, Supplier
+    cutoff = bindparam("cutoff", type_=UTCDateTime)
+    rollup_filter = [r.day > _days_back(LOOKBACK_DAYS), r.day <= bindparam("as_of", type_=Date)]
+    ms_filter = [ma.achieved_at < cutoff]
+    supplier_filter = [
+        s.signed_up_at <= cutoff,
+        or_(s.subscription_ended_at.is_(None), s.subscription_ended_at > cutoff),
+    ]
+    if filtered:
+        ids = bindparam("ids", expanding=True, type_=Uuid)
+        rollup_filter.append(r.supplier_id.in_(ids))
+        ms_filter.append(ma.supplier_id.in_(ids))
+        supplier_filter.append(s.id.in_(ids))
+    agg = (
+        select(r.supplier_id, *(_aggregate(a).label(a.name) for a in ROLLUP_AGGREGATES))
+        .where(*rollup_filter)
+        .group_by(r.supplier_id)
+        .subquery()
+    )
+    milestones = (
+        select(
+            ma.supplier_id,
+            func.count().label("reached"),
+            *(
+                func.max(case((ma.milestone_key == key, ma.days_to_achieve))).label(f"m{i}")
+                for i, key in enumerate(spec.milestone_keys)
+            ),
+        )
+        .where(*ms_filter)
+        .group_by(ma.supplier_id)
+        .subquery()
+    )
+    return (
+        select(
+            s.id,
+            s.signed_up_at,
+            s.country,
+            s.vendor_type,
+            s.plan_tier,
+            *(agg.c[a.name] for a in ROLLUP_AGGREGATES),
+            milestones.c.reached,
+            *(milestones.c[f"m{i}"] for i in range(len(spec.milestone_keys))),
+            select(func.count())
+            .select_from(SupplierEventTotal)
+            .where(
+                SupplierEventTotal.supplier_id == s.id,
+                SupplierEventTotal.event_type == "subscription_changed",
+            )
+            .scalar_subquery()
+            .label("plan_changes"),
+        )
+        .outerjoin(agg, agg.c.supplier_id == s.id)
+        .outerjoin(milestones, milestones.c.supplier_id == s.id)
+        .where(*supplier_filter)
+        .order_by(s.id)
+    )
+
+
+async def load_plan_changes(
+    session: AsyncSession, supplier_ids: Sequence[uuid.UUID] | None = None
+) -> PlanChanges:
+    """Plan changes (new plan, previous plan, time) of suppliers who ever changed plan.
+
+    Starts from ``supplier_event_totals`` so that only the few suppliers with a change are
+    looked up, through the (supplier, type, time) index of the events.
+    """
+    e, t = ActivityEvent, SupplierEventTotal
+    new_plan = func.coalesce(
+        e.properties["to_plan"].as_string(), e.properties["plan_tier"].as_string()
+    )
+    changed = select(t.supplier_id).where(t.event_type == "subscription_changed")
+    if supplier_ids is not None:
+        changed = changed.where(t.supplier_id.in_(supplier_ids))
+    query = (
+        select(e.supplier_id, e.occurred_at, new_plan, e.properties["from_plan"].as_string())
+        .where(e.supplier_id.in_(changed), e.event_type == "subscription_changed")
+        .order_by(e.supplier_id, e.occurred_at, e.id)
+    )
+    rows = (await session.execute(query)).all()
+    ids, times, new, old = (list(c) for c in zip(*rows, strict=True)) if rows else ([], [], [], [])
+    return PlanChanges(
+        supplier_ids=np.asarray([str(i) for i in ids], dtype=np.str_),
+        seconds=np.asarray([t.timestamp() for t in times], dtype=np.float64),
+        new_plan=np.asarray(new, dtype=object),
+        from_plan=np.asarray(old, dtype=object),
+    )
+
+
+def _plan_at_cutoff(
+    ids: npt.NDArray[np.str_],
+    current: npt.NDArray[np.object_],
+    changes: PlanChanges,
+    cutoff: float,
+) -> npt.NDArray[np.object_]:
+    """The plan each supplier was on at ``cutoff``, rebuilt from its plan changes."""
+    plan = current.copy()
+    if changes.supplier_ids.size == 0 or ids.size == 0:
+        return plan
+    order = np.argsort(ids)
+    pos = np.searchsorted(ids, changes.supplier_ids, sorter=order)
+    pos = np.clip(pos, 0, ids.size - 1)
+    known = ids[order[pos]] == changes.supplier_ids
+    row = order[pos]
+    # A change after the cutoff means the current plan is not the plan at the cutoff: the
+    # first such change's from_plan is (None when the event does not say).
+    after = known & (changes.seconds >= cutoff)
+    if after.any():
+        rows_after = row[after]
+        first = np.unique(rows_after, return_index=True)[1]
+        plan[rows_after[first]] = changes.from_plan[after][first]
+    # A change before the cutoff with a known new plan is the plan at the cutoff, unless a
+    # later change (still before the cutoff) replaced it: keep the last one.
+    before = known & (changes.seconds < cutoff) & (changes.new_plan != None)  # noqa: E711
+    if before.any():
+        rows_before = row[before][::-1]
+        last = np.unique(rows_before, return_index=True)[1]
+        plan[rows_before[last]] = changes.new_plan[before][::-1][last]
+    return plan
+
+
+def _codes(values: npt.NDArray[np.object_], vocabulary: tuple[str, ...]) -> FloatArray:
+    lookup = {v: float(i) for i, v in enumerate(vocabulary)}
+    return np.asarray([lookup.get(v, np.nan) for v in values.tolist()], dtype=np.float64)
+
+
+def _ratio(short: FloatArray, short_days: int, long: FloatArray, long_days: int) -> FloatArray:
+    """Rate over the short window / rate over the long one (NaN when the long one is empty)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        result: FloatArray = np.where(long > 0, (short / short_days) / (long / long_days), np.nan)
+    return result
+
+
+def _days_since(last: Sequence[Any], as_of: date, cap: FloatArray) -> FloatArray:
+    """Whole days from the last active day to ``as_of``; ``cap`` where there was none."""
+    days = np.asarray(last, dtype="datetime64[D]")
+    since = (np.datetime64(as_of, "D") - days).astype("timedelta64[D]").astype(np.float64)
+    since[np.isnat(days)] = np.nan
+    result: FloatArray = np.where(np.isnan(since), cap, since)
+    return result
+
+
+def _months_to_peak(countries: Sequence[str], as_of: date) -> FloatArray:
+    south = np.asarray([c in SOUTHERN_HEMISPHERE for c in countries], dtype=np.bool_)
+    peak = np.where(south, PEAK_MONTH_SOUTH, PEAK_MONTH_NORTH)
+    result: FloatArray = ((peak - as_of.month) % 12).astype(np.float64)
+    return result
+
+
+async def compute_features(
+    session: AsyncSession,
+    *,
+    spec: FeatureSpec,
+    as_of: date,
+    supplier_ids: Sequence[uuid.UUID] | None = None,
+    plan_changes: PlanChanges | None = None,
+) -> FeatureFrame:
+    """Features of every supplier eligible at the end of ``as_of`` (or only ``supplier_ids``).
+
+    One aggregation query over rollups and milestones for all suppliers, then NumPy.
+    ``plan_changes`` may be passed in to reuse one load across many cutoffs.
+    """
+    params = _parameters(as_of)
+    if supplier_ids is not None:
+        params["ids"] = list(supplier_ids)
+    query = _feature_query(spec, supplier_ids is not None)
+    # Core execution: the ORM layer adds milliseconds per call and nothing here needs it.
+    connection = await session.connection()
+    rows = (await connection.execute(query, params)).all()
+    if plan_changes is None:
+        # Most suppliers never change plan: look events up only for those who did.
+        changed = [row[0] for row in rows if row[-1]]
+        if not changed:
+            plan_changes = NO_PLAN_CHANGES
+        else:
+            few = len(changed) <= MAX_LISTED_IDS
+            plan_changes = await load_plan_changes(session, changed if few else None)
+    return _frame(rows, spec=spec, as_of=as_of, plan_changes=plan_changes)
+
+
+def _frame(
+    rows: Sequence[Any], *, spec: FeatureSpec, as_of: date, plan_changes: PlanChanges
+) -> FeatureFrame:
+    """Turn the aggregation rows into the feature matrix (all columns at once)."""
+    n_fixed = 5 + len(ROLLUP_AGGREGATES)
+    width = n_fixed + 2 + len(spec.milestone_keys)
+    cols: list[list[Any]] = [list(c) for c in zip(*rows, strict=True)] if rows else []
+    if not cols:
+        cols = [[] for _ in range(width)]
+    ids, signed_up, countries, vendors, plans = cols[:5]
+    raw = {a.name: cols[5 + i] for i, a in enumerate(ROLLUP_AGGREGATES)}
+    n = len(ids)
+
+    def num(values: Sequence[Any]) -> FloatArray:
+        return np.asarray(values, dtype=np.float64).reshape(n)
+
+    cutoff = cutoff_seconds(as_of)
+    signup_sec = np.asarray([t.timestamp() for t in signed_up], dtype=np.float64)
+    tenure = np.maximum((cutoff - signup_sec) / 86_400.0, 0.0)
+    cap = np.minimum(np.floor(tenure), float(LOOKBACK_DAYS))
+    values: dict[str, FloatArray] = {
+        a.name: num(raw[a.name]) for a in ROLLUP_AGGREGATES if a.name not in _INTERNAL
+    }
+    values["days_since_login"] = _days_since(raw["last_login"], as_of, cap)
+    values["days_since_key_action"] = _days_since(raw["last_key_action"], as_of, cap)
+    values["days_since_payment_failed"] = _days_since(
+        raw["last_payment_failed"], as_of, np.full(n, float(LOOKBACK_DAYS))
+    )
+    values["login_trend_7_30"] = _ratio(values["logins_7d"], 7, values["logins_30d"], 30)
+    values["login_trend_30_90"] = _ratio(values["logins_30d"], 30, values["logins_90d"], 90)
+    values["key_actions_trend_30_90"] = _ratio(
+        values["key_actions_30d"], 30, values["key_actions_90d"], 90
+    )
+    values["login_days_change_30d"] = values["login_days_30d"] - values["login_days_prev_30d"]
+    values["tenure_days"] = np.round(tenure, 2).astype(np.float64)
+    values["months_to_peak"] = _months_to_peak(countries, as_of)
+    id_text = np.asarray([str(i) for i in ids], dtype=np.str_)
+    plan = _plan_at_cutoff(id_text, np.asarray(plans, dtype=object), plan_changes, cutoff)
+    values["plan"] = _codes(plan, PLAN_VOCABULARY)
+    values["vendor_type"] = _codes(np.asarray(vendors, dtype=object), VENDOR_VOCABULARY)
+    values["milestones_reached"] = np.nan_to_num(num(cols[n_fixed]), nan=0.0)
+    for i, key in enumerate(spec.milestone_keys):
+        values[f"days_to_{key}"] = np.round(num(cols[n_fixed + 1 + i]), 2)
+    names = spec.names
+    matrix = np.column_stack([values[name] for name in names]) if n else np.zeros((0, len(names)))
+    return FeatureFrame(
+        supplier_ids=list(ids), matrix=matrix.astype(np.float64), names=names, as_of=as_of
+    )

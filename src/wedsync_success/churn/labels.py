@@ -1,0 +1,67 @@
+"""Who is eligible at a cutoff, what counts as churn after it, and which cutoffs may be used.
+
+A supplier is *eligible* at the cutoff instant ``C`` (midnight UTC after the ``as_of`` day)
+when it signed up by ``C`` and its subscription had not ended by then
+(``subscription_ended_at`` is null or later than ``C``). Its *label* is whether the
+subscription ended in ``(C, C + horizon]``. A cutoff is usable for training or validation
+only when that whole horizon lies inside the observed data, otherwise "not churned yet" would
+be mistaken for "stayed".
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import date, timedelta
+
+import numpy as np
+import numpy.typing as npt
+
+from wedsync_success.churn.features import cutoff_seconds
+
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+
+DAY_SECONDS = 86_400.0
+
+
+def month_end_cutoffs(
+    first_day: date, data_end: date, *, horizon_days: int, min_history_days: int
+) -> list[date]:
+    """Month-end ``as_of`` days with ``min_history_days`` of data behind them and a fully
+    observed horizon after them (the cutoff plus the horizon ends by the end of
+    ``data_end``)."""
+    earliest = first_day + timedelta(days=min_history_days - 1)
+    latest_cutoff = cutoff_seconds(data_end) - horizon_days * DAY_SECONDS
+    days: list[date] = []
+    month = date(earliest.year, earliest.month, 1)
+    while True:
+        following = date(month.year + month.month // 12, month.month % 12 + 1, 1)
+        month_end = following - timedelta(days=1)
+        if cutoff_seconds(month_end) > latest_cutoff:
+            return days
+        if month_end >= earliest:
+            days.append(month_end)
+        month = following
+
+
+def churn_labels(ended_seconds: FloatArray, as_of: date, horizon_days: int) -> BoolArray:
+    """True where the subscription ended within ``(C, C + horizon]`` (NaN = never ended)."""
+    cutoff = cutoff_seconds(as_of)
+    with np.errstate(invalid="ignore"):
+        result: BoolArray = (ended_seconds > cutoff) & (
+            ended_seconds <= cutoff + horizon_days * DAY_SECONDS
+        )
+    return result
+
+
+def align(
+    keys: npt.NDArray[np.str_], values: FloatArray, wanted: Sequence[uuid.UUID]
+) -> FloatArray:
+    """``values`` (indexed by sorted ``keys``) looked up for the ``wanted`` ids; NaN if absent."""
+    want = np.asarray([str(w) for w in wanted], dtype=np.str_)
+    if keys.size == 0:
+        return np.full(want.size, np.nan)
+    pos = np.clip(np.searchsorted(keys, want), 0, keys.size - 1)
+    result: FloatArray = np.where(keys[pos] == want, values[pos], np.nan)
+    return result

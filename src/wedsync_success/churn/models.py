@@ -1,0 +1,44 @@
+"""The prediction log: every stored churn prediction, the model version that made it, and
+its outcome once the horizon has passed (or the supplier left)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Boolean, Date, Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from wedsync_success.db import Base, JSONType, UTCDateTime, big_id
+
+
+class ChurnPrediction(Base):
+    """One supplier's churn probability as of a day, by one model version.
+
+    Scoring the same day again with the same model replaces the row (unique key), so the
+    log holds one prediction per supplier, day and model.
+    """
+
+    __tablename__ = "churn_predictions"
+    __table_args__ = (
+        UniqueConstraint("supplier_id", "as_of", "model_version"),
+        Index("ix_churn_predictions_version_as_of", "model_version", "as_of"),
+        Index("ix_churn_predictions_outcome_horizon", "outcome", "horizon_end"),
+    )
+
+    id: Mapped[int] = mapped_column(big_id, primary_key=True, autoincrement=True)
+    supplier_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("suppliers.id", ondelete="CASCADE"))
+    model_version: Mapped[str] = mapped_column(String(64))
+    as_of: Mapped[date] = mapped_column(Date)
+    horizon_days: Mapped[int] = mapped_column(Integer)
+    horizon_end: Mapped[datetime] = mapped_column(UTCDateTime)
+    """End of the horizon the probability is about: the outcome is known by then."""
+    probability: Mapped[float] = mapped_column(Float)
+    risk_band: Mapped[str] = mapped_column(String(16))
+    drivers: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType, nullable=True)
+    """Top factors pushing risk up and down (only for the at-risk bands in batch scoring)."""
+    predicted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    outcome: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    """Did the supplier churn within the horizon? Null until that is known."""
+    outcome_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -1,0 +1,193 @@
+"""Every query of the churn domain, except the feature aggregation (see ``features``), which
+lives with the feature definition so that one file says what each feature means and how it
+is computed."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from wedsync_success.activity.models import DailyRollup
+from wedsync_success.churn.models import ChurnPrediction
+from wedsync_success.db.upsert import dialect_insert
+from wedsync_success.health import repository as health_repository
+from wedsync_success.health.components import compute as compute_health
+from wedsync_success.health.config import HealthConfig
+from wedsync_success.suppliers.models import Supplier
+
+FloatArray = npt.NDArray[np.float64]
+WRITE_CHUNK = 5000
+
+
+def _as_date(value: Any) -> date | None:
+    """Aggregates such as ``max(day)`` come back as text on SQLite."""
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value))
+
+
+async def data_span(session: AsyncSession) -> tuple[date | None, date | None]:
+    """The first and last day that has any rolled-up activity."""
+    r = DailyRollup
+    first, last = (await session.execute(select(func.min(r.day), func.max(r.day)))).one()
+    return _as_date(first), _as_date(last)
+
+
+@dataclass(frozen=True)
+class SubscriptionEnds:
+    """Every supplier's subscription end (epoch seconds, NaN = still a customer), by id."""
+
+    keys: npt.NDArray[np.str_]
+    ended_seconds: FloatArray
+
+
+async def subscription_ends(session: AsyncSession) -> SubscriptionEnds:
+    """Read once per training run: labels for every cutoff are then computed in NumPy."""
+    s = Supplier
+    rows = (await session.execute(select(s.id, s.subscription_ended_at))).all()
+    keys = np.asarray([str(r[0]) for r in rows], dtype=np.str_)
+    ended = np.asarray(
+        [r[1].timestamp() if r[1] is not None else np.nan for r in rows], dtype=np.float64
+    )
+    order = np.argsort(keys)
+    return SubscriptionEnds(keys=keys[order], ended_seconds=ended[order])
+
+
+async def health_scores(
+    session: AsyncSession, config: HealthConfig, *, milestones_defined: int, as_of: date
+) -> tuple[npt.NDArray[np.str_], FloatArray]:
+    """Health scores of every active supplier as of ``as_of``, computed by the health
+    domain's own code (the baseline the churn model is compared with), sorted by id."""
+    data = await health_repository.scoring_input(session, config, as_of=as_of, supplier_ids=None)
+    scores = compute_health(data.signals, config, milestones_defined=milestones_defined).score
+    keys = np.asarray([str(i) for i in data.supplier_ids], dtype=np.str_)
+    order = np.argsort(keys)
+    return keys[order], np.asarray(scores, dtype=np.float64)[order]
+
+
+async def supplier_end(
+    session: AsyncSession, supplier_id: uuid.UUID
+) -> tuple[bool, datetime | None, datetime | None]:
+    """(exists, signed_up_at, subscription_ended_at) of one supplier."""
+    row = (
+        await session.execute(
+            select(Supplier.signed_up_at, Supplier.subscription_ended_at).where(
+                Supplier.id == supplier_id
+            )
+        )
+    ).first()
+    if row is None:
+        return False, None, None
+    return True, row[0], row[1]
+
+
+async def write_predictions(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Upsert predictions on (supplier, as_of, model version), in chunks (Core, not ORM)."""
+    if not rows:
+        return
+    stmt = dialect_insert(session, ChurnPrediction)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["supplier_id", "as_of", "model_version"],
+        set_={
+            name: stmt.excluded[name]
+            for name in (
+                "horizon_days",
+                "horizon_end",
+                "probability",
+                "risk_band",
+                "drivers",
+                "predicted_at",
+            )
+        },
+    )
+    for start in range(0, len(rows), WRITE_CHUNK):
+        await session.execute(stmt, list(rows[start : start + WRITE_CHUNK]))
+
+
+async def fill_outcomes(session: AsyncSession, *, now: datetime) -> tuple[int, int]:
+    """Record outcomes that are now known; returns (churned, stayed) rows updated.
+
+    Churned: the subscription ended by the end of the horizon (known as soon as it happens).
+    Stayed: the horizon has passed and the subscription had not ended within it.
+    """
+    p, s = ChurnPrediction, Supplier
+    ended = select(s.subscription_ended_at).where(s.id == p.supplier_id).scalar_subquery()
+    churned = exists().where(
+        s.id == p.supplier_id,
+        s.subscription_ended_at.is_not(None),
+        s.subscription_ended_at <= p.horizon_end,
+    )
+    result_churned = await session.execute(
+        update(p)
+        .where(p.outcome.is_(None), churned)
+        .values(outcome=True, outcome_at=ended)
+        .execution_options(synchronize_session=False)
+    )
+    stayed = exists().where(
+        s.id == p.supplier_id,
+        or_(s.subscription_ended_at.is_(None), s.subscription_ended_at > p.horizon_end),
+    )
+    result_stayed = await session.execute(
+        update(p)
+        .where(p.outcome.is_(None), p.horizon_end <= now, stayed)
+        .values(outcome=False, outcome_at=p.horizon_end)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result_churned, "rowcount", 0)), int(getattr(result_stayed, "rowcount", 0))
+
+
+@dataclass(frozen=True)
+class LoggedOutcomes:
+    """Predictions whose outcome is known, as columns."""
+
+    model_version: npt.NDArray[np.str_]
+    probability: FloatArray
+    outcome: npt.NDArray[np.bool_]
+
+
+async def logged_outcomes(session: AsyncSession) -> LoggedOutcomes:
+    p = ChurnPrediction
+    rows = (
+        await session.execute(
+            select(p.model_version, p.probability, p.outcome).where(p.outcome.is_not(None))
+        )
+    ).all()
+    cols: list[list[Any]] = [list(c) for c in zip(*rows, strict=True)] if rows else [[], [], []]
+    return LoggedOutcomes(
+        model_version=np.asarray(cols[0], dtype=np.str_),
+        probability=np.asarray(cols[1], dtype=np.float64),
+        outcome=np.asarray(cols[2], dtype=np.bool_),
+    )
+
+
+async def prediction_counts(session: AsyncSession) -> dict[str, tuple[int, int]]:
+    """Per model version: (predictions logged, of which with a known outcome)."""
+    p = ChurnPrediction
+    rows = (
+        await session.execute(
+            select(p.model_version, func.count(), func.count(p.outcome)).group_by(p.model_version)
+        )
+    ).all()
+    return {str(r[0]): (int(r[1]), int(r[2])) for r in rows}
+
+
+async def latest_prediction(
+    session: AsyncSession, supplier_id: uuid.UUID
+) -> ChurnPrediction | None:
+    p = ChurnPrediction
+    return (
+        await session.scalars(
+            select(p)
+            .where(and_(p.supplier_id == supplier_id))
+            .order_by(p.as_of.desc(), p.predicted_at.desc())
+            .limit(1)
+        )
+    ).first()

@@ -1,0 +1,523 @@
+"""Churn use cases: train on the suppliers, score them all, predict one, explain, drift.
+
+No HTTP and no raw SQL here (see ``repository`` and ``features``); the caller owns the
+transaction. Every "as of" date is a parameter.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from wedsync_success.churn import repository
+from wedsync_success.churn.calibration import fit_calibrator
+from wedsync_success.churn.drift import FeatureDrift, compare, reference
+from wedsync_success.churn.evaluation import choose_threshold, curves, metrics
+from wedsync_success.churn.explain import drivers
+from wedsync_success.churn.features import (
+    CALENDAR_FEATURES,
+    CATEGORICAL,
+    FeatureFrame,
+    FeatureSpec,
+    compute_features,
+    cutoff_seconds,
+    load_plan_changes,
+)
+from wedsync_success.churn.labels import DAY_SECONDS, align, churn_labels, month_end_cutoffs
+from wedsync_success.churn.prediction import PREDICTORS, Predictor
+from wedsync_success.churn.registry import ModelVersion, Registry
+from wedsync_success.churn.report import render_report
+from wedsync_success.churn.schemas import ChurnPredictionOut, Driver
+from wedsync_success.churn.training import (
+    feature_importance,
+    holdout_mask,
+    logistic_baseline,
+    train_model,
+)
+from wedsync_success.context import AppContext
+from wedsync_success.kit.clock import start_of_day
+from wedsync_success.kit.errors import NotFound, ValidationFailed
+
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+Progress = Callable[[str, int, int], None]
+"""Called as (stage, done, total)."""
+
+
+def _quiet(stage: str, done: int, total: int) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    """How to train; the defaults are documented in docs/churn.md."""
+
+    horizon_days: int = 60
+    test_cutoffs: int = 3
+    min_history_days: int = 90
+    as_of: date | None = None
+    """Last day of observed data to use (default: the last day with activity)."""
+    tune: bool = False
+    calibration: str = "platt"
+    promote: bool | None = None
+    """True: make the new model active; None: only when no model is active yet."""
+
+
+@dataclass
+class _Rows:
+    """The stacked training table: one row per (cutoff, eligible supplier)."""
+
+    matrix: list[FloatArray] = field(default_factory=list)
+    labels: list[BoolArray] = field(default_factory=list)
+    health: list[FloatArray] = field(default_factory=list)
+    cutoff: list[npt.NDArray[np.int64]] = field(default_factory=list)
+    ids: list[str] = field(default_factory=list)
+
+
+def split_cutoffs(
+    cutoffs: list[date], *, test_cutoffs: int, horizon_days: int
+) -> tuple[list[date], list[date]]:
+    """(train, test): test is the latest ``test_cutoffs``; train keeps only cutoffs whose
+    label horizon ends by the first test cutoff, so no training label looks into the test
+    period (the cutoffs in between are purged)."""
+    test = cutoffs[-test_cutoffs:]
+    first_test = cutoff_seconds(test[0])
+    train = [
+        c
+        for c in cutoffs[:-test_cutoffs]
+        if cutoff_seconds(c) + horizon_days * DAY_SECONDS <= first_test
+    ]
+    return train, test
+
+
+def feature_spec(ctx: AppContext) -> FeatureSpec:
+    return FeatureSpec(
+        milestone_keys=tuple(m.key for m in ctx.milestones.milestones),
+        milestone_names=tuple(m.name for m in ctx.milestones.milestones),
+    )
+
+
+async def _training_rows(
+    session: AsyncSession,
+    ctx: AppContext,
+    *,
+    spec: FeatureSpec,
+    cutoffs: list[date],
+    horizon_days: int,
+    progress: Progress,
+) -> _Rows:
+    plan_changes = await load_plan_changes(session)
+    ends = await repository.subscription_ends(session)
+    rows = _Rows()
+    for i, cutoff in enumerate(cutoffs):
+        frame = await compute_features(session, spec=spec, as_of=cutoff, plan_changes=plan_changes)
+        ended = align(ends.keys, ends.ended_seconds, frame.supplier_ids)
+        keys, scores = await repository.health_scores(
+            session, ctx.health, milestones_defined=len(ctx.milestones.milestones), as_of=cutoff
+        )
+        rows.matrix.append(frame.matrix)
+        rows.labels.append(churn_labels(ended, cutoff, horizon_days))
+        rows.health.append(align(keys, scores, frame.supplier_ids))
+        rows.cutoff.append(np.full(len(frame), i, dtype=np.int64))
+        rows.ids.extend(str(s) for s in frame.supplier_ids)
+        progress("features", i + 1, len(cutoffs))
+    return rows
+
+
+def _health_baseline(
+    health: FloatArray, y: BoolArray, *, calibration: BoolArray, test: BoolArray
+) -> tuple[dict[str, float | None], dict[str, Any]]:
+    """The health score as a churn predictor: lower score = higher risk, Platt-calibrated on
+    the same calibration slice, so every metric is comparable with the model's."""
+    risk = (100.0 - np.where(np.isnan(health), 50.0, health)) / 10.0
+    calibrator = fit_calibrator(risk[calibration], y[calibration], "platt")
+    threshold = choose_threshold(y[calibration], calibrator.apply(risk[calibration]))
+    p = calibrator.apply(risk[test])
+    return metrics(y[test], p, threshold=threshold), curves(y[test], p)
+
+
+async def train_suppliers(
+    *,
+    ctx: AppContext,
+    registry: Registry,
+    options: TrainOptions,
+    now: datetime,
+    progress: Progress = _quiet,
+) -> ModelVersion:
+    """Build point-in-time features at monthly cutoffs, train on the earlier ones, test on
+    the latest ones, compare with the baselines, register (and maybe promote) the model."""
+    started = time.perf_counter()
+    spec = feature_spec(ctx)
+    async with ctx.db.sessions() as session:
+        first, last = await repository.data_span(session)
+        if first is None or last is None:
+            raise ValidationFailed(
+                "No activity in the database to learn from; seed or import events first.",
+                details=[{"field": "daily_rollups", "reason": "empty"}],
+            )
+        data_end = min(options.as_of or last, last)
+        cutoffs = month_end_cutoffs(
+            first,
+            data_end,
+            horizon_days=options.horizon_days,
+            min_history_days=options.min_history_days,
+        )
+        if len(cutoffs) < options.test_cutoffs + 1:
+            raise ValidationFailed(
+                f"Only {len(cutoffs)} usable monthly cutoffs between {first} and {data_end} "
+                f"(each needs {options.min_history_days} days of history before it and "
+                f"{options.horizon_days} observed days after it); need at least "
+                f"{options.test_cutoffs + 1}.",
+                details=[{"field": "history", "reason": "too short for a time split"}],
+            )
+        train_cuts, test_cuts = split_cutoffs(
+            cutoffs, test_cutoffs=options.test_cutoffs, horizon_days=options.horizon_days
+        )
+        if not train_cuts:
+            raise ValidationFailed(
+                "No training cutoff ends its horizon before the test window starts; "
+                "use fewer --test-cutoffs or a shorter --horizon.",
+                details=[{"field": "test_cutoffs", "reason": "leaves no training window"}],
+            )
+        used = train_cuts + test_cuts
+        rows = await _training_rows(
+            session,
+            ctx,
+            spec=spec,
+            cutoffs=used,
+            horizon_days=options.horizon_days,
+            progress=progress,
+        )
+    x = np.vstack(rows.matrix)
+    y = np.concatenate(rows.labels)
+    health = np.concatenate(rows.health)
+    cut = np.concatenate(rows.cutoff)
+    in_train = cut < len(train_cuts)
+    test = ~in_train
+    held_out = holdout_mask(rows.ids)
+    fit, calibration = in_train & ~held_out, in_train & held_out
+    names = list(spec.names)
+    categorical = [names.index(n) for n in CATEGORICAL]
+
+    progress("training", 0, 3)
+    model = train_model(
+        x,
+        y,
+        fit=fit,
+        calibration=calibration,
+        names=names,
+        categorical=categorical,
+        tune=options.tune,
+        calibration_method=options.calibration,
+    )
+    progress("training", 1, 3)
+    p_test = model.probabilities(x[test])
+    logistic = logistic_baseline(x, y, fit=fit, categorical=categorical)
+    lr_threshold = choose_threshold(y[calibration], logistic(x[calibration]))
+    p_lr = logistic(x[test])
+    health_metrics, health_curves = _health_baseline(health, y, calibration=calibration, test=test)
+    progress("training", 2, 3)
+    lr_curves = curves(y[test], p_lr)
+    metadata: dict[str, Any] = {
+        "kind": "suppliers",
+        "created_at": now.isoformat(),
+        "horizon_days": options.horizon_days,
+        "data": {
+            "first_day": first.isoformat(),
+            "data_end": data_end.isoformat(),
+            "train_cutoffs": [c.isoformat() for c in train_cuts],
+            "purged_cutoffs": [c.isoformat() for c in cutoffs if c not in used],
+            "test_cutoffs": [c.isoformat() for c in test_cuts],
+            "suppliers": len(set(rows.ids)),
+            "split": "time: train on earlier cutoffs, test on the latest; calibration slice = "
+            "25% of suppliers (all their rows) of the training window",
+            **_balance(y, fit=fit, calibration=calibration, test=test),
+        },
+        "features": {
+            "names": names,
+            "categorical": {k: list(v) for k, v in CATEGORICAL.items()},
+            "spec": spec.to_json(),
+        },
+        "params": model.params,
+        "best_iteration": model.best_iteration,
+        "calibration": model.calibrator.to_json(),
+        "threshold": round(model.threshold, 6),
+        "risk_bands": model.bands,
+        "metrics": {
+            "model": metrics(y[test], p_test, threshold=model.threshold),
+            "logistic": metrics(y[test], p_lr, threshold=lr_threshold),
+            "health_score": health_metrics,
+        },
+        "curves": {
+            "model": curves(y[test], p_test),
+            "logistic": {k: lr_curves[k] for k in ("roc", "pr") if k in lr_curves},
+            "health_score": {k: health_curves[k] for k in ("roc", "pr") if k in health_curves},
+        },
+        "importance": feature_importance(model.booster),
+        "drift_reference": reference(x[in_train], names, CATEGORICAL),
+        "training_seconds": round(time.perf_counter() - started, 2),
+    }
+    version = registry.register(model.booster, metadata)
+    registry.write_report(version.version, render_report(version.metadata))
+    if options.promote or (options.promote is None and registry.active() is None):
+        registry.promote(version.version)
+    progress("training", 3, 3)
+    return version
+
+
+def _balance(
+    y: BoolArray, *, fit: BoolArray, calibration: BoolArray, test: BoolArray
+) -> dict[str, Any]:
+    def part(mask: BoolArray) -> dict[str, Any]:
+        n, pos = int(mask.sum()), int(y[mask].sum())
+        return {"rows": n, "churned": pos, "rate": round(pos / n, 4) if n else None}
+
+    return {
+        "rows": {
+            "fit": part(fit),
+            "calibration": part(calibration),
+            "test": part(test),
+        }
+    }
+
+
+# --- scoring ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScoreSummary:
+    model_version: str
+    as_of: date
+    scored: int
+    bands: dict[str, int]
+    explained: int
+    outcomes_churned: int
+    outcomes_stayed: int
+    seconds: dict[str, float]
+
+
+def _supplier_predictor(registry: Registry) -> Predictor:
+    predictor = PREDICTORS.active(registry)
+    if predictor.spec is None:  # pragma: no cover - promote refuses CSV models
+        raise ValidationFailed("The active model was not trained on supplier features.")
+    return predictor
+
+
+def _horizon_end(predictor: Predictor, as_of: date) -> datetime:
+    return start_of_day(as_of + timedelta(days=1 + (predictor.horizon_days or 0)))
+
+
+async def score_all(
+    *,
+    session: AsyncSession,
+    registry: Registry,
+    as_of: date,
+    now: datetime,
+    explain_bands: tuple[str, ...] = ("high", "medium"),
+) -> ScoreSummary:
+    """Score every eligible supplier in one vectorised pass and log the predictions.
+
+    SHAP drivers are computed (one batched ``pred_contrib`` call) only for the rows in
+    ``explain_bands``; the others are logged without drivers. Outcomes of earlier
+    predictions that have become known are filled in on the way.
+    """
+    seconds: dict[str, float] = {}
+    predictor = _supplier_predictor(registry)
+    assert predictor.spec is not None
+    t = time.perf_counter()
+    frame = await compute_features(session, spec=predictor.spec, as_of=as_of)
+    seconds["features"] = time.perf_counter() - t
+    t = time.perf_counter()
+    probability = predictor.probabilities(frame.matrix)
+    bands = predictor.risk_bands(probability)
+    seconds["predict"] = time.perf_counter() - t
+    t = time.perf_counter()
+    explain_rows = np.flatnonzero(np.isin(bands, explain_bands))
+    explained: dict[int, list[dict[str, Any]]] = {}
+    if explain_rows.size:
+        contributions = predictor.contributions(frame.matrix[explain_rows])
+        for k, i in enumerate(explain_rows.tolist()):
+            found = drivers(
+                contributions[k],
+                frame.matrix[i],
+                predictor.names,
+                spec=predictor.spec,
+                categorical=predictor.categorical,
+            )
+            explained[i] = [{**d, "direction": "up"} for d in found["up"]] + [
+                {**d, "direction": "down"} for d in found["down"]
+            ]
+    seconds["explain"] = time.perf_counter() - t
+    t = time.perf_counter()
+    horizon_end = _horizon_end(predictor, as_of)
+    band_list = bands.tolist()
+    rows = [
+        {
+            "supplier_id": sid,
+            "model_version": predictor.version,
+            "as_of": as_of,
+            "horizon_days": predictor.horizon_days or 0,
+            "horizon_end": horizon_end,
+            "probability": prob,
+            "risk_band": band,
+            "drivers": explained.get(i),
+            "predicted_at": now,
+        }
+        for i, (sid, prob, band) in enumerate(
+            zip(frame.supplier_ids, probability.tolist(), band_list, strict=True)
+        )
+    ]
+    await repository.write_predictions(session, rows)
+    churned, stayed = await repository.fill_outcomes(session, now=now)
+    seconds["write"] = time.perf_counter() - t
+    counts = {b: band_list.count(b) for b in ("low", "medium", "high")}
+    return ScoreSummary(
+        model_version=predictor.version,
+        as_of=as_of,
+        scored=len(frame),
+        bands=counts,
+        explained=len(explained),
+        outcomes_churned=churned,
+        outcomes_stayed=stayed,
+        seconds={k: round(v, 3) for k, v in seconds.items()},
+    )
+
+
+def _prediction_out(
+    predictor: Predictor,
+    row: FloatArray,
+    *,
+    supplier_id: uuid.UUID | None,
+    as_of: date | None,
+) -> ChurnPredictionOut:
+    x = row.reshape(1, -1)
+    probability = float(predictor.probabilities(x)[0])
+    found = drivers(
+        predictor.contributions(x)[0],
+        row,
+        predictor.names,
+        spec=predictor.spec,
+        categorical=predictor.categorical,
+    )
+    return ChurnPredictionOut(
+        supplier_id=supplier_id,
+        as_of=as_of,
+        probability=round(probability, 6),
+        risk_band=str(predictor.risk_bands(np.asarray([probability]))[0]),
+        horizon_days=predictor.horizon_days,
+        model_version=predictor.version,
+        drivers_up=[Driver(**d) for d in found["up"]],
+        drivers_down=[Driver(**d) for d in found["down"]],
+    )
+
+
+async def predict_supplier(
+    *, session: AsyncSession, registry: Registry, supplier_id: uuid.UUID, as_of: date
+) -> ChurnPredictionOut:
+    """One supplier's live prediction with its drivers, through the training feature code."""
+    predictor = _supplier_predictor(registry)
+    assert predictor.spec is not None
+    frame: FeatureFrame = await compute_features(
+        session, spec=predictor.spec, as_of=as_of, supplier_ids=[supplier_id]
+    )
+    if not len(frame):
+        exists, signed_up_at, ended_at = await repository.supplier_end(session, supplier_id)
+        if not exists:
+            raise NotFound(f"No supplier with id {supplier_id}")
+        reason = (
+            f"the subscription ended on {ended_at:%Y-%m-%d}"
+            if ended_at is not None
+            else f"the supplier signs up on {signed_up_at:%Y-%m-%d}"
+        )
+        raise ValidationFailed(
+            f"Supplier {supplier_id} is not a customer as of {as_of}: {reason}.",
+            details=[{"field": "supplier_id", "reason": "not a customer at that date"}],
+        )
+    return _prediction_out(predictor, frame.matrix[0], supplier_id=supplier_id, as_of=as_of)
+
+
+def record_row(predictor: Predictor, record: dict[str, float | str | None]) -> FloatArray:
+    """A feature record (name -> value) as a model row; unknown names or bad values fail."""
+    known = set(predictor.names)
+    errors = [
+        {"field": f"features.{name}", "reason": "not a feature of the active model"}
+        for name in record
+        if name not in known
+    ]
+    row = np.full(len(predictor.names), np.nan)
+    for j, name in enumerate(predictor.names):
+        value = record.get(name)
+        if value is None:
+            continue
+        vocab = predictor.categorical.get(name)
+        if vocab is not None:
+            if str(value) not in vocab:
+                errors.append(
+                    {"field": f"features.{name}", "reason": f"must be one of {', '.join(vocab)}"}
+                )
+                continue
+            row[j] = float(vocab.index(str(value)))
+        elif isinstance(value, str) or not math.isfinite(float(value)):
+            errors.append({"field": f"features.{name}", "reason": "must be a finite number"})
+        else:
+            row[j] = float(value)
+    if errors:
+        raise ValidationFailed("Invalid feature record", details=errors)
+    return row
+
+
+def predict_record(
+    *, registry: Registry, record: dict[str, float | str | None]
+) -> ChurnPredictionOut:
+    """Score a supplied feature record with the active model (no database involved)."""
+    predictor = _supplier_predictor(registry)
+    return _prediction_out(predictor, record_row(predictor, record), supplier_id=None, as_of=None)
+
+
+# --- drift and outcomes ---------------------------------------------------------------------
+
+
+async def drift(
+    *, session: AsyncSession, registry: Registry, as_of: date, version: str | None = None
+) -> tuple[str, int, list[FeatureDrift]]:
+    """PSI of every feature, live (eligible suppliers as of ``as_of``) against training."""
+    predictor = PREDICTORS.get(registry, version) if version else _supplier_predictor(registry)
+    if predictor.spec is None:
+        raise ValidationFailed(
+            f"{predictor.version} was trained on a CSV file; drift needs a supplier model.",
+            details=[{"field": "version", "reason": "not a supplier model"}],
+        )
+    frame = await compute_features(session, spec=predictor.spec, as_of=as_of)
+    ref = predictor.metadata["drift_reference"]
+    return (
+        predictor.version,
+        len(frame),
+        compare(ref, frame.matrix, predictor.names, calendar=CALENDAR_FEATURES),
+    )
+
+
+async def outcome_quality(
+    *, session: AsyncSession, now: datetime, registry: Registry | None = None
+) -> dict[str, dict[str, float | None]]:
+    """Fill in known outcomes, then measure each model version on its real outcomes
+    (at the version's own threshold when its metadata is still in the registry)."""
+    await repository.fill_outcomes(session, now=now)
+    logged = await repository.logged_outcomes(session)
+    known = set(registry.versions()) if registry is not None else set()
+    out: dict[str, dict[str, float | None]] = {}
+    for version in sorted(set(logged.model_version.tolist())):
+        mask = logged.model_version == version
+        threshold = 0.5
+        if registry is not None and version in known:
+            threshold = float(registry.get(version).metadata["threshold"])
+        out[version] = metrics(logged.outcome[mask], logged.probability[mask], threshold=threshold)
+    return out

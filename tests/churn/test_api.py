@@ -1,0 +1,119 @@
+"""GET /suppliers/{id}/churn and POST /churn/predict, on both backends."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import FakeClock
+from tests.factories import event
+from tests.helpers import create_supplier, ingest
+from wedsync_success.churn.registry import Registry
+from wedsync_success.context import AppContext
+
+
+@pytest.fixture
+def model(ctx: AppContext, trained: tuple[Registry, dict[str, Any]]) -> dict[str, Any]:
+    registry, meta = trained
+    ctx.settings.churn_registry = registry.root
+    return meta
+
+
+async def _quiet_supplier(client: httpx.AsyncClient, clock: FakeClock) -> str:
+    """Busy for months, silent for the last three weeks, two failed payments."""
+    start = clock.now - timedelta(days=120)
+    sid = await create_supplier(client, signed_up_at=start.isoformat(), plan_tier="starter")
+    events = [event(sid, "login", start + timedelta(days=d, hours=9)) for d in range(0, 99, 2)]
+    events += [
+        event(sid, "payment_failed", clock.now - timedelta(days=d), properties={"amount": 1900})
+        for d in (10, 6)
+    ]
+    await ingest(client, events)
+    return sid
+
+
+async def test_supplier_churn_explains_itself_in_plain_words(
+    client: httpx.AsyncClient, clock: FakeClock, model: dict[str, Any]
+) -> None:
+    sid = await _quiet_supplier(client, clock)
+    response = await client.get(f"/api/v1/suppliers/{sid}/churn")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["model_version"] == model["version"]
+    assert 0.0 < body["probability"] < 1.0
+    assert body["risk_band"] in ("low", "medium", "high")
+    assert body["horizon_days"] == 60
+    texts = [d["text"] for d in body["drivers_up"]]
+    assert body["drivers_up"], body
+    assert all(d["impact"] > 0 for d in body["drivers_up"])
+    assert all(d["impact"] < 0 for d in body["drivers_down"])
+    assert any("no logins in 21 days" in t or "no key actions" in t for t in texts), texts
+
+
+async def test_predict_a_feature_record(client: httpx.AsyncClient, model: dict[str, Any]) -> None:
+    record = {"days_since_login": 40, "logins_30d": 0, "plan": "free", "payments_failed_90d": 3}
+    risky = (await client.post("/api/v1/churn/predict", json={"features": record})).json()
+    healthy = {
+        "days_since_login": 0,
+        "logins_30d": 60,
+        "logins_7d": 15,
+        "plan": "scale",
+        "key_actions_30d": 50,
+        "days_since_key_action": 0,
+    }
+    safe = (await client.post("/api/v1/churn/predict", json={"features": healthy})).json()
+    assert risky["model_version"] == model["version"]
+    assert risky["probability"] > safe["probability"]
+    assert risky["supplier_id"] is None
+
+
+async def test_bad_feature_records_name_the_field(
+    client: httpx.AsyncClient, model: dict[str, Any]
+) -> None:
+    response = await client.post(
+        "/api/v1/churn/predict",
+        json={"features": {"logins_per_fortnight": 3, "plan": "platinum", "logins_7d": "many"}},
+    )
+    assert response.status_code == 422
+    fields = {d["field"] for d in response.json()["error"]["details"]}
+    assert fields == {"features.logins_per_fortnight", "features.plan", "features.logins_7d"}
+
+
+async def test_unknown_and_former_suppliers(
+    client: httpx.AsyncClient, clock: FakeClock, model: dict[str, Any]
+) -> None:
+    missing = await client.get("/api/v1/suppliers/00000000-0000-4000-8000-000000000000/churn")
+    assert missing.status_code == 404
+    sid = await create_supplier(
+        client,
+        signed_up_at=(clock.now - timedelta(days=90)).isoformat(),
+        subscription_status="cancelled",
+        subscription_ended_at=(clock.now - timedelta(days=3)).isoformat(),
+    )
+    gone = await client.get(f"/api/v1/suppliers/{sid}/churn")
+    assert gone.status_code == 422
+    assert "not a customer" in gone.json()["error"]["message"]
+
+
+async def test_no_active_model_is_a_404_that_says_what_to_do(
+    client: httpx.AsyncClient, ctx: AppContext, clock: FakeClock, tmp_path: Path
+) -> None:
+    ctx.settings.churn_registry = tmp_path / "empty"
+    sid = await create_supplier(client)
+    for response in (
+        await client.get(f"/api/v1/suppliers/{sid}/churn"),
+        await client.post("/api/v1/churn/predict", json={"features": {}}),
+    ):
+        assert response.status_code == 404
+        assert "churn train" in response.json()["error"]["message"]
+
+
+async def test_churn_routes_need_a_read_key(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/api/v1/churn/predict", json={"features": {}}, headers={"Authorization": "Bearer nope"}
+    )
+    assert response.status_code == 401

@@ -1,0 +1,96 @@
+"""Batch scoring into the prediction log, outcomes filled in later, drift, the registry."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import delete, select
+
+from tests.churn.conftest import END, Seeded
+from wedsync_success.churn import service
+from wedsync_success.churn.models import ChurnPrediction
+from wedsync_success.churn.registry import Registry
+from wedsync_success.kit.errors import NotFound, ValidationFailed
+
+
+async def test_score_all_logs_predictions_and_later_outcomes(
+    seeded_sqlite: Seeded, trained: tuple[Registry, dict[str, Any]]
+) -> None:
+    registry, meta = trained
+    db = seeded_sqlite.ctx.db
+    early = (END - timedelta(days=100)).date()
+    async with db.transaction() as session:
+        await session.execute(delete(ChurnPrediction))
+        summary = await service.score_all(
+            session=session, registry=registry, as_of=early, now=END - timedelta(days=99)
+        )
+    assert summary.model_version == meta["version"]
+    assert summary.scored > 200
+    assert summary.bands["high"] > 0
+    assert summary.bands["low"] > 0
+    assert summary.explained == summary.bands["high"] + summary.bands["medium"]
+    async with db.transaction() as session:  # the same day again replaces, never duplicates
+        await service.score_all(session=session, registry=registry, as_of=early, now=END)
+    async with db.sessions() as session:
+        rows = (await session.scalars(select(ChurnPrediction))).all()
+    assert len(rows) == summary.scored
+    assert {r.model_version for r in rows} == {meta["version"]}
+    high = [r for r in rows if r.risk_band == "high"]
+    assert all(r.drivers and r.drivers[0]["text"] for r in high)
+    assert all(r.drivers is None for r in rows if r.risk_band == "low")
+    # the horizon has passed by END: every outcome is known, and matches the labels
+    known = [r for r in rows if r.outcome is not None]
+    assert len(known) == len(rows)
+    churned = [r for r in rows if r.outcome]
+    assert churned
+    assert sum(r.probability for r in churned) / len(churned) > sum(
+        r.probability for r in rows
+    ) / len(rows)
+    async with db.transaction() as session:
+        quality = await service.outcome_quality(session=session, now=END, registry=registry)
+    assert quality[meta["version"]]["roc_auc"] is not None
+    assert quality[meta["version"]]["roc_auc"] > 0.65
+
+
+async def test_drift_compares_live_features_with_training(
+    seeded_sqlite: Seeded, trained: tuple[Registry, dict[str, Any]]
+) -> None:
+    registry, _ = trained
+    async with seeded_sqlite.ctx.db.sessions() as session:
+        _version, rows, results = await service.drift(
+            session=session, registry=registry, as_of=END.date()
+        )
+    assert rows > 200
+    by_name = {d.feature: d for d in results}
+    assert by_name["months_to_peak"].status == "calendar"
+    assert all(d.psi >= 0 for d in results)
+    assert {d.status for d in results} <= {"stable", "moderate", "drifted", "calendar"}
+
+
+def test_promote_and_rollback(trained: tuple[Registry, dict[str, Any]], tmp_path: Path) -> None:
+    source, meta = trained
+    registry = Registry(tmp_path / "models")
+    for n in (1, 2):
+        shutil.copytree(source.root / meta["version"], registry.root / f"v000{n}")
+    with pytest.raises(NotFound, match="churn train"):
+        registry.require_active()
+    registry.promote("v0001")
+    registry.promote("v0002")
+    assert registry.active() == "v0002"
+    assert registry.rollback() == "v0001"
+    assert registry.active() == "v0001"
+    with pytest.raises(NotFound):
+        registry.rollback()
+    with pytest.raises(NotFound, match="v0009"):
+        registry.promote("v0009")
+    csv_meta = json.loads((registry.root / "v0002" / "metadata.json").read_text())
+    csv_meta["kind"] = "byo"
+    (registry.root / "v0002" / "metadata.json").write_text(json.dumps(csv_meta))
+    with pytest.raises(ValidationFailed, match="CSV"):
+        registry.promote("v0002")
+    assert registry.versions() == ["v0001", "v0002"]

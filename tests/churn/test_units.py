@@ -1,0 +1,96 @@
+"""Small pure parts: cutoffs, labels, ECE, calibration, explanations, PSI."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, date, datetime
+
+import numpy as np
+import pytest
+
+from wedsync_success.churn.calibration import Calibrator, fit_calibrator
+from wedsync_success.churn.drift import compare, reference
+from wedsync_success.churn.evaluation import expected_calibration_error, metrics
+from wedsync_success.churn.explain import describe, drivers
+from wedsync_success.churn.features import FeatureSpec
+from wedsync_success.churn.labels import churn_labels, month_end_cutoffs
+
+
+def test_month_end_cutoffs_need_history_and_a_full_horizon() -> None:
+    cutoffs = month_end_cutoffs(
+        date(2025, 1, 10), date(2025, 9, 15), horizon_days=60, min_history_days=90
+    )
+    # history from 2025-04-09 on; 60 observed days after the cutoff by 2025-09-15
+    assert cutoffs == [date(2025, 4, 30), date(2025, 5, 31), date(2025, 6, 30)]
+
+
+def test_labels_are_the_horizon_after_the_cutoff() -> None:
+    cutoff = datetime(2025, 5, 1, tzinfo=UTC).timestamp()  # end of 2025-04-30
+    day = 86_400.0
+    ended = np.array([np.nan, cutoff, cutoff + 1, cutoff + 60 * day, cutoff + 60 * day + 1])
+    assert churn_labels(ended, date(2025, 4, 30), 60).tolist() == [
+        False,
+        False,
+        True,
+        True,
+        False,
+    ]
+
+
+def test_ece_and_metrics() -> None:
+    y = np.array([True, False, False, False] * 50)
+    assert expected_calibration_error(y, np.full(y.size, 0.25)) == pytest.approx(0.0)
+    assert expected_calibration_error(y, np.full(y.size, 0.75)) == pytest.approx(0.5)
+    m = metrics(y, np.where(y, 0.9, 0.1), threshold=0.5)
+    assert m["roc_auc"] == 1.0
+    assert m["precision"] == 1.0
+    assert m["recall"] == 1.0
+    assert m["top_decile_lift"] == pytest.approx(4.0)
+    one_class = metrics(np.zeros(10, dtype=bool), np.full(10, 0.1), threshold=0.5)
+    assert one_class["roc_auc"] is None
+
+
+@pytest.mark.parametrize("method", ["platt", "isotonic"])
+def test_calibrators_round_trip_through_json(method: str) -> None:
+    rng = np.random.default_rng(0)
+    raw = rng.normal(size=2000)
+    y = rng.random(2000) < 1 / (1 + np.exp(-(2 * raw - 1)))
+    cal = fit_calibrator(raw, y, method)
+    again = Calibrator.from_json(cal.to_json())
+    np.testing.assert_allclose(again.apply(raw), cal.apply(raw))
+    assert expected_calibration_error(y, cal.apply(raw)) < 0.05
+
+
+def test_plain_words() -> None:
+    spec = FeatureSpec(("first_client_added",), ("First client added",))
+    cats = {"plan": ("free", "starter")}
+    assert describe("days_since_login", 21) == "no logins in 21 days"
+    assert describe("payments_failed_90d", 3) == "3 failed payments in the last 90 days"
+    assert describe("logins_30d", 0) == "no logins in the last 30 days"
+    assert describe("plan", 1, categorical=cats) == "on the starter plan"
+    assert describe("days_to_first_client_added", math.nan, spec=spec) == (
+        "has not reached 'First client added'"
+    )
+    assert (
+        describe("login_trend_7_30", 0.4) == "logins this week down 60% against the 30-day average"
+    )
+    found = drivers(
+        np.array([0.5, -0.2, 0.0, -1.0]),
+        np.array([21.0, 5.0, 1.0]),
+        ["days_since_login", "logins_30d", "tickets_30d"],
+    )
+    assert [d["feature"] for d in found["up"]] == ["days_since_login"]
+    assert [d["feature"] for d in found["down"]] == ["logins_30d"]
+
+
+def test_psi_flags_a_shifted_feature() -> None:
+    rng = np.random.default_rng(1)
+    train = np.column_stack([rng.normal(size=5000), rng.integers(0, 3, 5000).astype(float)])
+    ref = reference(train, ["x", "plan"], {"plan": ("a", "b", "c")})
+    same = compare(ref, train[:2000], ["x", "plan"])
+    assert all(d.status == "stable" for d in same)
+    shifted = train[:2000].copy()
+    shifted[:, 0] += 1.5
+    result = {d.feature: d for d in compare(ref, shifted, ["x", "plan"])}
+    assert result["x"].status == "drifted"
+    assert result["plan"].status == "stable"
