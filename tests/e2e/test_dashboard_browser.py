@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, datetime
 
 import httpx
-from playwright.async_api import Page, expect
+from playwright.async_api import Browser, Page, expect
 
 from tests.e2e.conftest import EMAIL, PASSWORD, LiveServer, shot
 
@@ -94,3 +94,27 @@ async def test_success_manager_journey(page: Page, live_server: LiveServer) -> N
     await expect(page).to_have_url(f"{live_server.url}/login")
     await page.goto(f"{live_server.url}/events")
     await expect(page).to_have_url(f"{live_server.url}/login?next=/events")
+
+
+async def test_pages_fit_a_tablet_and_work_from_the_keyboard(
+    browser: Browser, live_server: LiveServer
+) -> None:
+    context = await browser.new_context(viewport={"width": 820, "height": 1180})
+    page = await context.new_page()
+    try:
+        await _sign_in(page, live_server)
+        for path, name in (("/", "tablet-overview"), ("/suppliers", "tablet-suppliers")):
+            await page.goto(f"{live_server.url}{path}")
+            overflow = await page.evaluate(
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            assert overflow <= 0, f"{path} scrolls sideways by {overflow}px on a tablet"
+            await shot(page, name)
+        # The skip link is the first stop for keyboard users and lands on the content.
+        await page.keyboard.press("Tab")
+        skip = page.get_by_role("link", name="Skip to content")
+        await expect(skip).to_be_focused()
+        await page.keyboard.press("Enter")
+        await expect(page.locator("main")).to_be_focused()
+    finally:
+        await context.close()
