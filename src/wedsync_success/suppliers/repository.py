@@ -86,6 +86,9 @@ async def page(
 ) -> Sequence[Row[Supplier, HealthScore]]:
     """One page of scored suppliers, by keyset on (sort column, id)."""
     column, descending = SORTS[sort]
+    # Ties break on health_scores.supplier_id (equal to suppliers.id through the join) so the
+    # (score, supplier_id) index serves the ORDER BY and a page never sorts the whole table.
+    tiebreak = HealthScore.supplier_id
     conditions = []
     if filters.risk_level:
         conditions.append(HealthScore.risk_level == filters.risk_level)
@@ -107,11 +110,11 @@ async def page(
         last_value, last_id = after[0], uuid.UUID(str(after[1]))
         if descending:
             conditions.append(
-                or_(column < last_value, and_(column == last_value, Supplier.id > last_id))
+                or_(column < last_value, and_(column == last_value, tiebreak > last_id))
             )
         else:
-            conditions.append(tuple_(column, Supplier.id) > tuple_(last_value, last_id))
-    order = (column.desc() if descending else column.asc(), Supplier.id.asc())
+            conditions.append(tuple_(column, tiebreak) > tuple_(last_value, last_id))
+    order = (column.desc() if descending else column.asc(), tiebreak.asc())
     rows = await session.execute(
         select(Supplier, HealthScore)
         .join(HealthScore, HealthScore.supplier_id == Supplier.id)
