@@ -13,11 +13,6 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def utc_today(clock: Clock = utc_now) -> date:
-    """Today's date in UTC according to ``clock``."""
-    return clock().date()
-
-
 def start_of_day(day: date) -> datetime:
     """Midnight UTC at the start of ``day``."""
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
