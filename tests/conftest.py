@@ -50,7 +50,7 @@ def service_unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-def _postgres_database() -> Iterator[str]:
+def postgres_database() -> Iterator[str]:
     """A fresh, migrated PostgreSQL database for this test run, dropped afterwards."""
     admin = make_url(POSTGRES_ADMIN_URL).set(drivername="postgresql+psycopg")
     try:
@@ -84,7 +84,7 @@ def database_url(
         migrate.upgrade(url)
         yield url
     else:
-        yield from _postgres_database()
+        yield from postgres_database()
 
 
 @pytest.fixture

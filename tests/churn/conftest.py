@@ -8,18 +8,15 @@ health baseline is recomputed at each cutoff by the health code itself.
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine.url import make_url
 
-from tests.conftest import POSTGRES_ADMIN_URL, FakeClock, service_unavailable
+from tests.conftest import FakeClock, postgres_database
 from wedsync_success.churn.registry import Registry
 from wedsync_success.churn.service import TrainOptions, train_suppliers
 from wedsync_success.config import Settings
@@ -78,32 +75,10 @@ async def seeded_sqlite(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterat
         await ctx.close()
 
 
-def _postgres_url() -> Iterator[str]:
-    admin = make_url(POSTGRES_ADMIN_URL).set(drivername="postgresql+psycopg")
-    try:
-        engine = create_engine(admin, isolation_level="AUTOCOMMIT")
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except Exception as exc:
-        service_unavailable(f"PostgreSQL not reachable at {admin.host}:{admin.port}: {exc}")
-        return
-    name = f"wedsync_churn_{uuid.uuid4().hex[:12]}"
-    with engine.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    try:
-        migrate.upgrade(url)
-        yield url
-    finally:
-        with engine.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        engine.dispose()
-
-
 @pytest.fixture(scope="session")
 async def seeded_postgres() -> AsyncIterator[Seeded]:
     """A lighter population (250 suppliers x 12 months) on PostgreSQL, end to end."""
-    for url in _postgres_url():
+    for url in postgres_database():
         population = generate_population(suppliers=250, months=12, seed=5, end=END)
         ctx = build_context(Settings(database_url=url), clock=FakeClock(END))
         await seed_population(ctx, population)
