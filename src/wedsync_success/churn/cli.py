@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from wedsync_success.churn.registry import REPORT_FILE, Registry
+from wedsync_success.churn.schemas import CARD_METRICS
 from wedsync_success.config import get_settings
 from wedsync_success.context import AppContext
 
@@ -22,21 +23,6 @@ churn_app = typer.Typer(
 )
 console = Console()
 
-CARD_METRICS = (
-    ("roc_auc", "ROC-AUC"),
-    ("pr_auc", "PR-AUC"),
-    ("brier", "Brier score"),
-    ("ece", "Expected calibration error"),
-    ("threshold", "Threshold"),
-    ("accuracy", "Accuracy @ threshold"),
-    ("precision", "Precision @ threshold"),
-    ("recall", "Recall @ threshold"),
-    ("top_decile_precision", "Precision @ top decile"),
-    ("top_decile_recall", "Recall @ top decile"),
-    ("top_decile_lift", "Lift @ top decile"),
-    ("rows", "Rows evaluated"),
-    ("positives", "Churned"),
-)
 COLUMNS = (("model", "LightGBM"), ("logistic", "Logistic"), ("health_score", "Health score"))
 
 

@@ -19,24 +19,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 
+from wedsync_success.churn.schemas import CARD_METRICS
+
 SERIES = (("model", "LightGBM (calibrated)", "#1f5fbf"), ("logistic", "Logistic", "#d98c1f"))
 HEALTH = ("health_score", "Health score", "#7a7a7a")
-METRIC_ROWS = (
-    ("roc_auc", "ROC-AUC"),
-    ("pr_auc", "PR-AUC"),
-    ("brier", "Brier score"),
-    ("ece", "Expected calibration error"),
-    ("threshold", "Threshold"),
-    ("accuracy", "Accuracy @ threshold"),
-    ("precision", "Precision @ threshold"),
-    ("recall", "Recall @ threshold"),
-    ("top_decile_precision", "Precision @ top decile"),
-    ("top_decile_recall", "Recall @ top decile"),
-    ("top_decile_lift", "Lift @ top decile"),
-    ("rows", "Rows"),
-    ("positives", "Churned"),
-    ("base_rate", "Churn rate"),
-)
 
 
 def _svg(draw: Callable[[Axes], None], *, width: float = 5.2, height: float = 3.8) -> str:
@@ -156,7 +142,7 @@ def _metrics_table(metadata: dict[str, Any]) -> str:
         f"<tr><td>{html.escape(label)}</td>"
         + "".join(f"<td>{_fmt(metadata['metrics'][k].get(key))}</td>" for k, _ in columns)
         + "</tr>"
-        for key, label in METRIC_ROWS
+        for key, label in CARD_METRICS
     )
     return f"<table><tr><th>metric</th>{head}</tr>{body}</table>"
 

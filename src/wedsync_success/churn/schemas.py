@@ -31,3 +31,22 @@ class PredictRequest(BaseModel):
         description="Feature name -> value. Categorical features take their label (e.g. "
         '"plan": "starter"); missing or null values are treated as unknown.'
     )
+
+
+CARD_METRICS: tuple[tuple[str, str], ...] = (
+    ("roc_auc", "ROC-AUC"),
+    ("pr_auc", "PR-AUC"),
+    ("brier", "Brier score"),
+    ("ece", "Expected calibration error"),
+    ("threshold", "Threshold"),
+    ("accuracy", "Accuracy @ threshold"),
+    ("precision", "Precision @ threshold"),
+    ("recall", "Recall @ threshold"),
+    ("top_decile_precision", "Precision @ top decile"),
+    ("top_decile_recall", "Recall @ top decile"),
+    ("top_decile_lift", "Lift @ top decile"),
+    ("rows", "Rows evaluated"),
+    ("positives", "Churned"),
+    ("base_rate", "Churn rate"),
+)
+"""The model card's metrics and their labels, shared by the CLI card and the HTML report."""
