@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.churn.conftest import END, Seeded
-from wedsync_success.churn import service
+from wedsync_success.churn import service, serving
 from wedsync_success.churn.models import ChurnPrediction
 from wedsync_success.churn.registry import Registry
 
@@ -34,7 +34,7 @@ async def test_train_score_and_explain_on_postgres(seeded_postgres: Seeded, tmp_
     async with ctx.db.sessions() as session:
         logged = await session.scalar(select(func.count()).select_from(ChurnPrediction))
         first = (await session.scalars(select(ChurnPrediction).limit(1))).one()
-        one = await service.predict_supplier(
+        one = await serving.predict_supplier(
             session=session, registry=registry, supplier_id=first.supplier_id, as_of=as_of
         )
     assert logged == summary.scored > 50

@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from wedsync_success.churn import service
+from wedsync_success.churn import serving
 from wedsync_success.churn.registry import Registry
 from wedsync_success.churn.schemas import ChurnPredictionOut, PredictRequest
 from wedsync_success.web.deps import ContextDep, ReadKey, SessionDep
@@ -37,7 +37,7 @@ async def get_supplier_churn(
 ) -> ChurnPredictionOut:
     """Computed live by the active model from the same features it was trained on; the
     drivers are the model's own SHAP contributions. 404 when no model is active yet."""
-    return await service.predict_supplier(
+    return await serving.predict_supplier(
         session=session,
         registry=_registry(ctx.settings.churn_registry),
         supplier_id=supplier_id,
@@ -54,6 +54,6 @@ async def post_churn_predict(
     body: PredictRequest, ctx: ContextDep, _key: ReadKey
 ) -> ChurnPredictionOut:
     """Features not given are treated as unknown; unknown names are rejected."""
-    return service.predict_record(
+    return serving.predict_record(
         registry=_registry(ctx.settings.churn_registry), record=body.features
     )

@@ -12,8 +12,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sklearn.isotonic import IsotonicRegression  # type: ignore[import-untyped]
-from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
 
 from wedsync_success.kit.errors import ValidationFailed
 
@@ -54,6 +52,11 @@ class Calibrator:
 
 def fit_calibrator(raw: FloatArray, labels: npt.NDArray[np.bool_], method: str) -> Calibrator:
     """Fit ``method`` (platt or isotonic) on raw scores of held-out rows."""
+    # scikit-learn is imported here, not at module level: serving only applies stored
+    # parameters, and the API process should not pay scikit-learn's import cost.
+    from sklearn.isotonic import IsotonicRegression  # type: ignore[import-untyped]
+    from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
+
     if method not in METHODS:
         raise ValidationFailed(
             f"Unknown calibration method {method!r}",

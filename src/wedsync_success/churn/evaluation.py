@@ -13,14 +13,9 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sklearn.metrics import (  # type: ignore[import-untyped]
-    average_precision_score,
-    brier_score_loss,
-    precision_recall_curve,
-    roc_auc_score,
-    roc_curve,
-)
 
+# scikit-learn's metrics are imported inside the functions that measure a model, so serving
+# (which only needs band_of) does not load scikit-learn.
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
@@ -66,6 +61,8 @@ def _confusion(y: BoolArray, flagged: BoolArray) -> dict[str, float]:
 
 def metrics(y: BoolArray, p: FloatArray, *, threshold: float) -> dict[str, float | None]:
     """Every quality metric of probabilities ``p`` against outcomes ``y``."""
+    from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score  # type: ignore[import-untyped]
+
     both = y.size > 0 and 0 < int(y.sum()) < y.size
     base_rate = float(y.mean()) if y.size else math.nan
     at = _confusion(y, p >= threshold)
@@ -93,6 +90,8 @@ def metrics(y: BoolArray, p: FloatArray, *, threshold: float) -> dict[str, float
 
 def choose_threshold(y: BoolArray, p: FloatArray) -> float:
     """The probability cut that maximises F1 (chosen on the calibration slice, not the test)."""
+    from sklearn.metrics import precision_recall_curve
+
     if not 0 < int(y.sum()) < y.size:
         return 0.5
     precision, recall, thresholds = precision_recall_curve(y, p)
@@ -113,6 +112,8 @@ def _downsample(*arrays: FloatArray) -> list[list[float]]:
 
 def curves(y: BoolArray, p: FloatArray) -> dict[str, Any]:
     """ROC and PR curves, the reliability table and lift by decile, for the report."""
+    from sklearn.metrics import precision_recall_curve, roc_curve
+
     out: dict[str, Any] = {}
     if 0 < int(y.sum()) < y.size:
         fpr, tpr, _ = roc_curve(y, p)

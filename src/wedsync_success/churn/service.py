@@ -6,12 +6,10 @@ transaction. Every "as of" date is a parameter.
 
 from __future__ import annotations
 
-import math
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 import numpy as np
@@ -26,17 +24,16 @@ from wedsync_success.churn.explain import drivers
 from wedsync_success.churn.features import (
     CALENDAR_FEATURES,
     CATEGORICAL,
-    FeatureFrame,
     FeatureSpec,
     compute_features,
     cutoff_seconds,
     load_plan_changes,
 )
 from wedsync_success.churn.labels import DAY_SECONDS, align, churn_labels, month_end_cutoffs
-from wedsync_success.churn.prediction import PREDICTORS, Predictor
+from wedsync_success.churn.prediction import PREDICTORS
 from wedsync_success.churn.registry import ModelVersion, Registry
 from wedsync_success.churn.report import render_report
-from wedsync_success.churn.schemas import ChurnPredictionOut, Driver
+from wedsync_success.churn.serving import horizon_end_of, supplier_predictor
 from wedsync_success.churn.training import (
     feature_importance,
     holdout_mask,
@@ -44,8 +41,7 @@ from wedsync_success.churn.training import (
     train_model,
 )
 from wedsync_success.context import AppContext
-from wedsync_success.kit.clock import start_of_day
-from wedsync_success.kit.errors import NotFound, ValidationFailed
+from wedsync_success.kit.errors import ValidationFailed
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -305,17 +301,6 @@ class ScoreSummary:
     seconds: dict[str, float]
 
 
-def _supplier_predictor(registry: Registry) -> Predictor:
-    predictor = PREDICTORS.active(registry)
-    if predictor.spec is None:  # pragma: no cover - promote refuses CSV models
-        raise ValidationFailed("The active model was not trained on supplier features.")
-    return predictor
-
-
-def _horizon_end(predictor: Predictor, as_of: date) -> datetime:
-    return start_of_day(as_of + timedelta(days=1 + (predictor.horizon_days or 0)))
-
-
 async def score_all(
     *,
     session: AsyncSession,
@@ -331,7 +316,7 @@ async def score_all(
     predictions that have become known are filled in on the way.
     """
     seconds: dict[str, float] = {}
-    predictor = _supplier_predictor(registry)
+    predictor = supplier_predictor(registry)
     assert predictor.spec is not None
     t = time.perf_counter()
     frame = await compute_features(session, spec=predictor.spec, as_of=as_of)
@@ -358,7 +343,7 @@ async def score_all(
             ]
     seconds["explain"] = time.perf_counter() - t
     t = time.perf_counter()
-    horizon_end = _horizon_end(predictor, as_of)
+    horizon_end = horizon_end_of(predictor, as_of)
     band_list = bands.tolist()
     rows = [
         {
@@ -392,97 +377,6 @@ async def score_all(
     )
 
 
-def _prediction_out(
-    predictor: Predictor,
-    row: FloatArray,
-    *,
-    supplier_id: uuid.UUID | None,
-    as_of: date | None,
-) -> ChurnPredictionOut:
-    x = row.reshape(1, -1)
-    probability = float(predictor.probabilities(x)[0])
-    found = drivers(
-        predictor.contributions(x)[0],
-        row,
-        predictor.names,
-        spec=predictor.spec,
-        categorical=predictor.categorical,
-    )
-    return ChurnPredictionOut(
-        supplier_id=supplier_id,
-        as_of=as_of,
-        probability=round(probability, 6),
-        risk_band=str(predictor.risk_bands(np.asarray([probability]))[0]),
-        horizon_days=predictor.horizon_days,
-        model_version=predictor.version,
-        drivers_up=[Driver(**d) for d in found["up"]],
-        drivers_down=[Driver(**d) for d in found["down"]],
-    )
-
-
-async def predict_supplier(
-    *, session: AsyncSession, registry: Registry, supplier_id: uuid.UUID, as_of: date
-) -> ChurnPredictionOut:
-    """One supplier's live prediction with its drivers, through the training feature code."""
-    predictor = _supplier_predictor(registry)
-    assert predictor.spec is not None
-    frame: FeatureFrame = await compute_features(
-        session, spec=predictor.spec, as_of=as_of, supplier_ids=[supplier_id]
-    )
-    if not len(frame):
-        exists, signed_up_at, ended_at = await repository.supplier_end(session, supplier_id)
-        if not exists:
-            raise NotFound(f"No supplier with id {supplier_id}")
-        reason = (
-            f"the subscription ended on {ended_at:%Y-%m-%d}"
-            if ended_at is not None
-            else f"the supplier signs up on {signed_up_at:%Y-%m-%d}"
-        )
-        raise ValidationFailed(
-            f"Supplier {supplier_id} is not a customer as of {as_of}: {reason}.",
-            details=[{"field": "supplier_id", "reason": "not a customer at that date"}],
-        )
-    return _prediction_out(predictor, frame.matrix[0], supplier_id=supplier_id, as_of=as_of)
-
-
-def record_row(predictor: Predictor, record: dict[str, float | str | None]) -> FloatArray:
-    """A feature record (name -> value) as a model row; unknown names or bad values fail."""
-    known = set(predictor.names)
-    errors = [
-        {"field": f"features.{name}", "reason": "not a feature of the active model"}
-        for name in record
-        if name not in known
-    ]
-    row = np.full(len(predictor.names), np.nan)
-    for j, name in enumerate(predictor.names):
-        value = record.get(name)
-        if value is None:
-            continue
-        vocab = predictor.categorical.get(name)
-        if vocab is not None:
-            if str(value) not in vocab:
-                errors.append(
-                    {"field": f"features.{name}", "reason": f"must be one of {', '.join(vocab)}"}
-                )
-                continue
-            row[j] = float(vocab.index(str(value)))
-        elif isinstance(value, str) or not math.isfinite(float(value)):
-            errors.append({"field": f"features.{name}", "reason": "must be a finite number"})
-        else:
-            row[j] = float(value)
-    if errors:
-        raise ValidationFailed("Invalid feature record", details=errors)
-    return row
-
-
-def predict_record(
-    *, registry: Registry, record: dict[str, float | str | None]
-) -> ChurnPredictionOut:
-    """Score a supplied feature record with the active model (no database involved)."""
-    predictor = _supplier_predictor(registry)
-    return _prediction_out(predictor, record_row(predictor, record), supplier_id=None, as_of=None)
-
-
 # --- drift and outcomes ---------------------------------------------------------------------
 
 
@@ -490,7 +384,7 @@ async def drift(
     *, session: AsyncSession, registry: Registry, as_of: date, version: str | None = None
 ) -> tuple[str, int, list[FeatureDrift]]:
     """PSI of every feature, live (eligible suppliers as of ``as_of``) against training."""
-    predictor = PREDICTORS.get(registry, version) if version else _supplier_predictor(registry)
+    predictor = PREDICTORS.get(registry, version) if version else supplier_predictor(registry)
     if predictor.spec is None:
         raise ValidationFailed(
             f"{predictor.version} was trained on a CSV file; drift needs a supplier model.",

@@ -1,0 +1,125 @@
+"""Live churn predictions for one supplier or one supplied record.
+
+Kept apart from training and reporting so the API loads LightGBM and NumPy only, not
+scikit-learn or matplotlib.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from datetime import date, datetime, timedelta
+
+import numpy as np
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from wedsync_success.churn import repository
+from wedsync_success.churn.explain import drivers
+from wedsync_success.churn.features import FeatureFrame, compute_features
+from wedsync_success.churn.prediction import PREDICTORS, FloatArray, Predictor
+from wedsync_success.churn.registry import Registry
+from wedsync_success.churn.schemas import ChurnPredictionOut, Driver
+from wedsync_success.kit.clock import start_of_day
+from wedsync_success.kit.errors import NotFound, ValidationFailed
+
+
+def supplier_predictor(registry: Registry) -> Predictor:
+    predictor = PREDICTORS.active(registry)
+    if predictor.spec is None:  # pragma: no cover - promote refuses CSV models
+        raise ValidationFailed("The active model was not trained on supplier features.")
+    return predictor
+
+
+def horizon_end_of(predictor: Predictor, as_of: date) -> datetime:
+    return start_of_day(as_of + timedelta(days=1 + (predictor.horizon_days or 0)))
+
+
+def _prediction_out(
+    predictor: Predictor,
+    row: FloatArray,
+    *,
+    supplier_id: uuid.UUID | None,
+    as_of: date | None,
+) -> ChurnPredictionOut:
+    x = row.reshape(1, -1)
+    probability = float(predictor.probabilities(x)[0])
+    found = drivers(
+        predictor.contributions(x)[0],
+        row,
+        predictor.names,
+        spec=predictor.spec,
+        categorical=predictor.categorical,
+    )
+    return ChurnPredictionOut(
+        supplier_id=supplier_id,
+        as_of=as_of,
+        probability=round(probability, 6),
+        risk_band=str(predictor.risk_bands(np.asarray([probability]))[0]),
+        horizon_days=predictor.horizon_days,
+        model_version=predictor.version,
+        drivers_up=[Driver(**d) for d in found["up"]],
+        drivers_down=[Driver(**d) for d in found["down"]],
+    )
+
+
+async def predict_supplier(
+    *, session: AsyncSession, registry: Registry, supplier_id: uuid.UUID, as_of: date
+) -> ChurnPredictionOut:
+    """One supplier's live prediction with its drivers, through the training feature code."""
+    predictor = supplier_predictor(registry)
+    assert predictor.spec is not None
+    frame: FeatureFrame = await compute_features(
+        session, spec=predictor.spec, as_of=as_of, supplier_ids=[supplier_id]
+    )
+    if not len(frame):
+        exists, signed_up_at, ended_at = await repository.supplier_end(session, supplier_id)
+        if not exists:
+            raise NotFound(f"No supplier with id {supplier_id}")
+        reason = (
+            f"the subscription ended on {ended_at:%Y-%m-%d}"
+            if ended_at is not None
+            else f"the supplier signs up on {signed_up_at:%Y-%m-%d}"
+        )
+        raise ValidationFailed(
+            f"Supplier {supplier_id} is not a customer as of {as_of}: {reason}.",
+            details=[{"field": "supplier_id", "reason": "not a customer at that date"}],
+        )
+    return _prediction_out(predictor, frame.matrix[0], supplier_id=supplier_id, as_of=as_of)
+
+
+def record_row(predictor: Predictor, record: dict[str, float | str | None]) -> FloatArray:
+    """A feature record (name -> value) as a model row; unknown names or bad values fail."""
+    known = set(predictor.names)
+    errors = [
+        {"field": f"features.{name}", "reason": "not a feature of the active model"}
+        for name in record
+        if name not in known
+    ]
+    row = np.full(len(predictor.names), np.nan)
+    for j, name in enumerate(predictor.names):
+        value = record.get(name)
+        if value is None:
+            continue
+        vocab = predictor.categorical.get(name)
+        if vocab is not None:
+            if str(value) not in vocab:
+                errors.append(
+                    {"field": f"features.{name}", "reason": f"must be one of {', '.join(vocab)}"}
+                )
+                continue
+            row[j] = float(vocab.index(str(value)))
+        elif isinstance(value, str) or not math.isfinite(float(value)):
+            errors.append({"field": f"features.{name}", "reason": "must be a finite number"})
+        else:
+            row[j] = float(value)
+    if errors:
+        raise ValidationFailed("Invalid feature record", details=errors)
+    return row
+
+
+def predict_record(
+    *, registry: Registry, record: dict[str, float | str | None]
+) -> ChurnPredictionOut:
+    """Score a supplied feature record with the active model (no database involved)."""
+    predictor = supplier_predictor(registry)
+    return _prediction_out(predictor, record_row(predictor, record), supplier_id=None, as_of=None)
