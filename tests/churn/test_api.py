@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import func, select
 
 from tests.conftest import FakeClock
 from tests.factories import event
 from tests.helpers import create_supplier, ingest
+from wedsync_success.churn import repository
+from wedsync_success.churn.models import ChurnPrediction
 from wedsync_success.churn.registry import Registry
 from wedsync_success.context import AppContext
 
@@ -117,3 +121,108 @@ async def test_churn_routes_need_a_read_key(client: httpx.AsyncClient) -> None:
         "/api/v1/churn/predict", json={"features": {}}, headers={"Authorization": "Bearer nope"}
     )
     assert response.status_code == 401
+
+
+async def _logged(ctx: AppContext) -> list[ChurnPrediction]:
+    async with ctx.db.sessions() as session:
+        return list(
+            (
+                await session.scalars(
+                    select(ChurnPrediction).order_by(ChurnPrediction.as_of, ChurnPrediction.id)
+                )
+            ).all()
+        )
+
+
+async def test_supplier_prediction_is_logged_once_per_day_and_model(
+    client: httpx.AsyncClient, ctx: AppContext, clock: FakeClock, model: dict[str, Any]
+) -> None:
+    sid = await _quiet_supplier(client, clock)
+    body = (await client.get(f"/api/v1/suppliers/{sid}/churn")).json()
+    [row] = await _logged(ctx)
+    assert row.supplier_id == uuid.UUID(sid)
+    assert row.model_version == body["model_version"] == model["version"]
+    assert row.as_of == clock.now.date()
+    assert row.horizon_days == 60
+    assert row.horizon_end.date() == clock.now.date() + timedelta(days=61)
+    assert row.probability == pytest.approx(body["probability"])
+    assert row.risk_band == body["risk_band"]
+    assert row.predicted_at == clock.now
+    assert row.outcome is None
+    assert row.drivers is not None
+    assert [d["text"] for d in row.drivers if d["direction"] == "up"] == [
+        d["text"] for d in body["drivers_up"]
+    ]
+    assert [d["feature"] for d in row.drivers if d["direction"] == "down"] == [
+        d["feature"] for d in body["drivers_down"]
+    ]
+
+    clock.advance(hours=2)
+    again = await client.get(f"/api/v1/suppliers/{sid}/churn")
+    assert again.status_code == 200
+    [replaced] = await _logged(ctx)
+    assert replaced.id == row.id
+    assert replaced.predicted_at == clock.now
+
+    earlier = (clock.now - timedelta(days=30)).date()
+    past = await client.get(f"/api/v1/suppliers/{sid}/churn", params={"as_of": str(earlier)})
+    assert past.status_code == 200
+    rows = await _logged(ctx)
+    assert [r.as_of for r in rows] == [earlier, clock.now.date()]
+    assert {r.model_version for r in rows} == {model["version"]}
+
+
+async def test_a_logged_prediction_gets_its_outcome(
+    client: httpx.AsyncClient, ctx: AppContext, clock: FakeClock, model: dict[str, Any]
+) -> None:
+    sid = await _quiet_supplier(client, clock)
+    earlier = (clock.now - timedelta(days=20)).date()
+    response = await client.get(f"/api/v1/suppliers/{sid}/churn", params={"as_of": str(earlier)})
+    assert response.status_code == 200
+    await create_supplier(
+        client,
+        id=sid,
+        signed_up_at=(clock.now - timedelta(days=120)).isoformat(),
+        plan_tier="starter",
+        subscription_status="cancelled",
+        subscription_ended_at=(clock.now - timedelta(days=1)).isoformat(),
+    )
+    async with ctx.db.transaction() as session:
+        churned, stayed = await repository.fill_outcomes(session, now=clock.now)
+    assert (churned, stayed) == (1, 0)
+    [row] = await _logged(ctx)
+    assert row.outcome is True
+
+
+async def test_failed_and_record_predictions_are_not_logged(
+    client: httpx.AsyncClient, ctx: AppContext, clock: FakeClock, model: dict[str, Any]
+) -> None:
+    missing = await client.get(f"/api/v1/suppliers/{uuid.uuid4()}/churn")
+    assert missing.status_code == 404
+    malformed = await client.get("/api/v1/suppliers/not-a-uuid/churn")
+    assert malformed.status_code == 422
+    sid = await create_supplier(
+        client,
+        signed_up_at=(clock.now - timedelta(days=90)).isoformat(),
+        subscription_status="cancelled",
+        subscription_ended_at=(clock.now - timedelta(days=3)).isoformat(),
+    )
+    gone = await client.get(f"/api/v1/suppliers/{sid}/churn")
+    assert gone.status_code == 422
+    record = await client.post(
+        "/api/v1/churn/predict", json={"features": {"days_since_login": 30, "plan": "free"}}
+    )
+    assert record.status_code == 200
+    assert record.json()["model_version"] == model["version"]
+    async with ctx.db.sessions() as session:
+        count = await session.scalar(select(func.count()).select_from(ChurnPrediction))
+    assert count == 0
+
+
+async def test_no_active_model_logs_nothing(
+    client: httpx.AsyncClient, ctx: AppContext, tmp_path: Path
+) -> None:
+    ctx.settings.churn_registry = tmp_path / "empty"
+    sid = await create_supplier(client)
+    assert (await client.get(f"/api/v1/suppliers/{sid}/churn")).status_code == 404
+    assert await _logged(ctx) == []

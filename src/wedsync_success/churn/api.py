@@ -36,13 +36,18 @@ async def get_supplier_churn(
     ] = None,
 ) -> ChurnPredictionOut:
     """Computed live by the active model from the same features it was trained on; the
-    drivers are the model's own SHAP contributions. 404 when no model is active yet."""
-    return await serving.predict_supplier(
+    drivers are the model's own SHAP contributions. Each answer is written to the prediction
+    log (one row per supplier, day and model version: asking again replaces it), so its
+    outcome is filled in once known. 404 when no model is active yet."""
+    prediction = await serving.predict_supplier(
         session=session,
         registry=_registry(ctx.settings.churn_registry),
         supplier_id=supplier_id,
         as_of=as_of or ctx.clock().date(),
     )
+    await serving.log_prediction(session=session, prediction=prediction, predicted_at=ctx.clock())
+    await session.commit()
+    return prediction
 
 
 @router.post(
@@ -53,7 +58,9 @@ async def get_supplier_churn(
 async def post_churn_predict(
     body: PredictRequest, ctx: ContextDep, _key: ReadKey
 ) -> ChurnPredictionOut:
-    """Features not given are treated as unknown; unknown names are rejected."""
+    """Features not given are treated as unknown; unknown names are rejected. Not written to
+    the prediction log (there is no supplier whose outcome could be filled in); the answer
+    names the model version."""
     return serving.predict_record(
         registry=_registry(ctx.settings.churn_registry), record=body.features
     )

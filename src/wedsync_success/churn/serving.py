@@ -1,7 +1,8 @@
 """Live churn predictions for one supplier or one supplied record.
 
 Kept apart from training and reporting so the API loads LightGBM and NumPy only, not
-scikit-learn or matplotlib.
+scikit-learn or matplotlib. A supplier's live prediction is written to the prediction log
+(``log_prediction``), like batch scoring's, so its outcome is filled in later.
 """
 
 from __future__ import annotations
@@ -31,7 +32,11 @@ def supplier_predictor(registry: Registry) -> Predictor:
 
 
 def horizon_end_of(predictor: Predictor, as_of: date) -> datetime:
-    return start_of_day(as_of + timedelta(days=1 + (predictor.horizon_days or 0)))
+    return _horizon_end(as_of, predictor.horizon_days)
+
+
+def _horizon_end(as_of: date, horizon_days: int | None) -> datetime:
+    return start_of_day(as_of + timedelta(days=1 + (horizon_days or 0)))
 
 
 def _prediction_out(
@@ -85,6 +90,34 @@ async def predict_supplier(
             details=[{"field": "supplier_id", "reason": "not a customer at that date"}],
         )
     return _prediction_out(predictor, frame.matrix[0], supplier_id=supplier_id, as_of=as_of)
+
+
+async def log_prediction(
+    *, session: AsyncSession, prediction: ChurnPredictionOut, predicted_at: datetime
+) -> None:
+    """Write a supplier's prediction to the prediction log, replacing the one made by the same
+    model for the same supplier and day (the caller commits)."""
+    if prediction.supplier_id is None or prediction.as_of is None:
+        raise ValueError("only a supplier's prediction as of a day can be logged")
+    drivers_json = [{**d.model_dump(), "direction": "up"} for d in prediction.drivers_up] + [
+        {**d.model_dump(), "direction": "down"} for d in prediction.drivers_down
+    ]
+    await repository.write_predictions(
+        session,
+        [
+            {
+                "supplier_id": prediction.supplier_id,
+                "model_version": prediction.model_version,
+                "as_of": prediction.as_of,
+                "horizon_days": prediction.horizon_days or 0,
+                "horizon_end": _horizon_end(prediction.as_of, prediction.horizon_days),
+                "probability": prediction.probability,
+                "risk_band": prediction.risk_band,
+                "drivers": drivers_json,
+                "predicted_at": predicted_at,
+            }
+        ],
+    )
 
 
 def record_row(predictor: Predictor, record: dict[str, float | str | None]) -> FloatArray:
