@@ -1,23 +1,42 @@
-"""Churn routes: a supplier's live churn prediction with its drivers, and scoring a record."""
+"""Churn routes: a supplier's live churn prediction with its drivers, and scoring a record.
+
+The serving code (and with it LightGBM, which imports scikit-learn: seconds of start-up)
+is imported on the first churn request, not when the app starts.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import importlib
+import sys
 import uuid
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Query
 
-from wedsync_success.churn import serving
-from wedsync_success.churn.registry import Registry
 from wedsync_success.churn.schemas import ChurnPredictionOut, PredictRequest
 from wedsync_success.web.deps import ContextDep, ReadKey, SessionDep
 
+if TYPE_CHECKING:
+    from wedsync_success.churn.registry import Registry
+
 router = APIRouter(tags=["churn"])
+
+SERVING = "wedsync_success.churn.serving"
+
+
+async def _load_serving() -> None:
+    """Import the model stack once, in a worker thread, so the first churn request does not
+    stall every other request on the event loop while LightGBM loads."""
+    if SERVING not in sys.modules:
+        await asyncio.to_thread(importlib.import_module, SERVING)
 
 
 def _registry(path: Path) -> Registry:
+    from wedsync_success.churn.registry import Registry
+
     return Registry(path)
 
 
@@ -39,6 +58,9 @@ async def get_supplier_churn(
     drivers are the model's own SHAP contributions. Each answer is written to the prediction
     log (one row per supplier, day and model version: asking again replaces it), so its
     outcome is filled in once known. 404 when no model is active yet."""
+    await _load_serving()
+    from wedsync_success.churn import serving
+
     prediction = await serving.predict_supplier(
         session=session,
         registry=_registry(ctx.settings.churn_registry),
@@ -61,6 +83,9 @@ async def post_churn_predict(
     """Features not given are treated as unknown; unknown names are rejected. Not written to
     the prediction log (there is no supplier whose outcome could be filled in); the answer
     names the model version."""
+    await _load_serving()
+    from wedsync_success.churn import serving
+
     return serving.predict_record(
         registry=_registry(ctx.settings.churn_registry), record=body.features
     )
