@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from wedsync_success.activity.schemas import IngestResult
 from wedsync_success.activity.service import store_batch
+from wedsync_success.churn import feature_store
 from wedsync_success.context import AppContext
 from wedsync_success.health.service import RecomputeSummary, recompute
 from wedsync_success.milestones.service import detect
@@ -35,6 +36,8 @@ async def ingest(
     )
     if stored.subscription_events:
         await apply_subscription_events(session=session, events=stored.subscription_events)
+    if stored.result.accepted:
+        await feature_store.apply_batch(session, stored.batch_id)
     if rescore and stored.affected_supplier_ids:
         await refresh(
             session=session, ctx=ctx, as_of=now.date(), supplier_ids=stored.affected_supplier_ids

@@ -20,6 +20,8 @@ from wedsync_success.kit.errors import PayloadTooLarge
 @dataclass(frozen=True)
 class StoredBatch:
     result: IngestResult
+    batch_id: uuid.UUID
+    """Marks the events this batch newly stored (``activity_events.batch_id``)."""
     affected_supplier_ids: list[uuid.UUID]
     subscription_events: list[EventIn]
     """Newly stored events that change a subscription, for the suppliers domain to apply."""
@@ -91,6 +93,7 @@ async def store_batch(
     )
     return StoredBatch(
         result=result,
+        batch_id=batch_id,
         affected_supplier_ids=affected,
         subscription_events=[
             e for e in subscription_candidates if e.event_id in new_subscription_ids

@@ -260,12 +260,30 @@ def rollback() -> None:
 @churn_app.command("score")
 def score(
     as_of: Annotated[str | None, typer.Option(help="Score as of this day; default today")] = None,
+    explain: Annotated[
+        str,
+        typer.Option(
+            help="Risk bands whose drivers are stored with the prediction, comma-separated "
+            "(high, medium, low); any supplier's drivers are also computed live by the API"
+        ),
+    ] = "high",
 ) -> None:
-    """Score every active supplier in one pass and log the predictions (and known outcomes)."""
+    """Score every active supplier in one pass and log the predictions (and known outcomes).
+
+    Activity windows come from the feature store, which is moved to the scoring day first
+    (built on the first run); a day before the store's is computed from the rollups.
+    """
     from wedsync_success.churn import service
 
     registry = _registry()
     day = _day(as_of, "--as-of")
+    bands = tuple(b.strip() for b in explain.split(",") if b.strip())
+    unknown = [b for b in bands if b not in ("high", "medium", "low")]
+    if unknown:
+        raise typer.BadParameter(
+            f"unknown risk band {', '.join(unknown)}: use high, medium or low",
+            param_hint="--explain",
+        )
 
     async def work(ctx: AppContext) -> service.ScoreSummary:
         async with ctx.db.transaction() as session:
@@ -274,6 +292,7 @@ def score(
                 registry=registry,
                 as_of=day or ctx.clock().date(),
                 now=ctx.clock(),
+                explain_bands=bands,
             )
 
     summary: service.ScoreSummary = _run(work)
@@ -284,7 +303,7 @@ def score(
     timing = ", ".join(f"{k} {v:.2f} s" for k, v in summary.seconds.items())
     console.print(
         f"Scored {summary.scored:,} suppliers with {summary.model_version} ({timing}); "
-        f"drivers stored for {summary.explained:,} at-risk suppliers; outcomes recorded: "
+        f"drivers stored for {summary.explained:,} ({', '.join(bands) or 'none'}); outcomes: "
         f"{summary.outcomes_churned:,} churned, {summary.outcomes_stayed:,} stayed."
     )
 

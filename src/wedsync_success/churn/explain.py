@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from wedsync_success.churn.features import ADOPTION, FeatureSpec
+from wedsync_success.churn.features import FeatureSpec
+from wedsync_success.churn.windows import ADOPTION
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -146,18 +147,54 @@ def drivers(
     ``contributions`` is one row of ``pred_contrib`` output (features then the bias term),
     ``values`` the same row's feature values.
     """
-    impacts = contributions[: len(names)]
-    order = np.argsort(-impacts, kind="stable")
+    return drivers_of_rows(
+        contributions[None, :], values[None, :], names, spec=spec, categorical=categorical, top=top
+    )[0]
 
-    def item(i: int) -> dict[str, Any]:
-        value = float(values[i])
+
+def drivers_of_rows(
+    contributions: FloatArray,
+    values: FloatArray,
+    names: Sequence[str],
+    *,
+    spec: FeatureSpec | None = None,
+    categorical: dict[str, tuple[str, ...]] | None = None,
+    top: int = TOP_DRIVERS,
+) -> list[dict[str, list[dict[str, Any]]]]:
+    """:func:`drivers` of many rows at once (batch scoring explains tens of thousands).
+
+    The ranking is one NumPy sort of the whole matrix; only the few drivers kept per row
+    are described, and each distinct (feature, value) is put into words once.
+    """
+    impacts = contributions[:, : len(names)]
+    order = np.argsort(-impacts, axis=1, kind="stable")
+    rows = np.arange(impacts.shape[0])[:, None]
+    up_idx, down_idx = order[:, :top], order[:, ::-1][:, :top]
+    up_ok = impacts[rows, up_idx] > MIN_IMPACT
+    down_ok = impacts[rows, down_idx] < -MIN_IMPACT
+    texts: dict[tuple[int, float], str] = {}
+
+    def item(r: int, i: int) -> dict[str, Any]:
+        value = float(values[r, i])
+        key = (i, value)
+        text = texts.get(key)
+        if text is None:
+            text = texts[key] = describe(names[i], value, spec=spec, categorical=categorical)
         return {
             "feature": names[i],
             "value": None if math.isnan(value) else value,
-            "impact": round(float(impacts[i]), 4),
-            "text": describe(names[i], value, spec=spec, categorical=categorical),
+            "impact": round(float(impacts[r, i]), 4),
+            "text": text,
         }
 
-    up = [item(int(i)) for i in order[:top] if impacts[i] > MIN_IMPACT]
-    down = [item(int(i)) for i in order[::-1][:top] if impacts[i] < -MIN_IMPACT]
-    return {"up": up, "down": down}
+    out = []
+    for r, (ups, downs, ups_ok, downs_ok) in enumerate(
+        zip(up_idx.tolist(), down_idx.tolist(), up_ok.tolist(), down_ok.tolist(), strict=True)
+    ):
+        out.append(
+            {
+                "up": [item(r, i) for i, ok in zip(ups, ups_ok, strict=True) if ok],
+                "down": [item(r, i) for i, ok in zip(downs, downs_ok, strict=True) if ok],
+            }
+        )
+    return out

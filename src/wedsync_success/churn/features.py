@@ -29,7 +29,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -37,37 +37,23 @@ from sqlalchemy import Date, Uuid, and_, bindparam, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wedsync_success.activity.models import ActivityEvent, DailyRollup, SupplierEventTotal
+from wedsync_success.churn import feature_store
+from wedsync_success.churn.models import activity_windows
+from wedsync_success.churn.windows import (
+    INTERNAL_AGGREGATES,
+    LOOKBACK_DAYS,
+    ROLLUP_AGGREGATES,
+    RollupAggregate,
+)
 from wedsync_success.db.types import UTCDateTime
 from wedsync_success.kit.clock import start_of_day
 from wedsync_success.milestones.models import MilestoneAchievement
 from wedsync_success.suppliers.models import PlanTier, Supplier, VendorType
 
 FloatArray = npt.NDArray[np.float64]
-
-LOOKBACK_DAYS = 180
-"""The longest window read from the rollups; older activity never counts."""
-
-LOGIN: tuple[str, ...] = ("login",)
-KEY_ACTIONS: tuple[str, ...] = (
-    "client_added",
-    "journey_started",
-    "invoice_sent",
-    "message_sent",
-    "form_created",
-    "feature_used",
-)
-"""What a supplier does in the app (as opposed to what couples and automations do)."""
-ADOPTION: tuple[str, ...] = (
-    "form_created",
-    "form_submitted",
-    "client_added",
-    "journey_started",
-    "journey_completed",
-    "message_sent",
-    "invoice_sent",
-    "feature_used",
-)
-"""The core product areas; breadth is how many of them were used in a window."""
+Source = Literal["rollups", "store"]
+"""Where activity aggregates come from: the rollups (the definition, any day) or the feature
+store (the same values, maintained on ingest, only for the store's own day)."""
 
 PLAN_VOCABULARY: tuple[str, ...] = tuple(p.value for p in PlanTier)
 VENDOR_VOCABULARY: tuple[str, ...] = tuple(v.value for v in VendorType)
@@ -83,49 +69,6 @@ PEAK_MONTH_NORTH, PEAK_MONTH_SOUTH = 7, 1
 CALENDAR_FEATURES = frozenset({"months_to_peak"})
 """Features fixed by the calendar: the same for everyone at one cutoff (drift ignores them)."""
 
-
-@dataclass(frozen=True)
-class RollupAggregate:
-    """One aggregate over rollup rows of ``types`` with ``day`` in ``(as_of-end, as_of-start]``."""
-
-    name: str
-    types: tuple[str, ...]
-    end: int
-    start: int = 0
-    kind: str = "sum"
-    """``sum`` of counts, ``days`` (distinct days), ``types`` (distinct types), ``last`` day."""
-
-
-ROLLUP_AGGREGATES: tuple[RollupAggregate, ...] = (
-    RollupAggregate("logins_7d", LOGIN, 7),
-    RollupAggregate("logins_30d", LOGIN, 30),
-    RollupAggregate("logins_90d", LOGIN, 90),
-    RollupAggregate("login_days_7d", LOGIN, 7, kind="days"),
-    RollupAggregate("login_days_30d", LOGIN, 30, kind="days"),
-    RollupAggregate("login_days_90d", LOGIN, 90, kind="days"),
-    RollupAggregate("login_days_prev_30d", LOGIN, 60, start=30, kind="days"),
-    RollupAggregate("key_actions_7d", KEY_ACTIONS, 7),
-    RollupAggregate("key_actions_30d", KEY_ACTIONS, 30),
-    RollupAggregate("key_actions_90d", KEY_ACTIONS, 90),
-    RollupAggregate("adoption_breadth_30d", ADOPTION, 30, kind="types"),
-    RollupAggregate("adoption_breadth_90d", ADOPTION, 90, kind="types"),
-    RollupAggregate("clients_30d", ("client_added",), 30),
-    RollupAggregate("clients_90d", ("client_added",), 90),
-    RollupAggregate("clients_180d", ("client_added",), 180),
-    RollupAggregate("journeys_90d", ("journey_started", "journey_completed"), 90),
-    RollupAggregate("enquiries_30d", ("form_submitted",), 30),
-    RollupAggregate("invoices_90d", ("invoice_sent",), 90),
-    RollupAggregate("payments_failed_30d", ("payment_failed",), 30),
-    RollupAggregate("payments_failed_90d", ("payment_failed",), 90),
-    RollupAggregate("tickets_30d", ("support_ticket_opened",), 30),
-    RollupAggregate("tickets_90d", ("support_ticket_opened",), 90),
-    RollupAggregate("referrals_180d", ("referral_sent", "referral_converted"), 180),
-    RollupAggregate("last_login", LOGIN, LOOKBACK_DAYS, kind="last"),
-    RollupAggregate("last_key_action", KEY_ACTIONS, LOOKBACK_DAYS, kind="last"),
-    RollupAggregate("last_payment_failed", ("payment_failed",), LOOKBACK_DAYS, kind="last"),
-)
-_INTERNAL = frozenset({"last_login", "last_key_action", "last_payment_failed"})
-"""Aggregates only used to derive other features (days since ...), not features themselves."""
 
 DERIVED: tuple[str, ...] = (
     "days_since_login",
@@ -157,7 +100,7 @@ class FeatureSpec:
 
     @property
     def names(self) -> tuple[str, ...]:
-        rollup = tuple(a.name for a in ROLLUP_AGGREGATES if a.name not in _INTERNAL)
+        rollup = tuple(a.name for a in ROLLUP_AGGREGATES if a.name not in INTERNAL_AGGREGATES)
         return (*rollup, *DERIVED, *(f"days_to_{k}" for k in self.milestone_keys))
 
     @property
@@ -267,16 +210,38 @@ def _parameters(as_of: date) -> dict[str, Any]:
     return params
 
 
+def _rollup_activity(filtered: bool) -> Any:
+    """The definition: every aggregate over the supplier's rollups in the look-back window."""
+    r = DailyRollup
+    where = [r.day > _days_back(LOOKBACK_DAYS), r.day <= bindparam("as_of", type_=Date)]
+    if filtered:
+        where.append(r.supplier_id.in_(bindparam("ids", expanding=True, type_=Uuid)))
+    return (
+        select(r.supplier_id, *(_aggregate(a).label(a.name) for a in ROLLUP_AGGREGATES))
+        .where(*where)
+        .group_by(r.supplier_id)
+        .subquery()
+    )
+
+
+def _store_activity(filtered: bool) -> Any:
+    """The same aggregates read from the feature store (valid for the store's day only)."""
+    w = activity_windows
+    query = select(w.c.supplier_id, *feature_store.read_columns(_days_back(LOOKBACK_DAYS)))
+    if filtered:
+        query = query.where(w.c.supplier_id.in_(bindparam("ids", expanding=True, type_=Uuid)))
+    return query.subquery()
+
+
 @functools.lru_cache(maxsize=32)
-def _feature_query(spec: FeatureSpec, filtered: bool) -> Any:
+def _feature_query(spec: FeatureSpec, filtered: bool, source: Source = "rollups") -> Any:
     """The aggregation query, built once per feature set: only its parameters change.
 
     Building a statement with ~40 aggregates costs milliseconds of Python, more than running
     it for one supplier, so the live path must not rebuild it per request.
     """
-    r, ma, s = DailyRollup, MilestoneAchievement, Supplier
+    ma, s, plan_changes = MilestoneAchievement, Supplier, SupplierEventTotal
     cutoff = bindparam("cutoff", type_=UTCDateTime)
-    rollup_filter = [r.day > _days_back(LOOKBACK_DAYS), r.day <= bindparam("as_of", type_=Date)]
     ms_filter = [ma.achieved_at < cutoff]
     supplier_filter = [
         s.signed_up_at <= cutoff,
@@ -284,15 +249,9 @@ def _feature_query(spec: FeatureSpec, filtered: bool) -> Any:
     ]
     if filtered:
         ids = bindparam("ids", expanding=True, type_=Uuid)
-        rollup_filter.append(r.supplier_id.in_(ids))
         ms_filter.append(ma.supplier_id.in_(ids))
         supplier_filter.append(s.id.in_(ids))
-    agg = (
-        select(r.supplier_id, *(_aggregate(a).label(a.name) for a in ROLLUP_AGGREGATES))
-        .where(*rollup_filter)
-        .group_by(r.supplier_id)
-        .subquery()
-    )
+    agg = _store_activity(filtered) if source == "store" else _rollup_activity(filtered)
     milestones = (
         select(
             ma.supplier_id,
@@ -306,6 +265,11 @@ def _feature_query(spec: FeatureSpec, filtered: bool) -> Any:
         .group_by(ma.supplier_id)
         .subquery()
     )
+    # No activity in the look-back window means zero of everything, not "unknown".
+    activity = [
+        agg.c[a.name] if a.kind == "last" else func.coalesce(agg.c[a.name], 0).label(a.name)
+        for a in ROLLUP_AGGREGATES
+    ]
     return (
         select(
             s.id,
@@ -313,20 +277,20 @@ def _feature_query(spec: FeatureSpec, filtered: bool) -> Any:
             s.country,
             s.vendor_type,
             s.plan_tier,
-            *(agg.c[a.name] for a in ROLLUP_AGGREGATES),
+            *activity,
             milestones.c.reached,
             *(milestones.c[f"m{i}"] for i in range(len(spec.milestone_keys))),
-            select(func.count())
-            .select_from(SupplierEventTotal)
-            .where(
-                SupplierEventTotal.supplier_id == s.id,
-                SupplierEventTotal.event_type == "subscription_changed",
-            )
-            .scalar_subquery()
-            .label("plan_changes"),
+            func.coalesce(plan_changes.count, 0).label("plan_changes"),
         )
         .outerjoin(agg, agg.c.supplier_id == s.id)
         .outerjoin(milestones, milestones.c.supplier_id == s.id)
+        .outerjoin(
+            plan_changes,
+            and_(
+                plan_changes.supplier_id == s.id,
+                plan_changes.event_type == "subscription_changed",
+            ),
+        )
         .where(*supplier_filter)
         .order_by(s.id)
     )
@@ -408,9 +372,11 @@ def _ratio(short: FloatArray, short_days: int, long: FloatArray, long_days: int)
 
 def _days_since(last: Sequence[Any], as_of: date, cap: FloatArray) -> FloatArray:
     """Whole days from the last active day to ``as_of``; ``cap`` where there was none."""
-    days = np.asarray(last, dtype="datetime64[D]")
-    since = (np.datetime64(as_of, "D") - days).astype("timedelta64[D]").astype(np.float64)
-    since[np.isnat(days)] = np.nan
+    # Day ordinals, not datetime64: NumPy converts date objects one slow call at a time.
+    ordinal = np.fromiter(
+        (np.nan if d is None else d.toordinal() for d in last), dtype=np.float64, count=len(last)
+    )
+    since = as_of.toordinal() - ordinal
     result: FloatArray = np.where(np.isnan(since), cap, since)
     return result
 
@@ -429,16 +395,19 @@ async def compute_features(
     as_of: date,
     supplier_ids: Sequence[uuid.UUID] | None = None,
     plan_changes: PlanChanges | None = None,
+    source: Source = "rollups",
 ) -> FeatureFrame:
     """Features of every supplier eligible at the end of ``as_of`` (or only ``supplier_ids``).
 
-    One aggregation query over rollups and milestones for all suppliers, then NumPy.
-    ``plan_changes`` may be passed in to reuse one load across many cutoffs.
+    One aggregation query over rollups (or the feature store) and milestones for all
+    suppliers, then NumPy. ``plan_changes`` may be passed in to reuse one load across many
+    cutoffs. ``source="store"`` is only right when the store is at ``as_of``: the caller
+    checks that under the store's lock (see :func:`churn.service.score_all`).
     """
     params = _parameters(as_of)
     if supplier_ids is not None:
         params["ids"] = list(supplier_ids)
-    query = _feature_query(spec, supplier_ids is not None)
+    query = _feature_query(spec, supplier_ids is not None, source)
     # Core execution: the ORM layer adds milliseconds per call and nothing here needs it.
     connection = await session.connection()
     rows = (await connection.execute(query, params)).all()
@@ -474,7 +443,7 @@ def _frame(
     tenure = np.maximum((cutoff - signup_sec) / 86_400.0, 0.0)
     cap = np.minimum(np.floor(tenure), float(LOOKBACK_DAYS))
     values: dict[str, FloatArray] = {
-        a.name: num(raw[a.name]) for a in ROLLUP_AGGREGATES if a.name not in _INTERNAL
+        a.name: num(raw[a.name]) for a in ROLLUP_AGGREGATES if a.name not in INTERNAL_AGGREGATES
     }
     values["days_since_login"] = _days_since(raw["last_login"], as_of, cap)
     values["days_since_key_action"] = _days_since(raw["last_key_action"], as_of, cap)
@@ -489,8 +458,10 @@ def _frame(
     values["login_days_change_30d"] = values["login_days_30d"] - values["login_days_prev_30d"]
     values["tenure_days"] = np.round(tenure, 2).astype(np.float64)
     values["months_to_peak"] = _months_to_peak(countries, as_of)
-    id_text = np.asarray([str(i) for i in ids], dtype=np.str_)
-    plan = _plan_at_cutoff(id_text, np.asarray(plans, dtype=object), plan_changes, cutoff)
+    plan = np.asarray(plans, dtype=object)
+    if plan_changes.supplier_ids.size:
+        id_text = np.asarray([str(i) for i in ids], dtype=np.str_)
+        plan = _plan_at_cutoff(id_text, plan, plan_changes, cutoff)
     values["plan"] = _codes(plan, PLAN_VOCABULARY)
     values["vendor_type"] = _codes(np.asarray(vendors, dtype=object), VENDOR_VOCABULARY)
     values["milestones_reached"] = np.nan_to_num(num(cols[n_fixed]), nan=0.0)

@@ -7,9 +7,22 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Date, Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    UniqueConstraint,
+    Uuid,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
+from wedsync_success.churn.windows import STORED_WINDOWS
 from wedsync_success.db import Base, JSONType, UTCDateTime, big_id
 
 
@@ -42,3 +55,38 @@ class ChurnPrediction(Base):
     outcome: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     """Did the supplier churn within the horizon? Null until that is known."""
     outcome_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+activity_windows = Table(
+    "churn_activity_windows",
+    Base.metadata,
+    Column(
+        "supplier_id",
+        Uuid,
+        ForeignKey("suppliers.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    *(
+        Column(w.column, Date, nullable=True)
+        if w.kind == "last"
+        else Column(w.column, Integer, nullable=False, server_default="0")
+        for w in STORED_WINDOWS
+    ),
+    comment="The churn feature store: each supplier's window aggregates as of the store's day.",
+)
+"""One row per supplier with activity in the look-back window; its columns are
+:data:`~wedsync_success.churn.features.STORED_WINDOWS` (a Core table: they are generated)."""
+
+
+class FeatureStoreDay(Base):
+    """The day the feature store is at (a single row): windows end on this day.
+
+    Ingest adds late activity of days up to it; later days enter when the store is rolled
+    forward. Locking this row orders the two (see ``churn.feature_store``).
+    """
+
+    __tablename__ = "churn_feature_store"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    as_of: Mapped[date] = mapped_column(Date)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

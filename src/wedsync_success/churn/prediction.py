@@ -70,10 +70,14 @@ class Predictor:
     def risk_bands(self, probabilities: FloatArray) -> npt.NDArray[np.str_]:
         return band_of(probabilities, self.bands)
 
-    def contributions(self, x: FloatArray) -> FloatArray:
-        """Exact SHAP values per feature in log-odds (last column: the expected value)."""
+    def contributions(self, x: FloatArray, *, threads: int = 1) -> FloatArray:
+        """Exact SHAP values per feature in log-odds (last column: the expected value).
+
+        One thread by default: a single row is faster without the thread pool; batches pass
+        ``threads=0`` (every core).
+        """
         out: FloatArray = np.asarray(
-            self.booster.predict(x, pred_contrib=True, num_threads=1), dtype=np.float64
+            self.booster.predict(x, pred_contrib=True, num_threads=threads), dtype=np.float64
         )
         return out
 

@@ -16,15 +16,16 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from wedsync_success.churn import repository
+from wedsync_success.churn import feature_store, repository
 from wedsync_success.churn.calibration import fit_calibrator
 from wedsync_success.churn.drift import FeatureDrift, compare, reference
 from wedsync_success.churn.evaluation import choose_threshold, curves, metrics
-from wedsync_success.churn.explain import drivers
+from wedsync_success.churn.explain import drivers_of_rows
 from wedsync_success.churn.features import (
     CALENDAR_FEATURES,
     CATEGORICAL,
     FeatureSpec,
+    Source,
     compute_features,
     cutoff_seconds,
     load_plan_changes,
@@ -307,7 +308,7 @@ async def score_all(
     registry: Registry,
     as_of: date,
     now: datetime,
-    explain_bands: tuple[str, ...] = ("high", "medium"),
+    explain_bands: tuple[str, ...] = ("high",),
 ) -> ScoreSummary:
     """Score every eligible supplier in one vectorised pass and log the predictions.
 
@@ -319,7 +320,12 @@ async def score_all(
     predictor = supplier_predictor(registry)
     assert predictor.spec is not None
     t = time.perf_counter()
-    frame = await compute_features(session, spec=predictor.spec, as_of=as_of)
+    store = await feature_store.roll_forward(session, to=as_of, now=now)
+    seconds["roll forward"] = time.perf_counter() - t
+    t = time.perf_counter()
+    # The store stays locked until the caller commits, so no batch lands in between.
+    source: Source = "store" if store.as_of == as_of else "rollups"
+    frame = await compute_features(session, spec=predictor.spec, as_of=as_of, source=source)
     seconds["features"] = time.perf_counter() - t
     t = time.perf_counter()
     probability = predictor.probabilities(frame.matrix)
@@ -329,17 +335,16 @@ async def score_all(
     explain_rows = np.flatnonzero(np.isin(bands, explain_bands))
     explained: dict[int, list[dict[str, Any]]] = {}
     if explain_rows.size:
-        contributions = predictor.contributions(frame.matrix[explain_rows])
-        for k, i in enumerate(explain_rows.tolist()):
-            found = drivers(
-                contributions[k],
-                frame.matrix[i],
-                predictor.names,
-                spec=predictor.spec,
-                categorical=predictor.categorical,
-            )
-            explained[i] = [{**d, "direction": "up"} for d in found["up"]] + [
-                {**d, "direction": "down"} for d in found["down"]
+        found = drivers_of_rows(
+            predictor.contributions(frame.matrix[explain_rows], threads=0),
+            frame.matrix[explain_rows],
+            predictor.names,
+            spec=predictor.spec,
+            categorical=predictor.categorical,
+        )
+        for i, row in zip(explain_rows.tolist(), found, strict=True):
+            explained[i] = [{**d, "direction": "up"} for d in row["up"]] + [
+                {**d, "direction": "down"} for d in row["down"]
             ]
     seconds["explain"] = time.perf_counter() - t
     t = time.perf_counter()
