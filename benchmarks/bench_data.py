@@ -13,13 +13,17 @@ Two kinds of data live here:
 
 from __future__ import annotations
 
+import secrets
+import shutil
 import sqlite3
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from itertools import repeat
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -30,6 +34,7 @@ from sqlalchemy.engine.url import make_url
 
 from wedsync_success.activity.models import DailyRollup
 from wedsync_success.context import AppContext
+from wedsync_success.db import migrate
 from wedsync_success.db.registry import metadata
 from wedsync_success.suppliers.models import Supplier, VendorType
 
@@ -592,3 +597,41 @@ async def check_encoding(ctx: AppContext, seeder: Seeder, *, today: date) -> Non
         raise RuntimeError(f"fixture-written rollup reads back as {rollup.day!r}/{rollup.count!r}")
     async with ctx.db.transaction() as session:
         await session.execute(delete(Supplier).where(Supplier.id.in_([orm_id, table.ids[0]])))
+
+
+DEFAULT_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+
+
+class BenchDatabase:
+    """A fresh, migrated database for one backend, removed by :meth:`drop`."""
+
+    def __init__(self, backend: str, postgres_url: str) -> None:
+        self.backend = backend
+        self._postgres_url = postgres_url
+        self._tmpdir: Path | None = None
+        self._pg_name: str | None = None
+        if backend == "sqlite":
+            self._tmpdir = Path(tempfile.mkdtemp(prefix="wedsync_bench_"))
+            self.url = f"sqlite+aiosqlite:///{self._tmpdir / 'bench.db'}"
+        else:
+            self._pg_name = f"wedsync_bench_{secrets.token_hex(6)}"
+            try:
+                with pg_connect(postgres_url, autocommit=True) as conn:
+                    conn.execute(f'CREATE DATABASE "{self._pg_name}"')
+            except Exception as exc:
+                raise RuntimeError(
+                    f"PostgreSQL not usable at {make_url(postgres_url).host}: {exc}"
+                ) from exc
+            self.url = (
+                make_url(postgres_url)
+                .set(drivername="postgresql+asyncpg", database=self._pg_name)
+                .render_as_string(hide_password=False)
+            )
+        migrate.upgrade(self.url)
+
+    def drop(self) -> None:
+        if self._tmpdir is not None:
+            shutil.rmtree(self._tmpdir, ignore_errors=True)
+        if self._pg_name is not None:
+            with pg_connect(self._postgres_url, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{self._pg_name}" WITH (FORCE)')

@@ -26,16 +26,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import resource
-import secrets
-import shutil
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
@@ -43,9 +39,16 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Table as SqlTable
 from sqlalchemy import func, insert, select
-from sqlalchemy.engine.url import make_url
 
-from bench_data import Seeder, SeedStats, check_encoding, event_items, event_rows, pg_connect
+from bench_data import (
+    DEFAULT_POSTGRES_URL,
+    BenchDatabase,
+    Seeder,
+    SeedStats,
+    check_encoding,
+    event_items,
+    event_rows,
+)
 from bench_data import supplier_items as make_supplier_items
 from bench_http import (
     Server,
@@ -73,7 +76,6 @@ from wedsync_success.activity import service as activity_service
 from wedsync_success.activity.models import ActivityEvent
 from wedsync_success.config import Settings
 from wedsync_success.context import AppContext, build_context
-from wedsync_success.db import migrate
 from wedsync_success.health import repository as health_repository
 from wedsync_success.health import service as health_service
 from wedsync_success.health.models import HealthScore
@@ -81,7 +83,6 @@ from wedsync_success.milestones import repository as milestones_repository
 from wedsync_success.milestones import service as milestones_service
 from wedsync_success.suppliers.service import upsert_batch
 
-DEFAULT_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 SINGLE_GOAL_SECONDS = 0.005
 FULL_GOAL_SECONDS = 10.0
 FULL_GOAL_SIZE = 100_000
@@ -197,41 +198,6 @@ def log(backend: str, message: str) -> None:
 
 
 # --- databases ----------------------------------------------------------------------------------
-
-
-class BenchDatabase:
-    """A fresh, migrated database for one backend, removed by :meth:`drop`."""
-
-    def __init__(self, backend: str, postgres_url: str) -> None:
-        self.backend = backend
-        self._postgres_url = postgres_url
-        self._tmpdir: Path | None = None
-        self._pg_name: str | None = None
-        if backend == "sqlite":
-            self._tmpdir = Path(tempfile.mkdtemp(prefix="wedsync_bench_"))
-            self.url = f"sqlite+aiosqlite:///{self._tmpdir / 'bench.db'}"
-        else:
-            self._pg_name = f"wedsync_bench_{secrets.token_hex(6)}"
-            try:
-                with pg_connect(postgres_url, autocommit=True) as conn:
-                    conn.execute(f'CREATE DATABASE "{self._pg_name}"')
-            except Exception as exc:
-                raise RuntimeError(
-                    f"PostgreSQL not usable at {make_url(postgres_url).host}: {exc}"
-                ) from exc
-            self.url = (
-                make_url(postgres_url)
-                .set(drivername="postgresql+asyncpg", database=self._pg_name)
-                .render_as_string(hide_password=False)
-            )
-        migrate.upgrade(self.url)
-
-    def drop(self) -> None:
-        if self._tmpdir is not None:
-            shutil.rmtree(self._tmpdir, ignore_errors=True)
-        if self._pg_name is not None:
-            with pg_connect(self._postgres_url, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{self._pg_name}" WITH (FORCE)')
 
 
 # --- the figures --------------------------------------------------------------------------------
