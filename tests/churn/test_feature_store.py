@@ -82,7 +82,8 @@ async def test_the_store_follows_every_change_exactly(
     await _ingest(ctx, _events(suppliers, rng, DAY0 - timedelta(days=200), DAY0 + timedelta(5)))
 
     first = await _roll(ctx, DAY0)
-    assert first.rebuilt and first.previous is None
+    assert first.rebuilt
+    assert first.previous is None
     await _assert_store_equals_definition(ctx, DAY0)
 
     # Late events on days inside every window, events after the store's day, and a resend.
@@ -96,13 +97,15 @@ async def test_the_store_follows_every_change_exactly(
     for step in (1, 1, 6, 23, 29):
         day += timedelta(days=step)
         rolled = await _roll(ctx, day)
-        assert not rolled.rebuilt and rolled.previous == day - timedelta(days=step)
+        assert not rolled.rebuilt
+        assert rolled.previous == day - timedelta(days=step)
         await _assert_store_equals_definition(ctx, day)
         await _ingest(ctx, _events(suppliers[:4], rng, day - timedelta(days=40), day))
         await _assert_store_equals_definition(ctx, day)
 
     back = await _roll(ctx, day - timedelta(days=3))
-    assert back.as_of == day and not back.rebuilt
+    assert back.as_of == day
+    assert not back.rebuilt
     await _assert_store_equals_definition(ctx, day)
 
     far = day + timedelta(days=LOOKBACK_DAYS + 1)
@@ -121,7 +124,11 @@ async def test_a_supplier_whose_activity_left_the_windows_has_zero_activity(
     await _assert_store_equals_definition(ctx, date(2026, 8, 15))
     async with ctx.db.sessions() as session:
         frame = await compute_features(
-            session, spec=SPEC, as_of=date(2026, 8, 15), source="store", supplier_ids=[uuid.UUID(sid)]
+            session,
+            spec=SPEC,
+            as_of=date(2026, 8, 15),
+            source="store",
+            supplier_ids=[uuid.UUID(sid)],
         )
     assert frame.column("logins_90d")[0] == 0
     assert frame.column("clients_180d")[0] == 0

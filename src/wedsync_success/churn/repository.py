@@ -164,9 +164,7 @@ async def _write_predictions_postgres(
         for name in _PREDICTION_TYPES
     ]
     stmt = _on_conflict_replace(
-        postgresql.insert(_PREDICTIONS).from_select(
-            list(_PREDICTION_TYPES), select(*columns)
-        )
+        postgresql.insert(_PREDICTIONS).from_select(list(_PREDICTION_TYPES), select(*columns))
     )
     for start in range(0, len(rows), WRITE_CHUNK):
         chunk = rows[start : start + WRITE_CHUNK]

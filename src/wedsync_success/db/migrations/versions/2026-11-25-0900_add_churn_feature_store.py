@@ -32,22 +32,66 @@ def upgrade() -> None:
         sa.Column("key_actions_7d", sa.Integer(), server_default="0", nullable=False),
         sa.Column("key_actions_30d", sa.Integer(), server_default="0", nullable=False),
         sa.Column("key_actions_90d", sa.Integer(), server_default="0", nullable=False),
-        sa.Column("adoption_breadth_30d__form_created", sa.Integer(), server_default="0", nullable=False),
-        sa.Column("adoption_breadth_30d__form_submitted", sa.Integer(), server_default="0", nullable=False),
-        sa.Column("adoption_breadth_30d__client_added", sa.Integer(), server_default="0", nullable=False),
-        sa.Column("adoption_breadth_30d__journey_started", sa.Integer(), server_default="0", nullable=False),
-        sa.Column("adoption_breadth_30d__journey_completed", sa.Integer(), server_default="0", nullable=False),
-        sa.Column("adoption_breadth_30d__message_sent", sa.Integer(), server_default="0", nullable=False),
-        sa.Column("adoption_breadth_30d__invoice_sent", sa.Integer(), server_default="0", nullable=False),
-        sa.Column("adoption_breadth_30d__feature_used", sa.Integer(), server_default="0", nullable=False),
-        sa.Column("adoption_breadth_90d__form_created", sa.Integer(), server_default="0", nullable=False),
-        sa.Column("adoption_breadth_90d__form_submitted", sa.Integer(), server_default="0", nullable=False),
-        sa.Column("adoption_breadth_90d__client_added", sa.Integer(), server_default="0", nullable=False),
-        sa.Column("adoption_breadth_90d__journey_started", sa.Integer(), server_default="0", nullable=False),
-        sa.Column("adoption_breadth_90d__journey_completed", sa.Integer(), server_default="0", nullable=False),
-        sa.Column("adoption_breadth_90d__message_sent", sa.Integer(), server_default="0", nullable=False),
-        sa.Column("adoption_breadth_90d__invoice_sent", sa.Integer(), server_default="0", nullable=False),
-        sa.Column("adoption_breadth_90d__feature_used", sa.Integer(), server_default="0", nullable=False),
+        sa.Column(
+            "adoption_breadth_30d__form_created", sa.Integer(), server_default="0", nullable=False
+        ),
+        sa.Column(
+            "adoption_breadth_30d__form_submitted", sa.Integer(), server_default="0", nullable=False
+        ),
+        sa.Column(
+            "adoption_breadth_30d__client_added", sa.Integer(), server_default="0", nullable=False
+        ),
+        sa.Column(
+            "adoption_breadth_30d__journey_started",
+            sa.Integer(),
+            server_default="0",
+            nullable=False,
+        ),
+        sa.Column(
+            "adoption_breadth_30d__journey_completed",
+            sa.Integer(),
+            server_default="0",
+            nullable=False,
+        ),
+        sa.Column(
+            "adoption_breadth_30d__message_sent", sa.Integer(), server_default="0", nullable=False
+        ),
+        sa.Column(
+            "adoption_breadth_30d__invoice_sent", sa.Integer(), server_default="0", nullable=False
+        ),
+        sa.Column(
+            "adoption_breadth_30d__feature_used", sa.Integer(), server_default="0", nullable=False
+        ),
+        sa.Column(
+            "adoption_breadth_90d__form_created", sa.Integer(), server_default="0", nullable=False
+        ),
+        sa.Column(
+            "adoption_breadth_90d__form_submitted", sa.Integer(), server_default="0", nullable=False
+        ),
+        sa.Column(
+            "adoption_breadth_90d__client_added", sa.Integer(), server_default="0", nullable=False
+        ),
+        sa.Column(
+            "adoption_breadth_90d__journey_started",
+            sa.Integer(),
+            server_default="0",
+            nullable=False,
+        ),
+        sa.Column(
+            "adoption_breadth_90d__journey_completed",
+            sa.Integer(),
+            server_default="0",
+            nullable=False,
+        ),
+        sa.Column(
+            "adoption_breadth_90d__message_sent", sa.Integer(), server_default="0", nullable=False
+        ),
+        sa.Column(
+            "adoption_breadth_90d__invoice_sent", sa.Integer(), server_default="0", nullable=False
+        ),
+        sa.Column(
+            "adoption_breadth_90d__feature_used", sa.Integer(), server_default="0", nullable=False
+        ),
         sa.Column("clients_30d", sa.Integer(), server_default="0", nullable=False),
         sa.Column("clients_90d", sa.Integer(), server_default="0", nullable=False),
         sa.Column("clients_180d", sa.Integer(), server_default="0", nullable=False),
@@ -75,7 +119,9 @@ def upgrade() -> None:
         "churn_feature_store",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("as_of", sa.Date(), nullable=False),
-        sa.Column("updated_at", wedsync_success.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "updated_at", wedsync_success.db.types.UTCDateTime(timezone=True), nullable=False
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_churn_feature_store")),
     )
 
