@@ -175,6 +175,16 @@ def demo(
             f"[green]Seeded {summary.suppliers:,} suppliers, {summary.events_accepted:,} events, "
             f"{summary.history_days} days of score history.[/]"
         )
+        with console.status("Training the churn model and scoring every supplier…"):
+            try:
+                version, scored = await demo_seed.churn_model(ctx, settings.churn_registry)
+            except WedSyncError as exc:
+                console.print(f"[yellow]No churn model: {exc}[/]")
+            else:
+                console.print(
+                    f"[green]Churn model {version} trained and active; {scored.scored:,} "
+                    f"suppliers scored, {scored.bands.get('high', 0):,} at high risk.[/]"
+                )
         return key.secret
 
     secret = _run(work, settings)

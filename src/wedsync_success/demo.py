@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 
@@ -13,6 +15,9 @@ from wedsync_success.pipeline import ingest, rescore_all
 from wedsync_success.suppliers.models import Supplier
 from wedsync_success.suppliers.service import upsert_batch
 from wedsync_success.synthetic import Population
+
+if TYPE_CHECKING:
+    from wedsync_success.churn.service import ScoreSummary
 
 Progress = Callable[[str, int, int], None]
 """Called as (stage, done, total) while seeding."""
@@ -104,3 +109,24 @@ async def seed(
         events_rejected=rejected,
         history_days=len(days),
     )
+
+
+async def churn_model(ctx: AppContext, registry_root: Path) -> tuple[str, ScoreSummary]:
+    """Train a churn model on the seeded history, make it active, and score everyone today.
+
+    Returns the new version and the scoring summary. Imported late: LightGBM and the
+    training stack load only here.
+    """
+    from wedsync_success.churn import service
+    from wedsync_success.churn.registry import Registry
+
+    registry = Registry(registry_root)
+    now = ctx.clock()
+    version = await service.train_suppliers(
+        ctx=ctx, registry=registry, options=service.TrainOptions(promote=True), now=now
+    )
+    async with ctx.db.transaction() as session:
+        summary = await service.score_all(
+            session=session, registry=registry, as_of=now.date(), now=now
+        )
+    return version.version, summary
