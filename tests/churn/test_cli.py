@@ -41,6 +41,13 @@ def test_train_report_score_drift_promote_rollback(
         scored = runner.invoke(app, ["churn", "score", "--as-of", "2026-05-31"])
         assert scored.exit_code == 0, scored.output
         assert "with v0002" in _text(scored.output)
+        both = runner.invoke(
+            app, ["churn", "score", "--as-of", "2026-05-31", "--explain", "high,medium"]
+        )
+        assert "(high, medium)" in _text(both.output)
+        bad_band = runner.invoke(app, ["churn", "score", "--explain", "urgent"])
+        assert bad_band.exit_code == 2
+        assert "unknown risk band urgent" in _text(bad_band.output)
         rolled = runner.invoke(app, ["churn", "rollback"])
         assert "v0001 is active again" in _text(rolled.output)
         drift = runner.invoke(app, ["churn", "drift", "--as-of", "2026-05-31"])
