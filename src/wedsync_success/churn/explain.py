@@ -9,7 +9,7 @@ is no separate heuristic: drop a feature from the model and it can no longer be 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -198,3 +198,8 @@ def drivers_of_rows(
             }
         )
     return out
+
+
+def as_logged(found: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[dict[str, Any]]:
+    """Drivers as the prediction log stores them: one list, each marked up or down."""
+    return [{**d, "direction": way} for way in ("up", "down") for d in found[way]]

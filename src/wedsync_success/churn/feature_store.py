@@ -39,6 +39,8 @@ from wedsync_success.db.upsert import dialect_insert
 
 STORE_ROW = 1
 """The primary key of the store's single ``churn_feature_store`` row."""
+OFFSETS = frozenset({w.end for w in STORED_WINDOWS} | {w.start for w in STORED_WINDOWS})
+"""Every window bound, in days before the store's day."""
 
 
 @dataclass(frozen=True)
@@ -65,9 +67,7 @@ class _Source:
 
 def _bounds(prefix: str, day: date) -> dict[str, date]:
     """Values of the ``{prefix}_back_{n}`` parameters: ``day`` minus each window bound."""
-    offsets = {w.end for w in STORED_WINDOWS} | {w.start for w in STORED_WINDOWS}
-    offsets |= {0, LOOKBACK_DAYS}
-    return {f"{prefix}_back_{n}": day - timedelta(days=n) for n in offsets}
+    return {f"{prefix}_back_{n}": day - timedelta(days=n) for n in OFFSETS | {0, LOOKBACK_DAYS}}
 
 
 def _back(prefix: str, n: int) -> Any:
@@ -149,12 +149,13 @@ async def _lock_for_update(session: AsyncSession, now: datetime) -> date | None:
 async def rebuild(session: AsyncSession, *, as_of: date, now: datetime) -> RollForward:
     """Recompute every supplier's windows as of ``as_of`` from the rollups (the definition)."""
     previous = await _lock_for_update(session, now)
-    suppliers = await _rebuild(session, as_of)
-    await _set_day(session, as_of, now)
-    return RollForward(as_of=as_of, previous=previous, rebuilt=True, suppliers=suppliers)
+    return await _rebuild(session, as_of, previous=previous, now=now)
 
 
-async def _rebuild(session: AsyncSession, as_of: date) -> int:
+async def _rebuild(
+    session: AsyncSession, as_of: date, *, previous: date | None, now: datetime
+) -> RollForward:
+    """Replace every row by the definition's aggregation as of ``as_of`` (store locked)."""
     src = _rollups()
     query = (
         select(src.supplier_id, *_aggregates(src, "at"))
@@ -166,7 +167,9 @@ async def _rebuild(session: AsyncSession, as_of: date) -> int:
         ["supplier_id", *(w.column for w in STORED_WINDOWS)], query
     )
     result = await session.execute(ins, _bounds("at", as_of))
-    return int(getattr(result, "rowcount", 0) or 0)
+    await _set_day(session, as_of, now)
+    suppliers = int(getattr(result, "rowcount", 0) or 0)
+    return RollForward(as_of=as_of, previous=previous, rebuilt=True, suppliers=suppliers)
 
 
 async def roll_forward(session: AsyncSession, *, to: date, now: datetime) -> RollForward:
@@ -177,14 +180,11 @@ async def roll_forward(session: AsyncSession, *, to: date, now: datetime) -> Rol
     """
     previous = await _lock_for_update(session, now)
     if previous is None or (to - previous).days >= LOOKBACK_DAYS:
-        suppliers = await _rebuild(session, to)
-        await _set_day(session, to, now)
-        return RollForward(as_of=to, previous=previous, rebuilt=True, suppliers=suppliers)
+        return await _rebuild(session, to, previous=previous, now=now)
     if to <= previous:
         return RollForward(as_of=previous, previous=previous, rebuilt=False, suppliers=0)
-    deltas = _moves()
     params = {**_bounds("old", previous), **_bounds("new", to), "crossing": _crossing(previous, to)}
-    result = await session.execute(_add_into_store(session, deltas), params)
+    result = await session.execute(_add_into_store(session, _moves()), params)
     await _set_day(session, to, now)
     return RollForward(
         as_of=to,
@@ -237,9 +237,8 @@ def _moves() -> Any:
 
 def _crossing(previous: date, to: date) -> list[date]:
     """Days whose rows enter or leave a window as the store moves from ``previous`` to ``to``."""
-    offsets = {w.end for w in STORED_WINDOWS} | {w.start for w in STORED_WINDOWS}
     steps = range(1, (to - previous).days + 1)
-    return sorted({previous + timedelta(days=k - n) for n in offsets for k in steps})
+    return sorted({previous + timedelta(days=k - n) for n in OFFSETS for k in steps})
 
 
 async def apply_batch(session: AsyncSession, batch_id: Any) -> None:
@@ -284,11 +283,6 @@ async def apply_batch(session: AsyncSession, batch_id: Any) -> None:
         .group_by(joined.supplier_id)
     )
     await session.execute(_add_into_store(session, deltas), _bounds("at", as_of))
-
-
-async def stored_suppliers(session: AsyncSession) -> int:
-    """How many suppliers have a row in the store."""
-    return int(await session.scalar(select(func.count()).select_from(activity_windows)) or 0)
 
 
 def _parts(aggregate: str) -> list[StoredWindow]:

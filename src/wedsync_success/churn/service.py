@@ -20,7 +20,7 @@ from wedsync_success.churn import feature_store, repository
 from wedsync_success.churn.calibration import fit_calibrator
 from wedsync_success.churn.drift import FeatureDrift, compare, reference
 from wedsync_success.churn.evaluation import choose_threshold, curves, metrics
-from wedsync_success.churn.explain import drivers_of_rows
+from wedsync_success.churn.explain import as_logged, drivers_of_rows
 from wedsync_success.churn.features import (
     CALENDAR_FEATURES,
     CATEGORICAL,
@@ -343,9 +343,7 @@ async def score_all(
             categorical=predictor.categorical,
         )
         for i, row in zip(explain_rows.tolist(), found, strict=True):
-            explained[i] = [{**d, "direction": "up"} for d in row["up"]] + [
-                {**d, "direction": "down"} for d in row["down"]
-            ]
+            explained[i] = as_logged(row)
     seconds["explain"] = time.perf_counter() - t
     t = time.perf_counter()
     horizon_end = horizon_end_of(predictor, as_of)
