@@ -36,7 +36,6 @@ class ChurnPrediction(Base):
     __tablename__ = "churn_predictions"
     __table_args__ = (
         UniqueConstraint("supplier_id", "as_of", "model_version"),
-        Index("ix_churn_predictions_version_as_of", "model_version", "as_of"),
         Index("ix_churn_predictions_outcome_horizon", "outcome", "horizon_end"),
     )
 

@@ -57,15 +57,16 @@ class Predictor:
             metadata=metadata,
         )
 
-    def raw(self, x: FloatArray) -> FloatArray:
+    def raw(self, x: FloatArray, *, threads: int = 1) -> FloatArray:
+        """Raw scores (log-odds before calibration); ``threads`` as for :meth:`contributions`."""
         out: FloatArray = np.asarray(
-            self.booster.predict(x, raw_score=True, num_threads=1), dtype=np.float64
+            self.booster.predict(x, raw_score=True, num_threads=threads), dtype=np.float64
         )
         return out
 
-    def probabilities(self, x: FloatArray) -> FloatArray:
+    def probabilities(self, x: FloatArray, *, threads: int = 1) -> FloatArray:
         """Calibrated churn probabilities of the rows of ``x``."""
-        return self.calibrator.apply(self.raw(x))
+        return self.calibrator.apply(self.raw(x, threads=threads))
 
     def risk_bands(self, probabilities: FloatArray) -> npt.NDArray[np.str_]:
         return band_of(probabilities, self.bands)

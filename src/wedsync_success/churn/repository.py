@@ -4,6 +4,7 @@ is computed."""
 
 from __future__ import annotations
 
+import functools
 import json
 import typing
 import uuid
@@ -15,30 +16,26 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from sqlalchemy import (
-    Date,
-    DateTime,
     Float,
-    Integer,
     String,
     Table,
     Text,
     Uuid,
-    and_,
     bindparam,
     cast,
     exists,
     func,
     or_,
     select,
+    true,
     update,
 )
-from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wedsync_success.activity.models import DailyRollup
 from wedsync_success.churn.models import ChurnPrediction
-from wedsync_success.db.upsert import dialect_insert
 from wedsync_success.health import repository as health_repository
 from wedsync_success.health.components import compute as compute_health
 from wedsync_success.health.config import HealthConfig
@@ -110,67 +107,97 @@ async def supplier_end(
     return True, row[0], row[1]
 
 
-_PREDICTION_TYPES: dict[str, Any] = {
+@dataclass(frozen=True)
+class PredictionBatch:
+    """Predictions made by one model as of one day, as columns (one entry per supplier)."""
+
+    model_version: str
+    as_of: date
+    horizon_days: int
+    horizon_end: datetime
+    predicted_at: datetime
+    supplier_ids: Sequence[uuid.UUID]
+    probabilities: Sequence[float]
+    risk_bands: Sequence[str]
+    drivers: Sequence[list[dict[str, Any]] | None]
+    """Logged drivers of each row, or None where they were not computed."""
+
+    def __len__(self) -> int:
+        return len(self.supplier_ids)
+
+
+_PREDICTIONS = typing.cast(Table, ChurnPrediction.__table__)
+_PER_ROW: dict[str, Any] = {
     "supplier_id": Uuid,
-    "model_version": String,
-    "as_of": Date,
-    "horizon_days": Integer,
-    "horizon_end": DateTime(timezone=True),
     "probability": Float,
     "risk_band": String,
     "drivers": Text,
-    "predicted_at": DateTime(timezone=True),
 }
-"""The logged columns, with the element types of their arrays on PostgreSQL."""
-_PREDICTIONS = typing.cast(Table, ChurnPrediction.__table__)
+"""Columns that differ from row to row (sent as arrays), with their element types."""
+_PER_BATCH = ("model_version", "as_of", "horizon_days", "horizon_end", "predicted_at")
+"""Columns with one value for the whole batch (sent once)."""
+_KEY = ("supplier_id", "as_of", "model_version")
 
 
-def _on_conflict_replace(stmt: Any) -> Any:
-    """Scoring the same supplier, day and model again replaces the prediction."""
+def _upsert(source: Any, dialect: str) -> Any:
+    """INSERT ... SELECT ``source`` (per-row columns then the batch's constants), replacing a
+    prediction of the same supplier, day and model (scoring a day again)."""
+    names = [*_PER_ROW, *_PER_BATCH]
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(_PREDICTIONS)
+    stmt = insert.from_select(names, source)
     return stmt.on_conflict_do_update(
-        index_elements=["supplier_id", "as_of", "model_version"],
-        set_={
-            name: stmt.excluded[name]
-            for name in _PREDICTION_TYPES
-            if name not in ("supplier_id", "as_of", "model_version")
-        },
+        index_elements=list(_KEY),
+        set_={name: stmt.excluded[name] for name in names if name not in _KEY},
     )
 
 
-async def write_predictions(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    """Upsert predictions on (supplier, as_of, model version), in chunks (Core, not ORM)."""
-    if not rows:
-        return
-    if session.get_bind().dialect.name == "postgresql":
-        await _write_predictions_postgres(session, rows)
-        return
-    stmt = _on_conflict_replace(dialect_insert(session, ChurnPrediction))
-    for start in range(0, len(rows), WRITE_CHUNK):
-        await session.execute(stmt, list(rows[start : start + WRITE_CHUNK]))
+def _constants() -> list[Any]:
+    return [bindparam(name, type_=_PREDICTIONS.c[name].type) for name in _PER_BATCH]
 
 
-async def _write_predictions_postgres(
-    session: AsyncSession, rows: Sequence[dict[str, Any]]
-) -> None:
-    """One statement per chunk, each column sent as one array and unnested by the server.
+@functools.cache
+def _write_statement(dialect: str) -> Any:
+    """The batch upsert, built once per backend (only its parameters change).
 
-    A many-row executemany costs a round of parameter handling per row; 100K predictions
-    took seconds that way.
+    PostgreSQL unnests one array per column; SQLite has no arrays, so the rows travel as
+    one JSON document, ``[[supplier_id, probability, band, drivers], ...]``, unpacked by
+    ``json_each``. Either way the server, not Python, walks the rows.
     """
-    arrays = [bindparam(name, type_=postgresql.ARRAY(t)) for name, t in _PREDICTION_TYPES.items()]
-    source = func.unnest(*arrays).table_valued(*_PREDICTION_TYPES).render_derived()
-    columns = [
-        cast(source.c[name], JSONB) if name == "drivers" else source.c[name]
-        for name in _PREDICTION_TYPES
-    ]
-    stmt = _on_conflict_replace(
-        postgresql.insert(_PREDICTIONS).from_select(list(_PREDICTION_TYPES), select(*columns))
-    )
-    for start in range(0, len(rows), WRITE_CHUNK):
-        chunk = rows[start : start + WRITE_CHUNK]
-        params = {name: [row[name] for row in chunk] for name in _PREDICTION_TYPES}
-        params["drivers"] = [None if d is None else json.dumps(d) for d in params["drivers"]]
-        await session.execute(stmt, params)
+    if dialect == "postgresql":
+        arrays = [bindparam(name, type_=postgresql.ARRAY(t)) for name, t in _PER_ROW.items()]
+        rows = func.unnest(*arrays).table_valued(*_PER_ROW).render_derived()
+        per_row: list[Any] = [rows.c[name] for name in _PER_ROW]
+        per_row[-1] = cast(rows.c.drivers, JSONB)
+        return _upsert(select(*per_row, *_constants()), dialect)
+    doc = func.json_each(bindparam("rows", type_=Text)).table_valued("value")
+    per_row = [func.json_extract(doc.c.value, f"$[{i}]") for i in range(len(_PER_ROW))]
+    # "WHERE true" keeps SQLite from reading ON CONFLICT as the join's ON clause.
+    return _upsert(select(*per_row, *_constants()).where(true()), dialect)
+
+
+async def write_predictions(session: AsyncSession, batch: PredictionBatch) -> None:
+    """Upsert a batch of predictions, one statement per chunk.
+
+    A many-row executemany costs Python parameter handling for every row and value: seconds
+    for the 100K rows of a daily scoring run. Here the per-row columns are sent as arrays.
+    """
+    dialect = session.get_bind().dialect.name
+    stmt = _write_statement(dialect)
+    constants = {name: getattr(batch, name) for name in _PER_BATCH}
+    for start in range(0, len(batch), WRITE_CHUNK):
+        stop = start + WRITE_CHUNK
+        ids = batch.supplier_ids[start:stop]
+        probabilities = [float(p) for p in batch.probabilities[start:stop]]
+        bands = [str(b) for b in batch.risk_bands[start:stop]]
+        drivers = batch.drivers[start:stop]
+        if dialect == "postgresql":
+            texts = [None if d is None else json.dumps(d) for d in drivers]
+            columns = dict(zip(_PER_ROW, (list(ids), probabilities, bands, texts), strict=True))
+            await session.execute(stmt, {**columns, **constants})
+        else:
+            # SQLAlchemy stores a UUID on SQLite as its 32 hex digits (CHAR(32)).
+            rows = zip((i.hex for i in ids), probabilities, bands, drivers, strict=True)
+            await session.execute(stmt, {"rows": json.dumps(list(rows)), **constants})
 
 
 async def fill_outcomes(session: AsyncSession, *, now: datetime) -> tuple[int, int]:
@@ -225,28 +252,3 @@ async def logged_outcomes(session: AsyncSession) -> LoggedOutcomes:
         probability=np.asarray(cols[1], dtype=np.float64),
         outcome=np.asarray(cols[2], dtype=np.bool_),
     )
-
-
-async def prediction_counts(session: AsyncSession) -> dict[str, tuple[int, int]]:
-    """Per model version: (predictions logged, of which with a known outcome)."""
-    p = ChurnPrediction
-    rows = (
-        await session.execute(
-            select(p.model_version, func.count(), func.count(p.outcome)).group_by(p.model_version)
-        )
-    ).all()
-    return {str(r[0]): (int(r[1]), int(r[2])) for r in rows}
-
-
-async def latest_prediction(
-    session: AsyncSession, supplier_id: uuid.UUID
-) -> ChurnPrediction | None:
-    p = ChurnPrediction
-    return (
-        await session.scalars(
-            select(p)
-            .where(and_(p.supplier_id == supplier_id))
-            .order_by(p.as_of.desc(), p.predicted_at.desc())
-            .limit(1)
-        )
-    ).first()

@@ -328,12 +328,12 @@ async def score_all(
     frame = await compute_features(session, spec=predictor.spec, as_of=as_of, source=source)
     seconds["features"] = time.perf_counter() - t
     t = time.perf_counter()
-    probability = predictor.probabilities(frame.matrix)
+    probability = predictor.probabilities(frame.matrix, threads=0)
     bands = predictor.risk_bands(probability)
     seconds["predict"] = time.perf_counter() - t
     t = time.perf_counter()
     explain_rows = np.flatnonzero(np.isin(bands, explain_bands))
-    explained: dict[int, list[dict[str, Any]]] = {}
+    drivers: list[list[dict[str, Any]] | None] = [None] * len(frame)
     if explain_rows.size:
         found = drivers_of_rows(
             predictor.contributions(frame.matrix[explain_rows], threads=0),
@@ -343,37 +343,33 @@ async def score_all(
             categorical=predictor.categorical,
         )
         for i, row in zip(explain_rows.tolist(), found, strict=True):
-            explained[i] = as_logged(row)
+            drivers[i] = as_logged(row)
     seconds["explain"] = time.perf_counter() - t
     t = time.perf_counter()
-    horizon_end = horizon_end_of(predictor, as_of)
     band_list = bands.tolist()
-    rows = [
-        {
-            "supplier_id": sid,
-            "model_version": predictor.version,
-            "as_of": as_of,
-            "horizon_days": predictor.horizon_days or 0,
-            "horizon_end": horizon_end,
-            "probability": prob,
-            "risk_band": band,
-            "drivers": explained.get(i),
-            "predicted_at": now,
-        }
-        for i, (sid, prob, band) in enumerate(
-            zip(frame.supplier_ids, probability.tolist(), band_list, strict=True)
-        )
-    ]
-    await repository.write_predictions(session, rows)
-    churned, stayed = await repository.fill_outcomes(session, now=now)
+    batch = repository.PredictionBatch(
+        model_version=predictor.version,
+        as_of=as_of,
+        horizon_days=predictor.horizon_days or 0,
+        horizon_end=horizon_end_of(predictor, as_of),
+        predicted_at=now,
+        supplier_ids=frame.supplier_ids,
+        probabilities=probability.tolist(),
+        risk_bands=band_list,
+        drivers=drivers,
+    )
+    await repository.write_predictions(session, batch)
     seconds["write"] = time.perf_counter() - t
+    t = time.perf_counter()
+    churned, stayed = await repository.fill_outcomes(session, now=now)
+    seconds["outcomes"] = time.perf_counter() - t
     counts = {b: band_list.count(b) for b in ("low", "medium", "high")}
     return ScoreSummary(
         model_version=predictor.version,
         as_of=as_of,
         scored=len(frame),
         bands=counts,
-        explained=len(explained),
+        explained=int(explain_rows.size),
         outcomes_churned=churned,
         outcomes_stayed=stayed,
         seconds={k: round(v, 3) for k, v in seconds.items()},

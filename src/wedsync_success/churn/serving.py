@@ -107,19 +107,17 @@ async def log_prediction(
     )
     await repository.write_predictions(
         session,
-        [
-            {
-                "supplier_id": prediction.supplier_id,
-                "model_version": prediction.model_version,
-                "as_of": prediction.as_of,
-                "horizon_days": prediction.horizon_days or 0,
-                "horizon_end": _horizon_end(prediction.as_of, prediction.horizon_days),
-                "probability": prediction.probability,
-                "risk_band": prediction.risk_band,
-                "drivers": drivers_json,
-                "predicted_at": predicted_at,
-            }
-        ],
+        repository.PredictionBatch(
+            model_version=prediction.model_version,
+            as_of=prediction.as_of,
+            horizon_days=prediction.horizon_days or 0,
+            horizon_end=_horizon_end(prediction.as_of, prediction.horizon_days),
+            predicted_at=predicted_at,
+            supplier_ids=[prediction.supplier_id],
+            probabilities=[prediction.probability],
+            risk_bands=[prediction.risk_band],
+            drivers=[drivers_json],
+        ),
     )
 
 
