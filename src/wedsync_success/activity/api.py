@@ -10,9 +10,9 @@ from fastapi import APIRouter, Request
 from wedsync_success.activity.schemas import IngestResult
 from wedsync_success.kit.errors import PayloadTooLarge, ValidationFailed
 from wedsync_success.pipeline import ingest
-from wedsync_success.web.deps import ContextDep, IngestKey, SessionDep
+from wedsync_success.web.deps import API_PREFIX, ContextDep, IngestKey, SessionDep
 
-router = APIRouter(tags=["activity"])
+router = APIRouter(prefix=API_PREFIX, tags=["activity"])
 
 MAX_BODY_BYTES = 8 * 1024 * 1024
 

@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Annotated
 from fastapi import APIRouter, Query
 
 from wedsync_success.churn.schemas import ChurnPredictionOut, PredictRequest
-from wedsync_success.web.deps import ContextDep, ReadKey, SessionDep
+from wedsync_success.web.deps import API_PREFIX, ContextDep, ReadKey, SessionDep
 
 if TYPE_CHECKING:
     from wedsync_success.churn.registry import Registry
 
-router = APIRouter(tags=["churn"])
+router = APIRouter(prefix=API_PREFIX, tags=["churn"])
 
 SERVING = "wedsync_success.churn.serving"
 

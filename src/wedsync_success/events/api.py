@@ -10,9 +10,9 @@ from pydantic import BaseModel
 
 from wedsync_success.events import repository
 from wedsync_success.events.types import SuccessEventType
-from wedsync_success.web.deps import ReadKey, SessionDep
+from wedsync_success.web.deps import API_PREFIX, ReadKey, SessionDep
 
-router = APIRouter(tags=["events"])
+router = APIRouter(prefix=API_PREFIX, tags=["events"])
 
 
 class SuccessEventPage(BaseModel):

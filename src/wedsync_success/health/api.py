@@ -13,9 +13,9 @@ from wedsync_success.health.config import COMPONENT_NAMES
 from wedsync_success.health.schemas import HealthHistory, HistoryPoint, RecomputeOut
 from wedsync_success.pipeline import refresh
 from wedsync_success.suppliers.service import get_supplier
-from wedsync_success.web.deps import AdminKey, ContextDep, ReadKey, SessionDep
+from wedsync_success.web.deps import API_PREFIX, AdminKey, ContextDep, ReadKey, SessionDep
 
-router = APIRouter(tags=["health"])
+router = APIRouter(prefix=API_PREFIX, tags=["health"])
 
 
 @router.get(

@@ -7,9 +7,9 @@ from fastapi import APIRouter
 from wedsync_success.milestones.schemas import MilestoneStats
 from wedsync_success.milestones.service import catalog_stats
 from wedsync_success.suppliers.repository import count as supplier_count
-from wedsync_success.web.deps import ContextDep, ReadKey, SessionDep
+from wedsync_success.web.deps import API_PREFIX, ContextDep, ReadKey, SessionDep
 
-router = APIRouter(tags=["milestones"])
+router = APIRouter(prefix=API_PREFIX, tags=["milestones"])
 
 
 @router.get(

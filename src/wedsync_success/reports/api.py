@@ -9,9 +9,9 @@ from fastapi import APIRouter, Query
 
 from wedsync_success.reports.overview import overview
 from wedsync_success.reports.schemas import Overview
-from wedsync_success.web.deps import ContextDep, ReadKey, SessionDep
+from wedsync_success.web.deps import API_PREFIX, ContextDep, ReadKey, SessionDep
 
-router = APIRouter(tags=["reports"])
+router = APIRouter(prefix=API_PREFIX, tags=["reports"])
 
 
 @router.get("/reports/overview", response_model=Overview, summary="The success team's overview")

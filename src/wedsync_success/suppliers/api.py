@@ -14,9 +14,9 @@ from wedsync_success.suppliers.models import PlanTier, SubscriptionStatus, Vendo
 from wedsync_success.suppliers.profile import SupplierProfile, supplier_profile
 from wedsync_success.suppliers.repository import SupplierFilters
 from wedsync_success.suppliers.schemas import SupplierBatchResult, SupplierPage
-from wedsync_success.web.deps import ContextDep, IngestKey, ReadKey, SessionDep
+from wedsync_success.web.deps import API_PREFIX, ContextDep, IngestKey, ReadKey, SessionDep
 
-router = APIRouter(tags=["suppliers"])
+router = APIRouter(prefix=API_PREFIX, tags=["suppliers"])
 
 
 @router.post("/suppliers", response_model=SupplierBatchResult, summary="Create or update suppliers")

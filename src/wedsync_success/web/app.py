@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from wedsync_success import __version__
@@ -24,13 +23,7 @@ from wedsync_success.reports.api import router as reports_router
 from wedsync_success.suppliers.api import router as suppliers_router
 from wedsync_success.web.errors import error_response, install_error_handlers
 from wedsync_success.web.pages import install_dashboard
-
-REQUEST_SECONDS = Histogram(
-    "wedsync_http_request_seconds",
-    "HTTP request latency by route.",
-    ["method", "route", "status"],
-    buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2.5),
-)
+from wedsync_success.web.timing import RequestTimer
 
 
 def create_app(
@@ -74,7 +67,6 @@ def create_app(
     if context is not None:
         app.state.ctx = context  # usable without running the lifespan (in-process test clients)
 
-    api = APIRouter(prefix="/api/v1")
     for router in (
         activity_router,
         suppliers_router,
@@ -84,21 +76,9 @@ def create_app(
         reports_router,
         churn_router,
     ):
-        api.include_router(router)
-    app.include_router(api)
+        app.include_router(router)
 
-    @app.middleware("http")
-    async def time_requests(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        REQUEST_SECONDS.labels(request.method, path, str(response.status_code)).observe(
-            time.perf_counter() - started
-        )
-        return response
+    app.add_middleware(RequestTimer)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness")
     async def healthz() -> dict[str, str]:

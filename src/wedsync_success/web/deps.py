@@ -1,4 +1,5 @@
-"""FastAPI dependencies, declared once as ``Annotated`` aliases."""
+"""What every API router shares: its URL prefix, and dependencies declared once as
+``Annotated`` aliases."""
 
 from __future__ import annotations
 
@@ -11,6 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from wedsync_success.access.models import ApiKey
 from wedsync_success.access.service import Scope, authenticate, authorise
 from wedsync_success.context import AppContext
+
+API_PREFIX = "/api/v1"
+"""Each domain router declares it itself (``APIRouter(prefix=API_PREFIX)``), so a route's
+template is its full path: FastAPI keeps an included router's routes as they were declared,
+and the request metrics label requests by that template."""
 
 
 def get_context(request: Request) -> AppContext:
