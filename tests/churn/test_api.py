@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from tests.conftest import FakeClock
 from tests.factories import event
 from tests.helpers import create_supplier, ingest
-from wedsync_success.churn import repository
+from wedsync_success.churn import feature_store, repository
 from wedsync_success.churn.models import ChurnPrediction
 from wedsync_success.churn.registry import Registry
 from wedsync_success.context import AppContext
@@ -56,6 +56,19 @@ async def test_supplier_churn_explains_itself_in_plain_words(
     assert all(d["impact"] > 0 for d in body["drivers_up"])
     assert all(d["impact"] < 0 for d in body["drivers_down"])
     assert any("no logins in 21 days" in t or "no key actions" in t for t in texts), texts
+
+
+async def test_the_answer_is_the_same_once_the_feature_store_is_at_the_day(
+    client: httpx.AsyncClient, ctx: AppContext, clock: FakeClock, model: dict[str, Any]
+) -> None:
+    """Read from the rollups before the store reaches the day, from the store after."""
+    sid = await _quiet_supplier(client, clock)
+    before = (await client.get(f"/api/v1/suppliers/{sid}/churn")).json()
+    async with ctx.db.transaction() as session:
+        moved = await feature_store.roll_forward(session, to=clock.now.date(), now=clock.now)
+    assert moved.as_of == clock.now.date()
+    after = (await client.get(f"/api/v1/suppliers/{sid}/churn")).json()
+    assert after == before
 
 
 async def test_predict_a_feature_record(client: httpx.AsyncClient, model: dict[str, Any]) -> None:

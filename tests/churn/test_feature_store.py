@@ -135,6 +135,25 @@ async def test_a_supplier_whose_activity_left_the_windows_has_zero_activity(
     assert frame.column("days_since_login")[0] == LOOKBACK_DAYS
 
 
+async def test_the_store_answers_only_for_its_own_day(
+    ctx: AppContext, suppliers: list[str]
+) -> None:
+    rng = np.random.default_rng(5)
+    await _ingest(ctx, _events(suppliers, rng, DAY0 - timedelta(days=100), DAY0))
+    await _roll(ctx, DAY0)
+    some = [uuid.UUID(s) for s in suppliers[:3]]
+    async with ctx.db.sessions() as session:
+        at_day = await compute_features(
+            session, spec=SPEC, as_of=DAY0, source="store", supplier_ids=some
+        )
+        definition = await compute_features(session, spec=SPEC, as_of=DAY0, supplier_ids=some)
+        day_before = DAY0 - timedelta(days=1)
+        elsewhere = await compute_features(session, spec=SPEC, as_of=day_before, source="store")
+    assert at_day.supplier_ids == sorted(some)
+    np.testing.assert_array_equal(at_day.matrix, definition.matrix)
+    assert len(elsewhere) == 0
+
+
 async def test_ingest_waits_for_a_roll_forward_and_lands_after_it(
     ctx: AppContext, suppliers: list[str]
 ) -> None:

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Date, and_, bindparam, case, delete, func, literal, select, update
+from sqlalchemy import Date, and_, bindparam, case, delete, exists, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wedsync_success.activity.models import ActivityEvent, DailyRollup
@@ -114,6 +114,14 @@ def _add_into_store(session: AsyncSession, deltas: Any) -> Any:
         else:
             updates[w.column] = table[w.column] + new[w.column]
     return ins.on_conflict_do_update(index_elements=["supplier_id"], set_=updates)
+
+
+def is_at(day_param: Any) -> Any:
+    """A condition true only while the store is at ``day_param``: put in the statement that
+    reads the windows, it makes that read consistent with the day it was checked against
+    (a separate query could see the store move in between)."""
+    d = FeatureStoreDay
+    return exists().where(d.id == STORE_ROW, d.as_of == day_param)
 
 
 async def store_day(session: AsyncSession, *, lock: str | None = None) -> date | None:

@@ -53,7 +53,8 @@ from wedsync_success.suppliers.models import PlanTier, Supplier, VendorType
 FloatArray = npt.NDArray[np.float64]
 Source = Literal["rollups", "store"]
 """Where activity aggregates come from: the rollups (the definition, any day) or the feature
-store (the same values, maintained on ingest, only for the store's own day)."""
+store (the same values, maintained on ingest, only for the store's own day: read on another
+day it returns no supplier)."""
 
 PLAN_VOCABULARY: tuple[str, ...] = tuple(p.value for p in PlanTier)
 VENDOR_VOCABULARY: tuple[str, ...] = tuple(v.value for v in VendorType)
@@ -251,7 +252,11 @@ def _feature_query(spec: FeatureSpec, filtered: bool, source: Source = "rollups"
         ids = bindparam("ids", expanding=True, type_=Uuid)
         ms_filter.append(ma.supplier_id.in_(ids))
         supplier_filter.append(s.id.in_(ids))
-    agg = _store_activity(filtered) if source == "store" else _rollup_activity(filtered)
+    if source == "store":
+        agg = _store_activity(filtered)
+        supplier_filter.append(feature_store.is_at(bindparam("as_of", type_=Date)))
+    else:
+        agg = _rollup_activity(filtered)
     milestones = (
         select(
             ma.supplier_id,
@@ -401,8 +406,9 @@ async def compute_features(
 
     One aggregation query over rollups (or the feature store) and milestones for all
     suppliers, then NumPy. ``plan_changes`` may be passed in to reuse one load across many
-    cutoffs. ``source="store"`` is only right when the store is at ``as_of``: the caller
-    checks that under the store's lock (see :func:`churn.service.score_all`).
+    cutoffs. ``source="store"`` gives no rows unless the store is at ``as_of`` (checked in
+    the same statement); batch scoring also holds the store's lock so that no ingest batch
+    lands while it reads (see :func:`churn.service.score_all`).
     """
     params = _parameters(as_of)
     if supplier_ids is not None:

@@ -73,9 +73,16 @@ async def predict_supplier(
     """One supplier's live prediction with its drivers, through the training feature code."""
     predictor = supplier_predictor(registry)
     assert predictor.spec is not None
+    # The feature store holds one row per supplier for its day (usually today): a read of
+    # one row instead of aggregating 180 days of rollups. Any other day, or a supplier who
+    # is not a customer, finds nothing there and goes through the definition.
     frame: FeatureFrame = await compute_features(
-        session, spec=predictor.spec, as_of=as_of, supplier_ids=[supplier_id]
+        session, spec=predictor.spec, as_of=as_of, supplier_ids=[supplier_id], source="store"
     )
+    if not len(frame):
+        frame = await compute_features(
+            session, spec=predictor.spec, as_of=as_of, supplier_ids=[supplier_id]
+        )
     if not len(frame):
         exists, signed_up_at, ended_at = await repository.supplier_end(session, supplier_id)
         if not exists:
