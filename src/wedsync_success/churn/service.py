@@ -215,10 +215,11 @@ async def train_suppliers(
         categorical=categorical,
         tune=options.tune,
         calibration_method=options.calibration,
+        groups=rows.ids,
     )
     progress("training", 1, 3)
     p_test = model.probabilities(x[test])
-    logistic = logistic_baseline(x, y, fit=fit, categorical=categorical)
+    logistic = logistic_baseline(x, y, fit=fit | calibration, categorical=categorical)
     lr_threshold = choose_threshold(y[calibration], logistic(x[calibration]))
     p_lr = logistic(x[test])
     health_metrics, health_curves = _health_baseline(health, y, calibration=calibration, test=test)
@@ -235,8 +236,10 @@ async def train_suppliers(
             "purged_cutoffs": [c.isoformat() for c in cutoffs if c not in used],
             "test_cutoffs": [c.isoformat() for c in test_cuts],
             "suppliers": len(set(rows.ids)),
-            "split": "time: train on earlier cutoffs, test on the latest; calibration slice = "
-            "25% of suppliers (all their rows) of the training window",
+            "split": "time: train on earlier cutoffs, test on the latest; rounds, calibration "
+            "and threshold from 4-fold out-of-fold scores over the training suppliers (all "
+            "rows of a supplier in one fold); model and logistic baseline fitted on every "
+            "training row",
             **_balance(y, fit=fit, calibration=calibration, test=test),
         },
         "features": {

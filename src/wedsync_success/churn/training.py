@@ -8,7 +8,8 @@ The procedure (docs/churn.md, "Model"):
 
 1. Trees are grown on *fit* with early stopping on *calibration*; that gives the number of
    rounds and, from the held-out rows' raw scores, the probability calibration and the
-   decision threshold. With ``groups`` (e.g. supplier ids) this is done ``CV_FOLDS`` times
+   decision threshold. With ``groups`` (supplier ids: ``churn train`` passes them; the
+   bring-your-own-data path, already cross-validated, does not) this is done ``CV_FOLDS`` times
    instead, each fold holding out a quarter of the groups (all rows of one group in one
    fold): every training row then gets an out-of-fold score, and calibration is fitted on all
    of them rather than on one quarter.
