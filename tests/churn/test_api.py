@@ -141,7 +141,9 @@ async def _logged(ctx: AppContext) -> list[ChurnPrediction]:
         return list(
             (
                 await session.scalars(
-                    select(ChurnPrediction).order_by(ChurnPrediction.as_of, ChurnPrediction.id)
+                    select(ChurnPrediction).order_by(
+                        ChurnPrediction.as_of, ChurnPrediction.predicted_at
+                    )
                 )
             ).all()
         )
@@ -173,8 +175,7 @@ async def test_supplier_prediction_is_logged_once_per_day_and_model(
     clock.advance(hours=2)
     again = await client.get(f"/api/v1/suppliers/{sid}/churn")
     assert again.status_code == 200
-    [replaced] = await _logged(ctx)
-    assert replaced.id == row.id
+    [replaced] = await _logged(ctx)  # the same key: replaced, not added
     assert replaced.predicted_at == clock.now
 
     earlier = (clock.now - timedelta(days=30)).date()

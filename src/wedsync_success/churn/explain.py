@@ -169,37 +169,45 @@ def drivers_of_rows(
     impacts = contributions[:, : len(names)]
     order = np.argsort(-impacts, axis=1, kind="stable")
     rows = np.arange(impacts.shape[0])[:, None]
-    up_idx, down_idx = order[:, :top], order[:, ::-1][:, :top]
-    up_ok = impacts[rows, up_idx] > MIN_IMPACT
-    down_ok = impacts[rows, down_idx] < -MIN_IMPACT
     texts: dict[tuple[int, float], str] = {}
 
-    def item(r: int, i: int) -> dict[str, Any]:
-        value = float(values[r, i])
-        key = (i, value)
-        text = texts.get(key)
-        if text is None:
-            text = texts[key] = describe(names[i], value, spec=spec, categorical=categorical)
-        return {
-            "feature": names[i],
-            "value": None if math.isnan(value) else value,
-            "impact": round(float(impacts[r, i]), 4),
-            "text": text,
-        }
+    def text(i: int, value: float) -> str:
+        found = texts.get((i, value))
+        if found is None:
+            found = texts[i, value] = describe(names[i], value, spec=spec, categorical=categorical)
+        return found
 
-    out = []
-    for r, (ups, downs, ups_ok, downs_ok) in enumerate(
-        zip(up_idx.tolist(), down_idx.tolist(), up_ok.tolist(), down_ok.tolist(), strict=True)
-    ):
-        out.append(
-            {
-                "up": [item(r, i) for i, ok in zip(ups, ups_ok, strict=True) if ok],
-                "down": [item(r, i) for i, ok in zip(downs, downs_ok, strict=True) if ok],
-            }
+    def side(idx: npt.NDArray[np.intp], direction: str) -> list[list[dict[str, Any]]]:
+        """The kept drivers of every row in one direction (columns pulled out at once)."""
+        impact = impacts[rows, idx]
+        kept = impact > MIN_IMPACT if direction == "up" else impact < -MIN_IMPACT
+        columns = zip(
+            idx.tolist(),
+            kept.tolist(),
+            values[rows, idx].tolist(),
+            np.round(impact, 4).tolist(),
+            strict=True,
         )
-    return out
+        return [
+            [
+                {
+                    "feature": names[i],
+                    "value": None if math.isnan(v) else v,
+                    "impact": m,
+                    "text": text(i, v),
+                    "direction": direction,
+                }
+                for i, k, v, m in zip(*row, strict=True)
+                if k
+            ]
+            for row in columns
+        ]
+
+    ups = side(order[:, :top], "up")
+    downs = side(order[:, ::-1][:, :top], "down")
+    return [{"up": u, "down": d} for u, d in zip(ups, downs, strict=True)]
 
 
-def as_logged(found: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[dict[str, Any]]:
-    """Drivers as the prediction log stores them: one list, each marked up or down."""
-    return [{**d, "direction": way} for way in ("up", "down") for d in found[way]]
+def as_logged(found: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[Mapping[str, Any]]:
+    """Drivers as the prediction log stores them: one list, up then down (each says which)."""
+    return [*found["up"], *found["down"]]

@@ -121,9 +121,12 @@ class FeatureSpec:
             milestone_names=tuple(data.get("milestone_names", ())),
         )
 
+    @functools.cached_property
+    def _display_names(self) -> dict[str, str]:
+        return dict(zip(self.milestone_keys, self.milestone_names, strict=False))
+
     def milestone_name(self, key: str) -> str:
-        names = dict(zip(self.milestone_keys, self.milestone_names, strict=False))
-        return names.get(key, key.replace("_", " "))
+        return self._display_names.get(key, key.replace("_", " "))
 
 
 @dataclass(frozen=True)

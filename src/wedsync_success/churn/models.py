@@ -15,31 +15,30 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    PrimaryKeyConstraint,
     String,
     Table,
-    UniqueConstraint,
     Uuid,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
 from wedsync_success.churn.windows import STORED_WINDOWS
-from wedsync_success.db import Base, JSONType, UTCDateTime, big_id
+from wedsync_success.db import Base, JSONType, UTCDateTime
 
 
 class ChurnPrediction(Base):
     """One supplier's churn probability as of a day, by one model version.
 
-    Scoring the same day again with the same model replaces the row (unique key), so the
-    log holds one prediction per supplier, day and model.
+    Keyed by (supplier, day, model): scoring the same day again with the same model
+    replaces the row, so the log holds one prediction per supplier, day and model.
     """
 
     __tablename__ = "churn_predictions"
     __table_args__ = (
-        UniqueConstraint("supplier_id", "as_of", "model_version"),
+        PrimaryKeyConstraint("supplier_id", "as_of", "model_version"),
         Index("ix_churn_predictions_outcome_horizon", "outcome", "horizon_end"),
     )
 
-    id: Mapped[int] = mapped_column(big_id, primary_key=True, autoincrement=True)
     supplier_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("suppliers.id", ondelete="CASCADE"))
     model_version: Mapped[str] = mapped_column(String(64))
     as_of: Mapped[date] = mapped_column(Date)

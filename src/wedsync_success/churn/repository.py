@@ -8,7 +8,7 @@ import functools
 import json
 import typing
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -119,7 +119,7 @@ class PredictionBatch:
     supplier_ids: Sequence[uuid.UUID]
     probabilities: Sequence[float]
     risk_bands: Sequence[str]
-    drivers: Sequence[list[dict[str, Any]] | None]
+    drivers: Sequence[Sequence[Mapping[str, Any]] | None]
     """Logged drivers of each row, or None where they were not computed."""
 
     def __len__(self) -> int:

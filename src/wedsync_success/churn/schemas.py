@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -13,6 +14,7 @@ class Driver(BaseModel):
     value: float | None = Field(description="The feature's value (null when missing)")
     impact: float = Field(description="SHAP contribution in log-odds: + raises risk, - lowers it")
     text: str = Field(description="The reason, in plain words")
+    direction: Literal["up", "down"] = Field(description="Whether it pushes risk up or down")
 
 
 class ChurnPredictionOut(BaseModel):

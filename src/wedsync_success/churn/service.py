@@ -7,7 +7,7 @@ transaction. Every "as of" date is a parameter.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -336,7 +336,7 @@ async def score_all(
     seconds["predict"] = time.perf_counter() - t
     t = time.perf_counter()
     explain_rows = np.flatnonzero(np.isin(bands, explain_bands))
-    drivers: list[list[dict[str, Any]] | None] = [None] * len(frame)
+    drivers: list[Sequence[Mapping[str, Any]] | None] = [None] * len(frame)
     if explain_rows.size:
         found = drivers_of_rows(
             predictor.contributions(frame.matrix[explain_rows], threads=0),

@@ -15,7 +15,7 @@ import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wedsync_success.churn import repository
-from wedsync_success.churn.explain import as_logged, drivers
+from wedsync_success.churn.explain import drivers
 from wedsync_success.churn.features import FeatureFrame, compute_features
 from wedsync_success.churn.prediction import PREDICTORS, FloatArray, Predictor
 from wedsync_success.churn.registry import Registry
@@ -106,12 +106,7 @@ async def log_prediction(
     model for the same supplier and day (the caller commits)."""
     if prediction.supplier_id is None or prediction.as_of is None:
         raise ValueError("only a supplier's prediction as of a day can be logged")
-    drivers_json = as_logged(
-        {
-            "up": [d.model_dump() for d in prediction.drivers_up],
-            "down": [d.model_dump() for d in prediction.drivers_down],
-        }
-    )
+    logged = [d.model_dump() for d in (*prediction.drivers_up, *prediction.drivers_down)]
     await repository.write_predictions(
         session,
         repository.PredictionBatch(
@@ -123,7 +118,7 @@ async def log_prediction(
             supplier_ids=[prediction.supplier_id],
             probabilities=[prediction.probability],
             risk_bands=[prediction.risk_band],
-            drivers=[drivers_json],
+            drivers=[logged],
         ),
     )
 
