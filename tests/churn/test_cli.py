@@ -41,6 +41,7 @@ def test_train_report_score_drift_promote_rollback(
         scored = runner.invoke(app, ["churn", "score", "--as-of", "2026-05-31"])
         assert scored.exit_code == 0, scored.output
         assert "with v0002" in _text(scored.output)
+        assert "Outcomes now known for earlier predictions" in _text(scored.output)
         both = runner.invoke(
             app, ["churn", "score", "--as-of", "2026-05-31", "--explain", "high,medium"]
         )

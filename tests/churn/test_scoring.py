@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from tests.churn.conftest import END, Seeded
 from wedsync_success.churn import service
@@ -36,6 +36,15 @@ async def test_score_all_logs_predictions_and_later_outcomes(
     assert summary.explained == summary.bands["high"]  # the default: drivers of the high band
     async with db.transaction() as session:  # the same day again replaces, never duplicates
         await service.score_all(session=session, registry=registry, as_of=early, now=END)
+    async with db.sessions() as session:
+        assert await session.scalar(select(func.count(ChurnPrediction.outcome))) == 0
+    async with db.transaction() as session:
+        known = await service.fill_outcomes(session=session, now=END)
+    assert known.churned > 0
+    assert known.churned + known.stayed == summary.scored
+    async with db.transaction() as session:  # known once, never counted again
+        again = await service.fill_outcomes(session=session, now=END)
+    assert (again.churned, again.stayed) == (0, 0)
     async with db.sessions() as session:
         rows = (await session.scalars(select(ChurnPrediction))).all()
     assert len(rows) == summary.scored

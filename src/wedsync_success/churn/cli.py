@@ -268,7 +268,8 @@ def score(
         ),
     ] = "high",
 ) -> None:
-    """Score every active supplier in one pass and log the predictions (and known outcomes).
+    """Score every active supplier in one pass and log the predictions, then fill in the
+    outcomes of earlier predictions that are now known.
 
     Activity windows come from the feature store, which is moved to the scoring day first
     (built on the first run); a day before the store's is computed from the rollups.
@@ -285,17 +286,20 @@ def score(
             param_hint="--explain",
         )
 
-    async def work(ctx: AppContext) -> service.ScoreSummary:
+    async def work(ctx: AppContext) -> tuple[service.ScoreSummary, service.OutcomeSummary]:
         async with ctx.db.transaction() as session:
-            return await service.score_all(
+            scored = await service.score_all(
                 session=session,
                 registry=registry,
                 as_of=day or ctx.clock().date(),
                 now=ctx.clock(),
                 explain_bands=bands,
             )
+        async with ctx.db.transaction() as session:
+            known = await service.fill_outcomes(session=session, now=ctx.clock())
+        return scored, known
 
-    summary: service.ScoreSummary = _run(work)
+    summary, known = _run(work)
     table = Table("risk band", "suppliers", title=f"Churn risk as of {summary.as_of}")
     for band in ("high", "medium", "low"):
         table.add_row(band, f"{summary.bands.get(band, 0):,}")
@@ -303,8 +307,11 @@ def score(
     timing = ", ".join(f"{k} {v:.2f} s" for k, v in summary.seconds.items())
     console.print(
         f"Scored {summary.scored:,} suppliers with {summary.model_version} ({timing}); "
-        f"drivers stored for {summary.explained:,} ({', '.join(bands) or 'none'}); outcomes: "
-        f"{summary.outcomes_churned:,} churned, {summary.outcomes_stayed:,} stayed."
+        f"drivers stored for {summary.explained:,} ({', '.join(bands) or 'none'})."
+    )
+    console.print(
+        f"Outcomes now known for earlier predictions: {known.churned:,} churned, "
+        f"{known.stayed:,} stayed ({known.seconds:.2f} s)."
     )
 
 

@@ -300,8 +300,6 @@ class ScoreSummary:
     scored: int
     bands: dict[str, int]
     explained: int
-    outcomes_churned: int
-    outcomes_stayed: int
     seconds: dict[str, float]
 
 
@@ -316,8 +314,9 @@ async def score_all(
     """Score every eligible supplier in one vectorised pass and log the predictions.
 
     SHAP drivers are computed (one batched ``pred_contrib`` call) only for the rows in
-    ``explain_bands``; the others are logged without drivers. Outcomes of earlier
-    predictions that have become known are filled in on the way.
+    ``explain_bands``; the others are logged without drivers. Filling in the outcomes of
+    earlier predictions is a separate step (:func:`fill_outcomes`), in its own transaction:
+    this one holds the feature store's lock, which ingest waits for.
     """
     seconds: dict[str, float] = {}
     predictor = supplier_predictor(registry)
@@ -363,9 +362,6 @@ async def score_all(
     )
     await repository.write_predictions(session, batch)
     seconds["write"] = time.perf_counter() - t
-    t = time.perf_counter()
-    churned, stayed = await repository.fill_outcomes(session, now=now)
-    seconds["outcomes"] = time.perf_counter() - t
     counts = {b: band_list.count(b) for b in ("low", "medium", "high")}
     return ScoreSummary(
         model_version=predictor.version,
@@ -373,13 +369,26 @@ async def score_all(
         scored=len(frame),
         bands=counts,
         explained=int(explain_rows.size),
-        outcomes_churned=churned,
-        outcomes_stayed=stayed,
         seconds={k: round(v, 3) for k, v in seconds.items()},
     )
 
 
 # --- drift and outcomes ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OutcomeSummary:
+    churned: int
+    stayed: int
+    seconds: float
+
+
+async def fill_outcomes(*, session: AsyncSession, now: datetime) -> OutcomeSummary:
+    """Record the outcomes of logged predictions that have become known by ``now``: churned
+    as soon as the supplier leaves within the horizon, stayed once the horizon has passed."""
+    started = time.perf_counter()
+    churned, stayed = await repository.fill_outcomes(session, now=now)
+    return OutcomeSummary(churned, stayed, round(time.perf_counter() - started, 3))
 
 
 async def drift(
@@ -406,7 +415,7 @@ async def outcome_quality(
 ) -> dict[str, dict[str, float | None]]:
     """Fill in known outcomes, then measure each model version on its real outcomes
     (at the version's own threshold when its metadata is still in the registry)."""
-    await repository.fill_outcomes(session, now=now)
+    await fill_outcomes(session=session, now=now)
     logged = await repository.logged_outcomes(session)
     known = set(registry.versions()) if registry is not None else set()
     out: dict[str, dict[str, float | None]] = {}
