@@ -112,7 +112,8 @@ async def seed(
 
 
 async def churn_model(ctx: AppContext, registry_root: Path) -> tuple[str, ScoreSummary]:
-    """Train a churn model on the seeded history, make it active, and score everyone today.
+    """Train a churn model on the seeded history, make it active, bring the feature store to
+    today and score everyone.
 
     Returns the new version and the scoring summary. Imported late: LightGBM and the
     training stack load only here.
@@ -125,6 +126,8 @@ async def churn_model(ctx: AppContext, registry_root: Path) -> tuple[str, ScoreS
     version = await service.train_suppliers(
         ctx=ctx, registry=registry, options=service.TrainOptions(promote=True), now=now
     )
+    async with ctx.db.transaction() as session:
+        await service.roll_feature_store(session=session, as_of=now.date(), now=now)
     async with ctx.db.transaction() as session:
         summary = await service.score_all(
             session=session, registry=registry, as_of=now.date(), now=now

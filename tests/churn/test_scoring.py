@@ -13,7 +13,7 @@ from sqlalchemy import delete, func, select
 
 from tests.churn.conftest import END, Seeded
 from wedsync_success.churn import service
-from wedsync_success.churn.models import ChurnPrediction
+from wedsync_success.churn.models import ChurnPrediction, FeatureStoreDay
 from wedsync_success.churn.registry import Registry
 from wedsync_success.kit.errors import NotFound, ValidationFailed
 
@@ -64,6 +64,35 @@ async def test_score_all_logs_predictions_and_later_outcomes(
         quality = await service.outcome_quality(session=session, now=END, registry=registry)
     assert quality[meta["version"]]["roc_auc"] is not None
     assert quality[meta["version"]]["roc_auc"] > 0.65
+
+
+async def test_scoring_reads_the_feature_store_once_it_is_at_the_day(
+    seeded_sqlite: Seeded, trained: tuple[Registry, dict[str, Any]]
+) -> None:
+    registry, _ = trained
+    db = seeded_sqlite.ctx.db
+    day = (END - timedelta(days=30)).date()
+
+    async def score() -> tuple[service.ScoreSummary, dict[Any, float]]:
+        async with db.transaction() as session:
+            await session.execute(delete(ChurnPrediction))
+            summary = await service.score_all(
+                session=session, registry=registry, as_of=day, now=END
+            )
+        async with db.sessions() as session:
+            rows = (await session.execute(select(ChurnPrediction))).scalars().all()
+        return summary, {r.supplier_id: r.probability for r in rows}
+
+    async with db.transaction() as session:  # no store yet (other tests may have moved it)
+        await session.execute(delete(FeatureStoreDay))
+    from_rollups, expected = await score()
+    async with db.transaction() as session:
+        rolled = await service.roll_feature_store(session=session, as_of=day, now=END)
+    assert rolled.rebuilt
+    assert rolled.as_of == day
+    from_store, found = await score()
+    assert (from_rollups.source, from_store.source) == ("rollups", "store")
+    assert found == expected  # the same features, so exactly the same probabilities
 
 
 async def test_drift_compares_live_features_with_training(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import webbrowser
 from datetime import date
 from pathlib import Path
@@ -286,25 +287,36 @@ def score(
             param_hint="--explain",
         )
 
-    async def work(ctx: AppContext) -> tuple[service.ScoreSummary, service.OutcomeSummary]:
+    async def work(
+        ctx: AppContext,
+    ) -> tuple[float, service.ScoreSummary, service.OutcomeSummary]:
+        as_of = day or ctx.clock().date()
+        started = time.perf_counter()
+        async with ctx.db.transaction() as session:
+            await service.roll_feature_store(session=session, as_of=as_of, now=ctx.clock())
+        rolled = time.perf_counter() - started
         async with ctx.db.transaction() as session:
             scored = await service.score_all(
                 session=session,
                 registry=registry,
-                as_of=day or ctx.clock().date(),
+                as_of=as_of,
                 now=ctx.clock(),
                 explain_bands=bands,
             )
         async with ctx.db.transaction() as session:
             known = await service.fill_outcomes(session=session, now=ctx.clock())
-        return scored, known
+        return rolled, scored, known
 
-    summary, known = _run(work)
+    rolled, summary, known = _run(work)
     table = Table("risk band", "suppliers", title=f"Churn risk as of {summary.as_of}")
     for band in ("high", "medium", "low"):
         table.add_row(band, f"{summary.bands.get(band, 0):,}")
     console.print(table)
     timing = ", ".join(f"{k} {v:.2f} s" for k, v in summary.seconds.items())
+    console.print(
+        f"Feature store at {summary.as_of} ({rolled:.2f} s); activity read from the "
+        f"{'feature store' if summary.source == 'store' else 'rollups'}."
+    )
     console.print(
         f"Scored {summary.scored:,} suppliers with {summary.model_version} ({timing}); "
         f"drivers stored for {summary.explained:,} ({', '.join(bands) or 'none'})."

@@ -300,7 +300,18 @@ class ScoreSummary:
     scored: int
     bands: dict[str, int]
     explained: int
+    source: Source
+    """Where the activity features came from: the feature store, or the rollups."""
     seconds: dict[str, float]
+
+
+async def roll_feature_store(
+    *, session: AsyncSession, as_of: date, now: datetime
+) -> feature_store.RollForward:
+    """Bring the feature store to ``as_of`` (built the first time; then a day's move reads
+    only the rollups of the days that cross a window bound). Once a day, before
+    :func:`score_all`, in its own transaction: it locks the store, and ingest waits."""
+    return await feature_store.roll_forward(session, to=as_of, now=now)
 
 
 async def score_all(
@@ -314,19 +325,20 @@ async def score_all(
     """Score every eligible supplier in one vectorised pass and log the predictions.
 
     SHAP drivers are computed (one batched ``pred_contrib`` call) only for the rows in
-    ``explain_bands``; the others are logged without drivers. Filling in the outcomes of
-    earlier predictions is a separate step (:func:`fill_outcomes`), in its own transaction:
-    this one holds the feature store's lock, which ingest waits for.
+    ``explain_bands``; the others are logged without drivers.
+
+    Activity comes from the feature store when it is at ``as_of`` (see
+    :func:`roll_feature_store`), else from the rollups. Filling in the outcomes of earlier
+    predictions is a separate step (:func:`fill_outcomes`).
     """
     seconds: dict[str, float] = {}
     predictor = supplier_predictor(registry)
     assert predictor.spec is not None
     t = time.perf_counter()
-    store = await feature_store.roll_forward(session, to=as_of, now=now)
-    seconds["roll forward"] = time.perf_counter() - t
-    t = time.perf_counter()
-    # The store stays locked until the caller commits, so no batch lands in between.
-    source: Source = "store" if store.as_of == as_of else "rollups"
+    # A shared lock: ingest batches may still land (the read below is one statement), but
+    # the store cannot move to another day until this transaction ends.
+    at_day = await feature_store.store_day(session, lock="share") == as_of
+    source: Source = "store" if at_day else "rollups"
     frame = await compute_features(session, spec=predictor.spec, as_of=as_of, source=source)
     seconds["features"] = time.perf_counter() - t
     t = time.perf_counter()
@@ -369,6 +381,7 @@ async def score_all(
         scored=len(frame),
         bands=counts,
         explained=int(explain_rows.size),
+        source=source,
         seconds={k: round(v, 3) for k, v in seconds.items()},
     )
 
