@@ -14,7 +14,7 @@ from wedsync_success.churn.features import compute_features, cutoff_seconds
 from wedsync_success.churn.labels import align, churn_labels
 from wedsync_success.churn.registry import Registry
 from wedsync_success.churn.service import feature_spec
-from wedsync_success.churn.training import CV_FOLDS, _folds, holdout_mask, train_model
+from wedsync_success.churn.training import holdout_mask, train_model
 
 
 def test_model_beats_both_baselines_and_is_calibrated(
@@ -113,35 +113,3 @@ def test_trees_are_grown_on_all_training_rows_after_the_held_out_choices() -> No
     assert model.best_iteration == model.booster.current_iteration() >= 1
     p = model.probabilities(x[test])
     assert 0.5 * y[test].mean() < p.mean() < 2 * y[test].mean()
-
-
-def test_grouped_cross_fitting_scores_every_training_row_out_of_fold() -> None:
-    x, y, groups = _toy_table()
-    held_out = holdout_mask(groups)
-    fit, calibration = ~held_out, held_out
-    folds = _folds(fit, calibration, groups, y)
-    assert len(folds) == CV_FOLDS
-    # one fold is the calibration slice; every row is held out exactly once, and an account's
-    # rows are never on both sides of a fold
-    assert any(np.array_equal(held, calibration) for _, held in folds)
-    np.testing.assert_array_equal(sum(held.astype(int) for _, held in folds), 1)
-    ids = np.asarray(groups)
-    for grow, held in folds:
-        assert not set(ids[grow]) & set(ids[held])
-    model = train_model(
-        x,
-        y,
-        fit=fit,
-        calibration=calibration,
-        names=["a", "b", "c", "kind"],
-        categorical=[3],
-        groups=groups,
-    )
-    assert model.calibration_rows == len(groups)
-    # without both classes in every fold, the calibration slice alone is used
-    few = np.zeros_like(y)
-    few[np.flatnonzero(calibration)[:3]] = True
-    few[np.flatnonzero(fit)[:3]] = True
-    ((grow, held),) = _folds(fit, calibration, groups, few)
-    assert grow is fit
-    assert held is calibration

@@ -215,7 +215,6 @@ async def train_suppliers(
         categorical=categorical,
         tune=options.tune,
         calibration_method=options.calibration,
-        groups=rows.ids,
     )
     progress("training", 1, 3)
     p_test = model.probabilities(x[test])
@@ -237,9 +236,8 @@ async def train_suppliers(
             "test_cutoffs": [c.isoformat() for c in test_cuts],
             "suppliers": len(set(rows.ids)),
             "split": "time: train on earlier cutoffs, test on the latest; rounds, calibration "
-            "and threshold from 4-fold out-of-fold scores over the training suppliers (all "
-            "rows of a supplier in one fold); model and logistic baseline fitted on every "
-            "training row",
+            "and threshold from a held-out 25% of suppliers (all their rows) of the training "
+            "window; model and logistic baseline then fitted on every training row",
             **_balance(y, fit=fit, calibration=calibration, test=test),
         },
         "features": {

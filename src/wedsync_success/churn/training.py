@@ -8,13 +8,9 @@ The procedure (docs/churn.md, "Model"):
 
 1. Trees are grown on *fit* with early stopping on *calibration*; that gives the number of
    rounds and, from the held-out rows' raw scores, the probability calibration and the
-   decision threshold. With ``groups`` (supplier ids: ``churn train`` passes them; the
-   bring-your-own-data path, already cross-validated, does not) this is done ``CV_FOLDS`` times
-   instead, each fold holding out a quarter of the groups (all rows of one group in one
-   fold): every training row then gets an out-of-fold score, and calibration is fitted on all
-   of them rather than on one quarter.
+   decision threshold.
 2. The registered booster is then grown on *fit* and *calibration* together for that many
-   rounds (the mean over the folds), and uses that calibration and threshold. Keeping a
+   rounds, and uses that calibration and threshold. Keeping a
    quarter of the training rows away from the trees for good wasted them: on the demo
    populations, growing the registered trees on every training row is worth about +0.004
    test-window ROC-AUC (a logistic model gains about as much from those rows).
@@ -81,8 +77,6 @@ TUNE_GRID: tuple[dict[str, Any], ...] = (
 )
 """Variants of ``DEFAULT_PARAMS`` tried by ``--tune`` (the first is the default itself)."""
 CALIBRATION_SHARE = 0.25
-CV_FOLDS = 4
-"""Folds of the cross-fitting when groups are given; one of them is the calibration slice."""
 
 
 @dataclass(frozen=True)
@@ -142,65 +136,43 @@ def _dataset(
     )
 
 
-def _folds(
-    fit: BoolArray, calibration: BoolArray, groups: Sequence[str] | None, y: BoolArray
-) -> list[tuple[BoolArray, BoolArray]]:
-    """(grow, held-out) row masks: the calibration slice alone, or ``CV_FOLDS`` folds of the
-    groups over all training rows when groups are given (and every fold has both classes)."""
-    single = [(fit, calibration)]
-    if groups is None:
-        return single
-    rows = fit | calibration
-    fold = _buckets(groups) * CV_FOLDS // 10_000
-    folds = [(rows & (fold != k), rows & (fold == k)) for k in range(CV_FOLDS)]
-    for grow, held in folds:
-        for part in (grow, held):
-            if not 0 < int(y[part].sum()) < int(part.sum()):
-                return single
-    return folds
-
-
 @dataclass(frozen=True)
 class _HeldOut:
-    """What the held-out rows say about one set of parameters."""
+    """What the calibration slice says about one set of parameters."""
 
     loss: float
     rounds: int
     raw: FloatArray
-    """Raw scores of the held-out rows (NaN on rows never held out)."""
+    """Raw scores of the calibration rows."""
 
 
 def _held_out(
     x: FloatArray,
     y: BoolArray,
-    folds: list[tuple[BoolArray, BoolArray]],
+    fit: BoolArray,
+    calibration: BoolArray,
     names: Sequence[str],
     categorical: Sequence[int],
     params: dict[str, Any],
 ) -> _HeldOut:
-    """Grow on each fold's grow rows with early stopping on its held-out rows."""
-    raw = np.full(y.size, np.nan)
-    losses, rounds, sizes = [], [], []
-    for grow, held in folds:
-        train = _dataset(x[grow], y[grow], names, categorical)
-        valid = lgb.Dataset(x[held], y[held].astype(np.float64), reference=train)
-        booster = lgb.train(
-            params,
-            train,
-            num_boost_round=MAX_ROUNDS,
-            valid_sets=[valid],
-            valid_names=["held_out"],
-            callbacks=[lgb.early_stopping(EARLY_STOPPING_ROUNDS, verbose=False)],
-        )
-        best = booster.best_iteration or booster.current_iteration()
-        raw[held] = booster.predict(x[held], raw_score=True, num_iteration=best)
-        losses.append(float(booster.best_score["held_out"]["binary_logloss"]))
-        rounds.append(best)
-        sizes.append(float(held.sum()))
+    """Grow on the fit rows with early stopping on the calibration rows."""
+    train = _dataset(x[fit], y[fit], names, categorical)
+    valid = lgb.Dataset(x[calibration], y[calibration].astype(np.float64), reference=train)
+    booster = lgb.train(
+        params,
+        train,
+        num_boost_round=MAX_ROUNDS,
+        valid_sets=[valid],
+        valid_names=["held_out"],
+        callbacks=[lgb.early_stopping(EARLY_STOPPING_ROUNDS, verbose=False)],
+    )
+    best = booster.best_iteration or booster.current_iteration()
     return _HeldOut(
-        loss=float(np.average(losses, weights=sizes)),
-        rounds=max(1, round(float(np.mean(rounds)))),
-        raw=raw,
+        loss=float(booster.best_score["held_out"]["binary_logloss"]),
+        rounds=best,
+        raw=np.asarray(
+            booster.predict(x[calibration], raw_score=True, num_iteration=best), dtype=np.float64
+        ),
     )
 
 
@@ -215,18 +187,16 @@ def train_model(
     tune: bool = False,
     calibration_method: str = "platt",
     params: dict[str, Any] | None = None,
-    groups: Sequence[str] | None = None,
 ) -> TrainedModel:
-    """Choose the rounds, calibration and threshold on held-out rows (the calibration slice,
-    or out-of-fold rows of ``groups``), then grow the booster on all of ``fit | calibration``."""
+    """Choose the rounds, calibration and threshold on the calibration slice, then grow the
+    booster on all of ``fit | calibration``."""
     _check_rows(y[fit], "training")
     _check_rows(y[calibration], "calibration")
     base = {**DEFAULT_PARAMS, **(params or {})}
     candidates = [{**base, **g} for g in TUNE_GRID] if tune else [base]
-    folds = _folds(fit, calibration, groups, y)
     best: tuple[_HeldOut, dict[str, Any]] | None = None
     for candidate in candidates:
-        result = _held_out(x, y, folds, names, categorical, candidate)
+        result = _held_out(x, y, fit, calibration, names, categorical, candidate)
         if best is None or result.loss < best[0].loss:
             best = (result, candidate)
     assert best is not None
@@ -235,10 +205,8 @@ def train_model(
     booster = lgb.train(
         chosen, _dataset(x[rows], y[rows], names, categorical), num_boost_round=held_out.rounds
     )
-    scored = ~np.isnan(held_out.raw)
-    raw = held_out.raw[scored]
-    calibrator = fit_calibrator(raw, y[scored], calibration_method)
-    threshold = choose_threshold(y[scored], calibrator.apply(raw))
+    calibrator = fit_calibrator(held_out.raw, y[calibration], calibration_method)
+    threshold = choose_threshold(y[calibration], calibrator.apply(held_out.raw))
     base_rate = float(y[rows].mean())
     return TrainedModel(
         booster=booster,
@@ -247,7 +215,7 @@ def train_model(
         bands=risk_bands(base_rate, threshold),
         params=chosen,
         best_iteration=booster.current_iteration(),
-        calibration_rows=int(scored.sum()),
+        calibration_rows=int(calibration.sum()),
     )
 
 
@@ -256,7 +224,8 @@ def logistic_baseline(
 ) -> Callable[[FloatArray], FloatArray]:
     """A logistic regression on the ``fit`` rows (one-hot categoricals, median imputation,
     standardisation); returns a function giving probabilities. The registered trees are grown
-    on ``fit | calibration``: pass those rows for a like-for-like comparison."""
+    on ``fit | calibration``: ``churn train`` passes those rows, so the comparison is like
+    for like."""
     _check_rows(y[fit], "training")
     levels = {c: np.unique(x[fit, c][~np.isnan(x[fit, c])]) for c in categorical}
     numeric = [i for i in range(x.shape[1]) if i not in set(categorical)]
