@@ -95,6 +95,41 @@ async def test_scoring_reads_the_feature_store_once_it_is_at_the_day(
     assert found == expected  # the same features, so exactly the same probabilities
 
 
+async def test_a_failure_while_explaining_leaves_the_log_as_it_was(
+    seeded_sqlite: Seeded, trained: tuple[Registry, dict[str, Any]], monkeypatch: Any
+) -> None:
+    """Explanations are computed in chunks while earlier chunks are written: a failure in a
+    later chunk still rolls every write back."""
+    registry, _ = trained
+    db = seeded_sqlite.ctx.db
+    calls = 0
+    real = service.drivers_of_rows
+
+    def failing_second_chunk(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise RuntimeError("explanation failed")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(service, "EXPLAIN_CHUNK", 10)
+    monkeypatch.setattr(service, "drivers_of_rows", failing_second_chunk)
+    async with db.transaction() as session:
+        await session.execute(delete(ChurnPrediction))
+    with pytest.raises(RuntimeError, match="explanation failed"):
+        async with db.transaction() as session:
+            await service.score_all(
+                session=session,
+                registry=registry,
+                as_of=(END - timedelta(days=30)).date(),
+                now=END,
+                explain_bands=("high", "medium"),
+            )
+    assert calls == 2
+    async with db.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(ChurnPrediction)) == 0
+
+
 async def test_drift_compares_live_features_with_training(
     seeded_sqlite: Seeded, trained: tuple[Registry, dict[str, Any]]
 ) -> None:
