@@ -13,6 +13,7 @@ from tests.factories import supplier
 from wedsync_success.churn import repository
 from wedsync_success.churn.models import ChurnPrediction
 from wedsync_success.context import AppContext
+from wedsync_success.db import bulk
 from wedsync_success.suppliers.service import upsert_batch
 
 AS_OF = date(2026, 5, 31)
@@ -95,7 +96,7 @@ async def test_scoring_a_day_again_replaces_and_another_model_adds(ctx: AppConte
 async def test_a_large_batch_is_written_in_chunks(
     ctx: AppContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(repository, "WRITE_CHUNK", 4)
+    monkeypatch.setattr(bulk, "CHUNK", 4)
     ids = await _suppliers(ctx, 10)
     async with ctx.db.transaction() as session:
         await repository.write_predictions(session, _batch(ids, probability=0.5))

@@ -4,8 +4,6 @@ is computed."""
 
 from __future__ import annotations
 
-import functools
-import json
 import typing
 import uuid
 from collections.abc import Mapping, Sequence
@@ -16,33 +14,24 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from sqlalchemy import (
-    Float,
-    String,
     Table,
-    Text,
-    Uuid,
-    bindparam,
-    cast,
     exists,
     func,
     or_,
     select,
-    true,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wedsync_success.activity.models import DailyRollup
 from wedsync_success.churn.models import ChurnPrediction
+from wedsync_success.db.bulk import upsert_columns
 from wedsync_success.health import repository as health_repository
 from wedsync_success.health.components import compute as compute_health
 from wedsync_success.health.config import HealthConfig
 from wedsync_success.suppliers.models import Supplier
 
 FloatArray = npt.NDArray[np.float64]
-WRITE_CHUNK = 5000
 
 
 def _as_date(value: Any) -> date | None:
@@ -127,77 +116,31 @@ class PredictionBatch:
 
 
 _PREDICTIONS = typing.cast(Table, ChurnPrediction.__table__)
-_PER_ROW: dict[str, Any] = {
-    "supplier_id": Uuid,
-    "probability": Float,
-    "risk_band": String,
-    "drivers": Text,
-}
-"""Columns that differ from row to row (sent as arrays), with their element types."""
-_PER_BATCH = ("model_version", "as_of", "horizon_days", "horizon_end", "predicted_at")
-"""Columns with one value for the whole batch (sent once)."""
-_KEY = ("supplier_id", "as_of", "model_version")
-
-
-def _upsert(source: Any, dialect: str) -> Any:
-    """INSERT ... SELECT ``source`` (per-row columns then the batch's constants), replacing a
-    prediction of the same supplier, day and model (scoring a day again)."""
-    names = [*_PER_ROW, *_PER_BATCH]
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(_PREDICTIONS)
-    stmt = insert.from_select(names, source)
-    return stmt.on_conflict_do_update(
-        index_elements=list(_KEY),
-        set_={name: stmt.excluded[name] for name in names if name not in _KEY},
-    )
-
-
-def _constants() -> list[Any]:
-    return [bindparam(name, type_=_PREDICTIONS.c[name].type) for name in _PER_BATCH]
-
-
-@functools.cache
-def _write_statement(dialect: str) -> Any:
-    """The batch upsert, built once per backend (only its parameters change).
-
-    PostgreSQL unnests one array per column; SQLite has no arrays, so the rows travel as
-    one JSON document, ``[[supplier_id, probability, band, drivers], ...]``, unpacked by
-    ``json_each``. Either way the server, not Python, walks the rows.
-    """
-    if dialect == "postgresql":
-        arrays = [bindparam(name, type_=postgresql.ARRAY(t)) for name, t in _PER_ROW.items()]
-        rows = func.unnest(*arrays).table_valued(*_PER_ROW).render_derived()
-        per_row: list[Any] = [rows.c[name] for name in _PER_ROW]
-        per_row[-1] = cast(rows.c.drivers, JSONB)
-        return _upsert(select(*per_row, *_constants()), dialect)
-    doc = func.json_each(bindparam("rows", type_=Text)).table_valued("value")
-    per_row = [func.json_extract(doc.c.value, f"$[{i}]") for i in range(len(_PER_ROW))]
-    # "WHERE true" keeps SQLite from reading ON CONFLICT as the join's ON clause.
-    return _upsert(select(*per_row, *_constants()).where(true()), dialect)
 
 
 async def write_predictions(session: AsyncSession, batch: PredictionBatch) -> None:
-    """Upsert a batch of predictions, one statement per chunk.
+    """Upsert a batch of predictions on (supplier, day, model): scoring a day again replaces.
 
-    A many-row executemany costs Python parameter handling for every row and value: seconds
-    for the 100K rows of a daily scoring run. Here the per-row columns are sent as arrays.
+    Sent as columns (see :mod:`wedsync_success.db.bulk`), the model, day and horizon once.
     """
-    dialect = session.get_bind().dialect.name
-    stmt = _write_statement(dialect)
-    constants = {name: getattr(batch, name) for name in _PER_BATCH}
-    for start in range(0, len(batch), WRITE_CHUNK):
-        stop = start + WRITE_CHUNK
-        ids = batch.supplier_ids[start:stop]
-        probabilities = [float(p) for p in batch.probabilities[start:stop]]
-        bands = [str(b) for b in batch.risk_bands[start:stop]]
-        drivers = batch.drivers[start:stop]
-        if dialect == "postgresql":
-            texts = [None if d is None else json.dumps(d) for d in drivers]
-            columns = dict(zip(_PER_ROW, (list(ids), probabilities, bands, texts), strict=True))
-            await session.execute(stmt, {**columns, **constants})
-        else:
-            # SQLAlchemy stores a UUID on SQLite as its 32 hex digits (CHAR(32)).
-            rows = zip((i.hex for i in ids), probabilities, bands, drivers, strict=True)
-            await session.execute(stmt, {"rows": json.dumps(list(rows)), **constants})
+    await upsert_columns(
+        session,
+        _PREDICTIONS,
+        key=("supplier_id", "as_of", "model_version"),
+        columns={
+            "supplier_id": batch.supplier_ids,
+            "probability": [float(p) for p in batch.probabilities],
+            "risk_band": [str(b) for b in batch.risk_bands],
+            "drivers": batch.drivers,
+        },
+        constants={
+            "model_version": batch.model_version,
+            "as_of": batch.as_of,
+            "horizon_days": batch.horizon_days,
+            "horizon_end": batch.horizon_end,
+            "predicted_at": batch.predicted_at,
+        },
+    )
 
 
 async def fill_outcomes(session: AsyncSession, *, now: datetime) -> tuple[int, int]:

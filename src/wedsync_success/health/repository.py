@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import typing
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -14,6 +15,7 @@ from sqlalchemy import (
     BindParameter,
     Date,
     Select,
+    Table,
     and_,
     bindparam,
     case,
@@ -26,14 +28,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from wedsync_success.activity.models import DailyRollup
+from wedsync_success.db.bulk import upsert_columns
 from wedsync_success.db.types import UTCDateTime
-from wedsync_success.db.upsert import dialect_insert
 from wedsync_success.health.components import Signals
-from wedsync_success.health.config import COMPONENT_NAMES, HealthConfig
+from wedsync_success.health.config import HealthConfig
 from wedsync_success.health.models import HealthScore, HealthScoreHistory
 from wedsync_success.kit.clock import start_of_day
 from wedsync_success.milestones.models import MilestoneAchievement
 from wedsync_success.suppliers.models import SubscriptionStatus, Supplier
+
+_CURRENT = typing.cast(Table, HealthScore.__table__)
+_HISTORY = typing.cast(Table, HealthScoreHistory.__table__)
 
 TREND_WINDOWS = {"7d": (7, 14), "30d": (30, 45)}
 """Trend reference: the latest history score between N and M days before as-of."""
@@ -276,43 +281,35 @@ def _as_date(value: Any) -> date | None:
     return date.fromisoformat(str(value))
 
 
-_UPSERTS: dict[tuple[str, str, tuple[str, ...]], Any] = {}
+async def write_history(
+    session: AsyncSession, *, as_of: date, columns: Mapping[str, Sequence[Any]]
+) -> None:
+    """Upsert one history row per supplier for ``as_of`` (``columns``: one value per row)."""
+    await upsert_columns(
+        session,
+        _HISTORY,
+        key=("supplier_id", "as_of"),
+        columns=columns,
+        constants={"as_of": as_of},
+    )
 
 
-def _upsert(session: AsyncSession, table: str, columns: tuple[str, ...]) -> Any:
-    """The score upserts, built once per backend and column set (building them costs ~1 ms)."""
-    key = (session.get_bind().dialect.name, table, columns)
-    stmt = _UPSERTS.get(key)
-    if stmt is None:
-        if table == "history":
-            ins = dialect_insert(session, HealthScoreHistory)
-            stmt = ins.on_conflict_do_update(
-                index_elements=["supplier_id", "as_of"],
-                set_={name: ins.excluded[name] for name in columns},
-            )
-        else:
-            ins = dialect_insert(session, HealthScore)
-            stmt = ins.on_conflict_do_update(
-                index_elements=["supplier_id"],
-                set_={name: ins.excluded[name] for name in columns},
-                where=HealthScore.as_of <= ins.excluded.as_of,
-            )
-        _UPSERTS[key] = stmt
-    return stmt
-
-
-async def write_history(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    """Upsert one history row per (supplier, as_of)."""
-    if rows:
-        columns = ("score", "risk_level", *COMPONENT_NAMES)
-        await session.execute(_upsert(session, "history", columns), rows)
-
-
-async def write_current(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    """Upsert the current score, never replacing a later as-of with an earlier one."""
-    if rows:
-        columns = tuple(c for c in rows[0] if c != "supplier_id")
-        await session.execute(_upsert(session, "current", columns), rows)
+async def write_current(
+    session: AsyncSession,
+    *,
+    as_of: date,
+    computed_at: datetime,
+    columns: Mapping[str, Sequence[Any]],
+) -> None:
+    """Upsert the current scores, never replacing a later as-of with an earlier one."""
+    await upsert_columns(
+        session,
+        _CURRENT,
+        key=("supplier_id",),
+        columns=columns,
+        constants={"as_of": as_of, "computed_at": computed_at},
+        newer_only="as_of",
+    )
 
 
 async def current(session: AsyncSession, supplier_id: uuid.UUID) -> HealthScore | None:

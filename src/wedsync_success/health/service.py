@@ -51,43 +51,23 @@ async def recompute(
     scores = compute(data.signals, config, milestones_defined=milestones_defined)
     change_7d = np.round(scores.score - data.score_7d_ago, 1)
     change_30d = np.round(scores.score - data.score_30d_ago, 1)
-    component_cols = [scores.components[n].tolist() for n in COMPONENT_NAMES]
-    signal_cols = [data.signals.by_component()[n].tolist() for n in COMPONENT_NAMES]
-    score_list = scores.score.tolist()
     risk_list = scores.risk_level.tolist()
-    history_rows = [
-        {
-            "supplier_id": sid,
-            "as_of": as_of,
-            "score": sc,
-            "risk_level": rl,
-            **dict(zip(COMPONENT_NAMES, comps, strict=True)),
-        }
-        for sid, sc, rl, *comps in zip(
-            data.supplier_ids, score_list, risk_list, *component_cols, strict=True
-        )
-    ]
-    signal_names = [f"{n}_signal" for n in COMPONENT_NAMES]
-    current_rows = [
-        {
-            **h,
-            **dict(zip(signal_names, sigs, strict=True)),
-            "last_active_on": last,
-            "change_7d": _none_if_nan(c7),
-            "change_30d": _none_if_nan(c30),
-            "computed_at": now,
-        }
-        for h, last, c7, c30, *sigs in zip(
-            history_rows,
-            data.last_active_on,
-            change_7d.tolist(),
-            change_30d.tolist(),
-            *signal_cols,
-            strict=True,
-        )
-    ]
-    await repository.write_history(session, history_rows)
-    await repository.write_current(session, current_rows)
+    history = {
+        "supplier_id": data.supplier_ids,
+        "score": scores.score.tolist(),
+        "risk_level": risk_list,
+        **{name: scores.components[name].tolist() for name in COMPONENT_NAMES},
+    }
+    signals = data.signals.by_component()
+    current = {
+        **history,
+        **{f"{name}_signal": signals[name].tolist() for name in COMPONENT_NAMES},
+        "last_active_on": data.last_active_on,
+        "change_7d": [_none_if_nan(c) for c in change_7d.tolist()],
+        "change_30d": [_none_if_nan(c) for c in change_30d.tolist()],
+    }
+    await repository.write_history(session, as_of=as_of, columns=history)
+    await repository.write_current(session, as_of=as_of, computed_at=now, columns=current)
     events = _change_events(data, scores, config, as_of=as_of)
     await enqueue(session=session, events=events, now=now)
     return RecomputeSummary(

@@ -1,0 +1,140 @@
+"""Bulk upserts that send columns, not rows.
+
+A many-row ``executemany`` through SQLAlchemy spends Python time on every row and value
+(parameter dictionaries, type processing): seconds for the 100K rows of a daily scoring run.
+
+- PostgreSQL: the values that differ from row to row travel as one array per column and the
+  server ``unnest``s them; the values shared by the whole batch are sent once.
+- SQLite (in-process, so there is no round trip to save): each column is converted once to
+  SQLAlchemy's storage format, and the rows go to the driver's own ``executemany``, which
+  binds them in C.
+
+Values are converted exactly as SQLAlchemy would store them (each column type's own bind
+processing), so rows written here read back like any other.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import JSON, ColumnElement, Table, Text, bindparam, cast, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncSession
+
+CHUNK = 5000
+"""Rows per statement: bounds the size of one parameter (array or JSON document)."""
+
+
+_POSTGRES: Dialect = postgresql.asyncpg.dialect()  # type: ignore[no-untyped-call]
+
+
+def _is_json(table: Table, name: str) -> bool:
+    return isinstance(table.c[name].type.dialect_impl(_POSTGRES), JSON | JSONB)
+
+
+def _on_conflict(
+    insert: Any, table: Table, names: Sequence[str], key: tuple[str, ...], newer_only: str | None
+) -> Any:
+    where: ColumnElement[bool] | None = None
+    if newer_only is not None:
+        where = table.c[newer_only] <= insert.excluded[newer_only]
+    return insert.on_conflict_do_update(
+        index_elements=list(key),
+        set_={name: insert.excluded[name] for name in names if name not in key},
+        where=where,
+    )
+
+
+@functools.cache
+def _postgres_statement(
+    table: Table,
+    per_row: tuple[str, ...],
+    per_batch: tuple[str, ...],
+    key: tuple[str, ...],
+    newer_only: str | None,
+) -> Any:
+    """INSERT ... SELECT FROM unnest(arrays), built once per shape."""
+    arrays = [
+        bindparam(
+            name, type_=postgresql.ARRAY(Text if _is_json(table, name) else table.c[name].type)
+        )
+        for name in per_row
+    ]
+    rows = func.unnest(*arrays).table_valued(*per_row).render_derived()
+    values = [
+        cast(rows.c[name], JSONB) if _is_json(table, name) else rows.c[name] for name in per_row
+    ]
+    constants = [bindparam(name, type_=table.c[name].type) for name in per_batch]
+    names = [*per_row, *per_batch]
+    insert = postgresql.insert(table).from_select(names, select(*values, *constants))
+    return _on_conflict(insert, table, names, key, newer_only)
+
+
+@functools.cache
+def _sqlite_statement(
+    table: Table, names: tuple[str, ...], key: tuple[str, ...], newer_only: str | None
+) -> tuple[str, tuple[str, ...]]:
+    """The driver-level SQL of a one-row upsert, and the names of its ``?`` parameters."""
+    insert = sqlite.insert(table).values({name: bindparam(name) for name in names})
+    upsert = _on_conflict(insert, table, names, key, newer_only)
+    compiled = upsert.compile(dialect=sqlite.dialect())
+    return str(compiled), tuple(compiled.positiontup or ())
+
+
+def _sqlite_values(table: Table, dialect: Dialect, name: str, values: Sequence[Any]) -> list[Any]:
+    """One column as JSON-ready values in SQLAlchemy's SQLite storage format."""
+    processor = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+    if processor is not None:
+        return [None if v is None else processor(v) for v in values]
+    # SQLite has no NaN: it would store NULL anyway; say so rather than rely on it.
+    return [None if isinstance(v, float) and math.isnan(v) else v for v in values]
+
+
+def _postgres_values(table: Table, name: str, values: Sequence[Any]) -> list[Any]:
+    if _is_json(table, name):
+        return [None if v is None else json.dumps(v) for v in values]
+    return list(values)
+
+
+async def upsert_columns(
+    session: AsyncSession,
+    table: Table,
+    *,
+    key: Sequence[str],
+    columns: Mapping[str, Sequence[Any]],
+    constants: Mapping[str, Any] | None = None,
+    newer_only: str | None = None,
+) -> None:
+    """Insert rows given as ``columns`` (name -> one value per row) plus ``constants`` (name ->
+    one value for every row); a row whose ``key`` exists replaces it - only when its
+    ``newer_only`` column is not older than the stored one, if given."""
+    constants = dict(constants or {})
+    per_row = tuple(columns)
+    size = len(columns[per_row[0]]) if per_row else 0
+    if not size:
+        return
+    dialect = session.get_bind().dialect
+    if dialect.name == "postgresql":
+        stmt = _postgres_statement(table, per_row, tuple(constants), tuple(key), newer_only)
+        for start in range(0, size, CHUNK):
+            params = {
+                name: _postgres_values(table, name, values[start : start + CHUNK])
+                for name, values in columns.items()
+            }
+            await session.execute(stmt, {**params, **constants})
+        return
+    sql, order = _sqlite_statement(table, (*per_row, *constants), tuple(key), newer_only)
+    values: dict[str, Iterable[Any]] = {
+        name: _sqlite_values(table, dialect, name, columns[name]) for name in per_row
+    }
+    for name, value in constants.items():  # converted once, repeated in every row
+        values[name] = itertools.repeat(_sqlite_values(table, dialect, name, [value])[0], size)
+    connection = await session.connection()
+    await connection.exec_driver_sql(sql, list(zip(*(values[name] for name in order), strict=True)))
