@@ -303,16 +303,12 @@ class ScoreSummary:
     source: Source
     """Where the activity features came from: the feature store, or the rollups."""
     seconds: dict[str, float]
-    """Time of each phase, in order; "explain ∥ write" computes the drivers while writing
+    """Time of each phase, in order; "explain + write" computes the drivers while writing
     every prediction."""
 
 
 EXPLAIN_CHUNK = 4000
 """Rows explained at a time in batch scoring: one chunk is written while the next is explained."""
-
-
-def _chunks(rows: int) -> int:
-    return max(1, -(-rows // EXPLAIN_CHUNK))
 
 
 async def roll_feature_store(
@@ -358,7 +354,9 @@ async def score_all(
     t = time.perf_counter()
     explained = np.isin(bands, explain_bands)
 
-    def rows(picked: IntArray, drivers: Sequence[Sequence[Mapping[str, Any]] | None]) -> Any:
+    def rows(
+        picked: IntArray, drivers: Sequence[Sequence[Mapping[str, Any]] | None]
+    ) -> repository.PredictionBatch:
         return repository.PredictionBatch(
             model_version=predictor.version,
             as_of=as_of,
@@ -382,7 +380,9 @@ async def score_all(
         )
         return [as_logged(row) for row in found]
 
-    async def write_after(previous: asyncio.Future[None], batch: Any) -> None:
+    async def write_after(
+        previous: asyncio.Future[None], batch: repository.PredictionBatch
+    ) -> None:
         await previous  # one session: writes go one after another
         await repository.write_predictions(session, batch)
 
@@ -394,14 +394,14 @@ async def score_all(
         repository.write_predictions(session, rows(plain, [None] * plain.size))
     )
     try:
-        for chunk in np.array_split(np.flatnonzero(explained), _chunks(int(explained.sum()))):
-            if not chunk.size:
-                continue
+        explained_rows = np.flatnonzero(explained)
+        for start in range(0, explained_rows.size, EXPLAIN_CHUNK):
+            chunk = explained_rows[start : start + EXPLAIN_CHUNK]
             found = await asyncio.to_thread(explain, chunk)
             writing = asyncio.ensure_future(write_after(writing, rows(chunk, found)))
     finally:
         await writing
-    seconds["explain ∥ write"] = time.perf_counter() - t
+    seconds["explain + write"] = time.perf_counter() - t
     band_list = bands.tolist()
     counts = {b: band_list.count(b) for b in ("low", "medium", "high")}
     return ScoreSummary(
