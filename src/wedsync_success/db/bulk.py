@@ -29,7 +29,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 CHUNK = 5000
-"""Rows per statement: bounds the size of one parameter (array or JSON document)."""
+"""Rows per PostgreSQL statement: bounds the size of one array parameter."""
 
 
 _POSTGRES: Dialect = postgresql.asyncpg.dialect()  # type: ignore[no-untyped-call]
@@ -89,7 +89,7 @@ def _sqlite_statement(
 
 
 def _sqlite_values(table: Table, dialect: Dialect, name: str, values: Sequence[Any]) -> list[Any]:
-    """One column as JSON-ready values in SQLAlchemy's SQLite storage format."""
+    """One column in SQLAlchemy's SQLite storage format, as the driver takes it."""
     processor = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
     if processor is not None:
         return [None if v is None else processor(v) for v in values]
@@ -118,6 +118,9 @@ async def upsert_columns(
     constants = dict(constants or {})
     per_row = tuple(columns)
     size = len(columns[per_row[0]]) if per_row else 0
+    uneven = [name for name in per_row if len(columns[name]) != size]
+    if uneven:  # PostgreSQL's unnest would pad the short ones with NULLs
+        raise ValueError(f"columns {', '.join(uneven)} do not have {size} values like {per_row[0]}")
     if not size:
         return
     dialect = session.get_bind().dialect

@@ -1,0 +1,81 @@
+"""The columnar upsert on both backends: values round-trip, newer rows win, bad input fails."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from tests.factories import supplier
+from wedsync_success.context import AppContext
+from wedsync_success.db.bulk import upsert_columns
+from wedsync_success.health.models import HealthScore
+from wedsync_success.suppliers.service import upsert_batch
+
+NOW = datetime(2026, 6, 1, 6, 0, tzinfo=UTC)
+COMPONENTS = ("engagement", "adoption", "milestones", "clients", "billing", "support", "referrals")
+
+
+async def _suppliers(ctx: AppContext, n: int) -> list[uuid.UUID]:
+    items = [supplier() for _ in range(n)]
+    async with ctx.db.transaction() as session:
+        await upsert_batch(session=session, items=items, now=NOW)
+    return [uuid.UUID(i["id"]) for i in items]
+
+
+def _columns(ids: list[uuid.UUID], score: float) -> dict[str, list[Any]]:
+    n = len(ids)
+    return {
+        "supplier_id": ids,
+        "score": [score] * n,
+        "risk_level": ["watch"] * n,
+        "last_active_on": [date(2026, 5, 30), None][:n],
+        "change_7d": [None, -1.5][:n],
+        "change_30d": [2.0, None][:n],
+        **{name: [50.0] * n for name in COMPONENTS},
+        **{f"{name}_signal": [0.5] * n for name in COMPONENTS},
+    }
+
+
+async def _write(ctx: AppContext, columns: dict[str, list[Any]], as_of: date) -> None:
+    async with ctx.db.transaction() as session:
+        await upsert_columns(
+            session,
+            HealthScore.__table__,  # type: ignore[arg-type]
+            key=("supplier_id",),
+            columns=columns,
+            constants={"as_of": as_of, "computed_at": NOW},
+            newer_only="as_of",
+        )
+
+
+async def _stored(ctx: AppContext) -> dict[uuid.UUID, HealthScore]:
+    async with ctx.db.sessions() as session:
+        return {s.supplier_id: s for s in (await session.scalars(select(HealthScore))).all()}
+
+
+async def test_values_round_trip_and_only_newer_rows_replace(ctx: AppContext) -> None:
+    ids = await _suppliers(ctx, 2)
+    await _write(ctx, _columns(ids, 61.5), date(2026, 5, 31))
+    stored = await _stored(ctx)
+    first = stored[ids[0]]
+    assert (first.score, first.as_of, first.computed_at) == (61.5, date(2026, 5, 31), NOW)
+    assert first.last_active_on == date(2026, 5, 30)
+    assert (first.change_7d, first.change_30d) == (None, 2.0)
+    assert stored[ids[1]].last_active_on is None
+    await _write(ctx, _columns(ids, 10.0), date(2026, 5, 1))  # older: ignored
+    assert {s.score for s in (await _stored(ctx)).values()} == {61.5}
+    await _write(ctx, _columns(ids, 70.0), date(2026, 6, 1))  # newer: replaces
+    assert {s.score for s in (await _stored(ctx)).values()} == {70.0}
+
+
+async def test_columns_of_different_lengths_are_refused(ctx: AppContext) -> None:
+    ids = await _suppliers(ctx, 2)
+    columns = _columns(ids, 61.5)
+    columns["score"] = [61.5]
+    with pytest.raises(ValueError, match="score"):
+        await _write(ctx, columns, date(2026, 5, 31))
+    assert await _stored(ctx) == {}
