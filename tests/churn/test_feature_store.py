@@ -154,6 +154,28 @@ async def test_the_store_answers_only_for_its_own_day(
     assert len(elsewhere) == 0
 
 
+async def test_a_reader_of_the_store_lets_ingest_land_but_holds_the_day(
+    ctx: AppContext, suppliers: list[str]
+) -> None:
+    """Scoring takes the store's row with a shared lock: on PostgreSQL a batch still lands
+    meanwhile, while a roll forward waits until the reader is done."""
+    if ctx.db.dialect != "postgresql":
+        pytest.skip("SQLite has one writer at a time: there is nothing to share")
+    rng = np.random.default_rng(9)
+    await _ingest(ctx, _events(suppliers, rng, DAY0 - timedelta(days=60), DAY0))
+    await _roll(ctx, DAY0)
+    late = _events(suppliers, rng, DAY0 - timedelta(days=10), DAY0)
+    async with ctx.db.transaction() as session:
+        assert await feature_store.store_day(session, lock="share") == DAY0
+        await asyncio.wait_for(_ingest(ctx, late), timeout=30)  # lands while the reader holds
+        rolling = asyncio.create_task(_roll(ctx, DAY0 + timedelta(days=1)))
+        await asyncio.sleep(0.3)
+        assert not rolling.done(), "the store moved under a reader"
+        assert await feature_store.store_day(session) == DAY0
+    await asyncio.wait_for(rolling, timeout=30)
+    await _assert_store_equals_definition(ctx, DAY0 + timedelta(days=1))
+
+
 async def test_ingest_waits_for_a_roll_forward_and_lands_after_it(
     ctx: AppContext, suppliers: list[str]
 ) -> None:

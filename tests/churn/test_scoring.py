@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import delete, func, select
 
 from tests.churn.conftest import END, Seeded
-from wedsync_success.churn import service
+from wedsync_success.churn import feature_store, service
 from wedsync_success.churn.models import ChurnPrediction, FeatureStoreDay
 from wedsync_success.churn.registry import Registry
 from wedsync_success.kit.errors import NotFound, ValidationFailed
@@ -93,6 +93,27 @@ async def test_scoring_reads_the_feature_store_once_it_is_at_the_day(
     from_store, found = await score()
     assert (from_rollups.source, from_store.source) == ("rollups", "store")
     assert found == expected  # the same features, so exactly the same probabilities
+
+
+async def test_a_store_that_moves_on_before_the_read_falls_back_to_the_rollups(
+    seeded_sqlite: Seeded, trained: tuple[Registry, dict[str, Any]], monkeypatch: Any
+) -> None:
+    """The day is checked, then another process rolls the store on before the read."""
+    registry, _ = trained
+    db = seeded_sqlite.ctx.db
+    day = (END - timedelta(days=30)).date()
+    async with db.transaction() as session:
+        await session.execute(delete(FeatureStoreDay))
+        await service.roll_feature_store(session=session, as_of=day + timedelta(days=2), now=END)
+
+    async def seen_before_the_move(*_: Any, **__: Any) -> Any:
+        return day
+
+    monkeypatch.setattr(feature_store, "store_day", seen_before_the_move)
+    async with db.transaction() as session:
+        summary = await service.score_all(session=session, registry=registry, as_of=day, now=END)
+    assert summary.source == "rollups"
+    assert summary.scored > 200
 
 
 async def test_a_failure_while_explaining_leaves_the_log_as_it_was(

@@ -346,6 +346,11 @@ async def score_all(
     at_day = await feature_store.store_day(session, lock="share") == as_of
     source: Source = "store" if at_day else "rollups"
     frame = await compute_features(session, spec=predictor.spec, as_of=as_of, source=source)
+    if source == "store" and not len(frame):
+        # Only if the store moved on in between: SQLite runs each read in its own snapshot
+        # (no lock to share), and the read checks the store's day in its own statement.
+        source = "rollups"
+        frame = await compute_features(session, spec=predictor.spec, as_of=as_of)
     seconds["features"] = time.perf_counter() - t
     t = time.perf_counter()
     probability = predictor.probabilities(frame.matrix, threads=0)
