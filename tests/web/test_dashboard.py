@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -13,6 +14,7 @@ from tests.conftest import FakeClock
 from tests.factories import event
 from tests.helpers import create_supplier, ingest
 from wedsync_success.access.team import create_user
+from wedsync_success.churn.repository import PredictionBatch, write_predictions
 from wedsync_success.context import AppContext
 from wedsync_success.kit.errors import ValidationFailed
 
@@ -145,6 +147,49 @@ async def test_pages_show_what_the_api_says(
     assert "Reached “First client added”" in events
     missing = await client.get(f"/suppliers/{uuid.uuid4()}")
     assert missing.status_code == 404
+
+
+async def test_the_supplier_page_shows_the_latest_churn_prediction(
+    client: httpx.AsyncClient, ctx: AppContext, team_user: None, clock: FakeClock
+) -> None:
+    sid = await create_supplier(client, business_name="Velvet Hour Band", vendor_type="band_dj")
+    await _sign_in(client)
+    page = (await client.get(f"/suppliers/{sid}")).text
+    assert "No churn prediction yet" in page
+
+    def batch(day: int, probability: float, band: str, drivers: Any) -> PredictionBatch:
+        return PredictionBatch(
+            model_version="v0007",
+            as_of=clock.now.date() - timedelta(days=day),
+            horizon_days=60,
+            horizon_end=clock.now + timedelta(days=60),
+            predicted_at=clock.now,
+            supplier_ids=[uuid.UUID(sid)],
+            probabilities=[probability],
+            risk_bands=[band],
+            drivers=[drivers],
+        )
+
+    reason = {
+        "feature": "days_since_login",
+        "value": 21.0,
+        "impact": 0.61,
+        "text": "no logins in 21 days",
+        "direction": "up",
+    }
+    async with ctx.db.transaction() as session:
+        await write_predictions(session, batch(1, 0.3412, "high", [reason]))
+        await write_predictions(session, batch(8, 0.05, "low", None))  # older: not shown
+    page = (await client.get(f"/suppliers/{sid}")).text
+    assert "data-churn-probability>34%<" in page
+    assert "churn-high" in page
+    assert "no logins in 21 days" in page
+    assert "Model v0007" in page
+    async with ctx.db.transaction() as session:
+        await write_predictions(session, batch(0, 0.08, "low", None))
+    page = (await client.get(f"/suppliers/{sid}")).text
+    assert "data-churn-probability>8%<" in page
+    assert "Reasons are stored for the high-risk band" in page
 
 
 async def test_bad_list_parameters_are_explained(

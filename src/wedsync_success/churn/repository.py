@@ -195,3 +195,17 @@ async def logged_outcomes(session: AsyncSession) -> LoggedOutcomes:
         probability=np.asarray(cols[1], dtype=np.float64),
         outcome=np.asarray(cols[2], dtype=np.bool_),
     )
+
+
+async def latest_prediction(
+    session: AsyncSession, supplier_id: uuid.UUID
+) -> ChurnPrediction | None:
+    """The supplier's most recent logged prediction (latest day, then latest made)."""
+    p = ChurnPrediction
+    query = (
+        select(p)
+        .where(p.supplier_id == supplier_id)
+        .order_by(p.as_of.desc(), p.predicted_at.desc())
+        .limit(1)
+    )
+    return (await session.scalars(query)).first()

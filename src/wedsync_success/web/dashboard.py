@@ -22,6 +22,7 @@ from fastapi.templating import Jinja2Templates
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from wedsync_success.access.team import authenticate
+from wedsync_success.churn.repository import latest_prediction
 from wedsync_success.events import repository as events_repository
 from wedsync_success.events.types import SuccessEventType
 from wedsync_success.health.config import RiskLevel
@@ -222,12 +223,14 @@ async def supplier_page(
     points = await health_history(
         session, supplier_id, since=ctx.clock().date() - timedelta(days=365), until=None
     )
+    churn = await latest_prediction(session, supplier_id)
     return _render(
         request,
         "supplier.html",
         user=user,
         page="suppliers",
         profile=profile,
+        churn=churn,
         history=[{"as_of": p.as_of.isoformat(), "score": p.score} for p in points],
         timeline=formatting.timeline(profile),
     )
