@@ -13,6 +13,7 @@ async def create_supplier(client: httpx.AsyncClient, **overrides: Any) -> str:
     body = supplier(**overrides)
     response = await client.post("/api/v1/suppliers", json={"suppliers": [body]})
     assert response.status_code == 200, response.text
+    assert response.json()["rejected"] == 0, response.json()["errors"]
     return str(body["id"])
 
 
