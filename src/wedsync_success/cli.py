@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -18,6 +18,7 @@ from wedsync_success.churn.cli import churn_app
 from wedsync_success.config import Settings, get_settings
 from wedsync_success.context import AppContext, build_context
 from wedsync_success.db import migrate
+from wedsync_success.kit.cli import parse_day
 from wedsync_success.kit.errors import WedSyncError
 
 T = TypeVar("T")
@@ -280,15 +281,6 @@ def import_events(
 # --- health -------------------------------------------------------------------------------------
 
 
-def _parse_day(value: str | None, name: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)", param_hint=name) from None
-
-
 @health_app.command("recompute")
 def health_recompute(
     as_of: Annotated[
@@ -302,8 +294,8 @@ def health_recompute(
     """Detect milestones and rescore every active supplier (vectorised over rollups)."""
     from wedsync_success.pipeline import rescore_all
 
-    end_day = _parse_day(as_of, "--as-of")
-    start_day = _parse_day(since, "--since")
+    end_day = parse_day(as_of, "--as-of")
+    start_day = parse_day(since, "--since")
 
     async def work(ctx: AppContext) -> None:
         last = end_day or ctx.clock().date()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 import webbrowser
-from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,6 +16,7 @@ from wedsync_success.churn.registry import REPORT_FILE, Registry
 from wedsync_success.churn.schemas import CARD_METRICS
 from wedsync_success.config import get_settings
 from wedsync_success.context import AppContext
+from wedsync_success.kit.cli import parse_day
 
 churn_app = typer.Typer(
     help="Churn prediction: train, evaluate, choose the active model, score, watch drift.",
@@ -35,15 +35,6 @@ def _run(work: Any) -> Any:
     from wedsync_success.cli import _run as run_with_context
 
     return run_with_context(work)
-
-
-def _day(value: str | None, name: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)", param_hint=name) from None
 
 
 def _fmt(value: Any) -> str:
@@ -133,7 +124,7 @@ def train(
     from wedsync_success.churn import byo, service
 
     registry = _registry()
-    end_day = _day(as_of, "--as-of")
+    end_day = parse_day(as_of, "--as-of")
     if csv_file is not None and label is None:
         raise typer.BadParameter("--csv needs --label COLUMN", param_hint="--label")
 
@@ -278,7 +269,7 @@ def score(
     from wedsync_success.churn import service
 
     registry = _registry()
-    day = _day(as_of, "--as-of")
+    day = parse_day(as_of, "--as-of")
     bands = tuple(b.strip() for b in explain.split(",") if b.strip())
     unknown = [b for b in bands if b not in ("high", "medium", "low")]
     if unknown:
@@ -336,7 +327,7 @@ def drift(
     from wedsync_success.churn import service
 
     registry = _registry()
-    day = _day(as_of, "--as-of")
+    day = parse_day(as_of, "--as-of")
 
     async def work(ctx: AppContext) -> Any:
         async with ctx.db.sessions() as session:

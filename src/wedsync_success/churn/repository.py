@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from wedsync_success.activity.models import DailyRollup
 from wedsync_success.churn.models import ChurnPrediction
 from wedsync_success.db.bulk import upsert_columns
+from wedsync_success.db.types import as_date
 from wedsync_success.health import repository as health_repository
 from wedsync_success.health.components import compute as compute_health
 from wedsync_success.health.config import HealthConfig
@@ -34,18 +35,11 @@ from wedsync_success.suppliers.models import Supplier
 FloatArray = npt.NDArray[np.float64]
 
 
-def _as_date(value: Any) -> date | None:
-    """Aggregates such as ``max(day)`` come back as text on SQLite."""
-    if value is None or isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value))
-
-
 async def data_span(session: AsyncSession) -> tuple[date | None, date | None]:
     """The first and last day that has any rolled-up activity."""
     r = DailyRollup
     first, last = (await session.execute(select(func.min(r.day), func.max(r.day)))).one()
-    return _as_date(first), _as_date(last)
+    return as_date(first), as_date(last)
 
 
 @dataclass(frozen=True)

@@ -32,11 +32,9 @@ CHUNK = 5000
 """Rows per PostgreSQL statement: bounds the size of one array parameter."""
 
 
-_POSTGRES: Dialect = postgresql.asyncpg.dialect()  # type: ignore[no-untyped-call]
-
-
 def _is_json(table: Table, name: str) -> bool:
-    return isinstance(table.c[name].type.dialect_impl(_POSTGRES), JSON | JSONB)
+    """JSON columns travel as text and are cast on arrival (JSONB is a JSON subclass)."""
+    return isinstance(table.c[name].type, JSON)
 
 
 def _on_conflict(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, DateTime, Integer
@@ -41,3 +41,11 @@ class UTCDateTime(TypeDecorator[datetime]):
             return value.replace(tzinfo=UTC)
         # asyncpg already answers in UTC; skipping the conversion matters on 100K-row reads.
         return value if value.tzinfo is UTC else value.astimezone(UTC)
+
+
+def as_date(value: Any) -> date | None:
+    """A date from an aggregate such as ``max(day)``: SQLite loses the column type and
+    answers with text."""
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value))

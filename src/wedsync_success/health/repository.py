@@ -29,7 +29,7 @@ from sqlalchemy.orm import aliased
 
 from wedsync_success.activity.models import DailyRollup
 from wedsync_success.db.bulk import upsert_columns
-from wedsync_success.db.types import UTCDateTime
+from wedsync_success.db.types import UTCDateTime, as_date
 from wedsync_success.health.components import Signals
 from wedsync_success.health.config import HealthConfig
 from wedsync_success.health.models import HealthScore, HealthScoreHistory
@@ -265,20 +265,13 @@ async def scoring_input(
     return ScoringInput(
         supplier_ids=list(ids),
         signals=signals,
-        last_active_on=[_as_date(v) for v in last_day],
+        last_active_on=[as_date(v) for v in last_day],
         previous_score=_floats(prev_score),
         previous_risk=list(prev_risk),
         previous_as_of=list(prev_as_of),
         score_7d_ago=_floats(s7),
         score_30d_ago=_floats(s30),
     )
-
-
-def _as_date(value: Any) -> date | None:
-    """``max(day)`` loses the column type on SQLite and comes back as text."""
-    if value is None or isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value))
 
 
 async def write_history(
