@@ -71,11 +71,11 @@ async def test_partly_bad_batch_stores_the_good_items_and_names_each_bad_one(
     assert (body["accepted"], body["duplicates"], body["rejected"]) == (2, 0, 6)
     reasons = {e["index"]: (e["field"], e["reason"]) for e in body["errors"]}
     assert reasons[1][0] == "occurred_at"
-    assert reasons[2] == ("type", "Field required")
+    assert reasons[2] == ("type", "is required")
     assert reasons[3] == ("supplier_id", "no supplier with this id")
-    assert reasons[4][0] == "properties"
+    assert reasons[4][0] == "properties.amount"
     assert "minor units" in reasons[4][1]
-    assert reasons[5] == ("occurred_at", "is in the future")
+    assert reasons[5] == ("occurred_at", "is more than 5 minutes in the future")
     assert reasons[6][0] == ""
     assert [e["index"] for e in body["errors"]] == sorted(reasons)
     async with ctx.db.sessions() as session:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, Request
 
 from wedsync_success.activity.schemas import IngestResult
 from wedsync_success.kit.errors import PayloadTooLarge, ValidationFailed
+from wedsync_success.kit.limits import parse_json
 from wedsync_success.pipeline import ingest
 from wedsync_success.web.deps import API_PREFIX, ContextDep, IngestKey, SessionDep
 
@@ -31,8 +31,8 @@ _EXAMPLE = {
 
 def _items_of(body: bytes) -> list[Any]:
     try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+        payload = parse_json(body)
+    except ValueError as exc:
         raise ValidationFailed(
             "The request body is not valid JSON",
             details=[{"field": "body", "reason": str(exc)}],

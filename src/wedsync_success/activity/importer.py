@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import csv
 import io
-import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from wedsync_success.kit.errors import ValidationFailed
+from wedsync_success.kit.limits import parse_json, safe_text
 
 CSV_COLUMNS = ("event_id", "supplier_id", "user_id", "type", "occurred_at", "properties")
+
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")
+"""What bytes that are not UTF-8 become when the file is read with ``surrogateescape``:
+the line is reported instead of the whole import failing."""
+NOT_UTF8 = "is not valid UTF-8 text"
+_INTEGER = re.compile("-?[0-9]{1,20}")
+"""An ``amount`` column that reads as an integer (longer ones stay text and are refused by
+the event schema, without Python's 4,300-digit conversion error)."""
 
 
 @dataclass
@@ -43,14 +52,15 @@ def _csv_item(row: dict[str, str]) -> Any:
         k: v for k, v in row.items() if k in CSV_COLUMNS and v not in ("", None)
     }
     raw_props = item.pop("properties", None)
-    properties = json.loads(raw_props) if raw_props else {}
+    try:
+        properties = parse_json(raw_props, what="properties column") if raw_props else {}
+    except ValueError as exc:
+        raise ValueError(f"properties: not valid JSON ({exc})") from None
     if not isinstance(properties, dict):
-        raise ValueError("properties must be a JSON object")
+        raise ValueError("properties: must be a JSON object")
     for key, value in row.items():
         if key not in CSV_COLUMNS and key is not None and value not in ("", None):
-            properties[key] = (
-                int(value) if key == "amount" and value.lstrip("-").isdigit() else value
-            )
+            properties[key] = int(value) if key == "amount" and _INTEGER.fullmatch(value) else value
     item["properties"] = properties
     return item
 
@@ -59,7 +69,7 @@ def read_batches(path: Path, *, batch_size: int) -> Iterator[FileBatch]:
     """Yield batches of up to ``batch_size`` items; unparseable lines are reported, not fatal."""
     fmt = detect_format(path)
     with path.open("rb") as raw:
-        text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+        text = io.TextIOWrapper(raw, encoding="utf-8", errors="surrogateescape", newline="")
         batch = FileBatch()
         if fmt == "jsonl":
             rows: Iterator[tuple[int, Any]] = _jsonl_rows(text)
@@ -89,10 +99,13 @@ def _jsonl_rows(text: io.TextIOWrapper) -> Iterator[tuple[int, Any]]:
     for line_no, line in enumerate(text, start=1):
         if not line.strip():
             continue
+        if _NOT_UTF8.search(line):
+            yield line_no, _Unreadable(f"the line {NOT_UTF8}")
+            continue
         try:
-            yield line_no, json.loads(line)
+            yield line_no, parse_json(line, what="line")
         except ValueError as exc:
-            yield line_no, _Unreadable(f"not valid JSON: {exc}")
+            yield line_no, _Unreadable(f"not valid JSON: {safe_text(str(exc))}")
 
 
 def _csv_rows(text: io.TextIOWrapper) -> Iterator[tuple[int, Any]]:
@@ -103,8 +116,18 @@ def _csv_rows(text: io.TextIOWrapper) -> Iterator[tuple[int, Any]]:
             "The CSV header lacks required columns",
             details=[{"field": col, "reason": "missing column"} for col in sorted(missing)],
         )
-    for row in reader:
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # e.g. a field over csv's size limit: that row only
+            yield reader.line_num + 1, _Unreadable(f"not a readable CSV row: {exc}")
+            continue
+        if any(_NOT_UTF8.search(v) for v in row.values() if isinstance(v, str)):
+            yield reader.line_num, _Unreadable(f"the row {NOT_UTF8}")
+            continue
         try:
             yield reader.line_num, _csv_item(row)
         except ValueError as exc:
-            yield reader.line_num, _Unreadable(str(exc))
+            yield reader.line_num, _Unreadable(safe_text(str(exc)))

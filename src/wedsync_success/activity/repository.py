@@ -6,11 +6,12 @@ import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import BigInteger, case, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wedsync_success.activity.models import ActivityEvent, DailyRollup, SupplierEventTotal
 from wedsync_success.db.upsert import dialect_insert
+from wedsync_success.kit.limits import BIGINT_MAX, BIGINT_MIN
 from wedsync_success.suppliers.models import Supplier
 
 
@@ -58,6 +59,22 @@ async def batch_event_ids(
     return set(rows)
 
 
+def _saturating_add(total: Any, added: Any) -> Any:
+    """``total + added`` held at the BIGINT bounds instead of failing with "bigint out of
+    range" (PostgreSQL) or turning into a float (SQLite); see ``kit/limits.py`` for why
+    accepted amounts get there only after tens of millions of the largest payments.
+
+    Nested CASEs, because SQL does not promise to evaluate ``AND`` left to right and
+    ``BIGINT_MAX - added`` itself overflows for a negative ``added``."""
+    top = literal(BIGINT_MAX, BigInteger)
+    bottom = literal(BIGINT_MIN, BigInteger)
+    return case(
+        (added > 0, case((total > top - added, top), else_=total + added)),
+        (added < 0, case((total < bottom - added, bottom), else_=total + added)),
+        else_=total,
+    )
+
+
 async def roll_up_batch(session: AsyncSession, batch_id: uuid.UUID) -> list[uuid.UUID]:
     """Fold the events newly stored under ``batch_id`` into the rollups; returns the suppliers."""
     ev = ActivityEvent
@@ -80,7 +97,7 @@ async def roll_up_batch(session: AsyncSession, batch_id: uuid.UUID) -> list[uuid
             index_elements=["supplier_id", "day", "event_type"],
             set_={
                 "count": DailyRollup.count + ins.excluded.count,
-                "value_sum": DailyRollup.value_sum + ins.excluded.value_sum,
+                "value_sum": _saturating_add(DailyRollup.value_sum, ins.excluded.value_sum),
             },
         )
     )
@@ -106,7 +123,7 @@ async def roll_up_batch(session: AsyncSession, batch_id: uuid.UUID) -> list[uuid
             index_elements=["supplier_id", "event_type"],
             set_={
                 "count": t.count + ins_t.excluded.count,
-                "value_sum": t.value_sum + ins_t.excluded.value_sum,
+                "value_sum": _saturating_add(t.value_sum, ins_t.excluded.value_sum),
                 "first_at": case(
                     (ins_t.excluded.first_at < t.first_at, ins_t.excluded.first_at),
                     else_=t.first_at,

@@ -5,9 +5,20 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from wedsync_success.kit.batch import RejectedItem
+from wedsync_success.kit.limits import (
+    EARLIEST,
+    MAX_AMOUNT_MINOR,
+    MAX_PROPERTIES_BYTES,
+    MAX_PROPERTY_DEPTH,
+    MAX_PROPERTY_KEYS,
+    StoredInstant,
+    StoredText,
+    json_problem,
+    property_error,
+)
 
 KNOWN_EVENT_TYPES: frozenset[str] = frozenset(
     {
@@ -40,23 +51,42 @@ SUBSCRIPTION_EVENT_TYPES: frozenset[str] = frozenset(
 
 
 class EventIn(BaseModel):
-    """One activity event as a client sends it."""
+    """One activity event as a client sends it (limits: ``kit/limits.py``)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    event_id: str = Field(min_length=1, max_length=128, description="Client idempotency key")
+    event_id: StoredText = Field(min_length=1, max_length=128, description="Client idempotency key")
     supplier_id: uuid.UUID
     user_id: uuid.UUID | None = None
     type: str = Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_.]*$")
-    occurred_at: AwareDatetime
-    properties: dict[str, Any] = Field(default_factory=dict)
+    occurred_at: StoredInstant = Field(
+        description=f"ISO 8601 with a time zone, from {EARLIEST.date()} to now + 5 minutes"
+    )
+    properties: dict[str, Any] = Field(
+        default_factory=dict,
+        description=f"A JSON object: at most {MAX_PROPERTY_DEPTH} levels deep, "
+        f"{MAX_PROPERTY_KEYS} keys per object, {MAX_PROPERTIES_BYTES} bytes; text without "
+        "NUL, integers within 64 bits, finite numbers. `amount` is an integer in minor "
+        f"units, at most {MAX_AMOUNT_MINOR} either way.",
+    )
 
     @field_validator("properties")
     @classmethod
-    def _amount_is_minor_units(cls, value: dict[str, Any]) -> dict[str, Any]:
+    def _storable(cls, value: dict[str, Any]) -> dict[str, Any]:
+        problem = json_problem(value)
+        if problem is not None:
+            raise property_error(*problem)
         amount = value.get("amount")
-        if amount is not None and (isinstance(amount, bool) or not isinstance(amount, int)):
-            raise ValueError("properties.amount must be an integer amount in minor units")
+        if amount is not None and (
+            isinstance(amount, bool)
+            or not isinstance(amount, int)
+            or abs(amount) > MAX_AMOUNT_MINOR
+        ):
+            raise property_error(
+                "amount",
+                f"must be a whole number of minor units (pence, cents) between "
+                f"-{MAX_AMOUNT_MINOR} and {MAX_AMOUNT_MINOR}",
+            )
         return value
 
 

@@ -30,7 +30,10 @@ def parse_batch(items: Sequence[Any], *, now: datetime) -> ParsedBatch:
         if event.occurred_at > latest_allowed:
             result.rejected.append(
                 RejectedItem(
-                    index=index, key=event.event_id, field="occurred_at", reason="is in the future"
+                    index=index,
+                    key=event.event_id,
+                    field="occurred_at",
+                    reason=f"is more than {MAX_CLOCK_SKEW.seconds // 60} minutes in the future",
                 )
             )
         elif event.event_id in seen:

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import math
 import uuid
 from datetime import date
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
+
+from wedsync_success.kit.limits import text_problem
+
+MAX_FEATURES = 256
+"""More names than any model has features: the rest would be rejected one by one anyway."""
 
 
 class Driver(BaseModel):
@@ -28,10 +35,47 @@ class ChurnPredictionOut(BaseModel):
     drivers_down: list[Driver] = Field(description="Factors pushing risk down, biggest first")
 
 
+def _check_name(value: str) -> str:
+    problem = text_problem(value)
+    if problem is not None:
+        raise PydanticCustomError("feature_name", problem)
+    return value
+
+
+def _feature_value(value: Any) -> float | str | None:
+    """A number (finite) or a category label (storable text); ``None`` means unknown."""
+    if value is None or isinstance(value, str):
+        return value if value is None else _label(value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        number = float(value) if abs(value) < 1e308 else math.inf
+        if math.isfinite(number):
+            return number
+    raise PydanticCustomError(
+        "feature_value", "must be a finite number, a category label (text) or null"
+    )
+
+
+def _label(value: str) -> str:
+    problem = text_problem(value)
+    if problem is None and len(value) > 64:
+        problem = "is longer than 64 characters"
+    if problem is not None:
+        raise PydanticCustomError("feature_label", problem)
+    return value
+
+
+FeatureName = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_check_name)]
+FeatureValue = Annotated[Any, AfterValidator(_feature_value)]
+
+
 class PredictRequest(BaseModel):
-    features: dict[str, float | str | None] = Field(
+    model_config = ConfigDict(extra="forbid")
+
+    features: dict[FeatureName, FeatureValue] = Field(
+        max_length=MAX_FEATURES,
         description="Feature name -> value. Categorical features take their label (e.g. "
-        '"plan": "starter"); missing or null values are treated as unknown.'
+        '"plan": "starter"); missing or null values are treated as unknown. Numbers must be '
+        "finite (no NaN or Infinity).",
     )
 
 

@@ -6,9 +6,10 @@ import uuid
 from datetime import date, datetime
 from typing import Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, model_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
 from wedsync_success.kit.batch import RejectedItem
+from wedsync_success.kit.limits import MAX_AMOUNT_MINOR, StoredInstant, StoredText
 from wedsync_success.suppliers.models import PlanTier, SubscriptionStatus, VendorType
 
 
@@ -17,8 +18,8 @@ class SupplierUserIn(BaseModel):
 
     id: uuid.UUID | None = None
     email: EmailStr
-    name: str = Field(min_length=1, max_length=200)
-    role: str = Field(default="owner", max_length=32)
+    name: StoredText = Field(min_length=1, max_length=200)
+    role: StoredText = Field(default="owner", max_length=32)
 
 
 class SupplierIn(BaseModel):
@@ -27,17 +28,19 @@ class SupplierIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     id: uuid.UUID | None = None
-    business_name: str = Field(min_length=1, max_length=200)
+    business_name: StoredText = Field(min_length=1, max_length=200)
     vendor_type: VendorType
     country: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")
-    signed_up_at: AwareDatetime
+    signed_up_at: StoredInstant
     plan_tier: PlanTier
-    mrr_minor: int = Field(ge=0, description="Monthly recurring revenue in minor units")
+    mrr_minor: int = Field(
+        ge=0, le=MAX_AMOUNT_MINOR, description="Monthly recurring revenue in minor units"
+    )
     currency: str = Field(default="GBP", pattern=r"^[A-Z]{3}$")
     subscription_status: SubscriptionStatus = SubscriptionStatus.ACTIVE
-    subscription_started_at: AwareDatetime | None = None
-    subscription_ended_at: AwareDatetime | None = None
-    cancellation_reason: str | None = Field(default=None, max_length=200)
+    subscription_started_at: StoredInstant | None = None
+    subscription_ended_at: StoredInstant | None = None
+    cancellation_reason: StoredText | None = Field(default=None, max_length=200)
     users: list[SupplierUserIn] = Field(default_factory=list, max_length=50)
 
     @model_validator(mode="after")

@@ -11,6 +11,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from wedsync_success.kit import errors
+from wedsync_success.kit.batch import plain_reason
+from wedsync_success.kit.limits import safe_text
 
 log = structlog.get_logger(__name__)
 
@@ -42,9 +44,11 @@ async def _request_validation(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     details = [
         {
-            "field": ".".join(str(p) for p in err["loc"] if p not in ("body", "query", "path")),
+            "field": safe_text(
+                ".".join(str(p) for p in err["loc"] if p not in ("body", "query", "path"))
+            ),
             "in": str(err["loc"][0]) if err["loc"] else "",
-            "reason": err["msg"],
+            "reason": safe_text(plain_reason(err)),
         }
         for err in exc.errors()
     ]
