@@ -62,20 +62,19 @@ class EventIn(BaseModel):
     occurred_at: StoredInstant = Field(
         description=f"ISO 8601 with a time zone, from {EARLIEST.date()} to now + 5 minutes"
     )
-    properties: dict[str, Any] = Field(
+    properties: dict[Any, Any] = Field(
         default_factory=dict,
         description=f"A JSON object: at most {MAX_PROPERTY_DEPTH} levels deep, "
         f"{MAX_PROPERTY_KEYS} keys per object, {MAX_PROPERTIES_BYTES} bytes; text without "
         "NUL, integers within 64 bits, finite numbers. `amount` is an integer in minor "
         f"units, at most {MAX_AMOUNT_MINOR} either way.",
     )
+    """Keys are typed ``Any`` so that pydantic does not turn a key it cannot read as text
+    into an error without a path; :func:`json_problem` names such keys itself."""
 
     @field_validator("properties")
     @classmethod
-    def _storable(cls, value: dict[str, Any]) -> dict[str, Any]:
-        problem = json_problem(value)
-        if problem is not None:
-            raise property_error(*problem)
+    def _storable(cls, value: dict[Any, Any]) -> dict[str, Any]:
         amount = value.get("amount")
         if amount is not None and (
             isinstance(amount, bool)
@@ -87,6 +86,9 @@ class EventIn(BaseModel):
                 f"must be a whole number of minor units (pence, cents) between "
                 f"-{MAX_AMOUNT_MINOR} and {MAX_AMOUNT_MINOR}",
             )
+        problem = json_problem(value)
+        if problem is not None:
+            raise property_error(*problem)
         return value
 
 

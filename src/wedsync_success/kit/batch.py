@@ -88,7 +88,7 @@ def error_field(error: ErrorDetails, *, skip: int = 0) -> str:
     """The dotted path of a pydantic error, deeper than its first ``skip`` parts, extended
     by the path inside ``properties`` that :func:`~wedsync_success.kit.limits.property_error`
     carries."""
-    parts = [str(p) for p in error["loc"][skip:]]
+    parts = [str(p) for p in error["loc"][skip:] if p != "[key]"]
     inner = (error.get("ctx") or {}).get("path")
     if inner:
         parts.append(str(inner))

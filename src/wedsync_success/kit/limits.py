@@ -29,6 +29,8 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
+import threading
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -236,15 +238,29 @@ def property_error(path: str, reason: str) -> PydanticCustomError:
     return PydanticCustomError("unstorable_property", "{reason}", {"path": path, "reason": reason})
 
 
+PARSER_HEADROOM = 1000
+"""Extra recursion depth given to the JSON parser: a body nested about 1,000 levels deep is
+still read, so the item holding the nesting is refused alone, by field; only deeper bodies
+are refused whole."""
+_PARSER_LIMIT_LOCK = threading.Lock()
+
+
 def parse_json(text: str | bytes, *, what: str = "body") -> Any:
     """``json.loads`` that fails only with ``ValueError``, for any input.
 
-    Nesting deeper than Python's recursion limit raises ``RecursionError`` in ``json``;
-    here it is a ``ValueError`` like any other malformed input. NaN and Infinity are read
-    as floats on purpose: the item holding them is then rejected alone, by field, by the
-    schema (see :func:`json_problem`), instead of failing the whole body.
+    Python's parser recurses once per level and stops at the interpreter's recursion limit
+    (raising ``RecursionError``, a 500 if nobody catches it); here the limit is raised by
+    :data:`PARSER_HEADROOM` while parsing (under a lock, as the limit is process-wide) and
+    a body deeper still is a ``ValueError`` like any other malformed input. NaN and Infinity
+    are read as floats on purpose: the item holding them is then rejected alone, by field,
+    by the schema (see :func:`json_problem`), instead of failing the whole body.
     """
-    try:
-        return json.loads(text)
-    except RecursionError:
-        raise ValueError(f"the {what} nests too deeply") from None
+    with _PARSER_LIMIT_LOCK:
+        limit = sys.getrecursionlimit()
+        sys.setrecursionlimit(limit + PARSER_HEADROOM)
+        try:
+            return json.loads(text)
+        except RecursionError:
+            raise ValueError(f"the {what} nests too deeply") from None
+        finally:
+            sys.setrecursionlimit(limit)

@@ -41,6 +41,18 @@ async def existing_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> set[u
     return set(await session.scalars(select(Supplier.id).where(Supplier.id.in_(ids))))
 
 
+async def user_owners(
+    session: AsyncSession, user_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, uuid.UUID]:
+    """The supplier of each of ``user_ids`` that exists."""
+    if not user_ids:
+        return {}
+    rows = await session.execute(
+        select(SupplierUser.id, SupplierUser.supplier_id).where(SupplierUser.id.in_(user_ids))
+    )
+    return {user_id: supplier_id for user_id, supplier_id in rows}
+
+
 async def upsert(
     session: AsyncSession,
     suppliers: list[dict[str, Any]],

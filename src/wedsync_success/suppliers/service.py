@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wedsync_success.activity.schemas import EventIn
-from wedsync_success.kit.batch import validate_each
+from wedsync_success.kit.batch import RejectedItem, validate_each
 from wedsync_success.kit.errors import NotFound, PayloadTooLarge, ValidationFailed
 from wedsync_success.kit.pagination import decode_cursor, encode_cursor
 from wedsync_success.suppliers import repository
@@ -38,6 +38,8 @@ async def upsert_batch(
             details=[{"field": "suppliers", "reason": f"more than {MAX_SUPPLIER_BATCH} items"}],
         )
     valid, rejected = validate_each(SupplierIn, items, key_field="id")
+    valid, collisions = await _without_id_collisions(session, valid)
+    rejected = sorted(rejected + collisions, key=lambda item: item.index)
     supplier_rows: list[dict[str, Any]] = []
     user_rows: list[dict[str, Any]] = []
     for _, item in valid:
@@ -71,6 +73,43 @@ async def upsert_batch(
         errors=rejected,
         ids=ids,
     )
+
+
+async def _without_id_collisions(
+    session: AsyncSession, valid: list[tuple[int, SupplierIn]]
+) -> tuple[list[tuple[int, SupplierIn]], list[RejectedItem]]:
+    """Refuse, item by item, what the primary keys would refuse for the whole batch: a
+    supplier id given twice, a user id given twice, a user id of another supplier. Only
+    accepted items claim their ids."""
+    owners = await repository.user_owners(
+        session, [u.id for _, item in valid for u in item.users if u.id is not None]
+    )
+    first_of: dict[uuid.UUID, int] = {}
+    users_seen: set[uuid.UUID] = set()
+    kept: list[tuple[int, SupplierIn]] = []
+    rejected: list[RejectedItem] = []
+    for index, item in valid:
+        problem: tuple[str, str] | None = None
+        if item.id is not None and item.id in first_of:
+            problem = ("id", f"repeats the id of item {first_of[item.id]} in this batch")
+        mine: set[uuid.UUID] = set()
+        for j, user in enumerate(item.users):
+            if problem is not None or user.id is None:
+                continue
+            if user.id in users_seen or user.id in mine:
+                problem = (f"users.{j}.id", "repeats the id of another user in this batch")
+            elif owners.get(user.id, item.id) != item.id:
+                problem = (f"users.{j}.id", "is the id of a user of another supplier")
+            mine.add(user.id)
+        if problem is None:
+            if item.id is not None:
+                first_of[item.id] = index
+            users_seen |= mine
+            kept.append((index, item))
+        else:
+            key = str(item.id) if item.id is not None else None
+            rejected.append(RejectedItem(index=index, key=key, field=problem[0], reason=problem[1]))
+    return kept, rejected
 
 
 async def get_supplier(*, session: AsyncSession, supplier_id: uuid.UUID) -> Supplier:
