@@ -238,6 +238,16 @@ def property_error(path: str, reason: str) -> PydanticCustomError:
     return PydanticCustomError("unstorable_property", "{reason}", {"path": path, "reason": reason})
 
 
+def _json_int(digits: str) -> int:
+    """An integer of JSON text; one of 20 digits or more is outside BIGINT whatever its
+    value, and reads as ``±10**19`` (also outside), so that the schema refuses the item
+    holding it rather than Python refusing the whole body (it will not convert more than
+    4,300 digits)."""
+    if len(digits.lstrip("-")) < 20:
+        return int(digits)
+    return -(10**19) if digits.startswith("-") else 10**19
+
+
 PARSER_HEADROOM = 1000
 """Extra recursion depth given to the JSON parser: a body nested about 1,000 levels deep is
 still read, so the item holding the nesting is refused alone, by field; only deeper bodies
@@ -259,7 +269,7 @@ def parse_json(text: str | bytes, *, what: str = "body") -> Any:
         limit = sys.getrecursionlimit()
         sys.setrecursionlimit(limit + PARSER_HEADROOM)
         try:
-            return json.loads(text)
+            return json.loads(text, parse_int=_json_int)
         except RecursionError:
             raise ValueError(f"the {what} nests too deeply") from None
         finally:

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from wedsync_success.activity.schemas import EventIn
 from wedsync_success.kit.batch import RejectedItem, validate_each
 from wedsync_success.kit.errors import NotFound, PayloadTooLarge, ValidationFailed
+from wedsync_success.kit.limits import MAX_AMOUNT_MINOR
 from wedsync_success.kit.pagination import decode_cursor, encode_cursor
 from wedsync_success.suppliers import repository
 from wedsync_success.suppliers.models import PlanTier, SubscriptionStatus, Supplier
@@ -174,7 +175,7 @@ class SubscriptionChange(BaseModel):
     """The properties of a ``subscription_changed`` event that update the subscription."""
 
     plan_tier: PlanTier | None = None
-    mrr_minor: int | None = Field(default=None, ge=0)
+    mrr_minor: int | None = Field(default=None, ge=0, le=MAX_AMOUNT_MINOR)
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
     status: SubscriptionStatus | None = None
 
