@@ -45,7 +45,7 @@ async def _request_validation(_: Request, exc: Exception) -> JSONResponse:
     details = [
         {
             "field": safe_text(
-                ".".join(str(p) for p in err["loc"] if p not in ("body", "query", "path"))
+                ".".join(str(p) for p in err["loc"] if p not in ("body", "query", "path", "[key]"))
             ),
             "in": str(err["loc"][0]) if err["loc"] else "",
             "reason": safe_text(plain_reason(err)),
