@@ -44,8 +44,10 @@ def _check_name(value: str) -> str:
 
 def _feature_value(value: Any) -> float | str | None:
     """A number (finite) or a category label (storable text); ``None`` means unknown."""
-    if value is None or isinstance(value, str):
-        return value if value is None else _label(value)
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return _label(value)
     if isinstance(value, int | float) and not isinstance(value, bool):
         number = float(value) if abs(value) < 1e308 else math.inf
         if math.isfinite(number):
