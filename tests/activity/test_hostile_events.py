@@ -216,6 +216,28 @@ async def test_sums_already_near_the_bigint_bounds_saturate_instead_of_failing(
         assert await session.scalar(select(SupplierEventTotal.count)) == 2
 
 
+async def test_an_integer_of_thousands_of_digits_costs_only_its_item(
+    client: httpx.AsyncClient, ctx: AppContext, clock: FakeClock
+) -> None:
+    """Python will not read more than 4,300 digits and would refuse the whole body."""
+    sid = await create_supplier(client)
+    when = clock.now - timedelta(hours=1)
+    good = event(sid, "login", when)
+    huge = as_json(event(sid, "payment_received", when)).replace(
+        '"properties": {}', '"properties": {"amount": ' + "9" * 5000 + "}"
+    )
+    deep_huge = as_json(event(sid, "feature_used", when)).replace(
+        '"properties": {}', '"properties": {"n": [-' + "1" * 5000 + "]}"
+    )
+    reasons = reasons_of(await post_raw(client, raw_batch(huge, as_json(good), deep_huge)))
+    assert reasons[0][0] == "properties.amount"
+    assert reasons[2] == (
+        "properties.n.0",
+        f"must be between {BIGINT_MIN} and {BIGINT_MAX} (a 64-bit integer)",
+    )
+    assert await stored_ids(ctx) == {good["event_id"]}
+
+
 @pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity", "1e999"])
 async def test_nan_and_infinity_in_raw_json_are_refused_per_item(
     client: httpx.AsyncClient, ctx: AppContext, clock: FakeClock, literal: str
@@ -292,6 +314,7 @@ async def test_oversized_properties_are_refused(
         event(sid, "feature_used", when, properties={"notes": ["é" * 2000] * 5}),
         event(sid, "feature_used", when, properties={"ids": list(range(513))}),
         event(sid, "login", when, event_id="e" * 129),
+        event(sid, "feature_used", when, properties={f"k{i}": "é" * 2000 for i in range(5)}),
         event(sid, "feature_used", when, properties={f"k{i}": i for i in range(64)}),
     ]
     reasons = reasons_of(await client.post("/api/v1/events", json=items))
@@ -302,8 +325,9 @@ async def test_oversized_properties_are_refused(
         3: ("properties", "is 20026 bytes of JSON; at most 16384 are stored"),
         4: ("properties.ids", "holds too many values: properties hold at most 512 in all"),
         5: ("event_id", "is longer than 128 characters"),
+        6: ("properties", "is 20041 bytes of JSON; at most 16384 are stored"),
     }
-    assert await stored_ids(ctx) == {items[6]["event_id"]}
+    assert await stored_ids(ctx) == {items[7]["event_id"]}
 
 
 async def test_wrong_types_get_plain_reasons(
