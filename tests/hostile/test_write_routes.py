@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -37,7 +38,7 @@ from wedsync_success.kit.limits import BIGINT_MAX, BIGINT_MIN, MAX_AMOUNT_MINOR,
 from wedsync_success.suppliers.models import Supplier, SupplierUser
 
 EXAMPLES = settings(
-    max_examples=60,
+    max_examples=50,
     deadline=None,
     # The fixtures are set up once per test and shared by its examples (see above).
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
@@ -271,18 +272,19 @@ def feature_records() -> st.SearchStrategy[str]:
     )
 
 
+@pytest.fixture
+def no_model(ctx: AppContext, tmp_path: Path) -> None:
+    ctx.settings.churn_registry = tmp_path / "no-model"
+
+
 @EXAMPLES
 @given(data=st.data())
 async def test_post_churn_predict_refuses_hostile_records_by_field(
-    client: httpx.AsyncClient,
-    ctx: AppContext,
-    tmp_path_factory: pytest.TempPathFactory,
-    data: st.DataObject,
+    client: httpx.AsyncClient, no_model: None, data: st.DataObject
 ) -> None:
     """Without an active model every well-formed record is a 404 (tests/churn covers the
     scoring of hostile records by a real model); any record the schema refuses is a 422
     naming the feature, and nothing is a 5xx."""
-    ctx.settings.churn_registry = tmp_path_factory.mktemp("no-model")
     body = data.draw(feature_records(), label="body")
 
     response = await post_raw(client, "/api/v1/churn/predict", body)
