@@ -7,7 +7,7 @@ import uuid
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from wedsync_success.kit.limits import text_problem
@@ -67,7 +67,13 @@ def _label(value: str) -> str:
 
 
 FeatureName = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_check_name)]
-FeatureValue = Annotated[Any, AfterValidator(_feature_value)]
+FeatureValue = Annotated[
+    Any,
+    AfterValidator(_feature_value),
+    WithJsonSchema(
+        {"anyOf": [{"type": "number"}, {"type": "string", "maxLength": 64}, {"type": "null"}]}
+    ),
+]
 
 
 class PredictRequest(BaseModel):
