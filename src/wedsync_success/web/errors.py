@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute, Match
 
 from wedsync_success.kit import errors
 
@@ -18,18 +19,28 @@ STATUS_BY_CODE = {
     errors.ValidationFailed.code: 422,
     errors.NotFound.code: 404,
     errors.PayloadTooLarge.code: 413,
+    errors.UnsupportedMediaType.code: 415,
     errors.Unauthorized.code: 401,
     errors.Forbidden.code: 403,
     errors.ConfigError.code: 500,
 }
 
 
-def error_response(status: int, code: str, message: str, details: Any = None) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    details: Any = None,
+    *,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    headers = dict(headers or {})
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
     return JSONResponse(
         {"error": {"code": code, "message": message, "details": details}},
         status_code=status,
-        headers=headers,
+        headers=headers or None,
     )
 
 
@@ -52,10 +63,31 @@ async def _request_validation(_: Request, exc: Exception) -> JSONResponse:
     return error_response(422, "validation_error", f"Invalid request: {fields}", details)
 
 
-async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the app answers at this request's path.
+
+    Starlette's 405 names only the methods of the first route matching the path, but one
+    path is often served by several routes (``GET`` and ``POST /api/v1/suppliers``).
+    """
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match != Match.NONE and isinstance(route, BaseRoute):
+            methods.update(getattr(route, "methods", None) or ())
+    return sorted(methods)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-    return error_response(exc.status_code, code, str(exc.detail))
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        allow = ", ".join(allowed_methods(request))
+        headers["Allow"] = allow
+        return error_response(
+            405, code, f"{request.method} is not allowed here; use {allow}", headers=headers
+        )
+    return error_response(exc.status_code, code, str(exc.detail), headers=headers)
 
 
 async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
