@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import BaseRoute, Match
+from starlette.routing import Match, Mount
 
 from wedsync_success.kit import errors
 
@@ -63,18 +63,24 @@ async def _request_validation(_: Request, exc: Exception) -> JSONResponse:
     return error_response(422, "validation_error", f"Invalid request: {fields}", details)
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
 def allowed_methods(request: Request) -> list[str]:
     """Every method some route of the app answers at this request's path.
 
     Starlette's 405 names only the methods of the first route matching the path, but one
-    path is often served by several routes (``GET`` and ``POST /api/v1/suppliers``).
+    path is often served by several routes (``GET`` and ``POST /api/v1/suppliers``), so each
+    method is tried against every route. Mounts (static files) answer any method at their
+    prefix and so say nothing; a 405 from under one means files, served by GET and HEAD.
     """
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches(request.scope)
-        if match != Match.NONE and isinstance(route, BaseRoute):
-            methods.update(getattr(route, "methods", None) or ())
-    return sorted(methods)
+    routes = [r for r in request.app.router.routes if not isinstance(r, Mount)]
+    allowed = [
+        method
+        for method in _METHODS
+        if any(r.matches({**request.scope, "method": method})[0] == Match.FULL for r in routes)
+    ]
+    return allowed or ["GET", "HEAD"]
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:

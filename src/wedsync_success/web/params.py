@@ -15,9 +15,10 @@ from pydantic import BeforeValidator, Field, WithJsonSchema
 
 from wedsync_success.kit.pagination import BIGINT_MAX
 
-EARLIEST_DAY = date(1970, 1, 1)
-LATEST_DAY = date(2199, 12, 31)
-DAY_PATTERN = r"^(19[7-9][0-9]|2[01][0-9][0-9])-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
+EARLIEST_DAY = date(2000, 1, 1)
+LATEST_DAY = date(2099, 12, 31)
+"""The days of the window stored instants are held to (2000-01-01 up to 2100, UTC)."""
+DAY_PATTERN = r"^20[0-9][0-9]-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
 _DAY = re.compile(DAY_PATTERN)
 
 
