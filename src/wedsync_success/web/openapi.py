@@ -73,6 +73,9 @@ def json_body(schema: Any, *, description: str, example: Any = None) -> dict[str
     """``openapi_extra=`` declaring a required JSON request body of type ``schema``."""
     generated = TypeAdapter(schema).json_schema(ref_template=_REF_TEMPLATE)
     _BODY_DEFINITIONS.update(generated.pop("$defs", {}))
+    if isinstance(schema, type) and issubclass(schema, BaseModel):  # named, for tools
+        _BODY_DEFINITIONS[schema.__name__] = generated
+        generated = {"$ref": _REF_TEMPLATE.format(model=schema.__name__)}
     content: dict[str, Any] = {"schema": generated}
     if example is not None:
         content["example"] = example

@@ -8,5 +8,6 @@ window.addEventListener("DOMContentLoaded", () => {
     persistAuthorization: false,
     presets: [SwaggerUIBundle.presets.apis, SwaggerUIBundle.SwaggerUIStandalonePreset],
     layout: "BaseLayout",
+    validatorUrl: null, // no badge fetched from validator.swagger.io
   });
 });
