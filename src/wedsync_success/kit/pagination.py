@@ -24,10 +24,10 @@ MAX_CURSOR_CHARS = 2048
 """Longer than any cursor a listing makes (a 200-character name and a UUID), far below 40 KB."""
 
 BIGINT_MAX = 2**63 - 1
-BIGINT_MIN = -(2**63)
+"""The largest row sequence number (BIGINT)."""
 
-CursorPart = type[float] | type[int] | type[str] | type[uuid.UUID]
-"""The type of one value in a cursor: a JSON number, integer, string, or a UUID as text."""
+CursorPart = type[float] | type[str] | type[uuid.UUID]
+"""The type of one value in a cursor: a JSON number, a string, or a UUID as text."""
 
 
 def encode_cursor(values: list[Any]) -> str:
@@ -50,9 +50,6 @@ def _part(value: Any, expected: CursorPart) -> Any:
     if expected is float:
         if isinstance(value, int | float) and math.isfinite(value):
             return float(value)
-    elif expected is int:
-        if isinstance(value, int) and BIGINT_MIN <= value <= BIGINT_MAX:
-            return value
     elif expected is str:
         if isinstance(value, str) and "\x00" not in value:
             return value
