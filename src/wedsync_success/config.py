@@ -33,6 +33,11 @@ class Settings(BaseSettings):
         description="Declarative milestone definitions.",
     )
     max_batch_size: int = Field(default=5000, ge=1, description="Largest POST /events batch.")
+    max_body_bytes: int = Field(
+        default=8 * 1024 * 1024,
+        ge=1024,
+        description="Largest request body the API reads, counted as it arrives (chunked too).",
+    )
     secret_key: SecretStr | None = Field(
         default=None,
         description="Signs dashboard session cookies; unset, a random key per process "

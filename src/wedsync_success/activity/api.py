@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, Field
 
-from wedsync_success.activity.schemas import IngestResult
-from wedsync_success.kit.errors import PayloadTooLarge, ValidationFailed
-from wedsync_success.kit.limits import parse_json
+from wedsync_success.activity.schemas import EventIn, IngestResult
 from wedsync_success.pipeline import ingest
+from wedsync_success.web.body import batch_items, read_json
 from wedsync_success.web.deps import API_PREFIX, ContextDep, IngestKey, SessionDep
+from wedsync_success.web.openapi import WRITE, error_responses, json_body
 
 router = APIRouter(prefix=API_PREFIX, tags=["activity"])
-
-MAX_BODY_BYTES = 8 * 1024 * 1024
 
 _EXAMPLE = {
     "events": [
@@ -29,21 +26,14 @@ _EXAMPLE = {
 }
 
 
-def _items_of(body: bytes) -> list[Any]:
-    try:
-        payload = parse_json(body)
-    except ValueError as exc:
-        raise ValidationFailed(
-            "The request body is not valid JSON",
-            details=[{"field": "body", "reason": str(exc)}],
-        ) from exc
-    if isinstance(payload, dict) and isinstance(payload.get("events"), list):
-        return list(payload["events"])
-    if isinstance(payload, list):
-        return payload
-    raise ValidationFailed(
-        'Send a JSON array of events or {"events": [...]}',
-        details=[{"field": "events", "reason": "missing or not a list"}],
+class EventBatchIn(BaseModel):
+    """A batch of events, wrapped; a bare JSON array of events is read the same way."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    events: list[EventIn] = Field(
+        description="Up to WEDSYNC_MAX_BATCH_SIZE (default 5,000) events; each is validated "
+        "on its own, and an invalid one is reported in `errors` while the rest are stored"
     )
 
 
@@ -51,22 +41,21 @@ def _items_of(body: bytes) -> list[Any]:
     "/events",
     response_model=IngestResult,
     summary="Ingest a batch of activity events",
-    openapi_extra={
-        "requestBody": {
-            "content": {"application/json": {"example": _EXAMPLE}},
-            "required": True,
-        }
-    },
+    openapi_extra=json_body(
+        EventBatchIn | list[EventIn],
+        description='{"events": [...]} or a bare array of events',
+        example=_EXAMPLE,
+    ),
+    responses=error_responses(*WRITE),
 )
 async def post_events(
     request: Request, ctx: ContextDep, session: SessionDep, _key: IngestKey
 ) -> IngestResult:
     """Store up to 5,000 events. Duplicates (by `event_id`) are recognised and never counted
     twice; invalid items are reported by index, field and reason while the rest are stored."""
-    declared = int(request.headers.get("content-length") or 0)
-    if declared > MAX_BODY_BYTES:
-        raise PayloadTooLarge(f"The request body is larger than {MAX_BODY_BYTES} bytes")
-    result = await ingest(session=session, ctx=ctx, items=_items_of(await request.body()))
+    payload = await read_json(request, limit=ctx.settings.max_body_bytes)
+    items = batch_items(payload, key="events", bare_list=True)
+    result = await ingest(session=session, ctx=ctx, items=items)
     await session.commit()
     ctx.dispatcher.notify()
     return result

@@ -10,14 +10,16 @@ import asyncio
 import importlib
 import sys
 import uuid
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from wedsync_success.churn.schemas import ChurnPredictionOut, PredictRequest
+from wedsync_success.web.body import read_json, validate_body
 from wedsync_success.web.deps import API_PREFIX, ContextDep, ReadKey, SessionDep
+from wedsync_success.web.openapi import READ, WRITE, error_responses, json_body
+from wedsync_success.web.params import Day
 
 if TYPE_CHECKING:
     from wedsync_success.churn.registry import Registry
@@ -44,6 +46,7 @@ def _registry(path: Path) -> Registry:
     "/suppliers/{supplier_id}/churn",
     response_model=ChurnPredictionOut,
     summary="A supplier's churn probability, risk band and the factors behind it",
+    responses=error_responses(*READ, 404),
 )
 async def get_supplier_churn(
     supplier_id: uuid.UUID,
@@ -51,7 +54,7 @@ async def get_supplier_churn(
     session: SessionDep,
     _key: ReadKey,
     as_of: Annotated[
-        date | None, Query(description="Features as of this day; default today")
+        Day | None, Query(description="Features as of this day; default today")
     ] = None,
 ) -> ChurnPredictionOut:
     """Computed live by the active model from the same features it was trained on; the
@@ -76,13 +79,17 @@ async def get_supplier_churn(
     "/churn/predict",
     response_model=ChurnPredictionOut,
     summary="Score a supplied feature record with the active churn model",
+    openapi_extra=json_body(PredictRequest, description="The feature record to score"),
+    responses=error_responses(*WRITE, 404),
 )
 async def post_churn_predict(
-    body: PredictRequest, ctx: ContextDep, _key: ReadKey
+    request: Request, ctx: ContextDep, _key: ReadKey
 ) -> ChurnPredictionOut:
     """Features not given are treated as unknown; unknown names are rejected. Not written to
     the prediction log (there is no supplier whose outcome could be filled in); the answer
-    names the model version."""
+    names the model version. 404 when no model is active yet."""
+    payload = await read_json(request, limit=ctx.settings.max_body_bytes)
+    body = validate_body(PredictRequest, payload)
     await _load_serving()
     from wedsync_success.churn import serving
 

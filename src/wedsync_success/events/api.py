@@ -11,6 +11,8 @@ from pydantic import BaseModel
 from wedsync_success.events import repository
 from wedsync_success.events.types import SuccessEventType
 from wedsync_success.web.deps import API_PREFIX, ReadKey, SessionDep
+from wedsync_success.web.openapi import READ, error_responses
+from wedsync_success.web.params import Sequence
 
 router = APIRouter(prefix=API_PREFIX, tags=["events"])
 
@@ -20,13 +22,20 @@ class SuccessEventPage(BaseModel):
     next_before: int | None
 
 
-@router.get("/success-events", response_model=SuccessEventPage, summary="Success event log")
+@router.get(
+    "/success-events",
+    response_model=SuccessEventPage,
+    summary="Success event log",
+    responses=error_responses(*READ),
+)
 async def get_success_events(
     session: SessionDep,
     _key: ReadKey,
     supplier_id: uuid.UUID | None = None,
     type: SuccessEventType | None = None,
-    before: Annotated[int | None, Query(description="next_before of the previous page")] = None,
+    before: Annotated[
+        Sequence | None, Query(description="next_before of the previous page")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> SuccessEventPage:
     rows = await repository.recent(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -14,6 +13,8 @@ from wedsync_success.health.schemas import HealthHistory, HistoryPoint, Recomput
 from wedsync_success.pipeline import refresh
 from wedsync_success.suppliers.service import get_supplier
 from wedsync_success.web.deps import API_PREFIX, AdminKey, ContextDep, ReadKey, SessionDep
+from wedsync_success.web.openapi import READ, error_responses
+from wedsync_success.web.params import Day
 
 router = APIRouter(prefix=API_PREFIX, tags=["health"])
 
@@ -22,13 +23,14 @@ router = APIRouter(prefix=API_PREFIX, tags=["health"])
     "/suppliers/{supplier_id}/health/history",
     response_model=HealthHistory,
     summary="A supplier's score history",
+    responses=error_responses(*READ, 404),
 )
 async def get_history(
     supplier_id: uuid.UUID,
     session: SessionDep,
     _key: ReadKey,
-    since: Annotated[date | None, Query(description="First day, inclusive")] = None,
-    until: Annotated[date | None, Query(description="Last day, inclusive")] = None,
+    since: Annotated[Day | None, Query(description="First day, inclusive")] = None,
+    until: Annotated[Day | None, Query(description="Last day, inclusive")] = None,
 ) -> HealthHistory:
     await get_supplier(session=session, supplier_id=supplier_id)
     rows = await repository.history(session, supplier_id, since=since, until=until)
@@ -50,12 +52,13 @@ async def get_history(
     "/health/recompute",
     response_model=RecomputeOut,
     summary="Detect milestones and rescore every active supplier",
+    responses=error_responses(*READ, 503),
 )
 async def post_recompute(
     ctx: ContextDep,
     session: SessionDep,
     _key: AdminKey,
-    as_of: Annotated[date | None, Query(description="Day to score as of; default today")] = None,
+    as_of: Annotated[Day | None, Query(description="Day to score as of; default today")] = None,
 ) -> RecomputeOut:
     summary = await refresh(
         session=session, ctx=ctx, as_of=as_of or ctx.clock().date(), supplier_ids=None

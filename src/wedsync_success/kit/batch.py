@@ -95,6 +95,14 @@ def error_field(error: ErrorDetails, *, skip: int = 0) -> str:
     return ".".join(parts)
 
 
+def field_errors(errors: Sequence[ErrorDetails], *, skip: int = 0) -> list[dict[str, str]]:
+    """Pydantic errors as ``{"field", "reason"}`` details, in plain words and safe to send."""
+    return [
+        {"field": safe_text(error_field(err, skip=skip)), "reason": safe_text(plain_reason(err))}
+        for err in errors
+    ]
+
+
 def validate_each(
     model: type[ModelT], items: Sequence[Any], *, key_field: str
 ) -> tuple[list[tuple[int, ModelT]], list[RejectedItem]]:

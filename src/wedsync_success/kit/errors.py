@@ -44,6 +44,12 @@ class PayloadTooLarge(WedSyncError):
     code = "payload_too_large"
 
 
+class UnsupportedMediaType(WedSyncError):
+    """A request body is not in a media type the route reads (the API reads JSON)."""
+
+    code = "unsupported_media_type"
+
+
 class Unauthorized(WedSyncError):
     """No valid credentials were presented."""
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -10,16 +9,23 @@ from fastapi import APIRouter, Query
 from wedsync_success.reports.overview import overview
 from wedsync_success.reports.schemas import Overview
 from wedsync_success.web.deps import API_PREFIX, ContextDep, ReadKey, SessionDep
+from wedsync_success.web.openapi import READ, error_responses
+from wedsync_success.web.params import Day
 
 router = APIRouter(prefix=API_PREFIX, tags=["reports"])
 
 
-@router.get("/reports/overview", response_model=Overview, summary="The success team's overview")
+@router.get(
+    "/reports/overview",
+    response_model=Overview,
+    summary="The success team's overview",
+    responses=error_responses(*READ),
+)
 async def get_overview(
     ctx: ContextDep,
     session: SessionDep,
     _key: ReadKey,
-    as_of: Annotated[date | None, Query(description="Day to report as of; default today")] = None,
+    as_of: Annotated[Day | None, Query(description="Day to report as of; default today")] = None,
 ) -> Overview:
     """Active suppliers, churn this month and by month, risk levels, MRR at risk, milestones.
 

@@ -3,30 +3,50 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
 
 from wedsync_success.health.config import RiskLevel
+from wedsync_success.kit.pagination import MAX_CURSOR_CHARS
 from wedsync_success.pipeline import refresh
 from wedsync_success.suppliers import service
 from wedsync_success.suppliers.models import PlanTier, SubscriptionStatus, VendorType
 from wedsync_success.suppliers.profile import SupplierProfile, supplier_profile
-from wedsync_success.suppliers.repository import SupplierFilters
-from wedsync_success.suppliers.schemas import SupplierBatchResult, SupplierPage
+from wedsync_success.suppliers.repository import SupplierFilters, SupplierSort
+from wedsync_success.suppliers.schemas import SupplierBatchResult, SupplierIn, SupplierPage
+from wedsync_success.suppliers.service import MAX_SUPPLIER_BATCH
+from wedsync_success.web.body import batch_items, read_json
 from wedsync_success.web.deps import API_PREFIX, ContextDep, IngestKey, ReadKey, SessionDep
+from wedsync_success.web.openapi import READ, WRITE, error_responses, json_body
 
 router = APIRouter(prefix=API_PREFIX, tags=["suppliers"])
 
 
-@router.post("/suppliers", response_model=SupplierBatchResult, summary="Create or update suppliers")
+class SupplierBatchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    suppliers: list[SupplierIn] = Field(
+        max_length=MAX_SUPPLIER_BATCH,
+        description="Up to 1,000 suppliers; each is validated on its own, and an invalid one "
+        "is reported in `errors` while the rest are stored",
+    )
+
+
+@router.post(
+    "/suppliers",
+    response_model=SupplierBatchResult,
+    summary="Create or update suppliers",
+    openapi_extra=json_body(SupplierBatchIn, description='{"suppliers": [...]}'),
+    responses=error_responses(*WRITE),
+)
 async def post_suppliers(
-    ctx: ContextDep,
-    session: SessionDep,
-    _key: IngestKey,
-    suppliers: Annotated[list[Any], Body(embed=True, description="Up to 1,000 suppliers")],
+    request: Request, ctx: ContextDep, session: SessionDep, _key: IngestKey
 ) -> SupplierBatchResult:
     """Create suppliers, or update them when `id` matches; each is scored straight away."""
+    payload = await read_json(request, limit=ctx.settings.max_body_bytes)
+    suppliers = batch_items(payload, key="suppliers")
     now = ctx.clock()
     result = await service.upsert_batch(session=session, items=suppliers, now=now)
     await refresh(
@@ -41,7 +61,12 @@ async def post_suppliers(
     return result
 
 
-@router.get("/suppliers", response_model=SupplierPage, summary="List suppliers with their health")
+@router.get(
+    "/suppliers",
+    response_model=SupplierPage,
+    summary="List suppliers with their health",
+    responses=error_responses(*READ),
+)
 async def get_suppliers(
     session: SessionDep,
     _key: ReadKey,
@@ -52,10 +77,16 @@ async def get_suppliers(
     current_only: Annotated[
         bool, Query(description="Only current customers (every status but cancelled)")
     ] = False,
-    score_min: Annotated[float | None, Query(ge=0, le=100)] = None,
-    score_max: Annotated[float | None, Query(ge=0, le=100)] = None,
-    sort: Annotated[str, Query(description="score, -score, change_7d or name")] = "score",
-    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+    score_min: Annotated[float | None, Query(ge=0, le=100, allow_inf_nan=False)] = None,
+    score_max: Annotated[float | None, Query(ge=0, le=100, allow_inf_nan=False)] = None,
+    sort: Annotated[
+        SupplierSort,
+        Query(description="score (riskiest first), -score, change_7d (steepest decline) or name"),
+    ] = "score",
+    cursor: Annotated[
+        str | None,
+        Query(max_length=MAX_CURSOR_CHARS, description="next_cursor of the previous page"),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> SupplierPage:
     """Riskiest first by default; keyset pagination keeps every page fast."""
@@ -74,7 +105,10 @@ async def get_suppliers(
 
 
 @router.get(
-    "/suppliers/{supplier_id}", response_model=SupplierProfile, summary="A supplier's profile"
+    "/suppliers/{supplier_id}",
+    response_model=SupplierProfile,
+    summary="A supplier's profile",
+    responses=error_responses(*READ, 404),
 )
 async def get_supplier(
     supplier_id: uuid.UUID, ctx: ContextDep, session: SessionDep, _key: ReadKey

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Row, and_, delete, func, insert, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,7 +14,10 @@ from wedsync_success.db.upsert import dialect_insert
 from wedsync_success.health.models import HealthScore
 from wedsync_success.suppliers.models import SubscriptionStatus, Supplier, SupplierUser
 
-SORTS = {
+SupplierSort = Literal["score", "-score", "change_7d", "name"]
+"""How a supplier listing can be sorted (the keys of :data:`SORTS`)."""
+
+SORTS: dict[str, tuple[Any, bool]] = {
     "score": (HealthScore.score, False),
     "-score": (HealthScore.score, True),
     "change_7d": (HealthScore.change_7d, False),

@@ -134,12 +134,9 @@ async def list_suppliers(
             f"Unknown sort {sort!r}",
             details=[{"field": "sort", "reason": f"must be one of {', '.join(SORTS)}"}],
         )
-    after = decode_cursor(cursor) if cursor else None
-    if after is not None and len(after) != 2:
-        raise ValidationFailed(
-            "Malformed pagination cursor",
-            details=[{"field": "cursor", "reason": "not a valid cursor"}],
-        )
+    column = SORTS[sort][0]
+    shape = (column.type.python_type, uuid.UUID)  # what next_cursor below encodes
+    after = decode_cursor(cursor, shape=shape) if cursor else None
     rows = await repository.page(session, filters, sort=sort, after=after, limit=limit + 1)
     items = [
         SupplierOut(
@@ -165,7 +162,6 @@ async def list_suppliers(
     next_cursor = None
     if len(rows) > limit:
         last_supplier, last_health = rows[limit - 1]
-        column = SORTS[sort][0]
         owner = last_health if column.class_ is type(last_health) else last_supplier
         next_cursor = encode_cursor([getattr(owner, column.key), str(last_supplier.id)])
     return SupplierPage(items=items, next_cursor=next_cursor)

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
@@ -22,6 +22,7 @@ from wedsync_success.milestones.api import router as milestones_router
 from wedsync_success.reports.api import router as reports_router
 from wedsync_success.suppliers.api import router as suppliers_router
 from wedsync_success.web.errors import error_response, install_error_handlers
+from wedsync_success.web.openapi import error_responses, install_openapi
 from wedsync_success.web.pages import install_dashboard
 from wedsync_success.web.timing import RequestTimer
 
@@ -61,8 +62,11 @@ def create_app(
         "Authenticate with `Authorization: Bearer <API key>` "
         "(create one with `wedsync-success apikey create`).",
         lifespan=lifespan,
+        docs_url=None,  # served by install_openapi from the vendored Swagger UI
+        redoc_url=None,  # ReDoc is not vendored; one set of docs is enough
     )
     install_error_handlers(app)
+    install_openapi(app)
     install_dashboard(app, context.settings if context else (settings or get_settings()))
     if context is not None:
         app.state.ctx = context  # usable without running the lifespan (in-process test clients)
@@ -84,7 +88,28 @@ def create_app(
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["operations"], summary="Readiness: the database answers")
+    @app.get(
+        "/readyz",
+        tags=["operations"],
+        summary="Readiness: the database answers",
+        responses={
+            200: {
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {
+                                "status": {"type": "string", "enum": ["ready"]},
+                                "database": {"type": "string"},
+                            },
+                            "required": ["status", "database"],
+                        }
+                    }
+                }
+            },
+            **error_responses(503),
+        },
+    )
     async def readyz(request: Request) -> JSONResponse:
         ctx: AppContext = request.app.state.ctx
         try:
@@ -96,7 +121,18 @@ def create_app(
             )
         return JSONResponse({"status": "ready", "database": ctx.db.dialect})
 
-    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics")
+    @app.get(
+        "/metrics",
+        tags=["operations"],
+        summary="Prometheus metrics",
+        response_class=PlainTextResponse,
+        responses={
+            200: {
+                "description": "The Prometheus text exposition format",
+                "content": {"text/plain": {"schema": {"type": "string"}}},
+            }
+        },
+    )
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wedsync_success.access.models import ApiKey
@@ -36,18 +37,23 @@ async def get_session(ctx: ContextDep) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 
 
-def _bearer(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
-    if header.lower().startswith("bearer "):
-        return header[7:].strip()
-    return request.headers.get("x-api-key")
+# Declared as security schemes, so the OpenAPI document lists them (Swagger UI's Authorize).
+_bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer <key>`")
+_key_header = APIKeyHeader(
+    name="X-API-Key", auto_error=False, description="The same API key, as `X-API-Key: <key>`"
+)
+BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+KeyHeaderDep = Annotated[str | None, Depends(_key_header)]
 
 
-def require(scope: Scope) -> Callable[[Request, SessionDep], Awaitable[ApiKey]]:
+def require(
+    scope: Scope,
+) -> Callable[[SessionDep, BearerDep, KeyHeaderDep], Awaitable[ApiKey]]:
     """A dependency that authenticates the API key and checks it carries ``scope``."""
 
-    async def dependency(request: Request, session: SessionDep) -> ApiKey:
-        key = await authenticate(session=session, secret=_bearer(request))
+    async def dependency(session: SessionDep, bearer: BearerDep, header: KeyHeaderDep) -> ApiKey:
+        secret = bearer.credentials.strip() if bearer else header
+        key = await authenticate(session=session, secret=secret)
         authorise(key, scope)
         return key
 

@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Mount
 
 from wedsync_success.kit import errors
 from wedsync_success.kit.batch import plain_reason
@@ -20,18 +21,28 @@ STATUS_BY_CODE = {
     errors.ValidationFailed.code: 422,
     errors.NotFound.code: 404,
     errors.PayloadTooLarge.code: 413,
+    errors.UnsupportedMediaType.code: 415,
     errors.Unauthorized.code: 401,
     errors.Forbidden.code: 403,
     errors.ConfigError.code: 500,
 }
 
 
-def error_response(status: int, code: str, message: str, details: Any = None) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    details: Any = None,
+    *,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    headers = dict(headers or {})
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
     return JSONResponse(
         {"error": {"code": code, "message": message, "details": details}},
         status_code=status,
-        headers=headers,
+        headers=headers or None,
     )
 
 
@@ -56,10 +67,37 @@ async def _request_validation(_: Request, exc: Exception) -> JSONResponse:
     return error_response(422, "validation_error", f"Invalid request: {fields}", details)
 
 
-async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the app answers at this request's path.
+
+    Starlette's 405 names only the methods of the first route matching the path, but one
+    path is often served by several routes (``GET`` and ``POST /api/v1/suppliers``), so each
+    method is tried against every route. Mounts (static files) answer any method at their
+    prefix and so say nothing; a 405 from under one means files, served by GET and HEAD.
+    """
+    routes = [r for r in request.app.router.routes if not isinstance(r, Mount)]
+    allowed = [
+        method
+        for method in _METHODS
+        if any(r.matches({**request.scope, "method": method})[0] == Match.FULL for r in routes)
+    ]
+    return allowed or ["GET", "HEAD"]
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-    return error_response(exc.status_code, code, str(exc.detail))
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        allow = ", ".join(allowed_methods(request))
+        headers["Allow"] = allow
+        return error_response(
+            405, code, f"{request.method} is not allowed here; use {allow}", headers=headers
+        )
+    return error_response(exc.status_code, code, str(exc.detail), headers=headers)
 
 
 async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
