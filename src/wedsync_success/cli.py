@@ -173,7 +173,7 @@ def demo(
                 now=ctx.clock(),
             )
         console.print(
-            f"[green]Seeded {summary.suppliers:,} suppliers, {summary.events_accepted:,} events, "
+            f"[green]Seeded {summary.suppliers:,} suppliers, {summary.events_stored:,} events, "
             f"{summary.history_days} days of score history.[/]"
         )
         with console.status("Training the churn model and scoring every supplier…"):

@@ -1,8 +1,12 @@
-"""Seeding a database with the synthetic population through the real ingestion path."""
+"""Seeding a database with the synthetic population: bulk load, milestones, score history, churn.
+
+The events are bulk-loaded (:mod:`wedsync_success.synthetic.loader`), which stores exactly
+what the ingestion path would; milestones and scores then come from the product's own code,
+once over the whole population instead of once per batch.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -11,49 +15,20 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, select
 
 from wedsync_success.context import AppContext
-from wedsync_success.pipeline import ingest, rescore_all
+from wedsync_success.pipeline import refresh
 from wedsync_success.suppliers.models import Supplier
-from wedsync_success.suppliers.service import upsert_batch
 from wedsync_success.synthetic import Population
+from wedsync_success.synthetic.loader import EVENT_CHUNK, Progress, load_population
 
 if TYPE_CHECKING:
     from wedsync_success.churn.service import ScoreSummary
-
-Progress = Callable[[str, int, int], None]
-"""Called as (stage, done, total) while seeding."""
 
 
 @dataclass(frozen=True)
 class SeedSummary:
     suppliers: int
-    events_accepted: int
-    events_rejected: int
+    events_stored: int
     history_days: int
-
-
-def _supplier_items(population: Population, start: int, stop: int) -> list[dict[str, object]]:
-    return [
-        {
-            "id": str(s.id),
-            "business_name": s.business_name,
-            "vendor_type": s.vendor_type,
-            "country": s.country,
-            "signed_up_at": s.signed_up_at.isoformat(),
-            "plan_tier": s.plan_tier,
-            "mrr_minor": s.mrr_minor,
-            "currency": s.currency,
-            "subscription_status": s.subscription_status,
-            "subscription_started_at": s.subscription_started_at.isoformat(),
-            "subscription_ended_at": s.subscription_ended_at.isoformat()
-            if s.subscription_ended_at
-            else None,
-            "cancellation_reason": s.cancellation_reason,
-            "users": [
-                {"id": str(u.id), "email": u.email, "name": u.name, "role": u.role} for u in s.users
-            ],
-        }
-        for s in population.suppliers[start:stop]
-    ]
 
 
 def history_days(end: date, *, weeks: int = 26, daily: int = 35) -> list[date]:
@@ -69,45 +44,24 @@ async def is_seeded(ctx: AppContext) -> bool:
 
 
 async def seed(
-    ctx: AppContext, population: Population, *, progress: Progress, batch_size: int = 5000
+    ctx: AppContext, population: Population, *, progress: Progress, chunk: int = EVENT_CHUNK
 ) -> SeedSummary:
-    """Load suppliers and their history of events, then score them day by day."""
-    now = ctx.clock()
-    total = len(population.suppliers)
-    for start in range(0, total, 1000):
-        async with ctx.db.transaction() as session:
-            await upsert_batch(
-                session=session, items=_supplier_items(population, start, start + 1000), now=now
-            )
-        progress("suppliers", min(start + 1000, total), total)
-
-    events = population.events
-    accepted = rejected = 0
-    for start in range(0, len(events), batch_size):
-        stop = min(start + batch_size, len(events))
-        async with ctx.db.transaction() as session:
-            result = await ingest(
-                session=session,
-                ctx=ctx,
-                items=events.records(start, stop, population.suppliers),
-                rescore=False,
-            )
-        accepted += result.accepted
-        rejected += result.rejected
-        progress("events", stop, len(events))
-
+    """Bulk-load suppliers and their history of events (``chunk`` events per transaction),
+    detect milestones once, then score every supplier on each day of the score history."""
+    loaded = await load_population(ctx, population, progress=progress, chunk=chunk)
     await ctx.db.refresh_statistics()
     days = history_days(population.end.date())
+    progress("history", 0, len(days))
     for i, day in enumerate(days, start=1):
         async with ctx.db.transaction() as session:
-            await rescore_all(session=session, ctx=ctx, as_of=day)
+            # Every event is stored already: milestones found on the first day are all there are.
+            await refresh(
+                session=session, ctx=ctx, as_of=day, supplier_ids=None, detect_milestones=i == 1
+            )
         progress("history", i, len(days))
     await ctx.dispatcher.drain()
     return SeedSummary(
-        suppliers=total,
-        events_accepted=accepted,
-        events_rejected=rejected,
-        history_days=len(days),
+        suppliers=loaded.suppliers, events_stored=loaded.events, history_days=len(days)
     )
 
 
