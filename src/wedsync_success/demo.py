@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 
+from wedsync_success.access.models import TeamUser
 from wedsync_success.context import AppContext
 from wedsync_success.pipeline import refresh
 from wedsync_success.suppliers.models import Supplier
@@ -43,6 +44,15 @@ async def is_seeded(ctx: AppContext) -> bool:
         return bool(await session.scalar(select(func.count()).select_from(Supplier)))
 
 
+async def has_account(ctx: AppContext, email: str) -> bool:
+    """Whether a dashboard account with ``email`` exists (a re-run then says how to sign in)."""
+    async with ctx.db.sessions() as session:
+        found = await session.scalar(
+            select(func.count()).select_from(TeamUser).where(TeamUser.email == email)
+        )
+    return bool(found)
+
+
 async def seed(
     ctx: AppContext, population: Population, *, progress: Progress, chunk: int = EVENT_CHUNK
 ) -> SeedSummary:
@@ -65,7 +75,9 @@ async def seed(
     )
 
 
-async def churn_model(ctx: AppContext, registry_root: Path) -> tuple[str, ScoreSummary]:
+async def churn_model(
+    ctx: AppContext, registry_root: Path, *, progress: Progress
+) -> tuple[str, ScoreSummary]:
     """Train a churn model on the seeded history, make it active, bring the feature store to
     today and score everyone.
 
@@ -78,12 +90,19 @@ async def churn_model(ctx: AppContext, registry_root: Path) -> tuple[str, ScoreS
     registry = Registry(registry_root)
     now = ctx.clock()
     version = await service.train_suppliers(
-        ctx=ctx, registry=registry, options=service.TrainOptions(promote=True), now=now
+        ctx=ctx,
+        registry=registry,
+        options=service.TrainOptions(promote=True),
+        now=now,
+        progress=progress,
     )
+    progress("scoring", 0, 2)
     async with ctx.db.transaction() as session:
         await service.roll_feature_store(session=session, as_of=now.date(), now=now)
+    progress("scoring", 1, 2)
     async with ctx.db.transaction() as session:
         summary = await service.score_all(
             session=session, registry=registry, as_of=now.date(), now=now
         )
+    progress("scoring", 2, 2)
     return version.version, summary
