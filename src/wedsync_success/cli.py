@@ -40,12 +40,24 @@ app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode="rich",
 )
-db_app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
-import_app = typer.Typer(help="Import data from files.", no_args_is_help=True)
-health_app = typer.Typer(help="Health scores.", no_args_is_help=True)
-suppliers_app = typer.Typer(help="Look up suppliers.", no_args_is_help=True)
-apikey_app = typer.Typer(help="API keys for the HTTP API.", no_args_is_help=True)
-events_app = typer.Typer(help="Success events and the outbox.", no_args_is_help=True)
+db_app = typer.Typer(
+    help="Database schema migrations: upgrade, show the current revision.", no_args_is_help=True
+)
+import_app = typer.Typer(
+    help="Import activity events from CSV or JSON Lines files.", no_args_is_help=True
+)
+health_app = typer.Typer(
+    help="Health scores: rescore every supplier, backfill history.", no_args_is_help=True
+)
+suppliers_app = typer.Typer(
+    help="Look up a supplier: health, explanation, milestones.", no_args_is_help=True
+)
+apikey_app = typer.Typer(
+    help="API keys for the HTTP API: create, list, revoke.", no_args_is_help=True
+)
+events_app = typer.Typer(
+    help="Success events and the outbox: deliver pending events.", no_args_is_help=True
+)
 user_app = typer.Typer(help="Dashboard accounts for the success team.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(import_app, name="import")
