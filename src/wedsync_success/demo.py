@@ -69,7 +69,9 @@ async def seed(
                 session=session, ctx=ctx, as_of=day, supplier_ids=None, detect_milestones=i == 1
             )
         progress("history", i, len(days))
+    progress("delivering", 0, 1)  # the success events of all that to their consumers
     await ctx.dispatcher.drain()
+    progress("delivering", 1, 1)
     return SeedSummary(
         suppliers=loaded.suppliers, events_stored=loaded.events, history_days=len(days)
     )

@@ -47,7 +47,7 @@ def test_running_demo_again_says_how_to_sign_in_and_gives_a_key(
     args = ["demo", "--suppliers", "30", "--months", "4", "--no-serve"]
     first = runner.invoke(app, args, terminal_width=200)
     assert first.exit_code == 0, first.output
-    for stage in ("generating", "suppliers", "events", "history"):
+    for stage in ("generating", "suppliers", "events", "history", "delivering"):
         assert stage in first.output
     again = runner.invoke(app, args, terminal_width=200)
     assert again.exit_code == 0, again.output

@@ -87,6 +87,6 @@ async def test_bulk_seed_equals_the_ingestion_path(ctx: AppContext) -> None:
     assert len(loaded["activity_events"]) == len(population.events)
     for name in ("daily_rollups", "supplier_event_totals", "milestone_achievements"):
         assert loaded[name], f"{name} is empty: the comparison would prove nothing"
-    assert {"suppliers", "events", "history"} <= set(stages)
+    assert {"suppliers", "events", "history", "delivering"} <= set(stages)
     for name, rows in expected.items():
         assert loaded[name] == rows, f"{name} differs"
