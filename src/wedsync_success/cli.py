@@ -206,6 +206,7 @@ def demo(
                     f"suppliers scored, {scored.bands.get('high', 0):,} at high risk.[/]"
                 )
 
+    console.print(f"Database {escape(_safe_url(settings.database_url))}: migrating…")
     migrate.upgrade(settings.database_url)
     access = _run(work, settings)
     base = f"http://{host}:{port}"
