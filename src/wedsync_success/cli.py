@@ -438,7 +438,8 @@ def suppliers_show(supplier_id: Annotated[str, typer.Argument(help="Supplier id 
             p = await supplier_profile(
                 session=session, supplier_id=sid, health_config=ctx.health, catalog=ctx.milestones
             )
-        console.rule(f"[bold]{p.business_name}[/] — {p.vendor_type}, {p.country}")
+        # Names and reasons are the customer's data: printed as given, never as markup.
+        console.rule(f"[bold]{escape(p.business_name)}[/] — {p.vendor_type}, {p.country}")
         console.print(
             f"Plan {p.plan_tier} ({p.mrr_minor / 100:.2f} {p.currency}/month), "
             f"{p.subscription_status}, signed up {p.signed_up_at:%Y-%m-%d}"
@@ -457,7 +458,7 @@ def suppliers_show(supplier_id: Annotated[str, typer.Argument(help="Supplier id 
             for f in [*h.explanation.raising, *h.explanation.lowering]:
                 colour = "green" if f.impact > 0 else "red"
                 table.add_row(
-                    f.component, f"{f.score:.0f}", f"[{colour}]{f.impact:+.1f}[/]", f.detail
+                    f.component, f"{f.score:.0f}", f"[{colour}]{f.impact:+.1f}[/]", Text(f.detail)
                 )
             console.print(table)
         milestones = Table("milestone", "status")
@@ -467,7 +468,7 @@ def suppliers_show(supplier_id: Annotated[str, typer.Argument(help="Supplier id 
                 if m.achieved and m.achieved_at and m.days_to_achieve is not None
                 else f"{m.progress:.0%}"
             )
-            milestones.add_row(m.name, status)
+            milestones.add_row(Text(m.name), status)
         console.print(milestones)
 
     _run(work)
@@ -505,7 +506,7 @@ def apikey_list() -> None:
         for k in keys:
             table.add_row(
                 str(k.id),
-                k.name,
+                Text(k.name),
                 k.prefix + "…",
                 ", ".join(k.scopes),
                 f"{k.created_at:%Y-%m-%d %H:%M}",
@@ -556,7 +557,7 @@ def user_create(
             user = await create_user(
                 session=session, email=email, name=name, password=password, now=ctx.clock()
             )
-        console.print(f"Created {user.email}. Sign in at /login.")
+        console.print(f"Created {escape(user.email)}. Sign in at /login.")
 
     _run(work)
 

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from tests.factories import event, supplier
 from wedsync_success.cli import app
 from wedsync_success.db.migrate import sync_url
+from wedsync_success.kit.cli import console
 
 runner = CliRunner()
 
@@ -35,7 +36,8 @@ def _register_supplier(tmp_path: Path) -> str:
     return str(body["id"])
 
 
-def test_apikey_create_list_revoke(cli_db: str) -> None:
+def test_apikey_create_list_revoke(cli_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(console, "width", 200)  # one table row per key
     created = runner.invoke(
         app, ["apikey", "create", "--scope", "read", "--scope", "ingest", "--name", "zapier"]
     )
@@ -46,6 +48,8 @@ def test_apikey_create_list_revoke(cli_db: str) -> None:
     assert "zapier" in listed.output
     assert "wss_" in listed.output  # the prefix only
     assert runner.invoke(app, ["apikey", "revoke", key_id]).exit_code == 0
+    runner.invoke(app, ["apikey", "create", "--scope", "read", "--name", "[red]ops[/red]"])
+    assert "[red]ops[/red]" in runner.invoke(app, ["apikey", "list"]).output  # never markup
     bad = runner.invoke(app, ["apikey", "create", "--scope", "superuser"])
     assert bad.exit_code == 1
     assert "Unknown scope 'superuser'" in bad.output

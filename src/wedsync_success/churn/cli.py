@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from wedsync_success.kit.cli import Stages, console, parse_day, progress_bar, run
@@ -58,16 +59,17 @@ def print_card(metadata: dict[str, Any]) -> None:
         )
     else:
         console.print(
-            f"File {data['file']}, label {data['label']!r} (churned = {data['positive_value']!r}),"
+            f"File {escape(str(data['file']))}, label {escape(repr(data['label']))} "
+            f"(churned = {escape(repr(data['positive_value']))}),"
             f" {data['split']}; {data['rows_without_label_skipped']} rows without a label "
-            f"skipped; dropped columns: {', '.join(data['dropped_columns']) or 'none'}."
+            f"skipped; dropped columns: {escape(', '.join(data['dropped_columns']) or 'none')}."
         )
     balance = Table("slice", "rows", "churned", "rate", title="Class balance")
     for name, part in data["rows"].items():
         balance.add_row(name, f"{part['rows']:,}", f"{part['churned']:,}", _fmt(part["rate"]))
     console.print(balance)
     names = metadata["features"]["names"]
-    console.print(f"Features ({len(names)}): {', '.join(names)}", highlight=False)
+    console.print(f"Features ({len(names)}): {escape(', '.join(names))}", highlight=False)
     console.print(
         f"LightGBM: {metadata['best_iteration']} trees; calibration "
         f"{metadata['calibration']['method']}; threshold {metadata['threshold']:.4f}; "
@@ -79,7 +81,7 @@ def print_card(metadata: dict[str, Any]) -> None:
         table.add_row(label, *(_fmt(metadata["metrics"][k].get(key)) for k, _ in columns))
     console.print(table)
     top = list(metadata["importance"].items())[:8]
-    console.print("Top features by gain: " + ", ".join(f"{k} ({v:,.0f})" for k, v in top))
+    console.print("Top features by gain: " + ", ".join(f"{escape(k)} ({v:,.0f})" for k, v in top))
 
 
 @churn_app.command("train")
