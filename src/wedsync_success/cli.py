@@ -28,7 +28,7 @@ from wedsync_success.kit.cli import (
     parse_uuid,
     progress_bar,
 )
-from wedsync_success.kit.cli import run as _run
+from wedsync_success.kit.cli import run as _run  # every command body below runs through it
 
 if TYPE_CHECKING:
     from wedsync_success.context import AppContext
