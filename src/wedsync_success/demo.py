@@ -86,6 +86,7 @@ async def churn_model(
     Returns the new version and the scoring summary. Imported late: LightGBM and the
     training stack load only here.
     """
+    progress("features", 0, 1)  # the bar shows while LightGBM and scikit-learn load
     from wedsync_success.churn import service
     from wedsync_success.churn.registry import Registry
 
