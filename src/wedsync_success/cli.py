@@ -109,7 +109,7 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
 ) -> None:
-    """Serve the HTTP API (OpenAPI docs at /docs)."""
+    """Serve the dashboard and the HTTP API (OpenAPI docs at /docs)."""
     import uvicorn
 
     from wedsync_success.web.app import create_app
