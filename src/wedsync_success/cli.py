@@ -1,27 +1,37 @@
-"""The ``wedsync-success`` command line."""
+"""The ``wedsync-success`` command line.
+
+Importing this module loads Typer and Rich only: each command imports the domains, the
+database and the heavy libraries (LightGBM, scikit-learn, matplotlib, the web app) it needs
+when it runs, so ``--help`` and the light commands start at once (``benchmarks/cli_startup.py``;
+a test checks what an import loads).
+"""
 
 from __future__ import annotations
 
-import asyncio
-import uuid
-from collections.abc import Awaitable, Callable
+import time
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from wedsync_success.churn.cli import churn_app
-from wedsync_success.config import Settings, get_settings
-from wedsync_success.context import AppContext, build_context
-from wedsync_success.db import migrate
-from wedsync_success.kit.cli import parse_day
-from wedsync_success.kit.errors import WedSyncError
+from wedsync_success.kit.cli import (
+    Stages,
+    console,
+    err_console,
+    parse_day,
+    parse_uuid,
+    progress_bar,
+)
+from wedsync_success.kit.cli import run as _run  # every command body below runs through it
 
-T = TypeVar("T")
+if TYPE_CHECKING:
+    from wedsync_success.context import AppContext
 
 app = typer.Typer(
     help="WedSync Success: health scores, milestones and success events for wedding suppliers.\n\n"
@@ -30,12 +40,24 @@ app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode="rich",
 )
-db_app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
-import_app = typer.Typer(help="Import data from files.", no_args_is_help=True)
-health_app = typer.Typer(help="Health scores.", no_args_is_help=True)
-suppliers_app = typer.Typer(help="Look up suppliers.", no_args_is_help=True)
-apikey_app = typer.Typer(help="API keys for the HTTP API.", no_args_is_help=True)
-events_app = typer.Typer(help="Success events and the outbox.", no_args_is_help=True)
+db_app = typer.Typer(
+    help="Database schema migrations: upgrade, show the current revision.", no_args_is_help=True
+)
+import_app = typer.Typer(
+    help="Import activity events from CSV or JSON Lines files.", no_args_is_help=True
+)
+health_app = typer.Typer(
+    help="Health scores: rescore every supplier, backfill history.", no_args_is_help=True
+)
+suppliers_app = typer.Typer(
+    help="Look up a supplier: health, explanation, milestones.", no_args_is_help=True
+)
+apikey_app = typer.Typer(
+    help="API keys for the HTTP API: create, list, revoke.", no_args_is_help=True
+)
+events_app = typer.Typer(
+    help="Success events and the outbox: deliver pending events.", no_args_is_help=True
+)
 user_app = typer.Typer(help="Dashboard accounts for the success team.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(import_app, name="import")
@@ -46,39 +68,8 @@ app.add_typer(events_app, name="events")
 app.add_typer(churn_app, name="churn")
 app.add_typer(user_app, name="user")
 
-console = Console()
 DEMO_EMAIL = "demo@wedsync.example"
 DEMO_PASSWORD = "wedsync-demo"
-err_console = Console(stderr=True)
-
-
-def _run(work: Callable[[AppContext], Awaitable[T]], settings: Settings | None = None) -> T:
-    """Run ``work`` with a context, turning application errors into a clear message and exit 1."""
-
-    async def main() -> T:
-        ctx = build_context(settings or get_settings())
-        try:
-            return await work(ctx)
-        finally:
-            await ctx.close()
-
-    try:
-        return asyncio.run(main())
-    except WedSyncError as exc:
-        err_console.print(f"[bold red]Error:[/] {exc.message}")
-        for detail in exc.details or []:
-            err_console.print(f"  • {detail.get('field', '')}: {detail.get('reason', '')}")
-        raise typer.Exit(1) from None
-
-
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("[bold]{task.description:<12}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=console,
-    )
 
 
 # --- db -----------------------------------------------------------------------------------------
@@ -87,6 +78,9 @@ def _progress() -> Progress:
 @db_app.command("upgrade")
 def db_upgrade(revision: str = typer.Argument("head", help="Target revision")) -> None:
     """Apply migrations up to REVISION (default: the latest)."""
+    from wedsync_success.config import get_settings
+    from wedsync_success.db import migrate
+
     url = get_settings().database_url
     migrate.upgrade(url, revision)
     console.print(f"[green]Database at {_safe_url(url)} is at revision {revision}.[/]")
@@ -95,6 +89,9 @@ def db_upgrade(revision: str = typer.Argument("head", help="Target revision")) -
 @db_app.command("current")
 def db_current() -> None:
     """Show the revision the database is at."""
+    from wedsync_success.config import get_settings
+    from wedsync_success.db import migrate
+
     migrate.current(get_settings().database_url)
 
 
@@ -112,7 +109,7 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
 ) -> None:
-    """Serve the HTTP API (OpenAPI docs at /docs)."""
+    """Serve the dashboard and the HTTP API (OpenAPI docs at /docs)."""
     import uvicorn
 
     from wedsync_success.web.app import create_app
@@ -121,92 +118,140 @@ def serve(
     uvicorn.run(create_app(), host=host, port=port, log_level="warning")
 
 
+FIRST_CURL = "/api/v1/suppliers?risk_level=critical&current_only=true&limit=5"
+"""The demo's first API call (the README's too): the current customers most at risk."""
+
+
+@dataclass(frozen=True)
+class _DemoAccess:
+    secret: str
+    account: bool
+    """Whether the demo's dashboard account exists in this database."""
+
+
 @app.command()
 def demo(
     suppliers: Annotated[int, typer.Option(help="Synthetic suppliers to generate")] = 2000,
     months: Annotated[int, typer.Option(help="Months of activity history")] = 18,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same world)")] = 7,
     serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve when done")] = True,
-    host: str = "127.0.0.1",
-    port: int = 8000,
+    host: Annotated[str, typer.Option(help="Interface to serve on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to serve on")] = 8000,
 ) -> None:
-    """Create the database, seed a realistic synthetic population, score it, and serve the API.
+    """Create the database, seed a realistic synthetic population, train the churn model,
+    score everyone, and serve the dashboard and the API.
 
-    An already-seeded database is left as it is and just served.
+    An already-seeded database is kept as it is and served; each run prints how to sign in
+    and a new admin API key.
     """
     from wedsync_success import demo as demo_seed
     from wedsync_success.access.service import create_key
     from wedsync_success.access.team import create_user
+    from wedsync_success.config import get_settings
+    from wedsync_success.db import migrate
+    from wedsync_success.kit.errors import WedSyncError
     from wedsync_success.synthetic import generate_population
 
     settings = get_settings()
-    migrate.upgrade(settings.database_url)
+    started = time.perf_counter()
 
-    async def work(ctx: AppContext) -> str | None:
+    async def work(ctx: AppContext) -> _DemoAccess:
         if await demo_seed.is_seeded(ctx):
-            console.print("[yellow]The database already holds suppliers; skipping seeding.[/]")
-            return None
-        with console.status(f"Generating {suppliers:,} suppliers × {months} months…"):
+            console.print(
+                "[yellow]The database already holds suppliers: keeping them (for a fresh demo, "
+                "delete var/ first).[/]"
+            )
+            account = await demo_seed.has_account(ctx, DEMO_EMAIL)
+        else:
+            await _seed_demo(ctx)
+            async with ctx.db.transaction() as session:
+                await create_user(
+                    session=session,
+                    email=DEMO_EMAIL,
+                    name="Demo Success Manager",
+                    password=DEMO_PASSWORD,
+                    now=ctx.clock(),
+                )
+            account = True
+        async with ctx.db.transaction() as session:
+            key = await create_key(session=session, name="demo", scopes=["admin"], now=ctx.clock())
+        return _DemoAccess(secret=key.secret, account=account)
+
+    async def _seed_demo(ctx: AppContext) -> None:
+        with progress_bar() as bar:
+            stages = Stages(bar)
+            stages("generating", 0, 1)
             population = generate_population(
                 suppliers=suppliers, months=months, seed=seed, end=ctx.clock()
             )
-        console.print(
-            f"Generated {len(population.suppliers):,} suppliers and "
-            f"{len(population.events):,} events."
-        )
-        with _progress() as bar:
-            tasks: dict[str, Any] = {}
-
-            def progress(stage: str, done: int, total: int) -> None:
-                if stage not in tasks:
-                    tasks[stage] = bar.add_task(stage, total=total)
-                bar.update(tasks[stage], completed=done)
-
-            summary = await demo_seed.seed(ctx, population, progress=progress)
-        async with ctx.db.transaction() as session:
-            key = await create_key(session=session, name="demo", scopes=["admin"], now=ctx.clock())
-            await create_user(
-                session=session,
-                email=DEMO_EMAIL,
-                name="Demo Success Manager",
-                password=DEMO_PASSWORD,
-                now=ctx.clock(),
+            stages("generating", 1, 1)
+            console.print(
+                f"Generated {len(population.suppliers):,} suppliers and "
+                f"{len(population.events):,} events over {months} months."
             )
-        console.print(
-            f"[green]Seeded {summary.suppliers:,} suppliers, {summary.events_accepted:,} events, "
-            f"{summary.history_days} days of score history.[/]"
-        )
-        with console.status("Training the churn model and scoring every supplier…"):
+            summary = await demo_seed.seed(ctx, population, progress=stages)
+            console.print(
+                f"[green]Seeded {summary.suppliers:,} suppliers, {summary.events_stored:,} "
+                f"events, {summary.history_days} days of score history.[/]"
+            )
             try:
-                version, scored = await demo_seed.churn_model(ctx, settings.churn_registry)
+                version, scored = await demo_seed.churn_model(
+                    ctx, settings.churn_registry, progress=stages
+                )
             except WedSyncError as exc:
-                console.print(f"[yellow]No churn model: {exc}[/]")
+                console.print(f"[yellow]No churn model: {escape(exc.message)}[/]")
             else:
                 console.print(
                     f"[green]Churn model {version} trained and active; {scored.scored:,} "
                     f"suppliers scored, {scored.bands.get('high', 0):,} at high risk.[/]"
                 )
-        return key.secret
 
-    secret = _run(work, settings)
+    console.print(f"Database {escape(_safe_url(settings.database_url))}: migrating…")
+    migrate.upgrade(settings.database_url)
+    access = _run(work, settings)
+    base = f"http://{host}:{port}"
+    console.print(f"\nReady in {time.perf_counter() - started:.0f} s.", highlight=False)
+    if access.account:
+        console.print(
+            f"Dashboard: {base}/  sign in as [bold]{DEMO_EMAIL}[/] / [bold]{DEMO_PASSWORD}[/]",
+            soft_wrap=True,
+        )
+    else:
+        console.print(
+            f"Dashboard: {base}/  (no demo account in this database; make one with "
+            "`wedsync-success user create --email YOU --name NAME`)",
+            soft_wrap=True,
+        )
     console.print(
-        f"\nDashboard: http://{host}:{port}/  sign in as [bold]{DEMO_EMAIL}[/] / "
-        f"[bold]{DEMO_PASSWORD}[/]",
+        f"New admin API key: [bold]{access.secret}[/]  (earlier ones stay valid: "
+        "`wedsync-success apikey list`, `apikey revoke ID`)",
         soft_wrap=True,
     )
-    if secret:
-        console.print(f"Demo API key (admin): [bold]{secret}[/]", soft_wrap=True)
-        console.print(
-            f"  curl -H 'Authorization: Bearer {secret}' "
-            f"'http://{host}:{port}/api/v1/suppliers?risk_level=critical&status=active'",
-            soft_wrap=True,
-            highlight=False,
-        )
+    console.print(
+        f"  curl -H 'Authorization: Bearer {access.secret}' '{base}{FIRST_CURL}'",
+        soft_wrap=True,
+        highlight=False,
+    )
     if serve_after:
         serve(host=host, port=port)
 
 
 # --- import -------------------------------------------------------------------------------------
+
+
+@dataclass
+class _ImportReport:
+    """What an import did, kept whole whatever fails on the way."""
+
+    batches: int = 0
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    problems: list[tuple[int, str, str]] = field(default_factory=list)
+    stopped: str | None = None
+    """Why the import stopped before the end of the file (the batches before it are stored)."""
+    undelivered: str | None = None
+    """Why delivering the success events afterwards failed (they wait in the outbox)."""
 
 
 @import_app.command("events")
@@ -227,43 +272,82 @@ def import_events(
     CSV columns: event_id, supplier_id, user_id, type, occurred_at, properties (a JSON
     object); any other column is added to properties. JSONL: one event object per line.
     Re-importing a file is safe: events already stored are counted as duplicates.
+
+    Exit status: 0 when every line was stored (or already was), 2 when some lines were
+    rejected, 1 when the import stopped early or its success events could not be delivered
+    (the report is printed, and written to --errors-out, in every case).
     """
-    from wedsync_success.activity.importer import read_batches
+    from wedsync_success.activity.importer import count_lines, read_batches
+    from wedsync_success.kit.errors import WedSyncError
     from wedsync_success.pipeline import ingest
 
-    size = file.stat().st_size
+    lines = count_lines(file)
 
-    async def work(ctx: AppContext) -> list[tuple[int, str, str]]:
-        problems: list[tuple[int, str, str]] = []
-        totals = {"accepted": 0, "duplicates": 0, "rejected": 0}
-        with _progress() as bar:
-            task = bar.add_task("importing", total=size)
-            for batch in read_batches(file, batch_size=batch_size):
-                problems.extend((line, "", reason) for line, reason in batch.unreadable)
-                totals["rejected"] += len(batch.unreadable)
-                if batch.items:
-                    async with ctx.db.transaction() as session:
-                        result = await ingest(session=session, ctx=ctx, items=batch.items)
-                    totals["accepted"] += result.accepted
-                    totals["duplicates"] += result.duplicates
-                    totals["rejected"] += result.rejected
-                    problems.extend(
-                        (batch.lines[e.index], e.field, e.reason) for e in result.errors
-                    )
-                bar.update(task, completed=batch.bytes_read)
-        await ctx.db.refresh_statistics()
-        await ctx.dispatcher.drain()
-        console.print(
-            f"[green]{totals['accepted']:,} accepted[/], {totals['duplicates']:,} duplicates, "
-            f"[red]{totals['rejected']:,} rejected[/]."
+    async def work(ctx: AppContext) -> _ImportReport:
+        report = _ImportReport()
+        with progress_bar() as bar:
+            task = bar.add_task("lines", total=lines)
+            try:
+                for batch in read_batches(file, batch_size=batch_size):
+                    report.batches += 1
+                    report.problems.extend((line, "", why) for line, why in batch.unreadable)
+                    report.rejected += len(batch.unreadable)
+                    if batch.items:
+                        async with ctx.db.transaction() as session:
+                            result = await ingest(session=session, ctx=ctx, items=batch.items)
+                        report.accepted += result.accepted
+                        report.duplicates += result.duplicates
+                        report.rejected += result.rejected
+                        report.problems.extend(
+                            (batch.lines[e.index], e.field, e.reason) for e in result.errors
+                        )
+                    bar.update(task, completed=batch.last_line)
+                bar.update(task, completed=lines)
+            except WedSyncError as exc:
+                if not report.batches:  # the file itself is refused (format, CSV header)
+                    raise
+                report.stopped = _describe(exc)
+            except Exception as exc:  # what was stored stays stored: report it all the same
+                report.stopped = _describe(exc)
+        try:
+            await ctx.db.refresh_statistics()
+            await ctx.dispatcher.drain()
+        except Exception as exc:  # a dispatch failure must not lose the import's report
+            report.undelivered = _describe(exc)
+        return report
+
+    report = _run(work)
+    _print_import_report(report, errors_out)
+    if report.stopped or report.undelivered:
+        raise typer.Exit(1)
+    if report.problems:
+        raise typer.Exit(2)
+
+
+def _describe(exc: Exception) -> str:
+    """An exception in one line: application errors by their message, others by their kind."""
+    from wedsync_success.kit.errors import WedSyncError
+
+    if isinstance(exc, WedSyncError):
+        details = "; ".join(
+            f"{d.get('field', '')}: {d.get('reason', '')}" for d in exc.details or []
         )
-        return sorted(problems)
+        return f"{exc.message} ({details})" if details else exc.message
+    first = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {first[0]}" if first else type(exc).__name__
 
-    problems = _run(work)
+
+def _print_import_report(report: _ImportReport, errors_out: Path | None) -> None:
+    """Totals, the rejected lines (verbatim: never read as markup) and what went wrong."""
+    console.print(
+        f"[green]{report.accepted:,} accepted[/], {report.duplicates:,} duplicates, "
+        f"[red]{report.rejected:,} rejected[/]."
+    )
+    problems = sorted(report.problems)
     if problems:
         table = Table("line", "field", "reason", title="Rejected lines")
-        for line, field, reason in problems[:50]:
-            table.add_row(str(line), field, reason)
+        for line, name, reason in problems[:50]:
+            table.add_row(str(line), Text(name), Text(reason))
         console.print(table)
         if len(problems) > 50:
             console.print(f"… and {len(problems) - 50:,} more.")
@@ -274,8 +358,21 @@ def import_events(
                 writer = csv.writer(fh)
                 writer.writerow(["line", "field", "reason"])
                 writer.writerows(problems)
-            console.print(f"All rejected lines written to {errors_out}.")
-        raise typer.Exit(2)
+            console.print(f"All rejected lines written to {escape(str(errors_out))}.")
+    if report.stopped:
+        err_console.print(
+            f"[bold red]The import stopped:[/] {escape(report.stopped)}\n"
+            "The batches reported above are stored; importing the file again skips them "
+            "as duplicates and carries on.",
+            highlight=False,
+        )
+    if report.undelivered:
+        err_console.print(
+            f"[bold red]The events are stored, but delivering their success events failed:[/] "
+            f"{escape(report.undelivered)}\nThey wait in the outbox: a running server "
+            "delivers them, or run `wedsync-success events dispatch`.",
+            highlight=False,
+        )
 
 
 # --- health -------------------------------------------------------------------------------------
@@ -305,7 +402,7 @@ def health_recompute(
                 raise typer.BadParameter("--since must not be after --as-of", param_hint="--since")
             n = (last - start_day).days // every
             days = sorted({start_day + timedelta(days=i * every) for i in range(n + 1)} | {last})
-        with _progress() as bar:
+        with progress_bar() as bar:
             task = bar.add_task("rescoring", total=len(days))
             for day in days:
                 started = datetime.now()
@@ -334,17 +431,15 @@ def suppliers_show(supplier_id: Annotated[str, typer.Argument(help="Supplier id 
     """Show a supplier's health, its explanation and milestones."""
     from wedsync_success.suppliers.profile import supplier_profile
 
-    try:
-        sid = uuid.UUID(supplier_id)
-    except ValueError:
-        raise typer.BadParameter("not a UUID", param_hint="SUPPLIER_ID") from None
+    sid = parse_uuid(supplier_id, "SUPPLIER_ID")
 
     async def work(ctx: AppContext) -> None:
         async with ctx.db.sessions() as session:
             p = await supplier_profile(
                 session=session, supplier_id=sid, health_config=ctx.health, catalog=ctx.milestones
             )
-        console.rule(f"[bold]{p.business_name}[/] — {p.vendor_type}, {p.country}")
+        # Names and reasons are the customer's data: printed as given, never as markup.
+        console.rule(f"[bold]{escape(p.business_name)}[/] — {p.vendor_type}, {p.country}")
         console.print(
             f"Plan {p.plan_tier} ({p.mrr_minor / 100:.2f} {p.currency}/month), "
             f"{p.subscription_status}, signed up {p.signed_up_at:%Y-%m-%d}"
@@ -363,7 +458,7 @@ def suppliers_show(supplier_id: Annotated[str, typer.Argument(help="Supplier id 
             for f in [*h.explanation.raising, *h.explanation.lowering]:
                 colour = "green" if f.impact > 0 else "red"
                 table.add_row(
-                    f.component, f"{f.score:.0f}", f"[{colour}]{f.impact:+.1f}[/]", f.detail
+                    f.component, f"{f.score:.0f}", f"[{colour}]{f.impact:+.1f}[/]", Text(f.detail)
                 )
             console.print(table)
         milestones = Table("milestone", "status")
@@ -373,7 +468,7 @@ def suppliers_show(supplier_id: Annotated[str, typer.Argument(help="Supplier id 
                 if m.achieved and m.achieved_at and m.days_to_achieve is not None
                 else f"{m.progress:.0%}"
             )
-            milestones.add_row(m.name, status)
+            milestones.add_row(Text(m.name), status)
         console.print(milestones)
 
     _run(work)
@@ -411,7 +506,7 @@ def apikey_list() -> None:
         for k in keys:
             table.add_row(
                 str(k.id),
-                k.name,
+                Text(k.name),
                 k.prefix + "…",
                 ", ".join(k.scopes),
                 f"{k.created_at:%Y-%m-%d %H:%M}",
@@ -427,10 +522,7 @@ def apikey_revoke(key_id: Annotated[str, typer.Argument(help="Key id from `apike
     """Revoke an API key at once."""
     from wedsync_success.access.service import revoke_key
 
-    try:
-        kid = uuid.UUID(key_id)
-    except ValueError:
-        raise typer.BadParameter("not a UUID", param_hint="KEY_ID") from None
+    kid = parse_uuid(key_id, "KEY_ID")
 
     async def work(ctx: AppContext) -> None:
         async with ctx.db.transaction() as session:
@@ -465,7 +557,7 @@ def user_create(
             user = await create_user(
                 session=session, email=email, name=name, password=password, now=ctx.clock()
             )
-        console.print(f"Created {user.email}. Sign in at /login.")
+        console.print(f"Created {escape(user.email)}. Sign in at /login.")
 
     _run(work)
 

@@ -22,10 +22,10 @@ from wedsync_success.churn.service import TrainOptions, train_suppliers
 from wedsync_success.config import Settings
 from wedsync_success.context import AppContext, build_context
 from wedsync_success.db import migrate
-from wedsync_success.demo import _supplier_items
 from wedsync_success.pipeline import ingest, rescore_all
 from wedsync_success.suppliers.service import upsert_batch
 from wedsync_success.synthetic import Population, generate_population
+from wedsync_success.synthetic.loader import supplier_items
 
 END = datetime(2026, 6, 1, tzinfo=UTC)
 """The fixed "now" of the seeded worlds."""
@@ -44,7 +44,7 @@ async def seed_population(ctx: AppContext, population: Population) -> None:
     for start in range(0, len(population.suppliers), 1000):
         async with ctx.db.transaction() as session:
             await upsert_batch(
-                session=session, items=_supplier_items(population, start, start + 1000), now=now
+                session=session, items=supplier_items(population, start, start + 1000), now=now
             )
     events = population.events
     for start in range(0, len(events), 5000):

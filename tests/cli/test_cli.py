@@ -10,35 +10,20 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
 from tests.factories import event, supplier
 from wedsync_success.cli import app
-from wedsync_success.config import get_settings
 from wedsync_success.db.migrate import sync_url
-from wedsync_success.db.registry import metadata
+from wedsync_success.kit.cli import console
 
 runner = CliRunner()
 
 
-@pytest.fixture
-def cli_db(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """Point the CLI at the test database, emptied."""
-    engine = create_engine(sync_url(database_url))
-    with engine.begin() as conn:
-        for table in reversed(metadata.sorted_tables):
-            conn.execute(table.delete())
-    engine.dispose()
-    monkeypatch.setenv("WEDSYNC_DATABASE_URL", database_url)
-    get_settings.cache_clear()
-    yield database_url
-    get_settings.cache_clear()
-
-
 def _register_supplier(tmp_path: Path) -> str:
     """Register one supplier through the CLI's own database, via the import of its events."""
-    from wedsync_success.cli import _run
+    from wedsync_success.kit.cli import run
     from wedsync_success.suppliers.service import upsert_batch
 
     body = supplier(signed_up_at="2026-01-01T00:00:00+00:00")
@@ -47,20 +32,12 @@ def _register_supplier(tmp_path: Path) -> str:
         async with ctx.db.transaction() as session:
             await upsert_batch(session=session, items=[body], now=ctx.clock())
 
-    _run(work)
+    run(work)
     return str(body["id"])
 
 
-def test_help_teaches_every_command() -> None:
-    result = runner.invoke(app, ["--help"])
-    assert result.exit_code == 0
-    for command in ("db", "demo", "serve", "import", "health", "suppliers", "apikey"):
-        assert command in result.output
-    sub = runner.invoke(app, ["import", "events", "--help"])
-    assert "CSV columns" in sub.output
-
-
-def test_apikey_create_list_revoke(cli_db: str) -> None:
+def test_apikey_create_list_revoke(cli_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(console, "width", 200)  # one table row per key
     created = runner.invoke(
         app, ["apikey", "create", "--scope", "read", "--scope", "ingest", "--name", "zapier"]
     )
@@ -71,6 +48,8 @@ def test_apikey_create_list_revoke(cli_db: str) -> None:
     assert "zapier" in listed.output
     assert "wss_" in listed.output  # the prefix only
     assert runner.invoke(app, ["apikey", "revoke", key_id]).exit_code == 0
+    runner.invoke(app, ["apikey", "create", "--scope", "read", "--name", "[red]ops[/red]"])
+    assert "[red]ops[/red]" in runner.invoke(app, ["apikey", "list"]).output  # never markup
     bad = runner.invoke(app, ["apikey", "create", "--scope", "superuser"])
     assert bad.exit_code == 1
     assert "Unknown scope 'superuser'" in bad.output
@@ -159,3 +138,76 @@ def test_suppliers_show_unknown_id(cli_db: str) -> None:
     result = runner.invoke(app, ["suppliers", "show", str(uuid.uuid4())])
     assert result.exit_code == 1
     assert "No supplier with id" in result.output
+
+
+def test_import_progress_counts_lines(cli_db: str, tmp_path: Path) -> None:
+    sid = _register_supplier(tmp_path)
+    when = datetime.now(UTC) - timedelta(hours=1)
+    rows = [json.dumps(event(sid, "login", when, event_id=f"p{i}")) for i in range(7)]
+    path = tmp_path / "events.jsonl"
+    path.write_text("\n".join(rows))  # no newline after the last line: it counts too
+    result = runner.invoke(app, ["import", "events", str(path), "--batch-size", "3"])
+    assert result.exit_code == 0, result.output
+    assert "7/7" in result.output
+    assert str(path.stat().st_size) not in result.output
+
+
+def test_import_prints_reasons_verbatim(cli_db: str, tmp_path: Path) -> None:
+    """Reasons hold brackets (patterns, JSON paths): Rich must not read them as markup."""
+    from wedsync_success.activity.validation import parse_batch
+
+    sid = _register_supplier(tmp_path)
+    bad = event(sid, "login", datetime.now(UTC) - timedelta(hours=1)) | {"type": "Not A Type"}
+    expected = parse_batch([bad], now=datetime.now(UTC)).rejected[0].reason
+    path = tmp_path / "events.jsonl"
+    path.write_text(json.dumps(bad) + "\n")
+    report = tmp_path / "rejected.csv"
+    result = runner.invoke(
+        app, ["import", "events", str(path), "--errors-out", str(report)], terminal_width=200
+    )
+    assert result.exit_code == 2, result.output
+    assert expected in result.output
+    assert expected in report.read_text()
+
+
+def test_import_report_keeps_square_brackets(capsys: pytest.CaptureFixture[str]) -> None:
+    from wedsync_success.cli import _ImportReport, _print_import_report
+
+    reason = "should match pattern '^[a-z][a-z0-9_.]*$' [bold]not markup[/bold]"
+    _print_import_report(_ImportReport(rejected=1, problems=[(3, "type", reason)]), None)
+    shown = " ".join(capsys.readouterr().out.replace("│", " ").split())
+    assert "'^[a-z][a-z0-9_.]*$'" in shown
+    assert "[bold]not markup[/bold]" in shown
+
+
+@pytest.fixture
+def receipts_table_gone(cli_db: str) -> Iterator[None]:
+    """The dispatcher cannot write its receipts: delivering any success event fails."""
+    engine = create_engine(sync_url(cli_db))
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE consumer_receipts RENAME TO consumer_receipts_away"))
+    try:
+        yield
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("ALTER TABLE consumer_receipts_away RENAME TO consumer_receipts"))
+        engine.dispose()
+
+
+def test_a_failed_dispatch_keeps_the_import_report(
+    cli_db: str, receipts_table_gone: None, tmp_path: Path
+) -> None:
+    """A first client added is a milestone: its success event cannot be delivered."""
+    sid = _register_supplier(tmp_path)
+    when = datetime.now(UTC) - timedelta(hours=1)
+    path = tmp_path / "events.jsonl"
+    path.write_text(json.dumps(event(sid, "client_added", when)) + "\n{not json\n")
+    report = tmp_path / "rejected.csv"
+    result = runner.invoke(app, ["import", "events", str(path), "--errors-out", str(report)])
+    assert result.exit_code == 1, result.output
+    assert "1 accepted, 0 duplicates, 1 rejected" in result.output
+    assert report.read_text().splitlines()[1].startswith("2,")
+    said = " ".join(result.output.split())
+    assert "delivering their success events failed" in said
+    assert "consumer_receipts" in said
+    assert "wedsync-success events dispatch" in said

@@ -79,3 +79,20 @@ async def test_columns_of_different_lengths_are_refused(ctx: AppContext) -> None
     with pytest.raises(ValueError, match="score"):
         await _write(ctx, columns, date(2026, 5, 31))
     assert await _stored(ctx) == {}
+
+
+async def test_skip_existing_keeps_the_stored_row(ctx: AppContext) -> None:
+    ids = await _suppliers(ctx, 2)
+    await _write(ctx, _columns(ids[:1], 61.5), date(2026, 5, 31))
+    async with ctx.db.transaction() as session:
+        await upsert_columns(
+            session,
+            HealthScore.__table__,  # type: ignore[arg-type]
+            key=("supplier_id",),
+            columns=_columns(ids, 10.0),
+            constants={"as_of": date(2026, 6, 1), "computed_at": NOW},
+            skip_existing=True,
+        )
+    stored = await _stored(ctx)
+    assert (stored[ids[0]].score, stored[ids[0]].as_of) == (61.5, date(2026, 5, 31))
+    assert (stored[ids[1]].score, stored[ids[1]].as_of) == (10.0, date(2026, 6, 1))

@@ -31,7 +31,18 @@ class FileBatch:
     items: list[Any] = field(default_factory=list)
     lines: list[int] = field(default_factory=list)
     unreadable: list[tuple[int, str]] = field(default_factory=list)
-    bytes_read: int = 0
+    last_line: int = 0
+    """The file's line number reached: progress counts lines, as the report does."""
+
+
+def count_lines(path: Path) -> int:
+    """How many lines ``path`` holds (a last line without a newline counts)."""
+    lines, last = 0, b"\n"
+    with path.open("rb") as raw:
+        while chunk := raw.read(1 << 20):
+            lines += chunk.count(b"\n")
+            last = chunk[-1:]
+    return lines + (last != b"\n")
 
 
 def detect_format(path: Path) -> str:
@@ -81,11 +92,10 @@ def read_batches(path: Path, *, batch_size: int) -> Iterator[FileBatch]:
             else:
                 batch.items.append(item)
                 batch.lines.append(line_no)
+            batch.last_line = line_no
             if len(batch.items) >= batch_size:
-                batch.bytes_read = raw.tell()
                 yield batch
-                batch = FileBatch()
-        batch.bytes_read = raw.tell()
+                batch = FileBatch(last_line=line_no)
         if batch.items or batch.unreadable:
             yield batch
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, case, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wedsync_success.activity.models import ActivityEvent, DailyRollup, SupplierEventTotal
+from wedsync_success.db.bulk import upsert_columns
 from wedsync_success.db.upsert import dialect_insert
 from wedsync_success.kit.limits import BIGINT_MAX, BIGINT_MIN
 from wedsync_success.suppliers.models import Supplier
@@ -37,6 +39,26 @@ async def insert_new_events(session: AsyncSession, rows: Sequence[dict[str, Any]
             index_elements=["event_id"]
         )
         await session.execute(stmt, rows)
+
+
+async def insert_event_columns(
+    session: AsyncSession,
+    columns: Mapping[str, Sequence[Any]],
+    *,
+    batch_id: uuid.UUID,
+    now: datetime,
+) -> None:
+    """Like :func:`insert_new_events` for rows given as columns (bulk loads of trusted,
+    already-shaped events): one value per row for each column but ``batch_id`` and
+    ``ingested_at``, which the whole load shares."""
+    await upsert_columns(
+        session,
+        ActivityEvent.__table__,  # type: ignore[arg-type]
+        key=("event_id",),
+        columns=columns,
+        constants={"batch_id": batch_id, "ingested_at": now},
+        skip_existing=True,
+    )
 
 
 async def batch_size(session: AsyncSession, batch_id: uuid.UUID) -> int:

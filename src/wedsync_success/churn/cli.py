@@ -3,38 +3,36 @@
 from __future__ import annotations
 
 import time
-import webbrowser
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.markup import escape
 from rich.table import Table
 
-from wedsync_success.churn.registry import REPORT_FILE, Registry
-from wedsync_success.churn.schemas import CARD_METRICS
-from wedsync_success.config import get_settings
-from wedsync_success.context import AppContext
-from wedsync_success.kit.cli import parse_day
+from wedsync_success.kit.cli import Stages, console, parse_day, progress_bar, run
+
+if TYPE_CHECKING:
+    from wedsync_success.churn.registry import Registry
+    from wedsync_success.churn.service import OutcomeSummary, ScoreSummary
+    from wedsync_success.context import AppContext
+
+# LightGBM, scikit-learn and matplotlib load inside the commands that use them (through the
+# churn modules), never at import: `--help` and every other command stay fast.
 
 churn_app = typer.Typer(
     help="Churn prediction: train, evaluate, choose the active model, score, watch drift.",
     no_args_is_help=True,
 )
-console = Console()
 
 COLUMNS = (("model", "LightGBM"), ("logistic", "Logistic"), ("health_score", "Health score"))
 
 
 def _registry() -> Registry:
+    from wedsync_success.churn.registry import Registry
+    from wedsync_success.config import get_settings
+
     return Registry(get_settings().churn_registry)
-
-
-def _run(work: Any) -> Any:
-    from wedsync_success.cli import _run as run_with_context
-
-    return run_with_context(work)
 
 
 def _fmt(value: Any) -> str:
@@ -47,6 +45,8 @@ def _fmt(value: Any) -> str:
 
 def print_card(metadata: dict[str, Any]) -> None:
     """The model card: data window, class balance, features, metrics against baselines."""
+    from wedsync_success.churn.schemas import CARD_METRICS
+
     data = metadata["data"]
     console.rule(f"[bold]Churn model {metadata['version']}[/] ({metadata['kind']})")
     if metadata["kind"] == "suppliers":
@@ -59,16 +59,17 @@ def print_card(metadata: dict[str, Any]) -> None:
         )
     else:
         console.print(
-            f"File {data['file']}, label {data['label']!r} (churned = {data['positive_value']!r}),"
+            f"File {escape(str(data['file']))}, label {escape(repr(data['label']))} "
+            f"(churned = {escape(repr(data['positive_value']))}),"
             f" {data['split']}; {data['rows_without_label_skipped']} rows without a label "
-            f"skipped; dropped columns: {', '.join(data['dropped_columns']) or 'none'}."
+            f"skipped; dropped columns: {escape(', '.join(data['dropped_columns']) or 'none')}."
         )
     balance = Table("slice", "rows", "churned", "rate", title="Class balance")
     for name, part in data["rows"].items():
         balance.add_row(name, f"{part['rows']:,}", f"{part['churned']:,}", _fmt(part["rate"]))
     console.print(balance)
     names = metadata["features"]["names"]
-    console.print(f"Features ({len(names)}): {', '.join(names)}", highlight=False)
+    console.print(f"Features ({len(names)}): {escape(', '.join(names))}", highlight=False)
     console.print(
         f"LightGBM: {metadata['best_iteration']} trees; calibration "
         f"{metadata['calibration']['method']}; threshold {metadata['threshold']:.4f}; "
@@ -80,17 +81,7 @@ def print_card(metadata: dict[str, Any]) -> None:
         table.add_row(label, *(_fmt(metadata["metrics"][k].get(key)) for k, _ in columns))
     console.print(table)
     top = list(metadata["importance"].items())[:8]
-    console.print("Top features by gain: " + ", ".join(f"{k} ({v:,.0f})" for k, v in top))
-
-
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("[bold]{task.description:<10}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-    )
+    console.print("Top features by gain: " + ", ".join(f"{escape(k)} ({v:,.0f})" for k, v in top))
 
 
 @churn_app.command("train")
@@ -129,14 +120,8 @@ def train(
         raise typer.BadParameter("--csv needs --label COLUMN", param_hint="--label")
 
     async def work(ctx: AppContext) -> dict[str, Any]:
-        with _progress() as bar:
-            tasks: dict[str, Any] = {}
-
-            def progress(stage: str, done: int, total: int) -> None:
-                if stage not in tasks:
-                    tasks[stage] = bar.add_task(stage, total=total)
-                bar.update(tasks[stage], completed=done, total=total)
-
+        with progress_bar() as bar:
+            progress = Stages(bar)
             if csv_file is not None:
                 assert label is not None
                 task = bar.add_task("training", total=None)
@@ -165,7 +150,7 @@ def train(
                 )
         return version.metadata
 
-    metadata: dict[str, Any] = _run(work)
+    metadata: dict[str, Any] = run(work)
     print_card(metadata)
     active = registry.active()
     console.print(
@@ -196,15 +181,19 @@ def report(
             return out
         return path
 
-    path: Path = _run(work)
+    path: Path = run(work)
     console.print(f"[green]Report written to {path}[/]")
     if open_browser:
+        import webbrowser
+
         webbrowser.open(path.resolve().as_uri())
 
 
 @churn_app.command("models")
 def models() -> None:
     """List registered model versions; the active one is marked."""
+    from wedsync_success.churn.registry import REPORT_FILE
+
     registry = _registry()
     active = registry.active()
     table = Table("", "version", "kind", "trained", "ROC-AUC", "PR-AUC", "ECE", "report")
@@ -234,7 +223,7 @@ def promote(version: Annotated[str, typer.Argument(help="Model version to activa
     async def work(_: AppContext) -> None:
         registry.promote(version)
 
-    _run(work)
+    run(work)
     console.print(f"[green]{version} is now the active churn model.[/]")
 
 
@@ -246,7 +235,7 @@ def rollback() -> None:
     async def work(_: AppContext) -> str:
         return registry.rollback()
 
-    console.print(f"[green]Rolled back: {_run(work)} is active again.[/]")
+    console.print(f"[green]Rolled back: {run(work)} is active again.[/]")
 
 
 @churn_app.command("score")
@@ -278,9 +267,7 @@ def score(
             param_hint="--explain",
         )
 
-    async def work(
-        ctx: AppContext,
-    ) -> tuple[float, service.ScoreSummary, service.OutcomeSummary]:
+    async def work(ctx: AppContext) -> tuple[float, ScoreSummary, OutcomeSummary]:
         as_of = day or ctx.clock().date()
         started = time.perf_counter()
         async with ctx.db.transaction() as session:
@@ -298,7 +285,7 @@ def score(
             known = await service.fill_outcomes(session=session, now=ctx.clock())
         return rolled, scored, known
 
-    rolled, summary, known = _run(work)
+    rolled, summary, known = run(work)
     table = Table("risk band", "suppliers", title=f"Churn risk as of {summary.as_of}")
     for band in ("high", "medium", "low"):
         table.add_row(band, f"{summary.bands.get(band, 0):,}")
@@ -338,7 +325,7 @@ def drift(
                 version=version,
             )
 
-    used, rows, results = _run(work)
+    used, rows, results = run(work)
     colours = {"drifted": "red", "moderate": "yellow", "stable": "green", "calendar": "dim"}
     table = Table("feature", "PSI", "status", title=f"Drift of {used} on {rows:,} suppliers")
     for d in results:
@@ -363,7 +350,7 @@ def outcomes() -> None:
                 session=session, now=ctx.clock(), registry=_registry()
             )
 
-    results: dict[str, dict[str, Any]] = _run(work)
+    results: dict[str, dict[str, Any]] = run(work)
     table = Table("version", "with outcome", "churned", "ROC-AUC", "Brier", "ECE")
     for version, m in results.items():
         table.add_row(

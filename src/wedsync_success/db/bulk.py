@@ -38,8 +38,15 @@ def _is_json(table: Table, name: str) -> bool:
 
 
 def _on_conflict(
-    insert: Any, table: Table, names: Sequence[str], key: tuple[str, ...], newer_only: str | None
+    insert: Any,
+    table: Table,
+    names: Sequence[str],
+    key: tuple[str, ...],
+    newer_only: str | None,
+    skip_existing: bool = False,
 ) -> Any:
+    if skip_existing:
+        return insert.on_conflict_do_nothing(index_elements=list(key))
     where: ColumnElement[bool] | None = None
     if newer_only is not None:
         where = table.c[newer_only] <= insert.excluded[newer_only]
@@ -57,6 +64,7 @@ def _postgres_statement(
     per_batch: tuple[str, ...],
     key: tuple[str, ...],
     newer_only: str | None,
+    skip_existing: bool,
 ) -> Any:
     """INSERT ... SELECT FROM unnest(arrays), built once per shape."""
     arrays = [
@@ -72,16 +80,20 @@ def _postgres_statement(
     constants = [bindparam(name, type_=table.c[name].type) for name in per_batch]
     names = [*per_row, *per_batch]
     insert = postgresql.insert(table).from_select(names, select(*values, *constants))
-    return _on_conflict(insert, table, names, key, newer_only)
+    return _on_conflict(insert, table, names, key, newer_only, skip_existing)
 
 
 @functools.cache
 def _sqlite_statement(
-    table: Table, names: tuple[str, ...], key: tuple[str, ...], newer_only: str | None
+    table: Table,
+    names: tuple[str, ...],
+    key: tuple[str, ...],
+    newer_only: str | None,
+    skip_existing: bool,
 ) -> tuple[str, tuple[str, ...]]:
     """The driver-level SQL of a one-row upsert, and the names of its ``?`` parameters."""
     insert = sqlite.insert(table).values({name: bindparam(name) for name in names})
-    upsert = _on_conflict(insert, table, names, key, newer_only)
+    upsert = _on_conflict(insert, table, names, key, newer_only, skip_existing)
     compiled = upsert.compile(dialect=sqlite.dialect())
     return str(compiled), tuple(compiled.positiontup or ())
 
@@ -109,10 +121,12 @@ async def upsert_columns(
     columns: Mapping[str, Sequence[Any]],
     constants: Mapping[str, Any] | None = None,
     newer_only: str | None = None,
+    skip_existing: bool = False,
 ) -> None:
     """Insert rows given as ``columns`` (name -> one value per row) plus ``constants`` (name ->
     one value for every row); a row whose ``key`` exists replaces it - only when its
-    ``newer_only`` column is not older than the stored one, if given."""
+    ``newer_only`` column is not older than the stored one, if given - or, with
+    ``skip_existing``, is left as it is and the new row dropped."""
     constants = dict(constants or {})
     per_row = tuple(columns)
     size = len(columns[per_row[0]]) if per_row else 0
@@ -123,7 +137,9 @@ async def upsert_columns(
         return
     dialect = session.get_bind().dialect
     if dialect.name == "postgresql":
-        stmt = _postgres_statement(table, per_row, tuple(constants), tuple(key), newer_only)
+        stmt = _postgres_statement(
+            table, per_row, tuple(constants), tuple(key), newer_only, skip_existing
+        )
         for start in range(0, size, CHUNK):
             params = {
                 name: _postgres_values(table, name, values[start : start + CHUNK])
@@ -131,7 +147,9 @@ async def upsert_columns(
             }
             await session.execute(stmt, {**params, **constants})
         return
-    sql, order = _sqlite_statement(table, (*per_row, *constants), tuple(key), newer_only)
+    sql, order = _sqlite_statement(
+        table, (*per_row, *constants), tuple(key), newer_only, skip_existing
+    )
     values: dict[str, Iterable[Any]] = {
         name: _sqlite_values(table, dialect, name, columns[name]) for name in per_row
     }

@@ -57,6 +57,10 @@ def _sqlite_pragmas(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
+    # 64 MiB of page cache (allocated as used) instead of 2 MiB: bulk loads and full
+    # rescoring touch every index page; with the default, loading the demo's 800K events
+    # took twice as long.
+    cursor.execute("PRAGMA cache_size=-65536")
     cursor.close()
 
 

@@ -10,12 +10,12 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from tests.cli.test_cli import _register_supplier, cli_db  # noqa: F401 (fixture)
+from tests.cli.test_cli import _register_supplier
 from tests.factories import event
 from wedsync_success.cli import app
 
 
-def test_a_hostile_file_is_imported_line_by_line(cli_db: str, tmp_path: Path) -> None:  # noqa: F811
+def test_a_hostile_file_is_imported_line_by_line(cli_db: str, tmp_path: Path) -> None:
     sid = _register_supplier(tmp_path)
     when = datetime.now(UTC) - timedelta(hours=2)
     lines = [
