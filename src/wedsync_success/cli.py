@@ -49,6 +49,7 @@ app.add_typer(user_app, name="user")
 console = Console()
 DEMO_EMAIL = "demo@wedsync.example"
 DEMO_PASSWORD = "wedsync-demo"
+DEMO_SECRET_KEY_FILE = Path("var/secret_key")
 err_console = Console(stderr=True)
 
 
@@ -117,8 +118,13 @@ def serve(
 
     from wedsync_success.web.app import create_app
 
+    try:
+        application = create_app()
+    except WedSyncError as exc:
+        err_console.print(f"[bold red]Error:[/] {exc.message}", highlight=False, markup=False)
+        raise typer.Exit(1) from None
     console.print(f"Serving on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
-    uvicorn.run(create_app(), host=host, port=port, log_level="warning")
+    uvicorn.run(application, host=host, port=port, log_level="warning")
 
 
 @app.command()
@@ -203,7 +209,19 @@ def demo(
             highlight=False,
         )
     if serve_after:
+        _use_demo_secret_key(settings)
         serve(host=host, port=port)
+
+
+def _use_demo_secret_key(settings: Settings) -> None:
+    """The demo signs sessions with a key of its own, kept in var/ so they survive restarts."""
+    import os
+
+    from wedsync_success.config import demo_secret_key
+
+    if settings.secret_key is None:
+        os.environ["WEDSYNC_SECRET_KEY"] = demo_secret_key(DEMO_SECRET_KEY_FILE)
+        get_settings.cache_clear()
 
 
 # --- import -------------------------------------------------------------------------------------
@@ -466,6 +484,45 @@ def user_create(
                 session=session, email=email, name=name, password=password, now=ctx.clock()
             )
         console.print(f"Created {user.email}. Sign in at /login.")
+
+    _run(work)
+
+
+@user_app.command("password")
+def user_password(
+    email: Annotated[str, typer.Argument(help="The account's sign-in email")],
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt="New password",
+            hide_input=True,
+            confirmation_prompt=True,
+            help="At least 10 characters (prompted when omitted)",
+        ),
+    ],
+) -> None:
+    """Set a new password for EMAIL and sign the account out everywhere."""
+    from wedsync_success.access.team import change_password
+
+    async def work(ctx: AppContext) -> None:
+        async with ctx.db.transaction() as session:
+            user, ended = await change_password(session=session, email=email, password=password)
+        console.print(f"Password of {user.email} changed; {ended} session(s) ended.")
+
+    _run(work)
+
+
+@user_app.command("disable")
+def user_disable(
+    email: Annotated[str, typer.Argument(help="The account's sign-in email")],
+) -> None:
+    """Refuse EMAIL's sign-ins from now on and end every session of the account."""
+    from wedsync_success.access.team import disable_user
+
+    async def work(ctx: AppContext) -> None:
+        async with ctx.db.transaction() as session:
+            user, ended = await disable_user(session=session, email=email, now=ctx.clock())
+        console.print(f"Disabled {user.email}; {ended} session(s) ended.")
 
     _run(work)
 

@@ -1,42 +1,84 @@
-"""Success-team accounts for the dashboard: passwords hashed with Argon2id."""
+"""Success-team accounts for the dashboard: passwords hashed with Argon2id.
+
+Argon2 is deliberately slow (tens of milliseconds of CPU and 64 MiB per hash), so it never
+runs on the event loop: hashes run in a small dedicated thread pool (argon2-cffi releases
+the GIL), at most :data:`HASH_WORKERS` at a time per process. A login storm then queues for
+those workers while every other request keeps the loop to itself.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import os
 import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from functools import cache
+from typing import TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from wedsync_success.access import repository
 from wedsync_success.access.models import TeamUser
-from wedsync_success.kit.errors import Unauthorized, ValidationFailed
+from wedsync_success.kit.errors import NotFound, Unauthorized, ValidationFailed
+
+T = TypeVar("T")
 
 _hasher = PasswordHasher()
-# Verified against when the email is unknown, so a wrong email costs as long as a wrong password.
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
-
+HASH_WORKERS = max(1, (os.cpu_count() or 2) // 2)
+"""Concurrent hashes per process: half the cores, so hashing never takes every core."""
 MIN_PASSWORD_LENGTH = 10
+WRONG_CREDENTIALS = "Wrong email or password"
+
+
+@cache
+def _pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=HASH_WORKERS, thread_name_prefix="argon2")
+
+
+async def _off_loop(work: Callable[[], T]) -> T:
+    return await asyncio.get_running_loop().run_in_executor(_pool(), work)
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified against when the email is unknown, so a wrong email costs as long as a wrong
+    password. Made on first use, not at import (a hash costs start-up time)."""
+    return _hasher.hash("not-a-real-password")
+
+
+def _verify(stored: str | None, password: str) -> bool:
+    try:
+        return _hasher.verify(stored if stored is not None else _dummy_hash(), password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def _check_password(password: str) -> list[dict[str, str]]:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return [{"field": "password", "reason": f"at least {MIN_PASSWORD_LENGTH} characters"}]
+    return []
 
 
 async def create_user(
     *, session: AsyncSession, email: str, name: str, password: str, now: datetime
 ) -> TeamUser:
     """Create a team account; the email is case-insensitive and unique."""
-    email = email.strip().lower()
+    email = normalise_email(email)
     problems = []
     if "@" not in email or len(email) > 320:
         problems.append({"field": "email", "reason": "not an email address"})
-    if len(password) < MIN_PASSWORD_LENGTH:
-        problems.append(
-            {"field": "password", "reason": f"at least {MIN_PASSWORD_LENGTH} characters"}
-        )
+    problems.extend(_check_password(password))
     if not name.strip():
         problems.append({"field": "name", "reason": "must not be empty"})
-    if not problems and await session.scalar(
-        select(func.count()).select_from(TeamUser).where(TeamUser.email == email)
-    ):
+    if not problems and await repository.user_by_email(session, email) is not None:
         problems.append({"field": "email", "reason": "an account with this email exists"})
     if problems:
         raise ValidationFailed("Cannot create the account", details=problems)
@@ -44,7 +86,7 @@ async def create_user(
         id=uuid.uuid4(),
         email=email,
         name=name.strip(),
-        password_hash=_hasher.hash(password),
+        password_hash=await _off_loop(lambda: _hasher.hash(password)),
         created_at=now,
     )
     session.add(user)
@@ -53,17 +95,46 @@ async def create_user(
 
 
 async def authenticate(*, session: AsyncSession, email: str, password: str) -> TeamUser:
-    """The enabled account with this email and password; one message for every failure."""
-    user = await session.scalar(select(TeamUser).where(TeamUser.email == email.strip().lower()))
-    try:
-        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
-    except (VerificationError, InvalidHashError):
-        raise Unauthorized("Wrong email or password") from None
+    """The enabled account with this email and password; one message for every failure.
+
+    A hash made with older parameters is replaced by one with the current parameters.
+    """
+    user = await repository.user_by_email(session, normalise_email(email))
+    stored = user.password_hash if user is not None else None
+    if not await _off_loop(lambda: _verify(stored, password)):
+        raise Unauthorized(WRONG_CREDENTIALS)
     if user is None or user.disabled_at is not None:
-        raise Unauthorized("Wrong email or password")
+        raise Unauthorized(WRONG_CREDENTIALS)
     if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher.hash(password)
+        user.password_hash = await _off_loop(lambda: _hasher.hash(password))
     return user
+
+
+async def _existing(session: AsyncSession, email: str) -> TeamUser:
+    user = await repository.user_by_email(session, normalise_email(email))
+    if user is None:
+        raise NotFound(f"No account with email {normalise_email(email)!r}")
+    return user
+
+
+async def change_password(
+    *, session: AsyncSession, email: str, password: str
+) -> tuple[TeamUser, int]:
+    """Set a new password and end every session of the account; the sessions ended."""
+    problems = _check_password(password)
+    if problems:
+        raise ValidationFailed("Cannot change the password", details=problems)
+    user = await _existing(session, email)
+    user.password_hash = await _off_loop(lambda: _hasher.hash(password))
+    return user, await repository.delete_user_sessions(session, user.id)
+
+
+async def disable_user(*, session: AsyncSession, email: str, now: datetime) -> tuple[TeamUser, int]:
+    """Refuse the account from now on and end every session of it; the sessions ended."""
+    user = await _existing(session, email)
+    if user.disabled_at is None:
+        user.disabled_at = now
+    return user, await repository.delete_user_sessions(session, user.id)
 
 
 async def get_user(*, session: AsyncSession, user_id: uuid.UUID) -> TeamUser | None:

@@ -23,6 +23,7 @@ from wedsync_success.reports.api import router as reports_router
 from wedsync_success.suppliers.api import router as suppliers_router
 from wedsync_success.web.errors import error_response, install_error_handlers
 from wedsync_success.web.pages import install_dashboard
+from wedsync_success.web.security import install_security
 from wedsync_success.web.timing import RequestTimer
 
 
@@ -63,7 +64,8 @@ def create_app(
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    install_dashboard(app, context.settings if context else (settings or get_settings()))
+    effective = context.settings if context else (settings or get_settings())
+    install_dashboard(app, effective)
     if context is not None:
         app.state.ctx = context  # usable without running the lifespan (in-process test clients)
 
@@ -79,6 +81,7 @@ def create_app(
         app.include_router(router)
 
     app.add_middleware(RequestTimer)
+    install_security(app, effective)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness")
     async def healthz() -> dict[str, str]:

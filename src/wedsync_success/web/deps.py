@@ -44,11 +44,14 @@ def _bearer(request: Request) -> str | None:
 
 
 def require(scope: Scope) -> Callable[[Request, SessionDep], Awaitable[ApiKey]]:
-    """A dependency that authenticates the API key and checks it carries ``scope``."""
+    """A dependency that authenticates the API key, checks it carries ``scope`` and counts the
+    request against the key's rate limit (the RateLimit-* headers go out with the response)."""
 
     async def dependency(request: Request, session: SessionDep) -> ApiKey:
         key = await authenticate(session=session, secret=_bearer(request))
         authorise(key, scope)
+        ctx = get_context(request)
+        request.state.rate_limit = await ctx.rate_limits.hit(key.id, now=ctx.clock())
         return key
 
     return dependency
