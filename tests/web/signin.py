@@ -24,15 +24,16 @@ async def add_user(ctx: AppContext, email: str = EMAIL, password: str = PASSWORD
 
 @asynccontextmanager
 async def browser(
-    ctx: AppContext, address: str = "10.0.0.1", cookies: httpx.Cookies | None = None
+    ctx: AppContext,
+    address: str = "10.0.0.1",
+    cookies: httpx.Cookies | None = None,
+    base_url: str = "http://test",
 ) -> AsyncIterator[httpx.AsyncClient]:
     """A cookie-keeping client on the app, its requests coming from ``address``."""
     transport = httpx.ASGITransport(
         app=create_app(context=ctx, run_dispatcher=False), client=(address, 40000)
     )
-    async with httpx.AsyncClient(
-        transport=transport, base_url="http://test", cookies=cookies
-    ) as http:
+    async with httpx.AsyncClient(transport=transport, base_url=base_url, cookies=cookies) as http:
         yield http
 
 
