@@ -97,7 +97,12 @@ def clock() -> FakeClock:
 async def ctx(database_url: str, clock: FakeClock) -> AsyncIterator[AppContext]:
     """A context on an emptied database."""
     context = build_context(
-        Settings(database_url=database_url, secret_key=TEST_SECRET_KEY), clock=clock
+        Settings(
+            database_url=database_url,
+            secret_key=TEST_SECRET_KEY,
+            login_refusal_delay_seconds=0,  # guarded by its own test
+        ),
+        clock=clock,
     )
     async with context.db.transaction() as session:
         for table in reversed(metadata.sorted_tables):

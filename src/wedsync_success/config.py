@@ -62,6 +62,13 @@ class Settings(BaseSettings):
     login_failure_window_seconds: int = Field(
         default=900, ge=1, description="The window failed sign-ins are counted over."
     )
+    login_refusal_delay_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        le=10,
+        description="A refused sign-in (wrong password or throttled) is answered after this "
+        "pause: free for the server, it slows a client guessing passwords to one try a second.",
+    )
     api_rate_limit_requests: int = Field(
         default=10_000,
         ge=0,

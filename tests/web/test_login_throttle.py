@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from tests.conftest import FakeClock
 from tests.web.signin import EMAIL, PASSWORD, add_user, browser, log_in
 from wedsync_success.context import AppContext
+from wedsync_success.web import dashboard
 
 WRONG = "not the password"
 
@@ -77,3 +79,24 @@ async def test_a_correct_password_clears_the_accounts_failures(ctx: AppContext, 
                 assert (await log_in(client, password=WRONG)).status_code == 401
         async with browser(ctx, f"10.0.2.{round_}") as client:
             assert (await log_in(client)).status_code == 303
+
+
+async def test_refusals_are_answered_after_the_pause(
+    ctx: AppContext, user: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pauses: list[float] = []
+
+    async def pause(seconds: float) -> None:
+        pauses.append(seconds)
+
+    monkeypatch.setattr(dashboard, "_pause", pause)
+    ctx = dataclasses.replace(
+        ctx, settings=ctx.settings.model_copy(update={"login_refusal_delay_seconds": 1.5})
+    )
+    async with browser(ctx) as client:
+        statuses = [(await log_in(client, password=WRONG)).status_code for _ in range(6)]
+        assert statuses == [401] * 5 + [429]
+        assert pauses == [1.5] * 6
+    async with browser(ctx, "10.0.0.2") as client:
+        assert (await log_in(client, email="other@wedsync.example")).status_code == 401
+        assert len(pauses) == 7

@@ -19,6 +19,7 @@ from typing import Annotated, Any, TypeVar
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.ext.asyncio import AsyncSession
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from wedsync_success.access.team import authenticate
@@ -110,6 +111,17 @@ def _throttle(ctx: AppContext) -> LoginThrottle:
     )
 
 
+_pause = asyncio.sleep
+"""How a refusal waits (tests replace it, to see it called without waiting)."""
+
+
+async def _refuse_slowly(ctx: AppContext, session: AsyncSession) -> None:
+    """Commit (the failure, if any), then pause before answering: a guessing client that
+    waits for answers gets one try per pause, and the pause holds no connection."""
+    await session.commit()
+    await _pause(ctx.settings.login_refusal_delay_seconds)
+
+
 @router.post("/login", response_class=HTMLResponse)
 async def login(
     request: Request,
@@ -126,15 +138,15 @@ async def login(
     again = {"next": _safe_next(next), "email": email}
     try:
         await throttle.check(session=session, email=email, address=address, now=now)
+        user = await authenticate(session=session, email=email, password=password)
     except RateLimited as exc:
+        await _refuse_slowly(ctx, session)
         response = _render(request, "login.html", status_code=429, error=exc.message, **again)
         response.headers.update(exc.headers)
         return response
-    try:
-        user = await authenticate(session=session, email=email, password=password)
     except Unauthorized as exc:
         await throttle.failed(session=session, email=email, address=address, now=now)
-        await session.commit()
+        await _refuse_slowly(ctx, session)
         return _render(request, "login.html", status_code=401, error=exc.message, **again)
     await throttle.succeeded(session=session, email=email)
     await sign_in(request, ctx, session, user)
