@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import FakeClock
 from tests.web.signin import EMAIL, PASSWORD, add_user, browser, log_in
-from wedsync_success.context import AppContext
+from wedsync_success.context import AppContext, build_context
 from wedsync_success.web import dashboard
 
 WRONG = "not the password"
@@ -100,3 +100,16 @@ async def test_refusals_are_answered_after_the_pause(
     async with browser(ctx, "10.0.0.2") as client:
         assert (await log_in(client, email="other@wedsync.example")).status_code == 401
         assert len(pauses) == 7
+
+
+async def test_processes_count_the_same_failures(ctx: AppContext, user: None) -> None:
+    """A second context over the same database stands for a second API process."""
+    other = build_context(ctx.settings, clock=ctx.clock)
+    try:
+        for n in range(5):
+            async with browser(ctx if n % 2 else other) as client:
+                assert (await log_in(client, password=WRONG)).status_code == 401
+        async with browser(ctx) as client:
+            assert (await log_in(client)).status_code == 429
+    finally:
+        await other.close()
