@@ -42,7 +42,7 @@ from wedsync_success.access.team import create_user
 from wedsync_success.config import Settings
 from wedsync_success.context import build_context
 
-console = Console()
+console = Console(width=150)
 EMAIL, PASSWORD = "storm@wedsync.example", "the-right-password"
 STORM_CLIENTS = 10
 PROBE_GAP = 0.010
@@ -153,6 +153,7 @@ def main() -> None:
         "healthz p50 / p99 (storm)",
         "max (storm)",
         "logins answered",
+        "load avg (1 min)",
         title=f"/healthz while {STORM_CLIENTS} clients fail logins",
     )
     for backend in args.backends:

@@ -4,6 +4,7 @@ disabled accounts refused, no hash at import."""
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 import threading
@@ -28,12 +29,14 @@ class GatedHasher(PasswordHasher):
         self.started = threading.Semaphore(0)
         self.running = 0
         self.most_at_once = 0
+        self.priorities: set[int] = set()
         self._lock = threading.Lock()
 
     def verify(self, hash: str | bytes, password: str | bytes) -> bool:
         with self._lock:
             self.running += 1
             self.most_at_once = max(self.most_at_once, self.running)
+            self.priorities.add(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
         self.started.release()
         try:
             self.gate.wait(timeout=30)  # a guard: released by the test long before
@@ -85,6 +88,7 @@ async def test_at_most_hash_workers_hashes_run_at_once(
     results = await asyncio.gather(*attempts, return_exceptions=True)
     assert all(isinstance(r, Unauthorized) for r in results)
     assert hasher.most_at_once == team.HASH_WORKERS
+    assert hasher.priorities == {team.HASH_NICENESS}  # hashing yields the CPU to the loop
 
 
 async def test_a_disabled_account_is_refused(ctx: AppContext) -> None:
