@@ -11,6 +11,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -121,7 +122,7 @@ def serve(
     try:
         application = create_app()
     except WedSyncError as exc:
-        err_console.print(f"[bold red]Error:[/] {exc.message}", highlight=False, markup=False)
+        err_console.print(f"[bold red]Error:[/] {escape(exc.message)}", soft_wrap=True)
         raise typer.Exit(1) from None
     console.print(f"Serving on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
     uvicorn.run(application, host=host, port=port, log_level="warning")
