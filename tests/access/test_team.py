@@ -66,6 +66,8 @@ async def test_other_requests_are_served_while_a_login_hashes(
         # Served while the hash is still waiting at its gate: the loop was free.
         assert healthz.status_code == 200
         assert not hasher.gate.is_set()
+        # And the waiting login holds no database connection (a storm cannot drain the pool).
+        assert ctx.db.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
         hasher.gate.set()
         assert (await login).status_code == 303
 

@@ -15,6 +15,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import TypeVar
@@ -111,20 +112,45 @@ async def create_user(
     return user
 
 
-async def authenticate(*, session: AsyncSession, email: str, password: str) -> TeamUser:
-    """The enabled account with this email and password; one message for every failure.
+@dataclass(frozen=True)
+class StoredPassword:
+    """What :func:`verify_password` needs of an account, read before hashing."""
 
-    A hash made with older parameters is replaced by one with the current parameters.
-    """
+    user_id: uuid.UUID | None
+    hash: str | None
+
+
+async def stored_password(*, session: AsyncSession, email: str) -> StoredPassword:
+    """The account's id and password hash (both None for an unknown email)."""
     user = await repository.user_by_email(session, normalise_email(email))
-    stored = user.password_hash if user is not None else None
-    if not await _off_loop(lambda: _verify(stored, password)):
+    if user is None:
+        return StoredPassword(user_id=None, hash=None)
+    return StoredPassword(user_id=user.id, hash=user.password_hash)
+
+
+async def verify_password(
+    *, session: AsyncSession, stored: StoredPassword, password: str
+) -> TeamUser:
+    """The enabled account if ``password`` matches; one message for every failure.
+
+    Hashing needs no database: a caller may end its transaction between
+    :func:`stored_password` and this, so a queue of logins holds no connections. A hash made
+    with older parameters is replaced by one with the current parameters.
+    """
+    if not await _off_loop(lambda: _verify(stored.hash, password)):
         raise Unauthorized(WRONG_CREDENTIALS)
-    if user is None or user.disabled_at is not None:
+    user = await session.get(TeamUser, stored.user_id) if stored.user_id else None
+    if user is None or user.disabled_at is not None or user.password_hash != stored.hash:
         raise Unauthorized(WRONG_CREDENTIALS)
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = await _off_loop(lambda: _hasher.hash(password))
     return user
+
+
+async def authenticate(*, session: AsyncSession, email: str, password: str) -> TeamUser:
+    """The enabled account with this email and password; one message for every failure."""
+    stored = await stored_password(session=session, email=email)
+    return await verify_password(session=session, stored=stored, password=password)
 
 
 async def _existing(session: AsyncSession, email: str) -> TeamUser:

@@ -22,7 +22,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.ext.asyncio import AsyncSession
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from wedsync_success.access.team import authenticate
+from wedsync_success.access.team import stored_password, verify_password
 from wedsync_success.access.throttle import LoginThrottle
 from wedsync_success.churn.repository import latest_prediction
 from wedsync_success.context import AppContext
@@ -138,7 +138,9 @@ async def login(
     again = {"next": _safe_next(next), "email": email}
     try:
         await throttle.check(session=session, email=email, address=address, now=now)
-        user = await authenticate(session=session, email=email, password=password)
+        stored = await stored_password(session=session, email=email)
+        await session.rollback()  # nothing written yet: hand the connection back while hashing
+        user = await verify_password(session=session, stored=stored, password=password)
     except RateLimited as exc:
         await _refuse_slowly(ctx, session)
         response = _render(request, "login.html", status_code=429, error=exc.message, **again)
