@@ -6,6 +6,7 @@ import asyncio
 import importlib.util
 import os
 import re
+import secrets
 import shutil
 import socket
 import subprocess
@@ -66,8 +67,12 @@ def _cli() -> str:
 
 
 @contextmanager
-def running_server(database_url: str, *, ready_timeout: float = 60.0) -> Iterator[Server]:
+def running_server(
+    database_url: str, *, ready_timeout: float = 60.0, env: dict[str, str] | None = None
+) -> Iterator[Server]:
     """``wedsync-success serve`` on a free port of 127.0.0.1, ready (``/readyz``) on entry.
+
+    ``env`` adds or overrides ``WEDSYNC_*`` settings; a session key is made up when none is set.
 
     The server runs as it does in production: uvicorn, one worker, outbox dispatcher on.
     It is terminated (then killed if it lingers) on exit, even after an error.
@@ -75,8 +80,10 @@ def running_server(database_url: str, *, ready_timeout: float = 60.0) -> Iterato
     port = free_port()
     env = {
         **os.environ,
+        "WEDSYNC_SECRET_KEY": os.environ.get("WEDSYNC_SECRET_KEY") or secrets.token_urlsafe(48),
         "WEDSYNC_DATABASE_URL": database_url,
         "WEDSYNC_LOG_LEVEL": "WARNING",
+        **(env or {}),
     }
     workdir = Path(tempfile.mkdtemp(prefix="wedsync_bench_server_"))  # no stray .env picked up
     log_path = workdir / "server.log"

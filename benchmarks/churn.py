@@ -381,7 +381,9 @@ async def run(args: argparse.Namespace) -> int:
             await seed_demo(url)
         migrate.upgrade(url)
         registry = Registry(folder / "models")
-        ctx = build_context(Settings(database_url=url, churn_registry=registry.root))
+        ctx = build_context(
+            Settings(database_url=url, churn_registry=registry.root, secret_key="b" * 48)
+        )
         quiet_logs()
         try:
             await training(ctx, registry)

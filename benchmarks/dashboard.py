@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import re
+import secrets
 import time
 import uuid
 from collections.abc import Callable, Coroutine, Sequence
@@ -179,7 +180,9 @@ async def _timed(
 
 async def render_times(backend: str, suppliers: int, runs: int) -> dict[str, Any]:
     db = BenchDatabase(backend, POSTGRES_URL)
-    ctx = build_context(Settings(database_url=db.url, log_level="WARNING"))
+    ctx = build_context(
+        Settings(database_url=db.url, log_level="WARNING", secret_key=secrets.token_urlsafe(48))
+    )
     out: dict[str, Any] = {}
     try:
         today = ctx.clock().date()

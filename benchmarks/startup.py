@@ -48,7 +48,9 @@ import wedsync_success.web.app as web_app
 t1 = time.perf_counter()
 after_import = "lightgbm" in sys.modules
 from wedsync_success.config import Settings
-app = web_app.create_app(Settings(database_url=sys.argv[1]), run_dispatcher=False)
+app = web_app.create_app(
+    Settings(database_url=sys.argv[1], secret_key="x" * 32), run_dispatcher=False
+)
 
 async def start() -> None:
     async with app.router.lifespan_context(app):

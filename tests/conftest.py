@@ -28,6 +28,7 @@ POSTGRES_ADMIN_URL = os.environ.get(
     "WEDSYNC_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
 REQUIRE_SERVICES = os.environ.get("WEDSYNC_REQUIRE_SERVICES") == "1"
+TEST_SECRET_KEY = "test-secret-key-for-signing-sessions-0123456789"
 
 
 class FakeClock:
@@ -95,7 +96,14 @@ def clock() -> FakeClock:
 @pytest.fixture
 async def ctx(database_url: str, clock: FakeClock) -> AsyncIterator[AppContext]:
     """A context on an emptied database."""
-    context = build_context(Settings(database_url=database_url), clock=clock)
+    context = build_context(
+        Settings(
+            database_url=database_url,
+            secret_key=TEST_SECRET_KEY,
+            login_refusal_delay_seconds=0,  # guarded by its own test
+        ),
+        clock=clock,
+    )
     async with context.db.transaction() as session:
         for table in reversed(metadata.sorted_tables):
             await session.execute(table.delete())

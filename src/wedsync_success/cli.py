@@ -31,6 +31,7 @@ from wedsync_success.kit.cli import (
 from wedsync_success.kit.cli import run as _run  # every command body below runs through it
 
 if TYPE_CHECKING:
+    from wedsync_success.config import Settings
     from wedsync_success.context import AppContext
 
 app = typer.Typer(
@@ -70,6 +71,7 @@ app.add_typer(user_app, name="user")
 
 DEMO_EMAIL = "demo@wedsync.example"
 DEMO_PASSWORD = "wedsync-demo"
+DEMO_SECRET_KEY_FILE = Path("var/secret_key")
 
 
 # --- db -----------------------------------------------------------------------------------------
@@ -112,10 +114,16 @@ def serve(
     """Serve the dashboard and the HTTP API (OpenAPI docs at /docs)."""
     import uvicorn
 
+    from wedsync_success.kit.errors import WedSyncError
     from wedsync_success.web.app import create_app
 
+    try:
+        application = create_app()
+    except WedSyncError as exc:
+        err_console.print(f"[bold red]Error:[/] {escape(exc.message)}", soft_wrap=True)
+        raise typer.Exit(1) from None
     console.print(f"Serving on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
-    uvicorn.run(create_app(), host=host, port=port, log_level="warning")
+    uvicorn.run(application, host=host, port=port, log_level="warning")
 
 
 FIRST_CURL = "/api/v1/suppliers?risk_level=critical&current_only=true&limit=5"
@@ -233,7 +241,19 @@ def demo(
         highlight=False,
     )
     if serve_after:
+        _use_demo_secret_key(settings)
         serve(host=host, port=port)
+
+
+def _use_demo_secret_key(settings: Settings) -> None:
+    """The demo signs sessions with a key of its own, kept in var/ so they survive restarts."""
+    import os
+
+    from wedsync_success.config import demo_secret_key, get_settings
+
+    if settings.secret_key is None:
+        os.environ["WEDSYNC_SECRET_KEY"] = demo_secret_key(DEMO_SECRET_KEY_FILE)
+        get_settings.cache_clear()
 
 
 # --- import -------------------------------------------------------------------------------------
@@ -558,6 +578,45 @@ def user_create(
                 session=session, email=email, name=name, password=password, now=ctx.clock()
             )
         console.print(f"Created {escape(user.email)}. Sign in at /login.")
+
+    _run(work)
+
+
+@user_app.command("password")
+def user_password(
+    email: Annotated[str, typer.Argument(help="The account's sign-in email")],
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt="New password",
+            hide_input=True,
+            confirmation_prompt=True,
+            help="At least 10 characters (prompted when omitted)",
+        ),
+    ],
+) -> None:
+    """Set a new password for EMAIL and sign the account out everywhere."""
+    from wedsync_success.access.team import change_password
+
+    async def work(ctx: AppContext) -> None:
+        async with ctx.db.transaction() as session:
+            user, ended = await change_password(session=session, email=email, password=password)
+        console.print(f"Password of {user.email} changed; {ended} session(s) ended.")
+
+    _run(work)
+
+
+@user_app.command("disable")
+def user_disable(
+    email: Annotated[str, typer.Argument(help="The account's sign-in email")],
+) -> None:
+    """Refuse EMAIL's sign-ins from now on and end every session of the account."""
+    from wedsync_success.access.team import disable_user
+
+    async def work(ctx: AppContext) -> None:
+        async with ctx.db.transaction() as session:
+            user, ended = await disable_user(session=session, email=email, now=ctx.clock())
+        console.print(f"Disabled {user.email}; {ended} session(s) ended.")
 
     _run(work)
 

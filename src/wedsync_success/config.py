@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import secrets
 from functools import lru_cache
 from pathlib import Path
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from wedsync_success.kit.errors import ConfigError
+
 DEFAULTS_DIR = Path(__file__).parent / "defaults"
+MIN_SECRET_KEY_LENGTH = 32
 
 
 class Settings(BaseSettings):
@@ -40,11 +44,43 @@ class Settings(BaseSettings):
     )
     secret_key: SecretStr | None = Field(
         default=None,
-        description="Signs dashboard session cookies; unset, a random key per process "
-        "(sessions then end when the process restarts).",
+        description="Signs dashboard session cookies and CSRF tokens; required to serve, at "
+        f"least {MIN_SECRET_KEY_LENGTH} characters, the same in every API process "
+        "(`wedsync-success demo` makes and keeps its own under var/).",
     )
     secure_cookies: bool = Field(
-        default=False, description="Send the session cookie over HTTPS only (production)."
+        default=False,
+        description="Send the session cookie over HTTPS only, and send HSTS (production).",
+    )
+    session_idle_minutes: int = Field(
+        default=120, ge=1, description="A dashboard session ends after this long unused."
+    )
+    session_absolute_hours: int = Field(
+        default=24, ge=1, description="A dashboard session ends this long after sign-in."
+    )
+    login_max_failures: int = Field(
+        default=5,
+        ge=1,
+        description="Failed sign-ins allowed per account and per client address in one "
+        "window; the next attempt is answered 429.",
+    )
+    login_failure_window_seconds: int = Field(
+        default=900, ge=1, description="The window failed sign-ins are counted over."
+    )
+    login_refusal_delay_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        le=10,
+        description="A refused sign-in (wrong password or throttled) is answered after this "
+        "pause: free for the server, it slows a client guessing passwords to one try a second.",
+    )
+    api_rate_limit_requests: int = Field(
+        default=10_000,
+        ge=0,
+        description="Requests one API key may make per window (0: unlimited).",
+    )
+    api_rate_limit_window_seconds: int = Field(
+        default=60, ge=1, description="The window API-key requests are counted over."
     )
     overview_max_age_seconds: float = Field(
         default=15,
@@ -67,3 +103,40 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """The process-wide settings, read once."""
     return Settings()
+
+
+def require_secret_key(settings: Settings) -> str:
+    """The key that signs session cookies; without a strong one the app must not start.
+
+    A per-process random key would end every session on restart and split sessions between
+    workers, so there is no fallback: the demo makes its own (:func:`demo_secret_key`).
+    """
+    key = settings.secret_key.get_secret_value() if settings.secret_key else ""
+    if len(key) < MIN_SECRET_KEY_LENGTH:
+        problem = "is not set" if not key else f"is only {len(key)} characters"
+        raise ConfigError(
+            f"WEDSYNC_SECRET_KEY {problem}. Set it to a random string of at least "
+            f"{MIN_SECRET_KEY_LENGTH} characters, the same for every API process, e.g. "
+            "export WEDSYNC_SECRET_KEY=\"$(python3 -c 'import secrets; "
+            "print(secrets.token_urlsafe(48))')\"",
+            details=[
+                {
+                    "field": "WEDSYNC_SECRET_KEY",
+                    "reason": f"at least {MIN_SECRET_KEY_LENGTH} characters required",
+                }
+            ],
+        )
+    return key
+
+
+def demo_secret_key(path: Path) -> str:
+    """The demo's own key: read from ``path``, or made once and kept there (owner-only)."""
+    if path.exists():
+        key = path.read_text(encoding="utf-8").strip()
+        if len(key) >= MIN_SECRET_KEY_LENGTH:
+            return key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.touch(mode=0o600)
+    path.write_text(key + "\n", encoding="utf-8")
+    return key

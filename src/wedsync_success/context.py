@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from wedsync_success.access.ratelimit import ApiRateLimiter
 from wedsync_success.config import Settings
 from wedsync_success.db import Database, create_database
 from wedsync_success.events.bus import Transport, create_transport
@@ -30,6 +31,7 @@ class AppContext:
     live: LiveHub
     overviews: OverviewSnapshots
     clock: Clock
+    rate_limits: ApiRateLimiter
 
     async def close(self) -> None:
         await self.db.dispose()
@@ -56,4 +58,9 @@ def build_context(settings: Settings, *, clock: Clock = utc_now) -> AppContext:
         live=live,
         overviews=OverviewSnapshots(db, max_age_seconds=settings.overview_max_age_seconds),
         clock=clock,
+        rate_limits=ApiRateLimiter(
+            limit=settings.api_rate_limit_requests,
+            window_seconds=settings.api_rate_limit_window_seconds,
+            db=db,
+        ),
     )

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import postgres_database
+from tests.conftest import TEST_SECRET_KEY, postgres_database
 from wedsync_success.access.service import create_key
 from wedsync_success.config import Settings
 from wedsync_success.context import build_context
@@ -68,7 +68,11 @@ async def server(served_database: tuple[str, str]) -> AsyncIterator[Server]:
     backend, database_url = served_database
     admin_key = await _admin_key(database_url)
     port = _free_port()
-    env = {**os.environ, "WEDSYNC_DATABASE_URL": database_url}
+    env = {
+        **os.environ,
+        "WEDSYNC_DATABASE_URL": database_url,
+        "WEDSYNC_SECRET_KEY": TEST_SECRET_KEY,
+    }
     process = subprocess.Popen(  # noqa: ASYNC220 - started once per session, returns at once
         [sys.executable, "-m", "wedsync_success.cli", "serve", "--port", str(port)],
         env=env,

@@ -9,6 +9,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from tests.conftest import TEST_SECRET_KEY
 from wedsync_success.config import Settings
 from wedsync_success.suppliers.repository import SORTS, SupplierSort
 from wedsync_success.web.app import create_app
@@ -16,7 +17,9 @@ from wedsync_success.web.app import create_app
 
 @pytest.fixture(scope="module")
 def document() -> dict[str, Any]:
-    app: FastAPI = create_app(Settings(database_url="sqlite+aiosqlite:///:memory:"))
+    app: FastAPI = create_app(
+        Settings(database_url="sqlite+aiosqlite:///:memory:", secret_key=TEST_SECRET_KEY)
+    )
     return app.openapi()
 
 

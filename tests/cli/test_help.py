@@ -28,7 +28,7 @@ COMMANDS: dict[str, set[str]] = {
     "apikey": {"create", "list", "revoke"},
     "events": {"dispatch"},
     "churn": {"train", "report", "models", "promote", "rollback", "score", "drift", "outcomes"},
-    "user": {"create"},
+    "user": {"create", "password", "disable"},
 }
 """What a user finds in ``--help`` (commands added later belong here too)."""
 

@@ -21,7 +21,7 @@ import httpx
 import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
-from tests.conftest import service_unavailable
+from tests.conftest import TEST_SECRET_KEY, service_unavailable
 from wedsync_success.access.service import create_key
 from wedsync_success.access.team import create_user
 from wedsync_success.config import Settings
@@ -87,6 +87,7 @@ async def live_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator
         **os.environ,
         "WEDSYNC_DATABASE_URL": database_url,
         "WEDSYNC_DISPATCH_INTERVAL_SECONDS": "0.5",
+        "WEDSYNC_SECRET_KEY": TEST_SECRET_KEY,
     }
     server = subprocess.Popen(  # noqa: ASYNC220 - started once per session, returns at once
         [sys.executable, "-m", "wedsync_success.cli", "serve", "--port", str(port)],

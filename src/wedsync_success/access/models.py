@@ -6,10 +6,10 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, Uuid
+from sqlalchemy import ForeignKey, Index, Integer, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from wedsync_success.db import Base, JSONType, UTCDateTime
+from wedsync_success.db import Base, JSONType, UTCDateTime, big_id
 
 
 class ApiKey(Base):
@@ -37,3 +37,44 @@ class TeamUser(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class TeamSession(Base):
+    """A signed-in dashboard session; deleting the row ends it wherever its cookie is.
+
+    The cookie carries a random token; only its SHA-256 is stored, so the table alone
+    cannot be replayed as cookies.
+    """
+
+    __tablename__ = "team_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("team_users.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class LoginFailure(Base):
+    """One failed sign-in, counted against both the email tried and the client address."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (
+        Index("ix_login_failures_subject_time", "scope", "subject", "failed_at"),
+        Index("ix_login_failures_failed_at", "failed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(big_id, primary_key=True, autoincrement=True)
+    scope: Mapped[str] = mapped_column(String(16))
+    subject: Mapped[str] = mapped_column(String(320))
+    failed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ApiRateCounter(Base):
+    """Requests of one API key in one fixed window (PostgreSQL: shared by every process)."""
+
+    __tablename__ = "api_rate_counters"
+
+    key_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    requests: Mapped[int] = mapped_column(Integer)

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
-from wedsync_success.kit.limits import text_problem
+from wedsync_success.kit.limits import STORED_TEXT_PATTERN, text_problem
 
 MAX_FEATURES = 256
 """More names than any model has features: the rest would be rejected one by one anyway."""
@@ -49,7 +49,10 @@ def _feature_value(value: Any) -> float | str | None:
     if isinstance(value, str):
         return _label(value)
     if isinstance(value, int | float) and not isinstance(value, bool):
-        number = float(value) if abs(value) < 1e308 else math.inf
+        try:
+            number = float(value)
+        except OverflowError:  # an integer beyond the range of a float
+            number = math.inf
         if math.isfinite(number):
             return number
     raise PydanticCustomError(
@@ -67,19 +70,28 @@ def _label(value: str) -> str:
 
 
 FeatureName = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_check_name)]
-FeatureValue = Annotated[
-    Any,
-    AfterValidator(_feature_value),
-    WithJsonSchema(
-        {"anyOf": [{"type": "number"}, {"type": "string", "maxLength": 64}, {"type": "null"}]}
-    ),
-]
+FeatureValue = Annotated[Any, AfterValidator(_feature_value)]
+_STORED_NAME = {"type": "string", "minLength": 1, "maxLength": 64, "pattern": STORED_TEXT_PATTERN}
+_FEATURES_SCHEMA = {
+    "type": "object",
+    "maxProperties": MAX_FEATURES,
+    "propertyNames": _STORED_NAME,
+    "additionalProperties": {
+        "anyOf": [
+            {"type": "number"},
+            {"type": "string", "maxLength": 64, "pattern": STORED_TEXT_PATTERN},
+            {"type": "null"},
+        ]
+    },
+}
+"""What the spec says of ``features``: pydantic would put the key rule in
+``patternProperties``, which does not constrain the names."""
 
 
 class PredictRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    features: dict[FeatureName, FeatureValue] = Field(
+    features: Annotated[dict[FeatureName, FeatureValue], WithJsonSchema(_FEATURES_SCHEMA)] = Field(
         max_length=MAX_FEATURES,
         description="Feature name -> value. Categorical features take their label (e.g. "
         '"plan": "starter"); missing or null values are treated as unknown. Numbers must be '

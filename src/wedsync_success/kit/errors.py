@@ -60,3 +60,16 @@ class Forbidden(WedSyncError):
     """Credentials are valid but lack the needed scope."""
 
     code = "forbidden"
+
+
+class RateLimited(WedSyncError):
+    """Too many requests (or failed sign-ins) in a window; try again after ``retry_after`` s."""
+
+    code = "rate_limited"
+
+    def __init__(
+        self, message: str, *, retry_after: int, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.headers = {"Retry-After": str(retry_after), **(headers or {})}

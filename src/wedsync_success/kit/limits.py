@@ -34,7 +34,7 @@ import threading
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, AwareDatetime, BeforeValidator
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 
 BIGINT_MIN = -(2**63)
@@ -92,8 +92,15 @@ def _check_text(value: str) -> str:
     return value
 
 
-StoredText = Annotated[str, AfterValidator(_check_text)]
-"""Text any backend can store (lengths are each field's own ``max_length``)."""
+STORED_TEXT_PATTERN = r"^[^\x00]*$"
+"""The same rule for the API spec: no NUL. (A lone surrogate is not a Unicode character at all,
+so no JSON Schema string holds one; the check refuses it all the same.)"""
+
+StoredText = Annotated[
+    str, AfterValidator(_check_text), Field(json_schema_extra={"pattern": STORED_TEXT_PATTERN})
+]
+"""Text any backend can store (lengths are each field's own ``max_length``); the spec says so
+with :data:`STORED_TEXT_PATTERN`, while the check itself gives the plain reason."""
 
 
 def _instant_from_text(value: Any) -> Any:

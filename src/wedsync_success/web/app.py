@@ -24,6 +24,7 @@ from wedsync_success.suppliers.api import router as suppliers_router
 from wedsync_success.web.errors import error_response, install_error_handlers
 from wedsync_success.web.openapi import error_responses, install_openapi
 from wedsync_success.web.pages import install_dashboard
+from wedsync_success.web.security import install_security
 from wedsync_success.web.timing import RequestTimer
 
 
@@ -66,8 +67,9 @@ def create_app(
         redoc_url=None,  # ReDoc is not vendored; one set of docs is enough
     )
     install_error_handlers(app)
+    effective = context.settings if context else (settings or get_settings())
     install_openapi(app)
-    install_dashboard(app, context.settings if context else (settings or get_settings()))
+    install_dashboard(app, effective)
     if context is not None:
         app.state.ctx = context  # usable without running the lifespan (in-process test clients)
 
@@ -83,6 +85,7 @@ def create_app(
         app.include_router(router)
 
     app.add_middleware(RequestTimer)
+    install_security(app, effective)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness")
     async def healthz() -> dict[str, str]:

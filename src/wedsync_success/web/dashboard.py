@@ -19,16 +19,19 @@ from typing import Annotated, Any, TypeVar
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.ext.asyncio import AsyncSession
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from wedsync_success.access.team import authenticate
+from wedsync_success.access.team import stored_password, verify_password
+from wedsync_success.access.throttle import LoginThrottle
 from wedsync_success.churn.repository import latest_prediction
+from wedsync_success.context import AppContext
 from wedsync_success.events import repository as events_repository
 from wedsync_success.events.types import SuccessEventType
 from wedsync_success.health.config import RiskLevel
 from wedsync_success.health.repository import history as health_history
 from wedsync_success.health.repository import recent_scores
-from wedsync_success.kit.errors import Unauthorized, ValidationFailed
+from wedsync_success.kit.errors import RateLimited, Unauthorized, ValidationFailed
 from wedsync_success.suppliers.models import PlanTier, VendorType
 from wedsync_success.suppliers.profile import supplier_profile
 from wedsync_success.suppliers.repository import SORTS, SupplierFilters
@@ -101,9 +104,28 @@ async def login_page(request: Request, next: str = "/") -> Response:
     return _render(request, "login.html", next=_safe_next(next), email="", error=None)
 
 
+def _throttle(ctx: AppContext) -> LoginThrottle:
+    return LoginThrottle(
+        max_failures=ctx.settings.login_max_failures,
+        window=timedelta(seconds=ctx.settings.login_failure_window_seconds),
+    )
+
+
+_pause = asyncio.sleep
+"""How a refusal waits (tests replace it, to see it called without waiting)."""
+
+
+async def _refuse_slowly(ctx: AppContext, session: AsyncSession) -> None:
+    """Commit (the failure, if any), then pause before answering: a guessing client that
+    waits for answers gets one try per pause, and the pause holds no connection."""
+    await session.commit()
+    await _pause(ctx.settings.login_refusal_delay_seconds)
+
+
 @router.post("/login", response_class=HTMLResponse)
 async def login(
     request: Request,
+    ctx: ContextDep,
     session: SessionDep,
     email: Annotated[str, Form()] = "",
     password: Annotated[str, Form()] = "",
@@ -111,26 +133,36 @@ async def login(
     next: Annotated[str, Form()] = "/",
 ) -> Response:
     check_csrf(request, csrf)
+    throttle, now = _throttle(ctx), ctx.clock()
+    address = request.client.host if request.client else "unknown"
+    again = {"next": _safe_next(next), "email": email}
     try:
-        user = await authenticate(session=session, email=email, password=password)
+        await throttle.check(session=session, email=email, address=address, now=now)
+        stored = await stored_password(session=session, email=email)
+        await session.rollback()  # nothing written yet: hand the connection back while hashing
+        user = await verify_password(session=session, stored=stored, password=password)
+    except RateLimited as exc:
+        await _refuse_slowly(ctx, session)
+        response = _render(request, "login.html", status_code=429, error=exc.message, **again)
+        response.headers.update(exc.headers)
+        return response
     except Unauthorized as exc:
-        return _render(
-            request,
-            "login.html",
-            status_code=401,
-            next=_safe_next(next),
-            email=email,
-            error=exc.message,
-        )
-    await session.commit()  # a password rehash, if the hashing parameters changed
-    sign_in(request, user)
+        await throttle.failed(session=session, email=email, address=address, now=now)
+        await _refuse_slowly(ctx, session)
+        return _render(request, "login.html", status_code=401, error=exc.message, **again)
+    await throttle.succeeded(session=session, email=email)
+    await sign_in(request, ctx, session, user)
+    await session.commit()  # the new session, and a password rehash if parameters changed
     return RedirectResponse(_safe_next(next), status_code=303)
 
 
 @router.post("/logout")
-async def logout(request: Request, csrf: Annotated[str, Form()] = "") -> Response:
+async def logout(
+    request: Request, session: SessionDep, csrf: Annotated[str, Form()] = ""
+) -> Response:
     check_csrf(request, csrf)
-    sign_out(request)
+    await sign_out(request, session)
+    await session.commit()
     return RedirectResponse("/login", status_code=303)
 
 
@@ -282,7 +314,7 @@ async def events_page(
 @router.get("/live")
 async def live(request: Request, ctx: ContextDep, session: SessionDep) -> Response:
     """Server-Sent Events: every success event as it is delivered, for signed-in users."""
-    await current_user(request, session)
+    await current_user(request, ctx, session)
     await session.close()  # do not hold a connection for the life of the stream
 
     async def stream() -> AsyncIterator[ServerSentEvent]:

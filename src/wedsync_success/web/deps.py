@@ -48,13 +48,18 @@ KeyHeaderDep = Annotated[str | None, Depends(_key_header)]
 
 def require(
     scope: Scope,
-) -> Callable[[SessionDep, BearerDep, KeyHeaderDep], Awaitable[ApiKey]]:
-    """A dependency that authenticates the API key and checks it carries ``scope``."""
+) -> Callable[[Request, SessionDep, BearerDep, KeyHeaderDep], Awaitable[ApiKey]]:
+    """A dependency that authenticates the API key, checks it carries ``scope`` and counts the
+    request against the key's rate limit (the RateLimit-* headers go out with the response)."""
 
-    async def dependency(session: SessionDep, bearer: BearerDep, header: KeyHeaderDep) -> ApiKey:
+    async def dependency(
+        request: Request, session: SessionDep, bearer: BearerDep, header: KeyHeaderDep
+    ) -> ApiKey:
         secret = bearer.credentials.strip() if bearer else header
         key = await authenticate(session=session, secret=secret)
         authorise(key, scope)
+        ctx = get_context(request)
+        request.state.rate_limit = await ctx.rate_limits.hit(key.id, now=ctx.clock())
         return key
 
     return dependency

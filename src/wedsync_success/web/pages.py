@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -10,11 +9,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
-from wedsync_success.config import Settings
+from wedsync_success.config import Settings, require_secret_key
 from wedsync_success.web.dashboard import router
 from wedsync_success.web.session import CsrfRejected, LoginRequired, login_url
-
-SESSION_DAYS = 14
 
 
 async def _to_login(_: Request, exc: Exception) -> Response:
@@ -30,15 +27,12 @@ async def _csrf_rejected(_: Request, __: Exception) -> Response:
 
 
 def install_dashboard(app: FastAPI, settings: Settings) -> None:
-    """Add the success team's pages to ``app``."""
-    secret = (
-        settings.secret_key.get_secret_value() if settings.secret_key else secrets.token_urlsafe(32)
-    )
+    """Add the success team's pages to ``app``; refuses to without a strong secret key."""
     app.add_middleware(
         SessionMiddleware,
-        secret_key=secret,
+        secret_key=require_secret_key(settings),
         session_cookie="wedsync_session",
-        max_age=SESSION_DAYS * 86_400,
+        max_age=settings.session_absolute_hours * 3600,
         same_site="lax",
         https_only=settings.secure_cookies,
     )

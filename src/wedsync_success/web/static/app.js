@@ -182,7 +182,17 @@ function connectLive() {
   window.addEventListener("beforeunload", () => source.close());
 }
 
+// "Go back" links go to the previous page when there is one (their href is the fallback).
+function wireBackLinks() {
+  for (const link of document.querySelectorAll("a[data-back]")) {
+    link.addEventListener("click", (e) => {
+      if (window.history.length > 1) { e.preventDefault(); window.history.back(); }
+    });
+  }
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  wireBackLinks();
   drawOverviewCharts();
   drawProfileChart();
   connectLive();
