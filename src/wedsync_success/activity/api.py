@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from wedsync_success.activity.schemas import IngestResult
 from wedsync_success.kit.errors import PayloadTooLarge, ValidationFailed
 from wedsync_success.pipeline import ingest
-from wedsync_success.web.deps import API_PREFIX, ContextDep, IngestKey, SessionDep
+from wedsync_success.web.deps import API_PREFIX, ContextDep, IngestKey, UnitOfWorkDep
 
 router = APIRouter(prefix=API_PREFIX, tags=["activity"])
 
@@ -59,14 +59,12 @@ def _items_of(body: bytes) -> list[Any]:
     },
 )
 async def post_events(
-    request: Request, ctx: ContextDep, session: SessionDep, _key: IngestKey
+    request: Request, ctx: ContextDep, uow: UnitOfWorkDep, _key: IngestKey
 ) -> IngestResult:
     """Store up to 5,000 events. Duplicates (by `event_id`) are recognised and never counted
     twice; invalid items are reported by index, field and reason while the rest are stored."""
     declared = int(request.headers.get("content-length") or 0)
     if declared > MAX_BODY_BYTES:
         raise PayloadTooLarge(f"The request body is larger than {MAX_BODY_BYTES} bytes")
-    result = await ingest(session=session, ctx=ctx, items=_items_of(await request.body()))
-    await session.commit()
-    ctx.dispatcher.notify()
-    return result
+    items = _items_of(await request.body())
+    return await uow.run(lambda session: ingest(session=session, ctx=ctx, items=items))

@@ -15,9 +15,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Query
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from wedsync_success.churn.schemas import ChurnPredictionOut, PredictRequest
-from wedsync_success.web.deps import API_PREFIX, ContextDep, ReadKey, SessionDep
+from wedsync_success.context import AppContext
+from wedsync_success.web.deps import API_PREFIX, ContextDep, ReadKey, SessionDep, UnitOfWorkDep
 
 if TYPE_CHECKING:
     from wedsync_success.churn.registry import Registry
@@ -40,36 +42,58 @@ def _registry(path: Path) -> Registry:
     return Registry(path)
 
 
+AsOf = Annotated[date | None, Query(description="Features as of this day; default today")]
+
+
+async def _predict(
+    session: AsyncSession, ctx: AppContext, supplier_id: uuid.UUID, as_of: date | None
+) -> ChurnPredictionOut:
+    await _load_serving()
+    from wedsync_success.churn import serving
+
+    return await serving.predict_supplier(
+        session=session,
+        registry=_registry(ctx.settings.churn_registry),
+        supplier_id=supplier_id,
+        as_of=as_of or ctx.clock().date(),
+    )
+
+
 @router.get(
     "/suppliers/{supplier_id}/churn",
     response_model=ChurnPredictionOut,
     summary="A supplier's churn probability, risk band and the factors behind it",
 )
 async def get_supplier_churn(
-    supplier_id: uuid.UUID,
-    ctx: ContextDep,
-    session: SessionDep,
-    _key: ReadKey,
-    as_of: Annotated[
-        date | None, Query(description="Features as of this day; default today")
-    ] = None,
+    supplier_id: uuid.UUID, ctx: ContextDep, session: SessionDep, _key: ReadKey, as_of: AsOf = None
 ) -> ChurnPredictionOut:
     """Computed live by the active model from the same features it was trained on; the
-    drivers are the model's own SHAP contributions. Each answer is written to the prediction
-    log (one row per supplier, day and model version: asking again replaces it), so its
-    outcome is filled in once known. 404 when no model is active yet."""
-    await _load_serving()
-    from wedsync_success.churn import serving
+    drivers are the model's own SHAP contributions. Nothing is written: to keep the answer
+    in the prediction log, POST to the same path. 404 when no model is active yet."""
+    return await _predict(session, ctx, supplier_id, as_of)
 
-    prediction = await serving.predict_supplier(
-        session=session,
-        registry=_registry(ctx.settings.churn_registry),
-        supplier_id=supplier_id,
-        as_of=as_of or ctx.clock().date(),
-    )
-    await serving.log_prediction(session=session, prediction=prediction, predicted_at=ctx.clock())
-    await session.commit()
-    return prediction
+
+@router.post(
+    "/suppliers/{supplier_id}/churn",
+    response_model=ChurnPredictionOut,
+    summary="Score a supplier's churn risk and write it to the prediction log",
+)
+async def post_supplier_churn(
+    supplier_id: uuid.UUID, ctx: ContextDep, uow: UnitOfWorkDep, _key: ReadKey, as_of: AsOf = None
+) -> ChurnPredictionOut:
+    """The same answer as GET, also written to the prediction log (one row per supplier, day
+    and model version: asking again replaces it), so its outcome is filled in once known."""
+
+    async def work(session: AsyncSession) -> ChurnPredictionOut:
+        prediction = await _predict(session, ctx, supplier_id, as_of)
+        from wedsync_success.churn import serving
+
+        await serving.log_prediction(
+            session=session, prediction=prediction, predicted_at=ctx.clock()
+        )
+        return prediction
+
+    return await uow.run(work)
 
 
 @router.post(

@@ -1,16 +1,27 @@
-"""Engine and session factory for the configured database URL."""
+"""Engine and session factory for the configured database URL.
+
+SQLite transactions are begun by this module, not by the driver. pysqlite's legacy mode
+opens a *deferred* transaction at the first write; in WAL mode a transaction that read
+before it writes then fails at once with SQLITE_BUSY (no busy wait) when another writer
+committed in between. So the driver is put in autocommit (``isolation_level = None``) and
+every transaction is started here, as SQLAlchemy documents for aiosqlite: ``BEGIN`` for a
+read, ``BEGIN IMMEDIATE`` for a write unit of work, which takes the database's write lock up
+front, waiting up to the busy timeout for the current writer to finish.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.engine import Connection
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.engine.url import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -18,6 +29,14 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.pool import ConnectionPoolEntry
+
+WRITE = "wedsync_write"
+"""Connection execution option: this transaction writes (SQLite: ``BEGIN IMMEDIATE``)."""
+ON_LOCK_WAIT = "wedsync_on_lock_wait"
+"""Connection execution option: called when a SQLite write transaction could not take the
+write lock at once and has to wait for it (the dispatcher counts this as contention)."""
+BUSY_TIMEOUT_MS = 30_000
+"""How long a SQLite writer waits for the write lock before giving up."""
 
 
 @dataclass(frozen=True)
@@ -32,9 +51,15 @@ class Database:
         return self.engine.dialect.name
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """A session whose work commits once at the end, or rolls back on any error."""
+    async def transaction(
+        self, *, on_lock_wait: Callable[[], None] | None = None
+    ) -> AsyncIterator[AsyncSession]:
+        """A write transaction that commits once at the end, or rolls back on any error.
+
+        On SQLite it holds the write lock from its first statement (see the module note).
+        """
         async with self.sessions() as session, session.begin():
+            await begin_write(session, on_lock_wait=on_lock_wait)
             yield session
 
     async def refresh_statistics(self) -> None:
@@ -51,13 +76,51 @@ class Database:
         await self.engine.dispose()
 
 
-def _sqlite_pragmas(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
+async def begin_write(
+    session: AsyncSession, *, on_lock_wait: Callable[[], None] | None = None
+) -> None:
+    """Start ``session``'s transaction as a write (call first, before any statement)."""
+    options: dict[str, Any] = {WRITE: True}
+    if on_lock_wait is not None:
+        options[ON_LOCK_WAIT] = on_lock_wait
+    await session.connection(execution_options=options)
+
+
+def _sqlite_connect(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
+    dbapi_conn.isolation_level = None  # we emit BEGIN ourselves (see the module note)
     cursor = dbapi_conn.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.close()
+
+
+def _is_busy(exc: OperationalError) -> bool:
+    return "database is locked" in str(exc.orig) or "database is busy" in str(exc.orig)
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    options = conn.get_execution_options()
+    if not options.get(WRITE):
+        conn.exec_driver_sql("BEGIN")
+        return
+    on_wait = options.get(ON_LOCK_WAIT)
+    if on_wait is None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        return
+    # Try without waiting first, only to know whether someone else holds the lock.
+    conn.exec_driver_sql("PRAGMA busy_timeout=0")
+    try:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    except OperationalError as exc:
+        if not _is_busy(exc):
+            raise
+        on_wait()
+        conn.exec_driver_sql(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    finally:
+        conn.exec_driver_sql(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
 
 def create_database(url: str, **engine_kwargs: Any) -> Database:
@@ -67,7 +130,8 @@ def create_database(url: str, **engine_kwargs: Any) -> Database:
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, **engine_kwargs)
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "connect", _sqlite_connect)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin)
     else:
         engine_kwargs.setdefault("pool_size", 20)
         engine_kwargs.setdefault("max_overflow", 20)

@@ -54,3 +54,13 @@ class Forbidden(WedSyncError):
     """Credentials are valid but lack the needed scope."""
 
     code = "forbidden"
+
+
+class ServiceUnavailable(WedSyncError):
+    """The work could not be done now (the database stayed contended); try again later."""
+
+    code = "service_unavailable"
+
+    def __init__(self, message: str, *, retry_after_seconds: int = 1, details: Any = None) -> None:
+        super().__init__(message, details=details)
+        self.retry_after_seconds = retry_after_seconds

@@ -6,6 +6,7 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from wedsync_success.health.config import RiskLevel
 from wedsync_success.pipeline import refresh
@@ -14,7 +15,14 @@ from wedsync_success.suppliers.models import PlanTier, SubscriptionStatus, Vendo
 from wedsync_success.suppliers.profile import SupplierProfile, supplier_profile
 from wedsync_success.suppliers.repository import SupplierFilters
 from wedsync_success.suppliers.schemas import SupplierBatchResult, SupplierPage
-from wedsync_success.web.deps import API_PREFIX, ContextDep, IngestKey, ReadKey, SessionDep
+from wedsync_success.web.deps import (
+    API_PREFIX,
+    ContextDep,
+    IngestKey,
+    ReadKey,
+    SessionDep,
+    UnitOfWorkDep,
+)
 
 router = APIRouter(prefix=API_PREFIX, tags=["suppliers"])
 
@@ -22,23 +30,25 @@ router = APIRouter(prefix=API_PREFIX, tags=["suppliers"])
 @router.post("/suppliers", response_model=SupplierBatchResult, summary="Create or update suppliers")
 async def post_suppliers(
     ctx: ContextDep,
-    session: SessionDep,
+    uow: UnitOfWorkDep,
     _key: IngestKey,
     suppliers: Annotated[list[Any], Body(embed=True, description="Up to 1,000 suppliers")],
 ) -> SupplierBatchResult:
     """Create suppliers, or update them when `id` matches; each is scored straight away."""
     now = ctx.clock()
-    result = await service.upsert_batch(session=session, items=suppliers, now=now)
-    await refresh(
-        session=session,
-        ctx=ctx,
-        as_of=now.date(),
-        supplier_ids=result.ids,
-        detect_milestones=False,
-    )
-    await session.commit()
-    ctx.dispatcher.notify()
-    return result
+
+    async def work(session: AsyncSession) -> SupplierBatchResult:
+        result = await service.upsert_batch(session=session, items=suppliers, now=now)
+        await refresh(
+            session=session,
+            ctx=ctx,
+            as_of=now.date(),
+            supplier_ids=result.ids,
+            detect_milestones=False,
+        )
+        return result
+
+    return await uow.run(work)
 
 
 @router.get("/suppliers", response_model=SupplierPage, summary="List suppliers with their health")

@@ -21,6 +21,7 @@ STATUS_BY_CODE = {
     errors.Unauthorized.code: 401,
     errors.Forbidden.code: 403,
     errors.ConfigError.code: 500,
+    errors.ServiceUnavailable.code: 503,
 }
 
 
@@ -35,7 +36,10 @@ def error_response(status: int, code: str, message: str, details: Any = None) ->
 
 async def _wedsync_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, errors.WedSyncError)
-    return error_response(STATUS_BY_CODE.get(exc.code, 500), exc.code, exc.message, exc.details)
+    response = error_response(STATUS_BY_CODE.get(exc.code, 500), exc.code, exc.message, exc.details)
+    if isinstance(exc, errors.ServiceUnavailable):
+        response.headers["Retry-After"] = str(exc.retry_after_seconds)
+    return response
 
 
 async def _request_validation(_: Request, exc: Exception) -> JSONResponse:
