@@ -36,7 +36,8 @@ ON_LOCK_WAIT = "wedsync_on_lock_wait"
 """Connection execution option: called when a SQLite write transaction could not take the
 write lock at once and has to wait for it (the dispatcher counts this as contention)."""
 BUSY_TIMEOUT_MS = 30_000
-"""How long a SQLite writer waits for the write lock before giving up."""
+"""How long a SQLite writer waits for the write lock before giving up (by default)."""
+SQLITE_BUSY = 5
 
 
 @dataclass(frozen=True)
@@ -86,52 +87,60 @@ async def begin_write(
     await session.connection(execution_options=options)
 
 
-def _sqlite_connect(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
-    dbapi_conn.isolation_level = None  # we emit BEGIN ourselves (see the module note)
-    cursor = dbapi_conn.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-    cursor.close()
-
-
 def _is_busy(exc: OperationalError) -> bool:
-    return "database is locked" in str(exc.orig) or "database is busy" in str(exc.orig)
+    code = getattr(exc.orig, "sqlite_errorcode", None)
+    return isinstance(code, int) and code & 0xFF == SQLITE_BUSY
 
 
-def _sqlite_begin(conn: Connection) -> None:
-    options = conn.get_execution_options()
-    if not options.get(WRITE):
-        conn.exec_driver_sql("BEGIN")
-        return
-    on_wait = options.get(ON_LOCK_WAIT)
-    if on_wait is None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
-        return
-    # Try without waiting first, only to know whether someone else holds the lock.
-    conn.exec_driver_sql("PRAGMA busy_timeout=0")
-    try:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
-    except OperationalError as exc:
-        if not _is_busy(exc):
-            raise
-        on_wait()
-        conn.exec_driver_sql(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
-    finally:
-        conn.exec_driver_sql(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+def _sqlite_hooks(busy_timeout_ms: int) -> tuple[Any, Any]:
+    """The connect and begin listeners of a SQLite engine."""
+
+    def connect(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
+        dbapi_conn.isolation_level = None  # we emit BEGIN ourselves (see the module note)
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
+        cursor.close()
+
+    def begin(conn: Connection) -> None:
+        options = conn.get_execution_options()
+        if not options.get(WRITE):
+            conn.exec_driver_sql("BEGIN")
+            return
+        on_wait = options.get(ON_LOCK_WAIT)
+        if on_wait is None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            return
+        # Try without waiting first, only to know whether someone else holds the lock.
+        conn.exec_driver_sql("PRAGMA busy_timeout=0")
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except OperationalError as exc:
+            if not _is_busy(exc):
+                raise
+            on_wait()
+            conn.exec_driver_sql(f"PRAGMA busy_timeout={busy_timeout_ms}")
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        finally:
+            conn.exec_driver_sql(f"PRAGMA busy_timeout={busy_timeout_ms}")
+
+    return connect, begin
 
 
-def create_database(url: str, **engine_kwargs: Any) -> Database:
+def create_database(
+    url: str, *, sqlite_busy_timeout_ms: int = BUSY_TIMEOUT_MS, **engine_kwargs: Any
+) -> Database:
     """Build the engine for ``url``; SQLite files get WAL mode and their folder created."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, **engine_kwargs)
-        event.listen(engine.sync_engine, "connect", _sqlite_connect)
-        event.listen(engine.sync_engine, "begin", _sqlite_begin)
+        connect, begin = _sqlite_hooks(sqlite_busy_timeout_ms)
+        event.listen(engine.sync_engine, "connect", connect)
+        event.listen(engine.sync_engine, "begin", begin)
     else:
         engine_kwargs.setdefault("pool_size", 20)
         engine_kwargs.setdefault("max_overflow", 20)

@@ -23,7 +23,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from wedsync_success.db.engine import Database, begin_write
+from wedsync_success.db.engine import SQLITE_BUSY, Database, begin_write
 from wedsync_success.kit.errors import ServiceUnavailable
 
 T = TypeVar("T")
@@ -32,7 +32,7 @@ log = structlog.get_logger(__name__)
 
 RETRIED_SQLSTATES = frozenset({"40P01", "40001", "55P03"})
 """deadlock_detected, serialization_failure, lock_not_available."""
-_SQLITE_BUSY, _SQLITE_LOCKED = 5, 6
+SQLITE_LOCKED = 6
 
 RETRIES = Counter(
     "wedsync_transaction_retries_total",
@@ -54,7 +54,7 @@ def contention_reason(exc: BaseException) -> str | None:
     if sqlstate in RETRIED_SQLSTATES:
         return str(sqlstate)
     code = getattr(orig, "sqlite_errorcode", None)
-    if isinstance(code, int) and code & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED):
+    if isinstance(code, int) and code & 0xFF in (SQLITE_BUSY, SQLITE_LOCKED):
         return "sqlite_busy"
     return None
 
