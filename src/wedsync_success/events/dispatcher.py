@@ -70,6 +70,7 @@ class Dispatcher:
         self._base_backoff = base_backoff
         self._max_backoff = max_backoff
         self._wake = asyncio.Event()
+        LOCK_CONTENTION.labels(backend=db.dialect)  # shown (at 0) before any contention
 
     def notify(self) -> None:
         """Ask the running loop to look at the outbox now (call after a commit)."""
