@@ -5,11 +5,12 @@ Usage::
     .venv/bin/python benchmarks/concurrency.py                  # PostgreSQL, then SQLite
     .venv/bin/python benchmarks/concurrency.py --backend postgresql --duration 10
 
-For each backend: a fresh migrated database, 50 registered suppliers, and
+For each backend: a fresh migrated database, 50 registered suppliers per level, and
 ``wedsync-success serve`` (uvicorn, one worker, outbox dispatcher on). Then, per concurrency
 level (1, 2, 5, 20, 50 producers), every producer posts ``POST /events`` batches of 500
 events, one after another, for ``--duration`` seconds (requests in flight at the deadline
-finish and count). All producers write the same 50 suppliers, and half of every batch's
+finish and count). All producers of a level write the same 50 suppliers (each level its
+own 50, so every level starts from the same history), and half of every batch's
 events are also in another producer's batch (a chunk of 250 events is posted by two
 producers), so batches contend for the same rows: that deadlocked PostgreSQL before
 writers took their locks in one order.
@@ -142,7 +143,7 @@ async def run_level(
     return LevelResult(level, latencies, statuses, totals["posted"], totals["accepted"], wall)
 
 
-async def _prepare(ctx: AppContext) -> tuple[str, list[str]]:
+async def _prepare(ctx: AppContext, count: int) -> tuple[str, list[str]]:
     now = ctx.clock()
     signed_up = (now - timedelta(days=200)).isoformat()
     items = [
@@ -156,7 +157,7 @@ async def _prepare(ctx: AppContext) -> tuple[str, list[str]]:
             "currency": "GBP",
             "subscription_status": "active",
         }
-        for i in range(SUPPLIERS)
+        for i in range(count)
     ]
     async with ctx.db.transaction() as session:
         result = await upsert_batch(session=session, items=items, now=now)
@@ -177,18 +178,34 @@ async def run_backend(backend: str, duration: float, levels: Sequence[int]) -> b
     ctx = build_context(Settings(database_url=db.url, log_level="WARNING"))
     ok = True
     try:
-        api_key, suppliers = await _prepare(ctx)
-        source = EventSource(suppliers, seed=1)
+        # Each level writes its own 50 suppliers: the cost of a batch grows with the
+        # supplier's history (milestone detection ranks its events), so levels sharing
+        # suppliers would compare a young database with an old one.
+        api_key, suppliers = await _prepare(ctx, SUPPLIERS * (len(levels) + 1))
+        sets = [suppliers[i * SUPPLIERS : (i + 1) * SUPPLIERS] for i in range(len(levels) + 1)]
         results: list[LevelResult] = []
         with running_server(db.url) as server:
             async with client_for(server, api_key=api_key, concurrency=max(levels)) as client:
                 client.timeout = httpx.Timeout(120.0)
-                warm_up = await client.post("/api/v1/events", json={"events": source.batch()})
+                warm_up_batch = EventSource(sets[0], seed=0).batch()
+                warm_up = await client.post("/api/v1/events", json={"events": warm_up_batch})
                 assert warm_up.status_code == 200, warm_up.text
                 acknowledged = int(warm_up.json()["accepted"])
-                for level in levels:
+                for n, level in enumerate(levels, start=1):
+                    source = EventSource(sets[n], seed=n)
                     results.append(await run_level(client, source, level, duration))
                     console.print(f"  {backend}: {level} producers done")
+                metrics = (await client.get("/metrics")).text
+            retried = [
+                line
+                for line in metrics.splitlines()
+                if line.startswith(
+                    ("wedsync_transaction_retries_total{", "wedsync_transaction_unavailable_total ")
+                )
+            ]
+            if any(set(r.statuses) - {200} for r in results):
+                log = server.log_path.read_text(errors="replace")
+                console.print(f"[red]--- server log (last 6,000 characters) ---[/]\n{log[-6000:]}")
         stored, rolled = await _stored(ctx)
     finally:
         await ctx.close()
@@ -219,6 +236,7 @@ async def run_backend(backend: str, duration: float, levels: Sequence[int]) -> b
             fmt_ms(p99),
         )
     console.print(table)
+    console.print("Server-side retries: " + ("; ".join(retried) or "none"))
     by_level = {r.level: r.posted / r.wall for r in results}
     if 2 in by_level and 20 in by_level:
         verdict = "[green]met[/]" if by_level[20] >= by_level[2] else "[red]missed[/]"

@@ -29,7 +29,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 
-from sqlalchemy import text
+from sqlalchemy import BigInteger, bindparam, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 MAX_SUPPLIER_LOCKS = 64
@@ -37,6 +38,11 @@ MAX_SUPPLIER_LOCKS = 64
 lock table is shared and bounded (``max_locks_per_transaction`` x connections)."""
 POPULATION_KEY = 0x5EDD_0000_0001
 """Advisory key of the population lock (supplier keys are 64 bits of their UUID)."""
+
+
+_LOCK_EACH = text("SELECT count(pg_advisory_xact_lock(k)) FROM unnest(:keys) AS k").bindparams(
+    bindparam("keys", type_=ARRAY(BigInteger))
+)
 
 
 def supplier_key(supplier_id: uuid.UUID) -> int:
@@ -63,9 +69,9 @@ async def lock_suppliers(session: AsyncSession, supplier_ids: Iterable[uuid.UUID
         await lock_population(session)
         return
     await session.execute(text("SELECT pg_advisory_xact_lock_shared(:k)"), {"k": POPULATION_KEY})
-    # One statement per key: the order of lock acquisition is then the order of the list.
-    for key in keys:
-        await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+    # One round trip: a function scan of the array yields its elements in array order, and
+    # each row's lock is taken as the row is produced, so locks follow the sorted list.
+    await session.execute(_LOCK_EACH, {"keys": keys})
 
 
 async def lock_population(session: AsyncSession) -> None:

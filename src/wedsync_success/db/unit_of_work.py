@@ -136,10 +136,9 @@ class UnitOfWork:
             await self._session.commit()
         return await self._in_transaction(self._session, work)
 
-    @staticmethod
     async def _in_transaction(
-        session: AsyncSession, work: Callable[[AsyncSession], Awaitable[T]]
+        self, session: AsyncSession, work: Callable[[AsyncSession], Awaitable[T]]
     ) -> T:
-        async with session.begin():
+        async with self._db.writing(), session.begin():
             await begin_write(session)
             return await work(session)
