@@ -247,3 +247,27 @@ async def _holding(ctx: AppContext) -> AsyncIterator[None]:
     async with ctx.db.sessions() as session, session.begin():
         await session.execute(text("SELECT pg_advisory_xact_lock(9003)"))
         yield
+
+
+async def test_no_free_connection_is_a_503_not_a_500(
+    ctx: AppContext, api_keys: dict[str, str]
+) -> None:
+    """Every pooled connection busy past the pool timeout: overloaded, so 503 Retry-After."""
+    one = create_database(ctx.settings.database_url, pool_size=1, max_overflow=0, pool_timeout=0.05)
+    app = create_app(context=dataclasses.replace(ctx, db=one), run_dispatcher=False)
+    try:
+        async with (
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app),
+                base_url="http://test",
+                headers={"Authorization": f"Bearer {api_keys['admin']}"},
+            ) as http,
+            one.engine.connect() as taken,
+        ):
+            await taken.execute(text("SELECT 1"))
+            refused = await http.get("/api/v1/suppliers")
+    finally:
+        await one.dispose()
+    assert refused.status_code == 503, refused.text
+    assert refused.headers["retry-after"] == "1"
+    assert refused.json()["error"]["code"] == "service_unavailable"
