@@ -49,7 +49,7 @@ async def _until_waiting(ctx: AppContext, count: int) -> None:
 
 
 async def test_writers_of_a_common_supplier_take_turns(ctx: AppContext) -> None:
-    a, b, c = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    a, b, c, d = (uuid.uuid4() for _ in range(4))
     order: list[str] = []
 
     async def writer(name: str, suppliers: list[uuid.UUID]) -> None:
@@ -61,11 +61,13 @@ async def test_writers_of_a_common_supplier_take_turns(ctx: AppContext) -> None:
         await lock_suppliers(first, [a, b])
         sharing = asyncio.create_task(writer("sharing b", [c, b]))
         await _until_waiting(ctx, 1)
-        await writer("distinct", [c])  # c is free: no wait behind the holder of a and b
+        await asyncio.wait_for(
+            writer("distinct", [d]), timeout=60
+        )  # d is nobody's: no wait behind the holder of a and b
         assert order == ["distinct"]
         assert not sharing.done()
         order.append("first commits")
-    await sharing
+    await asyncio.wait_for(sharing, timeout=60)
     assert order == ["distinct", "first commits", "sharing b"]
 
 
@@ -87,11 +89,11 @@ async def test_a_full_rescore_and_supplier_writers_exclude_each_other(ctx: AppCo
         waiting = asyncio.create_task(rescore())
         await _until_waiting(ctx, 1)
         order.append("writer commits")
-    await waiting
+    await asyncio.wait_for(waiting, timeout=60)
     async with _transaction(ctx) as full:
         await lock_population(full)
         batch = asyncio.create_task(big_batch())
         await _until_waiting(ctx, 1)
         order.append("rescore commits")
-    await batch
+    await asyncio.wait_for(batch, timeout=60)
     assert order == ["writer commits", "rescore", "rescore commits", "big batch"]
