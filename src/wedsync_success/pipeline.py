@@ -17,6 +17,7 @@ from wedsync_success.activity.schemas import IngestResult
 from wedsync_success.activity.service import store_batch
 from wedsync_success.churn import feature_store
 from wedsync_success.context import AppContext
+from wedsync_success.db.locks import lock_population
 from wedsync_success.health.service import RecomputeSummary, recompute
 from wedsync_success.milestones.service import detect
 from wedsync_success.suppliers.service import apply_subscription_events
@@ -53,7 +54,13 @@ async def refresh(
     supplier_ids: Sequence[uuid.UUID] | None,
     detect_milestones: bool = True,
 ) -> RecomputeSummary:
-    """Detect milestones and rescore ``supplier_ids`` (every active supplier when ``None``)."""
+    """Detect milestones and rescore ``supplier_ids`` (every active supplier when ``None``).
+
+    The caller locked ``supplier_ids`` (they are the ones it wrote); rescoring everyone
+    takes the population lock here, first.
+    """
+    if supplier_ids is None:
+        await lock_population(session)
     now = ctx.clock()
     if detect_milestones:
         await detect(session=session, catalog=ctx.milestones, supplier_ids=supplier_ids, now=now)

@@ -1,4 +1,5 @@
-"""GET /suppliers/{id}/churn and POST /churn/predict, on both backends."""
+"""GET and POST /suppliers/{id}/churn (POST also logs) and POST /churn/predict, on both
+backends."""
 
 from __future__ import annotations
 
@@ -153,7 +154,8 @@ async def test_supplier_prediction_is_logged_once_per_day_and_model(
     client: httpx.AsyncClient, ctx: AppContext, clock: FakeClock, model: dict[str, Any]
 ) -> None:
     sid = await _quiet_supplier(client, clock)
-    body = (await client.get(f"/api/v1/suppliers/{sid}/churn")).json()
+    body = (await client.post(f"/api/v1/suppliers/{sid}/churn")).json()
+    assert body == (await client.get(f"/api/v1/suppliers/{sid}/churn")).json()
     [row] = await _logged(ctx)
     assert row.supplier_id == uuid.UUID(sid)
     assert row.model_version == body["model_version"] == model["version"]
@@ -173,13 +175,13 @@ async def test_supplier_prediction_is_logged_once_per_day_and_model(
     ]
 
     clock.advance(hours=2)
-    again = await client.get(f"/api/v1/suppliers/{sid}/churn")
+    again = await client.post(f"/api/v1/suppliers/{sid}/churn")
     assert again.status_code == 200
     [replaced] = await _logged(ctx)  # the same key: replaced, not added
     assert replaced.predicted_at == clock.now
 
     earlier = (clock.now - timedelta(days=30)).date()
-    past = await client.get(f"/api/v1/suppliers/{sid}/churn", params={"as_of": str(earlier)})
+    past = await client.post(f"/api/v1/suppliers/{sid}/churn", params={"as_of": str(earlier)})
     assert past.status_code == 200
     rows = await _logged(ctx)
     assert [r.as_of for r in rows] == [earlier, clock.now.date()]
@@ -191,7 +193,7 @@ async def test_a_logged_prediction_gets_its_outcome(
 ) -> None:
     sid = await _quiet_supplier(client, clock)
     earlier = (clock.now - timedelta(days=20)).date()
-    response = await client.get(f"/api/v1/suppliers/{sid}/churn", params={"as_of": str(earlier)})
+    response = await client.post(f"/api/v1/suppliers/{sid}/churn", params={"as_of": str(earlier)})
     assert response.status_code == 200
     await create_supplier(
         client,
@@ -211,9 +213,9 @@ async def test_a_logged_prediction_gets_its_outcome(
 async def test_failed_and_record_predictions_are_not_logged(
     client: httpx.AsyncClient, ctx: AppContext, clock: FakeClock, model: dict[str, Any]
 ) -> None:
-    missing = await client.get(f"/api/v1/suppliers/{uuid.uuid4()}/churn")
+    missing = await client.post(f"/api/v1/suppliers/{uuid.uuid4()}/churn")
     assert missing.status_code == 404
-    malformed = await client.get("/api/v1/suppliers/not-a-uuid/churn")
+    malformed = await client.post("/api/v1/suppliers/not-a-uuid/churn")
     assert malformed.status_code == 422
     sid = await create_supplier(
         client,
@@ -221,7 +223,7 @@ async def test_failed_and_record_predictions_are_not_logged(
         subscription_status="cancelled",
         subscription_ended_at=(clock.now - timedelta(days=3)).isoformat(),
     )
-    gone = await client.get(f"/api/v1/suppliers/{sid}/churn")
+    gone = await client.post(f"/api/v1/suppliers/{sid}/churn")
     assert gone.status_code == 422
     record = await client.post(
         "/api/v1/churn/predict", json={"features": {"days_since_login": 30, "plan": "free"}}
@@ -238,5 +240,24 @@ async def test_no_active_model_logs_nothing(
 ) -> None:
     ctx.settings.churn_registry = tmp_path / "empty"
     sid = await create_supplier(client)
-    assert (await client.get(f"/api/v1/suppliers/{sid}/churn")).status_code == 404
+    assert (await client.post(f"/api/v1/suppliers/{sid}/churn")).status_code == 404
     assert await _logged(ctx) == []
+
+
+async def test_reading_a_prediction_writes_nothing(
+    client: httpx.AsyncClient, ctx: AppContext, clock: FakeClock, model: dict[str, Any]
+) -> None:
+    """GET computes the answer; only POST logs it, and GET leaves a logged row as it was."""
+    sid = await _quiet_supplier(client, clock)
+    assert (await client.get(f"/api/v1/suppliers/{sid}/churn")).status_code == 200
+    assert await _logged(ctx) == []
+    assert (await client.post(f"/api/v1/suppliers/{sid}/churn")).status_code == 200
+    [logged] = await _logged(ctx)
+    clock.advance(hours=1)
+    earlier = str((clock.now - timedelta(days=5)).date())
+    assert (await client.get(f"/api/v1/suppliers/{sid}/churn")).status_code == 200
+    assert (
+        await client.get(f"/api/v1/suppliers/{sid}/churn", params={"as_of": earlier})
+    ).status_code == 200
+    [after] = await _logged(ctx)
+    assert after.predicted_at == logged.predicted_at

@@ -33,12 +33,15 @@ async def insert_new_events(session: AsyncSession, rows: Sequence[dict[str, Any]
 
     No RETURNING: a plain executemany is several times faster, and the rows that were new
     are exactly those carrying this batch's ``batch_id`` (see :func:`batch_size`).
+
+    Rows go in ``event_id`` order: two batches sharing event ids then wait on each other's
+    ids in the same order, never crosswise (a deadlock).
     """
     if rows:
         stmt = dialect_insert(session, ActivityEvent).on_conflict_do_nothing(
             index_elements=["event_id"]
         )
-        await session.execute(stmt, rows)
+        await session.execute(stmt, sorted(rows, key=lambda row: str(row["event_id"])))
 
 
 async def insert_event_columns(
@@ -110,6 +113,7 @@ async def roll_up_batch(session: AsyncSession, batch_id: uuid.UUID) -> list[uuid
         )
         .where(ev.batch_id == batch_id)
         .group_by(ev.supplier_id, ev.occurred_on, ev.event_type)
+        .order_by(ev.supplier_id, ev.occurred_on, ev.event_type)  # rows locked in key order
     )
     ins = dialect_insert(session, DailyRollup).from_select(
         ["supplier_id", "day", "event_type", "count", "value_sum"], daily
@@ -135,6 +139,7 @@ async def roll_up_batch(session: AsyncSession, batch_id: uuid.UUID) -> list[uuid
         )
         .where(ev.batch_id == batch_id)
         .group_by(ev.supplier_id, ev.event_type)
+        .order_by(ev.supplier_id, ev.event_type)
     )
     ins_t = dialect_insert(session, SupplierEventTotal).from_select(
         ["supplier_id", "event_type", "count", "value_sum", "first_at", "last_at"], totals

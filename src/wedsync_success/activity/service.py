@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from wedsync_success.activity import repository
 from wedsync_success.activity.schemas import SUBSCRIPTION_EVENT_TYPES, EventIn, IngestResult
 from wedsync_success.activity.validation import parse_batch
+from wedsync_success.db.locks import lock_suppliers
 from wedsync_success.kit.batch import RejectedItem
 from wedsync_success.kit.errors import PayloadTooLarge
 
@@ -74,6 +75,7 @@ async def store_batch(
                 "ingested_at": now,
             }
         )
+    await lock_suppliers(session, {row["supplier_id"] for row in rows})
     await repository.insert_new_events(session, rows)
     inserted = await repository.batch_size(session, batch_id) if rows else 0
     affected = await repository.roll_up_batch(session, batch_id) if inserted else []

@@ -10,14 +10,17 @@ import asyncio
 import importlib
 import sys
 import uuid
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Query, Request
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from wedsync_success.churn.schemas import ChurnPredictionOut, PredictRequest
+from wedsync_success.context import AppContext
 from wedsync_success.web.body import read_json, validate_body
-from wedsync_success.web.deps import API_PREFIX, ContextDep, ReadKey, SessionDep
+from wedsync_success.web.deps import API_PREFIX, ContextDep, ReadKey, SessionDep, UnitOfWorkDep
 from wedsync_success.web.openapi import READ, WRITE, error_responses, json_body
 from wedsync_success.web.params import Day
 
@@ -42,6 +45,23 @@ def _registry(path: Path) -> Registry:
     return Registry(path)
 
 
+AsOf = Annotated[Day | None, Query(description="Features as of this day; default today")]
+
+
+async def _predict(
+    session: AsyncSession, ctx: AppContext, supplier_id: uuid.UUID, as_of: date | None
+) -> ChurnPredictionOut:
+    await _load_serving()
+    from wedsync_success.churn import serving
+
+    return await serving.predict_supplier(
+        session=session,
+        registry=_registry(ctx.settings.churn_registry),
+        supplier_id=supplier_id,
+        as_of=as_of or ctx.clock().date(),
+    )
+
+
 @router.get(
     "/suppliers/{supplier_id}/churn",
     response_model=ChurnPredictionOut,
@@ -49,30 +69,36 @@ def _registry(path: Path) -> Registry:
     responses=error_responses(*READ, 404),
 )
 async def get_supplier_churn(
-    supplier_id: uuid.UUID,
-    ctx: ContextDep,
-    session: SessionDep,
-    _key: ReadKey,
-    as_of: Annotated[
-        Day | None, Query(description="Features as of this day; default today")
-    ] = None,
+    supplier_id: uuid.UUID, ctx: ContextDep, session: SessionDep, _key: ReadKey, as_of: AsOf = None
 ) -> ChurnPredictionOut:
     """Computed live by the active model from the same features it was trained on; the
-    drivers are the model's own SHAP contributions. Each answer is written to the prediction
-    log (one row per supplier, day and model version: asking again replaces it), so its
-    outcome is filled in once known. 404 when no model is active yet."""
-    await _load_serving()
-    from wedsync_success.churn import serving
+    drivers are the model's own SHAP contributions. Nothing is written: to keep the answer
+    in the prediction log, POST to the same path. 404 when no model is active yet."""
+    return await _predict(session, ctx, supplier_id, as_of)
 
-    prediction = await serving.predict_supplier(
-        session=session,
-        registry=_registry(ctx.settings.churn_registry),
-        supplier_id=supplier_id,
-        as_of=as_of or ctx.clock().date(),
-    )
-    await serving.log_prediction(session=session, prediction=prediction, predicted_at=ctx.clock())
-    await session.commit()
-    return prediction
+
+@router.post(
+    "/suppliers/{supplier_id}/churn",
+    response_model=ChurnPredictionOut,
+    summary="Score a supplier's churn risk and write it to the prediction log",
+    responses=error_responses(*READ, 404, 503),
+)
+async def post_supplier_churn(
+    supplier_id: uuid.UUID, ctx: ContextDep, uow: UnitOfWorkDep, _key: ReadKey, as_of: AsOf = None
+) -> ChurnPredictionOut:
+    """The same answer as GET, also written to the prediction log (one row per supplier, day
+    and model version: asking again replaces it), so its outcome is filled in once known."""
+
+    async def work(session: AsyncSession) -> ChurnPredictionOut:
+        prediction = await _predict(session, ctx, supplier_id, as_of)
+        from wedsync_success.churn import serving
+
+        await serving.log_prediction(
+            session=session, prediction=prediction, predicted_at=ctx.clock()
+        )
+        return prediction
+
+    return await uow.run(work)
 
 
 @router.post(

@@ -240,7 +240,11 @@ def _moves() -> Any:
         move = rows.c[f"m_{w.end}_{w.start}"]
         amount = move * rows.c.count if w.kind == "sum" else move
         columns.append(func.sum(case((of_type, amount), else_=0)).label(w.column))
-    return select(rows.c.supplier_id, *columns).group_by(rows.c.supplier_id)
+    return (
+        select(rows.c.supplier_id, *columns)
+        .group_by(rows.c.supplier_id)
+        .order_by(rows.c.supplier_id)
+    )
 
 
 def _crossing(previous: date, to: date) -> list[date]:
@@ -289,6 +293,7 @@ async def apply_batch(session: AsyncSession, batch_id: Any) -> None:
             ),
         )
         .group_by(joined.supplier_id)
+        .order_by(joined.supplier_id)  # store rows locked in key order
     )
     await session.execute(_add_into_store(session, deltas), _bounds("at", as_of))
 

@@ -113,6 +113,24 @@ def _postgres_values(table: Table, name: str, values: Sequence[Any]) -> list[Any
     return list(values)
 
 
+def _in_key_order(
+    columns: Mapping[str, Sequence[Any]], key: Sequence[str], size: int
+) -> Mapping[str, Sequence[Any]]:
+    """The rows sorted by their conflict key (the per-row part of it).
+
+    Concurrent upserts into one table then lock its rows in the same order, so they can
+    wait for each other but never deadlock. Scoring already sends rows in id order, for
+    which the check is one pass.
+    """
+    if not key:
+        return columns
+    keys = list(zip(*(columns[name] for name in key), strict=True))
+    if all(keys[i] <= keys[i + 1] for i in range(size - 1)):
+        return columns
+    order = sorted(range(size), key=keys.__getitem__)
+    return {name: [values[i] for i in order] for name, values in columns.items()}
+
+
 async def upsert_columns(
     session: AsyncSession,
     table: Table,
@@ -137,6 +155,7 @@ async def upsert_columns(
         return
     dialect = session.get_bind().dialect
     if dialect.name == "postgresql":
+        columns = _in_key_order(columns, [k for k in key if k in columns], size)
         stmt = _postgres_statement(
             table, per_row, tuple(constants), tuple(key), newer_only, skip_existing
         )

@@ -1,16 +1,35 @@
-"""Engine and session factory for the configured database URL."""
+"""Engine and session factory for the configured database URL.
+
+SQLite transactions are begun by this module, not by the driver. pysqlite's legacy mode
+opens a *deferred* transaction at the first write; in WAL mode a transaction that read
+before it writes then fails at once with SQLITE_BUSY (no busy wait) when another writer
+committed in between. So the driver is put in autocommit (``isolation_level = None``) and
+every transaction is started here, as SQLAlchemy documents for aiosqlite: ``BEGIN`` for a
+read, ``BEGIN IMMEDIATE`` for a write unit of work, which takes the database's write lock up
+front, waiting up to the busy timeout for the current writer to finish.
+
+Within one process, SQLite writers also queue on an asyncio lock (:meth:`Database.writing`)
+before they begin: they are then served in arrival order and the next one starts the moment
+the last commits, instead of every waiter polling the file lock in SQLite's busy handler
+(sleeps of up to 100 ms, no order), which left the lock idle between writers and let some
+wait far longer than others. Waiters hold no pooled connection meanwhile. The busy timeout
+still covers writers in other processes (a CLI import next to the server).
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.engine import Connection
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.engine.url import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -19,6 +38,15 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import ConnectionPoolEntry
 
+WRITE = "wedsync_write"
+"""Connection execution option: this transaction writes (SQLite: ``BEGIN IMMEDIATE``)."""
+ON_LOCK_WAIT = "wedsync_on_lock_wait"
+"""Connection execution option: called when a SQLite write transaction could not take the
+write lock at once and has to wait for it (the dispatcher counts this as contention)."""
+BUSY_TIMEOUT_MS = 30_000
+"""How long a SQLite writer waits for the write lock before giving up (by default)."""
+SQLITE_BUSY = 5
+
 
 @dataclass(frozen=True)
 class Database:
@@ -26,16 +54,42 @@ class Database:
 
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
+    write_gate: asyncio.Lock | None = field(default=None, compare=False)
+    """SQLite: this process's writers take turns here (see the module note)."""
 
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """A session whose work commits once at the end, or rolls back on any error."""
-        async with self.sessions() as session, session.begin():
+    async def transaction(
+        self, *, on_lock_wait: Callable[[], None] | None = None
+    ) -> AsyncIterator[AsyncSession]:
+        """A write transaction that commits once at the end, or rolls back on any error.
+
+        On SQLite it holds the write lock from its first statement (see the module note).
+        """
+        async with (
+            self.writing(on_lock_wait=on_lock_wait),
+            self.sessions() as session,
+            session.begin(),
+        ):
+            await begin_write(session, on_lock_wait=on_lock_wait)
             yield session
+
+    @asynccontextmanager
+    async def writing(
+        self, *, on_lock_wait: Callable[[], None] | None = None
+    ) -> AsyncIterator[None]:
+        """This process's turn to write (SQLite; nothing to wait for on PostgreSQL). Not
+        re-entrant: a write transaction must not open another one in the same task."""
+        if self.write_gate is None:
+            yield
+            return
+        if on_lock_wait is not None and self.write_gate.locked():
+            on_lock_wait()
+        async with self.write_gate:
+            yield
 
     async def refresh_statistics(self) -> None:
         """Update the planner's statistics after a bulk load.
@@ -51,30 +105,81 @@ class Database:
         await self.engine.dispose()
 
 
-def _sqlite_pragmas(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
-    cursor = dbapi_conn.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    # 64 MiB of page cache (allocated as used) instead of 2 MiB: bulk loads and full
-    # rescoring touch every index page; with the default, loading the demo's 800K events
-    # took twice as long.
-    cursor.execute("PRAGMA cache_size=-65536")
-    cursor.close()
+async def begin_write(
+    session: AsyncSession, *, on_lock_wait: Callable[[], None] | None = None
+) -> None:
+    """Start ``session``'s transaction as a write (call first, before any statement)."""
+    options: dict[str, Any] = {WRITE: True}
+    if on_lock_wait is not None:
+        options[ON_LOCK_WAIT] = on_lock_wait
+    await session.connection(execution_options=options)
 
 
-def create_database(url: str, **engine_kwargs: Any) -> Database:
+def _is_busy(exc: OperationalError) -> bool:
+    code = getattr(exc.orig, "sqlite_errorcode", None)
+    return isinstance(code, int) and code & 0xFF == SQLITE_BUSY
+
+
+def _sqlite_hooks(busy_timeout_ms: int) -> tuple[Any, Any]:
+    """The connect and begin listeners of a SQLite engine."""
+
+    def connect(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
+        dbapi_conn.isolation_level = None  # we emit BEGIN ourselves (see the module note)
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
+        # 64 MiB of page cache (allocated as used) instead of 2 MiB: bulk loads and full
+        # rescoring touch every index page; with the default, loading the demo's 800K events
+        # took twice as long.
+        cursor.execute("PRAGMA cache_size=-65536")
+        cursor.close()
+
+    def begin(conn: Connection) -> None:
+        options = conn.get_execution_options()
+        if not options.get(WRITE):
+            conn.exec_driver_sql("BEGIN")
+            return
+        on_wait = options.get(ON_LOCK_WAIT)
+        if on_wait is None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            return
+        # Try without waiting first, only to know whether someone else holds the lock.
+        conn.exec_driver_sql("PRAGMA busy_timeout=0")
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except OperationalError as exc:
+            if not _is_busy(exc):
+                raise
+            on_wait()
+            conn.exec_driver_sql(f"PRAGMA busy_timeout={busy_timeout_ms}")
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        finally:
+            conn.exec_driver_sql(f"PRAGMA busy_timeout={busy_timeout_ms}")
+
+    return connect, begin
+
+
+def create_database(
+    url: str, *, sqlite_busy_timeout_ms: int = BUSY_TIMEOUT_MS, **engine_kwargs: Any
+) -> Database:
     """Build the engine for ``url``; SQLite files get WAL mode and their folder created."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, **engine_kwargs)
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        connect, begin = _sqlite_hooks(sqlite_busy_timeout_ms)
+        event.listen(engine.sync_engine, "connect", connect)
+        event.listen(engine.sync_engine, "begin", begin)
     else:
         engine_kwargs.setdefault("pool_size", 20)
         engine_kwargs.setdefault("max_overflow", 20)
         engine_kwargs.setdefault("pool_pre_ping", True)
         engine = create_async_engine(url, **engine_kwargs)
-    return Database(engine=engine, sessions=async_sessionmaker(engine, expire_on_commit=False))
+    return Database(
+        engine=engine,
+        sessions=async_sessionmaker(engine, expire_on_commit=False),
+        write_gate=asyncio.Lock() if engine.dialect.name == "sqlite" else None,
+    )

@@ -15,9 +15,10 @@ from datetime import datetime
 from typing import Protocol
 
 import structlog
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from wedsync_success.db.upsert import dialect_insert
 from wedsync_success.events.models import ConsumerReceipt
 from wedsync_success.events.types import SuccessEvent
 
@@ -97,7 +98,12 @@ class InProcessTransport:
                 outcome.failed[event.event_id] = error
                 blocked_suppliers.add(event.supplier_id)
         if new_receipts:
-            await session.execute(insert(ConsumerReceipt), new_receipts)
+            # Idempotent: a receipt already written (by a dispatcher that raced this one)
+            # stays as it is instead of failing the whole round.
+            stmt = dialect_insert(session, ConsumerReceipt).on_conflict_do_nothing(
+                index_elements=["consumer", "event_id"]
+            )
+            await session.execute(stmt, new_receipts)
         return outcome
 
     async def _deliver(

@@ -4,7 +4,11 @@ It polls the outbox (and is woken early after a commit that wrote events), hands
 to the transport, marks the ones every consumer accepted as published, and backs off
 exponentially on the ones that failed. An event whose supplier has an earlier event still
 waiting for a retry is held back, so one supplier's events are never seen out of order.
-On PostgreSQL a transaction-scoped advisory lock keeps a single dispatcher active at a time.
+One dispatcher is active at a time, however many processes run one (an API server and
+``import events`` at once, say): on PostgreSQL a transaction-scoped advisory lock elects it
+(the others skip the round); on SQLite a round is a write transaction (``BEGIN IMMEDIATE``),
+so a second dispatcher waits and then reads the outbox as the first left it. Either way a
+round that finds the lock taken is counted in ``wedsync_dispatcher_lock_contention_total``.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import structlog
+from prometheus_client import Counter
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,6 +34,13 @@ from wedsync_success.kit.clock import Clock, utc_now
 log = structlog.get_logger(__name__)
 
 _ADVISORY_LOCK_KEY = 0x5EDD15  # any constant shared by every dispatcher of this database
+
+LOCK_CONTENTION = Counter(
+    "wedsync_dispatcher_lock_contention_total",
+    "Dispatch rounds that found the outbox lock taken: by another dispatcher (PostgreSQL; "
+    "the round is skipped) or by another writer (SQLite; the round waits for it).",
+    ["backend"],
+)
 
 
 @dataclass(frozen=True)
@@ -58,6 +70,7 @@ class Dispatcher:
         self._base_backoff = base_backoff
         self._max_backoff = max_backoff
         self._wake = asyncio.Event()
+        LOCK_CONTENTION.labels(backend=db.dialect)  # shown (at 0) before any contention
 
     def notify(self) -> None:
         """Ask the running loop to look at the outbox now (call after a commit)."""
@@ -66,10 +79,11 @@ class Dispatcher:
     async def dispatch_once(self) -> DispatchStats:
         """Deliver one batch of pending events."""
         now = self._clock()
-        async with self._db.transaction() as session:
+        async with self._db.transaction(on_lock_wait=self._note_contention) as session:
             if self._db.dialect == "postgresql" and not await session.scalar(
                 select(func.pg_try_advisory_xact_lock(_ADVISORY_LOCK_KEY))
             ):
+                self._note_contention()
                 return DispatchStats(0, 0, 0)
             rows = (
                 await session.scalars(
@@ -93,6 +107,9 @@ class Dispatcher:
         if outcome.failed:
             log.warning("outbox_delivery_failed", failed=len(outcome.failed))
         return DispatchStats(len(outcome.delivered), len(outcome.failed), held_back)
+
+    def _note_contention(self) -> None:
+        LOCK_CONTENTION.labels(backend=self._db.dialect).inc()
 
     async def drain(self, *, max_rounds: int = 10_000) -> int:
         """Dispatch until nothing more can be delivered now; returns how many were delivered."""

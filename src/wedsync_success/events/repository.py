@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wedsync_success.events.models import OutboxEvent
@@ -31,3 +32,16 @@ async def recent(
         select(OutboxEvent).where(*conditions).order_by(OutboxEvent.id.desc()).limit(limit)
     )
     return rows.all()
+
+
+async def backlog(session: AsyncSession) -> tuple[int, datetime | None]:
+    """How many events wait for delivery, and when the oldest of them was written."""
+    row = (
+        await session.execute(
+            select(func.count(), func.min(OutboxEvent.created_at)).where(
+                OutboxEvent.published_at.is_(None)
+            )
+        )
+    ).one()
+    count, oldest = row
+    return int(count or 0), oldest

@@ -12,7 +12,14 @@ from wedsync_success.health.config import COMPONENT_NAMES
 from wedsync_success.health.schemas import HealthHistory, HistoryPoint, RecomputeOut
 from wedsync_success.pipeline import refresh
 from wedsync_success.suppliers.service import get_supplier
-from wedsync_success.web.deps import API_PREFIX, AdminKey, ContextDep, ReadKey, SessionDep
+from wedsync_success.web.deps import (
+    API_PREFIX,
+    AdminKey,
+    ContextDep,
+    ReadKey,
+    SessionDep,
+    UnitOfWorkDep,
+)
 from wedsync_success.web.openapi import READ, error_responses
 from wedsync_success.web.params import Day
 
@@ -56,15 +63,14 @@ async def get_history(
 )
 async def post_recompute(
     ctx: ContextDep,
-    session: SessionDep,
+    uow: UnitOfWorkDep,
     _key: AdminKey,
     as_of: Annotated[Day | None, Query(description="Day to score as of; default today")] = None,
 ) -> RecomputeOut:
-    summary = await refresh(
-        session=session, ctx=ctx, as_of=as_of or ctx.clock().date(), supplier_ids=None
+    day = as_of or ctx.clock().date()
+    summary = await uow.run(
+        lambda session: refresh(session=session, ctx=ctx, as_of=day, supplier_ids=None)
     )
-    await session.commit()
-    ctx.dispatcher.notify()
     return RecomputeOut(
         as_of=summary.as_of,
         scored=summary.scored,

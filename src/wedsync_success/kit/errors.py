@@ -14,10 +14,14 @@ class WedSyncError(Exception):
 
     code = "internal_error"
 
+    headers: dict[str, str]
+    """Response headers the answer must carry (``Retry-After`` of a 429 or 503)."""
+
     def __init__(self, message: str, *, details: Any = None) -> None:
         super().__init__(message)
         self.message = message
         self.details = details
+        self.headers = {}
 
 
 class ConfigError(WedSyncError):
@@ -73,3 +77,14 @@ class RateLimited(WedSyncError):
         super().__init__(message)
         self.retry_after = retry_after
         self.headers = {"Retry-After": str(retry_after), **(headers or {})}
+
+
+class ServiceUnavailable(WedSyncError):
+    """The work could not be done now (the database stayed contended); try again later."""
+
+    code = "service_unavailable"
+
+    def __init__(self, message: str, *, retry_after_seconds: int = 1, details: Any = None) -> None:
+        super().__init__(message, details=details)
+        self.retry_after_seconds = retry_after_seconds
+        self.headers = {"Retry-After": str(retry_after_seconds)}

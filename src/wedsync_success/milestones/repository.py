@@ -116,7 +116,8 @@ async def record(session: AsyncSession, rows: list[dict[str, Any]]) -> list[tupl
         .on_conflict_do_nothing(index_elements=["supplier_id", "milestone_key"])
         .returning(MilestoneAchievement.supplier_id, MilestoneAchievement.milestone_key)
     )
-    result = await session.execute(stmt, rows)
+    ordered = sorted(rows, key=lambda row: (row["supplier_id"], row["milestone_key"]))
+    result = await session.execute(stmt, ordered)  # in key order: one lock order for all
     return [(sid, key) for sid, key in result]
 
 

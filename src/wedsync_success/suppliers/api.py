@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from wedsync_success.health.config import RiskLevel
 from wedsync_success.kit.pagination import MAX_CURSOR_CHARS
@@ -18,7 +19,14 @@ from wedsync_success.suppliers.repository import SupplierFilters, SupplierSort
 from wedsync_success.suppliers.schemas import SupplierBatchResult, SupplierIn, SupplierPage
 from wedsync_success.suppliers.service import MAX_SUPPLIER_BATCH
 from wedsync_success.web.body import batch_items, read_json
-from wedsync_success.web.deps import API_PREFIX, ContextDep, IngestKey, ReadKey, SessionDep
+from wedsync_success.web.deps import (
+    API_PREFIX,
+    ContextDep,
+    IngestKey,
+    ReadKey,
+    SessionDep,
+    UnitOfWorkDep,
+)
 from wedsync_success.web.openapi import READ, WRITE, error_responses, json_body
 
 router = APIRouter(prefix=API_PREFIX, tags=["suppliers"])
@@ -42,23 +50,25 @@ class SupplierBatchIn(BaseModel):
     responses=error_responses(*WRITE),
 )
 async def post_suppliers(
-    request: Request, ctx: ContextDep, session: SessionDep, _key: IngestKey
+    request: Request, ctx: ContextDep, uow: UnitOfWorkDep, _key: IngestKey
 ) -> SupplierBatchResult:
     """Create suppliers, or update them when `id` matches; each is scored straight away."""
     payload = await read_json(request, limit=ctx.settings.max_body_bytes)
     suppliers = batch_items(payload, key="suppliers")
     now = ctx.clock()
-    result = await service.upsert_batch(session=session, items=suppliers, now=now)
-    await refresh(
-        session=session,
-        ctx=ctx,
-        as_of=now.date(),
-        supplier_ids=result.ids,
-        detect_milestones=False,
-    )
-    await session.commit()
-    ctx.dispatcher.notify()
-    return result
+
+    async def work(session: AsyncSession) -> SupplierBatchResult:
+        result = await service.upsert_batch(session=session, items=suppliers, now=now)
+        await refresh(
+            session=session,
+            ctx=ctx,
+            as_of=now.date(),
+            supplier_ids=result.ids,
+            detect_milestones=False,
+        )
+        return result
+
+    return await uow.run(work)
 
 
 @router.get(

@@ -61,9 +61,11 @@ async def upsert(
     suppliers: list[dict[str, Any]],
     users: list[dict[str, Any]],
 ) -> None:
-    """Create or update suppliers by id, replacing their user lists."""
+    """Create or update suppliers by id, replacing their user lists (rows in id order, so
+    concurrent writers lock them in one order)."""
     if not suppliers:
         return
+    suppliers = sorted(suppliers, key=lambda row: row["id"])
     stmt = dialect_insert(session, Supplier)
     await session.execute(
         stmt.on_conflict_do_update(

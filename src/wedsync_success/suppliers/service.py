@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wedsync_success.activity.schemas import EventIn
+from wedsync_success.db.locks import lock_suppliers
 from wedsync_success.kit.batch import RejectedItem, validate_each
 from wedsync_success.kit.errors import NotFound, PayloadTooLarge, ValidationFailed
 from wedsync_success.kit.limits import MAX_AMOUNT_MINOR
@@ -65,6 +66,7 @@ async def upsert_batch(
             for u in item.users
         )
     ids = [row["id"] for row in supplier_rows]
+    await lock_suppliers(session, ids)
     before = await repository.existing_ids(session, ids)
     await repository.upsert(session, supplier_rows, user_rows)
     return SupplierBatchResult(

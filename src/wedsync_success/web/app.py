@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import structlog
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -17,6 +18,7 @@ from wedsync_success.churn.api import router as churn_router
 from wedsync_success.config import Settings, get_settings
 from wedsync_success.context import AppContext, build_context
 from wedsync_success.events.api import router as events_router
+from wedsync_success.events.backlog import measure_backlog
 from wedsync_success.health.api import router as health_router
 from wedsync_success.milestones.api import router as milestones_router
 from wedsync_success.reports.api import router as reports_router
@@ -26,6 +28,8 @@ from wedsync_success.web.openapi import error_responses, install_openapi
 from wedsync_success.web.pages import install_dashboard
 from wedsync_success.web.security import install_security
 from wedsync_success.web.timing import RequestTimer
+
+log = structlog.get_logger(__name__)
 
 
 def create_app(
@@ -136,7 +140,12 @@ def create_app(
             }
         },
     )
-    async def metrics() -> Response:
+    async def metrics(request: Request) -> Response:
+        ctx: AppContext = request.app.state.ctx
+        try:
+            await measure_backlog(ctx.db, ctx.clock)
+        except Exception as exc:  # the other metrics still answer while the database is down
+            log.warning("outbox_backlog_unavailable", error=repr(exc))
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return app

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from wedsync_success.access.models import ApiKey
 from wedsync_success.access.service import Scope, authenticate, authorise
 from wedsync_success.context import AppContext
+from wedsync_success.db.unit_of_work import UnitOfWork
 
 API_PREFIX = "/api/v1"
 """Each domain router declares it itself (``APIRouter(prefix=API_PREFIX)``), so a route's
@@ -29,7 +30,8 @@ ContextDep = Annotated[AppContext, Depends(get_context)]
 
 
 async def get_session(ctx: ContextDep) -> AsyncIterator[AsyncSession]:
-    """A session for the request; write routes commit once, at their end."""
+    """A session for the request; it reads (authentication, GET routes), and write routes
+    hand their work to :data:`UnitOfWorkDep` on the same session."""
     async with ctx.db.sessions() as session:
         yield session
 
@@ -44,6 +46,17 @@ _key_header = APIKeyHeader(
 )
 BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 KeyHeaderDep = Annotated[str | None, Depends(_key_header)]
+
+
+def get_unit_of_work(ctx: ContextDep, session: SessionDep) -> UnitOfWork:
+    """The request's one write transaction: ``await uow.run(work)`` commits once, retries the
+    whole transaction on contention (503 when it stays contended), then wakes the dispatcher.
+    It reuses the request's session (the one that authenticated), so a request holds one
+    connection."""
+    return UnitOfWork(ctx.db, session=session, after_commit=ctx.dispatcher.notify)
+
+
+UnitOfWorkDep = Annotated[UnitOfWork, Depends(get_unit_of_work)]
 
 
 def require(

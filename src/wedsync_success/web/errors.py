@@ -8,6 +8,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Mount
 
@@ -25,6 +26,8 @@ STATUS_BY_CODE = {
     errors.Unauthorized.code: 401,
     errors.Forbidden.code: 403,
     errors.ConfigError.code: 500,
+    errors.RateLimited.code: 429,
+    errors.ServiceUnavailable.code: 503,
 }
 
 
@@ -48,7 +51,8 @@ def error_response(
 
 async def _wedsync_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, errors.WedSyncError)
-    return error_response(STATUS_BY_CODE.get(exc.code, 500), exc.code, exc.message, exc.details)
+    status = STATUS_BY_CODE.get(exc.code, 500)
+    return error_response(status, exc.code, exc.message, exc.details, headers=exc.headers)
 
 
 async def _request_validation(_: Request, exc: Exception) -> JSONResponse:
@@ -100,6 +104,16 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status_code, code, str(exc.detail), headers=headers)
 
 
+async def _pool_exhausted(_: Request, exc: Exception) -> JSONResponse:
+    """A read that found no free database connection in time: overloaded, not broken."""
+    log.warning("database_pool_exhausted", error=repr(exc))
+    response = error_response(
+        503, errors.ServiceUnavailable.code, "The service is overloaded; try again shortly"
+    )
+    response.headers["Retry-After"] = "1"
+    return response
+
+
 async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled_error", error=repr(exc))
     return error_response(500, "internal_error", "Something went wrong on our side")
@@ -109,4 +123,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(errors.WedSyncError, _wedsync_error)
     app.add_exception_handler(RequestValidationError, _request_validation)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(PoolTimeout, _pool_exhausted)
     app.add_exception_handler(Exception, _unexpected)

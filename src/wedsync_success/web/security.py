@@ -10,15 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from wedsync_success.access.ratelimit import RateDecision
 from wedsync_success.config import Settings
-from wedsync_success.kit.errors import RateLimited
-from wedsync_success.web.errors import error_response
 
 STRICT_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -79,14 +76,6 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-async def _rate_limited(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RateLimited)
-    response = error_response(429, exc.code, exc.message, exc.details)
-    response.headers.update(exc.headers)
-    return response
-
-
 def install_security(app: FastAPI, settings: Settings) -> None:
-    """Add the headers middleware (call it last: outermost) and the 429 error answer."""
-    app.add_exception_handler(RateLimited, _rate_limited)
+    """Add the headers middleware (call it last: outermost)."""
     app.add_middleware(SecurityHeaders, hsts=settings.secure_cookies)
