@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from tests.conftest import FakeClock
 from tests.factories import event, supplier
@@ -19,6 +19,7 @@ from wedsync_success.churn.features import FeatureSpec, compute_features
 from wedsync_success.churn.models import ChurnPrediction
 from wedsync_success.churn.registry import Registry
 from wedsync_success.context import AppContext
+from wedsync_success.db.locks import PREDICTION_LOG_KEY, lock_prediction_log
 from wedsync_success.db.unit_of_work import UnitOfWork
 from wedsync_success.pipeline import ingest
 from wedsync_success.suppliers.service import upsert_batch
@@ -81,3 +82,55 @@ async def test_scoring_while_batches_land(
     assert logged == len(ids)
     assert stored == rolled == 2000 + 8 * 300
     np.testing.assert_array_equal(store.matrix, definition.matrix)
+
+
+async def test_two_scoring_runs_take_turns(
+    ctx: AppContext, clock: FakeClock, trained: tuple[Registry, dict[str, Any]]
+) -> None:
+    """Two `churn score` runs at once: the second waits for the first (PostgreSQL), both
+    succeed, and the log holds each supplier once for the day."""
+    registry, _ = trained
+    signed_up = (clock.now - timedelta(days=300)).isoformat()
+    async with ctx.db.transaction() as session:
+        result = await upsert_batch(
+            session=session,
+            items=[supplier(signed_up_at=signed_up) for _ in range(30)],
+            now=clock.now,
+        )
+    ids = [str(i) for i in result.ids]
+    history = _batch(ids, clock, random.Random(9), 600)
+    await UnitOfWork(ctx.db).run(lambda s: ingest(session=s, ctx=ctx, items=history))
+    today = clock.now.date()
+
+    async def score() -> service.ScoreSummary:
+        async with ctx.db.transaction() as session:
+            return await service.score_all(
+                session=session, registry=registry, as_of=today, now=clock.now
+            )
+
+    if ctx.db.dialect == "postgresql":
+        async with ctx.db.transaction() as holder:
+            await lock_prediction_log(holder)
+            waiting = asyncio.create_task(score())
+            for _ in range(2000):  # until the run queues behind the holder's lock
+                async with ctx.db.engine.connect() as conn:
+                    queued = await conn.scalar(
+                        text(
+                            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+                            " AND NOT granted AND objid = :k"
+                        ),
+                        {"k": PREDICTION_LOG_KEY & 0xFFFFFFFF},
+                    )
+                if queued:
+                    break
+                await asyncio.sleep(0.005)
+            else:
+                raise AssertionError("the scoring run never waited for the prediction log lock")
+            assert not waiting.done()
+        await asyncio.wait_for(waiting, timeout=120)
+    first, second = await asyncio.gather(score(), score())
+
+    assert first.scored == second.scored == len(ids)
+    async with ctx.db.sessions() as session:
+        logged = await session.scalar(select(func.count()).select_from(ChurnPrediction))
+    assert logged == len(ids)

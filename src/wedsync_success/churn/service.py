@@ -43,6 +43,7 @@ from wedsync_success.churn.training import (
     train_model,
 )
 from wedsync_success.context import AppContext
+from wedsync_success.db.locks import lock_prediction_log
 from wedsync_success.kit.errors import ValidationFailed
 
 FloatArray = npt.NDArray[np.float64]
@@ -341,6 +342,7 @@ async def score_all(
     predictor = supplier_predictor(registry)
     assert predictor.spec is not None
     t = time.perf_counter()
+    await lock_prediction_log(session)
     # A shared lock: ingest batches may still land (the read below is one statement), but
     # the store cannot move to another day until this transaction ends.
     at_day = await feature_store.store_day(session, lock="share") == as_of

@@ -74,6 +74,18 @@ async def lock_suppliers(session: AsyncSession, supplier_ids: Iterable[uuid.UUID
     await session.execute(_LOCK_EACH, {"keys": keys})
 
 
+PREDICTION_LOG_KEY = 0x5EDD_0000_0002
+"""Advisory key of the batch writer of the prediction log (``churn score``)."""
+
+
+async def lock_prediction_log(session: AsyncSession) -> None:
+    """Serialise this transaction with every other batch scoring: each writes the day's
+    rows in two sorted passes (unexplained, then explained), and two runs at once could cross
+    between the passes."""
+    if _postgres(session):
+        await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PREDICTION_LOG_KEY})
+
+
 async def lock_population(session: AsyncSession) -> None:
     """Serialise this transaction with every writer of any supplier (a full recompute)."""
     if _postgres(session):
