@@ -1,0 +1,123 @@
+"""Guards of the dispatcher: one active dispatcher on PostgreSQL, and a capped backoff.
+
+Written against the public behaviour (``Dispatcher``, a transport's consumers, the outbox),
+not against how the dispatcher elects itself or schedules retries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import timedelta
+
+import pytest
+
+from tests.conftest import FakeClock
+from wedsync_success.context import AppContext
+from wedsync_success.events.bus import InProcessTransport
+from wedsync_success.events.dispatcher import Dispatcher
+from wedsync_success.events.outbox import enqueue
+from wedsync_success.events.types import NewEvent, SuccessEvent, SuccessEventType
+
+SAFETY = 60  # seconds: only stops a hung test, never decides a result
+
+
+async def _enqueue(ctx: AppContext, n: int) -> None:
+    supplier_id = uuid.uuid4()
+    async with ctx.db.transaction() as session:
+        await enqueue(
+            session=session,
+            events=[
+                NewEvent(
+                    event_type=SuccessEventType.MILESTONE_ACHIEVED,
+                    supplier_id=supplier_id,
+                    occurred_at=ctx.clock(),
+                    payload={"n": i},
+                )
+                for i in range(n)
+            ],
+            now=ctx.clock(),
+        )
+
+
+class Gate:
+    """A consumer that stops inside its first delivery until it is let through."""
+
+    def __init__(self) -> None:
+        self.seen: list[SuccessEvent] = []
+        self.entered = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def __call__(self, event: SuccessEvent) -> None:
+        self.entered.set()
+        await self.release.wait()
+        self.seen.append(event)
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.seen: list[SuccessEvent] = []
+
+    async def __call__(self, event: SuccessEvent) -> None:
+        self.seen.append(event)
+
+
+def _dispatcher(
+    ctx: AppContext, clock: FakeClock, consumer: object, **options: object
+) -> Dispatcher:
+    transport = InProcessTransport()
+    transport.subscribe("consumer", consumer)  # type: ignore[arg-type]
+    return Dispatcher(db=ctx.db, transport=transport, clock=clock, **options)  # type: ignore[arg-type]
+
+
+async def test_a_second_dispatcher_delivers_nothing_while_one_is_active(
+    ctx: AppContext, clock: FakeClock
+) -> None:
+    if ctx.db.dialect != "postgresql":
+        pytest.skip("the advisory lock is PostgreSQL's; SQLite's election is tested elsewhere")
+    await _enqueue(ctx, 3)
+    first_consumer, second_consumer = Gate(), Recorder()
+    first = _dispatcher(ctx, clock, first_consumer)
+    second = _dispatcher(ctx, clock, second_consumer)
+
+    active = asyncio.create_task(first.drain())
+    await asyncio.wait_for(first_consumer.entered.wait(), SAFETY)  # first is mid-delivery
+    stats = await asyncio.wait_for(second.dispatch_once(), SAFETY)
+    assert stats.delivered == 0
+    assert second_consumer.seen == []
+
+    first_consumer.release.set()
+    assert await asyncio.wait_for(active, SAFETY) == 3
+    assert await second.drain() == 0
+    assert [e.payload["n"] for e in first_consumer.seen] == [0, 1, 2]
+    assert second_consumer.seen == []
+
+
+class AlwaysFailing:
+    def __init__(self) -> None:
+        self.attempts = 0
+
+    async def __call__(self, event: SuccessEvent) -> None:
+        self.attempts += 1
+        raise RuntimeError("consumer is down")
+
+
+async def test_retries_back_off_exponentially_up_to_the_cap(
+    ctx: AppContext, clock: FakeClock
+) -> None:
+    """Each retry comes exactly when the doubling delay (capped at ``max_backoff``) is up."""
+    base, cap = timedelta(seconds=1), timedelta(seconds=8)
+    await _enqueue(ctx, 1)
+    consumer = AlwaysFailing()
+    dispatcher = _dispatcher(ctx, clock, consumer, base_backoff=base, max_backoff=cap)
+    await dispatcher.drain()
+    assert consumer.attempts == 1
+    just_before = timedelta(microseconds=1)
+    for failures in range(1, 8):
+        delay = min(base * 2 ** (failures - 1), cap)  # 1, 2, 4, 8, 8, 8, 8 s
+        clock.now += delay - just_before
+        await dispatcher.drain()
+        assert consumer.attempts == failures, f"retried before {delay} after failure {failures}"
+        clock.advance(microseconds=1)
+        await dispatcher.drain()
+        assert consumer.attempts == failures + 1, f"not retried {delay} after failure {failures}"
