@@ -124,3 +124,18 @@ async def test_a_failing_consumer_does_not_stop_the_ones_after_it(
         row = await session.scalar(select(OutboxEvent))
     assert row is not None
     assert row.last_error == "crm: RuntimeError('crm is down'); mail: RuntimeError('mail is down')"
+
+
+def test_the_json_form_of_an_event(clock: FakeClock) -> None:
+    event_id, supplier_id = uuid.uuid4(), uuid.uuid4()
+    event = SuccessEvent(7, event_id, "supplier.health_improved", supplier_id, clock.now, {"a": 1})
+    assert event.to_json() == {
+        "sequence": 7,
+        "event_id": str(event_id),
+        "type": "supplier.health_improved",
+        "supplier_id": str(supplier_id),
+        "occurred_at": "2026-06-15T12:00:00+00:00",
+        "payload": {"a": 1},
+    }
+    anonymous = SuccessEvent(8, event_id, "supplier.health_improved", None, clock.now, {})
+    assert anonymous.to_json()["supplier_id"] is None

@@ -9,12 +9,13 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
 from tests.conftest import FakeClock
 from wedsync_success.context import AppContext
-from wedsync_success.events.bus import InProcessTransport
+from wedsync_success.events.bus import InProcessTransport, PublishOutcome
 from wedsync_success.events.dispatcher import Dispatcher
 from wedsync_success.events.outbox import enqueue
 from wedsync_success.events.types import NewEvent, SuccessEvent, SuccessEventType
@@ -121,3 +122,55 @@ async def test_retries_back_off_exponentially_up_to_the_cap(
         clock.advance(microseconds=1)
         await dispatcher.drain()
         assert consumer.attempts == failures + 1, f"not retried {delay} after failure {failures}"
+
+
+class Signal:
+    """A consumer that lets the test wait until an event has arrived."""
+
+    def __init__(self) -> None:
+        self.seen: list[SuccessEvent] = []
+        self.arrived = asyncio.Event()
+
+    async def __call__(self, event: SuccessEvent) -> None:
+        self.seen.append(event)
+        self.arrived.set()
+
+
+class BrokenOnce(InProcessTransport):
+    """A transport whose first publish fails as a broker outage would."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.outages = 1
+
+    async def publish(self, **kwargs: Any) -> PublishOutcome:
+        if self.outages:
+            self.outages -= 1
+            raise ConnectionError("broker unreachable")
+        return await super().publish(**kwargs)
+
+
+async def test_the_running_loop_wakes_on_notify_and_survives_an_outage(
+    ctx: AppContext, clock: FakeClock
+) -> None:
+    """The poll interval is an hour, so only ``notify`` can explain a delivery."""
+    consumer = Signal()
+    transport = BrokenOnce()
+    transport.subscribe("consumer", consumer)
+    dispatcher = Dispatcher(db=ctx.db, transport=transport, clock=clock)
+    stop = asyncio.Event()
+    loop = asyncio.create_task(dispatcher.run(stop, interval=3600))
+    try:
+        await _enqueue(ctx, 1)
+        dispatcher.notify()  # the first round meets the outage; the loop must stay up
+        await _enqueue(ctx, 1)
+        dispatcher.notify()
+        await asyncio.wait_for(consumer.arrived.wait(), SAFETY)
+        assert transport.outages == 0
+        assert not loop.done()
+    finally:
+        stop.set()
+        dispatcher.notify()
+        await asyncio.wait_for(loop, SAFETY)
+    assert len(consumer.seen) >= 1
+    assert loop.exception() is None
