@@ -12,11 +12,13 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from tests.conftest import FakeClock
 from wedsync_success.context import AppContext
 from wedsync_success.events.bus import InProcessTransport, PublishOutcome
 from wedsync_success.events.dispatcher import Dispatcher
+from wedsync_success.events.models import OutboxEvent
 from wedsync_success.events.outbox import enqueue
 from wedsync_success.events.types import NewEvent, SuccessEvent, SuccessEventType
 
@@ -174,3 +176,69 @@ async def test_the_running_loop_wakes_on_notify_and_survives_an_outage(
         await asyncio.wait_for(loop, SAFETY)
     assert len(consumer.seen) >= 1
     assert loop.exception() is None
+
+
+class FailingFor:
+    """Records what it gets; fails for the events whose payload ``n`` is in ``fail``."""
+
+    def __init__(self, *fail: int) -> None:
+        self.fail = set(fail)
+        self.seen: list[int] = []
+
+    async def __call__(self, event: SuccessEvent) -> None:
+        if event.payload["n"] in self.fail:
+            raise RuntimeError(f"cannot take {event.payload['n']}")
+        self.seen.append(event.payload["n"])
+
+
+async def _enqueue_for(ctx: AppContext, supplier_id: uuid.UUID, *numbers: int) -> None:
+    async with ctx.db.transaction() as session:
+        await enqueue(
+            session=session,
+            events=[
+                NewEvent(SuccessEventType.HEALTH_IMPROVED, supplier_id, ctx.clock(), {"n": n})
+                for n in numbers
+            ],
+            now=ctx.clock(),
+        )
+
+
+async def test_a_supplier_waiting_for_a_retry_holds_back_its_later_events(
+    ctx: AppContext, clock: FakeClock
+) -> None:
+    """Events 1 (supplier B) and 2 (supplier A) go first; 2 fails. Event 3 of A arrives
+    during the backoff and must wait behind 2, while B's event 4 goes straight through."""
+    a, b = uuid.uuid4(), uuid.uuid4()
+    consumer = FailingFor(2)
+    dispatcher = _dispatcher(ctx, clock, consumer, batch_size=10)
+    await _enqueue_for(ctx, b, 1)
+    await _enqueue_for(ctx, a, 2)
+    first = await dispatcher.dispatch_once()
+    assert (first.delivered, first.failed, first.held_back) == (1, 1, 0)
+
+    await _enqueue_for(ctx, a, 3)
+    await _enqueue_for(ctx, b, 4)
+    waiting = await dispatcher.dispatch_once()  # 2 is backing off: 3 waits behind it
+    assert (waiting.delivered, waiting.failed, waiting.held_back) == (1, 0, 2)
+    assert consumer.seen == [1, 4]
+
+    consumer.fail.clear()
+    clock.advance(seconds=1)
+    assert await dispatcher.drain() == 2
+    assert consumer.seen == [1, 4, 2, 3]
+    async with ctx.db.sessions() as session:
+        rows = (await session.scalars(select(OutboxEvent).order_by(OutboxEvent.id))).all()
+    before, now = clock.now - timedelta(seconds=1), clock.now
+    assert [r.published_at for r in rows] == [before, now, now, before]  # events 1, 2, 3, 4
+    retried = rows[1]
+    assert (retried.attempts, retried.next_attempt_at, retried.last_error) == (1, None, None)
+
+
+async def test_one_round_takes_at_most_a_batch(ctx: AppContext, clock: FakeClock) -> None:
+    consumer = FailingFor()
+    dispatcher = _dispatcher(ctx, clock, consumer, batch_size=2)
+    await _enqueue_for(ctx, uuid.uuid4(), 0, 1, 2, 3, 4)
+    assert (await dispatcher.dispatch_once()).delivered == 2
+    assert consumer.seen == [0, 1]
+    assert await dispatcher.drain() == 3
+    assert consumer.seen == [0, 1, 2, 3, 4]
