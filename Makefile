@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck bench serve clean browser
+.PHONY: demo test lint typecheck bench serve clean browser mutation
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,5 +39,10 @@ typecheck: $(STAMP)
 bench: $(STAMP)  ## Print the spine's performance figures (SQLite and PostgreSQL)
 	$(BIN)/python benchmarks/spine.py
 
+mutation: $(STAMP)  ## Mutation testing of activity/, events/ and access/ (docs/testing.md); about 30 min on 2 cores
+	rm -rf mutants
+	env -u PYTHONPATH $(BIN)/mutmut run --max-children 2
+	$(BIN)/python scripts/mutation_summary.py
+
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache mutants
