@@ -89,7 +89,7 @@ def test_bad_csv_rows_are_reported_and_the_rest_kept(tmp_path: Path) -> None:
 
 def test_a_csv_without_the_required_columns_is_refused_naming_them(tmp_path: Path) -> None:
     path = _write(tmp_path, "events.csv", "event_id,type\ne1,login\n")
-    with pytest.raises(ValidationFailed) as refused:
+    with pytest.raises(ValidationFailed, match="The CSV header lacks required columns") as refused:
         list(read_batches(path, batch_size=10))
     assert refused.value.details == [
         {"field": "occurred_at", "reason": "missing column"},
@@ -115,3 +115,22 @@ def test_a_file_of_only_bad_lines_still_reports_them(tmp_path: Path) -> None:
     (batch,) = list(read_batches(path, batch_size=2))
     assert (batch.items, [line for line, _ in batch.unreadable]) == ([], [1])
     assert list(read_batches(_write(tmp_path, "empty.jsonl", "\n"), batch_size=2)) == []
+
+
+def test_csv_keeps_crlf_inside_quoted_cells_and_drops_empty_columns(tmp_path: Path) -> None:
+    """Windows line endings end rows, but a line break inside a quoted cell is data."""
+    path = tmp_path / "events.csv"
+    path.write_bytes(
+        b"event_id,supplier_id,user_id,type,occurred_at,memo\r\n"
+        + f'e1,{SUPPLIER},,login,2026-06-01T10:00:00Z,"one\r\ntwo"\r\n'.encode()
+    )
+    (batch,) = list(read_batches(path, batch_size=10))
+    assert batch.items == [
+        {
+            "event_id": "e1",
+            "supplier_id": SUPPLIER,
+            "type": "login",
+            "occurred_at": "2026-06-01T10:00:00Z",
+            "properties": {"memo": "one\r\ntwo"},
+        }
+    ]

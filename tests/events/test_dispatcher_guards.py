@@ -234,6 +234,23 @@ async def test_a_supplier_waiting_for_a_retry_holds_back_its_later_events(
     assert (retried.attempts, retried.next_attempt_at, retried.last_error) == (1, None, None)
 
 
+async def test_without_a_notify_the_poll_finds_new_events(
+    ctx: AppContext, clock: FakeClock
+) -> None:
+    """A zero interval: each wait times out at once and the loop polls again."""
+    consumer = Signal()
+    dispatcher = _dispatcher(ctx, clock, consumer)
+    stop = asyncio.Event()
+    loop = asyncio.create_task(dispatcher.run(stop, interval=0))
+    try:
+        await _enqueue(ctx, 1)
+        await asyncio.wait_for(consumer.arrived.wait(), SAFETY)
+    finally:
+        stop.set()
+        await asyncio.wait_for(loop, SAFETY)
+    assert [e.payload["n"] for e in consumer.seen] == [0]
+
+
 async def test_one_round_takes_at_most_a_batch(ctx: AppContext, clock: FakeClock) -> None:
     consumer = FailingFor()
     dispatcher = _dispatcher(ctx, clock, consumer, batch_size=2)
