@@ -139,3 +139,19 @@ def test_the_json_form_of_an_event(clock: FakeClock) -> None:
     }
     anonymous = SuccessEvent(8, event_id, "supplier.health_improved", None, clock.now, {})
     assert anonymous.to_json()["supplier_id"] is None
+
+
+async def test_a_long_error_is_kept_to_2000_characters(ctx: AppContext, clock: FakeClock) -> None:
+    async with ctx.db.transaction() as session:
+        await enqueue(
+            session=session,
+            events=[NewEvent(SuccessEventType.HEALTH_IMPROVED, None, clock.now, {})],
+            now=clock.now,
+        )
+    transport = InProcessTransport()
+    transport.subscribe("verbose", Failing("x" * 5000))
+    await Dispatcher(db=ctx.db, transport=transport, clock=clock).drain()
+    async with ctx.db.sessions() as session:
+        row = await session.scalar(select(OutboxEvent))
+    assert row is not None
+    assert row.last_error == ("verbose: RuntimeError('" + "x" * 5000)[:2000]

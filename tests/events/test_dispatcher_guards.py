@@ -86,7 +86,7 @@ async def test_a_second_dispatcher_delivers_nothing_while_one_is_active(
     active = asyncio.create_task(first.drain())
     await asyncio.wait_for(first_consumer.entered.wait(), SAFETY)  # first is mid-delivery
     stats = await asyncio.wait_for(second.dispatch_once(), SAFETY)
-    assert stats.delivered == 0
+    assert (stats.delivered, stats.failed, stats.held_back) == (0, 0, 0)
     assert second_consumer.seen == []
 
     first_consumer.release.set()
@@ -249,6 +249,27 @@ async def test_without_a_notify_the_poll_finds_new_events(
         stop.set()
         await asyncio.wait_for(loop, SAFETY)
     assert [e.payload["n"] for e in consumer.seen] == [0]
+
+
+async def test_a_failure_blocks_only_its_own_supplier_within_a_round(
+    ctx: AppContext, clock: FakeClock
+) -> None:
+    a, b = uuid.uuid4(), uuid.uuid4()
+    consumer = FailingFor(1)
+    dispatcher = _dispatcher(ctx, clock, consumer)
+    await _enqueue_for(ctx, a, 1, 2)
+    await _enqueue_for(ctx, b, 3)
+    stats = await dispatcher.dispatch_once()
+    assert (stats.delivered, stats.failed, stats.held_back) == (1, 2, 0)
+    assert consumer.seen == [3]
+    async with ctx.db.sessions() as session:
+        rows = (await session.scalars(select(OutboxEvent).order_by(OutboxEvent.id))).all()
+    errors = [r.last_error for r in rows]
+    assert errors == [
+        "consumer: RuntimeError('cannot take 1')",
+        "an earlier event of this supplier is pending",
+        None,
+    ]
 
 
 async def test_one_round_takes_at_most_a_batch(ctx: AppContext, clock: FakeClock) -> None:
