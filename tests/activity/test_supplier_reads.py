@@ -15,6 +15,7 @@ from tests.helpers import create_supplier, ingest
 from wedsync_success.activity.models import SupplierEventTotal
 from wedsync_success.activity.repository import lifetime_counts, recent_events
 from wedsync_success.activity.service import store_batch
+from wedsync_success.activity.validation import MAX_CLOCK_SKEW
 from wedsync_success.context import AppContext
 from wedsync_success.kit.errors import PayloadTooLarge
 
@@ -86,3 +87,20 @@ async def test_an_events_batch_of_exactly_the_limit_is_taken(
         with pytest.raises(PayloadTooLarge, match="at most 3 events; this one has 4") as refused:
             await store_batch(session=session, items=items, now=clock.now, max_batch_size=3)
     assert refused.value.details == [{"field": "events", "reason": "more than 3 items"}]
+
+
+async def test_the_clock_skew_allowance_and_repeats_within_a_batch(
+    client: httpx.AsyncClient, clock: FakeClock
+) -> None:
+    sid = await create_supplier(client)
+    at_limit = event(sid, "login", clock.now + MAX_CLOCK_SKEW)
+    beyond = event(sid, "login", clock.now + MAX_CLOCK_SKEW + timedelta(microseconds=1))
+    twice = event(sid, "form_created", clock.now - timedelta(hours=1))
+    response = await client.post(
+        "/api/v1/events", json={"events": [at_limit, beyond, twice, twice, twice]}
+    )
+    body = response.json()
+    assert (body["accepted"], body["duplicates"], body["rejected"]) == (2, 2, 1)
+    assert [(e["index"], e["field"], e["reason"]) for e in body["errors"]] == [
+        (1, "occurred_at", "is in the future")
+    ]
