@@ -68,8 +68,31 @@ def test_scopes_are_validated_deduplicated_and_admin_carries_all() -> None:
     assert unknown.value.details == [
         {"field": "scope", "reason": "must be one of ingest, read, admin"}
     ]
-    with pytest.raises(ValidationFailed, match="at least one scope"):
+    with pytest.raises(ValidationFailed) as empty:
         parse_scopes([])
+    assert str(empty.value) == "An API key needs at least one scope"
+    assert empty.value.details == [{"field": "scope", "reason": "at least one is required"}]
+
+
+async def test_an_issued_key_is_a_256_bit_secret_shown_once(
+    ctx: AppContext, clock: FakeClock
+) -> None:
+    async with ctx.db.transaction() as session:
+        issued = await create_key(session=session, name="etl", scopes=["read"], now=clock.now)
+        again = await create_key(session=session, name="etl", scopes=["read"], now=clock.now)
+    assert issued.secret.startswith("wss_")
+    assert len(issued.secret) == len("wss_") + 43  # 32 random bytes, URL-safe base64
+    assert (issued.name, issued.scopes) == ("etl", ["read"])
+    assert issued.id != again.id
+    assert issued.secret != again.secret
+    async with ctx.db.sessions() as session:
+        (stored,) = [k for k in await list_keys(session=session) if k.id == issued.id]
+    assert stored.prefix == issued.secret[:12]
+    assert stored.key_hash != issued.secret
+    with pytest.raises(Unauthorized) as missing:
+        async with ctx.db.sessions() as session:
+            await authenticate(session=session, secret=None)
+    assert str(missing.value) == "Missing API key: send it as 'Authorization: Bearer <key>'"
 
 
 def test_a_key_needs_the_scope_or_admin() -> None:
