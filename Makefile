@@ -7,7 +7,7 @@ DEV_STAMP := $(VENV)/.installed-dev
 UV_VERSION := 0.13.9
 DEMO_ARGS ?=
 
-.PHONY: demo test lint typecheck bench serve clean browser
+.PHONY: demo test lint typecheck bench serve clean browser mutation
 
 # Installs with uv (pinned; about 4x faster than pip here: 9 s instead of 35 s for the dev
 # set from an empty cache), or with pip when uv cannot be installed or fails.
@@ -57,5 +57,10 @@ typecheck: $(DEV_STAMP)
 bench: $(DEV_STAMP)  ## Print the spine's performance figures (SQLite and PostgreSQL)
 	$(BIN)/python benchmarks/spine.py
 
+mutation: $(STAMP)  ## Mutation testing of activity/, events/ and access/ (docs/testing.md); about 30 min on 2 cores
+	rm -rf mutants
+	env -u PYTHONPATH $(BIN)/mutmut run --max-children 2
+	$(BIN)/python scripts/mutation_summary.py
+
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache mutants

@@ -8,7 +8,8 @@ health baseline is recomputed at each cutoff by the health code itself.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import math
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +30,18 @@ from wedsync_success.synthetic.loader import supplier_items
 
 END = datetime(2026, 6, 1, tzinfo=UTC)
 """The fixed "now" of the seeded worlds."""
+
+
+PSI_FLOOR = 1e-4  # the documented floor of a bin's share, so an empty bin has a finite log
+
+
+def psi_by_hand(train: Sequence[float], live: Sequence[float]) -> float:
+    """PSI written out term by term, from shares the test worked out itself."""
+    total = 0.0
+    for e, a in zip(train, live, strict=True):
+        e, a = max(e, PSI_FLOOR), max(a, PSI_FLOOR)
+        total += (a - e) * math.log(a / e)
+    return total
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from sqlalchemy import text
 
 from tests.factories import event, supplier
 from wedsync_success.churn import feature_store
@@ -60,6 +61,24 @@ async def _assert_store_equals_definition(ctx: AppContext, as_of: date) -> None:
         np.testing.assert_array_equal(
             store.matrix[:, j], definition.matrix[:, j], err_msg=f"{name} as of {as_of}"
         )
+
+
+async def _until_blocked_or_done(ctx: AppContext, task: asyncio.Task[Any]) -> None:
+    """Return once ``task`` has finished or a connection to this PostgreSQL database is
+    blocked on a lock (the test then tells which of the two happened).
+
+    Each look is its own transaction: PostgreSQL keeps one statistics snapshot per
+    transaction, so a single long one would never see the wait begin.
+    """
+    waiting = text(
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    while not task.done():
+        async with ctx.db.engine.connect() as conn:
+            if await conn.scalar(waiting):
+                return
+        await asyncio.sleep(0)  # let the task run; the condition decides, never a delay
 
 
 async def _roll(ctx: AppContext, to: date) -> feature_store.RollForward:
@@ -169,7 +188,7 @@ async def test_a_reader_of_the_store_lets_ingest_land_but_holds_the_day(
         assert await feature_store.store_day(session, lock="share") == DAY0
         await asyncio.wait_for(_ingest(ctx, late), timeout=30)  # lands while the reader holds
         rolling = asyncio.create_task(_roll(ctx, DAY0 + timedelta(days=1)))
-        await asyncio.sleep(0.3)
+        await asyncio.wait_for(_until_blocked_or_done(ctx, rolling), timeout=30)
         assert not rolling.done(), "the store moved under a reader"
         assert await feature_store.store_day(session) == DAY0
     await asyncio.wait_for(rolling, timeout=30)
@@ -187,8 +206,8 @@ async def test_ingest_waits_for_a_roll_forward_and_lands_after_it(
     async with ctx.db.transaction() as session:
         await feature_store.roll_forward(session, to=DAY0 + timedelta(days=1), now=ctx.clock())
         landing = asyncio.create_task(_ingest(ctx, late))
-        await asyncio.sleep(0.3)
         if ctx.db.dialect == "postgresql":
+            await asyncio.wait_for(_until_blocked_or_done(ctx, landing), timeout=30)
             assert not landing.done(), "ingest did not wait for the store's lock"
     await asyncio.wait_for(landing, timeout=30)
     await _assert_store_equals_definition(ctx, DAY0 + timedelta(days=1))

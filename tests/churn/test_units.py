@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 import numpy as np
 import pytest
 
+from tests.churn.conftest import psi_by_hand
 from wedsync_success.churn.calibration import Calibrator, fit_calibrator
 from wedsync_success.churn.drift import compare, reference
 from wedsync_success.churn.evaluation import expected_calibration_error, metrics
@@ -83,14 +84,58 @@ def test_plain_words() -> None:
     assert [d["feature"] for d in found["down"]] == ["logins_30d"]
 
 
-def test_psi_flags_a_shifted_feature() -> None:
-    rng = np.random.default_rng(1)
-    train = np.column_stack([rng.normal(size=5000), rng.integers(0, 3, 5000).astype(float)])
-    ref = reference(train, ["x", "plan"], {"plan": ("a", "b", "c")})
-    same = compare(ref, train[:2000], ["x", "plan"])
-    assert all(d.status == "stable" for d in same)
-    shifted = train[:2000].copy()
-    shifted[:, 0] += 1.5
-    result = {d.feature: d for d in compare(ref, shifted, ["x", "plan"])}
-    assert result["x"].status == "drifted"
-    assert result["plan"].status == "stable"
+def test_psi_is_zero_for_the_training_distribution_and_large_for_a_shifted_one() -> None:
+    """Numeric: 0..999 gives decile edges 99.9, 199.8, ..., 899.1, a tenth of rows in each
+    bin. Shifted by 500, live rows fill bins 5-8 with a tenth each and the top bin with
+    six tenths (900..1499). Categorical: a/b/c shares 0.5/0.3/0.2 become 0.2/0.3/0.5."""
+    numeric = np.arange(1000, dtype=np.float64)
+    plan = np.repeat([0.0, 1.0, 2.0], [500, 300, 200])
+    names = ["x", "plan"]
+    ref = reference(np.column_stack([numeric, plan]), names, {"plan": ("a", "b", "c")})
+    assert ref["x"]["edges"] == pytest.approx([99.9 * k for k in range(1, 10)])
+
+    same = {d.feature: d for d in compare(ref, np.column_stack([numeric, plan]), names)}
+    assert (same["x"].psi, same["plan"].psi) == (0.0, 0.0)
+    assert {d.status for d in same.values()} == {"stable"}
+
+    moved_plan = np.repeat([0.0, 1.0, 2.0], [200, 300, 500])
+    shifted = {
+        d.feature: d for d in compare(ref, np.column_stack([numeric + 500, moved_plan]), names)
+    }
+    tenths = [0.1] * 10 + [0.0]  # ten bins and the missing-value bin
+    expected_x = psi_by_hand(tenths, [0.0] * 5 + [0.1] * 4 + [0.6, 0.0])
+    expected_plan = psi_by_hand([0.5, 0.3, 0.2, 0.0], [0.2, 0.3, 0.5, 0.0])
+    assert expected_x == pytest.approx(4.3463, abs=1e-4)
+    assert expected_plan == pytest.approx(0.6 * math.log(2.5))
+    assert shifted["x"].psi == pytest.approx(expected_x, abs=1e-4)
+    assert shifted["plan"].psi == pytest.approx(expected_plan, abs=1e-4)
+    assert (shifted["x"].status, shifted["plan"].status) == ("drifted", "drifted")
+    assert [
+        d.feature for d in compare(ref, np.column_stack([numeric + 500, moved_plan]), names)
+    ] == [
+        "x",
+        "plan",
+    ]  # most drifted first
+
+
+def test_psi_bands_and_missing_values() -> None:
+    """A feature missing for a fifth of live rows moves that share into the missing bin;
+    the bands are: above 0.25 drifted, above 0.1 moderate, else stable."""
+    numeric = np.arange(1000, dtype=np.float64)
+    ref = reference(numeric.reshape(-1, 1), ["x"], {})
+    live = numeric.copy()
+    live[::5] = np.nan  # one row in five, spread over every bin
+    (result,) = compare(ref, live.reshape(-1, 1), ["x"])
+    expected = psi_by_hand([0.1] * 10 + [0.0], [0.08] * 10 + [0.2])
+    assert result.psi == pytest.approx(expected, abs=1e-4)
+    assert result.status == "drifted"
+    plan = np.repeat([0.0, 1.0, 2.0], [500, 300, 200]).reshape(-1, 1)
+    plan_ref = reference(plan, ["plan"], {"plan": ("a", "b", "c")})
+    moved = np.repeat([0.0, 1.0, 2.0], [350, 300, 350]).reshape(-1, 1)
+    (moderate,) = compare(plan_ref, moved, ["plan"])
+    expected_moderate = psi_by_hand([0.5, 0.3, 0.2, 0.0], [0.35, 0.3, 0.35, 0.0])
+    assert 0.1 < expected_moderate < 0.25
+    assert moderate.psi == pytest.approx(expected_moderate, abs=1e-4)
+    assert moderate.status == "moderate"
+    (calendar,) = compare(ref, live.reshape(-1, 1), ["x"], calendar=frozenset({"x"}))
+    assert calendar.status == "calendar"

@@ -76,8 +76,32 @@ async def test_listing_filters_and_pages_without_gaps_or_repeats(
     assert second["items"][0]["health"]["score"] <= top["items"][1]["health"]["score"]
     critical = (await client.get("/api/v1/suppliers", params={"risk_level": "critical"})).json()
     assert all(i["health"]["risk_level"] == "critical" for i in critical["items"])
-    ranged = await client.get("/api/v1/suppliers", params={"score_min": 25, "score_max": 40})
-    assert all(25 <= i["health"]["score"] <= 40 for i in ranged.json()["items"])
+
+
+async def test_score_range_keeps_only_suppliers_inside_it_bounds_included(
+    client: httpx.AsyncClient, clock: FakeClock
+) -> None:
+    silent = await create_supplier(client)  # scores 20: billing and support only
+    busy = await create_supplier(client)
+    await ingest(
+        client, [event(busy, "login", clock.now - timedelta(days=d, hours=1)) for d in range(12)]
+    )
+    listing = (await client.get("/api/v1/suppliers")).json()["items"]
+    score = {i["id"]: i["health"]["score"] for i in listing}
+    low, high = score[silent], score[busy]
+    assert low < high
+
+    async def ids(**bounds: float) -> set[str]:
+        response = await client.get("/api/v1/suppliers", params=bounds)
+        assert response.status_code == 200, response.text
+        return {i["id"] for i in response.json()["items"]}
+
+    assert await ids(score_max=low) == {silent}
+    assert await ids(score_min=high) == {busy}
+    assert await ids(score_min=low, score_max=high) == {silent, busy}
+    assert await ids(score_max=(low + high) / 2) == {silent}
+    assert await ids(score_min=(low + high) / 2) == {busy}
+    assert await ids(score_min=low + 0.05, score_max=high - 0.05) == set()
 
 
 async def test_bad_listing_parameters_name_the_field(client: httpx.AsyncClient) -> None:

@@ -33,7 +33,7 @@ from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Date, Uuid, and_, bindparam, case, func, or_, select
+from sqlalchemy import Date, Uuid, and_, bindparam, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wedsync_success.activity.models import ActivityEvent, DailyRollup, SupplierEventTotal
@@ -49,6 +49,7 @@ from wedsync_success.db.types import UTCDateTime
 from wedsync_success.kit.clock import start_of_day
 from wedsync_success.milestones.models import MilestoneAchievement
 from wedsync_success.suppliers.models import PlanTier, Supplier, VendorType
+from wedsync_success.suppliers.subscriptions import active_at
 
 FloatArray = npt.NDArray[np.float64]
 Source = Literal["rollups", "store"]
@@ -247,10 +248,7 @@ def _feature_query(spec: FeatureSpec, filtered: bool, source: Source = "rollups"
     ma, s, plan_changes = MilestoneAchievement, Supplier, SupplierEventTotal
     cutoff = bindparam("cutoff", type_=UTCDateTime)
     ms_filter = [ma.achieved_at < cutoff]
-    supplier_filter = [
-        s.signed_up_at <= cutoff,
-        or_(s.subscription_ended_at.is_(None), s.subscription_ended_at > cutoff),
-    ]
+    supplier_filter = [active_at(cutoff)]
     if filtered:
         ids = bindparam("ids", expanding=True, type_=Uuid)
         ms_filter.append(ma.supplier_id.in_(ids))

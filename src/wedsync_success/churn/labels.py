@@ -1,11 +1,11 @@
 """Who is eligible at a cutoff, what counts as churn after it, and which cutoffs may be used.
 
 A supplier is *eligible* at the cutoff instant ``C`` (midnight UTC after the ``as_of`` day)
-when it signed up by ``C`` and its subscription had not ended by then
-(``subscription_ended_at`` is null or later than ``C``). Its *label* is whether the
-subscription ended in ``(C, C + horizon]``. A cutoff is usable for training or validation
-only when that whole horizon lies inside the observed data, otherwise "not churned yet" would
-be mistaken for "stayed".
+when it is active at ``C`` (:mod:`wedsync_success.suppliers.subscriptions`: its subscription
+started by ``C`` and ``subscription_ended_at`` is null or later than ``C``). Its *label* is
+whether the subscription ended in ``(C, C + horizon]``. A cutoff is usable for training or
+validation only when that whole horizon lies inside the observed data, otherwise "not churned
+yet" would be mistaken for "stayed".
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from wedsync_success.churn.features import cutoff_seconds
+from wedsync_success.suppliers.subscriptions import running_at_seconds
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -46,12 +47,12 @@ def month_end_cutoffs(
 
 
 def churn_labels(ended_seconds: FloatArray, as_of: date, horizon_days: int) -> BoolArray:
-    """True where the subscription ended within ``(C, C + horizon]`` (NaN = never ended)."""
+    """True where the subscription ended within ``(C, C + horizon]`` (NaN = never ended): a
+    customer at ``C`` who is not one any more at ``C + horizon`` (the suppliers' one rule)."""
     cutoff = cutoff_seconds(as_of)
-    with np.errstate(invalid="ignore"):
-        result: BoolArray = (ended_seconds > cutoff) & (
-            ended_seconds <= cutoff + horizon_days * DAY_SECONDS
-        )
+    result: BoolArray = running_at_seconds(ended_seconds, cutoff) & ~running_at_seconds(
+        ended_seconds, cutoff + horizon_days * DAY_SECONDS
+    )
     return result
 
 

@@ -17,7 +17,6 @@ from sqlalchemy import (
     Table,
     exists,
     func,
-    or_,
     select,
     update,
 )
@@ -31,6 +30,7 @@ from wedsync_success.health import repository as health_repository
 from wedsync_success.health.components import compute as compute_health
 from wedsync_success.health.config import HealthConfig
 from wedsync_success.suppliers.models import Supplier
+from wedsync_success.suppliers.subscriptions import running_at
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -154,10 +154,7 @@ async def fill_outcomes(session: AsyncSession, *, now: datetime) -> tuple[int, i
         .values(outcome=True, outcome_at=ended)
         .execution_options(synchronize_session=False)
     )
-    stayed = exists().where(
-        s.id == p.supplier_id,
-        or_(s.subscription_ended_at.is_(None), s.subscription_ended_at > p.horizon_end),
-    )
+    stayed = exists().where(s.id == p.supplier_id, running_at(p.horizon_end))
     result_stayed = await session.execute(
         update(p)
         .where(p.outcome.is_(None), p.horizon_end <= now, stayed)

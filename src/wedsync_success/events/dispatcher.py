@@ -124,11 +124,11 @@ class Dispatcher:
     async def run(self, stop: asyncio.Event, *, interval: float) -> None:
         """Dispatch until ``stop`` is set, waking on :meth:`notify` or every ``interval`` s."""
         while not stop.is_set():
+            self._wake.clear()  # before draining: a notify during the drain is not lost
             try:
                 await self.drain()
             except Exception:  # keep the loop alive; the events stay in the outbox
                 log.exception("dispatcher_error")
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=interval)
 

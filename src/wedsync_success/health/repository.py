@@ -21,7 +21,6 @@ from sqlalchemy import (
     case,
     distinct,
     func,
-    or_,
     select,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,6 +35,7 @@ from wedsync_success.health.models import HealthScore, HealthScoreHistory
 from wedsync_success.kit.clock import start_of_day
 from wedsync_success.milestones.models import MilestoneAchievement
 from wedsync_success.suppliers.models import SubscriptionStatus, Supplier
+from wedsync_success.suppliers.subscriptions import active_at
 
 _CURRENT = typing.cast(Table, HealthScore.__table__)
 _HISTORY = typing.cast(Table, HealthScoreHistory.__table__)
@@ -160,10 +160,7 @@ def _build_scoring_statement(config: HealthConfig, *, filtered: bool) -> Select[
             .scalar_subquery()
         )
 
-    active_filter = [
-        s.signed_up_at < end,
-        or_(s.subscription_ended_at.is_(None), s.subscription_ended_at >= end),
-    ]
+    active_filter = [active_at(end)]
     if filtered:
         active_filter.append(s.id.in_(ids))
     return (

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
-from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, func, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wedsync_success.events.models import OutboxEvent
@@ -21,6 +20,7 @@ from wedsync_success.kit.clock import start_of_day
 from wedsync_success.milestones.models import MilestoneAchievement
 from wedsync_success.reports.schemas import HistogramBin, MonthlyChurn, Overview, WeeklyCount
 from wedsync_success.suppliers.models import Supplier
+from wedsync_success.suppliers.subscriptions import active_at, running_at
 
 AT_RISK_LEVELS = (RiskLevel.AT_RISK.value, RiskLevel.CRITICAL.value)
 
@@ -28,14 +28,6 @@ AT_RISK_LEVELS = (RiskLevel.AT_RISK.value, RiskLevel.CRITICAL.value)
 def _month_start(day: date, back: int = 0) -> date:
     index = day.year * 12 + day.month - 1 - back
     return date(index // 12, index % 12 + 1, 1)
-
-
-def _active_at(moment: datetime) -> Any:
-    s = Supplier
-    return and_(
-        s.signed_up_at < moment,
-        or_(s.subscription_ended_at.is_(None), s.subscription_ended_at >= moment),
-    )
 
 
 async def monthly_churn(session: AsyncSession, *, as_of: date, months: int) -> list[MonthlyChurn]:
@@ -47,12 +39,8 @@ async def monthly_churn(session: AsyncSession, *, as_of: date, months: int) -> l
         start = start_of_day(_month_start(as_of, back))
         month_end = start_of_day(_month_start(as_of, back - 1)) if back else end_of_today
         spans.append((start.date(), back != 0))
-        starting = _active_at(start)
-        left = and_(
-            starting,
-            Supplier.subscription_ended_at.is_not(None),
-            Supplier.subscription_ended_at < month_end,
-        )
+        starting = active_at(start)
+        left = and_(starting, not_(running_at(month_end)))
         columns += [func.sum(case((starting, 1), else_=0)), func.sum(case((left, 1), else_=0))]
     row = (await session.execute(select(*columns))).one()
     out = []
@@ -92,7 +80,7 @@ async def overview(session: AsyncSession, *, as_of: date) -> Overview:
             )
             .select_from(Supplier)
             .outerjoin(h, h.supplier_id == Supplier.id)
-            .where(_active_at(now))
+            .where(active_at(now))
             .group_by(h.risk_level, Supplier.currency)
         )
     ).all()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime
 
+from wedsync_success.suppliers.subscriptions import is_active_at
 from wedsync_success.synthetic.model import Population
 from wedsync_success.synthetic.timeline import shift_months
 
@@ -30,8 +31,10 @@ def monthly_logo_churn(
 ) -> float:
     """Cancellations per customer-month over the window's whole calendar months.
 
-    A supplier is at risk in a month when it signed up before the month began and had not
-    cancelled by then; ``paying_only`` keeps suppliers whose (final) plan is not free.
+    A supplier is at risk in a month when it is active at the month's start, and churns in it
+    when it is not active at the next month's start (the one rule of
+    :mod:`wedsync_success.suppliers.subscriptions`); ``paying_only`` keeps suppliers whose
+    (final) plan is not free.
     Returns 0.0 when no supplier-month is at risk.
     """
     at_risk = 0
@@ -44,11 +47,10 @@ def monthly_logo_churn(
     ]
     for month, following in month_starts(population):
         for supplier, truth in members:
-            if supplier.signed_up_at >= month:
-                continue
-            if truth.churned_at is not None and truth.churned_at < month:
+            started, ended = supplier.subscription_started_at, truth.churned_at
+            if not is_active_at(started_at=started, ended_at=ended, moment=month):
                 continue
             at_risk += 1
-            if truth.churned_at is not None and truth.churned_at < following:
+            if not is_active_at(started_at=started, ended_at=ended, moment=following):
                 churned += 1
     return churned / at_risk if at_risk else 0.0
