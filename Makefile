@@ -48,8 +48,8 @@ browser:  ## Debian's Chromium for the dashboard's browser tests (Playwright nev
 	  fi; }
 
 lint: $(DEV_STAMP)
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/ruff format --check src tests benchmarks scripts
 
 typecheck: $(DEV_STAMP)
 	$(BIN)/mypy src
@@ -57,7 +57,7 @@ typecheck: $(DEV_STAMP)
 bench: $(DEV_STAMP)  ## Print the spine's performance figures (SQLite and PostgreSQL)
 	$(BIN)/python benchmarks/spine.py
 
-mutation: $(STAMP)  ## Mutation testing of activity/, events/ and access/ (docs/testing.md); about 30 min on 2 cores
+mutation: $(DEV_STAMP)  ## Mutation testing of activity/, events/ and access/ (docs/testing.md); about 30 min on 2 cores
 	rm -rf mutants
 	env -u PYTHONPATH $(BIN)/mutmut run --max-children 2
 	$(BIN)/python scripts/mutation_summary.py
