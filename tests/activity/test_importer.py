@@ -82,7 +82,7 @@ def test_bad_csv_rows_are_reported_and_the_rest_kept(tmp_path: Path) -> None:
     )
     (batch,) = list(read_batches(path, batch_size=10))
     assert [line for line, _ in batch.unreadable] == [2, 3]
-    assert batch.unreadable[0][1] == "properties must be a JSON object"
+    assert batch.unreadable[0][1] == "properties: must be a JSON object"
     assert batch.lines == [4]
     assert batch.items[0]["properties"] == {"amount": "12.5"}
 

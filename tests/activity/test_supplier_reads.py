@@ -102,5 +102,5 @@ async def test_the_clock_skew_allowance_and_repeats_within_a_batch(
     body = response.json()
     assert (body["accepted"], body["duplicates"], body["rejected"]) == (2, 2, 1)
     assert [(e["index"], e["field"], e["reason"]) for e in body["errors"]] == [
-        (1, "occurred_at", "is in the future")
+        (1, "occurred_at", "is more than 5 minutes in the future")
     ]

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import FakeClock
+from tests.conftest import TEST_SECRET_KEY, FakeClock
 from wedsync_success.config import Settings
 from wedsync_success.context import AppContext, build_context
 from wedsync_success.web.app import create_app
@@ -34,7 +34,7 @@ async def unreachable(
         url = f"sqlite+aiosqlite:///{directory}"
     else:
         url = f"postgresql+asyncpg://postgres@127.0.0.1:{_closed_port()}/wedsync"
-    context = build_context(Settings(database_url=url), clock=clock)
+    context = build_context(Settings(database_url=url, secret_key=TEST_SECRET_KEY), clock=clock)
     try:
         yield context
     finally:
