@@ -3,20 +3,14 @@ backend, for tests that talk HTTP to it from outside the process (Schemathesis).
 
 from __future__ import annotations
 
-import asyncio
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 
-from tests.conftest import TEST_SECRET_KEY, postgres_database
+from tests.conftest import postgres_database
+from tests.helpers import served
 from wedsync_success.access.service import create_key
 from wedsync_success.config import Settings
 from wedsync_success.context import build_context
@@ -28,12 +22,6 @@ class Server:
     url: str
     admin_key: str
     backend: str
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
@@ -67,35 +55,5 @@ async def _admin_key(database_url: str) -> str:
 async def server(served_database: tuple[str, str]) -> AsyncIterator[Server]:
     backend, database_url = served_database
     admin_key = await _admin_key(database_url)
-    port = _free_port()
-    env = {
-        **os.environ,
-        "WEDSYNC_DATABASE_URL": database_url,
-        "WEDSYNC_SECRET_KEY": TEST_SECRET_KEY,
-    }
-    process = subprocess.Popen(  # noqa: ASYNC220 - started once per session, returns at once
-        [sys.executable, "-m", "wedsync_success.cli", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        async with httpx.AsyncClient() as http:
-            while True:
-                try:
-                    if (await http.get(f"{url}/readyz", timeout=1)).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if process.poll() is not None or time.monotonic() > deadline:
-                    output = process.stdout.read().decode() if process.stdout else ""
-                    pytest.fail(f"the server did not start:\n{output}")
-                await asyncio.sleep(0.2)
+    async with served(database_url) as url:
         yield Server(url=url, admin_key=admin_key, backend=backend)
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        if process.stdout:
-            process.stdout.close()

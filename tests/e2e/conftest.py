@@ -6,22 +6,16 @@ Without /usr/bin/chromium these tests skip, except where WEDSYNC_REQUIRE_SERVICE
 
 from __future__ import annotations
 
-import asyncio
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
-from tests.conftest import TEST_SECRET_KEY, service_unavailable
+from tests.conftest import service_unavailable
+from tests.helpers import served
 from wedsync_success.access.service import create_key
 from wedsync_success.access.team import create_user
 from wedsync_success.config import Settings
@@ -53,12 +47,6 @@ class LiveServer:
     database_url: str
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 async def _prepare(database_url: str) -> str:
     ctx = build_context(Settings(database_url=database_url))
     try:
@@ -82,39 +70,10 @@ async def live_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator
     database_url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('e2e') / 'e2e.db'}"
     migrate.upgrade(database_url)
     api_key = await _prepare(database_url)
-    port = _free_port()
-    env = {
-        **os.environ,
-        "WEDSYNC_DATABASE_URL": database_url,
-        "WEDSYNC_DISPATCH_INTERVAL_SECONDS": "0.5",
-        "WEDSYNC_SECRET_KEY": TEST_SECRET_KEY,
-    }
-    server = subprocess.Popen(  # noqa: ASYNC220 - started once per session, returns at once
-        [sys.executable, "-m", "wedsync_success.cli", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        async with httpx.AsyncClient() as http:
-            while True:
-                try:
-                    if (await http.get(f"{url}/readyz", timeout=1)).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if server.poll() is not None or time.monotonic() > deadline:
-                    output = server.stdout.read().decode() if server.stdout else ""
-                    pytest.fail(f"the server did not start:\n{output}")
-                await asyncio.sleep(0.2)
+    async with served(
+        database_url, env={"WEDSYNC_DISPATCH_INTERVAL_SECONDS": "0.5"}, start_timeout=30
+    ) as url:
         yield LiveServer(url=url, api_key=api_key, database_url=database_url)
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-        if server.stdout:
-            server.stdout.close()
 
 
 @pytest.fixture(scope="session")
