@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -555,19 +555,21 @@ def apikey_revoke(key_id: Annotated[str, typer.Argument(help="Key id from `apike
 # --- dashboard users ----------------------------------------------------------------------------
 
 
+def _password_option(prompt: str) -> Any:
+    """A password option, prompted twice and never echoed when it is not given."""
+    return typer.Option(
+        prompt=prompt,
+        hide_input=True,
+        confirmation_prompt=True,
+        help="At least 10 characters (prompted when omitted)",
+    )
+
+
 @user_app.command("create")
 def user_create(
     email: Annotated[str, typer.Option(help="Sign-in email")],
     name: Annotated[str, typer.Option(help="Name shown in the dashboard")],
-    password: Annotated[
-        str,
-        typer.Option(
-            prompt=True,
-            hide_input=True,
-            confirmation_prompt=True,
-            help="At least 10 characters (prompted when omitted)",
-        ),
-    ],
+    password: Annotated[str, _password_option("Password")],
 ) -> None:
     """Create a success-team account for the dashboard (password hashed with Argon2id)."""
     from wedsync_success.access.team import create_user
@@ -585,15 +587,7 @@ def user_create(
 @user_app.command("password")
 def user_password(
     email: Annotated[str, typer.Argument(help="The account's sign-in email")],
-    password: Annotated[
-        str,
-        typer.Option(
-            prompt="New password",
-            hide_input=True,
-            confirmation_prompt=True,
-            help="At least 10 characters (prompted when omitted)",
-        ),
-    ],
+    password: Annotated[str, _password_option("New password")],
 ) -> None:
     """Set a new password for EMAIL and sign the account out everywhere."""
     from wedsync_success.access.team import change_password
@@ -601,7 +595,7 @@ def user_password(
     async def work(ctx: AppContext) -> None:
         async with ctx.db.transaction() as session:
             user, ended = await change_password(session=session, email=email, password=password)
-        console.print(f"Password of {user.email} changed; {ended} session(s) ended.")
+        console.print(f"Password of {escape(user.email)} changed; {ended} session(s) ended.")
 
     _run(work)
 
@@ -616,7 +610,7 @@ def user_disable(
     async def work(ctx: AppContext) -> None:
         async with ctx.db.transaction() as session:
             user, ended = await disable_user(session=session, email=email, now=ctx.clock())
-        console.print(f"Disabled {user.email}; {ended} session(s) ended.")
+        console.print(f"Disabled {escape(user.email)}; {ended} session(s) ended.")
 
     _run(work)
 
