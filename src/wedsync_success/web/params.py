@@ -8,16 +8,18 @@ date arithmetic on them can never overflow.
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated
 
 from pydantic import BeforeValidator, Field, WithJsonSchema
 
+from wedsync_success.kit import limits
 from wedsync_success.kit.limits import BIGINT_MAX
 
-EARLIEST_DAY = date(2000, 1, 1)
-LATEST_DAY = date(2099, 12, 31)
-"""The days of the window stored instants are held to (2000-01-01 up to 2100, UTC)."""
+EARLIEST_DAY = limits.EARLIEST.date()
+LATEST_DAY = limits.LATEST.date() - timedelta(days=1)
+"""The days of the window stored instants are held to (``kit.limits``: 2000-01-01 up to,
+not including, 2100-01-01 UTC)."""
 DAY_PATTERN = r"^20[0-9][0-9]-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
 _DAY = re.compile(DAY_PATTERN)
 
