@@ -1,0 +1,1 @@
+"""Channel adapters: how one intervention message leaves this system (email, SMS, webhook…)."""
