@@ -15,6 +15,13 @@ class SuccessEventType(enum.StrEnum):
     RISK_LEVEL_CHANGED = "supplier.risk_level_changed"
     MILESTONE_ACHIEVED = "supplier.milestone_achieved"
     SUCCESS_CHAMPION = "supplier.success_champion"
+    PAYMENT_FAILED = "supplier.payment_failed"
+    INTERVENTION_ENROLLED = "intervention.enrolled"
+    INTERVENTION_SENT = "intervention.sent"
+    INTERVENTION_OPENED = "intervention.opened"
+    INTERVENTION_CLICKED = "intervention.clicked"
+    INTERVENTION_GOAL_REACHED = "intervention.goal_reached"
+    INTERVENTION_EXITED = "intervention.exited"
 
 
 @dataclass(frozen=True)

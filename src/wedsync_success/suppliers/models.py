@@ -57,6 +57,12 @@ class Supplier(Base):
     subscription_started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     subscription_ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     cancellation_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    time_zone: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """IANA zone for quiet hours; when empty, the main zone of ``country``."""
+    account_owner_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("team_users.id", ondelete="SET NULL"), nullable=True
+    )
+    """The success manager who owns the account (tasks go to them first)."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -71,4 +77,6 @@ class SupplierUser(Base):
     email: Mapped[str] = mapped_column(String(320))
     name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(32), default="owner")
+    phone: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    """E.164, for SMS."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
