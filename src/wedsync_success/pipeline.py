@@ -18,6 +18,8 @@ from wedsync_success.activity.service import store_batch
 from wedsync_success.churn import feature_store
 from wedsync_success.context import AppContext
 from wedsync_success.db.locks import lock_population
+from wedsync_success.events.outbox import enqueue
+from wedsync_success.events.types import NewEvent, SuccessEventType
 from wedsync_success.health.service import RecomputeSummary, recompute
 from wedsync_success.milestones.service import detect
 from wedsync_success.suppliers.service import apply_subscription_events
@@ -37,6 +39,24 @@ async def ingest(
     )
     if stored.subscription_events:
         await apply_subscription_events(session=session, events=stored.subscription_events)
+    if stored.payment_failures:
+        await enqueue(
+            session=session,
+            events=[
+                NewEvent(
+                    event_type=SuccessEventType.PAYMENT_FAILED,
+                    supplier_id=e.supplier_id,
+                    occurred_at=e.occurred_at,
+                    payload={
+                        "activity_event_id": e.event_id,
+                        "amount": e.properties.get("amount"),
+                        "reason": e.properties.get("reason"),
+                    },
+                )
+                for e in stored.payment_failures
+            ],
+            now=now,
+        )
     if stored.result.accepted:
         await feature_store.apply_batch(session, stored.batch_id)
     if rescore and stored.affected_supplier_ids:

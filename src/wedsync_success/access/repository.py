@@ -93,3 +93,22 @@ async def count_request(session: AsyncSession, *, key_id: uuid.UUID, window_star
             )
         )
     return count
+
+
+async def active_user_ids(session: AsyncSession) -> list[uuid.UUID]:
+    """Team members who can be given work (not disabled), in a stable order."""
+    rows = await session.scalars(
+        select(TeamUser.id)
+        .where(TeamUser.disabled_at.is_(None))
+        .order_by(TeamUser.created_at, TeamUser.id)
+    )
+    return list(rows)
+
+
+async def names_of(session: AsyncSession, user_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+    if not user_ids:
+        return {}
+    rows = await session.execute(
+        select(TeamUser.id, TeamUser.name).where(TeamUser.id.in_(user_ids))
+    )
+    return {user_id: name for user_id, name in rows}

@@ -200,3 +200,27 @@ async def latest_prediction(
         .limit(1)
     )
     return (await session.scalars(query)).first()
+
+
+async def latest_probabilities(
+    session: AsyncSession, supplier_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, float]:
+    """Each supplier's most recently logged churn probability (latest day, then latest made)."""
+    if not supplier_ids:
+        return {}
+    p = ChurnPrediction
+    ranked = (
+        select(
+            p.supplier_id,
+            p.probability,
+            func.row_number()
+            .over(partition_by=p.supplier_id, order_by=(p.as_of.desc(), p.predicted_at.desc()))
+            .label("rank"),
+        )
+        .where(p.supplier_id.in_(list(supplier_ids)))
+        .subquery()
+    )
+    rows = await session.execute(
+        select(ranked.c.supplier_id, ranked.c.probability).where(ranked.c.rank == 1)
+    )
+    return {supplier_id: float(probability) for supplier_id, probability in rows}

@@ -23,6 +23,9 @@ from wedsync_success.events.models import ConsumerReceipt
 from wedsync_success.events.types import SuccessEvent
 
 Handler = Callable[[SuccessEvent], Awaitable[None]]
+BatchHandler = Callable[[AsyncSession, Sequence[SuccessEvent], datetime], Awaitable[None]]
+"""A transactional consumer: it writes through the dispatcher's session, so what it writes
+commits together with its receipts, or neither does (exactly-once effects)."""
 
 log = structlog.get_logger(__name__)
 
@@ -37,6 +40,15 @@ class Subscription:
 
     def wants(self, event: SuccessEvent) -> bool:
         return self.event_types is None or event.event_type in self.event_types
+
+
+@dataclass(frozen=True)
+class BatchSubscription:
+    """A transactional consumer of the event types it names."""
+
+    consumer: str
+    handler: BatchHandler
+    event_types: frozenset[str]
 
 
 @dataclass
@@ -54,29 +66,51 @@ class Transport(Protocol):
         self, consumer: str, handler: Handler, event_types: Sequence[str] | None = None
     ) -> None: ...
 
+    def subscribe_batch(
+        self, consumer: str, handler: BatchHandler, event_types: Sequence[str]
+    ) -> None: ...
+
     async def publish(
         self, *, session: AsyncSession, events: Sequence[SuccessEvent], now: datetime
     ) -> PublishOutcome: ...
 
 
 class InProcessTransport:
-    """Delivers to handlers in this process, in order per supplier, recording receipts."""
+    """Delivers to handlers in this process, in order per supplier, recording receipts.
+
+    Transactional (batch) consumers run first, each in a savepoint of the dispatcher's
+    transaction: their writes and their receipts commit together. One that fails is rolled
+    back alone and its events count as failed (retried later, in order per supplier).
+    """
 
     def __init__(self) -> None:
         self._subscriptions: dict[str, Subscription] = {}
+        self._batch_subscriptions: dict[str, BatchSubscription] = {}
 
     def subscribe(
         self, consumer: str, handler: Handler, event_types: Sequence[str] | None = None
     ) -> None:
         """Register ``handler`` as ``consumer``; the name keys its receipts, so keep it stable."""
-        if consumer in self._subscriptions:
-            raise ValueError(f"consumer {consumer!r} is already subscribed")
+        self._check_new(consumer)
         types = frozenset(event_types) if event_types is not None else None
         self._subscriptions[consumer] = Subscription(consumer, handler, types)
 
+    def subscribe_batch(
+        self, consumer: str, handler: BatchHandler, event_types: Sequence[str]
+    ) -> None:
+        """Register a transactional consumer, handed each round's events of ``event_types``."""
+        self._check_new(consumer)
+        self._batch_subscriptions[consumer] = BatchSubscription(
+            consumer, handler, frozenset(event_types)
+        )
+
+    def _check_new(self, consumer: str) -> None:
+        if consumer in self._subscriptions or consumer in self._batch_subscriptions:
+            raise ValueError(f"consumer {consumer!r} is already subscribed")
+
     @property
     def consumers(self) -> list[str]:
-        return list(self._subscriptions)
+        return [*self._batch_subscriptions, *self._subscriptions]
 
     async def publish(
         self, *, session: AsyncSession, events: Sequence[SuccessEvent], now: datetime
@@ -87,7 +121,14 @@ class InProcessTransport:
         acked = await self._receipts(session, [e.event_id for e in events])
         blocked_suppliers: set[uuid.UUID | None] = set()
         new_receipts: list[dict[str, object]] = []
+        batch_errors: dict[uuid.UUID, str] = {}
+        for sub in self._batch_subscriptions.values():
+            await self._deliver_batch(sub, events, acked, new_receipts, batch_errors, now, session)
         for event in events:
+            if event.event_id in batch_errors:
+                outcome.failed[event.event_id] = batch_errors[event.event_id]
+                blocked_suppliers.add(event.supplier_id)
+                continue
             if event.supplier_id in blocked_suppliers:
                 outcome.failed[event.event_id] = "an earlier event of this supplier is pending"
                 continue
@@ -105,6 +146,37 @@ class InProcessTransport:
             )
             await session.execute(stmt, new_receipts)
         return outcome
+
+    @staticmethod
+    async def _deliver_batch(
+        sub: BatchSubscription,
+        events: Sequence[SuccessEvent],
+        acked: set[tuple[str, uuid.UUID]],
+        new_receipts: list[dict[str, object]],
+        errors: dict[uuid.UUID, str],
+        now: datetime,
+        session: AsyncSession,
+    ) -> None:
+        wanted = [
+            e
+            for e in events
+            if e.event_type in sub.event_types and (sub.consumer, e.event_id) not in acked
+        ]
+        if not wanted:
+            return
+        try:
+            async with session.begin_nested():
+                await sub.handler(session, wanted, now)
+        except Exception as exc:  # rolled back alone; the other consumers go on
+            log.warning(
+                "consumer_failed", consumer=sub.consumer, events=len(wanted), error=repr(exc)
+            )
+            for event in wanted:
+                errors[event.event_id] = f"{sub.consumer}: {exc!r}"
+            return
+        new_receipts.extend(
+            {"consumer": sub.consumer, "event_id": e.event_id, "acked_at": now} for e in wanted
+        )
 
     async def _deliver(
         self,

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -70,7 +70,13 @@ class Dispatcher:
         self._base_backoff = base_backoff
         self._max_backoff = max_backoff
         self._wake = asyncio.Event()
+        self._after_delivery: list[Callable[[], None]] = []
         LOCK_CONTENTION.labels(backend=db.dialect)  # shown (at 0) before any contention
+
+    def after_delivery(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` after each round that delivered events has committed (e.g. to
+        wake the intervention worker for the steps a consumer just scheduled)."""
+        self._after_delivery.append(listener)
 
     def notify(self) -> None:
         """Ask the running loop to look at the outbox now (call after a commit)."""
@@ -106,6 +112,9 @@ class Dispatcher:
             await self._schedule_retries(session, ready, outcome.failed, now)
         if outcome.failed:
             log.warning("outbox_delivery_failed", failed=len(outcome.failed))
+        if outcome.delivered:
+            for listener in self._after_delivery:
+                listener()
         return DispatchStats(len(outcome.delivered), len(outcome.failed), held_back)
 
     def _note_contention(self) -> None:

@@ -335,3 +335,17 @@ async def recent_scores(
     for sid, score in rows:
         out[sid].append(float(score))
     return out
+
+
+async def risk_levels(
+    session: AsyncSession, supplier_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, str]:
+    """The current risk level of each of ``supplier_ids`` that has a score."""
+    if not supplier_ids:
+        return {}
+    rows = await session.execute(
+        select(HealthScore.supplier_id, HealthScore.risk_level).where(
+            HealthScore.supplier_id.in_(list(supplier_ids))
+        )
+    )
+    return {supplier_id: level for supplier_id, level in rows}

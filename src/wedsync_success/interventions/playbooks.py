@@ -192,6 +192,13 @@ class Playbook(_Strict):
     audience: Audience = Audience()
     steps: list[Step] = Field(min_length=1, max_length=50)
     goal: Goal = Goal()
+    goal_window_days: int = Field(
+        default=14,
+        ge=0,
+        le=365,
+        description="after the last step, how long the run waits for its goal before it "
+        "counts as completed without it",
+    )
     reenrol_after_days: int = Field(default=30, ge=0, le=3650)
     holdout: float = Field(default=0.1, ge=0, le=0.9, description="share assigned to control")
 

@@ -142,3 +142,20 @@ async def achievement_stats(session: AsyncSession) -> dict[str, tuple[int, float
         ).group_by(MilestoneAchievement.milestone_key)
     )
     return {key: (int(n), float(avg) if avg is not None else None) for key, n, avg in rows}
+
+
+async def achieved_keys(
+    session: AsyncSession, supplier_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, set[str]]:
+    """The milestones each of ``supplier_ids`` has achieved (absent: none)."""
+    if not supplier_ids:
+        return {}
+    rows = await session.execute(
+        select(MilestoneAchievement.supplier_id, MilestoneAchievement.milestone_key).where(
+            MilestoneAchievement.supplier_id.in_(list(supplier_ids))
+        )
+    )
+    out: dict[uuid.UUID, set[str]] = {}
+    for supplier_id, key in rows:
+        out.setdefault(supplier_id, set()).add(key)
+    return out

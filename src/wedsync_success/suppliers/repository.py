@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import Row, and_, delete, func, insert, or_, select, tuple_
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from wedsync_success.db.upsert import dialect_insert
 from wedsync_success.health.models import HealthScore
 from wedsync_success.suppliers.models import SubscriptionStatus, Supplier, SupplierUser
+from wedsync_success.suppliers.subscriptions import active_at
 
 SupplierSort = Literal["score", "-score", "change_7d", "name"]
 """How a supplier listing can be sorted (the keys of :data:`SORTS`)."""
@@ -145,3 +147,49 @@ async def page(
 async def count(session: AsyncSession) -> int:
     """How many suppliers are registered."""
     return int(await session.scalar(select(func.count()).select_from(Supplier)) or 0)
+
+
+async def by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Supplier]:
+    """The suppliers of ``ids`` that exist, by id (one query)."""
+    if not ids:
+        return {}
+    rows = await session.scalars(select(Supplier).where(Supplier.id.in_(list(ids))))
+    return {s.id: s for s in rows}
+
+
+async def signed_up_between(
+    session: AsyncSession, *, start: datetime, end: datetime, active_now: datetime
+) -> list[uuid.UUID]:
+    """Suppliers who signed up in ``[start, end)`` and are customers at ``active_now``."""
+    rows = await session.scalars(
+        select(Supplier.id)
+        .where(
+            Supplier.signed_up_at >= start,
+            Supplier.signed_up_at < end,
+            active_at(active_now),
+        )
+        .order_by(Supplier.id)
+    )
+    return list(rows)
+
+
+async def primary_contacts(
+    session: AsyncSession, supplier_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, SupplierUser]:
+    """Each supplier's main contact: its owner-role user, else its earliest user."""
+    if not supplier_ids:
+        return {}
+    rows = await session.scalars(
+        select(SupplierUser)
+        .where(SupplierUser.supplier_id.in_(list(supplier_ids)))
+        .order_by(
+            SupplierUser.supplier_id,
+            (SupplierUser.role != "owner"),
+            SupplierUser.created_at,
+            SupplierUser.id,
+        )
+    )
+    contacts: dict[uuid.UUID, SupplierUser] = {}
+    for user in rows:
+        contacts.setdefault(user.supplier_id, user)
+    return contacts

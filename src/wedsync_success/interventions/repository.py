@@ -1,0 +1,205 @@
+"""Every query of the interventions domain: runs, step jobs, send decisions and tasks."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from wedsync_success.db.upsert import dialect_insert
+from wedsync_success.interventions.channels.base import Category, Channel
+from wedsync_success.interventions.models import (
+    DeliveryStatus,
+    Intervention,
+    JobState,
+    PlaybookRun,
+    RunStatus,
+    StepJob,
+    SuccessTask,
+    SweepMark,
+    TaskStatus,
+)
+
+CAPPED_CHANNELS = (Channel.EMAIL, Channel.SMS, Channel.IN_APP)
+"""Channels whose marketing messages count towards the frequency cap."""
+
+
+async def runs_of(
+    session: AsyncSession, supplier_ids: Sequence[uuid.UUID], *, enrolled_since: datetime
+) -> Sequence[PlaybookRun]:
+    """The active runs of ``supplier_ids`` and every run enrolled since ``enrolled_since``."""
+    if not supplier_ids:
+        return []
+    rows = await session.scalars(
+        select(PlaybookRun).where(
+            PlaybookRun.supplier_id.in_(list(supplier_ids)),
+            or_(
+                PlaybookRun.status == RunStatus.ACTIVE,
+                PlaybookRun.enrolled_at >= enrolled_since,
+            ),
+        )
+    )
+    return rows.all()
+
+
+async def insert_runs(session: AsyncSession, rows: list[dict[str, Any]]) -> set[uuid.UUID]:
+    """Insert runs in supplier order, skipping any the unique indexes refuse (a concurrent
+    enrolment already holds an active run of the playbook or goal group); returns the ids
+    inserted."""
+    if not rows:
+        return set()
+    rows = sorted(rows, key=lambda r: (r["supplier_id"], r["playbook_key"]))
+    stmt = dialect_insert(session, PlaybookRun).on_conflict_do_nothing()
+    await session.execute(stmt, rows)
+    ids = [r["id"] for r in rows]
+    stored = await session.scalars(select(PlaybookRun.id).where(PlaybookRun.id.in_(ids)))
+    return set(stored)
+
+
+async def insert_jobs(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Schedule step jobs; a (run, step) already scheduled is left as it is."""
+    if not rows:
+        return
+    rows = sorted(rows, key=lambda r: (r["run_id"], r["step_no"]))
+    stmt = dialect_insert(session, StepJob).on_conflict_do_nothing(
+        index_elements=["run_id", "step_no"]
+    )
+    await session.execute(stmt, rows)
+
+
+async def claim_jobs(
+    session: AsyncSession, *, now: datetime, lease: timedelta, worker: str, limit: int
+) -> list[tuple[int, uuid.UUID]]:
+    """Claim up to ``limit`` due jobs (and jobs whose worker's lease ran out) for ``worker``.
+
+    On PostgreSQL ``FOR UPDATE SKIP LOCKED`` lets several workers claim side by side without
+    waiting for or taking each other's jobs; SQLite runs this in its single write transaction.
+    """
+    due = or_(
+        (StepJob.state == JobState.PENDING) & (StepJob.due_at <= now),
+        (StepJob.state == JobState.RUNNING) & (StepJob.lease_until < now),
+    )
+    query = select(StepJob.id, StepJob.supplier_id).where(due).order_by(StepJob.due_at).limit(limit)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    claimed = list((await session.execute(query)).tuples())
+    if claimed:
+        await session.execute(
+            update(StepJob)
+            .where(StepJob.id.in_([job_id for job_id, _ in claimed]))
+            .values(state=JobState.RUNNING, lease_until=now + lease, claimed_by=worker)
+        )
+    return claimed
+
+
+async def job(session: AsyncSession, job_id: int) -> StepJob | None:
+    return await session.get(StepJob, job_id, with_for_update=False, populate_existing=True)
+
+
+async def run(session: AsyncSession, run_id: uuid.UUID) -> PlaybookRun | None:
+    return await session.get(PlaybookRun, run_id, populate_existing=True)
+
+
+async def next_due(session: AsyncSession) -> datetime | None:
+    """When the earliest pending job falls due."""
+    return await session.scalar(
+        select(func.min(StepJob.due_at)).where(StepJob.state == JobState.PENDING)
+    )
+
+
+async def close_pending_jobs(session: AsyncSession, run_id: uuid.UUID) -> None:
+    """A run that ended has nothing left to do."""
+    await session.execute(
+        update(StepJob)
+        .where(StepJob.run_id == run_id, StepJob.state != JobState.DONE)
+        .values(state=JobState.DONE, lease_until=None)
+    )
+
+
+async def intervention_by_key(session: AsyncSession, key: str) -> Intervention | None:
+    return (
+        await session.scalars(select(Intervention).where(Intervention.idempotency_key == key))
+    ).first()
+
+
+async def run_outcomes(session: AsyncSession, run_id: uuid.UUID) -> dict[str, bool]:
+    """What the run's earlier messages achieved: any email opened, anything clicked, any
+    in-app message seen."""
+    i = Intervention
+    row = (
+        await session.execute(
+            select(
+                func.count().filter((i.channel == Channel.EMAIL) & i.opened_at.is_not(None)),
+                func.count().filter(i.clicked_at.is_not(None)),
+                func.count().filter((i.channel == Channel.IN_APP) & i.opened_at.is_not(None)),
+            ).where(i.run_id == run_id)
+        )
+    ).one()
+    return {"email_opened": row[0] > 0, "clicked": row[1] > 0, "inapp_seen": row[2] > 0}
+
+
+async def marketing_sent_since(
+    session: AsyncSession, supplier_id: uuid.UUID, since: datetime
+) -> int:
+    """Marketing messages sent (or being sent) to a supplier since ``since``: the cap's count."""
+    i = Intervention
+    return int(
+        await session.scalar(
+            select(func.count()).where(
+                i.supplier_id == supplier_id,
+                i.category == Category.MARKETING,
+                i.channel.in_([str(c) for c in CAPPED_CHANNELS]),
+                i.status.in_([DeliveryStatus.SENT, DeliveryStatus.SENDING]),
+                func.coalesce(i.sent_at, i.updated_at) >= since,
+            )
+        )
+        or 0
+    )
+
+
+async def open_task(
+    session: AsyncSession, supplier_id: uuid.UUID, reason: str
+) -> SuccessTask | None:
+    return (
+        await session.scalars(
+            select(SuccessTask).where(
+                SuccessTask.supplier_id == supplier_id,
+                SuccessTask.reason == reason,
+                SuccessTask.status == TaskStatus.OPEN,
+            )
+        )
+    ).first()
+
+
+async def open_task_counts(session: AsyncSession) -> dict[uuid.UUID, int]:
+    """Open tasks per owner, for round-robin assignment."""
+    rows = await session.execute(
+        select(SuccessTask.owner_id, func.count())
+        .where(SuccessTask.status == TaskStatus.OPEN, SuccessTask.owner_id.is_not(None))
+        .group_by(SuccessTask.owner_id)
+    )
+    return {owner: int(n) for owner, n in rows if owner is not None}
+
+
+async def sweep_mark(session: AsyncSession, name: str) -> SweepMark | None:
+    return await session.get(SweepMark, name, populate_existing=True)
+
+
+async def active_runs(
+    session: AsyncSession, supplier_ids: Sequence[uuid.UUID]
+) -> Sequence[PlaybookRun]:
+    """The active runs of ``supplier_ids``, in supplier order."""
+    if not supplier_ids:
+        return []
+    rows = await session.scalars(
+        select(PlaybookRun)
+        .where(
+            PlaybookRun.supplier_id.in_(list(supplier_ids)), PlaybookRun.status == RunStatus.ACTIVE
+        )
+        .order_by(PlaybookRun.supplier_id, PlaybookRun.id)
+    )
+    return rows.all()
