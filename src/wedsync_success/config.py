@@ -36,6 +36,43 @@ class Settings(BaseSettings):
         default=DEFAULTS_DIR / "milestones.yaml",
         description="Declarative milestone definitions.",
     )
+    playbooks_config: Path = Field(
+        default=DEFAULTS_DIR / "playbooks.yaml",
+        description="Intervention playbooks, frequency cap, quiet hours and webhook targets.",
+    )
+    smtp_url: str | None = Field(
+        default=None,
+        description="Outgoing mail server: smtp://host:port (add ?starttls=1 to upgrade), "
+        "smtps://user:pass@host:465. Unset: email steps are recorded as failed, not sent.",
+    )
+    smtp_lookup_url: str | None = Field(
+        default=None,
+        description="A Mailpit-compatible message search API of the mail relay, used to check "
+        "after a crash whether a message already went (else it is re-sent under the same "
+        "Message-ID, which mail stores collapse).",
+    )
+    mail_from: str = Field(
+        default="WedSync Success <success@wedsync.example>",
+        description="The From of intervention emails.",
+    )
+    sms_url: str | None = Field(
+        default=None,
+        description="Twilio-compatible SMS API with credentials, e.g. "
+        "https://ACCOUNT_SID:AUTH_TOKEN@api.twilio.com. Unset: SMS steps are recorded as failed.",
+    )
+    sms_from: str | None = Field(default=None, description="The sender number (E.164) of SMS.")
+    product_url: str = Field(
+        default="https://app.wedsync.example",
+        description="The suppliers' WedSync app, where the links of intervention emails lead.",
+    )
+    run_worker: bool = Field(
+        default=True,
+        description="The API process also works due intervention steps (turn off when "
+        "`wedsync-success worker` processes do it).",
+    )
+    worker_interval_seconds: float = Field(
+        default=1.0, gt=0, description="How often the intervention worker looks for due steps."
+    )
     max_batch_size: int = Field(default=5000, ge=1, description="Largest POST /events batch.")
     max_body_bytes: int = Field(
         default=8 * 1024 * 1024,

@@ -112,3 +112,10 @@ async def names_of(session: AsyncSession, user_ids: list[uuid.UUID]) -> dict[uui
         select(TeamUser.id, TeamUser.name).where(TeamUser.id.in_(user_ids))
     )
     return {user_id: name for user_id, name in rows}
+
+
+async def existing_user_ids(session: AsyncSession, user_ids: list[uuid.UUID]) -> list[uuid.UUID]:
+    """Which of ``user_ids`` are team members."""
+    if not user_ids:
+        return []
+    return list(await session.scalars(select(TeamUser.id).where(TeamUser.id.in_(user_ids))))

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Row, and_, delete, func, insert, or_, select, tuple_
+from sqlalchemy import Row, and_, delete, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wedsync_success.db.upsert import dialect_insert
@@ -63,8 +63,12 @@ async def upsert(
     suppliers: list[dict[str, Any]],
     users: list[dict[str, Any]],
 ) -> None:
-    """Create or update suppliers by id, replacing their user lists (rows in id order, so
-    concurrent writers lock them in one order)."""
+    """Create or update suppliers by id, making their user lists exactly ``users`` (rows in
+    id order, so concurrent writers lock them in one order).
+
+    Users are updated in place, not deleted and re-added, so what hangs off a user (contact
+    preferences, in-app messages) survives an update of its supplier.
+    """
     if not suppliers:
         return
     suppliers = sorted(suppliers, key=lambda row: row["id"])
@@ -77,9 +81,35 @@ async def upsert(
         suppliers,
     )
     ids = [s["id"] for s in suppliers]
-    await session.execute(delete(SupplierUser).where(SupplierUser.supplier_id.in_(ids)))
+    await session.execute(
+        delete(SupplierUser).where(
+            SupplierUser.supplier_id.in_(ids), SupplierUser.id.not_in([u["id"] for u in users])
+        )
+    )
     if users:
-        await session.execute(insert(SupplierUser), users)
+        users = sorted(users, key=lambda row: row["id"])
+        user_stmt = dialect_insert(session, SupplierUser)
+        await session.execute(
+            user_stmt.on_conflict_do_update(
+                index_elements=["id"],
+                set_={c: user_stmt.excluded[c] for c in ("email", "name", "role", "phone")},
+            ),
+            users,
+        )
+
+
+async def user_ids_by_email(
+    session: AsyncSession, supplier_ids: Sequence[uuid.UUID]
+) -> dict[tuple[uuid.UUID, str], uuid.UUID]:
+    """Existing users of ``supplier_ids`` by (supplier, lower-cased email)."""
+    if not supplier_ids:
+        return {}
+    rows = await session.execute(
+        select(SupplierUser.supplier_id, SupplierUser.email, SupplierUser.id).where(
+            SupplierUser.supplier_id.in_(list(supplier_ids))
+        )
+    )
+    return {(sid, email.lower()): uid for sid, email, uid in rows}
 
 
 async def get(session: AsyncSession, supplier_id: uuid.UUID) -> Supplier | None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from typing import Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
 
 from wedsync_success.kit.batch import RejectedItem
 from wedsync_success.kit.limits import MAX_AMOUNT_MINOR, StoredInstant, StoredText
@@ -20,6 +21,11 @@ class SupplierUserIn(BaseModel):
     email: EmailStr
     name: StoredText = Field(min_length=1, max_length=200)
     role: StoredText = Field(default="owner", max_length=32)
+    phone: str | None = Field(
+        default=None,
+        pattern=r"^\+[1-9][0-9]{6,14}$",
+        description="Mobile number in E.164 (+447700900123), for SMS",
+    )
 
 
 class SupplierIn(BaseModel):
@@ -41,7 +47,26 @@ class SupplierIn(BaseModel):
     subscription_started_at: StoredInstant | None = None
     subscription_ended_at: StoredInstant | None = None
     cancellation_reason: StoredText | None = Field(default=None, max_length=200)
+    time_zone: str | None = Field(
+        default=None,
+        max_length=64,
+        description="IANA time zone (Europe/London) for quiet hours; default: the country's",
+    )
+    account_owner_id: uuid.UUID | None = Field(
+        default=None, description="The team member who owns the account (gets its tasks)"
+    )
     users: list[SupplierUserIn] = Field(default_factory=list, max_length=50)
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError("is not a known IANA time zone, e.g. Europe/London") from exc
+        return value
 
     @model_validator(mode="after")
     def _cancellation_is_consistent(self) -> Self:
@@ -68,6 +93,7 @@ class SupplierUserOut(BaseModel):
     email: str
     name: str
     role: str
+    phone: str | None = None
 
 
 class HealthSummary(BaseModel):

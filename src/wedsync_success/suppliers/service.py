@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from wedsync_success.access import repository as access_repository
 from wedsync_success.activity.schemas import EventIn
 from wedsync_success.db.locks import lock_suppliers
 from wedsync_success.kit.batch import RejectedItem, validate_each
@@ -41,9 +42,13 @@ async def upsert_batch(
         )
     valid, rejected = validate_each(SupplierIn, items, key_field="id")
     valid, collisions = await _without_id_collisions(session, valid)
-    rejected = sorted(rejected + collisions, key=lambda item: item.index)
+    valid, unknown_owners = await _with_known_owners(session, valid)
+    rejected = sorted(rejected + collisions + unknown_owners, key=lambda item: item.index)
     supplier_rows: list[dict[str, Any]] = []
     user_rows: list[dict[str, Any]] = []
+    given_ids = [item.id for _, item in valid if item.id is not None]
+    await lock_suppliers(session, given_ids)
+    known_users = await repository.user_ids_by_email(session, given_ids)
     for _, item in valid:
         sid = item.id or uuid.uuid4()
         supplier_rows.append(
@@ -56,17 +61,17 @@ async def upsert_batch(
         )
         user_rows.extend(
             {
-                "id": u.id or uuid.uuid4(),
+                "id": u.id or known_users.get((sid, u.email.lower())) or uuid.uuid4(),
                 "supplier_id": sid,
                 "email": u.email,
                 "name": u.name,
                 "role": u.role,
+                "phone": u.phone,
                 "created_at": now,
             }
             for u in item.users
         )
     ids = [row["id"] for row in supplier_rows]
-    await lock_suppliers(session, ids)
     before = await repository.existing_ids(session, ids)
     await repository.upsert(session, supplier_rows, user_rows)
     return SupplierBatchResult(
@@ -112,6 +117,24 @@ async def _without_id_collisions(
         else:
             key = str(item.id) if item.id is not None else None
             rejected.append(RejectedItem(index=index, key=key, field=problem[0], reason=problem[1]))
+    return kept, rejected
+
+
+async def _with_known_owners(
+    session: AsyncSession, valid: list[tuple[int, SupplierIn]]
+) -> tuple[list[tuple[int, SupplierIn]], list[RejectedItem]]:
+    """Refuse an item whose ``account_owner_id`` is not a team member."""
+    wanted = sorted({item.account_owner_id for _, item in valid if item.account_owner_id})
+    known = set(await access_repository.existing_user_ids(session, wanted))
+    kept: list[tuple[int, SupplierIn]] = []
+    rejected: list[RejectedItem] = []
+    for index, item in valid:
+        if item.account_owner_id is None or item.account_owner_id in known:
+            kept.append((index, item))
+            continue
+        key = str(item.id) if item.id is not None else None
+        reason = "no team member has this id"
+        rejected.append(RejectedItem(index=index, key=key, field="account_owner_id", reason=reason))
     return kept, rejected
 
 
