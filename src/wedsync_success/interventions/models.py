@@ -54,6 +54,7 @@ class JobState(enum.StrEnum):
 class DeliveryStatus(enum.StrEnum):
     """Every decision about one message is recorded, never silently dropped."""
 
+    QUEUED = "queued"  # a one-off message waiting for the worker
     SENDING = "sending"  # intent recorded, the adapter is (or was, before a crash) sending
     RETRYING = "retrying"  # a temporary failure; the job tries again later
     SENT = "sent"  # the provider accepted it (in-app: visible to the user; task: opened)
@@ -107,18 +108,23 @@ class PlaybookRun(Base):
 
 
 class StepJob(Base):
-    """A durable scheduled step of a run: claimed by one worker at a time, survives restarts."""
+    """A durable scheduled piece of work, claimed by one worker at a time, surviving restarts:
+    a run's step (``run_id``, ``step_no``) or a one-off message (``intervention_id``)."""
 
     __tablename__ = "intervention_jobs"
     __table_args__ = (
         Index("uq_intervention_jobs_run_step", "run_id", "step_no", unique=True),
+        Index("uq_intervention_jobs_intervention_id", "intervention_id", unique=True),
         Index("ix_intervention_jobs_due", "state", "due_at"),
     )
 
     id: Mapped[int] = mapped_column(big_id, primary_key=True, autoincrement=True)
-    run_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("playbook_runs.id", ondelete="CASCADE"))
+    run_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("playbook_runs.id", ondelete="CASCADE"), nullable=True
+    )
+    intervention_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
     supplier_id: Mapped[uuid.UUID] = mapped_column(Uuid)
-    step_no: Mapped[int] = mapped_column(Integer)
+    step_no: Mapped[int] = mapped_column(Integer, default=0)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     state: Mapped[str] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(Integer, default=0)

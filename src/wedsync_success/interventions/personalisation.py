@@ -36,7 +36,13 @@ class Personalisation:
     milestone_name: str
 
     def as_context(self) -> dict[str, Any]:
-        return asdict(self)
+        """The template variables (``business_name`` and ``milestone`` are the email
+        templates' names for ``supplier_name`` and ``milestone_name``)."""
+        return {
+            **asdict(self),
+            "business_name": self.supplier_name,
+            "milestone": self.milestone_name,
+        }
 
 
 SAMPLE = Personalisation(

@@ -110,18 +110,12 @@ def idempotency_key(run_id: uuid.UUID, step_no: int) -> str:
     return f"run:{run_id}:{step_no}"
 
 
-async def prepare(
-    *, session: AsyncSession, env: StepEnv, job_id: int, worker: str, now: datetime
+async def prepare_step(
+    *, session: AsyncSession, env: StepEnv, job: StepJob, run_id: uuid.UUID, now: datetime
 ) -> Prepared | None:
-    """Decide the claimed job's step; returns the message to send, if there is one."""
-    job = await repository.job(session, job_id)
-    if job is None:
-        return None
-    await lock_suppliers(session, [job.supplier_id])
-    job = await repository.job(session, job_id)  # re-read under the lock
-    if job is None or job.state != JobState.RUNNING or job.claimed_by != worker:
-        return None  # another worker took it over after this one's lease ran out
-    run = await repository.run(session, job.run_id)
+    """Decide a run's step (the job is claimed, the supplier locked); returns the message
+    to send, if there is one."""
+    run = await repository.run(session, run_id)
     playbook = env.catalog.get(run.playbook_key) if run else None
     if run is None or run.status != RunStatus.ACTIVE:
         job.state = JobState.DONE
@@ -188,17 +182,7 @@ class _Decision:
             return await self._close(step, DeliveryStatus.SKIPPED, skip)
         if self.run.arm == Arm.CONTROL:
             return await self._close(step, DeliveryStatus.SUPPRESSED, "control arm: not sent")
-        contact = (
-            await suppliers_repository.primary_contacts(self.session, [self.supplier.id])
-        ).get(self.supplier.id)
-        facts = await personalise(
-            session=self.session,
-            supplier=self.supplier,
-            contact=contact,
-            health=self.env.health,
-            milestones=self.env.milestones,
-            trigger=self.run.trigger,
-        )
+        contact, facts = await self._personalise()
         if isinstance(step, TaskStep):
             return await self._task(step, facts)
         if isinstance(step, WebhookStep):
@@ -208,33 +192,22 @@ class _Decision:
                 step, DeliveryStatus.UNDELIVERABLE, "the supplier has no users"
             )
         channel = Channel(step.channel)
-        subscribed = await preferences.is_subscribed(
+        verdict = await gate(
             session=self.session,
-            supplier_user_ids=[contact.id],
+            env=self.env,
+            supplier=self.supplier,
+            contact=contact,
             channel=channel,
             category=step.category,
+            now=self.now,
         )
-        if contact.id not in subscribed:
-            return await self._close(
-                step, DeliveryStatus.UNSUBSCRIBED, f"opted out of {channel} ({step.category})"
-            )
-        if await self._capped(step):
-            cap = self.env.catalog.frequency_cap
-            return await self._close(
-                step,
-                DeliveryStatus.CAPPED,
-                f"frequency cap: {cap.messages} marketing messages per {cap.per_days} days",
-            )
+        if isinstance(verdict, Refusal):
+            return await self._close(step, verdict.status, verdict.detail)
         if isinstance(step, InAppStep):
             return await self._in_app(step, contact, facts)
-        if isinstance(step, SmsStep) and not contact.phone:
-            return await self._close(step, DeliveryStatus.UNDELIVERABLE, "no phone number")
-        if isinstance(step, EmailStep) and not contact.email:
-            return await self._close(step, DeliveryStatus.UNDELIVERABLE, "no email address")
-        held = self._quiet_until(channel)
-        if held is not None:
-            self._record(step, DeliveryStatus.HELD, f"quiet hours until {held.isoformat()}")
-            self.job.state, self.job.due_at, self.job.lease_until = JobState.PENDING, held, None
+        if verdict is not None:
+            self._record(step, DeliveryStatus.HELD, f"quiet hours until {verdict.isoformat()}")
+            self.job.state, self.job.due_at, self.job.lease_until = JobState.PENDING, verdict, None
             await self.session.flush()
             return None
         if isinstance(step, EmailStep):
@@ -244,17 +217,7 @@ class _Decision:
 
     async def _resume(self, step: ChannelStep) -> Prepared | None:
         """Rebuild the same message (same key) without deciding again: it may have gone."""
-        contact = (
-            await suppliers_repository.primary_contacts(self.session, [self.supplier.id])
-        ).get(self.supplier.id)
-        facts = await personalise(
-            session=self.session,
-            supplier=self.supplier,
-            contact=contact,
-            health=self.env.health,
-            milestones=self.env.milestones,
-            trigger=self.run.trigger,
-        )
+        contact, facts = await self._personalise()
         if isinstance(step, WebhookStep):
             return await self._send(step, self._webhook(step, facts), f"webhook:{step.target}")
         if contact is not None and isinstance(step, EmailStep):
@@ -288,22 +251,6 @@ class _Decision:
             if outcomes.get(condition):
                 return f"skipped: {condition.replace('_', ' ')}"
         return None
-
-    async def _capped(self, step: ChannelStep) -> bool:
-        if step.category != Category.MARKETING:
-            return False
-        cap = self.env.catalog.frequency_cap
-        sent = await repository.marketing_sent_since(
-            self.session, self.supplier.id, self.now - timedelta(days=cap.per_days)
-        )
-        return sent >= cap.messages
-
-    def _quiet_until(self, channel: Channel) -> datetime | None:
-        quiet = self.env.catalog.quiet_hours
-        if channel not in quiet.channels:
-            return None
-        zone = supplier_zone(time_zone=self.supplier.time_zone, country=self.supplier.country)
-        return quiet_until(self.now, zone, quiet)
 
     def _record(
         self,
@@ -369,7 +316,7 @@ class _Decision:
         row = self._record(step, DeliveryStatus.SENT, f"task {verb}", subject=outcome.task.title)
         row.provider_id, row.sent_at = str(outcome.task.id), self.now
         await self.session.flush()
-        await _emit_sent(self.session, row, self.now)
+        await emit_sent(self.session, row, self.now)
         await advance(self.session, self.job, self.run, self.playbook, self.now)
         return None
 
@@ -396,7 +343,7 @@ class _Decision:
             now=self.now,
         )
         row.provider_id = f"inapp:{message_id}"
-        await _emit_sent(self.session, row, self.now)
+        await emit_sent(self.session, row, self.now)
         await advance(self.session, self.job, self.run, self.playbook, self.now)
         return None
 
@@ -404,33 +351,18 @@ class _Decision:
         self, step: EmailStep, contact: SupplierUser, facts: Personalisation
     ) -> OutgoingMessage:
         row = self._record(step, DeliveryStatus.SENDING, None, user_id=contact.id)
-        links = self.env.links
-        product = self.env.product_url.rstrip("/")
-        unsubscribe = links.unsubscribe_url(contact.id, str(Channel.EMAIL), str(step.category))
-        context = {
-            **facts.as_context(),
-            "pixel_url": links.pixel_url(row.id),
-            "unsubscribe_url": unsubscribe,
-            "links": {
-                name: links.click_url(row.id, f"{product}{path}")
-                for name, path in PRODUCT_LINKS.items()
-            },
-        }
-        rendered = self.env.render_email(step.template, context)
-        row.subject, row.body = rendered.subject[:300], rendered.text
-        return OutgoingMessage(
-            idempotency_key=self.key,
-            channel=Channel.EMAIL,
+        message = build_email(
+            env=self.env,
+            intervention_id=row.id,
+            key=self.key,
             category=step.category,
-            recipient=_recipient(self.supplier, contact),
-            subject=rendered.subject,
-            text=rendered.text,
-            html=rendered.html,
-            headers={
-                "List-Unsubscribe": f"<{unsubscribe}>",
-                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-            },
+            template=step.template,
+            supplier=self.supplier,
+            contact=contact,
+            context=facts.as_context(),
         )
+        row.subject, row.body = message.subject[:300], message.text
+        return message
 
     def _sms(self, step: SmsStep, contact: SupplierUser, facts: Personalisation) -> OutgoingMessage:
         text = render_text(step.text, facts.as_context())
@@ -440,7 +372,7 @@ class _Decision:
             idempotency_key=self.key,
             channel=Channel.SMS,
             category=step.category,
-            recipient=_recipient(self.supplier, contact),
+            recipient=recipient_of(self.supplier, contact),
             text=text,
         )
 
@@ -479,14 +411,59 @@ class _Decision:
         return Prepared(self.job.id, self.row.id, message, adapter, reconcile)
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """The gate's "no": recorded on the intervention with its reason."""
+
+    status: DeliveryStatus
+    detail: str
+
+
+async def gate(
+    *,
+    session: AsyncSession,
+    env: StepEnv,
+    supplier: Supplier,
+    contact: SupplierUser,
+    channel: Channel,
+    category: Category,
+    now: datetime,
+) -> Refusal | datetime | None:
+    """The one place a message to a supplier user is allowed out: preferences, the reachable
+    address, the frequency cap (marketing only), then quiet hours. Returns a refusal, the
+    end of the quiet window to hold the message until, or ``None`` to send now."""
+    subscribed = await preferences.is_subscribed(
+        session=session, supplier_user_ids=[contact.id], channel=channel, category=category
+    )
+    if contact.id not in subscribed:
+        return Refusal(DeliveryStatus.UNSUBSCRIBED, f"opted out of {channel} ({category})")
+    if channel == Channel.SMS and not contact.phone:
+        return Refusal(DeliveryStatus.UNDELIVERABLE, "no phone number")
+    if channel == Channel.EMAIL and not contact.email:
+        return Refusal(DeliveryStatus.UNDELIVERABLE, "no email address")
+    cap = env.catalog.frequency_cap
+    if category == Category.MARKETING and channel in repository.CAPPED_CHANNELS:
+        sent = await repository.marketing_sent_since(
+            session, supplier.id, now - timedelta(days=cap.per_days)
+        )
+        if sent >= cap.messages:
+            return Refusal(
+                DeliveryStatus.CAPPED,
+                f"frequency cap: {cap.messages} marketing messages per {cap.per_days} days",
+            )
+    quiet = env.catalog.quiet_hours
+    if channel not in quiet.channels:
+        return None
+    zone = supplier_zone(time_zone=supplier.time_zone, country=supplier.country)
+    return quiet_until(now, zone, quiet)
+
+
 PRODUCT_LINKS = {
     "dashboard": "/",
-    "forms": "/forms/new",
-    "clients": "/clients",
-    "journeys": "/journeys",
-    "billing": "/settings/billing",
-    "referrals": "/referrals",
-    "help": "/help",
+    "first_form": "/forms/new",
+    "book_call": "/help/book-a-call",
+    "update_payment": "/settings/billing",
+    "referral": "/referrals",
 }
 """Where the links of an email lead in the supplier's WedSync app (each one tracked)."""
 
@@ -501,7 +478,49 @@ def _template_name(step: ChannelStep) -> str:
     return f"{step.channel}"
 
 
-def _recipient(supplier: Supplier, contact: SupplierUser) -> Recipient:
+def build_email(
+    *,
+    env: StepEnv,
+    intervention_id: uuid.UUID,
+    key: str,
+    category: Category,
+    template: str,
+    supplier: Supplier,
+    contact: SupplierUser,
+    context: dict[str, Any],
+) -> OutgoingMessage:
+    """Render an email with its tracked links, pixel and one-click unsubscribe headers."""
+    links = env.links
+    product = env.product_url.rstrip("/")
+    unsubscribe = links.unsubscribe_url(contact.id, str(Channel.EMAIL), str(category))
+    rendered = env.render_email(
+        template,
+        {
+            **context,
+            "pixel_url": links.pixel_url(intervention_id),
+            "unsubscribe_url": unsubscribe,
+            "links": {
+                name: links.click_url(intervention_id, f"{product}{path}")
+                for name, path in PRODUCT_LINKS.items()
+            },
+        },
+    )
+    return OutgoingMessage(
+        idempotency_key=key,
+        channel=Channel.EMAIL,
+        category=category,
+        recipient=recipient_of(supplier, contact),
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        headers={
+            "List-Unsubscribe": f"<{unsubscribe}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        },
+    )
+
+
+def recipient_of(supplier: Supplier, contact: SupplierUser) -> Recipient:
     return Recipient(
         supplier_id=str(supplier.id),
         supplier_user_id=str(contact.id),
@@ -511,7 +530,7 @@ def _recipient(supplier: Supplier, contact: SupplierUser) -> Recipient:
     )
 
 
-async def _emit_sent(session: AsyncSession, row: Intervention, now: datetime) -> None:
+async def emit_sent(session: AsyncSession, row: Intervention, now: datetime) -> None:
     await enqueue(
         session=session,
         events=[
@@ -550,11 +569,17 @@ async def record_sent(
     )
     row.detail = None
     await session.flush()
-    await _emit_sent(session, row, now)
-    run = await repository.run(session, job.run_id)
+    await emit_sent(session, row, now)
+    await _move_on(session, env, job, now)
+
+
+async def _move_on(session: AsyncSession, env: StepEnv, job: StepJob, now: datetime) -> None:
+    """The job's message is settled: a run goes to its next step, a one-off is done."""
+    run = await repository.run(session, job.run_id) if job.run_id else None
     playbook = env.catalog.get(run.playbook_key) if run else None
     if run is None or playbook is None:
-        job.state = JobState.DONE
+        job.state, job.lease_until = JobState.DONE, None
+        await session.flush()
         return
     await advance(session, job, run, playbook, now)
 
@@ -578,9 +603,4 @@ async def record_failure(
         return
     row.status = DeliveryStatus.FAILED
     await session.flush()
-    run = await repository.run(session, job.run_id)
-    playbook = env.catalog.get(run.playbook_key) if run else None
-    if run is None or playbook is None:
-        job.state = JobState.DONE
-        return
-    await advance(session, job, run, playbook, now)
+    await _move_on(session, env, job, now)

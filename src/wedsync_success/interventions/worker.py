@@ -32,11 +32,11 @@ from wedsync_success.interventions.channels.base import (
     ReconcileOutcome,
     SendResult,
 )
+from wedsync_success.interventions.jobs import prepare
 from wedsync_success.interventions.models import SweepMark
 from wedsync_success.interventions.steps import (
     Prepared,
     StepEnv,
-    prepare,
     record_failure,
     record_sent,
 )
