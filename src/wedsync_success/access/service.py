@@ -26,6 +26,8 @@ KEY_PREFIX = "wss_"
 class Scope(enum.StrEnum):
     INGEST = "ingest"
     READ = "read"
+    ACT = "act"
+    """Act on suppliers: send one-off messages, manage the success team's tasks."""
     ADMIN = "admin"
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wedsync_success.db.upsert import dialect_insert
@@ -203,3 +204,76 @@ async def active_runs(
         .order_by(PlaybookRun.supplier_id, PlaybookRun.id)
     )
     return rows.all()
+
+
+async def run_counts(session: AsyncSession) -> dict[str, tuple[int, int]]:
+    """(active, enrolled ever) runs per playbook."""
+    rows = await session.execute(
+        select(
+            PlaybookRun.playbook_key,
+            func.count().filter(PlaybookRun.status == RunStatus.ACTIVE),
+            func.count(),
+        ).group_by(PlaybookRun.playbook_key)
+    )
+    return {key: (int(active), int(total)) for key, active, total in rows}
+
+
+@dataclass(frozen=True)
+class InterventionFilters:
+    supplier_id: uuid.UUID | None = None
+    playbook: str | None = None
+    status: str | None = None
+    channel: str | None = None
+
+
+async def intervention_page(
+    session: AsyncSession,
+    filters: InterventionFilters,
+    *,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> Sequence[Intervention]:
+    """Newest first, by keyset on (created_at, id)."""
+    i = Intervention
+    query = select(i)
+    if filters.supplier_id is not None:
+        query = query.where(i.supplier_id == filters.supplier_id)
+    if filters.playbook is not None:
+        query = query.where(i.playbook_key == filters.playbook)
+    if filters.status is not None:
+        query = query.where(i.status == filters.status)
+    if filters.channel is not None:
+        query = query.where(i.channel == filters.channel)
+    if after is not None:
+        query = query.where(tuple_(i.created_at, i.id) < tuple_(*after))
+    rows = await session.scalars(query.order_by(i.created_at.desc(), i.id.desc()).limit(limit))
+    return rows.all()
+
+
+@dataclass(frozen=True)
+class TaskFilters:
+    status: str | None = None
+    owner_id: uuid.UUID | None = None
+    supplier_id: uuid.UUID | None = None
+
+
+async def task_page(
+    session: AsyncSession, filters: TaskFilters, *, after: tuple[date, uuid.UUID] | None, limit: int
+) -> Sequence[SuccessTask]:
+    """Soonest due first, by keyset on (due_on, id)."""
+    t = SuccessTask
+    query = select(t)
+    if filters.status is not None:
+        query = query.where(t.status == filters.status)
+    if filters.owner_id is not None:
+        query = query.where(t.owner_id == filters.owner_id)
+    if filters.supplier_id is not None:
+        query = query.where(t.supplier_id == filters.supplier_id)
+    if after is not None:
+        query = query.where(tuple_(t.due_on, t.id) > tuple_(*after))
+    rows = await session.scalars(query.order_by(t.due_on, t.id).limit(limit))
+    return rows.all()
+
+
+async def task(session: AsyncSession, task_id: uuid.UUID) -> SuccessTask | None:
+    return await session.get(SuccessTask, task_id, populate_existing=True)

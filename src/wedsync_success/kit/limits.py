@@ -31,7 +31,7 @@ import math
 import re
 import sys
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field
@@ -129,6 +129,20 @@ StoredInstant = Annotated[
     AwareDatetime, BeforeValidator(_instant_from_text), AfterValidator(_check_instant)
 ]
 """A timezone-aware instant between :data:`EARLIEST` and :data:`LATEST`."""
+
+
+def _check_day(value: date) -> date:
+    if not EARLIEST.date() <= value < LATEST.date():
+        raise PydanticCustomError(
+            "day_out_of_range",
+            "must be between {earliest} and {latest}",
+            {"earliest": EARLIEST.date().isoformat(), "latest": LATEST.date().isoformat()},
+        )
+    return value
+
+
+StoredDay = Annotated[date, AfterValidator(_check_day)]
+"""A calendar day (YYYY-MM-DD) in the same window as :data:`StoredInstant`."""
 
 
 def _dotted(path: tuple[str | int, ...]) -> str:

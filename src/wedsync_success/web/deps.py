@@ -80,4 +80,5 @@ def require(
 
 IngestKey = Annotated[ApiKey, Depends(require(Scope.INGEST))]
 ReadKey = Annotated[ApiKey, Depends(require(Scope.READ))]
+ActKey = Annotated[ApiKey, Depends(require(Scope.ACT))]
 AdminKey = Annotated[ApiKey, Depends(require(Scope.ADMIN))]

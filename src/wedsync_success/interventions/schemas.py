@@ -1,0 +1,144 @@
+"""Pydantic shapes of playbooks, interventions, one-off messages and tasks in the API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from wedsync_success.interventions.channels.base import Category, Channel
+from wedsync_success.kit.limits import StoredDay, StoredText
+
+
+class PlaybookStepOut(BaseModel):
+    kind: str = Field(description="a channel (email, in_app, sms, task, webhook) or wait")
+    detail: str
+
+
+class PlaybookOut(BaseModel):
+    key: str
+    name: str
+    description: str
+    enabled: bool
+    priority: int
+    goal_group: str
+    trigger: str
+    steps: list[PlaybookStepOut]
+    goal: str | None
+    holdout: float
+    reenrol_after_days: int
+    active_runs: int
+    enrolled: int
+
+
+class InterventionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    supplier_id: uuid.UUID
+    supplier_user_id: uuid.UUID | None
+    run_id: uuid.UUID | None
+    playbook_key: str | None
+    step_no: int | None
+    channel: str
+    category: str
+    template: str
+    status: str
+    subject: str
+    detail: str | None
+    provider_id: str | None
+    attempts: int
+    created_at: datetime
+    updated_at: datetime
+    sent_at: datetime | None
+    opened_at: datetime | None
+    clicked_at: datetime | None
+
+
+class InterventionPage(BaseModel):
+    items: list[InterventionOut]
+    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null at end")
+
+
+class OneOffMessageIn(BaseModel):
+    """A message a success manager sends to a supplier now (through caps, quiet hours and
+    preferences like any other)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    channel: Literal[Channel.EMAIL, Channel.IN_APP, Channel.SMS]
+    category: Category = Field(
+        default=Category.TRANSACTIONAL,
+        description="marketing messages count towards the frequency cap",
+    )
+    subject: StoredText = Field(
+        default="", max_length=200, description="email subject / in-app title"
+    )
+    body: StoredText = Field(min_length=1, max_length=5000)
+    supplier_user_id: uuid.UUID | None = Field(
+        default=None, description="which of the supplier's users; default: its main contact"
+    )
+
+
+class OneOffMessageOut(BaseModel):
+    intervention: InterventionOut
+    created: bool = Field(description="false when this Idempotency-Key was already used")
+
+
+TaskPriority = Literal["low", "medium", "high", "urgent"]
+TaskStatusName = Literal["open", "done", "dismissed"]
+
+
+class TaskOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    supplier_id: uuid.UUID
+    reason: str
+    title: str
+    detail: str
+    priority: str
+    status: str
+    owner_id: uuid.UUID | None
+    due_on: date
+    run_id: uuid.UUID | None
+    times_triggered: int
+    created_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None
+
+
+class TaskPage(BaseModel):
+    items: list[TaskOut]
+    next_cursor: str | None
+
+
+class TaskIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    supplier_id: uuid.UUID
+    reason: str = Field(pattern=r"^[a-z][a-z0-9_]{1,63}$", description="one open task per reason")
+    title: StoredText = Field(min_length=1, max_length=200)
+    detail: StoredText = Field(default="", max_length=5000)
+    priority: TaskPriority = "medium"
+    due_on: StoredDay
+    owner_id: uuid.UUID | None = Field(
+        default=None, description="default: the account owner, else the least-loaded member"
+    )
+
+
+class TaskPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    status: TaskStatusName | None = None
+    priority: TaskPriority | None = None
+    due_on: StoredDay | None = None
+    owner_id: uuid.UUID | None = None
+    detail: StoredText | None = Field(default=None, max_length=5000)
+
+
+class TaskWriteOut(BaseModel):
+    task: TaskOut
+    created: bool = Field(description="false when an open task for this reason was updated")
