@@ -353,6 +353,8 @@ async def test_reconcile_finds_a_message_the_provider_holds(
     found = await adapter.reconcile(message("run-3:step-1"))
     assert found.outcome is ReconcileOutcome.DELIVERED
     assert found.provider_id == sent.provider_id
+    spaced = await adapter.reconcile(message("run-3:step-1", phone="+44 7911 123456"))
+    assert spaced == found  # the number is asked for as it was sent, in E.164
 
 
 async def test_reconcile_says_not_sent_when_no_message_carries_the_key(
@@ -361,6 +363,7 @@ async def test_reconcile_says_not_sent_when_no_message_carries_the_key(
     await adapter.send(message("run-4:step-1"))
     assert (await adapter.reconcile(message("run-4:step-2"))).outcome is ReconcileOutcome.NOT_SENT
     assert (await adapter.reconcile(message(phone=None))).outcome is ReconcileOutcome.NOT_SENT
+    assert (await adapter.reconcile(message(phone="0791"))).outcome is ReconcileOutcome.NOT_SENT
 
 
 async def test_reconcile_reads_every_page(

@@ -35,7 +35,11 @@ from wedsync_success.interventions.channels.base import (
     SendResult,
     TemporaryFailure,
 )
-from wedsync_success.interventions.channels.http import excerpt, header_key, is_temporary_status
+from wedsync_success.interventions.channels.http_rules import (
+    excerpt,
+    header_key,
+    is_temporary_status,
+)
 from wedsync_success.kit.errors import ConfigError, ValidationFailed
 
 # GSM 03.38: the basic character set (ESC at 0x1B left out: it only introduces the extension
@@ -182,11 +186,13 @@ class TwilioSmsAdapter:
 
     async def reconcile(self, message: OutgoingMessage) -> Reconciliation:
         """Look for our idempotency key among the messages the provider holds for the number."""
-        if message.recipient.phone is None:
-            return Reconciliation(ReconcileOutcome.NOT_SENT)
+        try:
+            to = _recipient_phone(message)
+        except PermanentFailure:
+            return Reconciliation(ReconcileOutcome.NOT_SENT)  # send refuses it before posting
         url: str | None = self._messages_url
         params: dict[str, str] | None = {
-            "To": message.recipient.phone,
+            "To": to,
             "From": self._from,
             "PageSize": str(RECONCILE_PAGE_SIZE),
         }

@@ -27,7 +27,11 @@ from wedsync_success.interventions.channels.base import (
     SendResult,
     TemporaryFailure,
 )
-from wedsync_success.interventions.channels.http import excerpt, header_key, is_temporary_status
+from wedsync_success.interventions.channels.http_rules import (
+    excerpt,
+    header_key,
+    is_temporary_status,
+)
 from wedsync_success.kit.clock import Clock, utc_now
 from wedsync_success.kit.errors import ConfigError
 
