@@ -289,11 +289,11 @@ async def on_success_events(
     now: datetime,
     *,
     catalog: PlaybookFile,
-) -> list[uuid.UUID]:
+) -> None:
     """The outbox consumer, in the dispatcher's transaction: end the runs whose goal an event
     reached, then enrol from the round's triggers."""
     await end_runs_reaching_goals(session=session, catalog=catalog, events=events, now=now)
-    return await enrol(
+    await enrol(
         session=session,
         catalog=catalog,
         candidates=candidates_from_events(catalog, events),

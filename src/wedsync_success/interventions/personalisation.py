@@ -45,6 +45,16 @@ class Personalisation:
         }
 
 
+PRODUCT_LINKS = {
+    "dashboard": "/",
+    "first_form": "/forms/new",
+    "book_call": "/help/book-a-call",
+    "update_payment": "/settings/billing",
+    "referral": "/referrals",
+}
+"""Where the links of an email lead in the supplier's WedSync app (each one tracked)."""
+
+
 SAMPLE = Personalisation(
     supplier_name="Willow & Wren Photography",
     contact_name="Alex",

@@ -180,14 +180,14 @@ async def update_task(
     assert found is not None
     await _check_owner(session, patch.owner_id)
     if patch.status is not None and patch.status != found.status:
-        if found.status != TaskStatus.OPEN and patch.status == TaskStatus.OPEN:
-            if await repository.open_task(session, found.supplier_id, found.reason):
-                raise ValidationFailed(
-                    "Another task for this supplier and reason is open",
-                    details=[{"field": "status", "reason": "an open task for this reason exists"}],
-                )
+        reopening = patch.status == TaskStatus.OPEN.value
+        if reopening and await repository.open_task(session, found.supplier_id, found.reason):
+            raise ValidationFailed(
+                "Another task for this supplier and reason is open",
+                details=[{"field": "status", "reason": "an open task for this reason exists"}],
+            )
         found.status = patch.status
-        found.closed_at = None if patch.status == TaskStatus.OPEN else now
+        found.closed_at = None if reopening else now
     if patch.priority is not None:
         found.priority = patch.priority
     if patch.due_on is not None:
@@ -199,5 +199,3 @@ async def update_task(
     found.updated_at = now
     await session.flush()
     return TaskOut.model_validate(found)
-
-

@@ -11,7 +11,7 @@ provider instead of sending blindly.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -32,6 +32,7 @@ from wedsync_success.interventions.channels.base import (
     Recipient,
     SendResult,
 )
+from wedsync_success.interventions.channels.templates import RenderedEmail
 from wedsync_success.interventions.models import (
     Arm,
     DeliveryStatus,
@@ -41,7 +42,12 @@ from wedsync_success.interventions.models import (
     RunStatus,
     StepJob,
 )
-from wedsync_success.interventions.personalisation import Personalisation, personalise, render_text
+from wedsync_success.interventions.personalisation import (
+    PRODUCT_LINKS,
+    Personalisation,
+    personalise,
+    render_text,
+)
 from wedsync_success.interventions.playbooks import (
     ChannelStep,
     EmailStep,
@@ -63,13 +69,7 @@ from wedsync_success.suppliers.subscriptions import is_active_at
 RECOVERED_LEVELS = ("healthy", "watch")
 
 
-class RenderedEmail(Protocol):
-    subject: str
-    text: str
-    html: str
-
-
-EmailRenderer = Callable[[str, dict[str, Any]], RenderedEmail]
+EmailRenderer = Callable[[str, Mapping[str, Any]], RenderedEmail]
 
 
 class Links(Protocol):
@@ -456,16 +456,6 @@ async def gate(
         return None
     zone = supplier_zone(time_zone=supplier.time_zone, country=supplier.country)
     return quiet_until(now, zone, quiet)
-
-
-PRODUCT_LINKS = {
-    "dashboard": "/",
-    "first_form": "/forms/new",
-    "book_call": "/help/book-a-call",
-    "update_payment": "/settings/billing",
-    "referral": "/referrals",
-}
-"""Where the links of an email lead in the supplier's WedSync app (each one tracked)."""
 
 
 def _template_name(step: ChannelStep) -> str:

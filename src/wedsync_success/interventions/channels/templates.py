@@ -76,7 +76,7 @@ class EmailTemplates:
             raise ConfigError(
                 f"Unknown email template {template_key!r} (no {template_key}.subject.txt, "
                 f".txt and .html in {self.folder})",
-                details={"template": template_key},
+                details=[{"field": "template", "reason": template_key}],
             )
         try:
             subject = self._text.get_template(f"{template_key}.subject.txt").render(context)
@@ -85,18 +85,18 @@ class EmailTemplates:
         except jinja2.TemplateError as exc:
             raise ConfigError(
                 f"Email template {template_key!r} cannot be rendered: {exc}",
-                details={"template": template_key},
+                details=[{"field": "template", "reason": template_key}],
             ) from exc
         for name in ("unsubscribe_url", "pixel_url"):
             if name not in context or str(escape(context[name])) not in html:
                 raise ConfigError(
                     f"Email template {template_key}.html does not use {name}",
-                    details={"template": template_key},
+                    details=[{"field": "template", "reason": template_key}],
                 )
         if str(context["unsubscribe_url"]) not in text:
             raise ConfigError(
                 f"Email template {template_key}.txt does not show the unsubscribe link",
-                details={"template": template_key},
+                details=[{"field": "template", "reason": template_key}],
             )
         return RenderedEmail(subject=" ".join(subject.split()), text=text, html=html)
 
