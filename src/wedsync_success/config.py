@@ -40,6 +40,10 @@ class Settings(BaseSettings):
         default=DEFAULTS_DIR / "playbooks.yaml",
         description="Intervention playbooks, frequency cap, quiet hours and webhook targets.",
     )
+    email_templates: Path = Field(
+        default=DEFAULTS_DIR / "email",
+        description="Folder of the email templates (KEY.subject.txt, KEY.txt, KEY.html).",
+    )
     smtp_url: str | None = Field(
         default=None,
         description="Outgoing mail server: smtp://host:port (add ?starttls=1 to upgrade), "

@@ -12,6 +12,8 @@ from wedsync_success.events.consumers import register_builtin_consumers
 from wedsync_success.events.dispatcher import Dispatcher
 from wedsync_success.events.live import LiveHub
 from wedsync_success.health.config import HealthConfig, load_health_config
+from wedsync_success.interventions.channels.templates import EmailTemplates
+from wedsync_success.interventions.runtime import Interventions, load_checked_playbooks
 from wedsync_success.kit.clock import Clock, utc_now
 from wedsync_success.kit.logging import configure_logging
 from wedsync_success.milestones.definitions import MilestoneCatalog, load_milestone_catalog
@@ -32,6 +34,7 @@ class AppContext:
     overviews: OverviewSnapshots
     clock: Clock
     rate_limits: ApiRateLimiter
+    interventions: Interventions
 
     async def close(self) -> None:
         await self.db.dispose()
@@ -48,6 +51,18 @@ def build_context(settings: Settings, *, clock: Clock = utc_now) -> AppContext:
     live = LiveHub()
     transport.subscribe("live", live.publish)
     dispatcher = Dispatcher(db=db, transport=transport, clock=clock)
+    templates = EmailTemplates(settings.email_templates)
+    interventions = Interventions(
+        catalog=load_checked_playbooks(settings, milestones, templates),
+        templates=templates,
+        settings=settings,
+        db=db,
+        health=health,
+        milestones=milestones,
+        dispatcher=dispatcher,
+        clock=clock,
+    )
+    interventions.subscribe(transport)
     return AppContext(
         settings=settings,
         db=db,
@@ -63,4 +78,5 @@ def build_context(settings: Settings, *, clock: Clock = utc_now) -> AppContext:
             window_seconds=settings.api_rate_limit_window_seconds,
             db=db,
         ),
+        interventions=interventions,
     )

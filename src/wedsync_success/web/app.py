@@ -20,6 +20,7 @@ from wedsync_success.context import AppContext, build_context
 from wedsync_success.events.api import router as events_router
 from wedsync_success.events.backlog import measure_backlog
 from wedsync_success.health.api import router as health_router
+from wedsync_success.interventions.api import router as interventions_router
 from wedsync_success.milestones.api import router as milestones_router
 from wedsync_success.reports.api import router as reports_router
 from wedsync_success.suppliers.api import router as suppliers_router
@@ -45,17 +46,27 @@ def create_app(
         ctx = context or build_context(settings or get_settings())
         app.state.ctx = ctx
         stop = asyncio.Event()
-        task = None
+        tasks = []
         if run_dispatcher:
-            task = asyncio.create_task(
-                ctx.dispatcher.run(stop, interval=ctx.settings.dispatch_interval_seconds)
+            tasks.append(
+                asyncio.create_task(
+                    ctx.dispatcher.run(stop, interval=ctx.settings.dispatch_interval_seconds)
+                )
             )
+            if ctx.settings.run_worker:
+                worker = ctx.interventions.worker()
+                tasks.append(
+                    asyncio.create_task(
+                        worker.run(stop, interval=ctx.settings.worker_interval_seconds)
+                    )
+                )
         try:
             yield
         finally:
             stop.set()
-            if task is not None:
-                ctx.dispatcher.notify()
+            ctx.dispatcher.notify()
+            ctx.interventions.wake_worker()
+            for task in tasks:
                 await task
             if context is None:
                 await ctx.close()
@@ -85,6 +96,7 @@ def create_app(
         events_router,
         reports_router,
         churn_router,
+        interventions_router,
     ):
         app.include_router(router)
 
