@@ -20,6 +20,8 @@ from rich.table import Table
 from rich.text import Text
 
 from wedsync_success.churn.cli import churn_app
+from wedsync_success.interventions.cli import playbooks_app
+from wedsync_success.interventions.cli import worker as worker_command
 from wedsync_success.kit.cli import (
     Stages,
     console,
@@ -68,6 +70,8 @@ app.add_typer(apikey_app, name="apikey")
 app.add_typer(events_app, name="events")
 app.add_typer(churn_app, name="churn")
 app.add_typer(user_app, name="user")
+app.add_typer(playbooks_app, name="playbooks")
+app.command("worker")(worker_command)
 
 DEMO_EMAIL = "demo@wedsync.example"
 DEMO_PASSWORD = "wedsync-demo"

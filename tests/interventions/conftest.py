@@ -2,10 +2,27 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from ipaddress import ip_address
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+import yaml
+from aiosmtpd.controller import Controller
+
+from tests.conftest import TEST_SECRET_KEY, FakeClock
+from tests.factories import supplier as supplier_body
+from tests.interventions.sms_provider import ProviderState, sms_provider
+from tests.interventions.smtp_server import Collector, smtp_server
+from wedsync_success.config import DEFAULTS_DIR, Settings
+from wedsync_success.context import AppContext, build_context
+from wedsync_success.db.registry import metadata
+from wedsync_success.events.outbox import enqueue
+from wedsync_success.events.types import NewEvent, SuccessEventType
+from wedsync_success.suppliers.service import upsert_batch
 
 
 class OffMachine(AssertionError):
@@ -30,3 +47,117 @@ def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
         return await real(self, request)
 
     monkeypatch.setattr(httpx.AsyncHTTPTransport, "handle_async_request", guarded)
+
+
+# --- a whole interventions context: real SMTP server, real SMS provider, test playbooks ------
+
+
+SMS_SID, SMS_TOKEN = "AC" + "1" * 32, "token-for-tests"
+
+
+def playbooks_config(path: Path, **changes: Any) -> Path:
+    """The shipped playbooks with no holdout and no quiet hours (tests turn them back on),
+    plus ``changes`` to the file's top level."""
+    data = yaml.safe_load((DEFAULTS_DIR / "playbooks.yaml").read_text(encoding="utf-8"))
+    for playbook in data["playbooks"]:
+        playbook["holdout"] = 0.0
+    data["quiet_hours"]["channels"] = []
+    data.update(changes)
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def mailbox() -> Iterator[tuple[Collector, Controller]]:
+    handler = Collector()
+    controller = smtp_server(handler)
+    try:
+        yield handler, controller
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def sms() -> Iterator[tuple[str, ProviderState]]:
+    with sms_provider(SMS_SID, SMS_TOKEN) as served:
+        yield served
+
+
+def intervention_settings(
+    database_url: str,
+    *,
+    smtp_port: int,
+    sms_url: str,
+    playbooks: Path,
+    **extra: Any,
+) -> Settings:
+    host = sms_url.removeprefix("http://")
+    return Settings(
+        database_url=database_url,
+        secret_key=TEST_SECRET_KEY,
+        login_refusal_delay_seconds=0,
+        smtp_url=f"smtp://127.0.0.1:{smtp_port}",
+        sms_url=f"http://{SMS_SID}:{SMS_TOKEN}@{host}",
+        sms_from="+447700900001",
+        playbooks_config=playbooks,
+        public_base_url="http://127.0.0.1:8000",
+        **extra,
+    )
+
+
+@pytest.fixture
+async def octx(
+    database_url: str,
+    clock: FakeClock,
+    mailbox: tuple[Collector, Controller],
+    sms: tuple[str, ProviderState],
+    tmp_path: Path,
+) -> AsyncIterator[AppContext]:
+    """A context on an emptied database whose channels are this test's servers."""
+    context = build_context(
+        intervention_settings(
+            database_url,
+            smtp_port=mailbox[1].port,
+            sms_url=sms[0],
+            playbooks=playbooks_config(tmp_path / "playbooks.yaml"),
+        ),
+        clock=clock,
+    )
+    async with context.db.transaction() as session:
+        for table in reversed(metadata.sorted_tables):
+            await session.execute(table.delete())
+    try:
+        yield context
+    finally:
+        await context.close()
+
+
+async def seed_supplier(ctx: AppContext, **overrides: Any) -> uuid.UUID:
+    """A current customer with one user (email and mobile), through the suppliers service."""
+    body = supplier_body(**overrides)
+    if "users" not in overrides:
+        body["users"][0]["phone"] = "+447700900123"
+    async with ctx.db.transaction() as session:
+        result = await upsert_batch(session=session, items=[body], now=ctx.clock())
+    assert result.rejected == 0, result.errors
+    return uuid.UUID(str(body["id"]))
+
+
+async def risk_changed(
+    ctx: AppContext, supplier_id: uuid.UUID, *, to: str = "at_risk", previous: str = "watch"
+) -> None:
+    """Health scoring says the supplier moved risk level; the dispatcher delivers it."""
+    async with ctx.db.transaction() as session:
+        await enqueue(
+            session=session,
+            events=[
+                NewEvent(
+                    SuccessEventType.RISK_LEVEL_CHANGED,
+                    supplier_id,
+                    ctx.clock(),
+                    {"risk_level": to, "previous_risk_level": previous, "score": 35.0},
+                )
+            ],
+            now=ctx.clock(),
+        )
+    await ctx.dispatcher.drain()

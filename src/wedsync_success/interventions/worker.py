@@ -85,7 +85,7 @@ class InterventionWorker:
     ) -> None:
         self._db = db
         self.env = env
-        self._adapters = adapters
+        self.adapters = adapters
         self._clock = clock
         self._after_commit = after_commit
         self.name = name or worker_name()
@@ -136,7 +136,7 @@ class InterventionWorker:
         )
         if prepared is None:
             return 0
-        adapter = self._adapters.get(prepared.adapter)
+        adapter = self.adapters.get(prepared.adapter)
         failure: DeliveryError | None = None
         try:
             if adapter is None:

@@ -1,0 +1,125 @@
+"""``wedsync-success playbooks …`` and ``wedsync-success worker``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from wedsync_success.kit.cli import console, print_error, run
+
+if TYPE_CHECKING:
+    from wedsync_success.context import AppContext
+    from wedsync_success.interventions.schemas import PlaybookOut
+
+playbooks_app = typer.Typer(
+    help="Intervention playbooks: check a playbooks file, list them, see their results "
+    "(treated against control).",
+    no_args_is_help=True,
+)
+
+
+@playbooks_app.command("validate")
+def validate(
+    file: Annotated[
+        Path,
+        typer.Argument(help="A playbooks YAML file (the shipped one is defaults/playbooks.yaml)"),
+    ],
+) -> None:
+    """Check a playbooks file without starting anything: its schema, the milestones it names,
+    its email templates and the placeholders of its texts. Exit status 1 when it has problems."""
+    from wedsync_success.config import get_settings
+    from wedsync_success.interventions.channels.templates import EmailTemplates
+    from wedsync_success.interventions.playbooks import load_playbooks
+    from wedsync_success.interventions.validation import check_playbooks
+    from wedsync_success.kit.errors import ConfigError
+    from wedsync_success.milestones.definitions import load_milestone_catalog
+
+    settings = get_settings()
+    try:
+        catalog = load_playbooks(file)
+        problems = check_playbooks(
+            catalog,
+            milestone_keys={
+                m.key for m in load_milestone_catalog(settings.milestones_config).milestones
+            },
+            templates=EmailTemplates(settings.email_templates),
+        )
+    except ConfigError as exc:
+        print_error(exc.message, exc.details)
+        raise typer.Exit(1) from None
+    if problems:
+        print_error(f"{file} does not fit the system", problems)
+        raise typer.Exit(1)
+    steps = sum(len(p.steps) for p in catalog.playbooks)
+    console.print(
+        f"[green]OK[/] {escape(str(file))}: {len(catalog.playbooks)} playbooks, {steps} steps.",
+        highlight=False,
+    )
+
+
+@playbooks_app.command("list")
+def list_playbooks() -> None:
+    """The configured playbooks (WEDSYNC_PLAYBOOKS_CONFIG) with their runs."""
+
+    async def work(ctx: AppContext) -> list[PlaybookOut]:
+        from wedsync_success.interventions.service import list_playbooks as listing
+
+        async with ctx.db.sessions() as session:
+            return await listing(session=session, catalog=ctx.interventions.catalog)
+
+    table = Table("key", "trigger", "steps", "holdout", "active", "enrolled", title="Playbooks")
+    for p in run(work):
+        steps = " → ".join(s.kind for s in p.steps)
+        table.add_row(
+            escape(p.key),
+            escape(p.trigger),
+            escape(steps),
+            f"{p.holdout:.0%}",
+            f"{p.active_runs:,}",
+            f"{p.enrolled:,}",
+        )
+    console.print(table)
+
+
+def worker(
+    name: Annotated[
+        str | None, typer.Option(help="This worker's name in job claims (default host:pid)")
+    ] = None,
+    once: Annotated[
+        bool, typer.Option(help="Work what is due now, then stop (cron-style)")
+    ] = False,
+) -> None:
+    """Work due intervention steps: send emails, SMS and webhooks, post in-app messages, open
+    tasks. Run as many as you like beside the API (set WEDSYNC_RUN_WORKER=false there): on
+    PostgreSQL they share the work without ever sending one step twice."""
+    import asyncio
+
+    async def work(ctx: AppContext) -> int:
+        runner = ctx.interventions.worker(name=name)
+        if once:
+            await runner.sweep_daily()
+            total = 0
+            while (stats := await runner.work_once()).claimed:
+                total += stats.sent
+            await ctx.dispatcher.drain()
+            return total
+        stop = asyncio.Event()
+        dispatcher = asyncio.create_task(
+            ctx.dispatcher.run(stop, interval=ctx.settings.dispatch_interval_seconds)
+        )
+        console.print(f"Worker {escape(runner.name)} working due steps (Ctrl-C stops it).")
+        try:
+            await runner.run(stop, interval=ctx.settings.worker_interval_seconds)
+        finally:
+            stop.set()
+            ctx.dispatcher.notify()
+            await dispatcher
+        return 0
+
+    sent = run(work)
+    if once:
+        console.print(f"Sent {sent:,} messages.")
