@@ -89,6 +89,12 @@ class Settings(BaseSettings):
         f"least {MIN_SECRET_KEY_LENGTH} characters, the same in every API process "
         "(`wedsync-success demo` makes and keeps its own under var/).",
     )
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="The address mail clients reach this app at (scheme, host, optional "
+        "path prefix): open pixels, click redirects and unsubscribe links in emails start "
+        "with it.",
+    )
     secure_cookies: bool = Field(
         default=False,
         description="Send the session cookie over HTTPS only, and send HSTS (production).",

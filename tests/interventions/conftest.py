@@ -1,9 +1,11 @@
-"""Fixtures for the channel tests; nothing they send may leave this machine."""
+"""Fixtures of the intervention tests: nothing they send may leave this machine; a whole
+interventions context on real servers; a supplier with one user, and a sent email to them."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from ipaddress import ip_address
 from pathlib import Path
 from typing import Any
@@ -12,16 +14,22 @@ import httpx
 import pytest
 import yaml
 from aiosmtpd.controller import Controller
+from sqlalchemy import func, insert, select
 
 from tests.conftest import TEST_SECRET_KEY, FakeClock
 from tests.factories import supplier as supplier_body
+from tests.helpers import create_supplier
 from tests.interventions.sms_provider import ProviderState, sms_provider
 from tests.interventions.smtp_server import Collector, smtp_server
 from wedsync_success.config import DEFAULTS_DIR, Settings
 from wedsync_success.context import AppContext, build_context
 from wedsync_success.db.registry import metadata
+from wedsync_success.events.models import OutboxEvent
 from wedsync_success.events.outbox import enqueue
 from wedsync_success.events.types import NewEvent, SuccessEventType
+from wedsync_success.interventions.links import TrackingLinks
+from wedsync_success.interventions.models import DeliveryStatus, Intervention
+from wedsync_success.suppliers.models import SupplierUser
 from wedsync_success.suppliers.service import upsert_batch
 
 
@@ -161,3 +169,72 @@ async def risk_changed(
             now=ctx.clock(),
         )
     await ctx.dispatcher.drain()
+
+
+# --- a supplier with one user, and an email recorded as sent to them ------------------------
+
+PUBLIC_BASE = "https://success.wedsync.example"
+
+
+@dataclass(frozen=True)
+class Recipient:
+    supplier_id: uuid.UUID
+    user_id: uuid.UUID
+
+
+@pytest.fixture
+def links() -> TrackingLinks:
+    return TrackingLinks(TEST_SECRET_KEY, PUBLIC_BASE)
+
+
+@pytest.fixture
+async def recipient(client: httpx.AsyncClient, ctx: AppContext) -> Recipient:
+    supplier_id = uuid.UUID(await create_supplier(client))
+    async with ctx.db.sessions() as session:
+        user_id = await session.scalar(
+            select(SupplierUser.id).where(SupplierUser.supplier_id == supplier_id)
+        )
+    assert user_id is not None
+    return Recipient(supplier_id=supplier_id, user_id=user_id)
+
+
+async def sent_email(ctx: AppContext, recipient: Recipient) -> uuid.UUID:
+    """A marketing email recorded as sent to ``recipient``."""
+    ident = uuid.uuid4()
+    now = ctx.clock()
+    async with ctx.db.transaction() as session:
+        await session.execute(
+            insert(Intervention).values(
+                id=ident,
+                idempotency_key=f"test:{ident}",
+                playbook_key="at_risk_rescue",
+                step_no=0,
+                supplier_id=recipient.supplier_id,
+                supplier_user_id=recipient.user_id,
+                channel="email",
+                category="marketing",
+                template="rescue_email",
+                status=DeliveryStatus.SENT.value,
+                created_at=now,
+                updated_at=now,
+                sent_at=now,
+            )
+        )
+    return ident
+
+
+async def outbox_count(ctx: AppContext, event_type: str) -> int:
+    async with ctx.db.sessions() as session:
+        found = await session.scalar(
+            select(func.count())
+            .select_from(OutboxEvent)
+            .where(OutboxEvent.event_type == event_type)
+        )
+    return int(found or 0)
+
+
+async def intervention(ctx: AppContext, ident: uuid.UUID) -> Intervention:
+    async with ctx.db.sessions() as session:
+        row = await session.get(Intervention, ident)
+    assert row is not None
+    return row

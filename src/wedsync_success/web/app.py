@@ -21,6 +21,8 @@ from wedsync_success.events.api import router as events_router
 from wedsync_success.events.backlog import measure_backlog
 from wedsync_success.health.api import router as health_router
 from wedsync_success.interventions.api import router as interventions_router
+from wedsync_success.interventions.preferences_api import router as preferences_router
+from wedsync_success.interventions.tracking_api import router as tracking_router
 from wedsync_success.milestones.api import router as milestones_router
 from wedsync_success.reports.api import router as reports_router
 from wedsync_success.suppliers.api import router as suppliers_router
@@ -97,6 +99,8 @@ def create_app(
         reports_router,
         churn_router,
         interventions_router,
+        preferences_router,
+        tracking_router,
     ):
         app.include_router(router)
 

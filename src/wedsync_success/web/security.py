@@ -22,9 +22,15 @@ STRICT_CSP = (
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
-CSP_BY_PATH: Mapping[str, str] = {}
+PUBLIC_CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+    "base-uri 'none'; frame-ancestors 'none'"
+)
+"""The pages anyone with a link from an email reaches (unsubscribe, a bad tracking link): a
+stylesheet and a form posting back to itself, and no script at all."""
+CSP_BY_PATH: Mapping[str, str] = {"/u": PUBLIC_CSP, "/t": PUBLIC_CSP}
 """Path (itself and everything below it) → its own policy; every other path gets STRICT_CSP.
-Empty today: /docs starts Swagger UI from ``static/docs.js`` and needs no inline script or
+/docs needs no entry: it starts Swagger UI from ``static/docs.js`` without inline script or
 style. A page that cannot do without (e.g. FastAPI's stock Swagger HTML, whose start-up
 script is inline) gets its entry here, allowing that script by its hash."""
 HSTS = "max-age=31536000; includeSubDomains"
