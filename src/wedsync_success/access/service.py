@@ -26,6 +26,7 @@ KEY_PREFIX = "wss_"
 class Scope(enum.StrEnum):
     INGEST = "ingest"
     READ = "read"
+    INAPP = "inapp"  # the suppliers' WedSync app: fetch and mark its users' in-app messages
     ADMIN = "admin"
 
 

@@ -80,4 +80,5 @@ def require(
 
 IngestKey = Annotated[ApiKey, Depends(require(Scope.INGEST))]
 ReadKey = Annotated[ApiKey, Depends(require(Scope.READ))]
+InAppKey = Annotated[ApiKey, Depends(require(Scope.INAPP))]
 AdminKey = Annotated[ApiKey, Depends(require(Scope.ADMIN))]
