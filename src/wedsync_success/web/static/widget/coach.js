@@ -197,7 +197,7 @@
       card.dataset.messageId = String(message.id);
       card.dataset.kind = celebration ? "celebration" : "coach";
       const eyebrow = text("p", "wsc-eyebrow", celebration ? "Milestone reached" : "Tip from WedSync");
-      if (celebration) eyebrow.prepend(text("span", "wsc-badge", "\u{1F389}"));
+      if (celebration) eyebrow.prepend(text("span", "wsc-badge", "\u2605"));
       card.append(eyebrow, text("h3", "wsc-title", message.title), text("p", "wsc-body", message.body));
       const href = safeUrl(message.cta_url);
       if (href && message.cta_label) {
