@@ -118,7 +118,7 @@ async def api_keys(ctx: AppContext) -> dict[str, str]:
     """Secrets of one key per scope."""
     keys = {}
     async with ctx.db.transaction() as session:
-        for scope in ("ingest", "read", "act", "admin"):
+        for scope in ("ingest", "read", "act", "inapp", "admin"):
             issued = await create_key(session=session, name=scope, scopes=[scope], now=ctx.clock())
             keys[scope] = issued.secret
     return keys

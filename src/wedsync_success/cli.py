@@ -503,7 +503,9 @@ def suppliers_show(supplier_id: Annotated[str, typer.Argument(help="Supplier id 
 
 @apikey_app.command("create")
 def apikey_create(
-    scope: Annotated[list[str], typer.Option(help="ingest, read or admin; repeat for several")],
+    scope: Annotated[
+        list[str], typer.Option(help="ingest, read, inapp or admin; repeat for several")
+    ],
     name: Annotated[str, typer.Option(help="Who or what the key is for")] = "cli",
 ) -> None:
     """Issue an API key. The secret is printed once and never stored."""

@@ -66,7 +66,7 @@ def test_scopes_are_validated_deduplicated_and_admin_carries_all() -> None:
     with pytest.raises(ValidationFailed, match="'write'") as unknown:
         parse_scopes(["write"])
     assert unknown.value.details == [
-        {"field": "scope", "reason": "must be one of ingest, read, act, admin"}
+        {"field": "scope", "reason": "must be one of ingest, read, act, inapp, admin"}
     ]
     with pytest.raises(ValidationFailed) as empty:
         parse_scopes([])

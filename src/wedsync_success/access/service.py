@@ -28,6 +28,7 @@ class Scope(enum.StrEnum):
     READ = "read"
     ACT = "act"
     """Act on suppliers: send one-off messages, manage the success team's tasks."""
+    INAPP = "inapp"  # the suppliers' WedSync app: fetch and mark its users' in-app messages
     ADMIN = "admin"
 
 

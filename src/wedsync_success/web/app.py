@@ -23,9 +23,12 @@ from wedsync_success.health.api import router as health_router
 from wedsync_success.interventions.api import router as interventions_router
 from wedsync_success.interventions.preferences_api import router as preferences_router
 from wedsync_success.interventions.tracking_api import router as tracking_router
+from wedsync_success.interventions.inapp_api import router as inapp_router
+from wedsync_success.interventions.widget_api import router as widget_router
 from wedsync_success.milestones.api import router as milestones_router
 from wedsync_success.reports.api import router as reports_router
 from wedsync_success.suppliers.api import router as suppliers_router
+from wedsync_success.web.cors import WidgetCors
 from wedsync_success.web.errors import error_response, install_error_handlers
 from wedsync_success.web.openapi import error_responses, install_openapi
 from wedsync_success.web.pages import install_dashboard
@@ -101,10 +104,13 @@ def create_app(
         interventions_router,
         preferences_router,
         tracking_router,
+        inapp_router,
+        widget_router,
     ):
         app.include_router(router)
 
     app.add_middleware(RequestTimer)
+    app.add_middleware(WidgetCors)
     install_security(app, effective)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness")

@@ -81,4 +81,5 @@ def require(
 IngestKey = Annotated[ApiKey, Depends(require(Scope.INGEST))]
 ReadKey = Annotated[ApiKey, Depends(require(Scope.READ))]
 ActKey = Annotated[ApiKey, Depends(require(Scope.ACT))]
+InAppKey = Annotated[ApiKey, Depends(require(Scope.INAPP))]
 AdminKey = Annotated[ApiKey, Depends(require(Scope.ADMIN))]

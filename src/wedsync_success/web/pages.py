@@ -11,6 +11,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from wedsync_success.config import Settings, require_secret_key
 from wedsync_success.web.dashboard import router
+from wedsync_success.web.demo import router as demo_router
 from wedsync_success.web.session import CsrfRejected, LoginRequired, login_url
 
 
@@ -27,7 +28,8 @@ async def _csrf_rejected(_: Request, __: Exception) -> Response:
 
 
 def install_dashboard(app: FastAPI, settings: Settings) -> None:
-    """Add the success team's pages to ``app``; refuses to without a strong secret key."""
+    """Add the success team's pages (and the demo of the suppliers' side) to ``app``;
+    refuses to without a strong secret key."""
     app.add_middleware(
         SessionMiddleware,
         secret_key=require_secret_key(settings),
@@ -40,3 +42,4 @@ def install_dashboard(app: FastAPI, settings: Settings) -> None:
     app.add_exception_handler(LoginRequired, _to_login)
     app.add_exception_handler(CsrfRejected, _csrf_rejected)
     app.include_router(router)
+    app.include_router(demo_router)

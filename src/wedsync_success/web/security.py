@@ -28,11 +28,21 @@ PUBLIC_CSP = (
 )
 """The pages anyone with a link from an email reaches (unsubscribe, a bad tracking link): a
 stylesheet and a form posting back to itself, and no script at all."""
-CSP_BY_PATH: Mapping[str, str] = {"/u": PUBLIC_CSP, "/t": PUBLIC_CSP}
+DEMO_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+"""The demo of a supplier's app: nothing but this app's own script, styles and widget calls
+(no forms, no data: images), since it shows one supplier's messages without a sign-in."""
+CSP_BY_PATH: Mapping[str, str] = {
+    "/u": PUBLIC_CSP,
+    "/t": PUBLIC_CSP,
+    "/demo/supplier-app": DEMO_CSP,
+}
 """Path (itself and everything below it) → its own policy; every other path gets STRICT_CSP.
-/docs needs no entry: it starts Swagger UI from ``static/docs.js`` without inline script or
-style. A page that cannot do without (e.g. FastAPI's stock Swagger HTML, whose start-up
-script is inline) gets its entry here, allowing that script by its hash."""
+/docs starts Swagger UI from ``static/docs.js`` and needs no inline script or style. A page
+that cannot do without (e.g. FastAPI's stock Swagger HTML, whose start-up script is inline)
+gets its entry here, allowing that script by its hash."""
 HSTS = "max-age=31536000; includeSubDomains"
 RATE_LIMIT_STATE = "rate_limit"
 """``request.state`` key under which the API-key dependency leaves its :class:`RateDecision`."""
