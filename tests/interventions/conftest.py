@@ -106,7 +106,7 @@ def intervention_settings(
         login_refusal_delay_seconds=0,
         smtp_url=f"smtp://127.0.0.1:{smtp_port}",
         sms_url=f"http://{SMS_SID}:{SMS_TOKEN}@{host}",
-        sms_from="+447700900001",
+        sms_from="+447911000001",
         playbooks_config=playbooks,
         public_base_url="http://127.0.0.1:8000",
         **extra,
@@ -144,7 +144,7 @@ async def seed_supplier(ctx: AppContext, **overrides: Any) -> uuid.UUID:
     """A current customer with one user (email and mobile), through the suppliers service."""
     body = supplier_body(**overrides)
     if "users" not in overrides:
-        body["users"][0]["phone"] = "+447700900123"
+        body["users"][0]["phone"] = "+447911123456"
     async with ctx.db.transaction() as session:
         result = await upsert_batch(session=session, items=[body], now=ctx.clock())
     assert result.rejected == 0, result.errors

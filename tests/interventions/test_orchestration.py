@@ -119,7 +119,7 @@ async def test_the_rescue_works_through_its_steps_skipping_what_is_no_longer_nee
         ("task", "sent"),
     ]
     (message,) = sms[1].messages
-    assert message.to == "+447700900123"
+    assert message.to == "+447911123456"
     assert message.idempotency_key == rows[2].idempotency_key
     async with octx.db.sessions() as session:
         (task,) = (await session.scalars(select(SuccessTask))).all()

@@ -87,7 +87,7 @@ async def claim_jobs(
     query = select(StepJob.id, StepJob.supplier_id).where(due).order_by(StepJob.due_at).limit(limit)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
-    claimed = list((await session.execute(query)).tuples())
+    claimed = [(job_id, supplier_id) for job_id, supplier_id in await session.execute(query)]
     if claimed:
         await session.execute(
             update(StepJob)

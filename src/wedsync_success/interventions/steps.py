@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,6 +33,7 @@ from wedsync_success.interventions.channels.base import (
     SendResult,
 )
 from wedsync_success.interventions.channels.templates import RenderedEmail
+from wedsync_success.interventions.links import TrackingLinks
 from wedsync_success.interventions.models import (
     Arm,
     DeliveryStatus,
@@ -72,12 +73,6 @@ RECOVERED_LEVELS = ("healthy", "watch")
 EmailRenderer = Callable[[str, Mapping[str, Any]], RenderedEmail]
 
 
-class Links(Protocol):
-    def pixel_url(self, intervention_id: uuid.UUID) -> str: ...
-    def click_url(self, intervention_id: uuid.UUID, target: str) -> str: ...
-    def unsubscribe_url(self, user_id: uuid.UUID, channel: str, category: str) -> str: ...
-
-
 @dataclass(frozen=True)
 class StepEnv:
     """What deciding a step needs besides the database."""
@@ -86,7 +81,7 @@ class StepEnv:
     health: HealthConfig
     milestones: MilestoneCatalog
     render_email: EmailRenderer
-    links: Links
+    links: TrackingLinks
     product_url: str
     """The supplier-facing WedSync app that email links lead to."""
     max_attempts: int = 6
@@ -482,7 +477,7 @@ def build_email(
     """Render an email with its tracked links, pixel and one-click unsubscribe headers."""
     links = env.links
     product = env.product_url.rstrip("/")
-    unsubscribe = links.unsubscribe_url(contact.id, str(Channel.EMAIL), str(category))
+    unsubscribe = links.unsubscribe_url(contact.id, Channel.EMAIL, category)
     rendered = env.render_email(
         template,
         {

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, mo
 
 from wedsync_success.kit.batch import RejectedItem
 from wedsync_success.kit.limits import MAX_AMOUNT_MINOR, StoredInstant, StoredText
+from wedsync_success.kit.phones import e164
 from wedsync_success.suppliers.models import PlanTier, SubscriptionStatus, VendorType
 
 
@@ -23,9 +24,15 @@ class SupplierUserIn(BaseModel):
     role: StoredText = Field(default="owner", max_length=32)
     phone: str | None = Field(
         default=None,
-        pattern=r"^\+[1-9][0-9]{6,14}$",
-        description="Mobile number in E.164 (+447700900123), for SMS",
+        max_length=32,
+        description="Mobile number with its country code (+44 7911 123456), stored as E.164; "
+        "for SMS",
     )
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str | None) -> str | None:
+        return None if value is None else e164(value)
 
 
 class SupplierIn(BaseModel):

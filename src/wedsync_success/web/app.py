@@ -21,9 +21,9 @@ from wedsync_success.events.api import router as events_router
 from wedsync_success.events.backlog import measure_backlog
 from wedsync_success.health.api import router as health_router
 from wedsync_success.interventions.api import router as interventions_router
+from wedsync_success.interventions.inapp_api import router as inapp_router
 from wedsync_success.interventions.preferences_api import router as preferences_router
 from wedsync_success.interventions.tracking_api import router as tracking_router
-from wedsync_success.interventions.inapp_api import router as inapp_router
 from wedsync_success.interventions.widget_api import router as widget_router
 from wedsync_success.milestones.api import router as milestones_router
 from wedsync_success.reports.api import router as reports_router

@@ -24,7 +24,6 @@ from typing import Any, Literal
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 import httpx
-import phonenumbers
 
 from wedsync_success.interventions.channels.base import (
     Channel,
@@ -41,6 +40,7 @@ from wedsync_success.interventions.channels.http_rules import (
     is_temporary_status,
 )
 from wedsync_success.kit.errors import ConfigError, ValidationFailed
+from wedsync_success.kit.phones import e164
 
 # GSM 03.38: the basic character set (ESC at 0x1B left out: it only introduces the extension
 # table) and the extension table, whose characters cost two septets (ESC + the character).
@@ -78,12 +78,9 @@ class SegmentInfo:
 def normalise_phone(raw: str, default_region: str | None) -> str:
     """``raw`` as an E.164 number (``+447911123456``); a national number needs the region."""
     try:
-        number = phonenumbers.parse(raw, default_region)
-    except phonenumbers.NumberParseException as exc:
-        raise _invalid_phone(f"not a phone number: {exc}") from None
-    if not phonenumbers.is_valid_number(number):
-        raise _invalid_phone("not a valid phone number for its country")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        return e164(raw, default_region)
+    except ValueError as exc:
+        raise _invalid_phone(str(exc)) from None
 
 
 def _invalid_phone(reason: str) -> ValidationFailed:

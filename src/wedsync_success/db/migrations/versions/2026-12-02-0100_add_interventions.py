@@ -9,7 +9,7 @@ supplier users ``phone``.
 
 Revision ID: 0007
 Revises: 0006
-Create Date: 2026-12-02 01:00:22.005858
+Create Date: 2026-12-02 01:25:05.205344
 """
 
 from collections.abc import Sequence
@@ -113,7 +113,8 @@ def upgrade() -> None:
             autoincrement=True,
             nullable=False,
         ),
-        sa.Column("run_id", sa.Uuid(), nullable=False),
+        sa.Column("run_id", sa.Uuid(), nullable=True),
+        sa.Column("intervention_id", sa.Uuid(), nullable=True),
         sa.Column("supplier_id", sa.Uuid(), nullable=False),
         sa.Column("step_no", sa.Integer(), nullable=False),
         sa.Column("due_at", wedsync_success.db.types.UTCDateTime(timezone=True), nullable=False),
@@ -137,6 +138,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("intervention_jobs", schema=None) as batch_op:
         batch_op.create_index("ix_intervention_jobs_due", ["state", "due_at"], unique=False)
+        batch_op.create_index(
+            "uq_intervention_jobs_intervention_id", ["intervention_id"], unique=True
+        )
         batch_op.create_index("uq_intervention_jobs_run_step", ["run_id", "step_no"], unique=True)
 
     op.create_table(
@@ -336,6 +340,7 @@ def downgrade() -> None:
     op.drop_table("interventions")
     with op.batch_alter_table("intervention_jobs", schema=None) as batch_op:
         batch_op.drop_index("uq_intervention_jobs_run_step")
+        batch_op.drop_index("uq_intervention_jobs_intervention_id")
         batch_op.drop_index("ix_intervention_jobs_due")
 
     op.drop_table("intervention_jobs")
