@@ -91,6 +91,7 @@ class Settings(BaseSettings):
     )
     public_base_url: str = Field(
         default="http://127.0.0.1:8000",
+        pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$",
         description="The address mail clients reach this app at (scheme, host, optional "
         "path prefix): open pixels, click redirects and unsubscribe links in emails start "
         "with it.",

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from tests.conftest import TEST_SECRET_KEY
 from tests.interventions.conftest import PUBLIC_BASE
@@ -60,6 +61,9 @@ def test_the_settings_give_the_public_address() -> None:
     settings = Settings(secret_key=TEST_SECRET_KEY, public_base_url="https://x.example/success/")
     assert tracking_links(settings).pixel_url(ID).startswith("https://x.example/success/t/o/")
     assert Settings().public_base_url == "http://127.0.0.1:8000"
+    for wrong in ("success.wedsync.example", "ftp://x.example", "https://x.example/?a=1", ""):
+        with pytest.raises(ValidationError, match="public_base_url"):
+            Settings(public_base_url=wrong)
 
 
 def _altered(token: str) -> list[str]:

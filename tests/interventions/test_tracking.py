@@ -25,6 +25,7 @@ from wedsync_success.events.types import SuccessEventType
 from wedsync_success.interventions import tracking
 from wedsync_success.interventions.links import TrackingLinks
 from wedsync_success.interventions.tracking_api import PIXEL
+from wedsync_success.kit.errors import ServiceUnavailable
 
 OPENED = SuccessEventType.INTERVENTION_OPENED.value
 CLICKED = SuccessEventType.INTERVENTION_CLICKED.value
@@ -244,3 +245,26 @@ async def test_arbitrary_tokens_never_cause_a_server_error(
     ):
         assert response.status_code == 404, (token, response.status_code, response.text)
         assert response.headers["content-type"].startswith("text/html")
+
+
+async def test_a_database_too_busy_to_record_still_answers(
+    client: httpx.AsyncClient,
+    ctx: AppContext,
+    recipient: Recipient,
+    links: TrackingLinks,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A lost open is better than a broken image or link."""
+
+    async def busy(**_: object) -> bool:
+        raise ServiceUnavailable("contended")
+
+    monkeypatch.setattr(tracking, "record_open", busy)
+    monkeypatch.setattr(tracking, "record_click", busy)
+    ident = await sent_email(ctx, recipient)
+    pixel = await client.get(path_of(links.pixel_url(ident)))
+    assert pixel.status_code == 200
+    assert pixel.content == PIXEL
+    redirect = await client.get(path_of(links.click_url(ident, TARGET)))
+    assert redirect.status_code == 303
+    assert redirect.headers["location"] == TARGET
