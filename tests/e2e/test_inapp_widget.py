@@ -156,6 +156,31 @@ async def test_the_coach_on_the_demo_supplier_app(
     await _expect_no_csp_violation(page)
 
 
+async def test_offline_the_cards_stay_and_a_dismissal_is_sent_when_back_online(
+    page: Page, live_server: LiveServer, db: AppContext
+) -> None:
+    supplier_id, user_id = await _supplier_with_user(live_server, db)
+    message_id = await _post(db, supplier_id, user_id, title="Reply to new enquiries faster")
+    url = f"{live_server.url}/demo/supplier-app/{supplier_id}"
+    await page.goto(url)
+    card = page.locator(f'.wsc-card[data-message-id="{message_id}"]')
+    await expect(card).to_have_count(1)
+    await _until(db, message_id, lambda m: m.seen_at is not None)
+
+    await page.context.set_offline(True)
+    await card.get_by_role("button", name="Dismiss: Reply to new enquiries faster").click()
+    await expect(card).to_have_count(0)
+    await expect(page.locator("#wedsync-coach")).to_have_attribute("data-state", "offline")
+    async with db.db.sessions() as session:
+        stored = await session.get(InAppMessage, message_id)
+    assert stored is not None
+    assert stored.dismissed_at is None  # not delivered yet: kept in the widget's outbox
+
+    await page.context.set_offline(False)
+    await _until(db, message_id, lambda m: m.dismissed_at is not None)
+    await expect(page.locator("#wedsync-coach")).to_have_attribute("data-state", "live")
+
+
 async def test_an_unknown_supplier_has_no_demo_app(page: Page, live_server: LiveServer) -> None:
     response = await page.goto(f"{live_server.url}/demo/supplier-app/{uuid.uuid4()}")
     assert response is not None

@@ -4,6 +4,8 @@ scope and validation, widget tokens and the demo page."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -12,7 +14,7 @@ import httpx
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from tests.conftest import TEST_SECRET_KEY, FakeClock
 from tests.helpers import create_supplier
@@ -205,6 +207,51 @@ async def test_dismissed_messages_are_not_pulled_again(ctx: AppContext, people: 
             session=session, supplier_user_id=people.user_id, after=None, limit=50
         )
     assert [(m.id, m.kind) for m in page.items] == [(second, "celebration")]
+
+
+async def _someone_waits_for_an_advisory_lock(ctx: AppContext) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        async with ctx.db.sessions() as session:
+            waiting = await session.scalar(
+                text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+            )
+        if waiting:
+            return
+        assert time.monotonic() < deadline, "the second writer never waited"
+        await asyncio.sleep(0.02)
+
+
+async def test_message_ids_follow_commit_order_for_one_supplier(
+    ctx: AppContext, people: People
+) -> None:
+    """A reader that has seen id N never later finds a message below N: a second post for
+    the same supplier waits for the first to commit before it takes its id."""
+    if ctx.db.dialect != "postgresql":
+        pytest.skip("SQLite has one writer at a time by construction")
+
+    async def second_post() -> int:
+        async with ctx.db.transaction() as session:
+            return (
+                await seed_message(
+                    session,
+                    supplier_id=people.supplier_id,
+                    supplier_user_id=people.user_id,
+                    now=ctx.clock(),
+                )
+            )[1]
+
+    async with ctx.db.transaction() as session:
+        _, first = await seed_message(
+            session,
+            supplier_id=people.supplier_id,
+            supplier_user_id=people.user_id,
+            now=ctx.clock(),
+        )
+        later = asyncio.create_task(second_post())
+        await _someone_waits_for_an_advisory_lock(ctx)
+        assert not later.done()
+    assert await later > first
 
 
 @pytest.mark.parametrize("limit", [0, 201])
