@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass
 from functools import partial
 
-from wedsync_success.config import Settings, require_secret_key
+from wedsync_success.config import Settings
 from wedsync_success.db import Database
 from wedsync_success.events.bus import Transport
 from wedsync_success.events.dispatcher import Dispatcher
@@ -19,7 +19,7 @@ from wedsync_success.interventions.channels.smtp_config import smtp_config_from_
 from wedsync_success.interventions.channels.templates import EmailTemplates
 from wedsync_success.interventions.channels.webhook import WebhookAdapter
 from wedsync_success.interventions.enrolment import consumed_event_types, on_success_events
-from wedsync_success.interventions.links import TrackingLinks
+from wedsync_success.interventions.links import TrackingLinks, tracking_links
 from wedsync_success.interventions.playbooks import PlaybookFile, load_playbooks
 from wedsync_success.interventions.steps import StepEnv
 from wedsync_success.interventions.validation import check_playbooks
@@ -101,7 +101,7 @@ class Interventions:
         )
 
     def links(self) -> TrackingLinks:
-        return TrackingLinks(require_secret_key(self.settings), self.settings.public_base_url)
+        return tracking_links(self.settings)
 
     def worker(self, *, name: str | None = None) -> InterventionWorker:
         """This process's worker (built on first use: it needs the secret key that signs

@@ -33,7 +33,7 @@ from wedsync_success.interventions.channels.base import (
     SendResult,
 )
 from wedsync_success.interventions.channels.templates import RenderedEmail
-from wedsync_success.interventions.links import TrackingLinks
+from wedsync_success.interventions.links import TrackingLinks, list_unsubscribe_headers
 from wedsync_success.interventions.models import (
     Arm,
     DeliveryStatus,
@@ -498,10 +498,7 @@ def build_email(
         subject=rendered.subject,
         text=rendered.text,
         html=rendered.html,
-        headers={
-            "List-Unsubscribe": f"<{unsubscribe}>",
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        },
+        headers=list_unsubscribe_headers(unsubscribe),
     )
 
 
