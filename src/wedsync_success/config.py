@@ -74,6 +74,12 @@ class Settings(BaseSettings):
         description="The API process also works due intervention steps (turn off when "
         "`wedsync-success worker` processes do it).",
     )
+    worker_lease_seconds: float = Field(
+        default=120,
+        gt=0,
+        description="How long a worker holds a claimed step; a worker that dies mid-step "
+        "leaves it to be claimed again (and reconciled) once the lease runs out.",
+    )
     worker_interval_seconds: float = Field(
         default=1.0, gt=0, description="How often the intervention worker looks for due steps."
     )

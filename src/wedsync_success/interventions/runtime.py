@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import partial
 
 from wedsync_success.config import Settings
@@ -122,6 +123,7 @@ class Interventions:
                 clock=self.clock,
                 after_commit=self.dispatcher.notify,
                 name=name,
+                lease=timedelta(seconds=self.settings.worker_lease_seconds),
             )
             self.dispatcher.after_delivery(self._worker.notify)
         return self._worker
