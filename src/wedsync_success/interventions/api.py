@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,6 +14,8 @@ from wedsync_success.interventions.channels.base import Channel
 from wedsync_success.interventions.models import DeliveryStatus
 from wedsync_success.interventions.one_off import queue_one_off
 from wedsync_success.interventions.repository import InterventionFilters, TaskFilters
+from wedsync_success.interventions.results import playbook_results
+from wedsync_success.interventions.results_schemas import PlaybookResults
 from wedsync_success.interventions.schemas import (
     InterventionOut,
     InterventionPage,
@@ -65,6 +67,22 @@ IdempotencyKey = Annotated[
 async def get_playbooks(ctx: ContextDep, session: SessionDep, _key: ReadKey) -> list[PlaybookOut]:
     """Each playbook's trigger, steps, goal, holdout, and how many runs it has."""
     return await service.list_playbooks(session=session, catalog=ctx.interventions.catalog)
+
+
+@router.get(
+    "/playbooks/{key}/results",
+    response_model=PlaybookResults,
+    summary="A playbook's results: treated against control",
+    responses=error_responses(*READ, 404),
+)
+async def get_playbook_results(
+    key: Annotated[str, Path(max_length=64)], ctx: ContextDep, session: SessionDep, _key: ReadKey
+) -> PlaybookResults:
+    """Enrolled, treated and control; the treated funnel (sent → delivered → opened →
+    clicked → goal reached); goal rates; retention at 30/60/90 days per arm with the uplift
+    and its 95 % interval (Newcombe), save rates and MRR retained, per currency."""
+    service.playbook_or_404(ctx.interventions.catalog, key)
+    return await playbook_results(session=session, playbook_key=key, as_of=ctx.clock())
 
 
 @router.get(

@@ -13,6 +13,7 @@ from wedsync_success.kit.cli import console, print_error, run
 
 if TYPE_CHECKING:
     from wedsync_success.context import AppContext
+    from wedsync_success.interventions.results_schemas import PlaybookResults
     from wedsync_success.interventions.schemas import PlaybookOut
 
 playbooks_app = typer.Typer(
@@ -81,6 +82,72 @@ def list_playbooks() -> None:
             f"{p.holdout:.0%}",
             f"{p.active_runs:,}",
             f"{p.enrolled:,}",
+        )
+    console.print(table)
+
+
+@playbooks_app.command("results")
+def results(
+    key: Annotated[str, typer.Argument(help="The playbook's key (see `playbooks list`)")],
+) -> None:
+    """Treated against control for one playbook: the funnel, goal rates, and retention at
+    30/60/90 days with the uplift and its 95 % interval, save rate and MRR retained."""
+
+    async def work(ctx: AppContext) -> PlaybookResults:
+        from wedsync_success.interventions.results import playbook_results
+        from wedsync_success.interventions.service import playbook_or_404
+
+        playbook_or_404(ctx.interventions.catalog, key)
+        async with ctx.db.sessions() as session:
+            return await playbook_results(session=session, playbook_key=key, as_of=ctx.clock())
+
+    print_results(run(work))
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1%}"
+
+
+def print_results(r: PlaybookResults) -> None:
+    """The results as a person reads them: arms, funnel, then retention per horizon."""
+    console.rule(f"[bold]{escape(r.playbook_key)}[/] as of {r.as_of:%Y-%m-%d}")
+    console.print(
+        f"Enrolled {r.enrolled:,}: treated {r.treated:,}, control {r.control:,}. "
+        f"Goal reached: treated {_pct(r.goal.treated)} ({r.goal.treated_reached:,}), "
+        f"control {_pct(r.goal.control)} ({r.goal.control_reached:,})."
+    )
+    f = r.funnel
+    funnel = Table("treated runs", "sent", "delivered", "opened", "clicked", "goal reached")
+    funnel.add_row(
+        *(f"{n:,}" for n in (f.runs, f.sent, f.delivered, f.opened, f.clicked, f.goal_reached))
+    )
+    console.print(funnel)
+    table = Table(
+        "after",
+        "treated retained",
+        "control retained",
+        "uplift [95 % interval]",
+        "MRR kept",
+        title="Retention",
+    )
+    for h in r.horizons:
+        u = h.uplift
+        uplift = (
+            f"{u.difference:+.1%} [{u.low:+.1%}, {u.high:+.1%}]"
+            if u.difference is not None and u.low is not None and u.high is not None
+            else escape(u.reason or "–")
+        )
+        money = ", ".join(
+            f"{m.currency} {m.incremental_mrr_minor / 100:,.2f}"
+            for m in h.money
+            if m.incremental_mrr_minor is not None
+        )
+        table.add_row(
+            f"{h.days} days",
+            f"{_pct(h.treated_retention)} of {h.treated_observed:,}",
+            f"{_pct(h.control_retention)} of {h.control_observed:,}",
+            uplift,
+            money or "–",
         )
     console.print(table)
 
