@@ -76,7 +76,10 @@ async def get_playbooks(ctx: ContextDep, session: SessionDep, _key: ReadKey) -> 
     responses=error_responses(*READ, 404),
 )
 async def get_playbook_results(
-    key: Annotated[str, Path(max_length=64)], ctx: ContextDep, session: SessionDep, _key: ReadKey
+    key: Annotated[str, Path(pattern=r"^[a-z][a-z0-9_]{1,63}$")],
+    ctx: ContextDep,
+    session: SessionDep,
+    _key: ReadKey,
 ) -> PlaybookResults:
     """Enrolled, treated and control; the treated funnel (sent → delivered → opened →
     clicked → goal reached); goal rates; retention at 30/60/90 days per arm with the uplift
@@ -95,7 +98,7 @@ async def get_interventions(
     session: SessionDep,
     _key: ReadKey,
     supplier_id: uuid.UUID | None = None,
-    playbook: Annotated[str | None, Query(max_length=64)] = None,
+    playbook: Annotated[str | None, Query(pattern=r"^[a-z][a-z0-9_]{1,63}$")] = None,
     status: DeliveryStatus | None = None,
     channel: Channel | None = None,
     cursor: Cursor = None,
@@ -127,7 +130,13 @@ async def get_interventions(
             "body": "Hi! I noticed your enquiry form has had a quiet month…",
         },
     ),
-    responses=error_responses(*WRITE, 404),
+    responses={
+        200: {
+            "model": OneOffMessageOut,
+            "description": "This Idempotency-Key was used before: the message it queued",
+        },
+        **error_responses(*WRITE, 404),
+    },
 )
 async def post_message(
     supplier_id: uuid.UUID,
