@@ -56,6 +56,9 @@ class ProviderState:
     """List messages without ``idempotency_key``, as Twilio itself does."""
     hold: threading.Event | None = None
     """When set, requests wait for this event before answering (to make a client time out)."""
+    hold_answer: threading.Event | None = None
+    """When set, a POST that creates a message stores it, then waits for this event before
+    answering: the provider has the message, the client does not know yet."""
     answered: threading.Semaphore = field(default_factory=lambda: threading.Semaphore(0))
     """Released once each POST has been handled, whether or not its answer reached the client."""
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -134,7 +137,9 @@ class _Handler(BaseHTTPRequestHandler):
                 idempotency_key=key,
             )
             state.messages.append(stored)
-            self._answer(201, stored.resource())
+        if state.hold_answer is not None:
+            state.hold_answer.wait(timeout=300)
+        self._answer(201, stored.resource())
 
     def do_GET(self) -> None:
         state = self.server.state
@@ -187,8 +192,9 @@ def sms_provider(account_sid: str, auth_token: str) -> Iterator[tuple[str, Provi
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}", state
     finally:
-        if state.hold is not None:
-            state.hold.set()
+        for event in (state.hold, state.hold_answer):
+            if event is not None:
+                event.set()
         server.shutdown()
         server.server_close()
         thread.join()

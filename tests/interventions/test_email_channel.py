@@ -7,14 +7,11 @@ import contextlib
 import datetime as dt
 import hashlib
 import ipaddress
-import json
 import ssl
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import quote
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -27,7 +24,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.helpers import free_port
-from tests.interventions.smtp_server import Collector, smtp_server
+from tests.interventions.smtp_server import Collector, MailStore, smtp_server
 from wedsync_success.interventions.channels.base import (
     Category,
     Channel,
@@ -661,50 +658,11 @@ async def test_a_rendered_template_goes_out_with_its_css_inlined(
 # --- reconciliation ---------------------------------------------------------------------
 
 
-class MailStore:
-    """A tiny HTTP server answering Mailpit's message search for the ids it holds."""
-
-    def __init__(self, held: set[str], *, status: int = 200) -> None:
-        self.held, self.status, self.queries = held, status, list[str]()
-        store = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                url = urlsplit(self.path)
-                query = parse_qs(url.query)["query"][0]
-                store.queries.append(query)
-                found = (
-                    url.path == "/api/v1/search"
-                    and query.removeprefix("message-id:").strip('"') in store.held
-                )
-                body = json.dumps({"total": 9, "messages_count": int(found), "messages": []})
-                self.send_response(store.status)
-                self.send_header("Content-Type", "application/json")
-                self.end_headers()
-                self.wfile.write(body.encode())
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> MailStore:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join()
-
-
 async def test_reconcile_asks_the_mail_store_by_message_id() -> None:
     config = SmtpConfig("127.0.0.1", free_port(), Security.PLAIN)
     delivered, lost = outgoing("run-1:step-1"), outgoing("run-1:step-2")
     held_id = message_id_for("run-1:step-1", "wedsync.example").strip("<>")
-    with MailStore({held_id}) as store:
+    with MailStore(lambda: {held_id}) as store:
         adapter = SmtpEmailAdapter(config, MAIL_FROM, lookup_url=store.url + "/")
         found = await adapter.reconcile(delivered)
         missing = await adapter.reconcile(lost)
@@ -722,7 +680,7 @@ async def test_reconcile_without_a_lookup_is_unknown() -> None:
 
 async def test_reconcile_is_unknown_when_the_lookup_fails() -> None:
     config = SmtpConfig("127.0.0.1", free_port(), Security.PLAIN)
-    with MailStore(set(), status=500) as store:
+    with MailStore(set, status=500) as store:
         adapter = SmtpEmailAdapter(config, MAIL_FROM, lookup_url=store.url)
         assert (await adapter.reconcile(outgoing())).outcome is ReconcileOutcome.UNKNOWN
     nobody = SmtpEmailAdapter(config, MAIL_FROM, lookup_url=f"http://127.0.0.1:{free_port()}")

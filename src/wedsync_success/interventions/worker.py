@@ -131,7 +131,12 @@ class InterventionWorker:
     async def _work_job(self, job_id: int) -> int:
         prepared = await self._uow().run(
             lambda session: prepare(
-                session=session, env=self.env, job_id=job_id, worker=self.name, now=self._clock()
+                session=session,
+                env=self.env,
+                job_id=job_id,
+                worker=self.name,
+                lease=self._lease,
+                now=self._clock(),
             )
         )
         if prepared is None:
