@@ -23,6 +23,7 @@ from tests.interventions.smtp_server import Collector
 from wedsync_success.context import AppContext, build_context
 from wedsync_success.db.registry import metadata
 from wedsync_success.events.models import OutboxEvent
+from wedsync_success.interventions import repository
 from wedsync_success.interventions.models import (
     Intervention,
     JobState,
@@ -371,3 +372,38 @@ async def test_every_decision_is_counted_once_in_the_outbox(
             select(func.count()).where(OutboxEvent.event_type == "intervention.sent")
         )
     assert sent == count
+
+
+async def test_a_result_recorded_twice_is_recorded_and_announced_once(
+    octx: AppContext, mailbox: Mailbox
+) -> None:
+    from wedsync_success.interventions.channels.base import SendResult
+    from wedsync_success.interventions.jobs import prepare
+    from wedsync_success.interventions.steps import record_sent
+
+    supplier_id = await seed_supplier(octx)
+    await risk_changed(octx, supplier_id)
+    worker = octx.interventions.worker(name="w1")
+    async with octx.db.transaction() as session:
+        (job_id, _), *_ = await repository.claim_jobs(
+            session, now=octx.clock(), lease=timedelta(minutes=2), worker="w1", limit=1
+        )
+    async with octx.db.transaction() as session:
+        prepared = await prepare(
+            session=session,
+            env=worker.env,
+            job_id=job_id,
+            worker="w1",
+            now=octx.clock(),
+            lease=timedelta(minutes=2),
+        )
+    assert prepared is not None
+    result = SendResult(provider_id="<abc@wedsync.example>")
+    for _ in range(2):  # the worker that took over an expired lease records it too
+        async with octx.db.transaction() as session:
+            await record_sent(
+                session=session, env=worker.env, prepared=prepared, result=result, now=octx.clock()
+            )
+    await octx.dispatcher.drain()
+    assert (await _event_types(octx)).count("intervention.sent") == 1
+    assert len(await _pending_jobs(octx)) == 1

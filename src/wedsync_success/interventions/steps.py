@@ -534,15 +534,28 @@ async def emit_sent(session: AsyncSession, row: Intervention, now: datetime) -> 
     )
 
 
+async def _unsettled(
+    session: AsyncSession, prepared: Prepared
+) -> tuple[Intervention, StepJob] | None:
+    """The message and its job, under the supplier's lock, while the message is still
+    ``sending``; ``None`` when another worker (which took over an expired lease) already
+    recorded how it went, so it is recorded, and announced, once."""
+    await lock_suppliers(session, [uuid.UUID(prepared.message.recipient.supplier_id)])
+    row = await session.get(Intervention, prepared.intervention_id, populate_existing=True)
+    job = await repository.job(session, prepared.job_id)
+    if row is None or job is None or row.status != DeliveryStatus.SENDING:
+        return None
+    return row, job
+
+
 async def record_sent(
     *, session: AsyncSession, env: StepEnv, prepared: Prepared, result: SendResult, now: datetime
 ) -> None:
     """The provider accepted the message: record it and move the run on."""
-    row = await session.get(Intervention, prepared.intervention_id, populate_existing=True)
-    job = await repository.job(session, prepared.job_id)
-    if row is None or job is None:
+    settled = await _unsettled(session, prepared)
+    if settled is None:
         return
-    await lock_suppliers(session, [row.supplier_id])
+    row, job = settled
     row.status, row.provider_id, row.sent_at, row.updated_at = (
         DeliveryStatus.SENT,
         result.provider_id,
@@ -570,11 +583,10 @@ async def record_failure(
     *, session: AsyncSession, env: StepEnv, prepared: Prepared, error: DeliveryError, now: datetime
 ) -> None:
     """A send failed: retry later when it may succeed, else record it and move on."""
-    row = await session.get(Intervention, prepared.intervention_id, populate_existing=True)
-    job = await repository.job(session, prepared.job_id)
-    if row is None or job is None:
+    settled = await _unsettled(session, prepared)
+    if settled is None:
         return
-    await lock_suppliers(session, [row.supplier_id])
+    row, job = settled
     row.updated_at, row.detail = now, error.reason[:2000]
     if error.temporary and row.attempts < env.max_attempts:
         row.status = DeliveryStatus.RETRYING
