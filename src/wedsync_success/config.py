@@ -69,6 +69,11 @@ class Settings(BaseSettings):
         default="https://app.wedsync.example",
         description="The suppliers' WedSync app, where the links of intervention emails lead.",
     )
+    demo_pages: bool = Field(
+        default=False,
+        description="Serve /demo/supplier-app/{supplier_id}: a supplier's app with its in-app "
+        "messages, without sign-in. For demos only (`wedsync-success demo` turns it on).",
+    )
     run_worker: bool = Field(
         default=True,
         description="The API process also works due intervention steps (turn off when "

@@ -71,7 +71,9 @@ async def live_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator
     migrate.upgrade(database_url)
     api_key = await _prepare(database_url)
     async with served(
-        database_url, env={"WEDSYNC_DISPATCH_INTERVAL_SECONDS": "0.5"}, start_timeout=30
+        database_url,
+        env={"WEDSYNC_DISPATCH_INTERVAL_SECONDS": "0.5", "WEDSYNC_DEMO_PAGES": "true"},
+        start_timeout=30,
     ) as url:
         yield LiveServer(url=url, api_key=api_key, database_url=database_url)
 

@@ -5,6 +5,7 @@ scope and validation, widget tokens and the demo page."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 import uuid
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from wedsync_success.interventions.inapp_schemas import InAppAction
 from wedsync_success.interventions.models import InAppMessage, Intervention
 from wedsync_success.kit.errors import NotFound, Unauthorized, ValidationFailed
 from wedsync_success.suppliers.repository import users_of
+from wedsync_success.web.app import create_app
 from wedsync_success.web.security import DEMO_CSP
 
 
@@ -575,7 +577,11 @@ async def test_the_widget_routes_answer_any_origin_and_the_api_does_not(
 async def test_the_demo_page_shows_the_supplier_app_as_its_first_user(
     ctx: AppContext, people: People, client: httpx.AsyncClient, clock: FakeClock
 ) -> None:
-    anonymous = httpx.AsyncClient(transport=client._transport, base_url="http://test")
+    demo = dataclasses.replace(ctx, settings=ctx.settings.model_copy(update={"demo_pages": True}))
+    anonymous = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=create_app(context=demo, run_dispatcher=False)),
+        base_url="http://test",
+    )
     async with anonymous:
         page = await anonymous.get(f"/demo/supplier-app/{people.supplier_id}")
         missing = await anonymous.get(f"/demo/supplier-app/{uuid.uuid4()}")
@@ -591,3 +597,10 @@ async def test_the_demo_page_shows_the_supplier_app_as_its_first_user(
         == people.user_id
     )
     assert missing.status_code == 404
+
+
+async def test_the_demo_page_is_not_served_unless_demo_pages_is_on(
+    people: People, client: httpx.AsyncClient
+) -> None:
+    page = await client.get(f"/demo/supplier-app/{people.supplier_id}")
+    assert page.status_code == 404

@@ -28,8 +28,8 @@ async def _csrf_rejected(_: Request, __: Exception) -> Response:
 
 
 def install_dashboard(app: FastAPI, settings: Settings) -> None:
-    """Add the success team's pages (and the demo of the suppliers' side) to ``app``;
-    refuses to without a strong secret key."""
+    """Add the success team's pages (and, when ``demo_pages`` is on, the demo of the
+    suppliers' side) to ``app``; refuses to without a strong secret key."""
     app.add_middleware(
         SessionMiddleware,
         secret_key=require_secret_key(settings),
@@ -42,4 +42,5 @@ def install_dashboard(app: FastAPI, settings: Settings) -> None:
     app.add_exception_handler(LoginRequired, _to_login)
     app.add_exception_handler(CsrfRejected, _csrf_rejected)
     app.include_router(router)
-    app.include_router(demo_router)
+    if settings.demo_pages:
+        app.include_router(demo_router)
