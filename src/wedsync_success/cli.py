@@ -76,6 +76,7 @@ app.command("worker")(worker_command)
 DEMO_EMAIL = "demo@wedsync.example"
 DEMO_PASSWORD = "wedsync-demo"
 DEMO_SECRET_KEY_FILE = Path("var/secret_key")
+DEMO_MAIL_FOLDER = Path("var/mail")
 
 
 # --- db -----------------------------------------------------------------------------------------
@@ -246,6 +247,7 @@ def demo(
     )
     if serve_after:
         _use_demo_secret_key(settings)
+        _use_demo_channels(settings)
         serve(host=host, port=port)
 
 
@@ -258,6 +260,25 @@ def _use_demo_secret_key(settings: Settings) -> None:
     if settings.secret_key is None:
         os.environ["WEDSYNC_SECRET_KEY"] = demo_secret_key(DEMO_SECRET_KEY_FILE)
         get_settings.cache_clear()
+
+
+def _use_demo_channels(settings: Settings) -> None:
+    """The demo's emails go to a local SMTP server keeping them in var/mail/ (unless
+    WEDSYNC_SMTP_URL is set), and its supplier-app demo pages are on."""
+    import os
+
+    from wedsync_success.config import get_settings
+    from wedsync_success.interventions.channels.mail_catcher import start_mail_catcher
+
+    os.environ.setdefault("WEDSYNC_DEMO_PAGES", "true")
+    if settings.smtp_url is None:
+        catcher = start_mail_catcher(DEMO_MAIL_FOLDER)
+        os.environ["WEDSYNC_SMTP_URL"] = f"smtp://127.0.0.1:{catcher.port}"
+        console.print(
+            f"Playbook emails go to a local SMTP server (port {catcher.port}) and land in "
+            f"{DEMO_MAIL_FOLDER}/ as .eml files; set WEDSYNC_SMTP_URL to use your own."
+        )
+    get_settings.cache_clear()
 
 
 # --- import -------------------------------------------------------------------------------------
