@@ -7,6 +7,7 @@ through SMTP and can be opened in any mail client, while nothing leaves the mach
 from __future__ import annotations
 
 import itertools
+import logging
 import re
 import socket
 from datetime import UTC, datetime
@@ -44,6 +45,7 @@ def start_mail_catcher(folder: Path, *, host: str = "127.0.0.1", port: int = 0) 
         with socket.socket() as probe:
             probe.bind((host, 0))
             port = int(probe.getsockname()[1])
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every command
     controller = Controller(MailFolder(folder), hostname=host, port=port)
     controller.start()
     return controller
