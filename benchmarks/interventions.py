@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import socket
 import threading
 import time
 import uuid
@@ -170,9 +171,11 @@ def probe(address: str, key: str) -> OutgoingMessage:
 async def bench_backend(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     database = BenchDatabase(backend, args.postgres_url)
     inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=0)
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = int(free.getsockname()[1])
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
-    port = controller.server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     ctx = build_context(
         Settings(
             database_url=database.url,
