@@ -20,6 +20,7 @@ from wedsync_success.context import AppContext, build_context
 from wedsync_success.events.api import router as events_router
 from wedsync_success.events.backlog import measure_backlog
 from wedsync_success.health.api import router as health_router
+from wedsync_success.kit.admission import Admission
 from wedsync_success.milestones.api import router as milestones_router
 from wedsync_success.reports.api import router as reports_router
 from wedsync_success.suppliers.api import router as suppliers_router
@@ -74,6 +75,9 @@ def create_app(
     effective = context.settings if context else (settings or get_settings())
     install_openapi(app)
     install_dashboard(app, effective)
+    app.state.ingest_admission = Admission(
+        limit=effective.ingest_concurrency, timeout_seconds=effective.ingest_queue_timeout_seconds
+    )
     if context is not None:
         app.state.ctx = context  # usable without running the lifespan (in-process test clients)
 
