@@ -204,7 +204,13 @@ async def run_backend(backend: str, duration: float, levels: Sequence[int], roun
         # Each level writes its own 50 suppliers: the cost of a batch grows with the
         # supplier's history (milestone detection ranks its events), so levels sharing
         # suppliers would compare a young database with an old one.
-        schedule = list(levels) * rounds
+        # Every other round runs the levels in reverse: the database grows with each level,
+        # and a level always run after another would always meet the bigger database.
+        schedule = [
+            level
+            for r in range(rounds)
+            for level in (levels if r % 2 == 0 else list(reversed(levels)))
+        ]
         api_key, suppliers = await _prepare(ctx, SUPPLIERS * (len(schedule) + 1))
         sets = [suppliers[i * SUPPLIERS : (i + 1) * SUPPLIERS] for i in range(len(schedule) + 1)]
         runs: list[LevelResult] = []
