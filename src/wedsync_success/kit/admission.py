@@ -1,8 +1,9 @@
 """A first-in, first-out admission gate: at most ``limit`` holders at once, the rest queue in
 arrival order, and a waiter that is not let in within its timeout gives up.
 
-asyncio's own ``Semaphore`` lets a newcomer overtake a waiter that was just woken but has not
-run yet; here a released place is handed straight to the oldest waiter, so order holds.
+The order is explicit rather than left to ``asyncio.Semaphore`` (whose wake-up order has
+changed between Python releases, some letting a newcomer overtake a woken waiter): a released
+place is handed straight to the oldest waiter still waiting.
 """
 
 from __future__ import annotations
