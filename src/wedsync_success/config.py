@@ -94,6 +94,20 @@ class Settings(BaseSettings):
         ge=1024,
         description="Largest request body the API reads, counted as it arrives (chunked too).",
     )
+    ingest_concurrency: int = Field(
+        default=2,
+        ge=1,
+        description="POST /events requests one process works on at once (from authentication "
+        "to response); later ones wait in arrival order. Batches of common suppliers are "
+        "written one after another anyway: more at once only interleave their parsing with the "
+        "writer's work on the one event loop and slow it down.",
+    )
+    ingest_queue_timeout_seconds: float = Field(
+        default=30,
+        ge=0,
+        description="How long a POST /events waits for its turn before it is answered 503 "
+        "with Retry-After.",
+    )
     secret_key: SecretStr | None = Field(
         default=None,
         description="Signs dashboard session cookies and CSRF tokens; required to serve, at "

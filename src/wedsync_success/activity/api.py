@@ -8,7 +8,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from wedsync_success.activity.schemas import EventIn, IngestResult
 from wedsync_success.pipeline import ingest
 from wedsync_success.web.body import batch_items, read_json
-from wedsync_success.web.deps import API_PREFIX, ContextDep, IngestKey, UnitOfWorkDep
+from wedsync_success.web.deps import (
+    API_PREFIX,
+    ContextDep,
+    IngestKey,
+    IngestTurn,
+    UnitOfWorkDep,
+)
 from wedsync_success.web.openapi import WRITE, error_responses, json_body
 
 router = APIRouter(prefix=API_PREFIX, tags=["activity"])
@@ -49,10 +55,11 @@ class EventBatchIn(BaseModel):
     responses=error_responses(*WRITE),
 )
 async def post_events(
-    request: Request, ctx: ContextDep, uow: UnitOfWorkDep, _key: IngestKey
+    _turn: IngestTurn, request: Request, ctx: ContextDep, uow: UnitOfWorkDep, _key: IngestKey
 ) -> IngestResult:
     """Store up to 5,000 events. Duplicates (by `event_id`) are recognised and never counted
-    twice; invalid items are reported by index, field and reason while the rest are stored."""
+    twice; invalid items are reported by index, field and reason while the rest are stored.
+    A busy server queues batches in arrival order (503 with `Retry-After` after a long wait)."""
     payload = await read_json(request, limit=ctx.settings.max_body_bytes)
     items = batch_items(payload, key="events", bare_list=True)
     return await uow.run(lambda session: ingest(session=session, ctx=ctx, items=items))

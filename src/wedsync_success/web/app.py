@@ -25,6 +25,7 @@ from wedsync_success.interventions.inapp_api import router as inapp_router
 from wedsync_success.interventions.preferences_api import router as preferences_router
 from wedsync_success.interventions.tracking_api import router as tracking_router
 from wedsync_success.interventions.widget_api import router as widget_router
+from wedsync_success.kit.admission import Admission
 from wedsync_success.milestones.api import router as milestones_router
 from wedsync_success.reports.api import router as reports_router
 from wedsync_success.suppliers.api import router as suppliers_router
@@ -90,6 +91,9 @@ def create_app(
     effective = context.settings if context else (settings or get_settings())
     install_openapi(app)
     install_dashboard(app, effective)
+    app.state.ingest_admission = Admission(
+        limit=effective.ingest_concurrency, timeout_seconds=effective.ingest_queue_timeout_seconds
+    )
     if context is not None:
         app.state.ctx = context  # usable without running the lifespan (in-process test clients)
 

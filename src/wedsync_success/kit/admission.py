@@ -1,0 +1,69 @@
+"""A first-in, first-out admission gate: at most ``limit`` holders at once, the rest queue in
+arrival order, and a waiter that is not let in within its timeout gives up.
+
+The order is explicit rather than left to ``asyncio.Semaphore`` (whose wake-up order has
+changed between Python releases, some letting a newcomer overtake a woken waiter): a released
+place is handed straight to the oldest waiter still waiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+
+
+class AdmissionTimeout(Exception):
+    """The waiter was not let in within its timeout."""
+
+
+class Admission:
+    """At most ``limit`` holders at once; the others are let in in arrival order."""
+
+    def __init__(self, *, limit: int, timeout_seconds: float) -> None:
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        self._limit = limit
+        self._timeout = timeout_seconds
+        self._active = 0
+        self._waiters: deque[asyncio.Future[None]] = deque()
+
+    @property
+    def active(self) -> int:
+        """How many hold a place now."""
+        return self._active
+
+    @property
+    def waiting(self) -> int:
+        """How many wait in the queue now."""
+        return sum(1 for waiter in self._waiters if not waiter.done())
+
+    async def acquire(self) -> None:
+        """Take a place, waiting in line; :class:`AdmissionTimeout` when none came in time.
+
+        Every successful call is paired with one :meth:`release`.
+        """
+        if self._active < self._limit and not self._waiters:
+            self._active += 1
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            async with asyncio.timeout(self._timeout):
+                await waiter
+        except BaseException as exc:
+            if waiter.done() and not waiter.cancelled():
+                self.release()  # the place was handed over as we gave up: pass it on
+            elif waiter in self._waiters:  # a release may already have dropped it
+                self._waiters.remove(waiter)
+            if isinstance(exc, TimeoutError):
+                raise AdmissionTimeout from None
+            raise
+
+    def release(self) -> None:
+        """Hand the place to the oldest waiter still waiting, or free it."""
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+        self._active -= 1
