@@ -188,6 +188,10 @@ class InterventionWorker:
     async def sweep_daily(self) -> int:
         """Run the daily trigger sweep once per UTC day, whichever worker gets there first."""
         now = self._clock()
+        async with self._db.sessions() as reading:  # the common case: done today, no write
+            mark = await repository.sweep_mark(reading, DAILY_SWEEP)
+            if mark is not None and mark.last_day >= now.date():
+                return 0
 
         async def sweep(session: AsyncSession) -> int:
             mark = await repository.sweep_mark(session, DAILY_SWEEP)
