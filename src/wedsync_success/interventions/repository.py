@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wedsync_success.db.upsert import dialect_insert
@@ -72,6 +72,20 @@ async def insert_jobs(session: AsyncSession, rows: list[dict[str, Any]]) -> None
     await session.execute(stmt, rows)
 
 
+def _due(now: datetime) -> ColumnElement[bool]:
+    """Pending jobs whose time has come, and claimed ones whose worker's lease ran out."""
+    return or_(
+        (StepJob.state == JobState.PENDING) & (StepJob.due_at <= now),
+        (StepJob.state == JobState.RUNNING) & (StepJob.lease_until < now),
+    )
+
+
+async def any_due(session: AsyncSession, now: datetime) -> bool:
+    """Whether a claim now would find work (a read, so an idle worker takes no write lock)."""
+    found = await session.scalar(select(StepJob.id).where(_due(now)).limit(1))
+    return found is not None
+
+
 async def claim_jobs(
     session: AsyncSession, *, now: datetime, lease: timedelta, worker: str, limit: int
 ) -> list[tuple[int, uuid.UUID]]:
@@ -80,11 +94,12 @@ async def claim_jobs(
     On PostgreSQL ``FOR UPDATE SKIP LOCKED`` lets several workers claim side by side without
     waiting for or taking each other's jobs; SQLite runs this in its single write transaction.
     """
-    due = or_(
-        (StepJob.state == JobState.PENDING) & (StepJob.due_at <= now),
-        (StepJob.state == JobState.RUNNING) & (StepJob.lease_until < now),
+    query = (
+        select(StepJob.id, StepJob.supplier_id)
+        .where(_due(now))
+        .order_by(StepJob.due_at)
+        .limit(limit)
     )
-    query = select(StepJob.id, StepJob.supplier_id).where(due).order_by(StepJob.due_at).limit(limit)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     claimed = [(job_id, supplier_id) for job_id, supplier_id in await session.execute(query)]

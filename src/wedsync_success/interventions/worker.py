@@ -104,6 +104,9 @@ class InterventionWorker:
     async def work_once(self) -> WorkStats:
         """Claim one batch of due jobs and work them."""
         now = self._clock()
+        async with self._db.sessions() as reading:
+            if not await repository.any_due(reading, now):
+                return WorkStats(0, 0)
 
         async def claim(session: AsyncSession) -> list[tuple[int, uuid.UUID]]:
             return await repository.claim_jobs(
