@@ -18,7 +18,7 @@ from wedsync_success.db.registry import metadata
 from wedsync_success.pipeline import ingest, rescore_all
 from wedsync_success.suppliers.service import upsert_batch
 from wedsync_success.synthetic import Population, generate_population
-from wedsync_success.synthetic.loader import supplier_items
+from wedsync_success.synthetic.loader import load_outreach, supplier_items
 
 RANDOM_BY_DESIGN = {
     "activity_events": {"id", "batch_id"},  # a row number and a per-transaction tag
@@ -43,6 +43,7 @@ async def _through_ingest(ctx: AppContext, population: Population) -> None:
                 rescore=False,
             )
         assert result.rejected == 0, result.errors
+    await load_outreach(ctx, population)  # no API path: the simulated playbook history
     await ctx.db.refresh_statistics()
     for day in demo.history_days(population.end.date()):
         async with ctx.db.transaction() as session:
@@ -85,7 +86,15 @@ async def test_bulk_seed_equals_the_ingestion_path(ctx: AppContext) -> None:
 
     assert summary.events_stored == len(population.events)
     assert len(loaded["activity_events"]) == len(population.events)
-    for name in ("daily_rollups", "supplier_event_totals", "milestone_achievements"):
+    assert len(loaded["playbook_runs"]) == len(population.outreach)
+    assert len(loaded["interventions"]) == len(population.outreach.message_id)
+    for name in (
+        "daily_rollups",
+        "supplier_event_totals",
+        "milestone_achievements",
+        "playbook_runs",
+        "interventions",
+    ):
         assert loaded[name], f"{name} is empty: the comparison would prove nothing"
     assert {"suppliers", "events", "history", "delivering"} <= set(stages)
     for name, rows in expected.items():

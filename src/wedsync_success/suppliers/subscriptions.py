@@ -43,8 +43,9 @@ def is_active_at(*, started_at: datetime, ended_at: datetime | None, moment: dat
     return started_at <= moment and (ended_at is None or ended_at > moment)
 
 
-def running_at_seconds(ended_seconds: FloatArray, moment_seconds: float) -> BoolArray:
-    """Vectorised :func:`running_at` over epoch-second ends (NaN = never ended)."""
+def running_at_seconds(ended_seconds: FloatArray, moment_seconds: float | FloatArray) -> BoolArray:
+    """Vectorised :func:`running_at` over epoch-second ends (NaN = never ended), at one
+    moment or at one moment per end."""
     with np.errstate(invalid="ignore"):
         result: BoolArray = np.isnan(ended_seconds) | (ended_seconds > moment_seconds)
     return result

@@ -61,20 +61,35 @@ def daily_hazard(
     return result
 
 
-def decide(
-    rng: np.random.Generator, frame: SupplierFrame, window: Window, hazard: FloatArray
+@dataclass(frozen=True)
+class DecisionDraws:
+    """The randomness of the decision to leave, drawn once so that the same supplier can be
+    resolved under two hazards (with and without outreach) on common random numbers."""
+
+    threshold: FloatArray
+    within_day: IntArray
+    lead: IntArray
+
+
+def draw_decisions(rng: np.random.Generator, n: int) -> DecisionDraws:
+    """An exponential threshold, a moment in the day and a lead time per supplier."""
+    return DecisionDraws(
+        threshold=rng.exponential(1.0, n),
+        within_day=rng.integers(0, DAY, n),
+        lead=rng.integers(LEAD_MIN_DAYS * DAY, LEAD_MAX_DAYS * DAY, n),
+    )
+
+
+def resolve(
+    frame: SupplierFrame, window: Window, hazard: FloatArray, draws: DecisionDraws
 ) -> ChurnTimeline:
-    """The first day the accumulated hazard exceeds an exponential draw, and the lead time."""
-    n = len(frame)
-    threshold = rng.exponential(1.0, n)
-    within_day = rng.integers(0, DAY, n)
-    lead = rng.integers(LEAD_MIN_DAYS * DAY, LEAD_MAX_DAYS * DAY, n)
-    crossed = np.cumsum(hazard, axis=1) >= threshold[:, None]
+    """The first day the accumulated hazard exceeds the threshold, and the lead time."""
+    crossed = np.cumsum(hazard, axis=1) >= draws.threshold[:, None]
     decided = crossed[:, -1]
     day = np.argmax(crossed, axis=1)
-    decision = np.maximum(window.day_sec[day] + within_day, frame.signup_sec + 3600)
+    decision = np.maximum(window.day_sec[day] + draws.within_day, frame.signup_sec + 3600)
     decision_sec = np.where(decided, decision, NEVER)
-    leave_sec = np.where(decided, decision + lead, NEVER)
+    leave_sec = np.where(decided, decision + draws.lead, NEVER)
     return ChurnTimeline(
         decision_sec=decision_sec,
         leave_sec=leave_sec,

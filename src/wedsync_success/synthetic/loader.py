@@ -9,7 +9,9 @@ statements as an API batch. It loads an empty database (the demo's): the churn f
 store does not exist yet, so there is nothing to keep current on the way. The subscription
 events are not applied to the suppliers one by one: the suppliers are loaded in
 their end-of-window state, which is what applying them gives. The tests load a small
-population both ways and compare every table.
+population both ways and compare every table. The simulated history of the at-risk rescue
+playbook (``outreach``) has no API path: its runs and messages go straight to
+``playbook_runs`` and ``interventions``, after the suppliers.
 """
 
 from __future__ import annotations
@@ -24,9 +26,12 @@ import numpy as np
 
 from wedsync_success.activity import repository as activity
 from wedsync_success.context import AppContext
+from wedsync_success.db.bulk import upsert_columns
+from wedsync_success.interventions.channels.base import Category
+from wedsync_success.interventions.models import Arm, DeliveryStatus, Intervention, PlaybookRun
 from wedsync_success.suppliers.service import upsert_batch
 from wedsync_success.synthetic.catalog import EVENT_TYPE_NAMES, properties
-from wedsync_success.synthetic.model import Population
+from wedsync_success.synthetic.model import OutreachColumns, Population
 
 Progress = Callable[[str, int, int], None]
 """Called as (stage, done, total) while loading."""
@@ -44,6 +49,8 @@ class LoadSummary:
     suppliers: int
     events: int
     """Events stored (an event whose ``event_id`` was already stored is skipped)."""
+    runs: int
+    messages: int
 
 
 def supplier_items(population: Population, start: int, stop: int) -> list[dict[str, Any]]:
@@ -110,21 +117,129 @@ def event_columns(population: Population, start: int, stop: int) -> dict[str, li
     }
 
 
-async def load_population(
-    ctx: AppContext, population: Population, *, progress: Progress, chunk: int = EVENT_CHUNK
-) -> LoadSummary:
-    """Store the suppliers and all their events (``chunk`` per transaction), with rollups and
-    totals; scoring and milestones are left to the caller (once, at the end)."""
-    now = ctx.clock()
+TRIGGER = {"event": "supplier.risk_level_changed", "risk_level_entered": "at_risk"}
+TEMPLATES = {"email": "at_risk_checkin", "in_app": "at_risk_coach"}
+SUBJECTS = {
+    "email": "How is your booking season going?",
+    "in_app": "Let's get your next booking season sorted",
+}
+
+
+def _instants(seconds: np.ndarray[Any, Any], never: int) -> list[datetime | None]:
+    return [None if sec >= never else datetime.fromtimestamp(sec, UTC) for sec in seconds.tolist()]
+
+
+def outreach_columns(
+    population: Population, never: int
+) -> tuple[dict[str, list[Any]], dict[str, list[Any]]]:
+    """The runs and messages as the columns of ``playbook_runs`` and ``interventions``."""
+    o: OutreachColumns = population.outreach
+    suppliers = population.suppliers
+    rows: list[int] = o.supplier_index.tolist()
+    ended = _instants(o.ended_sec, never)
+    statuses: list[str] = o.status.tolist()
+    runs: dict[str, list[Any]] = {
+        "id": o.run_id,
+        "supplier_id": [suppliers[r].id for r in rows],
+        "arm": [Arm.CONTROL if c else Arm.TREATMENT for c in o.control.tolist()],
+        "status": statuses,
+        "enrolled_at": _instants(o.enrolled_sec, never),
+        "ended_at": ended,
+        "end_reason": ["supplier cancelled" if s == "exited" else None for s in statuses],
+        "mrr_minor_at_enrolment": o.mrr_minor.tolist(),
+        "currency": [suppliers[r].currency for r in rows],
+    }
+    message_rows = [rows[run] for run in o.message_run.tolist()]
+    channels: list[str] = o.message_channel.tolist()
+    steps: list[int] = o.message_step.tolist()
+    sent, opened, clicked = (
+        _instants(o.sent_sec, never),
+        _instants(o.opened_sec, never),
+        _instants(o.clicked_sec, never),
+    )
+    run_ids = [o.run_id[run] for run in o.message_run.tolist()]
+    messages: dict[str, list[Any]] = {
+        "id": o.message_id,
+        "idempotency_key": [f"{run}:{step}" for run, step in zip(run_ids, steps, strict=True)],
+        "run_id": run_ids,
+        "step_no": steps,
+        "supplier_id": [suppliers[r].id for r in message_rows],
+        "supplier_user_id": [suppliers[r].users[0].id for r in message_rows],
+        "channel": channels,
+        "template": [TEMPLATES[c] for c in channels],
+        "subject": [SUBJECTS[c] for c in channels],
+        "created_at": sent,
+        "updated_at": [
+            max(t for t in moments if t is not None)
+            for moments in zip(sent, opened, clicked, strict=True)
+        ],
+        "sent_at": sent,
+        "opened_at": opened,
+        "clicked_at": clicked,
+    }
+    return runs, messages
+
+
+async def load_outreach(ctx: AppContext, population: Population) -> tuple[int, int]:
+    """Store the simulated playbook's runs and messages (its suppliers must be stored)."""
+    o = population.outreach
+    runs, messages = outreach_columns(population, population.outreach_truth.never)
+    async with ctx.db.transaction() as session:
+        await upsert_columns(
+            session,
+            PlaybookRun.__table__,  # type: ignore[arg-type]
+            key=("id",),
+            columns=runs,
+            constants={
+                "playbook_key": o.playbook_key,
+                "goal_group": o.goal_group,
+                "trigger": TRIGGER,
+                "trigger_event_id": None,
+            },
+            skip_existing=True,
+        )
+        await upsert_columns(
+            session,
+            Intervention.__table__,  # type: ignore[arg-type]
+            key=("id",),
+            columns=messages,
+            constants={
+                "playbook_key": o.playbook_key,
+                "category": Category.MARKETING,
+                "status": DeliveryStatus.SENT,
+                "body": "",
+                "attempts": 1,
+                "provider_id": None,
+                "detail": None,
+                "sent_by": None,
+            },
+            skip_existing=True,
+        )
+    return len(o), len(o.message_id)
+
+
+async def load_suppliers(ctx: AppContext, population: Population, *, progress: Progress) -> int:
+    """Store the suppliers with their users, in their end-of-window state."""
     total = len(population.suppliers)
     progress("suppliers", 0, total)
     for start in range(0, total, SUPPLIER_CHUNK):
         stop = min(start + SUPPLIER_CHUNK, total)
         async with ctx.db.transaction() as session:
             await upsert_batch(
-                session=session, items=supplier_items(population, start, stop), now=now
+                session=session, items=supplier_items(population, start, stop), now=ctx.clock()
             )
         progress("suppliers", stop, total)
+    return total
+
+
+async def load_population(
+    ctx: AppContext, population: Population, *, progress: Progress, chunk: int = EVENT_CHUNK
+) -> LoadSummary:
+    """Store the suppliers and all their events (``chunk`` per transaction), with rollups and
+    totals, then the simulated playbook history; scoring and milestones are left to the
+    caller (once, at the end)."""
+    now = ctx.clock()
+    total = await load_suppliers(ctx, population, progress=progress)
 
     size = len(population.events)
     stored = 0
@@ -141,4 +256,5 @@ async def load_population(
                 await activity.roll_up_batch(session, batch_id)
         stored += inserted
         progress("events", stop, size)
-    return LoadSummary(suppliers=total, events=stored)
+    runs, messages = await load_outreach(ctx, population)
+    return LoadSummary(suppliers=total, events=stored, runs=runs, messages=messages)

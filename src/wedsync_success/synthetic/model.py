@@ -16,9 +16,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from wedsync_success.suppliers.subscriptions import running_at_seconds
 from wedsync_success.synthetic.catalog import EVENT_TYPE_NAMES, properties
 
 _CODE_OF_TYPE: dict[str, int] = {name: code for code, name in enumerate(EVENT_TYPE_NAMES)}
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+DAY = 86_400
 
 
 @dataclass(frozen=True)
@@ -137,6 +141,86 @@ class EventColumns:
         return out
 
 
+def _arrays_equal(a: object, b: object) -> bool:
+    """Field-by-field equality of two dataclasses whose fields may be numpy arrays."""
+    fields = vars(a)
+    return all(
+        np.array_equal(value, vars(b)[name])
+        if isinstance(value, np.ndarray)
+        else value == vars(b)[name]
+        for name, value in fields.items()
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class OutreachColumns:
+    """The simulated playbook's runs and the messages of its treated runs, as columns.
+
+    Times are epoch seconds; ``NEVER`` (``profiles.NEVER``) marks "did not happen" (a run
+    still active, a message never opened). Ids are drawn from the seed, like the suppliers'.
+    """
+
+    playbook_key: str
+    goal_group: str
+    run_id: list[uuid.UUID]
+    supplier_index: IntArray
+    """Index into ``Population.suppliers``."""
+    control: BoolArray
+    status: npt.NDArray[np.object_]
+    enrolled_sec: IntArray
+    ended_sec: IntArray
+    mrr_minor: IntArray
+    """At enrolment, in the supplier's currency."""
+    message_id: list[uuid.UUID]
+    message_run: IntArray
+    """Index into the runs."""
+    message_step: IntArray
+    message_channel: npt.NDArray[np.object_]
+    sent_sec: IntArray
+    opened_sec: IntArray
+    clicked_sec: IntArray
+
+    def __len__(self) -> int:
+        return len(self.run_id)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, OutreachColumns):
+            return NotImplemented
+        return _arrays_equal(self, other)
+
+
+@dataclass(frozen=True, eq=False)
+class OutreachTruth:
+    """Both potential outcomes of every run: when its supplier leaves with and without the
+    playbook's outreach (``NEVER``: stays), resolved on the same random numbers."""
+
+    enrolled_sec: IntArray
+    leave_if_treated: IntArray
+    leave_if_untreated: IntArray
+    never: int
+    """The "did not happen" time of the columns."""
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, OutreachTruth):
+            return NotImplemented
+        return _arrays_equal(self, other)
+
+    def retention_difference(self, *, days: int, as_of: datetime) -> float | None:
+        """True retention with outreach minus without it, ``days`` after enrolment, over the
+        runs enrolled at least that long before ``as_of`` (``None`` if there are none)."""
+        moment = (self.enrolled_sec + days * DAY).astype(np.float64)
+        observed = moment <= as_of.timestamp()
+        if not observed.any():
+            return None
+
+        def kept(leave: IntArray) -> BoolArray:
+            ends = np.where(leave >= self.never, np.nan, leave.astype(np.float64))
+            return running_at_seconds(ends[observed], moment[observed])
+
+        treated, untreated = kept(self.leave_if_treated), kept(self.leave_if_untreated)
+        return float(treated.mean() - untreated.mean())
+
+
 @dataclass(frozen=True)
 class Population:
     """A generated world: suppliers, their events over ``[start, end)`` and the hidden truth."""
@@ -147,3 +231,5 @@ class Population:
     """Same order as ``suppliers``."""
     start: datetime
     end: datetime
+    outreach: OutreachColumns
+    outreach_truth: OutreachTruth

@@ -5,7 +5,8 @@ the one before it:
 
 1. latent engagement per day (``engagement``), from the archetype drift plus noise;
 2. the monthly charges and their failure randomness (``billing``);
-3. the churn hazard - engagement, plan and payment failures - and the decision to leave
+3. the churn hazard - engagement, plan and payment failures - the at-risk rescue playbook's
+   runs and their effect on treated suppliers (``outreach``), and the decision to leave
    (``churn``);
 4. the fade of engagement between that decision and the cancellation;
 5. the events: daily activity (``activity``), one-off lifecycle events (``lifecycle``) and
@@ -13,7 +14,8 @@ the one before it:
 
 Suppliers are simulated in groups of ``GROUP_SIZE`` with whole-array numpy operations, so
 the run time grows linearly with the number of suppliers and memory stays bounded. Each group
-draws from its own child of the seed, so the output depends only on the arguments.
+draws from its own child of the seed, so the output depends only on the arguments; outreach
+draws from children of its own, so it leaves every other draw as it was.
 """
 
 from __future__ import annotations
@@ -31,17 +33,26 @@ from wedsync_success.synthetic.activity import daily_events
 from wedsync_success.synthetic.archetypes import ARCHETYPE_NAMES
 from wedsync_success.synthetic.batch import EventBatch
 from wedsync_success.synthetic.billing import charge_events, failure_hazard, plan_charges
-from wedsync_success.synthetic.churn import daily_hazard, decide, reasons
+from wedsync_success.synthetic.churn import daily_hazard, draw_decisions, reasons
 from wedsync_success.synthetic.engagement import fade_before_churn, latent_engagement, tenure_days
 from wedsync_success.synthetic.lifecycle import lifecycle_events
 from wedsync_success.synthetic.model import (
     EventColumns,
     GroundTruth,
+    OutreachColumns,
+    OutreachTruth,
     Population,
     SyntheticSupplier,
     SyntheticUser,
 )
-from wedsync_success.synthetic.profiles import TRIAL_DAYS, SupplierFrame, draw_frame
+from wedsync_success.synthetic.outreach import (
+    CHANNELS,
+    RUN_STATUSES,
+    GroupOutreach,
+    OutreachConfig,
+    simulate_outreach,
+)
+from wedsync_success.synthetic.profiles import NEVER, TRIAL_DAYS, SupplierFrame, draw_frame
 from wedsync_success.synthetic.timeline import DAY, Window, build_window
 
 IntArray = npt.NDArray[np.int64]
@@ -63,14 +74,21 @@ class _Outcome:
 
 
 def _simulate_group(
-    rng: np.random.Generator, frame: SupplierFrame, window: Window, months: int, ticket_base: int
-) -> tuple[EventBatch, _Outcome, int]:
+    rng: np.random.Generator,
+    outreach_rng: np.random.Generator,
+    config: OutreachConfig,
+    frame: SupplierFrame,
+    window: Window,
+    months: int,
+    ticket_base: int,
+) -> tuple[EventBatch, _Outcome, int, GroupOutreach]:
     tenure = tenure_days(frame, window)
     engagement = latent_engagement(rng, frame, window, tenure)
     charges = plan_charges(rng, frame, window, engagement, months)
     trouble = failure_hazard(charges, window)
     hazard = daily_hazard(frame, window, engagement, trouble)
-    timeline = decide(rng, frame, window, hazard)
+    draws = draw_decisions(rng, len(frame))
+    timeline, runs = simulate_outreach(outreach_rng, frame, window, hazard, draws, config)
     engagement = fade_before_churn(engagement, window, timeline.decision_sec, timeline.leave_sec)
     billing = charge_events(charges, window, timeline.decision_sec, timeline.leave_sec)
 
@@ -89,7 +107,7 @@ def _simulate_group(
         final_tier=final_tier,
         reason=reason,
     )
-    return events, outcome, tickets
+    return events, outcome, tickets, runs
 
 
 def _utc(sec: int) -> datetime:
@@ -213,27 +231,96 @@ def _concat_outcomes(parts: list[_Outcome]) -> _Outcome:
     )
 
 
+def _outreach_columns(
+    rng: np.random.Generator, parts: list[tuple[int, GroupOutreach]], config: OutreachConfig
+) -> tuple[OutreachColumns, OutreachTruth]:
+    """The groups' runs as one set of columns (supplier indexes made global), with ids."""
+
+    def cat_field(name: str, offset: bool = False) -> npt.NDArray[np.int64]:
+        arrays = [getattr(g, name) + (lo if offset else 0) for lo, g in parts]
+        return np.concatenate(arrays).astype(np.int64) if arrays else np.zeros(0, np.int64)
+
+    sizes = np.cumsum([0] + [g.run_row.size for _, g in parts])
+    message_run = (
+        np.concatenate([g.message_run + sizes[k] for k, (_, g) in enumerate(parts)])
+        if parts
+        else np.zeros(0, np.int64)
+    )
+    n_runs, n_messages = int(sizes[-1]), int(message_run.size)
+    id_bytes = rng.bytes(16 * (n_runs + n_messages))
+    ids = [
+        uuid.UUID(bytes=id_bytes[16 * k : 16 * (k + 1)], version=4)
+        for k in range(n_runs + n_messages)
+    ]
+    enrolled = cat_field("enrolled_sec")
+    columns = OutreachColumns(
+        playbook_key=config.playbook_key,
+        goal_group=config.goal_group,
+        run_id=ids[:n_runs],
+        supplier_index=cat_field("run_row", offset=True),
+        control=cat_field("control").astype(np.bool_),
+        status=np.asarray(RUN_STATUSES, dtype=object)[cat_field("status")],
+        enrolled_sec=enrolled,
+        ended_sec=cat_field("ended_sec"),
+        mrr_minor=cat_field("mrr_minor"),
+        message_id=ids[n_runs:],
+        message_run=message_run.astype(np.int64),
+        message_step=cat_field("message_step"),
+        message_channel=np.asarray(CHANNELS, dtype=object)[cat_field("message_channel")],
+        sent_sec=cat_field("sent_sec"),
+        opened_sec=cat_field("opened_sec"),
+        clicked_sec=cat_field("clicked_sec"),
+    )
+    truth = OutreachTruth(
+        enrolled_sec=enrolled,
+        leave_if_treated=cat_field("leave_if_treated"),
+        leave_if_untreated=cat_field("leave_if_untreated"),
+        never=int(NEVER),
+    )
+    return columns, truth
+
+
 def generate_population(
-    *, suppliers: int = 2000, months: int = 18, seed: int = 7, end: datetime
+    *,
+    suppliers: int = 2000,
+    months: int = 18,
+    seed: int = 7,
+    end: datetime,
+    outreach: OutreachConfig = OutreachConfig(),
 ) -> Population:
     """A deterministic population of ``suppliers`` over the ``months`` before ``end``.
 
     ``end`` (tz-aware) is the "now" of the simulated world; events cover ``[end - months,
-    end)``. The same arguments always give the same population, ids included.
+    end)``. The same arguments always give the same population, ids included. ``outreach``
+    sets the simulated at-risk rescue playbook (a holdout of 1 leaves everyone untreated).
     """
     if suppliers < 0:
         raise ValueError("suppliers must not be negative")
     window = build_window(end, months)
     groups = [(lo, min(lo + GROUP_SIZE, suppliers)) for lo in range(0, suppliers, GROUP_SIZE)]
-    profile_seq, names_seq, group_seq = np.random.SeedSequence(seed).spawn(3)
+    profile_seq, names_seq, group_seq, outreach_seq = np.random.SeedSequence(seed).spawn(4)
+    outreach_ids_seq, outreach_group_seq = outreach_seq.spawn(2)
     frame = draw_frame(np.random.default_rng(profile_seq), suppliers, window)
 
     batches: list[EventBatch] = []
     outcomes: list[_Outcome] = []
+    runs: list[tuple[int, GroupOutreach]] = []
     tickets = 0
-    for (lo, hi), seq in zip(groups, group_seq.spawn(len(groups)), strict=True):
+    seqs = zip(
+        groups, group_seq.spawn(len(groups)), outreach_group_seq.spawn(len(groups)), strict=True
+    )
+    for (lo, hi), seq, outreach_group in seqs:
         rng = np.random.default_rng(seq)
-        events, outcome, opened = _simulate_group(rng, frame.rows(lo, hi), window, months, tickets)
+        events, outcome, opened, group_runs = _simulate_group(
+            rng,
+            np.random.default_rng(outreach_group),
+            outreach,
+            frame.rows(lo, hi),
+            window,
+            months,
+            tickets,
+        )
+        runs.append((lo, group_runs))
         tickets += opened
         batches.append(
             EventBatch(
@@ -253,10 +340,15 @@ def generate_population(
     )
     all_events = EventBatch.concat(batches)
     batches.clear()  # the per-group copies are no longer needed: halve peak memory
+    outreach_columns, outreach_truth = _outreach_columns(
+        np.random.default_rng(outreach_ids_seq), runs, outreach
+    )
     return Population(
         suppliers=supplier_list,
         events=_columns(all_events, seed),
         truth=truth,
         start=window.start,
         end=window.end,
+        outreach=outreach_columns,
+        outreach_truth=outreach_truth,
     )
