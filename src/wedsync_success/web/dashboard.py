@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
+from wedsync_success.access.models import TeamUser
 from wedsync_success.access.team import stored_password, verify_password
 from wedsync_success.access.throttle import LoginThrottle
 from wedsync_success.context import AppContext
@@ -31,7 +32,7 @@ from wedsync_success.kit.errors import RateLimited, Unauthorized, ValidationFail
 from wedsync_success.suppliers.models import PlanTier, VendorType
 from wedsync_success.suppliers.repository import SORTS, SupplierFilters
 from wedsync_success.suppliers.service import list_suppliers
-from wedsync_success.web.deps import ContextDep, SessionDep
+from wedsync_success.web.deps import ContextDep, SessionDep, UnitOfWorkDep
 from wedsync_success.web.rendering import render, safe_next
 from wedsync_success.web.session import (
     CurrentUser,
@@ -97,9 +98,9 @@ _pause = asyncio.sleep
 
 
 async def _refuse_slowly(ctx: AppContext, session: AsyncSession) -> None:
-    """Commit (the failure, if any), then pause before answering: a guessing client that
+    """End the read transaction, then pause before answering: a guessing client that
     waits for answers gets one try per pause, and the pause holds no connection."""
-    await session.commit()
+    await session.rollback()
     await _pause(ctx.settings.login_refusal_delay_seconds)
 
 
@@ -108,11 +109,15 @@ async def login(
     request: Request,
     ctx: ContextDep,
     session: SessionDep,
+    uow: UnitOfWorkDep,
     email: Annotated[str, Form()] = "",
     password: Annotated[str, Form()] = "",
     csrf: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "/",
 ) -> Response:
+    """Sign in. Reads and hashing happen outside any write; the failure count, or the new
+    session (and a rehashed password), is written in one unit of work, so a login never
+    upgrades a read transaction into a write that SQLite would refuse while busy."""
     check_csrf(request, csrf)
     throttle, now = _throttle(ctx), ctx.clock()
     address = request.client.host if request.client else "unknown"
@@ -128,12 +133,23 @@ async def login(
         response.headers.update(exc.headers)
         return response
     except Unauthorized as exc:
-        await throttle.failed(session=session, email=email, address=address, now=now)
+        await session.rollback()
+        await uow.run(
+            lambda write: throttle.failed(session=write, email=email, address=address, now=now)
+        )
         await _refuse_slowly(ctx, session)
         return render(request, "login.html", status_code=401, error=exc.message, **again)
-    await throttle.succeeded(session=session, email=email)
-    await sign_in(request, ctx, session, user)
-    await session.commit()  # the new session, and a password rehash if parameters changed
+    user_id, password_hash = user.id, user.password_hash  # a rehash, if parameters changed
+    await session.rollback()
+
+    async def work(write: AsyncSession) -> None:
+        await throttle.succeeded(session=write, email=email)
+        signed_in = await write.get(TeamUser, user_id, populate_existing=True)
+        assert signed_in is not None  # verified a moment ago; deletion ends sessions anyway
+        signed_in.password_hash = password_hash
+        await sign_in(request, ctx, write, signed_in)
+
+    await uow.run(work)
     return RedirectResponse(safe_next(next), status_code=303)
 
 
