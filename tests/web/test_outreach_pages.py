@@ -6,6 +6,7 @@ import json
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -18,6 +19,7 @@ from wedsync_success.access.team import create_user
 from wedsync_success.context import AppContext
 from wedsync_success.interventions import service
 from wedsync_success.interventions.models import Arm, Intervention, PlaybookRun, RunStatus
+from wedsync_success.web import formatting
 from wedsync_success.web.rendering import safe_next
 
 KEY = "at_risk_rescue"
@@ -374,3 +376,41 @@ def test_safe_next_stays_on_the_site() -> None:
     assert safe_next("/tasks?owner=all") == "/tasks?owner=all"
     for target in ("//evil.example", "/\\evil.example", "https://evil.example/", "", None):
         assert safe_next(target) == "/"
+
+
+def test_money_puts_the_minus_before_the_symbol() -> None:
+    assert formatting.money(-1274, "AUD") == "−A$12.74"
+    assert formatting.money(-3500, "GBP") == "−£35"
+    assert formatting.money(4900, "GBP") == "£49"
+    assert formatting.runs(1) == "1 run"
+    assert formatting.runs(1200) == "1,200 runs"
+
+
+def _horizon(days: int, diff: float | None, low: float | None, high: float | None, n: int) -> Any:
+    reason = None if diff is not None else "no control runs observed"
+    return SimpleNamespace(
+        days=days,
+        treated_observed=n,
+        control_observed=n if diff is not None else 0,
+        uplift=SimpleNamespace(difference=diff, low=low, high=high, reason=reason),
+    )
+
+
+def test_the_interval_chart_is_symmetric_around_zero() -> None:
+    chart = formatting.interval_chart(
+        [_horizon(30, 0.1, -0.02, 0.22, 50), _horizon(60, None, None, None, 50)], width=360
+    )
+    assert chart.bound == pytest.approx(0.25)  # 0.22 rounded up to the next 5 points
+    first, second = chart.marks
+    assert first.low is not None
+    assert first.x is not None
+    assert first.high is not None
+    assert first.low < chart.zero < first.x < first.high
+    assert first.x - chart.zero == pytest.approx((chart.width - 86) * 0.1 / 0.5)
+    assert not first.small
+    assert first.text == "+10.0 pts (-2.0 pts to +22.0 pts)"
+    assert second.x is None
+    assert second.text == "No interval: no control runs observed"
+    assert second.y > first.y
+    small = formatting.interval_chart([_horizon(90, 0.0, -0.3, 0.3, 9)])
+    assert small.marks[0].small

@@ -22,8 +22,9 @@ EVENT_LABELS = {
 def money(minor: int, currency: str) -> str:
     """``4900, "GBP"`` → ``£49``; pence shown only when there are any."""
     symbol = CURRENCY_SYMBOLS.get(currency, currency + " ")
+    sign, minor = ("−", -minor) if minor < 0 else ("", minor)
     major = minor / 100
-    return f"{symbol}{major:,.0f}" if minor % 100 == 0 else f"{symbol}{major:,.2f}"
+    return sign + (f"{symbol}{major:,.0f}" if minor % 100 == 0 else f"{symbol}{major:,.2f}")
 
 
 def pct(rate: float | None, digits: int = 1) -> str:
@@ -156,6 +157,11 @@ def status_tone(status: str) -> str:
 
 def channel_label(channel: str) -> str:
     return CHANNEL_LABELS.get(channel, label(channel))
+
+
+def runs(count: int) -> str:
+    """``1`` → ``1 run``, ``1200`` → ``1,200 runs``."""
+    return f"{count:,} run" + ("" if count == 1 else "s")
 
 
 def share(part: int, whole: int) -> int:
