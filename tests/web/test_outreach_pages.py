@@ -253,6 +253,9 @@ async def test_tasks_page_mine_and_all_done_and_dismiss(
         data={"status": "dismissed", "csrf": token, "next": "//evil.example/"},
     )
     assert dismissed.headers["location"] == "/"
+    notice = await signed_in.get("/tasks")
+    assert "“Call them about onboarding_help” marked dismissed." in notice.text
+    assert "marked dismissed" not in (await signed_in.get("/tasks")).text  # shown once
     odd = await signed_in.post(f"/tasks/{later}/status", data={"status": "open", "csrf": token})
     assert odd.status_code == 422
     missing = await signed_in.post(

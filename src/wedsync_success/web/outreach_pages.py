@@ -117,9 +117,7 @@ async def close_task(
     now = ctx.clock()
     try:
         task = await uow.run(
-            lambda session: service.update_task(
-                session=session, task_id=task_id, patch=patch, now=now
-            )
+            lambda write: service.update_task(session=write, task_id=task_id, patch=patch, now=now)
         )
     except NotFound:
         await session.refresh(user)  # the rolled-back transaction expired it
