@@ -129,7 +129,7 @@ def _effect(frame: SupplierFrame, enrolled: BoolArray, config: OutreachConfig) -
     return result
 
 
-def _first_after(times: IntArray, lower: IntArray, upper: IntArray) -> tuple[IntArray, BoolArray]:
+def _within(times: IntArray, lower: IntArray, upper: IntArray) -> tuple[IntArray, BoolArray]:
     """``times`` where ``lower <= times < upper``, else ``NEVER``; and that mask."""
     ok = (times >= lower) & (times < upper)
     return np.where(ok, times, NEVER), ok
@@ -206,23 +206,23 @@ def _messages(
     u = rng.random((4, k))
     wait = rng.exponential(1.0, (4, k))
     # Step 0: the check-in email, minutes after enrolment.
-    email_sent, email_ok = _first_after(enrolled_sec + rng.integers(30, 600, k), enrolled_sec, end)
+    email_sent, email_ok = _within(enrolled_sec + rng.integers(30, 600, k), enrolled_sec, end)
     email_ok &= treated
     opened = email_sent + (6 * HOUR * wait[0]).astype(np.int64)
-    email_opened, open_ok = _first_after(opened, email_sent, end)
+    email_opened, open_ok = _within(opened, email_sent, end)
     open_ok &= email_ok & (u[0] < 0.2 + 0.6 * response)
     clicked = email_opened + (10 * 60 * wait[1]).astype(np.int64)
-    email_clicked, click_ok = _first_after(clicked, email_opened, end)
+    email_clicked, click_ok = _within(clicked, email_opened, end)
     click_ok &= open_ok & (u[1] < 0.1 + 0.5 * response)
     # Step 2: the in-app coach, skipped when the email was opened or the run has ended.
     coach_at = enrolled_sec + INAPP_AFTER
-    coach_sent, coach_ok = _first_after(coach_at, enrolled_sec, np.minimum(end, ended))
+    coach_sent, coach_ok = _within(coach_at, enrolled_sec, np.minimum(end, ended))
     coach_ok &= email_ok & ~(open_ok & (email_opened <= coach_at))
     seen = coach_sent + (12 * HOUR * wait[2]).astype(np.int64)
-    coach_seen, seen_ok = _first_after(seen, coach_sent, end)
+    coach_seen, seen_ok = _within(seen, coach_sent, end)
     seen_ok &= coach_ok & (u[2] < 0.3 + 0.5 * response)
     tapped = coach_seen + (2 * 60 * wait[3]).astype(np.int64)
-    coach_clicked, tap_ok = _first_after(tapped, coach_seen, end)
+    coach_clicked, tap_ok = _within(tapped, coach_seen, end)
     tap_ok &= seen_ok & (u[3] < 0.1 + 0.4 * response)
 
     runs = np.arange(k, dtype=np.int64)
