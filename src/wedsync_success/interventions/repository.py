@@ -6,9 +6,10 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from itertools import pairwise
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, and_, case, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wedsync_success.db.upsert import dialect_insert
@@ -292,3 +293,24 @@ async def task_page(
 
 async def task(session: AsyncSession, task_id: uuid.UUID) -> SuccessTask | None:
     return await session.get(SuccessTask, task_id, populate_existing=True)
+
+
+async def enrolments_by_week(
+    session: AsyncSession, *, playbook_key: str, week_starts: Sequence[datetime]
+) -> dict[str, list[int]]:
+    """Runs of ``playbook_key`` enrolled in each week starting at ``week_starts`` (ascending,
+    a week apart), per arm: one grouped query with a bucket per week."""
+    if not week_starts:
+        return {}
+    edges = [*week_starts, week_starts[-1] + timedelta(weeks=1)]
+    r = PlaybookRun
+    buckets = [
+        func.sum(case((and_(r.enrolled_at >= lo, r.enrolled_at < hi), 1), else_=0))
+        for lo, hi in pairwise(edges)
+    ]
+    rows = await session.execute(
+        select(r.arm, *buckets)
+        .where(r.playbook_key == playbook_key, r.enrolled_at >= edges[0], r.enrolled_at < edges[-1])
+        .group_by(r.arm)
+    )
+    return {str(arm): [int(n or 0) for n in counts] for arm, *counts in rows}

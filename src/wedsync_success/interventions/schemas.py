@@ -142,3 +142,18 @@ class TaskPatch(BaseModel):
 class TaskWriteOut(BaseModel):
     task: TaskOut
     created: bool = Field(description="false when an open task for this reason was updated")
+
+
+class WeeklyEnrolments(BaseModel):
+    """Runs enrolled per week (Monday starts, UTC), per arm, oldest week first."""
+
+    week_starts: list[date]
+    treatment: list[int]
+    control: list[int]
+
+
+class TaskNames(BaseModel):
+    """Who a list of tasks is about and for: supplier business names and owners' names."""
+
+    suppliers: dict[uuid.UUID, str]
+    owners: dict[uuid.UUID, str]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from wedsync_success.access import repository as access_repository
 from wedsync_success.db.locks import lock_suppliers
 from wedsync_success.interventions import repository, team_tasks
-from wedsync_success.interventions.models import TaskStatus
+from wedsync_success.interventions.models import Arm, TaskStatus
 from wedsync_success.interventions.playbooks import Playbook, PlaybookFile, WaitStep
 from wedsync_success.interventions.repository import InterventionFilters, TaskFilters
 from wedsync_success.interventions.schemas import (
@@ -22,10 +22,12 @@ from wedsync_success.interventions.schemas import (
     PlaybookOut,
     PlaybookStepOut,
     TaskIn,
+    TaskNames,
     TaskOut,
     TaskPage,
     TaskPatch,
     TaskWriteOut,
+    WeeklyEnrolments,
 )
 from wedsync_success.kit.errors import NotFound, ValidationFailed
 from wedsync_success.kit.pagination import decode_cursor, encode_cursor
@@ -199,3 +201,32 @@ async def update_task(
     found.updated_at = now
     await session.flush()
     return TaskOut.model_validate(found)
+
+
+async def enrolments_by_week(
+    *, session: AsyncSession, playbook_key: str, as_of: date, weeks: int
+) -> WeeklyEnrolments:
+    """Runs of a playbook enrolled per week and arm over the ``weeks`` weeks up to ``as_of``."""
+    this_monday = as_of - timedelta(days=as_of.weekday())
+    starts = [this_monday - timedelta(weeks=w) for w in range(weeks - 1, -1, -1)]
+    counts = await repository.enrolments_by_week(
+        session,
+        playbook_key=playbook_key,
+        week_starts=[datetime(d.year, d.month, d.day, tzinfo=UTC) for d in starts],
+    )
+    empty = [0] * weeks
+    return WeeklyEnrolments(
+        week_starts=starts,
+        treatment=counts.get(Arm.TREATMENT.value, empty),
+        control=counts.get(Arm.CONTROL.value, empty),
+    )
+
+
+async def task_names(*, session: AsyncSession, tasks: list[TaskOut]) -> TaskNames:
+    """The business names of the tasks' suppliers and the names of their owners."""
+    suppliers = await suppliers_repository.by_ids(session, sorted({t.supplier_id for t in tasks}))
+    owners = sorted({t.owner_id for t in tasks if t.owner_id is not None})
+    return TaskNames(
+        suppliers={i: s.business_name for i, s in suppliers.items()},
+        owners=await access_repository.names_of(session, owners),
+    )

@@ -28,8 +28,8 @@ from wedsync_success.interventions.channels.base import Category, Channel
 from wedsync_success.interventions.links import InvalidLink, Unsubscribe, tracking_links
 from wedsync_success.kit.errors import NotFound, ServiceUnavailable, ValidationFailed
 from wedsync_success.web.body import read_limited
-from wedsync_success.web.dashboard import TEMPLATES
 from wedsync_success.web.deps import ContextDep, UnitOfWorkDep
+from wedsync_success.web.rendering import TEMPLATES
 
 log = structlog.get_logger(__name__)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
@@ -60,6 +61,9 @@ _REASONS: dict[str, str] = {
 ("instance of EventIn") or carry prefixes ("Value error, ")."""
 
 
+_ENUM_REPR = re.compile(r"<\w+\.\w+: '([^']*)'>")
+
+
 def plain_reason(error: ErrorDetails) -> str:
     """A pydantic error as a short reason a client can act on, free of library wording."""
     kind = error["type"]
@@ -75,7 +79,9 @@ def plain_reason(error: ErrorDetails) -> str:
     if kind == "string_pattern_mismatch":
         return f"must match the pattern {ctx.get('pattern')}"
     if kind in ("enum", "literal_error"):
-        return f"must be one of {ctx.get('expected')}"
+        # Enum members in a Literal arrive as their repr: name them by value, as clients send.
+        expected = _ENUM_REPR.sub(r"'\1'", str(ctx.get("expected")))
+        return f"must be one of {expected}"
     if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
         return error["msg"].replace("Input should be", "must be")
     message = error["msg"]

@@ -13,43 +13,36 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from enum import StrEnum
-from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 from sqlalchemy.ext.asyncio import AsyncSession
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
+from wedsync_success.access.models import TeamUser
 from wedsync_success.access.team import stored_password, verify_password
 from wedsync_success.access.throttle import LoginThrottle
-from wedsync_success.churn.repository import latest_prediction
 from wedsync_success.context import AppContext
 from wedsync_success.events import repository as events_repository
 from wedsync_success.events.types import SuccessEventType
 from wedsync_success.health.config import RiskLevel
-from wedsync_success.health.repository import history as health_history
 from wedsync_success.health.repository import recent_scores
 from wedsync_success.kit.errors import RateLimited, Unauthorized, ValidationFailed
 from wedsync_success.suppliers.models import PlanTier, VendorType
-from wedsync_success.suppliers.profile import supplier_profile
 from wedsync_success.suppliers.repository import SORTS, SupplierFilters
 from wedsync_success.suppliers.service import list_suppliers
-from wedsync_success.web import formatting
-from wedsync_success.web.deps import ContextDep, SessionDep
+from wedsync_success.web.deps import ContextDep, SessionDep, UnitOfWorkDep
+from wedsync_success.web.rendering import render, safe_next
 from wedsync_success.web.session import (
     CurrentUser,
     check_csrf,
-    csrf_token,
     current_user,
     sign_in,
     sign_out,
 )
+from wedsync_success.web.supplier_view import SendForm, supplier_context
 
-TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
-TEMPLATES.env.globals.update(csrf_token=csrf_token, fmt=formatting)
-TEMPLATES.env.filters["combine"] = lambda base, extra: {**base, **extra}
 SPARKLINE_DAYS = 30
 HEARTBEAT_SECONDS = 15
 
@@ -88,20 +81,9 @@ class BlankAsUnset:
         return number
 
 
-def _render(request: Request, template: str, status_code: int = 200, **context: Any) -> Response:
-    return TEMPLATES.TemplateResponse(request, template, context, status_code=status_code)
-
-
-def _safe_next(target: str | None) -> str:
-    """Only same-site paths: never redirect a signed-in user to another host."""
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return "/"
-
-
 @router.get("/login", response_class=HTMLResponse)
 async def login_page(request: Request, next: str = "/") -> Response:
-    return _render(request, "login.html", next=_safe_next(next), email="", error=None)
+    return render(request, "login.html", next=safe_next(next), email="", error=None)
 
 
 def _throttle(ctx: AppContext) -> LoginThrottle:
@@ -116,9 +98,9 @@ _pause = asyncio.sleep
 
 
 async def _refuse_slowly(ctx: AppContext, session: AsyncSession) -> None:
-    """Commit (the failure, if any), then pause before answering: a guessing client that
+    """End the read transaction, then pause before answering: a guessing client that
     waits for answers gets one try per pause, and the pause holds no connection."""
-    await session.commit()
+    await session.rollback()
     await _pause(ctx.settings.login_refusal_delay_seconds)
 
 
@@ -127,15 +109,19 @@ async def login(
     request: Request,
     ctx: ContextDep,
     session: SessionDep,
+    uow: UnitOfWorkDep,
     email: Annotated[str, Form()] = "",
     password: Annotated[str, Form()] = "",
     csrf: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "/",
 ) -> Response:
+    """Sign in. Reads and hashing happen outside any write; the failure count, or the new
+    session (and a rehashed password), is written in one unit of work, so a login never
+    upgrades a read transaction into a write that SQLite would refuse while busy."""
     check_csrf(request, csrf)
     throttle, now = _throttle(ctx), ctx.clock()
     address = request.client.host if request.client else "unknown"
-    again = {"next": _safe_next(next), "email": email}
+    again = {"next": safe_next(next), "email": email}
     try:
         await throttle.check(session=session, email=email, address=address, now=now)
         stored = await stored_password(session=session, email=email)
@@ -143,17 +129,28 @@ async def login(
         user = await verify_password(session=session, stored=stored, password=password)
     except RateLimited as exc:
         await _refuse_slowly(ctx, session)
-        response = _render(request, "login.html", status_code=429, error=exc.message, **again)
+        response = render(request, "login.html", status_code=429, error=exc.message, **again)
         response.headers.update(exc.headers)
         return response
     except Unauthorized as exc:
-        await throttle.failed(session=session, email=email, address=address, now=now)
+        await session.rollback()
+        await uow.run(
+            lambda write: throttle.failed(session=write, email=email, address=address, now=now)
+        )
         await _refuse_slowly(ctx, session)
-        return _render(request, "login.html", status_code=401, error=exc.message, **again)
-    await throttle.succeeded(session=session, email=email)
-    await sign_in(request, ctx, session, user)
-    await session.commit()  # the new session, and a password rehash if parameters changed
-    return RedirectResponse(_safe_next(next), status_code=303)
+        return render(request, "login.html", status_code=401, error=exc.message, **again)
+    user_id, password_hash = user.id, user.password_hash  # a rehash, if parameters changed
+    await session.rollback()
+
+    async def work(write: AsyncSession) -> None:
+        await throttle.succeeded(session=write, email=email)
+        signed_in = await write.get(TeamUser, user_id, populate_existing=True)
+        assert signed_in is not None  # verified a moment ago; deletion ends sessions anyway
+        signed_in.password_hash = password_hash
+        await sign_in(request, ctx, write, signed_in)
+
+    await uow.run(work)
+    return RedirectResponse(safe_next(next), status_code=303)
 
 
 @router.post("/logout")
@@ -172,7 +169,7 @@ async def overview_page(
 ) -> Response:
     report = await ctx.overviews.get(ctx.clock().date())
     recent = await events_repository.recent(session, limit=12)
-    return _render(
+    return render(
         request, "overview.html", user=user, page="overview", report=report, recent=recent
     )
 
@@ -205,7 +202,7 @@ async def suppliers_page(
             session=session, filters=filters, sort=sort, cursor=cursor, limit=limit
         )
     except ValidationFailed as exc:
-        return _render(
+        return render(
             request, "error.html", status_code=422, user=user, page="suppliers", message=exc.message
         )
     trends = await recent_scores(
@@ -214,7 +211,7 @@ async def suppliers_page(
         since=ctx.clock().date() - timedelta(days=SPARKLINE_DAYS),
     )
     query = {k: v for k, v in request.query_params.items() if k != "cursor"}
-    return _render(
+    return render(
         request,
         "suppliers.html",
         user=user,
@@ -245,27 +242,10 @@ async def supplier_page(
     session: SessionDep,
     user: CurrentUser,
 ) -> Response:
-    profile = await supplier_profile(
-        session=session,
-        supplier_id=supplier_id,
-        health_config=ctx.health,
-        catalog=ctx.milestones,
-        event_limit=30,
+    context = await supplier_context(
+        ctx=ctx, session=session, supplier_id=supplier_id, form=SendForm()
     )
-    points = await health_history(
-        session, supplier_id, since=ctx.clock().date() - timedelta(days=365), until=None
-    )
-    churn = await latest_prediction(session, supplier_id)
-    return _render(
-        request,
-        "supplier.html",
-        user=user,
-        page="suppliers",
-        profile=profile,
-        churn=churn,
-        history=[{"as_of": p.as_of.isoformat(), "score": p.score} for p in points],
-        timeline=formatting.timeline(profile),
-    )
+    return render(request, "supplier.html", user=user, page="suppliers", **context)
 
 
 @router.get("/events", response_class=HTMLResponse)
@@ -281,7 +261,7 @@ async def events_page(
         event_type = BlankAsUnset.enum(SuccessEventType, type, "type")
         supplier = uuid.UUID(supplier_id.strip()) if supplier_id and supplier_id.strip() else None
     except (ValidationFailed, ValueError):
-        return _render(
+        return render(
             request,
             "error.html",
             status_code=422,
@@ -297,7 +277,7 @@ async def events_page(
         limit=50,
     )
     query = {k: v for k, v in request.query_params.items() if k != "before"}
-    return _render(
+    return render(
         request,
         "events.html",
         user=user,

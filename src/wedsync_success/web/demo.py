@@ -16,8 +16,8 @@ from wedsync_success.config import require_secret_key
 from wedsync_success.interventions import widget_tokens
 from wedsync_success.kit.errors import NotFound
 from wedsync_success.suppliers import repository as suppliers
-from wedsync_success.web.dashboard import TEMPLATES
 from wedsync_success.web.deps import ContextDep, SessionDep
+from wedsync_success.web.rendering import TEMPLATES
 
 DEMO_POLL_SECONDS = 2
 """The demo's widget pulls this often, so a message posted during a demo shows at once."""

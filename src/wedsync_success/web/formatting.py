@@ -22,8 +22,9 @@ EVENT_LABELS = {
 def money(minor: int, currency: str) -> str:
     """``4900, "GBP"`` → ``£49``; pence shown only when there are any."""
     symbol = CURRENCY_SYMBOLS.get(currency, currency + " ")
+    sign, minor = ("−", -minor) if minor < 0 else ("", minor)
     major = minor / 100
-    return f"{symbol}{major:,.0f}" if minor % 100 == 0 else f"{symbol}{major:,.2f}"
+    return sign + (f"{symbol}{major:,.0f}" if minor % 100 == 0 else f"{symbol}{major:,.2f}")
 
 
 def pct(rate: float | None, digits: int = 1) -> str:
@@ -107,3 +108,137 @@ def _activity_detail(properties: dict[str, Any]) -> str:
     if "amount" in properties and isinstance(properties["amount"], int):
         return money(properties["amount"], str(properties.get("currency", "GBP")))
     return ", ".join(f"{k}: {v}" for k, v in list(properties.items())[:3])
+
+
+STATUS_LABELS = {
+    "queued": "Queued",
+    "sending": "Sending",
+    "retrying": "Retrying",
+    "sent": "Sent",
+    "failed": "Failed",
+    "capped": "Capped: frequency limit",
+    "held": "Held: quiet hours",
+    "skipped": "Skipped",
+    "unsubscribed": "Unsubscribed",
+    "suppressed": "Control group: not sent",
+    "undeliverable": "Undeliverable",
+}
+STATUS_TONES = {
+    "sent": "good",
+    "queued": "wait",
+    "sending": "wait",
+    "retrying": "wait",
+    "held": "wait",
+    "capped": "quiet",
+    "skipped": "quiet",
+    "suppressed": "control",
+    "unsubscribed": "bad",
+    "undeliverable": "bad",
+    "failed": "bad",
+}
+CHANNEL_LABELS = {
+    "email": "Email",
+    "in_app": "In-app",
+    "sms": "SMS",
+    "task": "Task",
+    "webhook": "Webhook",
+}
+
+
+def status_label(status: str) -> str:
+    """A delivery decision in plain words (``suppressed`` → the control group)."""
+    return STATUS_LABELS.get(status, label(status))
+
+
+def status_tone(status: str) -> str:
+    """The badge colour family of a delivery decision."""
+    return STATUS_TONES.get(status, "quiet")
+
+
+def channel_label(channel: str) -> str:
+    return CHANNEL_LABELS.get(channel, label(channel))
+
+
+def runs(count: int) -> str:
+    """``1`` → ``1 run``, ``1200`` → ``1,200 runs``."""
+    return f"{count:,} run" + ("" if count == 1 else "s")
+
+
+def share(part: int, whole: int) -> int:
+    """``part`` as a whole percentage of ``whole`` (0 to 100), for bar widths."""
+    return 0 if whole <= 0 else max(0, min(100, round(100 * part / whole)))
+
+
+def points(value: float | None) -> str:
+    """A difference of two rates in percentage points: ``0.042`` → ``+4.2 pts``."""
+    return "—" if value is None else f"{value * 100:+.1f} pts"
+
+
+MIN_ARM_FOR_INTERVAL = 10
+"""Below this many observed runs in an arm the page says the interval is too wide to read."""
+
+
+@dataclass(frozen=True)
+class IntervalMark:
+    """One horizon's uplift drawn as a point with error bars (SVG coordinates)."""
+
+    label: str
+    y: float
+    x: float | None
+    low: float | None
+    high: float | None
+    text: str
+    small: bool
+
+
+@dataclass(frozen=True)
+class IntervalChart:
+    width: int
+    height: int
+    zero: float
+    bound: float
+    marks: list[IntervalMark]
+
+
+def interval_chart(horizons: list[Any], *, width: int = 360, row: int = 34) -> IntervalChart:
+    """Uplift and its interval per horizon on one symmetric axis around zero."""
+    ends = [
+        abs(v)
+        for h in horizons
+        for v in (h.uplift.low, h.uplift.high, h.uplift.difference)
+        if v is not None
+    ]
+    bound = max([0.05, *ends])
+    bound = -(-round(bound * 1000) // 50) * 50 / 1000  # up to the next 5 points
+    pad_left, pad_right = 70, 16
+    span = width - pad_left - pad_right
+
+    def x_of(value: float | None) -> float | None:
+        return None if value is None else pad_left + (value + bound) / (2 * bound) * span
+
+    marks = []
+    for i, h in enumerate(horizons):
+        u = h.uplift
+        small = min(h.treated_observed, h.control_observed) < MIN_ARM_FOR_INTERVAL
+        if u.difference is None:
+            text = f"No interval: {u.reason}" if u.reason else "No interval yet"
+        else:
+            text = f"{points(u.difference)} ({points(u.low)} to {points(u.high)})"
+        marks.append(
+            IntervalMark(
+                label=f"{h.days} days",
+                y=20 + i * row,
+                x=x_of(u.difference),
+                low=x_of(u.low),
+                high=x_of(u.high),
+                text=text,
+                small=small,
+            )
+        )
+    return IntervalChart(
+        width=width,
+        height=20 + len(horizons) * row + 8,
+        zero=pad_left + span / 2,
+        bound=bound,
+        marks=marks,
+    )

@@ -12,6 +12,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from wedsync_success.config import Settings, require_secret_key
 from wedsync_success.web.dashboard import router
 from wedsync_success.web.demo import router as demo_router
+from wedsync_success.web.outreach_pages import router as outreach_router
 from wedsync_success.web.session import CsrfRejected, LoginRequired, login_url
 
 
@@ -42,5 +43,6 @@ def install_dashboard(app: FastAPI, settings: Settings) -> None:
     app.add_exception_handler(LoginRequired, _to_login)
     app.add_exception_handler(CsrfRejected, _csrf_rejected)
     app.include_router(router)
+    app.include_router(outreach_router)
     if settings.demo_pages:
         app.include_router(demo_router)

@@ -92,6 +92,26 @@ function drawProfileChart() {
   });
 }
 
+// Enrolments per week by arm, one chart per playbook (data in a JSON block named by the canvas).
+function drawPlaybookCharts() {
+  if (!window.Chart) return;
+  for (const canvas of document.querySelectorAll("canvas[data-weekly]")) {
+    const data = readJson(canvas.dataset.weekly);
+    if (!data) continue;
+    new Chart(canvas, {
+      type: "bar",
+      data: { labels: data.weeks.map((w) => w.slice(5)),
+              datasets: [
+                { label: "Treated", data: data.treatment, backgroundColor: COLORS.sage, stack: "arms" },
+                { label: "Control", data: data.control, backgroundColor: COLORS.gold, stack: "arms" },
+              ] },
+      options: baseOptions({ plugins: { legend: { display: true, position: "bottom" } },
+        scales: { x: { stacked: true, grid: { display: false } },
+                  y: { stacked: true, beginAtZero: true, grid: { color: COLORS.grid }, ticks: { precision: 0 } } } }),
+    });
+  }
+}
+
 // ---- live updates -------------------------------------------------------------------------
 function toast(text) {
   const box = document.getElementById("toasts");
@@ -195,5 +215,6 @@ document.addEventListener("DOMContentLoaded", () => {
   wireBackLinks();
   drawOverviewCharts();
   drawProfileChart();
+  drawPlaybookCharts();
   connectLive();
 });
