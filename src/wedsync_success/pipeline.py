@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from wedsync_success.activity import repository as activity_repository
 from wedsync_success.activity.schemas import IngestResult
 from wedsync_success.activity.service import store_batch
 from wedsync_success.churn import feature_store
@@ -39,31 +40,46 @@ async def ingest(
     )
     if stored.subscription_events:
         await apply_subscription_events(session=session, events=stored.subscription_events)
-    if stored.payment_failures:
-        await enqueue(
-            session=session,
-            events=[
-                NewEvent(
-                    event_type=SuccessEventType.PAYMENT_FAILED,
-                    supplier_id=e.supplier_id,
-                    occurred_at=e.occurred_at,
-                    payload={
-                        "activity_event_id": e.event_id,
-                        "amount": e.properties.get("amount"),
-                        "reason": e.properties.get("reason"),
-                    },
-                )
-                for e in stored.payment_failures
-            ],
-            now=now,
-        )
     if stored.result.accepted:
         await feature_store.apply_batch(session, stored.batch_id)
+        await announce_payment_failures(session=session, batch_id=stored.batch_id, now=now)
     if rescore and stored.affected_supplier_ids:
         await refresh(
             session=session, ctx=ctx, as_of=now.date(), supplier_ids=stored.affected_supplier_ids
         )
     return stored.result
+
+
+PAYMENT_FAILURE_WINDOW = timedelta(days=7)
+"""A failed charge older than this when it arrives (an import of history) is history, not
+a reason to act: it is stored and scored, but announces nothing."""
+
+
+async def announce_payment_failures(
+    *, session: AsyncSession, batch_id: uuid.UUID, now: datetime
+) -> int:
+    """A ``supplier.payment_failed`` success event per recent failed subscription charge the
+    batch newly stored (a duplicate is not newly stored, so it announces nothing)."""
+    failures = await activity_repository.failed_charges(
+        session, batch_id, since=now - PAYMENT_FAILURE_WINDOW
+    )
+    return await enqueue(
+        session=session,
+        events=[
+            NewEvent(
+                event_type=SuccessEventType.PAYMENT_FAILED,
+                supplier_id=supplier_id,
+                occurred_at=occurred_at,
+                payload={
+                    "activity_event_id": event_id,
+                    "amount": properties.get("amount"),
+                    "reason": properties.get("reason"),
+                },
+            )
+            for event_id, supplier_id, occurred_at, properties in failures
+        ],
+        now=now,
+    )
 
 
 async def refresh(

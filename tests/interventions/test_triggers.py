@@ -26,6 +26,7 @@ from tests.interventions.webhook_receiver import webhook_receiver
 from wedsync_success.churn.models import ChurnPrediction
 from wedsync_success.context import AppContext, build_context
 from wedsync_success.db.registry import metadata
+from wedsync_success.events.models import OutboxEvent
 from wedsync_success.events.outbox import enqueue
 from wedsync_success.events.types import NewEvent, SuccessEventType
 from wedsync_success.interventions.models import InAppMessage, Intervention, PlaybookRun
@@ -68,13 +69,24 @@ async def test_a_failed_payment_posted_to_the_api_starts_the_recovery(
             "properties": {"kind": "subscription", "amount": 4900},
         }
         couple = event | {"event_id": "pay-2", "properties": {"kind": "client_invoice"}}
+        history = event | {  # imported history: stored and scored, but nothing to act on
+            "event_id": "pay-0",
+            "occurred_at": (clock.now - timedelta(days=30)).isoformat(),
+        }
         for _ in range(2):  # the same failure twice: stored once, one run
-            response = await client.post("/api/v1/events", json={"events": [event, couple]})
+            response = await client.post(
+                "/api/v1/events", json={"events": [history, event, couple]}
+            )
             assert response.status_code == 200, response.text
     await octx.dispatcher.drain()
     (run,) = await _runs(octx)
     assert run.playbook_key == "failed_payment_recovery"
     assert run.trigger["amount"] == 4900
+    async with octx.db.sessions() as session:
+        announced = await session.scalars(
+            select(OutboxEvent.payload).where(OutboxEvent.event_type == "supplier.payment_failed")
+        )
+        assert [p["activity_event_id"] for p in announced] == ["pay-1"]
     await octx.interventions.worker().work_once()
     email = mailbox[0].only_email()
     assert "payment" in email["Subject"].lower()

@@ -8,12 +8,17 @@ hold the same rows, the ids that are random by design aside.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
+import pytest
+import yaml
 from sqlalchemy import select
 
 from wedsync_success import demo
-from wedsync_success.context import AppContext
+from wedsync_success.config import DEFAULTS_DIR
+from wedsync_success.context import AppContext, build_context
 from wedsync_success.db.registry import metadata
 from wedsync_success.pipeline import ingest, rescore_all
 from wedsync_success.suppliers.service import upsert_batch
@@ -69,7 +74,26 @@ async def _empty(ctx: AppContext) -> None:
             await session.execute(table.delete())
 
 
-async def test_bulk_seed_equals_the_ingestion_path(ctx: AppContext) -> None:
+@pytest.fixture
+async def quiet_ctx(ctx: AppContext, tmp_path: Path) -> AsyncIterator[AppContext]:
+    """``ctx`` with every playbook switched off: the comparison is of what the two paths
+    load, and live enrolments while they rescore draw their arms at random."""
+    data = yaml.safe_load((DEFAULTS_DIR / "playbooks.yaml").read_text(encoding="utf-8"))
+    for playbook in data["playbooks"]:
+        playbook["enabled"] = False
+    path = tmp_path / "playbooks.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    quiet = build_context(
+        ctx.settings.model_copy(update={"playbooks_config": path}), clock=ctx.clock
+    )
+    try:
+        yield quiet
+    finally:
+        await quiet.close()
+
+
+async def test_bulk_seed_equals_the_ingestion_path(quiet_ctx: AppContext) -> None:
+    ctx = quiet_ctx
     population = generate_population(suppliers=40, months=8, seed=5, end=ctx.clock())
     types = set(population.events.event_type.tolist())
     assert {"subscription_cancelled", "subscription_changed", "payment_received"} <= types

@@ -189,3 +189,21 @@ async def lifetime_counts(session: AsyncSession, supplier_id: uuid.UUID) -> dict
         )
     )
     return {event_type: int(count) for event_type, count in rows}
+
+
+async def failed_charges(
+    session: AsyncSession, batch_id: uuid.UUID, *, since: datetime
+) -> list[tuple[str, uuid.UUID, datetime, dict[str, Any]]]:
+    """Failed subscription charges newly stored under ``batch_id`` that happened since
+    ``since``: (event id, supplier, when, properties), in time order."""
+    e = ActivityEvent
+    rows = await session.execute(
+        select(e.event_id, e.supplier_id, e.occurred_at, e.properties)
+        .where(e.batch_id == batch_id, e.event_type == "payment_failed", e.occurred_at >= since)
+        .order_by(e.occurred_at, e.event_id)
+    )
+    return [
+        (event_id, supplier_id, occurred_at, properties)
+        for event_id, supplier_id, occurred_at, properties in rows
+        if (properties or {}).get("kind", "subscription") == "subscription"
+    ]

@@ -26,8 +26,6 @@ class StoredBatch:
     affected_supplier_ids: list[uuid.UUID]
     subscription_events: list[EventIn]
     """Newly stored events that change a subscription, for the suppliers domain to apply."""
-    payment_failures: list[EventIn]
-    """Newly stored failed subscription charges (the failed-payment playbook's trigger)."""
 
 
 async def store_batch(
@@ -81,13 +79,12 @@ async def store_batch(
     await repository.insert_new_events(session, rows)
     inserted = await repository.batch_size(session, batch_id) if rows else 0
     affected = await repository.roll_up_batch(session, batch_id) if inserted else []
-    notable = [e for _, e in parsed.valid if e.type in _NOTABLE_TYPES]
-    new_notable_ids = (
-        await repository.batch_event_ids(session, batch_id, _NOTABLE_TYPES)
-        if notable and inserted
+    subscription_candidates = [e for _, e in parsed.valid if e.type in SUBSCRIPTION_EVENT_TYPES]
+    new_subscription_ids = (
+        await repository.batch_event_ids(session, batch_id, SUBSCRIPTION_EVENT_TYPES)
+        if subscription_candidates and inserted
         else set()
     )
-    new_notable = [e for e in notable if e.event_id in new_notable_ids]
     rejected.sort(key=lambda item: item.index)
     result = IngestResult(
         accepted=inserted,
@@ -100,16 +97,7 @@ async def store_batch(
         result=result,
         batch_id=batch_id,
         affected_supplier_ids=affected,
-        subscription_events=[e for e in new_notable if e.type in SUBSCRIPTION_EVENT_TYPES],
-        payment_failures=[e for e in new_notable if _is_subscription_charge_failure(e)],
-    )
-
-
-_NOTABLE_TYPES = SUBSCRIPTION_EVENT_TYPES | {"payment_failed"}
-
-
-def _is_subscription_charge_failure(event: EventIn) -> bool:
-    """A failed charge of WedSync's own subscription (not of a couple paying the supplier)."""
-    return event.type == "payment_failed" and event.properties.get("kind", "subscription") == (
-        "subscription"
+        subscription_events=[
+            e for e in subscription_candidates if e.event_id in new_subscription_ids
+        ],
     )

@@ -302,6 +302,10 @@ async def on_success_events(
 
 
 def consumed_event_types(catalog: PlaybookFile) -> list[str]:
-    """The success events the consumer must receive: triggers, and what ends runs early."""
-    triggers = {p.trigger.event for p in catalog.playbooks if p.trigger.event != SCHEDULE_DAILY}
-    return sorted(triggers | set(GOAL_EVENTS))
+    """The success events the consumer must receive: the enabled playbooks' triggers, and
+    what ends their runs early. A disabled playbook enrols nobody and listens to nothing
+    (its runs still end at their goal when the worker next looks at them)."""
+    enabled = [p for p in catalog.playbooks if p.enabled]
+    triggers = {p.trigger.event for p in enabled if p.trigger.event != SCHEDULE_DAILY}
+    goals = set(GOAL_EVENTS) if any(p.goal.defined for p in enabled) else set()
+    return sorted(triggers | goals)

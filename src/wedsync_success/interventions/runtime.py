@@ -94,12 +94,13 @@ class Interventions:
     _worker: InterventionWorker | None = None
 
     def subscribe(self, transport: Transport) -> None:
-        """Enrol from success events, in the dispatcher's transaction."""
-        transport.subscribe_batch(
-            CONSUMER,
-            partial(on_success_events, catalog=self.catalog),
-            consumed_event_types(self.catalog),
-        )
+        """Enrol from success events, in the dispatcher's transaction (when any enabled
+        playbook listens to one)."""
+        event_types = consumed_event_types(self.catalog)
+        if event_types:
+            transport.subscribe_batch(
+                CONSUMER, partial(on_success_events, catalog=self.catalog), event_types
+            )
 
     def links(self) -> TrackingLinks:
         return tracking_links(self.settings)

@@ -120,7 +120,7 @@ async def users_of(session: AsyncSession, supplier_id: uuid.UUID) -> Sequence[Su
     rows = await session.scalars(
         select(SupplierUser)
         .where(SupplierUser.supplier_id == supplier_id)
-        .order_by(SupplierUser.created_at)
+        .order_by(SupplierUser.created_at, SupplierUser.id)
     )
     return rows.all()
 

@@ -8,7 +8,9 @@ code: the rollups and totals are folded from the chunk's ``batch_id`` by the sam
 statements as an API batch. It loads an empty database (the demo's): the churn feature
 store does not exist yet, so there is nothing to keep current on the way. The subscription
 events are not applied to the suppliers one by one: the suppliers are loaded in
-their end-of-window state, which is what applying them gives. The tests load a small
+their end-of-window state, which is what applying them gives. Failed charges of the last
+week announce themselves (``pipeline.announce_payment_failures``) as on the API path. The
+tests load a small
 population both ways and compare every table. The simulated history of the at-risk rescue
 playbook (``outreach``) has no API path: its runs and messages go straight to
 ``playbook_runs`` and ``interventions``, after the suppliers.
@@ -29,6 +31,7 @@ from wedsync_success.context import AppContext
 from wedsync_success.db.bulk import upsert_columns
 from wedsync_success.interventions.channels.base import Category
 from wedsync_success.interventions.models import Arm, DeliveryStatus, Intervention, PlaybookRun
+from wedsync_success.pipeline import announce_payment_failures
 from wedsync_success.suppliers.service import upsert_batch
 from wedsync_success.synthetic.catalog import EVENT_TYPE_NAMES, properties
 from wedsync_success.synthetic.model import OutreachColumns, Population
@@ -254,6 +257,7 @@ async def load_population(
             inserted = await activity.batch_size(session, batch_id)
             if inserted:
                 await activity.roll_up_batch(session, batch_id)
+                await announce_payment_failures(session=session, batch_id=batch_id, now=now)
         stored += inserted
         progress("events", stop, size)
     runs, messages = await load_outreach(ctx, population)
