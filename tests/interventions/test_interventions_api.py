@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from tests.conftest import FakeClock
+from tests.factories import supplier
 from tests.helpers import create_supplier
 from wedsync_success.access.team import create_user
 from wedsync_success.context import AppContext
@@ -229,3 +230,32 @@ async def test_any_task_body_is_stored_or_refused_never_a_500(
 ) -> None:
     response = await client.post(route, json=body)
     assert response.status_code in (200, 422), response.text
+
+
+async def test_a_task_goes_to_the_account_owner_when_the_supplier_has_one(
+    client: httpx.AsyncClient, ctx: AppContext, clock: FakeClock
+) -> None:
+    async with ctx.db.transaction() as session:
+        first = await create_user(
+            session=session,
+            email="a@wedsync.example",
+            name="A",
+            password="a long enough password",
+            now=clock.now,
+        )
+        owner = await create_user(
+            session=session,
+            email="b@wedsync.example",
+            name="B",
+            password="a long enough password",
+            now=clock.now,
+        )
+    supplier_id = await create_supplier(client, account_owner_id=str(owner.id))
+    body = {"supplier_id": supplier_id, "reason": "call", "title": "Call", "due_on": "2026-06-20"}
+    task = (await client.post("/api/v1/tasks", json=body)).json()["task"]
+    assert task["owner_id"] == str(owner.id)
+    assert task["owner_id"] != str(first.id)
+    unknown_owner = await client.post(
+        "/api/v1/suppliers", json={"suppliers": [supplier(account_owner_id=str(uuid.uuid4()))]}
+    )
+    assert unknown_owner.json()["errors"][0]["field"] == "account_owner_id"

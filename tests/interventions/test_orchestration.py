@@ -407,3 +407,93 @@ async def test_a_result_recorded_twice_is_recorded_and_announced_once(
     await octx.dispatcher.drain()
     assert (await _event_types(octx)).count("intervention.sent") == 1
     assert len(await _pending_jobs(octx)) == 1
+
+
+async def test_an_unsubscribed_channel_is_skipped_and_recorded_and_the_run_goes_on(
+    octx: AppContext, mailbox: Mailbox, clock: FakeClock
+) -> None:
+    from wedsync_success.interventions.channels.base import Category, Channel
+    from wedsync_success.interventions.preferences import set_preference
+    from wedsync_success.suppliers.models import SupplierUser
+
+    supplier_id = await seed_supplier(octx)
+    async with octx.db.transaction() as session:
+        user_id = await session.scalar(
+            select(SupplierUser.id).where(SupplierUser.supplier_id == supplier_id)
+        )
+        assert user_id is not None
+        await set_preference(
+            session=session,
+            supplier_user_id=user_id,
+            channel=Channel.EMAIL,
+            category=Category.MARKETING,
+            subscribed=False,
+            source="unsubscribe_link",
+            now=clock.now,
+        )
+    await risk_changed(octx, supplier_id)
+    await octx.interventions.worker().work_once()
+    (row,) = await _interventions(octx)
+    assert (row.channel, row.status) == ("email", "unsubscribed")
+    assert mailbox[0].envelopes == []
+    (next_job,) = await _pending_jobs(octx)
+    assert next_job.step_no == 2  # the in-app coach still comes
+
+
+async def test_playbooks_sharing_a_goal_do_not_stack_and_the_higher_priority_wins(
+    database_url: str, clock: FakeClock, mailbox: Mailbox, sms: Sms, tmp_path: Path
+) -> None:
+    import yaml
+
+    path = playbooks_config(tmp_path / "p.yaml")
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    rival = dict(data["playbooks"][0], key="gentle_rescue", priority=5, name="Gentle rescue")
+    data["playbooks"].append(rival)  # same trigger, same goal group, lower priority
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    ctx = build_context(
+        intervention_settings(
+            database_url, smtp_port=mailbox[1].port, sms_url=sms[0], playbooks=path
+        ),
+        clock=clock,
+    )
+    try:
+        async with ctx.db.transaction() as session:
+            for table in reversed(metadata.sorted_tables):
+                await session.execute(table.delete())
+        supplier_id = await seed_supplier(ctx)
+        await risk_changed(ctx, supplier_id)
+        await risk_changed(ctx, supplier_id, to="critical", previous="watch")
+        assert [r.playbook_key for r in await _runs(ctx)] == ["at_risk_rescue"]
+    finally:
+        await ctx.close()
+
+
+async def test_a_milestone_goal_ends_the_onboarding_nudge_early(
+    octx: AppContext, mailbox: Mailbox, clock: FakeClock
+) -> None:
+    from wedsync_success.events.outbox import enqueue
+    from wedsync_success.events.types import NewEvent, SuccessEventType
+
+    supplier_id = await seed_supplier(
+        octx, signed_up_at=(clock.now - timedelta(days=8)).isoformat()
+    )
+    worker = octx.interventions.worker()
+    assert await worker.sweep_daily() == 1
+    await worker.work_once()  # the nudge email
+    async with octx.db.transaction() as session:
+        await enqueue(
+            session=session,
+            events=[
+                NewEvent(
+                    SuccessEventType.MILESTONE_ACHIEVED,
+                    supplier_id,
+                    clock.now,
+                    {"milestone": "first_form_created", "name": "First form created"},
+                )
+            ],
+            now=clock.now,
+        )
+    await octx.dispatcher.drain()
+    (run,) = [r for r in await _runs(octx) if r.playbook_key == "onboarding_nudge"]
+    assert run.status == "goal_reached"
+    assert await _pending_jobs(octx) == []
