@@ -46,7 +46,7 @@ async def people(ctx: AppContext, client: httpx.AsyncClient) -> People:
             client,
             users=[
                 {"email": "ada@bloom.example", "name": "Ada Fern"},
-                {"email": "ben@bloom.example", "name": "Ben Moss"},
+                {"email": "ben@bloom.example", "name": "Ben Moss", "role": "staff"},
             ],
         )
     )
@@ -574,7 +574,7 @@ async def test_the_widget_routes_answer_any_origin_and_the_api_does_not(
 # --- the demo page ------------------------------------------------------------------------
 
 
-async def test_the_demo_page_shows_the_supplier_app_as_its_first_user(
+async def test_the_demo_page_shows_the_supplier_app_as_its_owner(
     ctx: AppContext, people: People, client: httpx.AsyncClient, clock: FakeClock
 ) -> None:
     demo = dataclasses.replace(ctx, settings=ctx.settings.model_copy(update={"demo_pages": True}))

@@ -1,5 +1,5 @@
 """The demo of the suppliers' side: a page looking like a supplier's own WedSync app, with
-the in-app widget embedded for the supplier's first user, as that user would see it.
+the in-app widget embedded for the supplier's main contact (its owner), as that user would see it.
 
 Mounted with the dashboard (``web/pages.py``) and without sign-in: it stands in for the
 supplier's app, which would mint the widget token in its own backend for its signed-in user.
@@ -30,10 +30,10 @@ async def supplier_app(
     request: Request, supplier_id: uuid.UUID, ctx: ContextDep, session: SessionDep
 ) -> Response:
     supplier = await suppliers.get(session, supplier_id)
-    users = await suppliers.users_of(session, supplier_id) if supplier else []
-    if supplier is None or not users:
+    contacts = await suppliers.primary_contacts(session, [supplier_id]) if supplier else {}
+    user = contacts.get(supplier_id)
+    if supplier is None or user is None:
         raise NotFound(f"No supplier {supplier_id} with a user to show the app as")
-    user = users[0]
     token = widget_tokens.mint(
         secret_key=require_secret_key(ctx.settings), supplier_user_id=user.id, now=ctx.clock()
     )
