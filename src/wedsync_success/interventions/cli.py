@@ -59,6 +59,7 @@ def validate(
     console.print(
         f"[green]OK[/] {escape(str(file))}: {len(catalog.playbooks)} playbooks, {steps} steps.",
         highlight=False,
+        soft_wrap=True,
     )
 
 
