@@ -65,3 +65,18 @@ def test_the_global_holdout_takes_about_its_share_and_always_the_same_suppliers(
     assert 300 < len(chosen) < 500
     assert chosen == [s for s in ids if in_global_holdout(s, 0.1)]
     assert not any(in_global_holdout(s, 0.0) for s in ids)
+
+
+def test_the_window_boundaries_are_exact() -> None:
+    lunch = QuietHours(start=time(12, 0), end=time(14, 0), channels=[])
+    noon = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
+    assert quiet_until(noon, LONDON, lunch) == datetime(2026, 1, 15, 14, 0, tzinfo=UTC)
+    nine_pm = datetime(2026, 1, 15, 21, 0, tzinfo=UTC)  # the start of a wrapping window
+    until = quiet_until(nine_pm, LONDON, NIGHT)
+    assert until == datetime(2026, 1, 16, 8, 0, tzinfo=UTC)
+    assert until is not None
+    assert until.tzinfo is UTC  # answered in the caller's zone
+
+
+def test_an_unknown_zone_of_the_supplier_falls_back_to_its_country() -> None:
+    assert str(supplier_zone(time_zone="Mars/Olympus", country="GB")) == "Europe/London"
