@@ -71,6 +71,7 @@ def test_the_window_boundaries_are_exact() -> None:
     lunch = QuietHours(start=time(12, 0), end=time(14, 0), channels=[])
     noon = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
     assert quiet_until(noon, LONDON, lunch) == datetime(2026, 1, 15, 14, 0, tzinfo=UTC)
+    assert quiet_until(datetime(2026, 1, 15, 14, 0, tzinfo=UTC), LONDON, lunch) is None
     nine_pm = datetime(2026, 1, 15, 21, 0, tzinfo=UTC)  # the start of a wrapping window
     until = quiet_until(nine_pm, LONDON, NIGHT)
     assert until == datetime(2026, 1, 16, 8, 0, tzinfo=UTC)
