@@ -22,7 +22,7 @@ from wedsync_success.churn import repository as churn_repository
 from wedsync_success.events.outbox import enqueue
 from wedsync_success.events.types import NewEvent, SuccessEvent, SuccessEventType
 from wedsync_success.interventions import repository
-from wedsync_success.interventions.models import Arm, JobState, RunStatus
+from wedsync_success.interventions.models import Arm, RunStatus
 from wedsync_success.interventions.playbooks import (
     SCHEDULE_DAILY,
     Audience,
@@ -220,7 +220,15 @@ async def enrol(
         )
         step_no, delay = first_step_delay(playbook, -1)
         if step_no is not None:
-            jobs.append(_job(run_id, c.supplier_id, step_no, now + delay, now))
+            jobs.append(
+                repository.pending_job(
+                    run_id=run_id,
+                    supplier_id=c.supplier_id,
+                    step_no=step_no,
+                    due_at=now + delay,
+                    now=now,
+                )
+            )
         active_playbooks.add(pair)
         active_groups.add(group)
         last_enrolled[pair] = now
@@ -246,20 +254,6 @@ async def enrol(
         now=now,
     )
     return [r["id"] for r in runs if r["id"] in inserted]
-
-
-def _job(
-    run_id: uuid.UUID, supplier_id: uuid.UUID, step_no: int, due_at: datetime, now: datetime
-) -> dict[str, Any]:
-    return {
-        "run_id": run_id,
-        "supplier_id": supplier_id,
-        "step_no": step_no,
-        "due_at": due_at,
-        "state": JobState.PENDING,
-        "attempts": 0,
-        "created_at": now,
-    }
 
 
 async def sweep_candidates(

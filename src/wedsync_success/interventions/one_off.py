@@ -91,16 +91,9 @@ async def queue_one_off(
     await repository.insert_jobs(
         session,
         [
-            {
-                "run_id": None,
-                "intervention_id": row.id,
-                "supplier_id": supplier_id,
-                "step_no": 0,
-                "due_at": now,
-                "state": JobState.PENDING,
-                "attempts": 0,
-                "created_at": now,
-            }
+            repository.pending_job(
+                intervention_id=row.id, supplier_id=supplier_id, due_at=now, now=now
+            )
         ],
     )
     return row, True

@@ -62,6 +62,28 @@ async def insert_runs(session: AsyncSession, rows: list[dict[str, Any]]) -> set[
     return set(stored)
 
 
+def pending_job(
+    *,
+    supplier_id: uuid.UUID,
+    due_at: datetime,
+    now: datetime,
+    run_id: uuid.UUID | None = None,
+    step_no: int = 0,
+    intervention_id: uuid.UUID | None = None,
+) -> dict[str, Any]:
+    """The row of a job waiting for ``due_at``: a run's step, or a one-off message."""
+    return {
+        "run_id": run_id,
+        "intervention_id": intervention_id,
+        "supplier_id": supplier_id,
+        "step_no": step_no,
+        "due_at": due_at,
+        "state": JobState.PENDING,
+        "attempts": 0,
+        "created_at": now,
+    }
+
+
 async def insert_jobs(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     """Schedule step jobs; a (run, step) already scheduled is left as it is."""
     if not rows:

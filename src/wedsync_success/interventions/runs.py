@@ -60,15 +60,13 @@ async def advance(
     await repository.insert_jobs(
         session,
         [
-            {
-                "run_id": run.id,
-                "supplier_id": run.supplier_id,
-                "step_no": next_step,
-                "due_at": now + delay,
-                "state": JobState.PENDING,
-                "attempts": 0,
-                "created_at": now,
-            }
+            repository.pending_job(
+                run_id=run.id,
+                supplier_id=run.supplier_id,
+                step_no=next_step,
+                due_at=now + delay,
+                now=now,
+            )
         ],
     )
     await session.flush()
