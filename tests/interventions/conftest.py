@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from ipaddress import ip_address
 from pathlib import Path
@@ -113,6 +114,19 @@ def intervention_settings(
     )
 
 
+@asynccontextmanager
+async def emptied_context(settings: Settings, clock: FakeClock) -> AsyncIterator[AppContext]:
+    """A context built from ``settings`` on an emptied database, closed at the end."""
+    context = build_context(settings, clock=clock)
+    async with context.db.transaction() as session:
+        for table in reversed(metadata.sorted_tables):
+            await session.execute(table.delete())
+    try:
+        yield context
+    finally:
+        await context.close()
+
+
 @pytest.fixture
 async def octx(
     database_url: str,
@@ -122,22 +136,14 @@ async def octx(
     tmp_path: Path,
 ) -> AsyncIterator[AppContext]:
     """A context on an emptied database whose channels are this test's servers."""
-    context = build_context(
-        intervention_settings(
-            database_url,
-            smtp_port=mailbox[1].port,
-            sms_url=sms[0],
-            playbooks=playbooks_config(tmp_path / "playbooks.yaml"),
-        ),
-        clock=clock,
+    settings = intervention_settings(
+        database_url,
+        smtp_port=mailbox[1].port,
+        sms_url=sms[0],
+        playbooks=playbooks_config(tmp_path / "playbooks.yaml"),
     )
-    async with context.db.transaction() as session:
-        for table in reversed(metadata.sorted_tables):
-            await session.execute(table.delete())
-    try:
+    async with emptied_context(settings, clock) as context:
         yield context
-    finally:
-        await context.close()
 
 
 async def seed_supplier(ctx: AppContext, **overrides: Any) -> uuid.UUID:

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from tests.conftest import TEST_SECRET_KEY, FakeClock
 from tests.interventions.conftest import (
+    emptied_context,
     intervention_settings,
     playbooks_config,
     risk_changed,
@@ -20,8 +21,7 @@ from tests.interventions.conftest import (
 )
 from tests.interventions.sms_provider import ProviderState
 from tests.interventions.smtp_server import Collector
-from wedsync_success.context import AppContext, build_context
-from wedsync_success.db.registry import metadata
+from wedsync_success.context import AppContext
 from wedsync_success.events.models import OutboxEvent
 from wedsync_success.interventions import repository
 from wedsync_success.interventions.models import (
@@ -154,16 +154,10 @@ async def test_the_control_arm_is_tracked_step_by_step_and_sent_nothing(
     path = playbooks_config(tmp_path / "p.yaml")
     text = path.read_text(encoding="utf-8").replace("holdout: 0.0", "holdout: 0.5", 1)
     path.write_text(text, encoding="utf-8")
-    ctx = build_context(
-        intervention_settings(
-            database_url, smtp_port=mailbox[1].port, sms_url=sms[0], playbooks=path
-        ),
-        clock=clock,
+    settings = intervention_settings(
+        database_url, smtp_port=mailbox[1].port, sms_url=sms[0], playbooks=path
     )
-    try:
-        async with ctx.db.transaction() as session:
-            for table in reversed(metadata.sorted_tables):
-                await session.execute(table.delete())
+    async with emptied_context(settings, clock) as ctx:
         suppliers = [await seed_supplier(ctx) for _ in range(24)]
         for supplier_id in suppliers:
             await risk_changed(ctx, supplier_id)
@@ -179,8 +173,6 @@ async def test_the_control_arm_is_tracked_step_by_step_and_sent_nothing(
         assert {r.supplier_id for r in rows if r.status == "sent"} == treated
         assert len(mailbox[0].envelopes) == len(treated)
         assert len(await _pending_jobs(ctx)) == 24  # both arms wait for the next step alike
-    finally:
-        await ctx.close()
 
 
 async def test_two_workers_at_once_never_send_one_step_twice(
@@ -207,16 +199,10 @@ async def test_the_frequency_cap_records_a_capped_message_and_moves_on(
     database_url: str, clock: FakeClock, mailbox: Mailbox, sms: Sms, tmp_path: Path
 ) -> None:
     path = playbooks_config(tmp_path / "p.yaml", frequency_cap={"messages": 1, "per_days": 7})
-    ctx = build_context(
-        intervention_settings(
-            database_url, smtp_port=mailbox[1].port, sms_url=sms[0], playbooks=path
-        ),
-        clock=clock,
+    settings = intervention_settings(
+        database_url, smtp_port=mailbox[1].port, sms_url=sms[0], playbooks=path
     )
-    try:
-        async with ctx.db.transaction() as session:
-            for table in reversed(metadata.sorted_tables):
-                await session.execute(table.delete())
+    async with emptied_context(settings, clock) as ctx:
         supplier_id = await seed_supplier(ctx)
         await risk_changed(ctx, supplier_id)
         worker = ctx.interventions.worker()
@@ -228,8 +214,6 @@ async def test_the_frequency_cap_records_a_capped_message_and_moves_on(
         assert "frequency cap" in (rows[1].detail or "")
         (next_job,) = await _pending_jobs(ctx)
         assert next_job.step_no == 4  # the run went on to the SMS step
-    finally:
-        await ctx.close()
 
 
 async def test_quiet_hours_hold_a_message_until_the_morning_in_the_suppliers_zone(
@@ -238,16 +222,10 @@ async def test_quiet_hours_hold_a_message_until_the_morning_in_the_suppliers_zon
     clock = FakeClock(datetime(2026, 6, 15, 21, 30, tzinfo=UTC))  # 22:30 in London
     quiet = {"start": "21:00", "end": "08:00", "channels": ["email", "sms"]}
     path = playbooks_config(tmp_path / "p.yaml", quiet_hours=quiet)
-    ctx = build_context(
-        intervention_settings(
-            database_url, smtp_port=mailbox[1].port, sms_url=sms[0], playbooks=path
-        ),
-        clock=clock,
+    settings = intervention_settings(
+        database_url, smtp_port=mailbox[1].port, sms_url=sms[0], playbooks=path
     )
-    try:
-        async with ctx.db.transaction() as session:
-            for table in reversed(metadata.sorted_tables):
-                await session.execute(table.delete())
+    async with emptied_context(settings, clock) as ctx:
         supplier_id = await seed_supplier(ctx)
         await risk_changed(ctx, supplier_id)
         worker = ctx.interventions.worker()
@@ -262,8 +240,6 @@ async def test_quiet_hours_hold_a_message_until_the_morning_in_the_suppliers_zon
         (sent,) = await _interventions(ctx)
         assert sent.status == "sent"
         assert len(mailbox[0].envelopes) == 1
-    finally:
-        await ctx.close()
 
 
 async def test_a_supplier_that_churned_leaves_its_runs(
@@ -336,26 +312,18 @@ async def test_without_an_email_channel_the_step_is_recorded_as_failed_and_the_r
 ) -> None:
     from wedsync_success.config import Settings
 
-    ctx = build_context(
-        Settings(
-            database_url=database_url,
-            secret_key=TEST_SECRET_KEY,
-            playbooks_config=playbooks_config(tmp_path / "p.yaml"),
-        ),
-        clock=clock,
+    settings = Settings(
+        database_url=database_url,
+        secret_key=TEST_SECRET_KEY,
+        playbooks_config=playbooks_config(tmp_path / "p.yaml"),
     )
-    try:
-        async with ctx.db.transaction() as session:
-            for table in reversed(metadata.sorted_tables):
-                await session.execute(table.delete())
+    async with emptied_context(settings, clock) as ctx:
         supplier_id = await seed_supplier(ctx)
         await risk_changed(ctx, supplier_id)
         await ctx.interventions.worker().work_once()
         (row,) = await _interventions(ctx)
         assert (row.status, row.detail) == ("failed", "no email channel is configured")
         assert len(await _pending_jobs(ctx)) == 1
-    finally:
-        await ctx.close()
 
 
 @pytest.mark.parametrize("count", [3])
@@ -450,22 +418,14 @@ async def test_playbooks_sharing_a_goal_do_not_stack_and_the_higher_priority_win
     rival = dict(data["playbooks"][0], key="gentle_rescue", priority=5, name="Gentle rescue")
     data["playbooks"].append(rival)  # same trigger, same goal group, lower priority
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
-    ctx = build_context(
-        intervention_settings(
-            database_url, smtp_port=mailbox[1].port, sms_url=sms[0], playbooks=path
-        ),
-        clock=clock,
+    settings = intervention_settings(
+        database_url, smtp_port=mailbox[1].port, sms_url=sms[0], playbooks=path
     )
-    try:
-        async with ctx.db.transaction() as session:
-            for table in reversed(metadata.sorted_tables):
-                await session.execute(table.delete())
+    async with emptied_context(settings, clock) as ctx:
         supplier_id = await seed_supplier(ctx)
         await risk_changed(ctx, supplier_id)
         await risk_changed(ctx, supplier_id, to="critical", previous="watch")
         assert [r.playbook_key for r in await _runs(ctx)] == ["at_risk_rescue"]
-    finally:
-        await ctx.close()
 
 
 async def test_a_milestone_goal_ends_the_onboarding_nudge_early(

@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from tests.conftest import FakeClock
 from tests.interventions.conftest import (
+    emptied_context,
     intervention_settings,
     playbooks_config,
     seed_supplier,
@@ -24,8 +25,7 @@ from tests.interventions.sms_provider import ProviderState
 from tests.interventions.smtp_server import Collector
 from tests.interventions.webhook_receiver import webhook_receiver
 from wedsync_success.churn.models import ChurnPrediction
-from wedsync_success.context import AppContext, build_context
-from wedsync_success.db.registry import metadata
+from wedsync_success.context import AppContext
 from wedsync_success.events.models import OutboxEvent
 from wedsync_success.events.outbox import enqueue
 from wedsync_success.events.types import NewEvent, SuccessEventType
@@ -42,13 +42,6 @@ async def _runs(ctx: AppContext) -> list[PlaybookRun]:
         return list(
             (await session.scalars(select(PlaybookRun).order_by(PlaybookRun.playbook_key))).all()
         )
-
-
-async def _emptied(ctx: AppContext) -> AppContext:
-    async with ctx.db.transaction() as session:
-        for table in reversed(metadata.sorted_tables):
-            await session.execute(table.delete())
-    return ctx
 
 
 async def test_a_failed_payment_posted_to_the_api_starts_the_recovery(
@@ -164,15 +157,10 @@ async def test_a_churn_probability_band_and_an_audience_decide_who_enrols(
     rescue["trigger"]["when"]["churn_probability"] = {"min": 0.5}
     rescue["audience"] = {"vendor_types": ["venue"]}
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
-    ctx = await _emptied(
-        build_context(
-            intervention_settings(
-                database_url, smtp_port=mailbox[1].port, sms_url=sms[0], playbooks=path
-            ),
-            clock=clock,
-        )
+    settings = intervention_settings(
+        database_url, smtp_port=mailbox[1].port, sms_url=sms[0], playbooks=path
     )
-    try:
+    async with emptied_context(settings, clock) as ctx:
         likely = await seed_supplier(ctx, vendor_type="venue")
         unlikely = await seed_supplier(ctx, vendor_type="venue")
         florist = await seed_supplier(ctx, vendor_type="florist")
@@ -196,8 +184,6 @@ async def test_a_churn_probability_band_and_an_audience_decide_who_enrols(
             )
         await ctx.dispatcher.drain()
         assert [r.supplier_id for r in await _runs(ctx)] == [likely]
-    finally:
-        await ctx.close()
 
 
 def _prediction(supplier_id: uuid.UUID, probability: float, clock: FakeClock) -> ChurnPrediction:
@@ -236,15 +222,10 @@ async def test_a_webhook_step_posts_a_signed_payload_to_the_marketing_tool(
             {"channel": "webhook", "target": "marketing", "action": "start_winback_campaign"}
         ]
         path.write_text(yaml.safe_dump(data), encoding="utf-8")
-        ctx = await _emptied(
-            build_context(
-                intervention_settings(
-                    database_url, smtp_port=mailbox[1].port, sms_url=sms[0], playbooks=path
-                ),
-                clock=clock,
-            )
+        settings = intervention_settings(
+            database_url, smtp_port=mailbox[1].port, sms_url=sms[0], playbooks=path
         )
-        try:
+        async with emptied_context(settings, clock) as ctx:
             supplier_id = await seed_supplier(
                 ctx, business_name="Grand Oak Barn", vendor_type="venue"
             )
@@ -269,5 +250,3 @@ async def test_a_webhook_step_posts_a_signed_payload_to_the_marketing_tool(
             async with ctx.db.sessions() as session:
                 (row,) = (await session.scalars(select(Intervention))).all()
             assert (row.status, row.provider_id) == ("sent", delivery.headers["webhook-id"])
-        finally:
-            await ctx.close()
