@@ -597,16 +597,47 @@ def user_create(
     email: Annotated[str, typer.Option(help="Sign-in email")],
     name: Annotated[str, typer.Option(help="Name shown in the dashboard")],
     password: Annotated[str, _password_option("Password")],
+    role: Annotated[
+        str,
+        typer.Option(
+            help="admin (everything, and the team), manager (own accounts, send, assign, "
+            "notes, tasks) or viewer (reads every page, changes nothing)"
+        ),
+    ] = "manager",
 ) -> None:
     """Create a success-team account for the dashboard (password hashed with Argon2id)."""
-    from wedsync_success.access.team import create_user
+    from wedsync_success.access.team import create_user, parse_role
 
     async def work(ctx: AppContext) -> None:
         async with ctx.db.transaction() as session:
             user = await create_user(
-                session=session, email=email, name=name, password=password, now=ctx.clock()
+                session=session,
+                email=email,
+                name=name,
+                password=password,
+                now=ctx.clock(),
+                role=parse_role(role),
             )
-        console.print(f"Created {escape(user.email)}. Sign in at /login.")
+        console.print(f"Created {escape(user.email)} ({user.role}). Sign in at /login.")
+
+    _run(work)
+
+
+@user_app.command("role")
+def user_role(
+    email: Annotated[str, typer.Argument(help="The account's sign-in email")],
+    role: Annotated[str, typer.Argument(help="admin, manager or viewer")],
+) -> None:
+    """Give EMAIL another role (it applies from the account's next request).
+
+    Example: wedsync-success user role sam@example.com viewer
+    """
+    from wedsync_success.access.team import parse_role, set_role
+
+    async def work(ctx: AppContext) -> None:
+        async with ctx.db.transaction() as session:
+            user = await set_role(session=session, email=email, role=parse_role(role))
+        console.print(f"{escape(user.email)} is now {user.role}.")
 
     _run(work)
 

@@ -10,6 +10,7 @@ from click.testing import Result
 from typer.testing import CliRunner
 
 from tests.web.signin import EMAIL, add_user, browser, log_in
+from wedsync_success.access.repository import user_by_email
 from wedsync_success.cli import app
 from wedsync_success.config import get_settings
 from wedsync_success.context import AppContext
@@ -63,3 +64,36 @@ async def test_an_unknown_email_is_named(ctx: AppContext, cli_env: None) -> None
     result = await _cli("user", "disable", "nobody@wedsync.example")
     assert result.exit_code == 1
     assert "No account with email 'nobody@wedsync.example'" in result.output
+
+
+async def _role_of(ctx: AppContext, email: str) -> str:
+    async with ctx.db.sessions() as session:
+        user = await user_by_email(session, email)
+    assert user is not None
+    return user.role
+
+
+async def test_user_create_takes_a_role_and_defaults_to_manager(
+    ctx: AppContext, cli_env: None
+) -> None:
+    base = ("user", "create", "--name", "Vic", "--password", "long enough secret")
+    result = await _cli(*base, "--email", "vic@wedsync.example", "--role", "viewer")
+    assert result.exit_code == 0, result.output
+    assert "(viewer)" in result.output
+    assert await _role_of(ctx, "vic@wedsync.example") == "viewer"
+    result = await _cli(*base, "--email", "max@wedsync.example")
+    assert await _role_of(ctx, "max@wedsync.example") == "manager"
+    refused = await _cli(*base, "--email", "zed@wedsync.example", "--role", "owner")
+    assert refused.exit_code == 1
+    assert "role: must be one of admin, manager, viewer" in refused.output
+
+
+async def test_user_role_changes_what_the_account_may_do(ctx: AppContext, cli_env: None) -> None:
+    await add_user(ctx)
+    result = await _cli("user", "role", EMAIL, "VIEWER")
+    assert result.exit_code == 0, result.output
+    assert "is now viewer" in result.output
+    assert await _role_of(ctx, EMAIL) == "viewer"
+    unknown = await _cli("user", "role", "nobody@wedsync.example", "admin")
+    assert unknown.exit_code == 1
+    assert "No account with email" in unknown.output

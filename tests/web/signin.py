@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 import httpx
 
+from wedsync_success.access.models import TeamRole
 from wedsync_success.access.team import create_user
 from wedsync_success.context import AppContext
 from wedsync_success.web.app import create_app
@@ -15,10 +16,17 @@ from wedsync_success.web.app import create_app
 EMAIL, PASSWORD = "ana@wedsync.example", "correct horse battery"
 
 
-async def add_user(ctx: AppContext, email: str = EMAIL, password: str = PASSWORD) -> None:
+async def add_user(
+    ctx: AppContext,
+    email: str = EMAIL,
+    password: str = PASSWORD,
+    *,
+    role: TeamRole = TeamRole.MANAGER,
+    name: str = "Ana",
+) -> None:
     async with ctx.db.transaction() as session:
         await create_user(
-            session=session, email=email, name="Ana", password=password, now=ctx.clock()
+            session=session, email=email, name=name, password=password, now=ctx.clock(), role=role
         )
 
 

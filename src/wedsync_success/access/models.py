@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import uuid
 from datetime import datetime
 from typing import Any
@@ -26,6 +27,17 @@ class ApiKey(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
+class TeamRole(enum.StrEnum):
+    """What a team member may do in the dashboard (enforced on the server, per route)."""
+
+    ADMIN = "admin"
+    """Everything a manager can, and manage the team."""
+    MANAGER = "manager"
+    """Own accounts; send messages, assign, write notes, work tasks, start playbooks."""
+    VIEWER = "viewer"
+    """Read every page; change nothing."""
+
+
 class TeamUser(Base):
     """A member of the success team who signs in to the dashboard."""
 
@@ -35,8 +47,14 @@ class TeamUser(Base):
     email: Mapped[str] = mapped_column(String(320), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16), default=TeamRole.MANAGER.value)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    @property
+    def can_act(self) -> bool:
+        """May change things (send, assign, edit, work tasks): admins and managers."""
+        return self.role in (TeamRole.ADMIN, TeamRole.MANAGER)
 
 
 class TeamSession(Base):

@@ -25,7 +25,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wedsync_success.access import repository
-from wedsync_success.access.models import TeamUser
+from wedsync_success.access.models import TeamRole, TeamUser
 from wedsync_success.kit.errors import NotFound, Unauthorized, ValidationFailed
 
 T = TypeVar("T")
@@ -85,8 +85,25 @@ def _check_password(password: str) -> list[dict[str, str]]:
     return []
 
 
+def parse_role(value: str) -> TeamRole:
+    """The role named ``value``, or a refusal naming the roles there are."""
+    try:
+        return TeamRole(value.strip().lower())
+    except ValueError:
+        raise ValidationFailed(
+            f"Unknown role {value!r}",
+            details=[{"field": "role", "reason": f"must be one of {', '.join(TeamRole)}"}],
+        ) from None
+
+
 async def create_user(
-    *, session: AsyncSession, email: str, name: str, password: str, now: datetime
+    *,
+    session: AsyncSession,
+    email: str,
+    name: str,
+    password: str,
+    now: datetime,
+    role: TeamRole = TeamRole.MANAGER,
 ) -> TeamUser:
     """Create a team account; the email is case-insensitive and unique."""
     email = normalise_email(email)
@@ -105,6 +122,7 @@ async def create_user(
         email=email,
         name=name.strip(),
         password_hash=await _off_loop(lambda: _hasher.hash(password)),
+        role=role.value,
         created_at=now,
     )
     session.add(user)
@@ -170,6 +188,13 @@ async def change_password(
     user = await _existing(session, email)
     user.password_hash = await _off_loop(lambda: _hasher.hash(password))
     return user, await repository.delete_user_sessions(session, user.id)
+
+
+async def set_role(*, session: AsyncSession, email: str, role: TeamRole) -> TeamUser:
+    """Give the account ``role``; it applies from the account's next request."""
+    user = await _existing(session, email)
+    user.role = role.value
+    return user
 
 
 async def disable_user(*, session: AsyncSession, email: str, now: datetime) -> tuple[TeamUser, int]:

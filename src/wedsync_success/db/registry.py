@@ -9,6 +9,7 @@ from wedsync_success.health import models as health_models
 from wedsync_success.interventions import models as interventions_models
 from wedsync_success.milestones import models as milestones_models
 from wedsync_success.suppliers import models as suppliers_models
+from wedsync_success.workspace import models as workspace_models
 
 ALL_MODEL_MODULES = (
     access_models,
@@ -19,6 +20,7 @@ ALL_MODEL_MODULES = (
     interventions_models,
     milestones_models,
     suppliers_models,
+    workspace_models,
 )
 
 metadata = Base.metadata

@@ -254,6 +254,8 @@ class SuccessTask(Base):
         ForeignKey("team_users.id", ondelete="SET NULL"), nullable=True
     )
     due_on: Mapped[date] = mapped_column(Date)
+    snoozed_until: Mapped[date | None] = mapped_column(Date, nullable=True)
+    """A snoozed open task is out of the due lists until this day."""
     run_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("playbook_runs.id", ondelete="SET NULL"), nullable=True
     )

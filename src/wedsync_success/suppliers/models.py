@@ -60,7 +60,7 @@ class Supplier(Base):
     time_zone: Mapped[str | None] = mapped_column(String(64), nullable=True)
     """IANA zone for quiet hours; when empty, the main zone of ``country``."""
     account_owner_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("team_users.id", ondelete="SET NULL"), nullable=True
+        ForeignKey("team_users.id", ondelete="SET NULL"), nullable=True, index=True
     )
     """The success manager who owns the account (tasks go to them first)."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

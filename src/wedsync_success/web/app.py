@@ -32,7 +32,7 @@ from wedsync_success.suppliers.api import router as suppliers_router
 from wedsync_success.web.cors import WidgetCors
 from wedsync_success.web.errors import error_response, install_error_handlers
 from wedsync_success.web.openapi import error_responses, install_openapi
-from wedsync_success.web.pages import install_dashboard
+from wedsync_success.web.pages import install_dashboard, page_errors
 from wedsync_success.web.security import install_security
 from wedsync_success.web.timing import RequestTimer
 
@@ -87,7 +87,7 @@ def create_app(
         docs_url=None,  # served by install_openapi from the vendored Swagger UI
         redoc_url=None,  # ReDoc is not vendored; one set of docs is enough
     )
-    install_error_handlers(app)
+    install_error_handlers(app, wrap=page_errors)
     effective = context.settings if context else (settings or get_settings())
     install_openapi(app)
     install_dashboard(app, effective)

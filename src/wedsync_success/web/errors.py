@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Mount
@@ -119,9 +120,22 @@ async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
     return error_response(500, "internal_error", "Something went wrong on our side")
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(errors.WedSyncError, _wedsync_error)
-    app.add_exception_handler(RequestValidationError, _request_validation)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(PoolTimeout, _pool_exhausted)
-    app.add_exception_handler(Exception, _unexpected)
+ErrorHandler = Callable[[Request, Exception], Awaitable[Response]]
+
+JSON_HANDLERS: dict[type[Exception], ErrorHandler] = {
+    errors.WedSyncError: _wedsync_error,
+    RequestValidationError: _request_validation,
+    StarletteHTTPException: _http_error,
+    PoolTimeout: _pool_exhausted,
+    Exception: _unexpected,
+}
+"""How each kind of failure is answered in the API's one JSON error shape."""
+
+
+def install_error_handlers(
+    app: FastAPI, *, wrap: Callable[[ErrorHandler], ErrorHandler] | None = None
+) -> None:
+    """Answer every failure with :data:`JSON_HANDLERS`, each first passed through ``wrap``
+    (the dashboard's, which answers a browser's page request with a styled page instead)."""
+    for kind, handler in JSON_HANDLERS.items():
+        app.add_exception_handler(kind, wrap(handler) if wrap else handler)

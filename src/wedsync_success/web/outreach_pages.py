@@ -37,7 +37,7 @@ from wedsync_success.kit.errors import NotFound, ValidationFailed
 from wedsync_success.web import formatting
 from wedsync_success.web.deps import ContextDep, SessionDep, UnitOfWorkDep
 from wedsync_success.web.rendering import flash, render, safe_next
-from wedsync_success.web.session import CurrentUser, check_csrf
+from wedsync_success.web.session import ActingUser, CurrentUser, check_csrf
 from wedsync_success.web.supplier_view import SendForm, form_token, supplier_context
 
 router = APIRouter(include_in_schema=False)
@@ -104,7 +104,7 @@ async def close_task(
     ctx: ContextDep,
     session: SessionDep,
     uow: UnitOfWorkDep,
-    user: CurrentUser,
+    user: ActingUser,
     status: Annotated[str, Form()] = "",
     csrf: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "/tasks",
@@ -136,7 +136,7 @@ async def send_message(
     ctx: ContextDep,
     session: SessionDep,
     uow: UnitOfWorkDep,
-    user: CurrentUser,
+    user: ActingUser,
     channel: Annotated[str, Form()] = "",
     category: Annotated[str, Form()] = "",
     subject: Annotated[str, Form()] = "",

@@ -1,19 +1,70 @@
-"""Mounting the dashboard on the app: sessions, static assets, pages, login redirects."""
+"""Mounting the dashboard on the app: sessions, static assets, pages, login redirects, and
+failures shown to a browser as styled pages."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
+from wedsync_success.access.models import TeamUser
 from wedsync_success.config import Settings, require_secret_key
+from wedsync_success.context import AppContext
 from wedsync_success.web.dashboard import router
 from wedsync_success.web.demo import router as demo_router
+from wedsync_success.web.errors import ErrorHandler
 from wedsync_success.web.outreach_pages import router as outreach_router
-from wedsync_success.web.session import CsrfRejected, LoginRequired, login_url
+from wedsync_success.web.rendering import render
+from wedsync_success.web.session import CsrfRejected, LoginRequired, current_user, login_url
+
+NOT_PAGES = ("/api/", "/static/", "/healthz", "/readyz", "/metrics")
+"""Paths that answer machines, in JSON, whatever the client accepts."""
+
+
+def wants_page(request: Request) -> bool:
+    """A browser asking for a page: an HTML ``Accept`` on a path outside the API."""
+    accepts = request.headers.get("accept", "")
+    return "text/html" in accepts and not request.url.path.startswith(NOT_PAGES)
+
+
+async def _signed_in(request: Request) -> TeamUser | None:
+    """The signed-in member, for the page's top bar; nobody when there is no live session."""
+    ctx: AppContext | None = getattr(request.app.state, "ctx", None)
+    if ctx is None or "session" not in request.scope:
+        return None
+    async with ctx.db.sessions() as session:
+        try:
+            return await current_user(request, ctx, session)
+        except LoginRequired:
+            return None
+
+
+def page_errors(handler: ErrorHandler) -> ErrorHandler:
+    """``handler``'s answer, shown as a styled page when a browser asked for a page: the
+    same status and message, never raw JSON."""
+
+    async def answer(request: Request, exc: Exception) -> Response:
+        response = await handler(request, exc)
+        if not wants_page(request):
+            return response
+        message = json.loads(bytes(response.body))["error"]["message"]
+        page = render(
+            request,
+            "error.html",
+            status_code=response.status_code,
+            user=await _signed_in(request),
+            message=message,
+        )
+        for name in ("Retry-After", "Allow"):
+            if name in response.headers:
+                page.headers[name] = response.headers[name]
+        return page
+
+    return answer
 
 
 async def _to_login(_: Request, exc: Exception) -> Response:
@@ -21,10 +72,13 @@ async def _to_login(_: Request, exc: Exception) -> Response:
     return RedirectResponse(login_url(exc.next_path), status_code=303)
 
 
-async def _csrf_rejected(_: Request, __: Exception) -> Response:
-    return HTMLResponse(
-        "<h1>This form has expired</h1><p>Go back, reload the page and try again.</p>",
+async def _csrf_rejected(request: Request, _: Exception) -> Response:
+    return render(
+        request,
+        "error.html",
         status_code=403,
+        user=await _signed_in(request),
+        message="This form has expired: go back, reload the page and try again.",
     )
 
 

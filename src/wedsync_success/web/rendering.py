@@ -27,7 +27,10 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     """Render a page; a notice left by :func:`flash` is shown once, then forgotten."""
     notice = request.session.pop(SESSION_NOTICE, None) if "session" in request.scope else None
     return TEMPLATES.TemplateResponse(
-        request, template, {"notice": notice, **context}, status_code=status_code
+        request,
+        template,
+        {"notice": notice, "status_code": status_code, **context},
+        status_code=status_code,
     )
 
 

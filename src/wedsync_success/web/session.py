@@ -23,6 +23,7 @@ from wedsync_success.access.sessions import (
     start_session,
 )
 from wedsync_success.config import Settings
+from wedsync_success.kit.errors import Forbidden
 from wedsync_success.web.deps import ContextDep, SessionDep
 
 SESSION_TOKEN = "sid"
@@ -113,3 +114,18 @@ async def current_user(request: Request, ctx: ContextDep, session: SessionDep) -
 
 
 CurrentUser = Annotated[TeamUser, Depends(current_user)]
+
+
+async def acting_user(user: CurrentUser) -> TeamUser:
+    """The signed-in member, if their role may change things (admin, manager); else 403."""
+    if not user.can_act:
+        raise Forbidden(
+            f"Your role ({user.role}) can read every page but change nothing; "
+            "ask an admin for the manager role.",
+            details=[{"field": "role", "reason": "viewers cannot send, assign or edit"}],
+        )
+    return user
+
+
+ActingUser = Annotated[TeamUser, Depends(acting_user)]
+"""For every dashboard route that writes: send, assign, edit, work tasks, start playbooks."""
