@@ -110,6 +110,7 @@ async def test_bad_listing_parameters_name_the_field(client: httpx.AsyncClient) 
         ({"cursor": "%%%"}, "cursor"),
         ({"risk_level": "doomed"}, "risk_level"),
         ({"limit": 0}, "limit"),
+        ({"score_min": 70, "score_max": 30}, "score_min"),
     ):
         response = await client.get("/api/v1/suppliers", params=params)
         assert response.status_code == 422, params

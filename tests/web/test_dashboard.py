@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from datetime import timedelta
@@ -32,6 +33,14 @@ async def team_user(ctx: AppContext) -> None:
 def _csrf(html: str) -> str:
     match = re.search(r'name="csrf" value="([^"]+)"', html)
     assert match, "no CSRF field on the page"
+    return match.group(1)
+
+
+def _script_data(html: str, element_id: str) -> str:
+    match = re.search(
+        rf'<script type="application/json" id="{element_id}">(.*?)</script>', html, re.S
+    )
+    assert match, f"no #{element_id} data on the page"
     return match.group(1)
 
 
@@ -129,6 +138,12 @@ async def test_pages_show_what_the_api_says(
 
     overview = (await client.get("/")).text
     assert f'data-kpi="active">{api["active_suppliers"]}<' in overview
+    charted = json.loads(_script_data(overview, "overview-data"))["churnMonths"]
+    running = [m["month"] for m in api["churn_by_month"] if not m["complete"]]
+    assert running  # the fake clock's month is still running
+    assert running[0] not in charted  # no cliff for a month a few days old
+    assert len(charted) == len(api["churn_by_month"]) - 1
+    assert "is still running" in overview
     assert f'data-kpi="milestones-week">{api["milestones_this_week"]}<' in overview
 
     listing = (await client.get("/suppliers", params={"vendor_type": "videographer"})).text
@@ -199,6 +214,9 @@ async def test_bad_list_parameters_are_explained(
     response = await client.get("/suppliers", params={"sort": "shoe_size"})
     assert response.status_code == 422
     assert "Unknown sort" in response.text
+    crossed = await client.get("/suppliers", params={"score_min": "70", "score_max": "30"})
+    assert crossed.status_code == 422
+    assert "score_min (70) is above score_max (30)" in crossed.text
 
 
 async def test_account_rules(ctx: AppContext, team_user: None) -> None:

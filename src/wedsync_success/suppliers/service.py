@@ -154,6 +154,12 @@ async def list_suppliers(
     limit: int = 50,
 ) -> SupplierPage:
     """A page of suppliers with their health, riskiest first by default."""
+    low, high = filters.score_min, filters.score_max
+    if low is not None and high is not None and low > high:
+        raise ValidationFailed(
+            f"score_min ({low:g}) is above score_max ({high:g}): no score can be both",
+            details=[{"field": "score_min", "reason": "must not be above score_max"}],
+        )
     if sort not in SORTS:
         raise ValidationFailed(
             f"Unknown sort {sort!r}",

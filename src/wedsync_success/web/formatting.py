@@ -39,9 +39,13 @@ def risk_label(level: str | None) -> str:
     return RISK_LABELS.get(level or "", level or "—")
 
 
+LABELS = {"band_dj": "Band / DJ", "hair_makeup": "Hair & makeup"}
+"""Enum values whose words alone do not read right."""
+
+
 def label(text: str) -> str:
-    """``band_dj`` → ``Band dj``-style words for enum values."""
-    return text.replace("_", " ").capitalize()
+    """An enum value as words: ``at_risk`` → ``At risk``, ``band_dj`` → ``Band / DJ``."""
+    return LABELS.get(text) or text.replace("_", " ").capitalize()
 
 
 def event_label(event_type: str) -> str:
@@ -72,13 +76,24 @@ def moment(value: datetime | None) -> str:
     return "—" if value is None else f"{value:%d %b %Y, %H:%M} UTC"
 
 
+SPARKLINE_MIN_SPAN = 10.0
+"""The fewest score points a sparkline's height stands for: a change of a few points shows,
+but a wobble of a fraction of a point does not fill the line's height."""
+
+
 def sparkline(scores: list[float], *, width: int = 120, height: int = 28) -> str:
-    """SVG polyline points for ``scores`` on a 0-100 scale."""
+    """SVG polyline points for ``scores``, scaled to their own range (at least
+    :data:`SPARKLINE_MIN_SPAN` points, kept within 0-100) so a change is visible."""
     if len(scores) < 2:
         return ""
-    step = width / (len(scores) - 1)
+    low, high = min(scores), max(scores)
+    span = max(high - low, SPARKLINE_MIN_SPAN)
+    floor = min(max((low + high - span) / 2, 0.0), 100.0 - span)
+    step, pad = width / (len(scores) - 1), 2.0
+    usable = height - 2 * pad
     return " ".join(
-        f"{i * step:.1f},{height - (s / 100) * height:.1f}" for i, s in enumerate(scores)
+        f"{i * step:.1f},{pad + usable - (s - floor) / span * usable:.1f}"
+        for i, s in enumerate(scores)
     )
 
 
