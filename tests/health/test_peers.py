@@ -13,6 +13,7 @@ from tests.helpers import create_supplier
 from wedsync_success.context import AppContext
 from wedsync_success.health.models import HealthScore
 from wedsync_success.health.peers import PeerGroups, load_peer_groups, percentile_rank
+from wedsync_success.kit.snapshots import Snapshot
 
 
 async def _set_score(ctx: AppContext, sid: str, score: float) -> None:
@@ -117,3 +118,34 @@ def test_band_edges(score: float, band: int) -> None:
         supplier_id=uuid.uuid4(), vendor_type="cake", plan_tier="scale", score=score
     )
     assert [b.count for b in standing.buckets] == [3 if i == band else 0 for i in range(10)]
+
+
+async def test_distributions_are_refreshed_behind_the_scenes() -> None:
+    """The snapshot peers are read from: computed once, served while fresh, served stale
+    while one background refresh runs, kept when a refresh fails."""
+    now = [0.0]
+    calls: list[int] = []
+
+    async def compute() -> int:
+        calls.append(len(calls))
+        if len(calls) == 3:
+            raise RuntimeError("database away")
+        return len(calls)
+
+    held = Snapshot(compute, name="test", max_age_seconds=10, monotonic=lambda: now[0])
+    assert await held.get() == 1
+    now[0] = 9
+    assert await held.get() == 1
+    assert len(calls) == 1
+    now[0] = 11
+    assert await held.get() == 1  # stale: answered at once, refreshed behind
+    await held.settled()
+    assert await held.get() == 2
+    now[0] = 30
+    assert await held.get() == 2
+    await held.settled()  # this refresh fails: the stale value stays
+    assert await held.get() == 2
+    await held.settled()
+    assert await held.get() == 4
+    every_time = Snapshot(compute, name="test", max_age_seconds=0)
+    assert [await every_time.get(), await every_time.get()] == [5, 6]
