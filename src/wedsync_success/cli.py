@@ -457,7 +457,7 @@ def health_recompute(
                 bar.update(task, advance=1)
         await ctx.dispatcher.drain()
         table = Table("risk level", "suppliers", title=f"Scores as of {summary.as_of}")
-        for level in ("healthy", "watch", "at_risk", "critical"):
+        for level in ("healthy", "watch", "at_risk", "critical", "onboarding"):
             table.add_row(level, f"{summary.risk_levels.get(level, 0):,}")
         console.print(table)
         console.print(
@@ -499,13 +499,19 @@ def suppliers_show(supplier_id: Annotated[str, typer.Argument(help="Supplier id 
             console.print(
                 f"\nHealth [bold]{h.score:.1f}[/] ({h.risk_level}) as of {h.as_of}  {trend}"
             )
-            table = Table("component", "score", "impact", "why")
-            for f in [*h.explanation.raising, *h.explanation.lowering]:
-                colour = "green" if f.impact > 0 else "red"
+            table = Table("component", "score", "healthy", "against healthy", "why")
+            for f in [*h.explanation.strengths, *h.explanation.gaps]:
+                against = (
+                    f"[green]on track {f.impact:+.1f}[/]"
+                    if f.status == "on_track"
+                    else f"[red]gap {f.impact:+.1f}[/]"
+                )
                 table.add_row(
-                    f.component, f"{f.score:.0f}", f"[{colour}]{f.impact:+.1f}[/]", Text(f.detail)
+                    f.component, f"{f.score:.0f}", f"{f.healthy:.0f}", against, Text(f.detail)
                 )
             console.print(table)
+            for i in h.explanation.improvements[:3]:
+                console.print(f"Would raise it: {escape(i.action)} [green]+{i.points:.1f}[/]")
         milestones = Table("milestone", "status")
         for m in p.milestones:
             status = (

@@ -11,11 +11,17 @@ from wedsync_success.events.bus import Transport, create_transport
 from wedsync_success.events.consumers import register_builtin_consumers
 from wedsync_success.events.dispatcher import Dispatcher
 from wedsync_success.events.live import LiveHub
-from wedsync_success.health.config import HealthConfig, load_health_config
+from wedsync_success.health.config import (
+    HealthConfig,
+    check_onboarding_milestones,
+    load_health_config,
+)
+from wedsync_success.health.peers import PeerGroups, peer_snapshots
 from wedsync_success.interventions.channels.templates import EmailTemplates
 from wedsync_success.interventions.runtime import Interventions, load_checked_playbooks
 from wedsync_success.kit.clock import Clock, utc_now
 from wedsync_success.kit.logging import configure_logging
+from wedsync_success.kit.snapshots import Snapshot
 from wedsync_success.milestones.definitions import MilestoneCatalog, load_milestone_catalog
 from wedsync_success.reports.snapshots import OverviewSnapshots
 
@@ -35,6 +41,8 @@ class AppContext:
     clock: Clock
     rate_limits: ApiRateLimiter
     interventions: Interventions
+    peers: Snapshot[PeerGroups]
+    """Health distributions per vendor type and plan, as fresh as the overview."""
 
     async def close(self) -> None:
         await self.db.dispose()
@@ -45,6 +53,9 @@ def build_context(settings: Settings, *, clock: Clock = utc_now) -> AppContext:
     configure_logging(json=settings.log_json, level=settings.log_level)
     health = load_health_config(settings.health_config)
     milestones = load_milestone_catalog(settings.milestones_config)
+    check_onboarding_milestones(
+        health, {m.key for m in milestones.milestones}, path=settings.health_config
+    )
     db = create_database(settings.database_url)
     transport = create_transport(settings.event_bus_url)
     register_builtin_consumers(transport)
@@ -79,4 +90,5 @@ def build_context(settings: Settings, *, clock: Clock = utc_now) -> AppContext:
             db=db,
         ),
         interventions=interventions,
+        peers=peer_snapshots(db, max_age_seconds=settings.overview_max_age_seconds),
     )

@@ -56,7 +56,7 @@ async def test_supplier_churn_explains_itself_in_plain_words(
     assert body["drivers_up"], body
     assert all(d["impact"] > 0 for d in body["drivers_up"])
     assert all(d["impact"] < 0 for d in body["drivers_down"])
-    assert any("no logins in 21 days" in t or "no key actions" in t for t in texts), texts
+    assert any("No login for 21 days" in t or "No key action" in t for t in texts), texts
 
 
 async def test_the_answer_is_the_same_once_the_feature_store_is_at_the_day(
@@ -167,11 +167,12 @@ async def test_supplier_prediction_is_logged_once_per_day_and_model(
     assert row.predicted_at == clock.now
     assert row.outcome is None
     assert row.drivers is not None
-    assert [d["text"] for d in row.drivers if d["direction"] == "up"] == [
-        d["text"] for d in body["drivers_up"]
-    ]
-    assert [d["feature"] for d in row.drivers if d["direction"] == "down"] == [
-        d["feature"] for d in body["drivers_down"]
+    # The log keeps the answer's groups: each feature with its group and the group's impact.
+    assert body["groups"]
+    assert [(d["feature"], d["text"], d["group"], d["group_impact"]) for d in row.drivers] == [
+        (d["feature"], d["text"], g["group"], g["impact"])
+        for g in body["groups"]
+        for d in g["drivers"]
     ]
 
     clock.advance(hours=2)

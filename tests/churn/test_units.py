@@ -65,16 +65,14 @@ def test_calibrators_round_trip_through_json(method: str) -> None:
 def test_plain_words() -> None:
     spec = FeatureSpec(("first_client_added",), ("First client added",))
     cats = {"plan": ("free", "starter")}
-    assert describe("days_since_login", 21) == "no logins in 21 days"
+    assert describe("days_since_login", 21) == "No login for 21 days"
     assert describe("payments_failed_90d", 3) == "3 failed payments in the last 90 days"
-    assert describe("logins_30d", 0) == "no logins in the last 30 days"
-    assert describe("plan", 1, categorical=cats) == "on the starter plan"
+    assert describe("logins_30d", 0) == "No logins in the last 30 days"
+    assert describe("plan", 1, categorical=cats) == "On the starter plan"
     assert describe("days_to_first_client_added", math.nan, spec=spec) == (
-        "has not reached 'First client added'"
+        "Not yet: First client added"
     )
-    assert (
-        describe("login_trend_7_30", 0.4) == "logins this week down 60% against the 30-day average"
-    )
+    assert describe("login_trend_7_30", 0.4) == "Logins this week down 60% on the 30-day average"
     found = drivers(
         np.array([0.5, -0.2, 0.0, -1.0]),
         np.array([21.0, 5.0, 1.0]),

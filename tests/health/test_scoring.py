@@ -13,7 +13,6 @@ from tests.factories import event
 from tests.helpers import create_supplier, ingest
 from wedsync_success.context import AppContext
 from wedsync_success.events.models import OutboxEvent
-from wedsync_success.health.components import NEUTRAL
 from wedsync_success.pipeline import rescore_all
 
 
@@ -46,21 +45,36 @@ async def test_components_follow_the_configured_targets(
     )
 
 
-async def test_explanation_impacts_add_up_to_the_score(
+async def test_explanation_measures_against_healthy_and_adds_up_to_the_score(
     client: httpx.AsyncClient, clock: FakeClock
 ) -> None:
     sid = await create_supplier(client)
     await ingest(client, _active_days(sid, clock, 12))
     health = (await client.get(f"/api/v1/suppliers/{sid}")).json()["health"]
     explanation = health["explanation"]
-    impacts = [f["impact"] for f in explanation["raising"] + explanation["lowering"]]
-    assert explanation["baseline"] == NEUTRAL
-    assert sum(impacts) == pytest.approx(health["score"] - NEUTRAL, abs=0.05)
-    assert all(f["impact"] > 0 for f in explanation["raising"])
-    assert all(f["impact"] < 0 for f in explanation["lowering"])
-    engagement = next(f for f in explanation["raising"] if f["component"] == "engagement")
+    factors = explanation["strengths"] + explanation["gaps"]
+    assert sorted(f["component"] for f in factors) == sorted(health["components"])
+    # healthy everywhere: 0.25*100 + 0.15*100 + 0.15*75 + 0.15*75 + 0.15*100 + 0.05*100 + 0.1*33.3
+    assert explanation["healthy_score"] == pytest.approx(85.8)
+    total = sum(f["impact"] for f in factors)
+    assert total == pytest.approx(health["score"] - explanation["healthy_score"], abs=0.3)
+    assert {f["status"] for f in explanation["strengths"]} == {"on_track"}
+    assert all(f["score"] >= f["healthy"] for f in explanation["strengths"])
+    assert all(f["score"] < f["healthy"] and f["impact"] < 0 for f in explanation["gaps"])
+    engagement = next(f for f in explanation["gaps"] if f["component"] == "engagement")
     assert engagement["detail"] == "Active on 12 days of the last 30"
-    assert explanation["lowering"][0]["impact"] == min(impacts)
+    assert engagement["healthy_detail"] == "Healthy: active on 16 of 30 days"
+    # 4 days short: 0.25 * 25 = 6.25 points, the what-if score (45.0) minus the score (38.8)
+    assert health["score"] == 38.8
+    assert engagement["impact"] == -6.2
+    assert [f["component"] for f in explanation["strengths"]] == ["billing", "support"]
+    raise_most = explanation["improvements"]
+    assert raise_most[0]["component"] == "adoption"  # no core feature used: 0.15 * 100
+    assert raise_most[0]["points"] == 15.0
+    assert raise_most[0]["score_if_reached"] == pytest.approx(health["score"] + 15.0)
+    assert [i["points"] for i in raise_most] == sorted(
+        (i["points"] for i in raise_most), reverse=True
+    )
 
 
 async def test_a_silent_new_supplier_is_critical(client: httpx.AsyncClient) -> None:

@@ -24,6 +24,18 @@ class Driver(BaseModel):
     direction: Literal["up", "down"] = Field(description="Whether it pushes risk up or down")
 
 
+class DriverGroup(BaseModel):
+    """Features that belong together (logins, billing, onboarding milestones, ...)."""
+
+    group: str
+    label: str = Field(description="The group's heading")
+    impact: float = Field(
+        description="Sum of the SHAP contributions of all the group's features, in log-odds"
+    )
+    direction: Literal["up", "down"]
+    drivers: list[Driver] = Field(description="The group's biggest features, biggest first")
+
+
 class ChurnPredictionOut(BaseModel):
     supplier_id: uuid.UUID | None = None
     as_of: date | None = Field(default=None, description="Features as of the end of this day")
@@ -33,6 +45,9 @@ class ChurnPredictionOut(BaseModel):
     model_version: str
     drivers_up: list[Driver] = Field(description="Factors pushing risk up, biggest first")
     drivers_down: list[Driver] = Field(description="Factors pushing risk down, biggest first")
+    groups: list[DriverGroup] = Field(
+        description="The biggest groups of features, biggest combined impact first"
+    )
 
 
 def _check_name(value: str) -> str:

@@ -384,6 +384,7 @@ async def score_all(
             predictor.names,
             spec=predictor.spec,
             categorical=predictor.categorical,
+            sides=False,
         )
         return [as_logged(row) for row in found]
 

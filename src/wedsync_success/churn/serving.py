@@ -15,11 +15,11 @@ import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wedsync_success.churn import repository
-from wedsync_success.churn.explain import drivers
+from wedsync_success.churn.explain import as_logged, drivers
 from wedsync_success.churn.features import FeatureFrame, compute_features
 from wedsync_success.churn.prediction import PREDICTORS, FloatArray, Predictor
 from wedsync_success.churn.registry import Registry
-from wedsync_success.churn.schemas import ChurnPredictionOut, Driver
+from wedsync_success.churn.schemas import ChurnPredictionOut, Driver, DriverGroup
 from wedsync_success.kit.clock import start_of_day
 from wedsync_success.kit.errors import NotFound, ValidationFailed
 
@@ -64,6 +64,7 @@ def _prediction_out(
         model_version=predictor.version,
         drivers_up=[Driver(**d) for d in found["up"]],
         drivers_down=[Driver(**d) for d in found["down"]],
+        groups=[DriverGroup(**g) for g in found["groups"]],
     )
 
 
@@ -106,7 +107,7 @@ async def log_prediction(
     model for the same supplier and day (the caller commits)."""
     if prediction.supplier_id is None or prediction.as_of is None:
         raise ValueError("only a supplier's prediction as of a day can be logged")
-    logged = [d.model_dump() for d in (*prediction.drivers_up, *prediction.drivers_down)]
+    logged = as_logged({"groups": [g.model_dump() for g in prediction.groups]})
     await repository.write_predictions(
         session,
         repository.PredictionBatch(

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Query
 
 from wedsync_success.health import repository
 from wedsync_success.health.config import COMPONENT_NAMES
-from wedsync_success.health.schemas import HealthHistory, HistoryPoint, RecomputeOut
+from wedsync_success.health.peers import peer_standing
+from wedsync_success.health.schemas import HealthHistory, HistoryPoint, PeerStanding, RecomputeOut
 from wedsync_success.pipeline import refresh
 from wedsync_success.suppliers.service import get_supplier
 from wedsync_success.web.deps import (
@@ -53,6 +54,21 @@ async def get_history(
             for r in rows
         ],
     )
+
+
+@router.get(
+    "/suppliers/{supplier_id}/peers",
+    response_model=PeerStanding,
+    summary="Where a supplier's health stands among suppliers of its vendor type and plan",
+    responses=error_responses(*READ, 404),
+)
+async def get_peers(
+    supplier_id: uuid.UUID, ctx: ContextDep, session: SessionDep, _key: ReadKey
+) -> PeerStanding:
+    """Percentile rank of the supplier's score among the current customers of the same vendor
+    type and plan, and their distribution in 10-point bands. The distribution is refreshed
+    in the background, at most ``WEDSYNC_OVERVIEW_MAX_AGE_SECONDS`` old."""
+    return await peer_standing(session=session, peers=ctx.peers, supplier_id=supplier_id)
 
 
 @router.post(

@@ -1,12 +1,13 @@
 """The seven score components, computed with NumPy over every supplier at once.
 
 Each component maps a raw signal (a count over a window) to 0-100; the score is the
-weighted sum. Explanations measure each component's impact against a neutral 50, so the
-impacts of a supplier always add up to ``score - 50``.
+weighted sum. Explanations (``health.explanation``) compare each component with what a
+healthy supplier scores on it and replay this same formula for their what-ifs.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,7 +16,7 @@ import numpy.typing as npt
 from wedsync_success.health.config import COMPONENT_NAMES, HealthConfig, RiskLevel
 
 FloatArray = npt.NDArray[np.float64]
-NEUTRAL = 50.0
+BoolArray = npt.NDArray[np.bool_]
 
 
 @dataclass(frozen=True)
@@ -59,8 +60,10 @@ def _penalised(value: FloatArray, per_event: float) -> FloatArray:
     return np.clip(100.0 - per_event * value, 0.0, 100.0)
 
 
-def compute(signals: Signals, config: HealthConfig, *, milestones_defined: int) -> Scores:
-    """Component scores, weighted score (one decimal) and risk level for every supplier."""
+def component_scores(
+    signals: Signals, config: HealthConfig, *, milestones_defined: int
+) -> dict[str, FloatArray]:
+    """Each component, 0-100 to one decimal, for every supplier."""
     c = config.components
     billing = _penalised(signals.payments_failed, c.billing.penalty_per_event)
     billing = np.where(signals.past_due, np.minimum(billing, c.billing.past_due_cap), billing)
@@ -73,10 +76,37 @@ def compute(signals: Signals, config: HealthConfig, *, milestones_defined: int) 
         "support": _penalised(signals.tickets_opened, c.support.penalty_per_event),
         "referrals": _toward_target(signals.referral_points, c.referrals.target),
     }
-    components = {name: np.round(values, 1) for name, values in components.items()}
+    return {name: np.round(values, 1) for name, values in components.items()}
+
+
+def weighted_score(components: Mapping[str, FloatArray], config: HealthConfig) -> FloatArray:
+    """The score of component values: their weighted sum, to one decimal."""
     weights = config.weights()
-    score = np.round(sum(weights[n] * components[n] for n in COMPONENT_NAMES), 1)
-    return Scores(components=components, score=score, risk_level=risk_levels(score, config))
+    total = np.zeros(np.shape(components[COMPONENT_NAMES[0]]), dtype=np.float64)
+    for name in COMPONENT_NAMES:
+        total = total + weights[name] * np.asarray(components[name], dtype=np.float64)
+    result: FloatArray = np.round(total, 1)
+    return result
+
+
+def compute(
+    signals: Signals,
+    config: HealthConfig,
+    *,
+    milestones_defined: int,
+    onboarding: BoolArray | None = None,
+) -> Scores:
+    """Component scores, weighted score (one decimal) and risk level for every supplier.
+
+    ``onboarding`` marks the suppliers still in their onboarding period: they are scored
+    like anyone but their risk level is ``onboarding``, not a band.
+    """
+    components = component_scores(signals, config, milestones_defined=milestones_defined)
+    score = weighted_score(components, config)
+    levels = risk_levels(score, config)
+    if onboarding is not None:
+        levels = np.where(onboarding, RiskLevel.ONBOARDING.value, levels)
+    return Scores(components=components, score=score, risk_level=levels)
 
 
 def risk_levels(score: FloatArray, config: HealthConfig) -> npt.NDArray[np.str_]:
@@ -89,7 +119,7 @@ def risk_levels(score: FloatArray, config: HealthConfig) -> npt.NDArray[np.str_]
     )
 
 
-def impacts(components: dict[str, float], config: HealthConfig) -> dict[str, float]:
-    """Points each component adds to (or takes from) a neutral score of 50."""
-    weights = config.weights()
-    return {name: weights[name] * (components[name] - NEUTRAL) for name in COMPONENT_NAMES}
+def onboarding_mask(days_since_signup: FloatArray, config: HealthConfig) -> BoolArray:
+    """Suppliers fewer than ``onboarding.days`` whole days after their signup day."""
+    result: BoolArray = days_since_signup < config.onboarding.days
+    return result

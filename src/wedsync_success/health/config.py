@@ -10,6 +10,7 @@ from typing import Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from wedsync_success.kit.config_files import load_yaml_model
+from wedsync_success.kit.errors import ConfigError
 
 
 class RiskLevel(enum.StrEnum):
@@ -17,6 +18,8 @@ class RiskLevel(enum.StrEnum):
     WATCH = "watch"
     AT_RISK = "at_risk"
     CRITICAL = "critical"
+    ONBOARDING = "onboarding"
+    """Still within the onboarding period after signup: too new for the score bands."""
 
 
 class _Strict(BaseModel):
@@ -29,6 +32,13 @@ class WindowedTarget(_Strict):
     weight: float = Field(ge=0, le=1)
     window_days: int = Field(ge=1, le=730)
     target: float = Field(gt=0)
+    healthy: float = Field(
+        default=100,
+        gt=0,
+        le=100,
+        description="The component score a healthy supplier reaches; explanations measure "
+        "against it",
+    )
 
 
 class Engagement(WindowedTarget):
@@ -45,10 +55,15 @@ class Clients(WindowedTarget):
 
 class Milestones(_Strict):
     weight: float = Field(ge=0, le=1)
+    healthy: float = Field(default=100, gt=0, le=100)
 
 
 class Penalty(_Strict):
-    """100 minus ``penalty_per_event`` for each matching event in the window, floored at 0."""
+    """100 minus ``penalty_per_event`` for each matching event in the window, floored at 0.
+
+    Its healthy score is its full marks and cannot be configured: a failed payment or a
+    ticket is never what a healthy supplier looks like.
+    """
 
     weight: float = Field(ge=0, le=1)
     window_days: int = Field(ge=1, le=730)
@@ -94,6 +109,16 @@ class RiskBands(_Strict):
         return self
 
 
+class Onboarding(_Strict):
+    """New suppliers are "onboarding", not scored into a band, for ``days`` after signup."""
+
+    days: int = Field(ge=0, le=365, description="0 turns the onboarding band off")
+    milestones: list[str] = Field(
+        default_factory=list,
+        description="Keys of the milestones (from the milestones file) that make up onboarding",
+    )
+
+
 class EventRules(_Strict):
     change_threshold: float = Field(gt=0, le=100)
     champion_score: float = Field(gt=0, le=100)
@@ -103,6 +128,7 @@ class HealthConfig(_Strict):
     version: int = Field(ge=1)
     components: Components
     risk_bands: RiskBands
+    onboarding: Onboarding = Onboarding(days=30)
     events: EventRules
 
     @model_validator(mode="after")
@@ -115,6 +141,13 @@ class HealthConfig(_Strict):
     def weights(self) -> dict[str, float]:
         """Weight of each component, by name."""
         return {name: getattr(self.components, name).weight for name in COMPONENT_NAMES}
+
+    def healthy_scores(self) -> dict[str, float]:
+        """What a healthy supplier scores on each component (penalties: full marks)."""
+        return {
+            name: float(getattr(getattr(self.components, name), "healthy", 100.0))
+            for name in COMPONENT_NAMES
+        }
 
     def longest_window_days(self) -> int:
         """The widest window any component looks back over."""
@@ -141,3 +174,18 @@ COMPONENT_NAMES: tuple[str, ...] = (
 def load_health_config(path: Path) -> HealthConfig:
     """Read and validate the health configuration file."""
     return load_yaml_model(path, HealthConfig)
+
+
+def check_onboarding_milestones(
+    config: HealthConfig, milestone_keys: set[str], *, path: Path
+) -> None:
+    """Refuse an onboarding list naming a milestone the milestones file does not define."""
+    unknown = [k for k in config.onboarding.milestones if k not in milestone_keys]
+    if unknown:
+        raise ConfigError(
+            f"{path} names milestones the milestones file does not define",
+            details=[
+                {"field": "onboarding.milestones", "reason": f"unknown milestone {k!r}"}
+                for k in unknown
+            ],
+        )

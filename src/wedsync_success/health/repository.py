@@ -56,6 +56,8 @@ class ScoringInput:
     previous_as_of: list[date | None]
     score_7d_ago: npt.NDArray[np.float64]
     score_30d_ago: npt.NDArray[np.float64]
+    onboarding: npt.NDArray[np.bool_]
+    """Within the onboarding period after signup as of the day scored."""
 
 
 def _floats(values: Sequence[Any]) -> npt.NDArray[np.float64]:
@@ -163,10 +165,12 @@ def _build_scoring_statement(config: HealthConfig, *, filtered: bool) -> Select[
     active_filter = [active_at(end)]
     if filtered:
         active_filter.append(s.id.in_(ids))
+    onboarding = s.signed_up_at >= bindparam("onboarding_from", type_=UTCDateTime())
     return (
         select(
             s.id,
             s.subscription_status,
+            onboarding,
             agg.c.active,
             agg.c.features,
             achieved.c.n,
@@ -208,6 +212,8 @@ def _scoring_params(
         f"since_{days}": as_of - timedelta(days=days) for days in _windows(config)
     }
     params |= {"as_of": as_of, "end": start_of_day(as_of + timedelta(days=1))}
+    # Fewer than `days` whole days after the signup day: signed up on or after this midnight.
+    params["onboarding_from"] = start_of_day(as_of - timedelta(days=config.onboarding.days - 1))
     for name, (days_back, limit_back) in TREND_WINDOWS.items():
         params[f"trend_{name}_from"] = as_of - timedelta(days=days_back)
         params[f"trend_{name}_limit"] = as_of - timedelta(days=limit_back)
@@ -227,10 +233,11 @@ async def scoring_input(
     query = _scoring_statement(config, filtered=supplier_ids is not None)
     params = _scoring_params(config, as_of, supplier_ids)
     rows = (await session.execute(query, params)).all()
-    cols: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [[] for _ in range(15)]
+    cols: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [[] for _ in range(16)]
     (
         ids,
         status,
+        onboarding,
         active,
         features,
         achieved_n,
@@ -268,6 +275,7 @@ async def scoring_input(
         previous_as_of=list(prev_as_of),
         score_7d_ago=_floats(s7),
         score_30d_ago=_floats(s30),
+        onboarding=np.array(onboarding, dtype=bool) & (config.onboarding.days > 0),
     )
 
 
@@ -349,3 +357,17 @@ async def risk_levels(
         )
     )
     return {supplier_id: level for supplier_id, level in rows}
+
+
+async def peer_score_counts(session: AsyncSession) -> list[tuple[str, str, float, int]]:
+    """(vendor type, plan, score, suppliers) over every current customer with a score: one
+    aggregate, at most 1,001 rows per (vendor type, plan) as scores have one decimal."""
+    h, s = HealthScore, Supplier
+    rows = await session.execute(
+        select(s.vendor_type, s.plan_tier, h.score, func.count())
+        .select_from(h)
+        .join(s, s.id == h.supplier_id)
+        .where(s.subscription_status != SubscriptionStatus.CANCELLED)
+        .group_by(s.vendor_type, s.plan_tier, h.score)
+    )
+    return [(vendor, plan, float(score), int(n)) for vendor, plan, score, n in rows]

@@ -1,4 +1,7 @@
-"""Health recomputation and explanation."""
+"""Health recomputation: scores, history and the success events of their changes.
+
+Explanations are in ``health.explanation``.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,6 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
 
 import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,9 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from wedsync_success.events.outbox import enqueue
 from wedsync_success.events.types import NewEvent, SuccessEventType
 from wedsync_success.health import repository
-from wedsync_success.health.components import Scores, compute, impacts
+from wedsync_success.health.components import Scores, compute
 from wedsync_success.health.config import COMPONENT_NAMES, HealthConfig
-from wedsync_success.health.models import HealthScore
 from wedsync_success.health.repository import ScoringInput
 from wedsync_success.kit.clock import start_of_day
 
@@ -48,7 +49,9 @@ async def recompute(
     data = await repository.scoring_input(session, config, as_of=as_of, supplier_ids=supplier_ids)
     if not data.supplier_ids:
         return RecomputeSummary(as_of=as_of, scored=0)
-    scores = compute(data.signals, config, milestones_defined=milestones_defined)
+    scores = compute(
+        data.signals, config, milestones_defined=milestones_defined, onboarding=data.onboarding
+    )
     change_7d = np.round(scores.score - data.score_7d_ago, 1)
     change_30d = np.round(scores.score - data.score_30d_ago, 1)
     risk_list = scores.risk_level.tolist()
@@ -122,76 +125,3 @@ def _change_events(
                 )
             )
     return events
-
-
-@dataclass(frozen=True)
-class Factor:
-    component: str
-    score: float
-    weight: float
-    impact: float
-    detail: str
-
-
-def explain(current: HealthScore, config: HealthConfig, *, milestones_defined: int) -> list[Factor]:
-    """Every component with its impact on the score and the plain-words reason, biggest first."""
-    components = {n: float(getattr(current, n)) for n in COMPONENT_NAMES}
-    signals = {n: float(getattr(current, f"{n}_signal")) for n in COMPONENT_NAMES}
-    weights = config.weights()
-    factors = [
-        Factor(
-            component=name,
-            score=components[name],
-            weight=weights[name],
-            impact=round(impact, 2),
-            detail=_describe(name, signals[name], config, milestones_defined),
-        )
-        for name, impact in impacts(components, config).items()
-    ]
-    return sorted(factors, key=lambda f: abs(f.impact), reverse=True)
-
-
-def _plural(n: float, word: str) -> str:
-    count = int(n) if float(n).is_integer() else n
-    return f"{count} {word}{'' if count == 1 else 's'}"
-
-
-def _describe(name: str, signal: float, config: HealthConfig, milestones_defined: int) -> str:
-    c = config.components
-    match name:
-        case "engagement":
-            return f"Active on {_plural(signal, 'day')} of the last {c.engagement.window_days}"
-        case "adoption":
-            return (
-                f"Used {int(signal)} of {len(c.adoption.event_types)} core features in the "
-                f"last {c.adoption.window_days} days"
-            )
-        case "milestones":
-            return f"Reached {int(signal)} of {milestones_defined} milestones"
-        case "clients":
-            return (
-                f"{_plural(signal, 'client or journey action')} in the last "
-                f"{c.clients.window_days} days"
-            )
-        case "billing":
-            return f"{_plural(signal, 'failed payment')} in the last {c.billing.window_days} days"
-        case "support":
-            return (
-                f"{_plural(signal, 'support ticket')} opened in the last "
-                f"{c.support.window_days} days"
-            )
-        case "referrals":
-            return (
-                f"Referral activity {signal:g} in the last {c.referrals.window_days} days "
-                f"(conversions count ×{c.referrals.bonus_multiplier:g})"
-            )
-    raise ValueError(f"unknown component {name}")
-
-
-def explanation_payload(factors: list[Factor]) -> dict[str, Any]:
-    """Factors split into what raises and what lowers the score."""
-    return {
-        "baseline": 50.0,
-        "raising": [f for f in factors if f.impact > 0],
-        "lowering": sorted((f for f in factors if f.impact < 0), key=lambda f: f.impact),
-    }

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from wedsync_success.access import repository as access_repository
 from wedsync_success.health import repository as health_repository
 from wedsync_success.health.config import HealthConfig
-from wedsync_success.health.service import explain
+from wedsync_success.health.explanation import explain
 from wedsync_success.milestones.definitions import MilestoneCatalog
 from wedsync_success.milestones.service import progress_of
 from wedsync_success.suppliers.models import Supplier, SupplierUser
@@ -83,12 +83,8 @@ async def personalise(
     current = await health_repository.current(session, supplier.id)
     top_issue = ""
     if current is not None:
-        lowering = [
-            f
-            for f in explain(current, health, milestones_defined=len(milestones.milestones))
-            if f.impact < 0
-        ]
-        top_issue = lowering[0].detail if lowering else ""
+        gaps = explain(current, health, milestones_defined=len(milestones.milestones)).gaps
+        top_issue = gaps[0].detail if gaps else ""
     progress = await progress_of(session=session, catalog=milestones, supplier_id=supplier.id)
     pending = sorted((p for p in progress if not p.achieved), key=lambda p: -p.progress)
     return Personalisation(

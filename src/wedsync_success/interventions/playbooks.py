@@ -17,8 +17,11 @@ from wedsync_success.interventions.channels.base import Category, Channel
 from wedsync_success.kit.config_files import load_yaml_model
 
 KEY_PATTERN = r"^[a-z][a-z0-9_]{1,63}$"
-RISK_LEVELS = ("healthy", "watch", "at_risk", "critical")
-RiskLevel = Literal["healthy", "watch", "at_risk", "critical"]
+RISK_LEVELS = ("healthy", "watch", "at_risk", "critical", "onboarding")
+RiskLevel = Literal["healthy", "watch", "at_risk", "critical", "onboarding"]
+"""``health.config.RiskLevel``'s values. ``onboarding`` is not a band: a supplier entering it
+never enters at_risk or critical, so rescue playbooks leave new suppliers alone, and
+``risk_level_left: [onboarding]`` triggers on the day a supplier leaves its onboarding."""
 SCHEDULE_DAILY = "schedule.daily"
 """The pseudo-event of the daily sweep, for triggers that are about time, not an event."""
 TRIGGER_EVENTS = (

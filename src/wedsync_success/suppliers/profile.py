@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -12,11 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from wedsync_success.activity.repository import recent_events
 from wedsync_success.events.repository import recent as recent_success_events
-from wedsync_success.health.config import COMPONENT_NAMES, HealthConfig
+from wedsync_success.health.config import COMPONENT_NAMES, HealthConfig, RiskLevel
+from wedsync_success.health.explanation import explain
 from wedsync_success.health.models import HealthScore
+from wedsync_success.health.onboarding import next_milestone, onboarding_progress
 from wedsync_success.health.repository import current as current_health
-from wedsync_success.health.schemas import Explanation, FactorOut, HealthDetail
-from wedsync_success.health.service import explain, explanation_payload
+from wedsync_success.health.schemas import Explanation, FactorOut, HealthDetail, ImprovementOut
 from wedsync_success.milestones.definitions import MilestoneCatalog
 from wedsync_success.milestones.schemas import MilestoneProgress
 from wedsync_success.milestones.service import progress_of
@@ -60,10 +62,23 @@ class SupplierProfile(BaseModel):
 
 
 def health_detail(
-    score: HealthScore, config: HealthConfig, *, milestones_defined: int
+    score: HealthScore,
+    config: HealthConfig,
+    *,
+    milestones: Sequence[MilestoneProgress],
+    signed_up_at: datetime,
 ) -> HealthDetail:
-    """The current score with its components and explanation."""
-    payload = explanation_payload(explain(score, config, milestones_defined=milestones_defined))
+    """The current score with its components, explanation and (while onboarding) progress."""
+    found = explain(
+        score, config, milestones_defined=len(milestones), next_milestone=next_milestone(milestones)
+    )
+    onboarding = (
+        onboarding_progress(
+            config=config, signed_up_at=signed_up_at, as_of=score.as_of, milestones=milestones
+        )
+        if score.risk_level == RiskLevel.ONBOARDING
+        else None
+    )
     return HealthDetail(
         score=score.score,
         risk_level=score.risk_level,
@@ -74,10 +89,12 @@ def health_detail(
         last_active_on=score.last_active_on,
         components={n: getattr(score, n) for n in COMPONENT_NAMES},
         explanation=Explanation(
-            baseline=payload["baseline"],
-            raising=[FactorOut(**asdict(f)) for f in payload["raising"]],
-            lowering=[FactorOut(**asdict(f)) for f in payload["lowering"]],
+            healthy_score=found.healthy_score,
+            strengths=[FactorOut(**asdict(f)) for f in found.strengths],
+            gaps=[FactorOut(**asdict(f)) for f in found.gaps],
+            improvements=[ImprovementOut(**asdict(i)) for i in found.improvements],
         ),
+        onboarding=onboarding,
     )
 
 
@@ -92,7 +109,7 @@ async def supplier_profile(
     """Everything the success team needs on one supplier."""
     supplier = await get_supplier(session=session, supplier_id=supplier_id)
     score = await current_health(session, supplier_id)
-    defined = len(catalog.milestones)
+    milestones = await progress_of(session=session, catalog=catalog, supplier_id=supplier_id)
     return SupplierProfile(
         id=supplier.id,
         business_name=supplier.business_name,
@@ -107,8 +124,14 @@ async def supplier_profile(
         subscription_ended_at=supplier.subscription_ended_at,
         cancellation_reason=supplier.cancellation_reason,
         users=[SupplierUserOut.model_validate(u) for u in await users_of(session, supplier_id)],
-        health=health_detail(score, health_config, milestones_defined=defined) if score else None,
-        milestones=await progress_of(session=session, catalog=catalog, supplier_id=supplier_id),
+        health=(
+            health_detail(
+                score, health_config, milestones=milestones, signed_up_at=supplier.signed_up_at
+            )
+            if score
+            else None
+        ),
+        milestones=milestones,
         recent_events=[
             ActivityOut(
                 event_id=e.event_id,

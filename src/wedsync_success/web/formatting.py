@@ -6,10 +6,19 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from wedsync_success.churn.explain import DriverGroupView, grouped
+from wedsync_success.health.schemas import PeerStanding
+from wedsync_success.milestones.schemas import MilestoneProgress
 from wedsync_success.suppliers.profile import SupplierProfile
 
 CURRENCY_SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$", "AUD": "A$"}
-RISK_LABELS = {"healthy": "Healthy", "watch": "Watch", "at_risk": "At risk", "critical": "Critical"}
+RISK_LABELS = {
+    "healthy": "Healthy",
+    "watch": "Watch",
+    "at_risk": "At risk",
+    "critical": "Critical",
+    "onboarding": "Onboarding",
+}
 EVENT_LABELS = {
     "supplier.health_improved": "Health improved",
     "supplier.health_declined": "Health declined",
@@ -256,4 +265,64 @@ def interval_chart(horizons: list[Any], *, width: int = 360, row: int = 34) -> I
         zero=pad_left + span / 2,
         bound=bound,
         marks=marks,
+    )
+
+
+def ordinal(n: int) -> str:
+    """``1`` → ``1st``, ``72`` → ``72nd``, ``13`` → ``13th``."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def driver_groups(
+    logged: list[dict[str, Any]] | None, milestones: list[MilestoneProgress]
+) -> list[DriverGroupView]:
+    """A logged prediction's drivers as groups, milestone keys named from the catalogue."""
+    return grouped(logged or [], milestone_names={m.key: m.name for m in milestones})
+
+
+@dataclass(frozen=True)
+class PeerBar:
+    x: float
+    y: float
+    width: float
+    height: float
+    label: str
+    mine: bool
+
+
+@dataclass(frozen=True)
+class PeerChart:
+    """A peer histogram in SVG coordinates: one bar per band, the supplier's score marked."""
+
+    width: int
+    height: int
+    baseline: float
+    bars: list[PeerBar]
+    ticks: list[tuple[float, str]]
+    marker_x: float | None
+
+
+def peer_chart(standing: PeerStanding, *, width: int = 360, height: int = 110) -> PeerChart:
+    """Bars scaled to the fullest band; the supplier's band is ``mine``."""
+    baseline = height - 16.0
+    top = 18.0
+    tallest = max([b.count for b in standing.buckets] + [1])
+    slot = width / len(standing.buckets)
+    score = standing.score
+    bars = [
+        PeerBar(
+            x=round(i * slot + 1, 1),
+            y=round(baseline - (baseline - top) * b.count / tallest, 1),
+            width=round(slot - 2, 1),
+            height=round((baseline - top) * b.count / tallest, 1),
+            label=f"{b.low}–{b.high}: {b.count:,} supplier{'' if b.count == 1 else 's'}",
+            mine=score is not None and (b.low <= score < b.high or (b.high == 100 == score)),
+        )
+        for i, b in enumerate(standing.buckets)
+    ]
+    ticks = [(round(i * width / 4, 1), str(i * 25)) for i in range(5)]
+    marker = None if score is None else round(min(max(score, 0.0), 100.0) / 100 * width, 1)
+    return PeerChart(
+        width=width, height=height, baseline=baseline, bars=bars, ticks=ticks, marker_x=marker
     )

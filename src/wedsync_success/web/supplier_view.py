@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from wedsync_success.churn.repository import latest_prediction
 from wedsync_success.context import AppContext
+from wedsync_success.health.peers import peer_standing
 from wedsync_success.health.repository import history as health_history
 from wedsync_success.interventions import service as interventions
 from wedsync_success.interventions.channels.base import Category
@@ -86,4 +87,5 @@ async def supplier_context(
         "form": form,
         "channels": [str(c) for c in ONE_OFF_CHANNELS],
         "categories": [c.value for c in Category],
+        "peers": await peer_standing(session=session, peers=ctx.peers, supplier_id=supplier_id),
     }

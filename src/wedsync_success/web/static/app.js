@@ -2,7 +2,7 @@
 // every page is complete without this script, which only draws charts and applies live events.
 "use strict";
 
-const RISK_LABELS = { healthy: "Healthy", watch: "Watch", at_risk: "At risk", critical: "Critical" };
+const RISK_LABELS = { healthy: "Healthy", watch: "Watch", at_risk: "At risk", critical: "Critical", onboarding: "Onboarding" };
 const EVENT_LABELS = {
   "supplier.health_improved": "Health improved",
   "supplier.health_declined": "Health declined",
@@ -170,6 +170,9 @@ function applyToProfile(event) {
       badge.className = `badge risk-${p.risk_level}`;
       badge.textContent = RISK_LABELS[p.risk_level] || p.risk_level;
     }
+    // Out of onboarding: its progress no longer stands in for the band.
+    const onboarding = document.getElementById("onboarding-progress");
+    if (onboarding && p.risk_level && p.risk_level !== "onboarding") onboarding.hidden = true;
   }
   const timeline = document.getElementById("timeline");
   if (timeline) {
