@@ -27,6 +27,7 @@ from wedsync_success.events.outbox import enqueue
 from wedsync_success.events.types import NewEvent, SuccessEventType
 from wedsync_success.interventions import service
 from wedsync_success.interventions.channels.base import Category, Channel
+from wedsync_success.interventions.enrolment import risk_triggered
 from wedsync_success.interventions.models import (
     Arm,
     Intervention,
@@ -36,6 +37,7 @@ from wedsync_success.interventions.models import (
     SuccessTask,
 )
 from wedsync_success.interventions.one_off import queue_one_off
+from wedsync_success.interventions.playbooks import Band
 from wedsync_success.interventions.schemas import ManualTaskIn
 from wedsync_success.kit.errors import NotFound, ValidationFailed
 from wedsync_success.workspace import service as workspace
@@ -334,3 +336,22 @@ def test_a_snooze_is_1_to_90_days_with_a_reason(days: int, reason: str) -> None:
     assert snooze.reason.strip() == snooze.reason
     assert 1 <= len(snooze.reason) <= 500
     assert "\x00" not in snooze.reason
+
+
+def test_which_playbooks_a_snooze_holds_whole(ctx: AppContext) -> None:
+    catalog = ctx.interventions.catalog
+    assert {p.key for p in catalog.playbooks if risk_triggered(p)} == {"at_risk_rescue"}
+    payment = catalog.get("failed_payment_recovery")
+    assert payment is not None
+    by_churn = payment.model_copy(
+        update={
+            "trigger": payment.trigger.model_copy(
+                update={
+                    "when": payment.trigger.when.model_copy(
+                        update={"churn_probability": Band(min=0.5)}
+                    )
+                }
+            )
+        }
+    )
+    assert risk_triggered(by_churn)  # a churn-probability condition makes it a risk alert

@@ -65,7 +65,7 @@ class Candidate:
     def manual(self) -> bool:
         """Started by hand: the trigger's conditions and the re-enrolment window do not
         apply (a person chose to), every other rule does."""
-        return self.trigger.get("event") == MANUAL_TRIGGER
+        return is_manual(self.trigger)
 
 
 def is_manual(trigger: dict[str, Any]) -> bool:
