@@ -367,11 +367,17 @@ async def release_held_jobs(
 TASK_BUCKETS = ("overdue", "due_today", "upcoming", "snoozed")
 
 
+def _effective_due() -> ColumnElement[date]:
+    """A task's due day, pushed back to the day its snooze ends."""
+    t = SuccessTask
+    return case((t.snoozed_until > t.due_on, t.snoozed_until), else_=t.due_on)
+
+
 def _task_bucket(today: date) -> ColumnElement[str]:
     """Where an open task sits on ``today``: snoozed while its snooze lasts, then by its
-    due day, which a snooze pushes back to the day it ends."""
+    (effective) due day."""
     t = SuccessTask
-    due = case((t.snoozed_until > t.due_on, t.snoozed_until), else_=t.due_on)
+    due = _effective_due()
     return case(
         (t.snoozed_until > today, "snoozed"),
         (due < today, "overdue"),
@@ -394,7 +400,7 @@ async def task_board(
             select(bucket.label("bucket"), func.count()).where(mine).group_by(bucket)
         )
     }
-    due = case((t.snoozed_until > t.due_on, t.snoozed_until), else_=t.due_on)
+    due = _effective_due()
     groups: dict[str, list[SuccessTask]] = {}
     for name in TASK_BUCKETS:
         if not counts.get(name):
