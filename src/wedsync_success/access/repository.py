@@ -119,3 +119,11 @@ async def existing_user_ids(session: AsyncSession, user_ids: list[uuid.UUID]) ->
     if not user_ids:
         return []
     return list(await session.scalars(select(TeamUser.id).where(TeamUser.id.in_(user_ids))))
+
+
+async def enabled_members(session: AsyncSession) -> list[TeamUser]:
+    """Every team member who is not disabled, by name (a team is tens of people)."""
+    rows = await session.scalars(
+        select(TeamUser).where(TeamUser.disabled_at.is_(None)).order_by(TeamUser.name, TeamUser.id)
+    )
+    return list(rows)

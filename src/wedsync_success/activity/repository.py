@@ -181,6 +181,20 @@ async def recent_events(
     return rows.all()
 
 
+async def last_seen_by_user(
+    session: AsyncSession, supplier_id: uuid.UUID
+) -> dict[uuid.UUID, datetime]:
+    """When each user of the supplier was last seen: their latest event (one grouped query
+    over the supplier's events)."""
+    e = ActivityEvent
+    rows = await session.execute(
+        select(e.user_id, func.max(e.occurred_at))
+        .where(e.supplier_id == supplier_id, e.user_id.is_not(None))
+        .group_by(e.user_id)
+    )
+    return {user_id: seen for user_id, seen in rows if user_id is not None}
+
+
 async def lifetime_counts(session: AsyncSession, supplier_id: uuid.UUID) -> dict[str, int]:
     """How many events of each type the supplier has ever sent."""
     rows = await session.execute(

@@ -210,8 +210,13 @@ async def post_task(
 @router.patch(
     "/tasks/{task_id}",
     response_model=TaskOut,
-    summary="Close, reassign or reschedule a task",
-    openapi_extra=json_body(TaskPatch, description="any of status, priority, due_on, owner_id"),
+    summary="Close, reassign, reschedule or snooze a task",
+    openapi_extra=json_body(
+        TaskPatch,
+        description="any of status, priority, due_on, owner_id, detail, and snooze_days or "
+        "snoozed_until (null wakes the task)",
+        example={"snooze_days": 3},
+    ),
     responses=error_responses(*WRITE, 404),
 )
 async def patch_task(

@@ -43,14 +43,55 @@ from wedsync_success.suppliers.subscriptions import is_active_at
 _SYSTEM_RANDOM = random.SystemRandom()
 
 
+MANUAL_TRIGGER = "manual"
+"""The trigger ``event`` of a run a team member started by hand."""
+RISK_TRIGGERS = (
+    SuccessEventType.RISK_LEVEL_CHANGED.value,
+    SuccessEventType.HEALTH_DECLINED.value,
+)
+"""Success events that make a playbook risk-triggered (an alert an account snooze holds)."""
+
+
 @dataclass(frozen=True)
 class Candidate:
-    """A supplier whose trigger fired for a playbook."""
+    """A supplier whose trigger fired for a playbook (or whom a team member enrols)."""
 
     playbook: Playbook
     supplier_id: uuid.UUID
     event_id: uuid.UUID | None
     trigger: dict[str, Any]
+
+    @property
+    def manual(self) -> bool:
+        """Started by hand: the trigger's conditions and the re-enrolment window do not
+        apply (a person chose to), every other rule does."""
+        return is_manual(self.trigger)
+
+
+def is_manual(trigger: dict[str, Any]) -> bool:
+    """A run's stored trigger says a team member started it."""
+    return trigger.get("event") == MANUAL_TRIGGER
+
+
+def risk_triggered(playbook: Playbook) -> bool:
+    """The playbook acts on risk (a health or churn alert), not on billing or success."""
+    when = playbook.trigger.when
+    return playbook.trigger.event in RISK_TRIGGERS or when.churn_probability is not None
+
+
+@dataclass(frozen=True)
+class Enrolled:
+    candidate: Candidate
+    run_id: uuid.UUID
+    arm: Arm
+
+
+@dataclass
+class Enrolment:
+    """What became of a round of candidates: the runs made, and why the others were not."""
+
+    enrolled: list[Enrolled] = field(default_factory=list)
+    refused: list[tuple[Candidate, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -149,75 +190,141 @@ async def enrol(
     now: datetime,
     rng: random.Random | None = None,
 ) -> list[uuid.UUID]:
+    """Enrol the candidates that pass audience, conditions and the no-stacking rules; the
+    ids of the runs made (see :func:`enrol_candidates`)."""
+    outcome = await enrol_candidates(
+        session=session, catalog=catalog, candidates=candidates, now=now, rng=rng
+    )
+    return [e.run_id for e in outcome.enrolled]
+
+
+@dataclass
+class _Existing:
+    """The candidates' runs that constrain new ones, kept up to date as the round enrols."""
+
+    by_playbook: dict[tuple[uuid.UUID, str], datetime] = field(default_factory=dict)
+    """Active runs: (supplier, playbook) → enrolled at."""
+    by_group: dict[tuple[uuid.UUID, str], str] = field(default_factory=dict)
+    """Active runs: (supplier, goal group) → the playbook holding it."""
+    last_enrolled: dict[tuple[uuid.UUID, str], datetime] = field(default_factory=dict)
+
+    def add(self, supplier_id: uuid.UUID, playbook: str, group: str, at: datetime) -> None:
+        self.by_playbook[(supplier_id, playbook)] = at
+        self.by_group[(supplier_id, group)] = playbook
+        self.last_enrolled[(supplier_id, playbook)] = at
+
+
+def _refusal(
+    c: Candidate,
+    supplier: Supplier | None,
+    facts: Facts,
+    existing: _Existing,
+    catalog: PlaybookFile,
+    now: datetime,
+) -> str | None:
+    """Why ``c`` is not enrolled, in words a success manager reads; ``None``: enrol it."""
+    playbook = c.playbook
+    if supplier is None:
+        return "no such supplier"
+    if not is_active_at(
+        started_at=supplier.subscription_started_at,
+        ended_at=supplier.subscription_ended_at,
+        moment=now,
+    ):
+        return f"{supplier.business_name} is not a customer now"
+    if not _in_audience(playbook.audience, supplier):
+        return (
+            f"{playbook.name} is not for this supplier ({supplier.plan_tier} plan, "
+            f"{supplier.vendor_type}, {supplier.country}): see its audience"
+        )
+    if not c.manual and not _facts_hold(playbook.trigger.when, supplier, facts, now):
+        return "the trigger's conditions do not hold"
+    since = existing.by_playbook.get((c.supplier_id, playbook.key))
+    if since is not None:
+        return f"{playbook.name} is already running for this supplier (since {since:%d %b %Y})"
+    holder = existing.by_group.get((c.supplier_id, playbook.group))
+    if holder is not None:
+        other = catalog.get(holder)
+        return (
+            f"{other.name if other else holder} is running for this supplier and has the same "
+            f"goal ({playbook.group}): it must end first"
+        )
+    last = existing.last_enrolled.get((c.supplier_id, playbook.key))
+    if (
+        not c.manual
+        and last is not None
+        and now - last < timedelta(days=playbook.reenrol_after_days)
+    ):
+        return f"enrolled less than {playbook.reenrol_after_days} days ago"
+    return None
+
+
+async def enrol_candidates(
+    *,
+    session: AsyncSession,
+    catalog: PlaybookFile,
+    candidates: Sequence[Candidate],
+    now: datetime,
+    rng: random.Random | None = None,
+) -> Enrolment:
     """Enrol the candidates that pass audience, conditions and the no-stacking rules.
 
     A supplier is in at most one active run of a playbook and of a goal group (higher
     priority first), and is not enrolled again in a playbook within its re-enrolment window;
-    the unique indexes hold the same rules against concurrent enrolments.
+    the unique indexes hold the same rules against concurrent enrolments. The arm is drawn
+    here (the global holdout, then the playbook's) and stored with the run.
     """
+    outcome = Enrolment()
     if not candidates:
-        return []
+        return outcome
     rng = rng or _SYSTEM_RANDOM
     facts = await gather_facts(
         session, (c.supplier_id for c in candidates), (c.playbook for c in candidates)
     )
     longest = max(c.playbook.reenrol_after_days for c in candidates)
-    existing = await repository.runs_of(
+    existing = _Existing()
+    for r in await repository.runs_of(
         session, list(facts.suppliers), enrolled_since=now - timedelta(days=longest)
-    )
-    active_playbooks = {
-        (r.supplier_id, r.playbook_key) for r in existing if r.status == RunStatus.ACTIVE
-    }
-    active_groups = {
-        (r.supplier_id, r.goal_group) for r in existing if r.status == RunStatus.ACTIVE
-    }
-    last_enrolled: dict[tuple[uuid.UUID, str], datetime] = {}
-    for r in existing:
+    ):
+        if r.status == RunStatus.ACTIVE:
+            existing.by_playbook[(r.supplier_id, r.playbook_key)] = r.enrolled_at
+            existing.by_group[(r.supplier_id, r.goal_group)] = r.playbook_key
         key = (r.supplier_id, r.playbook_key)
-        last_enrolled[key] = max(last_enrolled.get(key, r.enrolled_at), r.enrolled_at)
+        existing.last_enrolled[key] = max(
+            existing.last_enrolled.get(key, r.enrolled_at), r.enrolled_at
+        )
 
     runs: list[dict[str, Any]] = []
     jobs: list[dict[str, Any]] = []
+    drawn: list[tuple[Candidate, dict[str, Any]]] = []
     ordered = sorted(candidates, key=lambda c: (-c.playbook.priority, c.playbook.key))
     for c in ordered:
         supplier = facts.suppliers.get(c.supplier_id)
         playbook = c.playbook
-        pair, group = (c.supplier_id, playbook.key), (c.supplier_id, playbook.group)
-        if (
-            supplier is None
-            or not is_active_at(
-                started_at=supplier.subscription_started_at,
-                ended_at=supplier.subscription_ended_at,
-                moment=now,
-            )
-            or not _in_audience(playbook.audience, supplier)
-            or not _facts_hold(playbook.trigger.when, supplier, facts, now)
-            or pair in active_playbooks
-            or group in active_groups
-        ):
+        refusal = _refusal(c, supplier, facts, existing, catalog, now)
+        if refusal is not None:
+            outcome.refused.append((c, refusal))
             continue
-        last = last_enrolled.get(pair)
-        if last is not None and now - last < timedelta(days=playbook.reenrol_after_days):
-            continue
+        assert supplier is not None
         control = in_global_holdout(c.supplier_id, catalog.global_holdout) or (
             rng.random() < playbook.holdout
         )
         run_id = uuid.uuid4()
-        runs.append(
-            {
-                "id": run_id,
-                "playbook_key": playbook.key,
-                "goal_group": playbook.group,
-                "supplier_id": c.supplier_id,
-                "arm": Arm.CONTROL if control else Arm.TREATMENT,
-                "status": RunStatus.ACTIVE,
-                "trigger_event_id": c.event_id,
-                "trigger": c.trigger,
-                "enrolled_at": now,
-                "mrr_minor_at_enrolment": supplier.mrr_minor,
-                "currency": supplier.currency,
-            }
-        )
+        run: dict[str, Any] = {
+            "id": run_id,
+            "playbook_key": playbook.key,
+            "goal_group": playbook.group,
+            "supplier_id": c.supplier_id,
+            "arm": Arm.CONTROL if control else Arm.TREATMENT,
+            "status": RunStatus.ACTIVE,
+            "trigger_event_id": c.event_id,
+            "trigger": c.trigger,
+            "enrolled_at": now,
+            "mrr_minor_at_enrolment": supplier.mrr_minor,
+            "currency": supplier.currency,
+        }
+        runs.append(run)
+        drawn.append((c, run))
         step_no, delay = first_step_delay(playbook, -1)
         if step_no is not None:
             jobs.append(
@@ -229,11 +336,16 @@ async def enrol(
                     now=now,
                 )
             )
-        active_playbooks.add(pair)
-        active_groups.add(group)
-        last_enrolled[pair] = now
+        existing.add(c.supplier_id, playbook.key, playbook.group, now)
     inserted = await repository.insert_runs(session, runs)
     await repository.insert_jobs(session, [j for j in jobs if j["run_id"] in inserted])
+    for c, run in drawn:
+        if run["id"] in inserted:
+            outcome.enrolled.append(Enrolled(c, run["id"], Arm(run["arm"])))
+        else:
+            outcome.refused.append(
+                (c, f"{c.playbook.name} was started for this supplier at the same moment")
+            )
     await enqueue(
         session=session,
         events=[
@@ -253,7 +365,7 @@ async def enrol(
         ],
         now=now,
     )
-    return [r["id"] for r in runs if r["id"] in inserted]
+    return outcome
 
 
 async def sweep_candidates(

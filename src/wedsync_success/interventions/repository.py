@@ -336,3 +336,86 @@ async def enrolments_by_week(
         .group_by(r.arm)
     )
     return {str(arm): [int(n or 0) for n in counts] for arm, *counts in rows}
+
+
+async def release_held_jobs(
+    session: AsyncSession, supplier_id: uuid.UUID, *, until: datetime, now: datetime
+) -> int:
+    """Make the supplier's held steps due now: pending run steps due by ``until`` whose
+    decision is ``held`` (the end of a snooze; a step still in quiet hours is simply held
+    again when the worker decides it)."""
+    held = select(Intervention.id).where(
+        Intervention.run_id == StepJob.run_id,
+        Intervention.step_no == StepJob.step_no,
+        Intervention.status == DeliveryStatus.HELD,
+    )
+    result = await session.execute(
+        update(StepJob)
+        .where(
+            StepJob.supplier_id == supplier_id,
+            StepJob.state == JobState.PENDING,
+            StepJob.due_at > now,
+            StepJob.due_at <= until,
+            held.exists(),
+        )
+        .values(due_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+TASK_BUCKETS = ("overdue", "due_today", "upcoming", "snoozed")
+
+
+def _effective_due() -> ColumnElement[date]:
+    """A task's due day, pushed back to the day its snooze ends."""
+    t = SuccessTask
+    return case((t.snoozed_until > t.due_on, t.snoozed_until), else_=t.due_on)
+
+
+def _task_bucket(today: date) -> ColumnElement[str]:
+    """Where an open task sits on ``today``: snoozed while its snooze lasts, then by its
+    (effective) due day."""
+    t = SuccessTask
+    due = _effective_due()
+    return case(
+        (t.snoozed_until > today, "snoozed"),
+        (due < today, "overdue"),
+        (due == today, "due_today"),
+        else_="upcoming",
+    )
+
+
+async def task_board(
+    session: AsyncSession, owner_id: uuid.UUID, *, today: date, limit: int
+) -> tuple[dict[str, list[SuccessTask]], dict[str, int]]:
+    """An owner's open tasks per bucket (the first ``limit`` of each, soonest first) and how
+    many each bucket holds: one counting query and one per bucket."""
+    t = SuccessTask
+    bucket = _task_bucket(today)
+    mine = (t.owner_id == owner_id) & (t.status == TaskStatus.OPEN)
+    counts = {
+        str(name): int(n)
+        for name, n in await session.execute(
+            select(bucket.label("bucket"), func.count()).where(mine).group_by(bucket)
+        )
+    }
+    due = _effective_due()
+    groups: dict[str, list[SuccessTask]] = {}
+    for name in TASK_BUCKETS:
+        if not counts.get(name):
+            groups[name] = []
+            continue
+        order = (t.snoozed_until, t.id) if name == "snoozed" else (due, t.id)
+        rows = await session.scalars(
+            select(t).where(mine, bucket == name).order_by(*order).limit(limit)
+        )
+        groups[name] = list(rows)
+    return groups, counts
+
+
+async def runs_by_ids(session: AsyncSession, run_ids: Sequence[uuid.UUID]) -> Sequence[PlaybookRun]:
+    if not run_ids:
+        return []
+    rows = await session.scalars(select(PlaybookRun).where(PlaybookRun.id.in_(list(run_ids))))
+    return rows.all()

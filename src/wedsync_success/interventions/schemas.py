@@ -103,6 +103,9 @@ class TaskOut(BaseModel):
     status: str
     owner_id: uuid.UUID | None
     due_on: date
+    snoozed_until: date | None = Field(
+        description="out of the due lists until this day (null: not snoozed)"
+    )
     run_id: uuid.UUID | None
     times_triggered: int
     created_at: datetime
@@ -129,14 +132,46 @@ class TaskIn(BaseModel):
     )
 
 
+class ManualTaskIn(BaseModel):
+    """A task a team member writes for a supplier from its profile."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    title: StoredText = Field(min_length=1, max_length=200)
+    detail: StoredText = Field(default="", max_length=5000)
+    priority: TaskPriority = "medium"
+    due_on: StoredDay
+    owner_id: uuid.UUID
+
+
+TASK_SNOOZE_MAX_DAYS = 90
+"""The furthest a task can be snoozed, in days from today."""
+
+
 class TaskPatch(BaseModel):
+    """Any of these; a snooze is ``snooze_days`` from today or ``snoozed_until`` a day, and
+    ``"snoozed_until": null`` wakes the task."""
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     status: TaskStatusName | None = None
     priority: TaskPriority | None = None
     due_on: StoredDay | None = None
-    owner_id: uuid.UUID | None = None
+    owner_id: uuid.UUID | None = Field(
+        default=None, description="reassign to this enabled admin or manager"
+    )
     detail: StoredText | None = Field(default=None, max_length=5000)
+    snooze_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=TASK_SNOOZE_MAX_DAYS,
+        description="snooze until this many days from today (an open task only)",
+    )
+    snoozed_until: StoredDay | None = Field(
+        default=None,
+        description=f"snooze until this day, after today and at most {TASK_SNOOZE_MAX_DAYS} "
+        "days ahead; null wakes the task",
+    )
 
 
 class TaskWriteOut(BaseModel):
@@ -152,8 +187,34 @@ class WeeklyEnrolments(BaseModel):
     control: list[int]
 
 
+class TaskRun(BaseModel):
+    """The playbook run a task came from."""
+
+    playbook_key: str
+    playbook_name: str
+    enrolled_at: datetime
+
+
 class TaskNames(BaseModel):
-    """Who a list of tasks is about and for: supplier business names and owners' names."""
+    """Who a list of tasks is about and for: supplier business names, owners' names, and
+    the playbook runs that made them."""
 
     suppliers: dict[uuid.UUID, str]
     owners: dict[uuid.UUID, str]
+    runs: dict[uuid.UUID, TaskRun] = Field(default_factory=dict)
+
+
+class TaskGroup(BaseModel):
+    items: list[TaskOut]
+    total: int = Field(description="how many there are (items holds the first of them)")
+
+
+class TaskBoard(BaseModel):
+    """One member's open tasks by when they are due (UTC days); a snoozed task is out of
+    the due groups until its snoozed_until day, and then due no earlier than that day."""
+
+    today: date
+    overdue: TaskGroup
+    due_today: TaskGroup
+    upcoming: TaskGroup
+    snoozed: TaskGroup

@@ -3,29 +3,37 @@ timeline, one-off messages and the success team's tasks."""
 
 from __future__ import annotations
 
+import random
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wedsync_success.access import repository as access_repository
+from wedsync_success.access.models import TeamUser
 from wedsync_success.db.locks import lock_suppliers
-from wedsync_success.interventions import repository, team_tasks
+from wedsync_success.interventions import enrolment, repository, team_tasks
 from wedsync_success.interventions.models import Arm, TaskStatus
 from wedsync_success.interventions.playbooks import Playbook, PlaybookFile, WaitStep
 from wedsync_success.interventions.repository import InterventionFilters, TaskFilters
 from wedsync_success.interventions.schemas import (
+    TASK_SNOOZE_MAX_DAYS,
     InterventionOut,
     InterventionPage,
+    ManualTaskIn,
     PlaybookOut,
     PlaybookStepOut,
+    TaskBoard,
+    TaskGroup,
     TaskIn,
     TaskNames,
     TaskOut,
     TaskPage,
     TaskPatch,
+    TaskRun,
     TaskWriteOut,
     WeeklyEnrolments,
 )
@@ -135,11 +143,25 @@ def _parsed(parse: Callable[[str], T], value: str) -> T:
         ) from None
 
 
+async def assignable_members(*, session: AsyncSession) -> list[TeamUser]:
+    """Who tasks can go to: enabled admins and managers (a viewer cannot work a task)."""
+    return [u for u in await access_repository.enabled_members(session) if u.can_act]
+
+
 async def _check_owner(session: AsyncSession, owner_id: uuid.UUID | None) -> None:
-    if owner_id is not None and not await access_repository.existing_user_ids(session, [owner_id]):
+    if owner_id is None:
+        return
+    members = await access_repository.enabled_members(session)
+    found = next((u for u in members if u.id == owner_id), None)
+    if found is None:
         raise ValidationFailed(
-            "No team member has this id",
-            details=[{"field": "owner_id", "reason": "no team member has this id"}],
+            "No enabled team member has this id",
+            details=[{"field": "owner_id", "reason": "no enabled team member has this id"}],
+        )
+    if not found.can_act:
+        raise ValidationFailed(
+            f"{found.name} is a viewer and cannot work tasks",
+            details=[{"field": "owner_id", "reason": "a viewer cannot be given tasks"}],
         )
 
 
@@ -170,17 +192,54 @@ async def create_task(*, session: AsyncSession, body: TaskIn, now: datetime) -> 
     return TaskWriteOut(task=TaskOut.model_validate(outcome.task), created=outcome.created)
 
 
+def _snoozed_until(patch: TaskPatch, *, status: str, today: date) -> tuple[bool, date | None]:
+    """Whether the patch changes the snooze, and to what (``None``: awake)."""
+    given = "snoozed_until" in patch.model_fields_set
+    if patch.snooze_days is not None and given:
+        raise ValidationFailed(
+            "Give snooze_days or snoozed_until, not both",
+            details=[{"field": "snoozed_until", "reason": "not with snooze_days"}],
+        )
+    if patch.snooze_days is None and not given:
+        return False, None
+    until = today + timedelta(days=patch.snooze_days) if patch.snooze_days else patch.snoozed_until
+    if until is None:
+        return True, None
+    field = "snooze_days" if patch.snooze_days else "snoozed_until"
+    if status != TaskStatus.OPEN:
+        raise ValidationFailed(
+            "Only an open task can be snoozed",
+            details=[{"field": field, "reason": "the task is closed"}],
+        )
+    if not today < until <= today + timedelta(days=TASK_SNOOZE_MAX_DAYS):
+        raise ValidationFailed(
+            f"A task is snoozed until a day after today and at most {TASK_SNOOZE_MAX_DAYS} "
+            "days ahead",
+            details=[
+                {
+                    "field": field,
+                    "reason": f"must be between {today + timedelta(days=1)} and "
+                    f"{today + timedelta(days=TASK_SNOOZE_MAX_DAYS)}",
+                }
+            ],
+        )
+    return True, until
+
+
 async def update_task(
     *, session: AsyncSession, task_id: uuid.UUID, patch: TaskPatch, now: datetime
 ) -> TaskOut:
-    """Change a task's status, owner, priority, due date or notes."""
+    """Change a task's status, owner, priority, due date, notes or snooze."""
     found = await repository.task(session, task_id)
     if found is None:
         raise NotFound(f"No task with id {task_id}")
     await lock_suppliers(session, [found.supplier_id])
     found = await repository.task(session, task_id)
-    assert found is not None
+    if found is None:  # deleted (its supplier erased) while we waited for the lock
+        raise NotFound(f"No task with id {task_id}")
     await _check_owner(session, patch.owner_id)
+    status = patch.status or found.status
+    snoozing, until = _snoozed_until(patch, status=status, today=now.date())
     if patch.status is not None and patch.status != found.status:
         reopening = patch.status == TaskStatus.OPEN.value
         if reopening and await repository.open_task(session, found.supplier_id, found.reason):
@@ -198,9 +257,111 @@ async def update_task(
         found.owner_id = patch.owner_id
     if patch.detail is not None:
         found.detail = patch.detail
+    if snoozing:
+        found.snoozed_until = until
+    elif status != TaskStatus.OPEN:
+        found.snoozed_until = None  # a closed task is not snoozed
     found.updated_at = now
     await session.flush()
     return TaskOut.model_validate(found)
+
+
+MANUAL_REASON = "manual"
+"""Tasks a team member writes by hand have reason ``manual_<id>``: one per task, so any
+number can be open for a supplier (the one-open-task rule is for automatic reasons)."""
+
+
+def manual_reason() -> str:
+    return f"{MANUAL_REASON}_{uuid.uuid4().hex[:16]}"
+
+
+async def create_manual_task(
+    *, session: AsyncSession, supplier_id: uuid.UUID, body: ManualTaskIn, now: datetime
+) -> TaskOut:
+    """A task a team member writes for a supplier, due today or later."""
+    if body.due_on < now.date():
+        raise ValidationFailed(
+            "A new task is due today or later",
+            details=[{"field": "due_on", "reason": f"before today ({now.date()})"}],
+        )
+    task = TaskIn(
+        supplier_id=supplier_id,
+        reason=manual_reason(),
+        title=body.title,
+        detail=body.detail,
+        priority=body.priority,
+        due_on=body.due_on,
+        owner_id=body.owner_id,
+    )
+    return (await create_task(session=session, body=task, now=now)).task
+
+
+async def task_board(
+    *, session: AsyncSession, owner_id: uuid.UUID, today: date, limit: int
+) -> TaskBoard:
+    """A member's open tasks: overdue, due today, upcoming, and snoozed."""
+    groups, counts = await repository.task_board(session, owner_id, today=today, limit=limit)
+
+    def group(name: str) -> TaskGroup:
+        return TaskGroup(
+            items=[TaskOut.model_validate(t) for t in groups[name]], total=counts.get(name, 0)
+        )
+
+    return TaskBoard(
+        today=today,
+        overdue=group("overdue"),
+        due_today=group("due_today"),
+        upcoming=group("upcoming"),
+        snoozed=group("snoozed"),
+    )
+
+
+@dataclass(frozen=True)
+class StartedRun:
+    run_id: uuid.UUID
+    playbook: Playbook
+    arm: Arm
+
+
+async def start_playbook(
+    *,
+    session: AsyncSession,
+    catalog: PlaybookFile,
+    supplier_id: uuid.UUID,
+    playbook_key: str,
+    by: TeamUser,
+    now: datetime,
+    rng: random.Random | None = None,
+) -> StartedRun:
+    """Enrol a supplier in a playbook by hand, through the automatic triggers' enrolment
+    (arm drawn and stored the same way, one active run per playbook and goal group); the
+    trigger conditions, the re-enrolment window and any account snooze do not apply."""
+    playbook = catalog.get(playbook_key)
+    if playbook is None or not playbook.enabled:
+        reason = "not a configured playbook" if playbook is None else "disabled in the file"
+        raise ValidationFailed(
+            f"No playbook {playbook_key!r} can be started: {reason}",
+            details=[{"field": "playbook", "reason": reason}],
+        )
+    await lock_suppliers(session, [supplier_id])
+    if await suppliers_repository.get(session, supplier_id) is None:
+        raise NotFound(f"No supplier with id {supplier_id}")
+    trigger = {"event": enrolment.MANUAL_TRIGGER, "by": str(by.id), "by_name": by.name}
+    outcome = await enrolment.enrol_candidates(
+        session=session,
+        catalog=catalog,
+        candidates=[enrolment.Candidate(playbook, supplier_id, None, trigger)],
+        now=now,
+        rng=rng,
+    )
+    if outcome.refused:
+        _, reason = outcome.refused[0]
+        raise ValidationFailed(
+            f"{playbook.name} was not started: {reason}.",
+            details=[{"field": "playbook", "reason": reason}],
+        )
+    (made,) = outcome.enrolled
+    return StartedRun(run_id=made.run_id, playbook=playbook, arm=made.arm)
 
 
 async def enrolments_by_week(
@@ -222,11 +383,24 @@ async def enrolments_by_week(
     )
 
 
-async def task_names(*, session: AsyncSession, tasks: list[TaskOut]) -> TaskNames:
-    """The business names of the tasks' suppliers and the names of their owners."""
+async def task_names(
+    *, session: AsyncSession, tasks: list[TaskOut], catalog: PlaybookFile | None = None
+) -> TaskNames:
+    """The business names of the tasks' suppliers, the names of their owners, and the runs
+    (playbook name, start) the tasks came from."""
     suppliers = await suppliers_repository.by_ids(session, sorted({t.supplier_id for t in tasks}))
     owners = sorted({t.owner_id for t in tasks if t.owner_id is not None})
+    runs = await repository.runs_by_ids(session, sorted({t.run_id for t in tasks if t.run_id}))
+    playbooks = {p.key: p.name for p in catalog.playbooks} if catalog else {}
     return TaskNames(
         suppliers={i: s.business_name for i, s in suppliers.items()},
         owners=await access_repository.names_of(session, owners),
+        runs={
+            r.id: TaskRun(
+                playbook_key=r.playbook_key,
+                playbook_name=playbooks.get(r.playbook_key, r.playbook_key),
+                enrolled_at=r.enrolled_at,
+            )
+            for r in runs
+        },
     )

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from wedsync_success.access import repository as access_repository
 from wedsync_success.db.locks import lock_suppliers
 from wedsync_success.events.outbox import enqueue
 from wedsync_success.events.types import NewEvent, SuccessEventType
@@ -33,6 +34,7 @@ from wedsync_success.interventions.channels.base import (
     SendResult,
 )
 from wedsync_success.interventions.channels.templates import RenderedEmail
+from wedsync_success.interventions.enrolment import is_manual, risk_triggered
 from wedsync_success.interventions.links import TrackingLinks, list_unsubscribe_headers
 from wedsync_success.interventions.models import (
     Arm,
@@ -66,6 +68,8 @@ from wedsync_success.milestones.definitions import MilestoneCatalog
 from wedsync_success.suppliers import repository as suppliers_repository
 from wedsync_success.suppliers.models import Supplier, SupplierUser
 from wedsync_success.suppliers.subscriptions import is_active_at
+from wedsync_success.workspace import repository as workspace_repository
+from wedsync_success.workspace.models import AccountSnooze
 
 RECOVERED_LEVELS = ("healthy", "watch")
 
@@ -172,6 +176,9 @@ class _Decision:
     async def make(self, step: ChannelStep) -> Prepared | None:
         if self.resumed:
             return await self._resume(step)
+        snooze = await self._snoozed(step)
+        if snooze is not None:
+            return await self._hold(step, snooze)
         skip = await self._skip_reason(step)
         if skip:
             return await self._close(step, DeliveryStatus.SKIPPED, skip)
@@ -220,6 +227,38 @@ class _Decision:
         if contact is not None and isinstance(step, SmsStep):
             return await self._send(step, self._sms(step, contact, facts), "sms")
         return await self._close(step, DeliveryStatus.FAILED, "the recipient disappeared mid-send")
+
+    async def _snoozed(self, step: ChannelStep) -> AccountSnooze | None:
+        """The account snooze holding this step: every step of an automatic risk-triggered
+        run, and the team task of any automatic run (a run started by hand is never held)."""
+        if is_manual(self.run.trigger) or not (
+            risk_triggered(self.playbook) or isinstance(step, TaskStep)
+        ):
+            return None
+        snoozes = await workspace_repository.active_snoozes(
+            self.session, [self.supplier.id], self.now
+        )
+        return snoozes.get(self.supplier.id)
+
+    async def _hold(self, step: ChannelStep, snooze: AccountSnooze) -> Prepared | None:
+        """Record the step as held by the snooze and decide it again when the snooze ends
+        (ending it early makes the step due at once)."""
+        names = await access_repository.names_of(
+            self.session, [snooze.snoozed_by] if snooze.snoozed_by else []
+        )
+        by = names.get(snooze.snoozed_by, "a team member") if snooze.snoozed_by else "a team member"
+        self._record(
+            step,
+            DeliveryStatus.HELD,
+            f"alerts snoozed until {snooze.until:%d %b %Y, %H:%M} UTC by {by}: {snooze.reason}",
+        )
+        self.job.state, self.job.due_at, self.job.lease_until = (
+            JobState.PENDING,
+            snooze.until,
+            None,
+        )
+        await self.session.flush()
+        return None
 
     async def _personalise(self) -> tuple[SupplierUser | None, Personalisation]:
         contacts = await suppliers_repository.primary_contacts(self.session, [self.supplier.id])

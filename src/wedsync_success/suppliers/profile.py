@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from wedsync_success.activity.repository import recent_events
+from wedsync_success.activity.repository import last_seen_by_user, recent_events
 from wedsync_success.events.repository import recent as recent_success_events
 from wedsync_success.health.config import COMPONENT_NAMES, HealthConfig, RiskLevel
 from wedsync_success.health.explanation import explain
@@ -98,6 +98,15 @@ def health_detail(
     )
 
 
+async def _contacts(session: AsyncSession, supplier_id: uuid.UUID) -> list[SupplierUserOut]:
+    """The supplier's users, each with when they were last seen."""
+    seen = await last_seen_by_user(session, supplier_id)
+    return [
+        SupplierUserOut.model_validate(u).model_copy(update={"last_seen_at": seen.get(u.id)})
+        for u in await users_of(session, supplier_id)
+    ]
+
+
 async def supplier_profile(
     *,
     session: AsyncSession,
@@ -123,7 +132,7 @@ async def supplier_profile(
         subscription_started_at=supplier.subscription_started_at,
         subscription_ended_at=supplier.subscription_ended_at,
         cancellation_reason=supplier.cancellation_reason,
-        users=[SupplierUserOut.model_validate(u) for u in await users_of(session, supplier_id)],
+        users=await _contacts(session, supplier_id),
         health=(
             health_detail(
                 score, health_config, milestones=milestones, signed_up_at=supplier.signed_up_at

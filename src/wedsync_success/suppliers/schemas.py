@@ -101,6 +101,9 @@ class SupplierUserOut(BaseModel):
     name: str
     role: str
     phone: str | None = None
+    last_seen_at: datetime | None = Field(
+        default=None, description="their latest activity event; null when they have none"
+    )
 
 
 class HealthSummary(BaseModel):

@@ -35,6 +35,7 @@ from wedsync_success.web.openapi import error_responses, install_openapi
 from wedsync_success.web.pages import install_dashboard, page_errors
 from wedsync_success.web.security import install_security
 from wedsync_success.web.timing import RequestTimer
+from wedsync_success.workspace.api import router as workspace_router
 
 log = structlog.get_logger(__name__)
 
@@ -110,6 +111,7 @@ def create_app(
         tracking_router,
         inapp_router,
         widget_router,
+        workspace_router,
     ):
         app.include_router(router)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -10,6 +11,7 @@ from wedsync_success.churn.explain import DriverGroupView, grouped
 from wedsync_success.health.schemas import PeerStanding
 from wedsync_success.milestones.schemas import MilestoneProgress
 from wedsync_success.suppliers.profile import SupplierProfile
+from wedsync_success.workspace.schemas import NoteOut
 
 CURRENCY_SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$", "AUD": "A$"}
 RISK_LABELS = {
@@ -109,13 +111,13 @@ def sparkline(scores: list[float], *, width: int = 120, height: int = 28) -> str
 @dataclass(frozen=True)
 class TimelineItem:
     at: datetime
-    kind: str  # "activity" or "success"
+    kind: str  # "activity", "success" or "note"
     title: str
     detail: str
 
 
-def timeline(profile: SupplierProfile) -> list[TimelineItem]:
-    """Activity and success events of a profile, merged newest first."""
+def timeline(profile: SupplierProfile, notes: Sequence[NoteOut] = ()) -> list[TimelineItem]:
+    """Activity and success events of a profile and the team's notes, merged newest first."""
     items = [
         TimelineItem(e.occurred_at, "activity", label(e.type), _activity_detail(e.properties))
         for e in profile.recent_events
@@ -124,6 +126,10 @@ def timeline(profile: SupplierProfile) -> list[TimelineItem]:
             e.occurred_at, "success", event_label(e.type), event_summary(e.type, e.payload)
         )
         for e in profile.success_events
+    ]
+    items += [
+        TimelineItem(n.created_at, "note", f"Note by {n.author_name or 'a former member'}", n.body)
+        for n in notes
     ]
     return sorted(items, key=lambda item: item.at, reverse=True)
 
@@ -141,7 +147,7 @@ STATUS_LABELS = {
     "sent": "Sent",
     "failed": "Failed",
     "capped": "Capped: frequency limit",
-    "held": "Held: quiet hours",
+    "held": "Held",
     "skipped": "Skipped",
     "unsubscribed": "Unsubscribed",
     "suppressed": "Control group: not sent",
@@ -177,6 +183,11 @@ def status_label(status: str) -> str:
 def status_tone(status: str) -> str:
     """The badge colour family of a delivery decision."""
     return STATUS_TONES.get(status, "quiet")
+
+
+def task_reason(reason: str) -> str:
+    """A task's reason in words; every hand-written task (``manual_<id>``) is "Manual"."""
+    return "Manual" if reason.startswith("manual_") else label(reason)
 
 
 def channel_label(channel: str) -> str:

@@ -12,7 +12,7 @@ import dataclasses
 import re
 import uuid
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Form
 from fastapi.requests import Request
@@ -39,6 +39,7 @@ from wedsync_success.web.deps import ContextDep, SessionDep, UnitOfWorkDep
 from wedsync_success.web.rendering import flash, render, safe_next
 from wedsync_success.web.session import ActingUser, CurrentUser, check_csrf
 from wedsync_success.web.supplier_view import SendForm, form_token, supplier_context
+from wedsync_success.web.workspace_view import snooze_dates
 
 router = APIRouter(include_in_schema=False)
 
@@ -76,25 +77,59 @@ async def playbooks_page(
 @router.get("/tasks", response_class=HTMLResponse)
 async def tasks_page(
     request: Request,
+    ctx: ContextDep,
     session: SessionDep,
     user: CurrentUser,
-    owner: Literal["mine", "all"] = "mine",
+    owner: str = "mine",
 ) -> Response:
-    filters = TaskFilters(status="open", owner_id=user.id if owner == "mine" else None)
-    tasks = await service.list_tasks(
-        session=session, filters=filters, cursor=None, limit=TASKS_SHOWN
+    """My tasks by when they are due (overdue, today, upcoming, snoozed), or the team's open
+    tasks (``owner=all``, or one member's id)."""
+    today = ctx.clock().date()
+    board = None
+    if owner == "mine":
+        board = await service.task_board(
+            session=session, owner_id=user.id, today=today, limit=TASKS_SHOWN
+        )
+        shown = [
+            *board.overdue.items,
+            *board.due_today.items,
+            *board.upcoming.items,
+            *board.snoozed.items,
+        ]
+        more = False
+    else:
+        filters = TaskFilters(status="open", owner_id=None if owner == "all" else _member(owner))
+        tasks = await service.list_tasks(
+            session=session, filters=filters, cursor=None, limit=TASKS_SHOWN
+        )
+        shown, more = tasks.items, tasks.next_cursor is not None
+    names = await service.task_names(
+        session=session, tasks=shown, catalog=ctx.interventions.catalog
     )
-    names = await service.task_names(session=session, tasks=tasks.items)
     return render(
         request,
         "tasks.html",
         user=user,
         page="tasks",
-        tasks=tasks.items,
-        more=tasks.next_cursor is not None,
+        board=board,
+        tasks=shown,
+        more=more,
         names=names,
         owner=owner,
+        today=today,
+        members=await service.assignable_members(session=session),
+        snooze_dates=snooze_dates(today),
     )
+
+
+def _member(owner: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(owner)
+    except ValueError:
+        raise ValidationFailed(
+            "owner is mine, all, or a team member's id",
+            details=[{"field": "owner", "reason": "not mine, all or a team member's id"}],
+        ) from None
 
 
 @router.post("/tasks/{task_id}/status")

@@ -20,6 +20,7 @@ from wedsync_success.web.errors import ErrorHandler
 from wedsync_success.web.outreach_pages import router as outreach_router
 from wedsync_success.web.rendering import render
 from wedsync_success.web.session import CsrfRejected, LoginRequired, current_user, login_url
+from wedsync_success.web.workspace_pages import router as workspace_router
 
 NOT_PAGES = ("/api/", "/static/", "/healthz", "/readyz", "/metrics")
 """Paths that answer machines, in JSON, whatever the client accepts."""
@@ -98,5 +99,6 @@ def install_dashboard(app: FastAPI, settings: Settings) -> None:
     app.add_exception_handler(CsrfRejected, _csrf_rejected)
     app.include_router(router)
     app.include_router(outreach_router)
+    app.include_router(workspace_router)
     if settings.demo_pages:
         app.include_router(demo_router)

@@ -25,6 +25,7 @@ from wedsync_success.interventions.one_off import ONE_OFF_CHANNELS
 from wedsync_success.interventions.repository import InterventionFilters, TaskFilters
 from wedsync_success.suppliers.profile import supplier_profile
 from wedsync_success.web import formatting
+from wedsync_success.web.workspace_view import workspace_context
 
 OUTREACH_LIMIT = 50
 """Newest messages shown on the profile (the API pages through all of them)."""
@@ -75,17 +76,21 @@ async def supplier_context(
         cursor=None,
         limit=TASK_LIMIT,
     )
+    acts = await workspace_context(ctx=ctx, session=session, supplier_id=supplier_id)
     return {
         "profile": profile,
         "churn": churn,
         "history": [{"as_of": p.as_of.isoformat(), "score": p.score} for p in points],
-        "timeline": formatting.timeline(profile),
+        "timeline": formatting.timeline(profile, notes=acts["notes"]),
         "outreach": outreach,
         "tasks": tasks.items,
-        "task_names": await interventions.task_names(session=session, tasks=tasks.items),
+        "task_names": await interventions.task_names(
+            session=session, tasks=tasks.items, catalog=ctx.interventions.catalog
+        ),
         "playbook_names": {p.key: p.name for p in ctx.interventions.catalog.playbooks},
         "form": form,
         "channels": [str(c) for c in ONE_OFF_CHANNELS],
         "categories": [c.value for c in Category],
         "peers": await peer_standing(session=session, peers=ctx.peers, supplier_id=supplier_id),
+        **acts,
     }

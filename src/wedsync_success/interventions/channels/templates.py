@@ -66,13 +66,44 @@ class EmailTemplates:
             undefined=jinja2.StrictUndefined,
             keep_trailing_newline=True,
         )
+        self._drafts = jinja2.Environment(
+            loader=jinja2.ChoiceLoader([jinja2.DictLoader({"_footer.txt": ""}), loader]),
+            autoescape=False,
+            undefined=jinja2.StrictUndefined,
+        )
+
+    def has(self, template_key: str) -> bool:
+        """The folder holds the three files of ``template_key``."""
+        return bool(_KEY.fullmatch(template_key)) and all(
+            (self.folder / f"{template_key}{suffix}").is_file()
+            for suffix in (".subject.txt", ".txt", ".html")
+        )
+
+    def draft(self, template_key: str, context: Mapping[str, Any]) -> tuple[str, str]:
+        """The subject and the words of ``template_key``'s text, to start a one-off message
+        from: without the footer, and without the greeting line ``Hi <contact_name>,``,
+        both of which the one-off template adds around the body itself."""
+        if not self.has(template_key):
+            raise ConfigError(
+                f"Unknown email template {template_key!r}",
+                details=[{"field": "template", "reason": template_key}],
+            )
+        try:
+            subject = self._drafts.get_template(f"{template_key}.subject.txt").render(context)
+            text = self._drafts.get_template(f"{template_key}.txt").render(context)
+        except jinja2.TemplateError as exc:
+            raise ConfigError(
+                f"Email template {template_key!r} cannot be rendered: {exc}",
+                details=[{"field": "template", "reason": template_key}],
+            ) from exc
+        lines = text.strip().split("\n")
+        if lines and lines[0].strip() == f"Hi {context.get('contact_name', '')},":
+            lines = lines[1:]
+        return " ".join(subject.split()), "\n".join(lines).strip()
 
     def render(self, template_key: str, context: Mapping[str, Any]) -> RenderedEmail:
         """Render ``template_key`` with ``context``; raise :class:`ConfigError` when it fails."""
-        if not _KEY.fullmatch(template_key) or not all(
-            (self.folder / f"{template_key}{suffix}").is_file()
-            for suffix in (".subject.txt", ".txt", ".html")
-        ):
+        if not self.has(template_key):
             raise ConfigError(
                 f"Unknown email template {template_key!r} (no {template_key}.subject.txt, "
                 f".txt and .html in {self.folder})",
