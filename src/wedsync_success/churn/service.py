@@ -44,6 +44,7 @@ from wedsync_success.churn.training import (
 )
 from wedsync_success.context import AppContext
 from wedsync_success.db.locks import lock_prediction_log
+from wedsync_success.kit.currency import Rates
 from wedsync_success.kit.errors import ValidationFailed
 
 FloatArray = npt.NDArray[np.float64]
@@ -327,9 +328,11 @@ async def score_all(
     registry: Registry,
     as_of: date,
     now: datetime,
+    rates: Rates,
     explain_bands: tuple[str, ...] = ("high",),
 ) -> ScoreSummary:
-    """Score every eligible supplier in one vectorised pass and log the predictions.
+    """Score every eligible supplier in one vectorised pass and log the predictions (each
+    also becomes the supplier's current one, its expected MRR lost priced at ``rates``).
 
     SHAP drivers are computed (one batched ``pred_contrib`` call) only for the rows in
     ``explain_bands``; the others are logged without drivers.
@@ -391,14 +394,14 @@ async def score_all(
         previous: asyncio.Future[None], batch: repository.PredictionBatch
     ) -> None:
         await previous  # one session: writes go one after another
-        await repository.write_predictions(session, batch)
+        await repository.write_predictions(session, batch, rates=rates)
 
     # A pipeline: the rows without drivers are written while the first drivers are computed,
     # then each chunk of explained rows is written while the next chunk is explained. The
     # database and LightGBM work outside the GIL, so the two overlap on separate cores.
     plain = np.flatnonzero(~explained)
     writing = asyncio.ensure_future(
-        repository.write_predictions(session, rows(plain, [None] * plain.size))
+        repository.write_predictions(session, rows(plain, [None] * plain.size), rates=rates)
     )
     try:
         explained_rows = np.flatnonzero(explained)
