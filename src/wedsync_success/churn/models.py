@@ -68,10 +68,21 @@ class SupplierChurnCurrent(Base):
     """
 
     __tablename__ = "supplier_churn_current"
+    # One index per sort, (sort column, supplier_id) for keyset pages, carrying the columns
+    # the churn filters test so that rows a filter rejects are rejected from the index. Two
+    # indexes, not one per filter: every one of them is rewritten for every supplier by each
+    # day's scoring.
     __table_args__ = (
-        Index("ix_supplier_churn_current_probability", "probability", "supplier_id"),
-        Index("ix_supplier_churn_current_priority", "expected_mrr_loss_minor", "supplier_id"),
-        Index("ix_supplier_churn_current_band", "risk_band", "probability", "supplier_id"),
+        Index(
+            "ix_supplier_churn_current_probability", "probability", "supplier_id", "risk_band"
+        ),
+        Index(
+            "ix_supplier_churn_current_priority",
+            "expected_mrr_loss_minor",
+            "supplier_id",
+            "probability",
+            "risk_band",
+        ),
     )
 
     supplier_id: Mapped[uuid.UUID] = mapped_column(

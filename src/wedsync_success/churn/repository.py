@@ -131,24 +131,25 @@ def _expected_loss(rates: Rates, probability: Any, supplier_id: Any) -> ColumnEl
 
 
 async def write_predictions(session: AsyncSession, batch: PredictionBatch, *, rates: Rates) -> None:
+    """Log a batch of predictions and make them the suppliers' current ones: two set-based
+    statements whatever the batch's size (see :func:`write_log`, :func:`write_current`)."""
+    await write_log(session, batch)
+    await write_current(session, batch, rates=rates)
+
+
+async def write_log(session: AsyncSession, batch: PredictionBatch) -> None:
     """Upsert a batch of predictions on (supplier, day, model): scoring a day again replaces.
 
-    The same batch becomes each supplier's current prediction (``supplier_churn_current``)
-    unless a prediction for a later day is already there, with its expected MRR lost priced
-    at ``rates`` in the same statement. Sent as columns (see :mod:`wedsync_success.db.bulk`),
-    the model, day and horizon once: two set-based statements, whatever the batch's size.
+    Sent as columns (see :mod:`wedsync_success.db.bulk`), the model, day and horizon once.
     """
-    ids = batch.supplier_ids
-    probabilities = [float(p) for p in batch.probabilities]
-    bands = [str(b) for b in batch.risk_bands]
     await upsert_columns(
         session,
         _PREDICTIONS,
         key=("supplier_id", "as_of", "model_version"),
         columns={
-            "supplier_id": ids,
-            "probability": probabilities,
-            "risk_band": bands,
+            "supplier_id": batch.supplier_ids,
+            "probability": [float(p) for p in batch.probabilities],
+            "risk_band": [str(b) for b in batch.risk_bands],
             "drivers": batch.drivers,
         },
         constants={
@@ -159,11 +160,46 @@ async def write_predictions(session: AsyncSession, batch: PredictionBatch, *, ra
             "predicted_at": batch.predicted_at,
         },
     )
+
+
+MAX_LISTED_IDS = 1000
+"""Above this many suppliers, read every supplier's billing rather than list ids."""
+
+
+async def _billing(
+    session: AsyncSession, supplier_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, tuple[int, str]]:
+    """(MRR in minor units, currency) of ``supplier_ids``, as they are now."""
+    s = Supplier
+    query = select(s.id, s.mrr_minor, s.currency)
+    if len(supplier_ids) <= MAX_LISTED_IDS:
+        query = query.where(s.id.in_(list(supplier_ids)))
+    connection = await session.connection()  # Core rows: no ORM work per supplier
+    return {sid: (mrr, currency) for sid, mrr, currency in await connection.execute(query)}
+
+
+async def write_current(session: AsyncSession, batch: PredictionBatch, *, rates: Rates) -> None:
+    """Make a batch each supplier's current prediction (``supplier_churn_current``) unless
+    one for a later day is there, with its expected MRR lost: probability x the supplier's
+    MRR now, converted at ``rates`` (None where its currency has no rate). One read of the
+    suppliers' billing, then one set-based upsert."""
+    if not len(batch):
+        return
+    billing = await _billing(session, batch.supplier_ids)
+    probabilities = np.asarray(batch.probabilities, dtype=np.float64)
+    mrr = np.asarray([billing[s][0] for s in batch.supplier_ids], dtype=np.float64)
+    factors = rates.factors([billing[s][1] for s in batch.supplier_ids])
+    expected = np.round(probabilities * mrr * factors)
     await upsert_columns(
         session,
         _CURRENT,
         key=("supplier_id",),
-        columns={"supplier_id": ids, "probability": probabilities, "risk_band": bands},
+        columns={
+            "supplier_id": batch.supplier_ids,
+            "probability": probabilities.tolist(),
+            "risk_band": [str(b) for b in batch.risk_bands],
+            "expected_mrr_loss_minor": [None if np.isnan(v) else int(v) for v in expected.tolist()],
+        },
         constants={
             "model_version": batch.model_version,
             "as_of": batch.as_of,
@@ -172,11 +208,6 @@ async def write_predictions(session: AsyncSession, batch: PredictionBatch, *, ra
             "updated_at": batch.predicted_at,
         },
         newer_only="as_of",
-        derived={
-            "expected_mrr_loss_minor": lambda value: _expected_loss(
-                rates, value("probability"), value("supplier_id")
-            )
-        },
     )
 
 

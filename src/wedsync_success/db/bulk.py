@@ -19,7 +19,7 @@ import functools
 import itertools
 import json
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import JSON, ColumnElement, Table, Text, bindparam, cast, func, select
@@ -57,12 +57,6 @@ def _on_conflict(
     )
 
 
-Derived = Mapping[str, Callable[[Callable[[str], Any]], ColumnElement[Any]]]
-"""Columns computed in SQL from a row's values: name -> a function that, given how to refer
-to a value of the row by name, builds the expression (e.g. a scalar subquery over another
-table keyed by the row's id)."""
-
-
 @functools.cache
 def _postgres_statement(
     table: Table,
@@ -73,18 +67,6 @@ def _postgres_statement(
     skip_existing: bool,
 ) -> Any:
     """INSERT ... SELECT FROM unnest(arrays), built once per shape."""
-    return _build_postgres(table, per_row, per_batch, key, newer_only, skip_existing, {})
-
-
-def _build_postgres(
-    table: Table,
-    per_row: tuple[str, ...],
-    per_batch: tuple[str, ...],
-    key: tuple[str, ...],
-    newer_only: str | None,
-    skip_existing: bool,
-    derived: Derived,
-) -> Any:
     arrays = [
         bindparam(
             name, type_=postgresql.ARRAY(Text if _is_json(table, name) else table.c[name].type)
@@ -96,10 +78,8 @@ def _build_postgres(
         cast(rows.c[name], JSONB) if _is_json(table, name) else rows.c[name] for name in per_row
     ]
     constants = [bindparam(name, type_=table.c[name].type) for name in per_batch]
-    by_name = dict(zip((*per_row, *per_batch), (*values, *constants), strict=True))
-    computed = [make(by_name.__getitem__) for make in derived.values()]
-    names = [*per_row, *per_batch, *derived]
-    insert = postgresql.insert(table).from_select(names, select(*values, *constants, *computed))
+    names = [*per_row, *per_batch]
+    insert = postgresql.insert(table).from_select(names, select(*values, *constants))
     return _on_conflict(insert, table, names, key, newer_only, skip_existing)
 
 
@@ -112,24 +92,9 @@ def _sqlite_statement(
     skip_existing: bool,
 ) -> tuple[str, tuple[str, ...]]:
     """The driver-level SQL of a one-row upsert, and the names of its ``?`` parameters."""
-    return _build_sqlite(table, names, key, newer_only, skip_existing, {})
-
-
-def _build_sqlite(
-    table: Table,
-    names: tuple[str, ...],
-    key: tuple[str, ...],
-    newer_only: str | None,
-    skip_existing: bool,
-    derived: Derived,
-) -> tuple[str, tuple[str, ...]]:
-    params = {name: bindparam(name, type_=table.c[name].type) for name in names}
-    row: dict[str, Any] = dict(params)
-    row.update({name: make(params.__getitem__) for name, make in derived.items()})
-    insert = sqlite.insert(table).values(row)
-    upsert = _on_conflict(insert, table, list(row), key, newer_only, skip_existing)
+    insert = sqlite.insert(table).values({name: bindparam(name) for name in names})
+    upsert = _on_conflict(insert, table, names, key, newer_only, skip_existing)
     compiled = upsert.compile(dialect=sqlite.dialect())
-    # A name used twice (in a value and in a derived column) is bound twice, by position.
     return str(compiled), tuple(compiled.positiontup or ())
 
 
@@ -175,13 +140,11 @@ async def upsert_columns(
     constants: Mapping[str, Any] | None = None,
     newer_only: str | None = None,
     skip_existing: bool = False,
-    derived: Derived | None = None,
 ) -> None:
     """Insert rows given as ``columns`` (name -> one value per row) plus ``constants`` (name ->
     one value for every row); a row whose ``key`` exists replaces it - only when its
     ``newer_only`` column is not older than the stored one, if given - or, with
-    ``skip_existing``, is left as it is and the new row dropped. ``derived`` columns are
-    computed in the same statement (their expressions are rebuilt on every call)."""
+    ``skip_existing``, is left as it is and the new row dropped."""
     constants = dict(constants or {})
     per_row = tuple(columns)
     size = len(columns[per_row[0]]) if per_row else 0
@@ -193,8 +156,9 @@ async def upsert_columns(
     dialect = session.get_bind().dialect
     if dialect.name == "postgresql":
         columns = _in_key_order(columns, [k for k in key if k in columns], size)
-        shape = (table, per_row, tuple(constants), tuple(key), newer_only, skip_existing)
-        stmt = _build_postgres(*shape, derived) if derived else _postgres_statement(*shape)
+        stmt = _postgres_statement(
+            table, per_row, tuple(constants), tuple(key), newer_only, skip_existing
+        )
         for start in range(0, size, CHUNK):
             params = {
                 name: _postgres_values(table, name, values[start : start + CHUNK])
@@ -202,9 +166,8 @@ async def upsert_columns(
             }
             await session.execute(stmt, {**params, **constants})
         return
-    sqlite_shape = (table, (*per_row, *constants), tuple(key), newer_only, skip_existing)
-    sql, order = (
-        _build_sqlite(*sqlite_shape, derived) if derived else _sqlite_statement(*sqlite_shape)
+    sql, order = _sqlite_statement(
+        table, (*per_row, *constants), tuple(key), newer_only, skip_existing
     )
     values: dict[str, Iterable[Any]] = {
         name: _sqlite_values(table, dialect, name, columns[name]) for name in per_row

@@ -180,10 +180,14 @@ async def page(
         conditions.append(HealthScore.score <= filters.score_max)
     if filters.churn_band:
         conditions.append(churn.risk_band == filters.churn_band)
+    # Sorted by priority, the priority index must drive the query (it stops after one page)
+    # and test the probability it carries; a range on the bare column would let SQLite pick
+    # the probability index instead and sort the whole range.
+    probability = churn.probability + 0.0 if sort == "priority" else churn.probability
     if filters.churn_min is not None:
-        conditions.append(churn.probability >= filters.churn_min)
+        conditions.append(probability >= filters.churn_min)
     if filters.churn_max is not None:
-        conditions.append(churn.probability <= filters.churn_max)
+        conditions.append(probability <= filters.churn_max)
     if sort == "change_7d":
         conditions.append(HealthScore.change_7d.is_not(None))
     if sort == "priority":
@@ -194,6 +198,8 @@ async def page(
             conditions.append(
                 or_(column < last_value, and_(column == last_value, tiebreak > last_id))
             )
+            # The same rows, as a range an index can start from (SQLite cannot from the OR).
+            conditions.append(column <= last_value)
         else:
             conditions.append(tuple_(column, tiebreak) > tuple_(last_value, last_id))
     order = (column.desc() if descending else column.asc(), tiebreak.asc())

@@ -50,17 +50,14 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("supplier_churn_current", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_supplier_churn_current_band",
-            ["risk_band", "probability", "supplier_id"],
-            unique=False,
-        )
-        batch_op.create_index(
             "ix_supplier_churn_current_priority",
-            ["expected_mrr_loss_minor", "supplier_id"],
+            ["expected_mrr_loss_minor", "supplier_id", "probability", "risk_band"],
             unique=False,
         )
         batch_op.create_index(
-            "ix_supplier_churn_current_probability", ["probability", "supplier_id"], unique=False
+            "ix_supplier_churn_current_probability",
+            ["probability", "supplier_id", "risk_band"],
+            unique=False,
         )
     _fill_from_the_log()
 
@@ -109,5 +106,4 @@ def downgrade() -> None:
     with op.batch_alter_table("supplier_churn_current", schema=None) as batch_op:
         batch_op.drop_index("ix_supplier_churn_current_probability")
         batch_op.drop_index("ix_supplier_churn_current_priority")
-        batch_op.drop_index("ix_supplier_churn_current_band")
     op.drop_table("supplier_churn_current")
