@@ -73,9 +73,7 @@ class SupplierChurnCurrent(Base):
     # indexes, not one per filter: every one of them is rewritten for every supplier by each
     # day's scoring.
     __table_args__ = (
-        Index(
-            "ix_supplier_churn_current_probability", "probability", "supplier_id", "risk_band"
-        ),
+        Index("ix_supplier_churn_current_probability", "probability", "supplier_id", "risk_band"),
         Index(
             "ix_supplier_churn_current_priority",
             "expected_mrr_loss_minor",
