@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from wedsync_success.activity.models import DailyRollup
 from wedsync_success.churn.models import ChurnPrediction, SupplierChurnCurrent
-from wedsync_success.db.bulk import upsert_columns
+from wedsync_success.db.bulk import Lookup, upsert_columns
 from wedsync_success.db.types import as_date
 from wedsync_success.health import repository as health_repository
 from wedsync_success.health.components import compute as compute_health
@@ -118,16 +118,11 @@ _CURRENT = typing.cast(Table, SupplierChurnCurrent.__table__)
 _SUPPLIERS = typing.cast(Table, Supplier.__table__)
 
 
-def _expected_loss(rates: Rates, probability: Any, supplier_id: Any) -> ColumnElement[Any]:
-    """probability x the supplier's MRR in reporting minor units (NULL: no rate for its
-    currency), read from the supplier's row as it is now."""
-    s = _SUPPLIERS
-    monthly = (
-        select(s.c.mrr_minor * rates.sql_factor(s.c.currency))
-        .where(s.c.id == supplier_id)
-        .scalar_subquery()
-    )
-    return cast(func.round(probability * monthly), BigInteger)
+def _expected_loss(rates: Rates, probability: Any, suppliers: Table) -> ColumnElement[Any]:
+    """probability x the supplier's MRR (its row in ``suppliers``, as it is now) in reporting
+    minor units; NULL when its currency has no rate. :meth:`Rates.factor` in SQL."""
+    s = suppliers.c
+    return cast(func.round(probability * s.mrr_minor * rates.sql_factor(s.currency)), BigInteger)
 
 
 async def write_predictions(session: AsyncSession, batch: PredictionBatch, *, rates: Rates) -> None:
@@ -162,43 +157,18 @@ async def write_log(session: AsyncSession, batch: PredictionBatch) -> None:
     )
 
 
-MAX_LISTED_IDS = 1000
-"""Above this many suppliers, read every supplier's billing rather than list ids."""
-
-
-async def _billing(
-    session: AsyncSession, supplier_ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, tuple[int, str]]:
-    """(MRR in minor units, currency) of ``supplier_ids``, as they are now."""
-    s = Supplier
-    query = select(s.id, s.mrr_minor, s.currency)
-    if len(supplier_ids) <= MAX_LISTED_IDS:
-        query = query.where(s.id.in_(list(supplier_ids)))
-    connection = await session.connection()  # Core rows: no ORM work per supplier
-    return {sid: (mrr, currency) for sid, mrr, currency in await connection.execute(query)}
-
-
 async def write_current(session: AsyncSession, batch: PredictionBatch, *, rates: Rates) -> None:
     """Make a batch each supplier's current prediction (``supplier_churn_current``) unless
-    one for a later day is there, with its expected MRR lost: probability x the supplier's
-    MRR now, converted at ``rates`` (None where its currency has no rate). One read of the
-    suppliers' billing, then one set-based upsert."""
-    if not len(batch):
-        return
-    billing = await _billing(session, batch.supplier_ids)
-    probabilities = np.asarray(batch.probabilities, dtype=np.float64)
-    mrr = np.asarray([billing[s][0] for s in batch.supplier_ids], dtype=np.float64)
-    factors = rates.factors([billing[s][1] for s in batch.supplier_ids])
-    expected = np.round(probabilities * mrr * factors)
+    one for a later day is there, with its expected MRR lost priced at ``rates`` from the
+    supplier's MRR and currency in the same statement: one set-based upsert."""
     await upsert_columns(
         session,
         _CURRENT,
         key=("supplier_id",),
         columns={
             "supplier_id": batch.supplier_ids,
-            "probability": probabilities.tolist(),
+            "probability": [float(p) for p in batch.probabilities],
             "risk_band": [str(b) for b in batch.risk_bands],
-            "expected_mrr_loss_minor": [None if np.isnan(v) else int(v) for v in expected.tolist()],
         },
         constants={
             "model_version": batch.model_version,
@@ -208,6 +178,16 @@ async def write_current(session: AsyncSession, batch: PredictionBatch, *, rates:
             "updated_at": batch.predicted_at,
         },
         newer_only="as_of",
+        lookup=Lookup(
+            table=_SUPPLIERS,
+            key="id",
+            by="supplier_id",
+            columns={
+                "expected_mrr_loss_minor": lambda value, suppliers: _expected_loss(
+                    rates, value("probability"), suppliers
+                )
+            },
+        ),
     )
 
 
@@ -219,13 +199,15 @@ async def price_current(
     if not supplier_ids:
         return
     c = SupplierChurnCurrent
+    priced = (
+        select(_expected_loss(rates, c.probability, _SUPPLIERS))
+        .where(_SUPPLIERS.c.id == c.supplier_id)
+        .scalar_subquery()
+    )
     await session.execute(
         update(c)
         .where(c.supplier_id.in_(sorted(set(supplier_ids))))
-        .values(
-            expected_mrr_loss_minor=_expected_loss(rates, c.probability, c.supplier_id),
-            updated_at=now,
-        )
+        .values(expected_mrr_loss_minor=priced, updated_at=now)
         .execution_options(synchronize_session=False)
     )
 

@@ -13,12 +13,10 @@ SQL), so both use the same rates and the same minor-unit rule.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
 from sqlalchemy import Float, case, cast, literal_column, null
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -84,13 +82,6 @@ class Rates:
         if rate is None:
             return None
         return rate * 10.0 ** (minor_digits(self.reporting) - minor_digits(currency))
-
-    def factors(self, currencies: Sequence[str]) -> npt.NDArray[np.float64]:
-        """:meth:`factor` of each of ``currencies`` (NaN where there is no rate)."""
-        known = {c: self.factor(c) for c in set(currencies)}
-        return np.asarray(
-            [np.nan if (f := known[c]) is None else f for c in currencies], dtype=np.float64
-        )
 
     def convert(self, minor: int, currency: str) -> int | None:
         """``minor`` units of ``currency`` in reporting minor units (rounded); None: no rate."""
