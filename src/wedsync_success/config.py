@@ -6,9 +6,15 @@ import secrets
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from wedsync_success.kit.currency import (
+    DEFAULT_RATES,
+    DEFAULT_REPORTING_CURRENCY,
+    Rates,
+    check_rates,
+)
 from wedsync_success.kit.errors import ConfigError
 
 DEFAULTS_DIR = Path(__file__).parent / "defaults"
@@ -170,6 +176,39 @@ class Settings(BaseSettings):
         default=Path("var/models"),
         description="Folder of the churn model registry (one sub-folder per model version).",
     )
+    reporting_currency: str = Field(
+        default=DEFAULT_REPORTING_CURRENCY,
+        description="The currency totals across currencies are given in (MRR at risk, the "
+        "priority order's expected MRR lost).",
+    )
+    fx_rates: dict[str, float] | None = Field(
+        default=None,
+        description="Units of the reporting currency one unit of each other currency buys, "
+        'as JSON: WEDSYNC_FX_RATES=\'{"EUR": 0.86, "USD": 0.79}\'. Unset: built-in rates to '
+        "GBP for EUR, USD and AUD (required when the reporting currency is not GBP). An "
+        "amount in a currency without a rate is shown as not converted, never as 0.",
+    )
+
+    @model_validator(mode="after")
+    def _rates_are_usable(self) -> Settings:
+        if self.fx_rates is None and self.reporting_currency != DEFAULT_REPORTING_CURRENCY:
+            raise ValueError(
+                f"WEDSYNC_FX_RATES must be set when WEDSYNC_REPORTING_CURRENCY is "
+                f"{self.reporting_currency!r}: the built-in rates are to GBP"
+            )
+        problems = check_rates(self.reporting_currency, self.fx_rates or {})
+        if problems:
+            raise ValueError(
+                "WEDSYNC_REPORTING_CURRENCY / WEDSYNC_FX_RATES: " + "; ".join(problems)
+            )
+        return self
+
+    @property
+    def rates(self) -> Rates:
+        """The reporting currency and its conversion rates (see ``kit.currency``)."""
+        if self.fx_rates is None:
+            return DEFAULT_RATES
+        return Rates(self.reporting_currency, dict(self.fx_rates))
 
 
 @lru_cache

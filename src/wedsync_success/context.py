@@ -82,7 +82,9 @@ def build_context(settings: Settings, *, clock: Clock = utc_now) -> AppContext:
         transport=transport,
         dispatcher=dispatcher,
         live=live,
-        overviews=OverviewSnapshots(db, max_age_seconds=settings.overview_max_age_seconds),
+        overviews=OverviewSnapshots(
+            db, max_age_seconds=settings.overview_max_age_seconds, rates=settings.rates
+        ),
         clock=clock,
         rate_limits=ApiRateLimiter(
             limit=settings.api_rate_limit_requests,

@@ -105,7 +105,11 @@ async def churn_model(
     progress("scoring", 1, 2)
     async with ctx.db.transaction() as session:
         summary = await service.score_all(
-            session=session, registry=registry, as_of=now.date(), now=now
+            session=session,
+            registry=registry,
+            as_of=now.date(),
+            now=now,
+            rates=ctx.settings.rates,
         )
     progress("scoring", 2, 2)
     return version.version, summary

@@ -17,6 +17,7 @@ from wedsync_success.activity import repository as activity_repository
 from wedsync_success.activity.schemas import IngestResult
 from wedsync_success.activity.service import store_batch
 from wedsync_success.churn import feature_store
+from wedsync_success.churn import repository as churn_repository
 from wedsync_success.context import AppContext
 from wedsync_success.db.locks import lock_population
 from wedsync_success.events.outbox import enqueue
@@ -40,6 +41,11 @@ async def ingest(
     )
     if stored.subscription_events:
         await apply_subscription_events(session=session, events=stored.subscription_events)
+        await reprice_churn(
+            session=session,
+            ctx=ctx,
+            supplier_ids=[e.supplier_id for e in stored.subscription_events],
+        )
     if stored.result.accepted:
         await feature_store.apply_batch(session, stored.batch_id)
         await announce_payment_failures(session=session, batch_id=stored.batch_id, now=now)
@@ -48,6 +54,17 @@ async def ingest(
             session=session, ctx=ctx, as_of=now.date(), supplier_ids=stored.affected_supplier_ids
         )
     return stored.result
+
+
+async def reprice_churn(
+    *, session: AsyncSession, ctx: AppContext, supplier_ids: Sequence[uuid.UUID]
+) -> None:
+    """Keep the priority order right after ``supplier_ids``' MRR or currency may have changed
+    (subscription events, supplier updates): their current churn prediction's expected MRR
+    lost is priced again from the supplier rows as they are now."""
+    await churn_repository.price_current(
+        session, rates=ctx.settings.rates, supplier_ids=supplier_ids, now=ctx.clock()
+    )
 
 
 PAYMENT_FAILURE_WINDOW = timedelta(days=7)

@@ -12,6 +12,7 @@ from tests.churn.conftest import END, Seeded
 from wedsync_success.churn import service, serving
 from wedsync_success.churn.models import ChurnPrediction
 from wedsync_success.churn.registry import Registry
+from wedsync_success.kit.currency import DEFAULT_RATES
 
 pytestmark = pytest.mark.postgres
 
@@ -30,7 +31,9 @@ async def test_train_score_and_explain_on_postgres(seeded_postgres: Seeded, tmp_
     assert meta["metrics"]["model"]["roc_auc"] > 0.6
     as_of = (END - timedelta(days=1)).date()
     async with ctx.db.transaction() as session:
-        summary = await service.score_all(session=session, registry=registry, as_of=as_of, now=END)
+        summary = await service.score_all(
+            session=session, registry=registry, as_of=as_of, now=END, rates=DEFAULT_RATES
+        )
     async with ctx.db.sessions() as session:
         logged = await session.scalar(select(func.count()).select_from(ChurnPrediction))
         first = (await session.scalars(select(ChurnPrediction).limit(1))).one()

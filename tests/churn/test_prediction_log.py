@@ -14,6 +14,7 @@ from wedsync_success.churn import repository
 from wedsync_success.churn.models import ChurnPrediction
 from wedsync_success.context import AppContext
 from wedsync_success.db import bulk
+from wedsync_success.kit.currency import DEFAULT_RATES
 from wedsync_success.suppliers.service import upsert_batch
 
 AS_OF = date(2026, 5, 31)
@@ -67,7 +68,7 @@ async def test_every_value_round_trips(ctx: AppContext) -> None:
     ids = await _suppliers(ctx, 4)
     batch = _batch(ids, probability=0.1234567890123)
     async with ctx.db.transaction() as session:
-        await repository.write_predictions(session, batch)
+        await repository.write_predictions(session, batch, rates=DEFAULT_RATES)
     rows = await _logged(ctx)
     assert [r.supplier_id for r in rows] == ids
     for i, row in enumerate(rows):
@@ -83,10 +84,16 @@ async def test_every_value_round_trips(ctx: AppContext) -> None:
 async def test_scoring_a_day_again_replaces_and_another_model_adds(ctx: AppContext) -> None:
     ids = await _suppliers(ctx, 3)
     async with ctx.db.transaction() as session:
-        await repository.write_predictions(session, _batch(ids, probability=0.2))
+        await repository.write_predictions(
+            session, _batch(ids, probability=0.2), rates=DEFAULT_RATES
+        )
     async with ctx.db.transaction() as session:
-        await repository.write_predictions(session, _batch(ids, probability=0.6))
-        await repository.write_predictions(session, _batch(ids, probability=0.3, version="v0002"))
+        await repository.write_predictions(
+            session, _batch(ids, probability=0.6), rates=DEFAULT_RATES
+        )
+        await repository.write_predictions(
+            session, _batch(ids, probability=0.3, version="v0002"), rates=DEFAULT_RATES
+        )
     rows = await _logged(ctx)
     assert len(rows) == 6
     latest = {r.supplier_id: r.probability for r in rows if r.model_version == "v0001"}
@@ -99,7 +106,9 @@ async def test_a_large_batch_is_written_in_chunks(
     monkeypatch.setattr(bulk, "CHUNK", 4)
     ids = await _suppliers(ctx, 10)
     async with ctx.db.transaction() as session:
-        await repository.write_predictions(session, _batch(ids, probability=0.5))
+        await repository.write_predictions(
+            session, _batch(ids, probability=0.5), rates=DEFAULT_RATES
+        )
     rows = await _logged(ctx)
     assert [r.supplier_id for r in rows] == ids
     assert [r.probability for r in rows] == [0.5 / (1 + i) for i in range(10)]
@@ -110,7 +119,7 @@ async def test_an_unknown_supplier_fails_the_whole_batch(ctx: AppContext) -> Non
     with pytest.raises(Exception, match=r"(?i)foreign key"):
         async with ctx.db.transaction() as session:
             await repository.write_predictions(
-                session, _batch([*ids, uuid.uuid4()], probability=0.5)
+                session, _batch([*ids, uuid.uuid4()], probability=0.5), rates=DEFAULT_RATES
             )
     async with ctx.db.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(ChurnPrediction)) == 0
@@ -118,5 +127,7 @@ async def test_an_unknown_supplier_fails_the_whole_batch(ctx: AppContext) -> Non
 
 async def test_an_empty_batch_writes_nothing(ctx: AppContext) -> None:
     async with ctx.db.transaction() as session:
-        await repository.write_predictions(session, _batch([], probability=0.5))
+        await repository.write_predictions(
+            session, _batch([], probability=0.5), rates=DEFAULT_RATES
+        )
     assert await _logged(ctx) == []

@@ -19,6 +19,7 @@ from wedsync_success.churn.features import compute_features
 from wedsync_success.churn.models import ChurnPrediction, FeatureStoreDay
 from wedsync_success.churn.registry import Registry
 from wedsync_success.churn.serving import supplier_predictor
+from wedsync_success.kit.currency import DEFAULT_RATES
 from wedsync_success.kit.errors import NotFound, ValidationFailed
 
 
@@ -31,7 +32,11 @@ async def test_score_all_logs_predictions_and_later_outcomes(
     async with db.transaction() as session:
         await session.execute(delete(ChurnPrediction))
         summary = await service.score_all(
-            session=session, registry=registry, as_of=early, now=END - timedelta(days=99)
+            session=session,
+            registry=registry,
+            as_of=early,
+            now=END - timedelta(days=99),
+            rates=DEFAULT_RATES,
         )
     assert summary.model_version == meta["version"]
     assert summary.scored > 200
@@ -39,7 +44,9 @@ async def test_score_all_logs_predictions_and_later_outcomes(
     assert summary.bands["low"] > 0
     assert summary.explained == summary.bands["high"]  # the default: drivers of the high band
     async with db.transaction() as session:  # the same day again replaces, never duplicates
-        await service.score_all(session=session, registry=registry, as_of=early, now=END)
+        await service.score_all(
+            session=session, registry=registry, as_of=early, now=END, rates=DEFAULT_RATES
+        )
     async with db.sessions() as session:
         assert await session.scalar(select(func.count(ChurnPrediction.outcome))) == 0
     async with db.transaction() as session:
@@ -81,7 +88,7 @@ async def test_scoring_reads_the_feature_store_once_it_is_at_the_day(
         async with db.transaction() as session:
             await session.execute(delete(ChurnPrediction))
             summary = await service.score_all(
-                session=session, registry=registry, as_of=day, now=END
+                session=session, registry=registry, as_of=day, now=END, rates=DEFAULT_RATES
             )
         async with db.sessions() as session:
             rows = (await session.execute(select(ChurnPrediction))).scalars().all()
@@ -115,7 +122,9 @@ async def test_a_store_that_moves_on_before_the_read_falls_back_to_the_rollups(
 
     monkeypatch.setattr(feature_store, "store_day", seen_before_the_move)
     async with db.transaction() as session:
-        summary = await service.score_all(session=session, registry=registry, as_of=day, now=END)
+        summary = await service.score_all(
+            session=session, registry=registry, as_of=day, now=END, rates=DEFAULT_RATES
+        )
     assert summary.source == "rollups"
     assert summary.scored > 200
 
@@ -149,6 +158,7 @@ async def test_a_failure_while_explaining_leaves_the_log_as_it_was(
                 as_of=(END - timedelta(days=30)).date(),
                 now=END,
                 explain_bands=("high", "medium"),
+                rates=DEFAULT_RATES,
             )
     assert calls == 2
     async with db.sessions() as session:

@@ -21,6 +21,7 @@ from wedsync_success.churn.registry import Registry
 from wedsync_success.context import AppContext
 from wedsync_success.db.locks import PREDICTION_LOG_KEY, lock_prediction_log
 from wedsync_success.db.unit_of_work import UnitOfWork
+from wedsync_success.kit.currency import DEFAULT_RATES
 from wedsync_success.pipeline import ingest
 from wedsync_success.suppliers.service import upsert_batch
 
@@ -60,7 +61,7 @@ async def test_scoring_while_batches_land(
     async def score() -> service.ScoreSummary:
         async with ctx.db.transaction() as session:
             return await service.score_all(
-                session=session, registry=registry, as_of=today, now=clock.now
+                session=session, registry=registry, as_of=today, now=clock.now, rates=DEFAULT_RATES
             )
 
     batches = [_batch(ids, clock, rng, 300) for _ in range(8)]
@@ -105,7 +106,7 @@ async def test_two_scoring_runs_take_turns(
     async def score() -> service.ScoreSummary:
         async with ctx.db.transaction() as session:
             return await service.score_all(
-                session=session, registry=registry, as_of=today, now=clock.now
+                session=session, registry=registry, as_of=today, now=clock.now, rates=DEFAULT_RATES
             )
 
     if ctx.db.dialect == "postgresql":

@@ -15,6 +15,7 @@ from tests.factories import supplier
 from wedsync_success.churn import repository
 from wedsync_success.churn.models import ChurnPrediction
 from wedsync_success.context import AppContext
+from wedsync_success.kit.currency import DEFAULT_RATES
 from wedsync_success.suppliers.service import upsert_batch
 
 
@@ -57,16 +58,18 @@ async def test_crosswise_upserts_wait_instead_of_deadlocking(
 
     async def second() -> None:
         async with ctx.db.sessions() as session, session.begin():
-            await repository.write_predictions(session, _batch([b, a], clock, 0.2))
+            await repository.write_predictions(
+                session, _batch([b, a], clock, 0.2), rates=DEFAULT_RATES
+            )
 
     async with ctx.db.sessions() as session, session.begin():
-        await repository.write_predictions(session, _batch([a], clock, 0.1))
+        await repository.write_predictions(session, _batch([a], clock, 0.1), rates=DEFAULT_RATES)
         waiting = asyncio.create_task(second())
         for _ in range(2000):  # until the second writer waits for our row
             if await _waiting_row_locks(ctx) or waiting.done():
                 break
             await asyncio.sleep(0.005)
-        await repository.write_predictions(session, _batch([b], clock, 0.1))
+        await repository.write_predictions(session, _batch([b], clock, 0.1), rates=DEFAULT_RATES)
     await waiting  # a deadlock would raise here (or above)
     async with ctx.db.sessions() as session:
         rows = (await session.execute(select(ChurnPrediction.probability))).scalars().all()

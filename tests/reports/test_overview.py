@@ -7,6 +7,7 @@ import httpx
 from tests.conftest import FakeClock
 from tests.helpers import create_supplier
 from wedsync_success.context import AppContext
+from wedsync_success.kit.currency import DEFAULT_RATES
 from wedsync_success.reports.snapshots import OverviewSnapshots
 
 
@@ -67,7 +68,9 @@ async def test_overview_snapshot_is_served_stale_and_refreshed_behind(
     client: httpx.AsyncClient, ctx: AppContext
 ) -> None:
     now = [100.0]
-    snapshots = OverviewSnapshots(ctx.db, max_age_seconds=15, monotonic=lambda: now[0])
+    snapshots = OverviewSnapshots(
+        ctx.db, max_age_seconds=15, rates=DEFAULT_RATES, monotonic=lambda: now[0]
+    )
     today = ctx.clock().date()
     await create_supplier(client)
     assert (await snapshots.get(today)).active_suppliers == 1
@@ -80,6 +83,6 @@ async def test_overview_snapshot_is_served_stale_and_refreshed_behind(
     await snapshots.settled()
     assert (await snapshots.get(today)).active_suppliers == 2
 
-    always_fresh = OverviewSnapshots(ctx.db, max_age_seconds=0)
+    always_fresh = OverviewSnapshots(ctx.db, max_age_seconds=0, rates=DEFAULT_RATES)
     await create_supplier(client)
     assert (await always_fresh.get(today)).active_suppliers == 3

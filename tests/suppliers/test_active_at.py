@@ -26,6 +26,7 @@ from wedsync_success.churn.models import ChurnPrediction
 from wedsync_success.context import AppContext
 from wedsync_success.health.models import HealthScoreHistory
 from wedsync_success.health.service import recompute
+from wedsync_success.kit.currency import DEFAULT_RATES
 from wedsync_success.reports.overview import monthly_churn, overview
 from wedsync_success.suppliers.subscriptions import is_active_at, running_at_seconds
 
@@ -126,6 +127,7 @@ async def test_churn_labels_and_outcomes_count_an_end_at_the_horizon_as_churn(
                 risk_bands=["medium", "medium"],
                 drivers=[None, None],
             ),
+            rates=DEFAULT_RATES,
         )
         await churn_repository.fill_outcomes(session, now=T + timedelta(days=1))
         p = ChurnPrediction
@@ -139,7 +141,7 @@ async def test_overview_counts_the_customers_at_midnight(
     ctx: AppContext, boundary: dict[str, uuid.UUID]
 ) -> None:
     async with ctx.db.transaction() as session:
-        report = await overview(session, as_of=AS_OF)
+        report = await overview(session, as_of=AS_OF, rates=DEFAULT_RATES)
         may, june = await monthly_churn(session, as_of=date(2026, 6, 30), months=2)
     assert report.active_suppliers == len(ACTIVE_AT_T)
     # May: ends_at_midnight, ends_just_after and open were customers on 1 May; only the first

@@ -17,6 +17,7 @@ from tests.helpers import create_supplier, ingest
 from wedsync_success.access.team import create_user
 from wedsync_success.churn.repository import PredictionBatch, write_predictions
 from wedsync_success.context import AppContext
+from wedsync_success.kit.currency import DEFAULT_RATES
 from wedsync_success.kit.errors import ValidationFailed
 
 EMAIL, PASSWORD = "ana@wedsync.example", "correct horse battery"
@@ -193,15 +194,17 @@ async def test_the_supplier_page_shows_the_latest_churn_prediction(
         "direction": "up",
     }
     async with ctx.db.transaction() as session:
-        await write_predictions(session, batch(1, 0.3412, "high", [reason]))
-        await write_predictions(session, batch(8, 0.05, "low", None))  # older: not shown
+        await write_predictions(session, batch(1, 0.3412, "high", [reason]), rates=DEFAULT_RATES)
+        await write_predictions(
+            session, batch(8, 0.05, "low", None), rates=DEFAULT_RATES
+        )  # older: not shown
     page = (await client.get(f"/suppliers/{sid}")).text
     assert "data-churn-probability>34%<" in page
     assert "churn-high" in page
     assert "No login for 21 days" in page  # a row logged before groups, said again plainly
     assert "Model v0007" in page
     async with ctx.db.transaction() as session:
-        await write_predictions(session, batch(0, 0.08, "low", None))
+        await write_predictions(session, batch(0, 0.08, "low", None), rates=DEFAULT_RATES)
     page = (await client.get(f"/suppliers/{sid}")).text
     assert "data-churn-probability>8%<" in page
     assert "Reasons are stored for the high-risk band" in page

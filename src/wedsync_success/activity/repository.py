@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, case, func, literal, select
+from sqlalchemy import BigInteger, case, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wedsync_success.activity.models import ActivityEvent, DailyRollup, SupplierEventTotal
@@ -193,6 +193,28 @@ async def last_seen_by_user(
         .group_by(e.user_id)
     )
     return {user_id: seen for user_id, seen in rows if user_id is not None}
+
+
+async def first_activity_after(
+    session: AsyncSession,
+    supplier_id: uuid.UUID,
+    *,
+    as_of: date,
+    known_at: datetime,
+    since: datetime,
+) -> datetime | None:
+    """When the supplier's earliest activity that a view computed from features as of
+    ``as_of`` at ``known_at`` could not include happened: an event on a later day, or one
+    stored after ``known_at`` (a late arrival). Only events from ``since`` on are looked at
+    (the supplier's time index bounds the scan); None when there is none."""
+    e = ActivityEvent
+    return await session.scalar(
+        select(func.min(e.occurred_at)).where(
+            e.supplier_id == supplier_id,
+            e.occurred_at >= since,
+            or_(e.occurred_on > as_of, e.ingested_at > known_at),
+        )
+    )
 
 
 async def lifetime_counts(session: AsyncSession, supplier_id: uuid.UUID) -> dict[str, int]:

@@ -6,9 +6,6 @@ is imported on the first churn request, not when the app starts.
 
 from __future__ import annotations
 
-import asyncio
-import importlib
-import sys
 import uuid
 from datetime import date
 from pathlib import Path
@@ -17,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 from fastapi import APIRouter, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from wedsync_success.churn import lazy
 from wedsync_success.churn.schemas import ChurnPredictionOut, PredictRequest
 from wedsync_success.context import AppContext
 from wedsync_success.web.body import read_json, validate_body
@@ -28,15 +26,6 @@ if TYPE_CHECKING:
     from wedsync_success.churn.registry import Registry
 
 router = APIRouter(prefix=API_PREFIX, tags=["churn"])
-
-SERVING = "wedsync_success.churn.serving"
-
-
-async def _load_serving() -> None:
-    """Import the model stack once, in a worker thread, so the first churn request does not
-    stall every other request on the event loop while LightGBM loads."""
-    if SERVING not in sys.modules:
-        await asyncio.to_thread(importlib.import_module, SERVING)
 
 
 def _registry(path: Path) -> Registry:
@@ -51,7 +40,7 @@ AsOf = Annotated[Day | None, Query(description="Features as of this day; default
 async def _predict(
     session: AsyncSession, ctx: AppContext, supplier_id: uuid.UUID, as_of: date | None
 ) -> ChurnPredictionOut:
-    await _load_serving()
+    await lazy.serving()
     from wedsync_success.churn import serving
 
     return await serving.predict_supplier(
@@ -94,7 +83,10 @@ async def post_supplier_churn(
         from wedsync_success.churn import serving
 
         await serving.log_prediction(
-            session=session, prediction=prediction, predicted_at=ctx.clock()
+            session=session,
+            prediction=prediction,
+            predicted_at=ctx.clock(),
+            rates=ctx.settings.rates,
         )
         return prediction
 
@@ -116,7 +108,7 @@ async def post_churn_predict(
     names the model version. 404 when no model is active yet."""
     payload = await read_json(request, limit=ctx.settings.max_body_bytes)
     body = validate_body(PredictRequest, payload)
-    await _load_serving()
+    await lazy.serving()
     from wedsync_success.churn import serving
 
     return serving.predict_record(

@@ -279,6 +279,7 @@ def score(
                 registry=registry,
                 as_of=as_of,
                 now=ctx.clock(),
+                rates=ctx.settings.rates,
                 explain_bands=bands,
             )
         async with ctx.db.transaction() as session:

@@ -8,6 +8,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Date,
@@ -53,6 +54,49 @@ class ChurnPrediction(Base):
     outcome: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     """Did the supplier churn within the horizon? Null until that is known."""
     outcome_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class SupplierChurnCurrent(Base):
+    """Each supplier's latest logged churn prediction: one row per supplier, for lists.
+
+    "Latest per supplier" over the log is a window over millions of rows; this table is what
+    the suppliers list sorts and filters by (churn probability, band, expected MRR lost).
+    Every writer of the log writes it in the same transaction (batch scoring, ``POST
+    /suppliers/{id}/churn``), a prediction for an earlier day never replacing a later one;
+    nothing else does (interventions never write scoring tables). ``expected_mrr_loss_minor``
+    is repriced when the supplier's MRR or currency changes.
+    """
+
+    __tablename__ = "supplier_churn_current"
+    # One index per sort, (sort column, supplier_id) for keyset pages, carrying the columns
+    # the churn filters test so that rows a filter rejects are rejected from the index. Two
+    # indexes, not one per filter: every one of them is rewritten for every supplier by each
+    # day's scoring.
+    __table_args__ = (
+        Index("ix_supplier_churn_current_probability", "probability", "supplier_id", "risk_band"),
+        Index(
+            "ix_supplier_churn_current_priority",
+            "expected_mrr_loss_minor",
+            "supplier_id",
+            "probability",
+            "risk_band",
+        ),
+    )
+
+    supplier_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("suppliers.id", ondelete="CASCADE"), primary_key=True
+    )
+    model_version: Mapped[str] = mapped_column(String(64))
+    as_of: Mapped[date] = mapped_column(Date)
+    """The day the features were as of."""
+    horizon_days: Mapped[int] = mapped_column(Integer)
+    probability: Mapped[float] = mapped_column(Float)
+    risk_band: Mapped[str] = mapped_column(String(16))
+    predicted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expected_mrr_loss_minor: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    """probability x MRR in the reporting currency's minor units; NULL when the supplier's
+    currency has no configured rate (not converted, never 0)."""
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 activity_windows = Table(

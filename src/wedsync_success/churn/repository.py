@@ -14,7 +14,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
     Table,
+    cast,
     exists,
     func,
     select,
@@ -23,12 +26,13 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wedsync_success.activity.models import DailyRollup
-from wedsync_success.churn.models import ChurnPrediction
-from wedsync_success.db.bulk import upsert_columns
+from wedsync_success.churn.models import ChurnPrediction, SupplierChurnCurrent
+from wedsync_success.db.bulk import Lookup, upsert_columns
 from wedsync_success.db.types import as_date
 from wedsync_success.health import repository as health_repository
 from wedsync_success.health.components import compute as compute_health
 from wedsync_success.health.config import HealthConfig
+from wedsync_success.kit.currency import Rates
 from wedsync_success.suppliers.models import Supplier
 from wedsync_success.suppliers.subscriptions import running_at
 
@@ -110,9 +114,25 @@ class PredictionBatch:
 
 
 _PREDICTIONS = typing.cast(Table, ChurnPrediction.__table__)
+_CURRENT = typing.cast(Table, SupplierChurnCurrent.__table__)
+_SUPPLIERS = typing.cast(Table, Supplier.__table__)
 
 
-async def write_predictions(session: AsyncSession, batch: PredictionBatch) -> None:
+def _expected_loss(rates: Rates, probability: Any, suppliers: Table) -> ColumnElement[Any]:
+    """probability x the supplier's MRR (its row in ``suppliers``, as it is now) in reporting
+    minor units; NULL when its currency has no rate. :meth:`Rates.factor` in SQL."""
+    s = suppliers.c
+    return cast(func.round(probability * s.mrr_minor * rates.sql_factor(s.currency)), BigInteger)
+
+
+async def write_predictions(session: AsyncSession, batch: PredictionBatch, *, rates: Rates) -> None:
+    """Log a batch of predictions and make them the suppliers' current ones: two set-based
+    statements whatever the batch's size (see :func:`write_log`, :func:`write_current`)."""
+    await write_log(session, batch)
+    await write_current(session, batch, rates=rates)
+
+
+async def write_log(session: AsyncSession, batch: PredictionBatch) -> None:
     """Upsert a batch of predictions on (supplier, day, model): scoring a day again replaces.
 
     Sent as columns (see :mod:`wedsync_success.db.bulk`), the model, day and horizon once.
@@ -135,6 +155,73 @@ async def write_predictions(session: AsyncSession, batch: PredictionBatch) -> No
             "predicted_at": batch.predicted_at,
         },
     )
+
+
+async def write_current(session: AsyncSession, batch: PredictionBatch, *, rates: Rates) -> None:
+    """Make a batch each supplier's current prediction (``supplier_churn_current``) unless
+    one for a later day is there, with its expected MRR lost priced at ``rates`` from the
+    supplier's MRR and currency in the same statement: one set-based upsert."""
+    await upsert_columns(
+        session,
+        _CURRENT,
+        key=("supplier_id",),
+        columns={
+            "supplier_id": batch.supplier_ids,
+            "probability": [float(p) for p in batch.probabilities],
+            "risk_band": [str(b) for b in batch.risk_bands],
+        },
+        constants={
+            "model_version": batch.model_version,
+            "as_of": batch.as_of,
+            "horizon_days": batch.horizon_days,
+            "predicted_at": batch.predicted_at,
+            "updated_at": batch.predicted_at,
+        },
+        newer_only="as_of",
+        lookup=Lookup(
+            table=_SUPPLIERS,
+            key="id",
+            by="supplier_id",
+            columns={
+                "expected_mrr_loss_minor": lambda value, suppliers: _expected_loss(
+                    rates, value("probability"), suppliers
+                )
+            },
+        ),
+    )
+
+
+async def price_current(
+    session: AsyncSession, *, rates: Rates, supplier_ids: Sequence[uuid.UUID], now: datetime
+) -> None:
+    """Reprice the current predictions of ``supplier_ids`` from their MRR and currency as
+    they are now (after a subscription change or a supplier update). One statement."""
+    if not supplier_ids:
+        return
+    c = SupplierChurnCurrent
+    priced = (
+        select(_expected_loss(rates, c.probability, _SUPPLIERS))
+        .where(_SUPPLIERS.c.id == c.supplier_id)
+        .scalar_subquery()
+    )
+    await session.execute(
+        update(c)
+        .where(c.supplier_id.in_(sorted(set(supplier_ids))))
+        .values(expected_mrr_loss_minor=priced, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def current_prediction(
+    session: AsyncSession, supplier_id: uuid.UUID
+) -> SupplierChurnCurrent | None:
+    return await session.get(SupplierChurnCurrent, supplier_id)
+
+
+async def any_current(session: AsyncSession) -> bool:
+    """Whether any supplier has a current churn prediction (one index probe)."""
+    found = await session.scalar(select(SupplierChurnCurrent.supplier_id).limit(1))
+    return found is not None
 
 
 async def fill_outcomes(session: AsyncSession, *, now: datetime) -> tuple[int, int]:
@@ -196,6 +283,20 @@ async def latest_prediction(
     query = (
         select(p)
         .where(p.supplier_id == supplier_id)
+        .order_by(p.as_of.desc(), p.predicted_at.desc())
+        .limit(1)
+    )
+    return (await session.scalars(query)).first()
+
+
+async def latest_prediction_before(
+    session: AsyncSession, supplier_id: uuid.UUID, *, before: date
+) -> ChurnPrediction | None:
+    """The supplier's latest logged prediction whose features are from before ``before``."""
+    p = ChurnPrediction
+    query = (
+        select(p)
+        .where(p.supplier_id == supplier_id, p.as_of < before)
         .order_by(p.as_of.desc(), p.predicted_at.desc())
         .limit(1)
     )

@@ -7,8 +7,9 @@ transaction. Every "as of" date is a parameter.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -44,6 +45,7 @@ from wedsync_success.churn.training import (
 )
 from wedsync_success.context import AppContext
 from wedsync_success.db.locks import lock_prediction_log
+from wedsync_success.kit.currency import Rates
 from wedsync_success.kit.errors import ValidationFailed
 
 FloatArray = npt.NDArray[np.float64]
@@ -327,9 +329,11 @@ async def score_all(
     registry: Registry,
     as_of: date,
     now: datetime,
+    rates: Rates,
     explain_bands: tuple[str, ...] = ("high",),
 ) -> ScoreSummary:
-    """Score every eligible supplier in one vectorised pass and log the predictions.
+    """Score every eligible supplier in one vectorised pass and log the predictions (each
+    also becomes the supplier's current one, its expected MRR lost priced at ``rates``).
 
     SHAP drivers are computed (one batched ``pred_contrib`` call) only for the rows in
     ``explain_bands``; the others are logged without drivers.
@@ -389,24 +393,30 @@ async def score_all(
         return [as_logged(row) for row in found]
 
     async def write_after(
-        previous: asyncio.Future[None], batch: repository.PredictionBatch
+        previous: asyncio.Future[None], write: Callable[[], Awaitable[None]]
     ) -> None:
         await previous  # one session: writes go one after another
-        await repository.write_predictions(session, batch)
+        await write()
 
-    # A pipeline: the rows without drivers are written while the first drivers are computed,
-    # then each chunk of explained rows is written while the next chunk is explained. The
-    # database and LightGBM work outside the GIL, so the two overlap on separate cores.
+    # A pipeline: the rows without drivers are written to the log, then every row becomes
+    # its supplier's current prediction (one upsert for the whole batch), while the first
+    # drivers are computed; then each chunk of explained rows is logged while the next chunk
+    # is explained. The database and LightGBM work outside the GIL, so the two overlap on
+    # separate cores.
     plain = np.flatnonzero(~explained)
-    writing = asyncio.ensure_future(
-        repository.write_predictions(session, rows(plain, [None] * plain.size))
+    everyone = np.arange(len(frame))
+    writing = asyncio.ensure_future(repository.write_log(session, rows(plain, [None] * plain.size)))
+    current = functools.partial(
+        repository.write_current, session, rows(everyone, [None] * everyone.size), rates=rates
     )
+    writing = asyncio.ensure_future(write_after(writing, current))
     try:
         explained_rows = np.flatnonzero(explained)
         for start in range(0, explained_rows.size, EXPLAIN_CHUNK):
             chunk = explained_rows[start : start + EXPLAIN_CHUNK]
             found = await asyncio.to_thread(explain, chunk)
-            writing = asyncio.ensure_future(write_after(writing, rows(chunk, found)))
+            log = functools.partial(repository.write_log, session, rows(chunk, found))
+            writing = asyncio.ensure_future(write_after(writing, log))
     finally:
         await writing
     seconds["explain + write"] = time.perf_counter() - t

@@ -21,6 +21,7 @@ from wedsync_success.churn.prediction import PREDICTORS, FloatArray, Predictor
 from wedsync_success.churn.registry import Registry
 from wedsync_success.churn.schemas import ChurnPredictionOut, Driver, DriverGroup
 from wedsync_success.kit.clock import start_of_day
+from wedsync_success.kit.currency import Rates
 from wedsync_success.kit.errors import NotFound, ValidationFailed
 
 
@@ -101,10 +102,11 @@ async def predict_supplier(
 
 
 async def log_prediction(
-    *, session: AsyncSession, prediction: ChurnPredictionOut, predicted_at: datetime
+    *, session: AsyncSession, prediction: ChurnPredictionOut, predicted_at: datetime, rates: Rates
 ) -> None:
     """Write a supplier's prediction to the prediction log, replacing the one made by the same
-    model for the same supplier and day (the caller commits)."""
+    model for the same supplier and day, and make it the supplier's current one unless that
+    is for a later day (the caller commits)."""
     if prediction.supplier_id is None or prediction.as_of is None:
         raise ValueError("only a supplier's prediction as of a day can be logged")
     logged = as_logged({"groups": [g.model_dump() for g in prediction.groups]})
@@ -121,6 +123,7 @@ async def log_prediction(
             risk_bands=[prediction.risk_band],
             drivers=[logged],
         ),
+        rates=rates,
     )
 
 

@@ -19,7 +19,8 @@ import functools
 import itertools
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import JSON, ColumnElement, Table, Text, bindparam, cast, func, select
@@ -57,6 +58,22 @@ def _on_conflict(
     )
 
 
+@dataclass(frozen=True)
+class Lookup:
+    """Columns an upsert computes from another table's row, found by key, in the same
+    statement: on PostgreSQL a join of the unnested rows, on SQLite a subquery per row (an
+    index probe in C). No read of that table in Python."""
+
+    table: Table
+    key: str
+    """The key column of ``table``."""
+    by: str
+    """The column of the rows that holds that key."""
+    columns: Mapping[str, Callable[[Callable[[str], Any], Table], ColumnElement[Any]]]
+    """name -> a function of (the row's value of a column by name, ``table``) that builds the
+    column's expression."""
+
+
 @functools.cache
 def _postgres_statement(
     table: Table,
@@ -67,6 +84,18 @@ def _postgres_statement(
     skip_existing: bool,
 ) -> Any:
     """INSERT ... SELECT FROM unnest(arrays), built once per shape."""
+    return _build_postgres(table, per_row, per_batch, key, newer_only, skip_existing, None)
+
+
+def _build_postgres(
+    table: Table,
+    per_row: tuple[str, ...],
+    per_batch: tuple[str, ...],
+    key: tuple[str, ...],
+    newer_only: str | None,
+    skip_existing: bool,
+    lookup: Lookup | None,
+) -> Any:
     arrays = [
         bindparam(
             name, type_=postgresql.ARRAY(Text if _is_json(table, name) else table.c[name].type)
@@ -79,7 +108,17 @@ def _postgres_statement(
     ]
     constants = [bindparam(name, type_=table.c[name].type) for name in per_batch]
     names = [*per_row, *per_batch]
-    insert = postgresql.insert(table).from_select(names, select(*values, *constants))
+    source = select(*values, *constants)
+    if lookup is not None:
+        other, by_name = lookup.table, dict(zip(names, (*values, *constants), strict=True))
+        computed = [make(by_name.__getitem__, other) for make in lookup.columns.values()]
+        source = (
+            select(*values, *constants, *computed)
+            .select_from(rows.outerjoin(other, other.c[lookup.key] == rows.c[lookup.by]))
+            .order_by(rows.c[lookup.by])  # the rows' key order, for the row locks (see above)
+        )
+        names += list(lookup.columns)
+    insert = postgresql.insert(table).from_select(names, source)
     return _on_conflict(insert, table, names, key, newer_only, skip_existing)
 
 
@@ -92,9 +131,31 @@ def _sqlite_statement(
     skip_existing: bool,
 ) -> tuple[str, tuple[str, ...]]:
     """The driver-level SQL of a one-row upsert, and the names of its ``?`` parameters."""
-    insert = sqlite.insert(table).values({name: bindparam(name) for name in names})
-    upsert = _on_conflict(insert, table, names, key, newer_only, skip_existing)
+    return _build_sqlite(table, names, key, newer_only, skip_existing, None)
+
+
+def _build_sqlite(
+    table: Table,
+    names: tuple[str, ...],
+    key: tuple[str, ...],
+    newer_only: str | None,
+    skip_existing: bool,
+    lookup: Lookup | None,
+) -> tuple[str, tuple[str, ...]]:
+    params: dict[str, Any] = {name: bindparam(name) for name in names}
+    row: dict[str, Any] = dict(params)
+    if lookup is not None:
+        other = lookup.table
+        for name, make in lookup.columns.items():
+            row[name] = (
+                select(make(params.__getitem__, other))
+                .where(other.c[lookup.key] == params[lookup.by])
+                .scalar_subquery()
+            )
+    insert = sqlite.insert(table).values(row)
+    upsert = _on_conflict(insert, table, list(row), key, newer_only, skip_existing)
     compiled = upsert.compile(dialect=sqlite.dialect())
+    # A name bound twice (a value, and the key of a lookup) is listed twice, by position.
     return str(compiled), tuple(compiled.positiontup or ())
 
 
@@ -140,11 +201,13 @@ async def upsert_columns(
     constants: Mapping[str, Any] | None = None,
     newer_only: str | None = None,
     skip_existing: bool = False,
+    lookup: Lookup | None = None,
 ) -> None:
     """Insert rows given as ``columns`` (name -> one value per row) plus ``constants`` (name ->
     one value for every row); a row whose ``key`` exists replaces it - only when its
     ``newer_only`` column is not older than the stored one, if given - or, with
-    ``skip_existing``, is left as it is and the new row dropped."""
+    ``skip_existing``, is left as it is and the new row dropped. ``lookup`` columns are
+    computed in the statement from another table (built on each call, not cached)."""
     constants = dict(constants or {})
     per_row = tuple(columns)
     size = len(columns[per_row[0]]) if per_row else 0
@@ -156,9 +219,8 @@ async def upsert_columns(
     dialect = session.get_bind().dialect
     if dialect.name == "postgresql":
         columns = _in_key_order(columns, [k for k in key if k in columns], size)
-        stmt = _postgres_statement(
-            table, per_row, tuple(constants), tuple(key), newer_only, skip_existing
-        )
+        shape = (table, per_row, tuple(constants), tuple(key), newer_only, skip_existing)
+        stmt = _build_postgres(*shape, lookup) if lookup else _postgres_statement(*shape)
         for start in range(0, size, CHUNK):
             params = {
                 name: _postgres_values(table, name, values[start : start + CHUNK])
@@ -166,9 +228,8 @@ async def upsert_columns(
             }
             await session.execute(stmt, {**params, **constants})
         return
-    sql, order = _sqlite_statement(
-        table, (*per_row, *constants), tuple(key), newer_only, skip_existing
-    )
+    one_row = (table, (*per_row, *constants), tuple(key), newer_only, skip_existing)
+    sql, order = _build_sqlite(*one_row, lookup) if lookup else _sqlite_statement(*one_row)
     values: dict[str, Iterable[Any]] = {
         name: _sqlite_values(table, dialect, name, columns[name]) for name in per_row
     }

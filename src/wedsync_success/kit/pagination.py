@@ -24,8 +24,8 @@ MAX_CURSOR_CHARS = 2048
 """Longer than any cursor a listing makes (a 200-character name and a UUID), far below 40 KB."""
 
 
-CursorPart = type[float] | type[str] | type[uuid.UUID]
-"""The type of one value in a cursor: a JSON number, a string, or a UUID as text."""
+CursorPart = type[float] | type[int] | type[str] | type[uuid.UUID]
+"""The type of one value in a cursor: a JSON number, an integer, a string, or a UUID as text."""
 
 
 def encode_cursor(values: list[Any]) -> str:
@@ -48,6 +48,9 @@ def _part(value: Any, expected: CursorPart) -> Any:
     if expected is float:
         if isinstance(value, int | float) and math.isfinite(value):
             return float(value)
+    elif expected is int:
+        if isinstance(value, int) and -(2**63) <= value < 2**63:
+            return value
     elif expected is str:
         if isinstance(value, str) and "\x00" not in value:
             return value

@@ -27,7 +27,8 @@ async def get_overview(
     _key: ReadKey,
     as_of: Annotated[Day | None, Query(description="Day to report as of; default today")] = None,
 ) -> Overview:
-    """Active suppliers, churn this month and by month, risk levels, MRR at risk, milestones.
+    """Active suppliers, churn this month and by month, risk levels, MRR at risk (per currency
+    and in the reporting currency, with the rates used), milestones.
 
     Today's overview is at most WEDSYNC_OVERVIEW_MAX_AGE_SECONDS old (refreshed in the
     background); another day's is computed on request.
@@ -35,4 +36,4 @@ async def get_overview(
     today = ctx.clock().date()
     if as_of is None or as_of == today:
         return await ctx.overviews.get(today)
-    return await overview(session, as_of=as_of)
+    return await overview(session, as_of=as_of, rates=ctx.settings.rates)

@@ -17,8 +17,15 @@ from wedsync_success.events.types import SuccessEventType
 from wedsync_success.health.config import RiskLevel
 from wedsync_success.health.models import HealthScore
 from wedsync_success.kit.clock import start_of_day
+from wedsync_success.kit.currency import Rates
 from wedsync_success.milestones.models import MilestoneAchievement
-from wedsync_success.reports.schemas import HistogramBin, MonthlyChurn, Overview, WeeklyCount
+from wedsync_success.reports.schemas import (
+    HistogramBin,
+    MonthlyChurn,
+    Overview,
+    ReportingTotal,
+    WeeklyCount,
+)
 from wedsync_success.suppliers.models import Supplier
 from wedsync_success.suppliers.subscriptions import active_at, running_at
 
@@ -58,8 +65,9 @@ async def monthly_churn(session: AsyncSession, *, as_of: date, months: int) -> l
     return out
 
 
-async def overview(session: AsyncSession, *, as_of: date) -> Overview:
-    """Everything the overview page shows, as of the end of ``as_of``."""
+async def overview(session: AsyncSession, *, as_of: date, rates: Rates) -> Overview:
+    """Everything the overview page shows, as of the end of ``as_of``; totals across
+    currencies at ``rates``."""
     now = start_of_day(as_of + timedelta(days=1))
     h = HealthScore
     bins = [(low, low + 10) for low in range(0, 100, 10)]
@@ -110,6 +118,7 @@ async def overview(session: AsyncSession, *, as_of: date) -> Overview:
     )
 
     months = await monthly_churn(session, as_of=as_of, months=12)
+    at_risk = rates.total(mrr_at_risk)
     return Overview(
         as_of=as_of,
         active_suppliers=active_count,
@@ -118,6 +127,12 @@ async def overview(session: AsyncSession, *, as_of: date) -> Overview:
         average_health=round(total_score / scored, 1) if scored else None,
         suppliers_by_risk=by_risk,
         mrr_at_risk_minor=dict(sorted(mrr_at_risk.items())),
+        mrr_at_risk=ReportingTotal(
+            currency=at_risk.currency,
+            total_minor=at_risk.minor,
+            rates=at_risk.rates_used,
+            not_converted_minor=at_risk.not_converted,
+        ),
         milestones_this_week=milestones_week,
         health_distribution=[
             HistogramBin(low=low, high=high, count=n)

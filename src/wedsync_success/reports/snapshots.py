@@ -18,6 +18,7 @@ from datetime import date
 import structlog
 
 from wedsync_success.db import Database
+from wedsync_success.kit.currency import Rates
 from wedsync_success.reports.overview import overview
 from wedsync_success.reports.schemas import Overview
 
@@ -38,9 +39,11 @@ class OverviewSnapshots:
         db: Database,
         *,
         max_age_seconds: float,
+        rates: Rates,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._db = db
+        self._rates = rates
         self._max_age = max_age_seconds
         self._monotonic = monotonic
         self._snapshots: dict[date, _Snapshot] = {}
@@ -61,7 +64,7 @@ class OverviewSnapshots:
 
     async def _compute(self, as_of: date) -> _Snapshot:
         async with self._db.sessions() as session:
-            report = await overview(session, as_of=as_of)
+            report = await overview(session, as_of=as_of, rates=self._rates)
         snapshot = _Snapshot(report, self._monotonic())
         self._snapshots = {as_of: snapshot}  # keep only the current day
         return snapshot

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from wedsync_success.health.config import RiskLevel
 from wedsync_success.kit.pagination import MAX_CURSOR_CHARS
-from wedsync_success.pipeline import refresh
+from wedsync_success.pipeline import refresh, reprice_churn
 from wedsync_success.suppliers import service
 from wedsync_success.suppliers.models import PlanTier, SubscriptionStatus, VendorType
 from wedsync_success.suppliers.profile import SupplierProfile, supplier_profile
@@ -30,6 +30,8 @@ from wedsync_success.web.deps import (
 from wedsync_success.web.openapi import READ, WRITE, error_responses, json_body
 
 router = APIRouter(prefix=API_PREFIX, tags=["suppliers"])
+
+ChurnBand = Literal["low", "medium", "high"]
 
 
 class SupplierBatchIn(BaseModel):
@@ -59,6 +61,7 @@ async def post_suppliers(
 
     async def work(session: AsyncSession) -> SupplierBatchResult:
         result = await service.upsert_batch(session=session, items=suppliers, now=now)
+        await reprice_churn(session=session, ctx=ctx, supplier_ids=result.ids)
         await refresh(
             session=session,
             ctx=ctx,
@@ -78,6 +81,7 @@ async def post_suppliers(
     responses=error_responses(*READ),
 )
 async def get_suppliers(
+    ctx: ContextDep,
     session: SessionDep,
     _key: ReadKey,
     risk_level: RiskLevel | None = None,
@@ -89,9 +93,23 @@ async def get_suppliers(
     ] = False,
     score_min: Annotated[float | None, Query(ge=0, le=100, allow_inf_nan=False)] = None,
     score_max: Annotated[float | None, Query(ge=0, le=100, allow_inf_nan=False)] = None,
+    churn_band: Annotated[
+        ChurnBand | None, Query(description="The churn model's band of the latest prediction")
+    ] = None,
+    churn_probability_min: Annotated[
+        float | None, Query(ge=0, le=1, allow_inf_nan=False, description="Inclusive, 0-1")
+    ] = None,
+    churn_probability_max: Annotated[
+        float | None, Query(ge=0, le=1, allow_inf_nan=False, description="Inclusive, 0-1")
+    ] = None,
     sort: Annotated[
         SupplierSort,
-        Query(description="score (riskiest first), -score, change_7d (steepest decline) or name"),
+        Query(
+            description="score (riskiest health first), -score, change_7d (steepest decline), "
+            "name, priority (expected MRR lost = churn probability x MRR in the reporting "
+            "currency, largest first), -churn_probability (most likely to leave first) or "
+            "churn_probability; the churn sorts list only suppliers with a churn prediction"
+        ),
     ] = "score",
     cursor: Annotated[
         str | None,
@@ -108,9 +126,17 @@ async def get_suppliers(
         current_only=current_only,
         score_min=score_min,
         score_max=score_max,
+        churn_band=churn_band,
+        churn_min=churn_probability_min,
+        churn_max=churn_probability_max,
     )
     return await service.list_suppliers(
-        session=session, filters=filters, sort=sort, cursor=cursor, limit=limit
+        session=session,
+        filters=filters,
+        reporting_currency=ctx.settings.reporting_currency,
+        sort=sort,
+        cursor=cursor,
+        limit=limit,
     )
 
 

@@ -11,12 +11,15 @@ from typing import Any, Literal
 from sqlalchemy import Row, and_, delete, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from wedsync_success.churn.models import SupplierChurnCurrent
 from wedsync_success.db.upsert import dialect_insert
 from wedsync_success.health.models import HealthScore
 from wedsync_success.suppliers.models import SubscriptionStatus, Supplier, SupplierUser
 from wedsync_success.suppliers.subscriptions import active_at
 
-SupplierSort = Literal["score", "-score", "change_7d", "name"]
+SupplierSort = Literal[
+    "score", "-score", "change_7d", "name", "priority", "-churn_probability", "churn_probability"
+]
 """How a supplier listing can be sorted (the keys of :data:`SORTS`)."""
 
 SORTS: dict[str, tuple[Any, bool]] = {
@@ -24,8 +27,15 @@ SORTS: dict[str, tuple[Any, bool]] = {
     "-score": (HealthScore.score, True),
     "change_7d": (HealthScore.change_7d, False),
     "name": (Supplier.business_name, False),
+    "priority": (SupplierChurnCurrent.expected_mrr_loss_minor, True),
+    "-churn_probability": (SupplierChurnCurrent.probability, True),
+    "churn_probability": (SupplierChurnCurrent.probability, False),
 }
-"""Sort keys for listing: column and whether descending; ``id`` always breaks ties."""
+"""Sort keys for listing: column and whether descending; ``id`` always breaks ties.
+
+``priority`` is expected MRR lost (churn probability x MRR in the reporting currency),
+largest first; it and the churn probability sorts list only suppliers with a current churn
+prediction (``supplier_churn_current``), priority only those whose currency has a rate."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +48,18 @@ class SupplierFilters:
     """Only current customers (any status but cancelled)."""
     score_min: float | None = None
     score_max: float | None = None
+    churn_band: str | None = None
+    """The churn model's band of the current prediction (low, medium, high)."""
+    churn_min: float | None = None
+    churn_max: float | None = None
+    """Bounds (0-1, inclusive) of the current churn probability."""
+
+    @property
+    def on_churn(self) -> bool:
+        """Whether a filter needs a current churn prediction."""
+        return (
+            self.churn_band is not None or self.churn_min is not None or self.churn_max is not None
+        )
 
 
 async def existing_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
@@ -132,12 +154,15 @@ async def page(
     sort: str,
     after: list[Any] | None,
     limit: int,
-) -> Sequence[Row[Supplier, HealthScore]]:
-    """One page of scored suppliers, by keyset on (sort column, id)."""
+) -> Sequence[Row[Supplier, HealthScore, SupplierChurnCurrent | None]]:
+    """One page of scored suppliers with their current churn prediction (if any), by keyset
+    on (sort column, id)."""
     column, descending = SORTS[sort]
-    # Ties break on health_scores.supplier_id (equal to suppliers.id through the join) so the
-    # (score, supplier_id) index serves the ORDER BY and a page never sorts the whole table.
-    tiebreak = HealthScore.supplier_id
+    churn = SupplierChurnCurrent
+    # Ties break on the sorted table's supplier_id (equal to suppliers.id through the joins)
+    # so its (column, supplier_id) index serves the ORDER BY and a page never sorts the
+    # whole table.
+    tiebreak = churn.supplier_id if column.class_ is churn else HealthScore.supplier_id
     conditions = []
     if filters.risk_level:
         conditions.append(HealthScore.risk_level == filters.risk_level)
@@ -153,25 +178,57 @@ async def page(
         conditions.append(HealthScore.score >= filters.score_min)
     if filters.score_max is not None:
         conditions.append(HealthScore.score <= filters.score_max)
+    if filters.churn_band:
+        conditions.append(churn.risk_band == filters.churn_band)
+    # Sorted by priority, the priority index must drive the query (it stops after one page)
+    # and test the probability it carries; a range on the bare column would let SQLite pick
+    # the probability index instead and sort the whole range.
+    probability = churn.probability + 0.0 if sort == "priority" else churn.probability
+    if filters.churn_min is not None:
+        conditions.append(probability >= filters.churn_min)
+    if filters.churn_max is not None:
+        conditions.append(probability <= filters.churn_max)
     if sort == "change_7d":
         conditions.append(HealthScore.change_7d.is_not(None))
+    if sort == "priority":
+        conditions.append(churn.expected_mrr_loss_minor.is_not(None))
     if after is not None:
         last_value, last_id = after[0], uuid.UUID(str(after[1]))
         if descending:
             conditions.append(
                 or_(column < last_value, and_(column == last_value, tiebreak > last_id))
             )
+            # The same rows, as a range an index can start from (SQLite cannot from the OR).
+            conditions.append(column <= last_value)
         else:
             conditions.append(tuple_(column, tiebreak) > tuple_(last_value, last_id))
     order = (column.desc() if descending else column.asc(), tiebreak.asc())
-    rows = await session.execute(
-        select(Supplier, HealthScore)
-        .join(HealthScore, HealthScore.supplier_id == Supplier.id)
-        .where(*conditions)
-        .order_by(*order)
-        .limit(limit)
+    query = select(Supplier, HealthScore, churn).join(
+        HealthScore, HealthScore.supplier_id == Supplier.id
     )
+    on_churn = churn.supplier_id == Supplier.id
+    if column.class_ is churn or filters.on_churn:
+        query = query.join(churn, on_churn)
+    else:
+        query = query.outerjoin(churn, on_churn)
+    rows = await session.execute(query.where(*conditions).order_by(*order).limit(limit))
     return rows.all()
+
+
+async def unpriced(session: AsyncSession, *, current_only: bool) -> dict[str, int]:
+    """Suppliers with a current churn prediction left out of the priority order because
+    their currency has no configured rate, by currency (an index range: they are few)."""
+    churn = SupplierChurnCurrent
+    query = (
+        select(Supplier.currency, func.count())
+        .select_from(churn)
+        .join(Supplier, Supplier.id == churn.supplier_id)
+        .where(churn.expected_mrr_loss_minor.is_(None))
+        .group_by(Supplier.currency)
+    )
+    if current_only:
+        query = query.where(Supplier.subscription_status != SubscriptionStatus.CANCELLED)
+    return {currency: int(n) for currency, n in await session.execute(query)}
 
 
 async def count(session: AsyncSession) -> int:

@@ -114,6 +114,23 @@ class HealthSummary(BaseModel):
     change_30d: float | None
 
 
+class ChurnSummary(BaseModel):
+    """The supplier's current churn prediction (the latest logged one) and what it puts at
+    stake: the churn model's view, next to the health score's."""
+
+    probability: float = Field(description="Calibrated probability of leaving within the horizon")
+    risk_band: str = Field(description="The churn model's band: low, medium or high")
+    as_of: date = Field(description="The day the model's features were as of")
+    horizon_days: int
+    model_version: str
+    predicted_at: datetime
+    expected_mrr_loss_minor: int | None = Field(
+        description="Expected MRR lost = probability x MRR, in minor units of "
+        "expected_mrr_loss_currency; null when the supplier's currency has no configured rate"
+    )
+    expected_mrr_loss_currency: str = Field(description="The reporting currency")
+
+
 class SupplierOut(BaseModel):
     """A supplier with its current health, as listed."""
 
@@ -127,6 +144,9 @@ class SupplierOut(BaseModel):
     subscription_status: str
     signed_up_at: datetime
     health: HealthSummary | None
+    churn: ChurnSummary | None = Field(
+        default=None, description="The latest churn prediction; null before the first scoring"
+    )
 
 
 class SupplierPage(BaseModel):

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from wedsync_success.access import repository as access_repository
 from wedsync_success.activity.schemas import EventIn
+from wedsync_success.churn.models import SupplierChurnCurrent
 from wedsync_success.db.locks import lock_suppliers
 from wedsync_success.kit.batch import RejectedItem, validate_each
 from wedsync_success.kit.errors import NotFound, PayloadTooLarge, ValidationFailed
@@ -21,6 +22,7 @@ from wedsync_success.suppliers import repository
 from wedsync_success.suppliers.models import PlanTier, SubscriptionStatus, Supplier
 from wedsync_success.suppliers.repository import SORTS, SupplierFilters
 from wedsync_success.suppliers.schemas import (
+    ChurnSummary,
     HealthSummary,
     SupplierBatchResult,
     SupplierIn,
@@ -149,11 +151,13 @@ async def list_suppliers(
     *,
     session: AsyncSession,
     filters: SupplierFilters,
+    reporting_currency: str,
     sort: str = "score",
     cursor: str | None = None,
     limit: int = 50,
 ) -> SupplierPage:
-    """A page of suppliers with their health, riskiest first by default."""
+    """A page of suppliers with their health and current churn prediction, riskiest health
+    first by default; expected MRR lost is in ``reporting_currency``."""
     low, high = filters.score_min, filters.score_max
     if low is not None and high is not None and low > high:
         raise ValidationFailed(
@@ -165,6 +169,7 @@ async def list_suppliers(
             f"Unknown sort {sort!r}",
             details=[{"field": "sort", "reason": f"must be one of {', '.join(SORTS)}"}],
         )
+    _check_churn_range(filters)
     column = SORTS[sort][0]
     shape = (column.type.python_type, uuid.UUID)  # what next_cursor below encodes
     after = decode_cursor(cursor, shape=shape) if cursor else None
@@ -187,15 +192,42 @@ async def list_suppliers(
                 change_7d=h.change_7d,
                 change_30d=h.change_30d,
             ),
+            churn=_churn_summary(c, reporting_currency),
         )
-        for s, h in rows[:limit]
+        for s, h, c in rows[:limit]
     ]
     next_cursor = None
     if len(rows) > limit:
-        last_supplier, last_health = rows[limit - 1]
-        owner = last_health if column.class_ is type(last_health) else last_supplier
-        next_cursor = encode_cursor([getattr(owner, column.key), str(last_supplier.id)])
+        last = rows[limit - 1]
+        owner = next(part for part in last if type(part) is column.class_)
+        next_cursor = encode_cursor([getattr(owner, column.key), str(last[0].id)])
     return SupplierPage(items=items, next_cursor=next_cursor)
+
+
+def _check_churn_range(filters: SupplierFilters) -> None:
+    low, high = filters.churn_min, filters.churn_max
+    if low is not None and high is not None and low > high:
+        raise ValidationFailed(
+            f"The churn probability range is empty: from {low:g} is above to {high:g}.",
+            details=[
+                {"field": "churn_probability_min", "reason": "greater than churn_probability_max"}
+            ],
+        )
+
+
+def _churn_summary(current: SupplierChurnCurrent | None, currency: str) -> ChurnSummary | None:
+    if current is None:
+        return None
+    return ChurnSummary(
+        probability=current.probability,
+        risk_band=current.risk_band,
+        as_of=current.as_of,
+        horizon_days=current.horizon_days,
+        model_version=current.model_version,
+        predicted_at=current.predicted_at,
+        expected_mrr_loss_minor=current.expected_mrr_loss_minor,
+        expected_mrr_loss_currency=currency,
+    )
 
 
 class SubscriptionChange(BaseModel):
@@ -245,3 +277,9 @@ async def apply_subscription_events(*, session: AsyncSession, events: Sequence[E
                 supplier.subscription_ended_at = None
                 supplier.cancellation_reason = None
     await session.flush()
+
+
+async def left_out_of_priority(*, session: AsyncSession, current_only: bool) -> dict[str, int]:
+    """How many scored suppliers the priority order leaves out, by currency: those whose
+    currency has no configured rate (their expected MRR lost is not converted)."""
+    return await repository.unpriced(session, current_only=current_only)

@@ -34,6 +34,7 @@ from wedsync_success.suppliers.repository import SORTS, SupplierFilters
 from wedsync_success.suppliers.service import list_suppliers
 from wedsync_success.web.deps import ContextDep, SessionDep, UnitOfWorkDep
 from wedsync_success.web.rendering import render, safe_next
+from wedsync_success.web.risk_view import any_current, churn_filters, risk_view
 from wedsync_success.web.session import (
     CurrentUser,
     check_csrf,
@@ -185,10 +186,15 @@ async def suppliers_page(
     plan: str | None = None,
     score_min: str | None = None,
     score_max: str | None = None,
-    sort: str = "score",
+    churn_band: str | None = None,
+    churn_min: str | None = None,
+    churn_max: str | None = None,
+    sort: str | None = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=10, le=200)] = 50,
 ) -> Response:
+    if not sort:  # who to call first, once the churn model has scored anyone
+        sort = "priority" if await any_current(session) else "score"
     try:
         filters = SupplierFilters(
             risk_level=BlankAsUnset.enum(RiskLevel, risk_level, "risk_level"),
@@ -197,9 +203,15 @@ async def suppliers_page(
             current_only=True,
             score_min=BlankAsUnset.number(score_min, "score_min"),
             score_max=BlankAsUnset.number(score_max, "score_max"),
+            **churn_filters(churn_band, churn_min, churn_max),
         )
         page = await list_suppliers(
-            session=session, filters=filters, sort=sort, cursor=cursor, limit=limit
+            session=session,
+            filters=filters,
+            reporting_currency=ctx.settings.reporting_currency,
+            sort=sort,
+            cursor=cursor,
+            limit=limit,
         )
     except ValidationFailed as exc:
         return render(
@@ -231,6 +243,7 @@ async def suppliers_page(
             "score_min": filters.score_min,
             "score_max": filters.score_max,
         },
+        risk=await risk_view(ctx=ctx, session=session, filters=filters, sort=sort),
     )
 
 

@@ -15,7 +15,6 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from wedsync_success.churn.repository import latest_prediction
 from wedsync_success.context import AppContext
 from wedsync_success.health.peers import peer_standing
 from wedsync_success.health.repository import history as health_history
@@ -25,6 +24,7 @@ from wedsync_success.interventions.one_off import ONE_OFF_CHANNELS
 from wedsync_success.interventions.repository import InterventionFilters, TaskFilters
 from wedsync_success.suppliers.profile import supplier_profile
 from wedsync_success.web import formatting
+from wedsync_success.web.churn_view import churn_block
 from wedsync_success.web.workspace_view import workspace_context
 
 OUTREACH_LIMIT = 50
@@ -63,7 +63,9 @@ async def supplier_context(
     points = await health_history(
         session, supplier_id, since=ctx.clock().date() - timedelta(days=365), until=None
     )
-    churn = await latest_prediction(session, supplier_id)
+    churn = await churn_block(
+        session=session, profile=profile, registry_root=ctx.settings.churn_registry, now=ctx.clock()
+    )
     outreach = await interventions.list_interventions(
         session=session,
         filters=InterventionFilters(supplier_id=supplier_id),
