@@ -22,7 +22,8 @@ from wedsync_success.churn.repository import PredictionBatch, write_predictions
 from wedsync_success.context import AppContext
 from wedsync_success.kit.currency import DEFAULT_RATES
 
-NOT_REACHED = "has not reached &#39;First client added&#39;"
+NOT_REACHED = "Not yet: First client added"
+"""How the logged driver reads on the page (old rows are re-worded by fmt.driver_groups)."""
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ from wedsync_success.churn.features import FeatureSpec
 from wedsync_success.churn.repository import PredictionBatch, write_predictions
 from wedsync_success.config import Settings
 from wedsync_success.context import AppContext, build_context
+from wedsync_success.kit.currency import DEFAULT_RATES
 
 
 @pytest.fixture
@@ -81,6 +82,7 @@ async def _grouped_prediction(ctx: AppContext, sid: str) -> None:
                 risk_bands=["high"],
                 drivers=[list(as_logged(found))],
             ),
+            rates=DEFAULT_RATES,
         )
 
 

@@ -19,6 +19,7 @@ from wedsync_success.churn.explain import as_logged, drivers
 from wedsync_success.churn.features import FeatureSpec
 from wedsync_success.churn.repository import PredictionBatch, write_predictions
 from wedsync_success.context import AppContext
+from wedsync_success.kit.currency import DEFAULT_RATES
 
 
 def _list(html: str, list_id: str) -> str:
@@ -135,7 +136,9 @@ async def test_churn_drivers_are_grouped_facts_old_rows_included(
     values[names.index("logins_30d")] = 0
     found = drivers(contributions, values, names, spec=spec)
     async with ctx.db.transaction() as session:
-        await write_predictions(session, _batch(sid, clock, list(as_logged(found)), day=0))
+        await write_predictions(
+            session, _batch(sid, clock, list(as_logged(found)), day=0), rates=DEFAULT_RATES
+        )
     page = await _page(ctx, f"/suppliers/{sid}")
     groups = page[page.index('id="churn-drivers"') :]
     assert "Pushing the risk up" not in page
@@ -162,7 +165,7 @@ async def test_churn_drivers_are_grouped_facts_old_rows_included(
     ]
     clock.advance(hours=1)
     async with ctx.db.transaction() as session:
-        await write_predictions(session, _batch(sid, clock, old, day=-1))
+        await write_predictions(session, _batch(sid, clock, old, day=-1), rates=DEFAULT_RATES)
     page = await _page(ctx, f"/suppliers/{sid}")
     assert "has not reached" not in page
     assert "Not yet: First client added" in page[page.index('id="churn-drivers"') :]
