@@ -16,6 +16,7 @@ from playwright.async_api import Browser, Page, async_playwright
 
 from tests.conftest import service_unavailable
 from tests.helpers import served
+from wedsync_success.access.models import TeamRole
 from wedsync_success.access.service import create_key
 from wedsync_success.access.team import create_user
 from wedsync_success.config import Settings
@@ -57,7 +58,12 @@ async def _prepare(database_url: str) -> str:
                 session=session, name="e2e", scopes=["ingest", "read"], now=ctx.clock()
             )
             await create_user(
-                session=session, email=EMAIL, name="E2E Tester", password=PASSWORD, now=ctx.clock()
+                session=session,
+                email=EMAIL,
+                name="E2E Tester",
+                password=PASSWORD,
+                now=ctx.clock(),
+                role=TeamRole.ADMIN,  # the team lead: every account is theirs to see
             )
         return key.secret
     finally:

@@ -14,6 +14,7 @@ import pytest
 from tests.conftest import FakeClock
 from tests.factories import event
 from tests.helpers import create_supplier, ingest
+from wedsync_success.access.models import TeamRole
 from wedsync_success.access.team import create_user
 from wedsync_success.churn.repository import PredictionBatch, write_predictions
 from wedsync_success.context import AppContext
@@ -27,7 +28,12 @@ EMAIL, PASSWORD = "ana@wedsync.example", "correct horse battery"
 async def team_user(ctx: AppContext) -> None:
     async with ctx.db.transaction() as session:
         await create_user(
-            session=session, email=EMAIL, name="Ana", password=PASSWORD, now=ctx.clock()
+            session=session,
+            email=EMAIL,
+            name="Ana",
+            password=PASSWORD,
+            now=ctx.clock(),
+            role=TeamRole.ADMIN,  # an admin's list opens on every account
         )
 
 

@@ -15,6 +15,7 @@ from tests.conftest import FakeClock
 from tests.factories import event
 from tests.helpers import create_supplier, ingest
 from tests.web.signin import add_user, browser, log_in
+from wedsync_success.access.models import TeamRole
 from wedsync_success.churn.explain import as_logged, drivers
 from wedsync_success.churn.features import FeatureSpec
 from wedsync_success.churn.repository import PredictionBatch, write_predictions
@@ -40,7 +41,7 @@ async def _page(ctx: AppContext, path: str) -> str:
 async def test_bad_events_are_gaps_and_the_page_says_what_would_raise_the_score(
     client: httpx.AsyncClient, ctx: AppContext, clock: FakeClock
 ) -> None:
-    await add_user(ctx)
+    await add_user(ctx, role=TeamRole.ADMIN)
     await create_supplier(client, business_name="A silent peer")  # scores 20
     sid = await create_supplier(client, business_name="Fern & Fable")
     await ingest(
@@ -76,7 +77,7 @@ async def test_bad_events_are_gaps_and_the_page_says_what_would_raise_the_score(
 async def test_an_onboarding_supplier_shows_its_progress_not_critical(
     client: httpx.AsyncClient, ctx: AppContext, clock: FakeClock
 ) -> None:
-    await add_user(ctx)
+    await add_user(ctx, role=TeamRole.ADMIN)
     signup = (clock.now - timedelta(days=12)).isoformat()
     new = await create_supplier(client, business_name="Petal Start", signed_up_at=signup)
     await ingest(client, [event(new, "profile_completed", clock.now - timedelta(hours=2))])
@@ -122,7 +123,7 @@ def _batch(sid: str, clock: FakeClock, logged: list[dict[str, Any]], day: int) -
 async def test_churn_drivers_are_grouped_facts_old_rows_included(
     client: httpx.AsyncClient, ctx: AppContext, clock: FakeClock
 ) -> None:
-    await add_user(ctx)
+    await add_user(ctx, role=TeamRole.ADMIN)
     sid = await create_supplier(client)
     spec = FeatureSpec(("first_client_added",), ("First client added",))
     names = list(spec.names)

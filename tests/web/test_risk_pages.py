@@ -16,6 +16,7 @@ from tests.conftest import FakeClock
 from tests.factories import event, supplier
 from tests.helpers import create_supplier, ingest
 from tests.web.signin import add_user, log_in
+from wedsync_success.access.models import TeamRole
 from wedsync_success.churn.repository import PredictionBatch, write_predictions
 from wedsync_success.context import AppContext
 from wedsync_success.kit.currency import DEFAULT_RATES
@@ -24,7 +25,7 @@ from wedsync_success.kit.currency import DEFAULT_RATES
 @pytest.fixture
 async def signed_in(client: httpx.AsyncClient, ctx: AppContext, tmp_path: Path) -> None:
     ctx.settings.churn_registry = tmp_path / "no-models"  # no churn model is active
-    await add_user(ctx)
+    await add_user(ctx, role=TeamRole.ADMIN)
     assert (await log_in(client)).status_code == 303
 
 

@@ -10,17 +10,25 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wedsync_success.health.config import RiskLevel
+from wedsync_success.kit.errors import ValidationFailed
 from wedsync_success.kit.pagination import MAX_CURSOR_CHARS
 from wedsync_success.pipeline import refresh, reprice_churn
-from wedsync_success.suppliers import service
+from wedsync_success.suppliers import owners, service
 from wedsync_success.suppliers.models import PlanTier, SubscriptionStatus, VendorType
 from wedsync_success.suppliers.profile import SupplierProfile, supplier_profile
 from wedsync_success.suppliers.repository import SupplierFilters, SupplierSort
-from wedsync_success.suppliers.schemas import SupplierBatchResult, SupplierIn, SupplierPage
+from wedsync_success.suppliers.schemas import (
+    OwnerAssignment,
+    OwnerAssignmentIn,
+    SupplierBatchResult,
+    SupplierIn,
+    SupplierPage,
+)
 from wedsync_success.suppliers.service import MAX_SUPPLIER_BATCH
-from wedsync_success.web.body import batch_items, read_json
+from wedsync_success.web.body import batch_items, read_json, validate_body
 from wedsync_success.web.deps import (
     API_PREFIX,
+    ActKey,
     ContextDep,
     IngestKey,
     ReadKey,
@@ -102,6 +110,10 @@ async def get_suppliers(
     churn_probability_max: Annotated[
         float | None, Query(ge=0, le=1, allow_inf_nan=False, description="Inclusive, 0-1")
     ] = None,
+    account_owner_id: Annotated[
+        uuid.UUID | None, Query(description="Only the accounts this team member owns")
+    ] = None,
+    unowned: Annotated[bool, Query(description="Only the accounts nobody owns")] = False,
     sort: Annotated[
         SupplierSort,
         Query(
@@ -118,6 +130,11 @@ async def get_suppliers(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> SupplierPage:
     """Riskiest first by default; keyset pagination keeps every page fast."""
+    if unowned and account_owner_id is not None:
+        raise ValidationFailed(
+            "unowned=true asks for accounts nobody owns, so it cannot go with account_owner_id",
+            details=[{"field": "unowned", "reason": "cannot be combined with account_owner_id"}],
+        )
     filters = SupplierFilters(
         risk_level=risk_level,
         vendor_type=vendor_type,
@@ -129,6 +146,8 @@ async def get_suppliers(
         churn_band=churn_band,
         churn_min=churn_probability_min,
         churn_max=churn_probability_max,
+        owner_id=account_owner_id,
+        unowned=unowned,
     )
     return await service.list_suppliers(
         session=session,
@@ -156,3 +175,34 @@ async def get_supplier(
         health_config=ctx.health,
         catalog=ctx.milestones,
     )
+
+
+@router.post(
+    "/account-owners",
+    response_model=OwnerAssignment,
+    summary="Give accounts to a team member",
+    openapi_extra=json_body(
+        OwnerAssignmentIn,
+        description="the accounts (up to 500) and their new owner (null: nobody)",
+        example={
+            "supplier_ids": ["0b6f9c1e-5d1a-4c1e-9a43-2f4f0f6d9b10"],
+            "owner_id": "7f3d2a50-8c4e-4b7a-9d61-3e2b1c0a9f87",
+        },
+    ),
+    responses=error_responses(*WRITE),
+)
+async def post_account_owners(
+    request: Request, ctx: ContextDep, uow: UnitOfWorkDep, _key: ActKey
+) -> OwnerAssignment:
+    """The owner must be an enabled admin or manager (422 otherwise, naming `owner_id`); an id
+    that names no supplier is reported in `errors` while the others are moved."""
+    body = validate_body(
+        OwnerAssignmentIn, await read_json(request, limit=ctx.settings.max_body_bytes)
+    )
+
+    async def work(session: AsyncSession) -> OwnerAssignment:
+        return await owners.assign_owner(
+            session=session, supplier_ids=body.supplier_ids, owner_id=body.owner_id
+        )
+
+    return await uow.run(work)

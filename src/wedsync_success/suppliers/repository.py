@@ -6,9 +6,9 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVarTuple
 
-from sqlalchemy import Row, and_, delete, func, or_, select, tuple_
+from sqlalchemy import Row, Select, and_, delete, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wedsync_success.churn.models import SupplierChurnCurrent
@@ -53,6 +53,10 @@ class SupplierFilters:
     churn_min: float | None = None
     churn_max: float | None = None
     """Bounds (0-1, inclusive) of the current churn probability."""
+    owner_id: uuid.UUID | None = None
+    """Only accounts owned by this team member."""
+    unowned: bool = False
+    """Only accounts nobody owns."""
 
     @property
     def on_churn(self) -> bool:
@@ -163,7 +167,28 @@ async def page(
     # so its (column, supplier_id) index serves the ORDER BY and a page never sorts the
     # whole table.
     tiebreak = churn.supplier_id if column.class_ is churn else HealthScore.supplier_id
-    conditions = []
+    conditions = listing_conditions(filters, sort=sort)
+    if after is not None:
+        last_value, last_id = after[0], uuid.UUID(str(after[1]))
+        if descending:
+            conditions.append(
+                or_(column < last_value, and_(column == last_value, tiebreak > last_id))
+            )
+            # The same rows, as a range an index can start from (SQLite cannot from the OR).
+            conditions.append(column <= last_value)
+        else:
+            conditions.append(tuple_(column, tiebreak) > tuple_(last_value, last_id))
+    order = (column.desc() if descending else column.asc(), tiebreak.asc())
+    query = _listed(select(Supplier, HealthScore, churn), filters, inner=column.class_ is churn)
+    rows = await session.execute(query.where(*conditions).order_by(*order).limit(limit))
+    return rows.all()
+
+
+def listing_conditions(filters: SupplierFilters, *, sort: str | None) -> list[Any]:
+    """The WHERE of a listing: its filters and, given a ``sort``, what that order needs
+    (a churn prediction, a priced one, a 7-day change)."""
+    churn = SupplierChurnCurrent
+    conditions: list[Any] = []
     if filters.risk_level:
         conditions.append(HealthScore.risk_level == filters.risk_level)
     if filters.vendor_type:
@@ -178,6 +203,10 @@ async def page(
         conditions.append(HealthScore.score >= filters.score_min)
     if filters.score_max is not None:
         conditions.append(HealthScore.score <= filters.score_max)
+    if filters.owner_id is not None:
+        conditions.append(Supplier.account_owner_id == filters.owner_id)
+    if filters.unowned:
+        conditions.append(Supplier.account_owner_id.is_(None))
     if filters.churn_band:
         conditions.append(churn.risk_band == filters.churn_band)
     # Sorted by priority, the priority index must drive the query (it stops after one page)
@@ -192,27 +221,41 @@ async def page(
         conditions.append(HealthScore.change_7d.is_not(None))
     if sort == "priority":
         conditions.append(churn.expected_mrr_loss_minor.is_not(None))
-    if after is not None:
-        last_value, last_id = after[0], uuid.UUID(str(after[1]))
-        if descending:
-            conditions.append(
-                or_(column < last_value, and_(column == last_value, tiebreak > last_id))
-            )
-            # The same rows, as a range an index can start from (SQLite cannot from the OR).
-            conditions.append(column <= last_value)
-        else:
-            conditions.append(tuple_(column, tiebreak) > tuple_(last_value, last_id))
-    order = (column.desc() if descending else column.asc(), tiebreak.asc())
-    query = select(Supplier, HealthScore, churn).join(
-        HealthScore, HealthScore.supplier_id == Supplier.id
-    )
+    return conditions
+
+
+Columns = TypeVarTuple("Columns")
+
+
+def _listed(query: Select[*Columns], filters: SupplierFilters, *, inner: bool) -> Select[*Columns]:
+    """``query`` over scored suppliers and their current churn prediction (joined inner when
+    the order or a filter needs one)."""
+    churn = SupplierChurnCurrent
+    query = query.select_from(Supplier).join(HealthScore, HealthScore.supplier_id == Supplier.id)
     on_churn = churn.supplier_id == Supplier.id
-    if column.class_ is churn or filters.on_churn:
-        query = query.join(churn, on_churn)
-    else:
-        query = query.outerjoin(churn, on_churn)
-    rows = await session.execute(query.where(*conditions).order_by(*order).limit(limit))
-    return rows.all()
+    if inner or filters.on_churn:
+        return query.join(churn, on_churn)
+    return query.outerjoin(churn, on_churn)
+
+
+@dataclass(frozen=True)
+class Matching:
+    """How many suppliers a listing's filters match, and how many of them its order lists
+    (the churn orders need a prediction, priority a priced one)."""
+
+    total: int
+    in_order: int
+
+
+async def count_matching(session: AsyncSession, filters: SupplierFilters, *, sort: str) -> Matching:
+    """:class:`Matching` for a listing, in one scan: ``count(column)`` skips exactly the
+    rows whose sort column is null, which are the rows the order leaves out."""
+    column = SORTS[sort][0]
+    query = _listed(select(func.count(), func.count(column)), filters, inner=False)
+    total, in_order = (
+        await session.execute(query.where(*listing_conditions(filters, sort=None)))
+    ).one()
+    return Matching(total=int(total), in_order=int(in_order))
 
 
 async def unpriced(session: AsyncSession, *, current_only: bool) -> dict[str, int]:
@@ -280,3 +323,22 @@ async def primary_contacts(
     for user in rows:
         contacts.setdefault(user.supplier_id, user)
     return contacts
+
+
+async def set_owner(
+    session: AsyncSession, supplier_ids: Sequence[uuid.UUID], owner_id: uuid.UUID | None
+) -> None:
+    """Give the accounts of ``supplier_ids`` to ``owner_id`` (or to nobody)."""
+    await session.execute(
+        update(Supplier).where(Supplier.id.in_(supplier_ids)).values(account_owner_id=owner_id)
+    )
+
+
+async def owners_of(
+    session: AsyncSession, supplier_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, uuid.UUID | None]:
+    """The owner (or None) of each of ``supplier_ids`` that exists."""
+    rows = await session.execute(
+        select(Supplier.id, Supplier.account_owner_id).where(Supplier.id.in_(supplier_ids))
+    )
+    return {sid: owner for sid, owner in rows}

@@ -143,6 +143,9 @@ class SupplierOut(BaseModel):
     currency: str
     subscription_status: str
     signed_up_at: datetime
+    account_owner_id: uuid.UUID | None = Field(
+        default=None, description="The team member who owns the account; null when nobody does"
+    )
     health: HealthSummary | None
     churn: ChurnSummary | None = Field(
         default=None, description="The latest churn prediction; null before the first scoring"
@@ -152,3 +155,35 @@ class SupplierOut(BaseModel):
 class SupplierPage(BaseModel):
     items: list[SupplierOut]
     next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null at end")
+
+
+MAX_OWNER_BATCH = 500
+"""Accounts one assignment may move (a list page holds at most 200)."""
+
+
+class OwnerAssignmentIn(BaseModel):
+    """Give accounts to a team member, or to nobody."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    supplier_ids: list[uuid.UUID] = Field(
+        min_length=1,
+        max_length=MAX_OWNER_BATCH,
+        description="The accounts to move (a repeated id counts once)",
+    )
+    owner_id: uuid.UUID | None = Field(
+        description="An enabled admin or manager; null leaves the accounts without an owner"
+    )
+
+
+class OwnerAssignment(BaseModel):
+    """What an assignment did."""
+
+    owner_id: uuid.UUID | None
+    owner_name: str | None = Field(description="The new owner's name; null for nobody")
+    assigned: int = Field(description="Accounts that now have this owner and did not before")
+    unchanged: int = Field(description="Accounts that already had this owner")
+    rejected: int
+    errors: list[RejectedItem] = Field(
+        default_factory=list, description="Ids that name no supplier, by position"
+    )

@@ -185,6 +185,7 @@ async def list_suppliers(
             currency=s.currency,
             subscription_status=s.subscription_status,
             signed_up_at=s.signed_up_at,
+            account_owner_id=s.account_owner_id,
             health=HealthSummary(
                 score=h.score,
                 risk_level=h.risk_level,
@@ -202,6 +203,13 @@ async def list_suppliers(
         owner = next(part for part in last if type(part) is column.class_)
         next_cursor = encode_cursor([getattr(owner, column.key), str(last[0].id)])
     return SupplierPage(items=items, next_cursor=next_cursor)
+
+
+async def count_suppliers(
+    *, session: AsyncSession, filters: SupplierFilters, sort: str
+) -> repository.Matching:
+    """How many suppliers match ``filters``, and how many of them the ``sort`` order lists."""
+    return await repository.count_matching(session, filters, sort=sort)
 
 
 def _check_churn_range(filters: SupplierFilters) -> None:

@@ -31,8 +31,9 @@ from wedsync_success.health.repository import recent_scores
 from wedsync_success.kit.errors import RateLimited, Unauthorized, ValidationFailed
 from wedsync_success.suppliers.models import PlanTier, VendorType
 from wedsync_success.suppliers.repository import SORTS, SupplierFilters
-from wedsync_success.suppliers.service import list_suppliers
+from wedsync_success.suppliers.service import count_suppliers, list_suppliers
 from wedsync_success.web.deps import ContextDep, SessionDep, UnitOfWorkDep
+from wedsync_success.web.owner_view import owner_choice, owner_view
 from wedsync_success.web.rendering import render, safe_next
 from wedsync_success.web.risk_view import any_current, churn_filters, risk_view
 from wedsync_success.web.session import (
@@ -189,6 +190,7 @@ async def suppliers_page(
     churn_band: str | None = None,
     churn_min: str | None = None,
     churn_max: str | None = None,
+    owner: str | None = None,
     sort: str | None = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=10, le=200)] = 50,
@@ -196,6 +198,7 @@ async def suppliers_page(
     if not sort:  # who to call first, once the churn model has scored anyone
         sort = "priority" if await any_current(session) else "score"
     try:
+        owned = owner_choice(owner, user)
         filters = SupplierFilters(
             risk_level=BlankAsUnset.enum(RiskLevel, risk_level, "risk_level"),
             vendor_type=BlankAsUnset.enum(VendorType, vendor_type, "vendor_type"),
@@ -203,6 +206,8 @@ async def suppliers_page(
             current_only=True,
             score_min=BlankAsUnset.number(score_min, "score_min"),
             score_max=BlankAsUnset.number(score_max, "score_max"),
+            owner_id=owned.owner_id,
+            unowned=owned.unowned,
             **churn_filters(churn_band, churn_min, churn_max),
         )
         page = await list_suppliers(
@@ -223,6 +228,7 @@ async def suppliers_page(
         since=ctx.clock().date() - timedelta(days=SPARKLINE_DAYS),
     )
     query = {k: v for k, v in request.query_params.items() if k != "cursor"}
+    query["owner"] = owned.value  # so sorting and paging keep the owner view
     return render(
         request,
         "suppliers.html",
@@ -244,6 +250,8 @@ async def suppliers_page(
             "score_max": filters.score_max,
         },
         risk=await risk_view(ctx=ctx, session=session, filters=filters, sort=sort),
+        matching=await count_suppliers(session=session, filters=filters, sort=sort),
+        owners=await owner_view(session=session, choice=owned),
     )
 
 

@@ -38,6 +38,11 @@ def money(minor: int, currency: str) -> str:
     return sign + (f"{symbol}{major:,.0f}" if minor % 100 == 0 else f"{symbol}{major:,.2f}")
 
 
+def count(n: int) -> str:
+    """``12345`` → ``12,345``."""
+    return f"{n:,}"
+
+
 def pct(rate: float | None, digits: int = 1) -> str:
     return "—" if rate is None else f"{rate * 100:.{digits}f}%"
 

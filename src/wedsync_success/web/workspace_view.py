@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from wedsync_success.access import repository as access_repository
 from wedsync_success.context import AppContext
 from wedsync_success.interventions import repository as interventions_repository
 from wedsync_success.interventions import service as interventions
@@ -64,6 +65,8 @@ async def workspace_context(
         )
         for r in await interventions_repository.active_runs(session, [supplier_id])
     ]
+    owner_id = supplier.account_owner_id if supplier else None
+    owner_names = await access_repository.names_of(session, [owner_id] if owner_id else [])
     notes = await workspace.list_notes(
         session=session, supplier_id=supplier_id, cursor=None, limit=NOTES_SHOWN
     )
@@ -76,7 +79,8 @@ async def workspace_context(
         "running": running,
         "startable": [p for p in catalog.playbooks if p.enabled],
         "assignees": await interventions.assignable_members(session=session),
-        "account_owner_id": supplier.account_owner_id if supplier else None,
+        "account_owner_id": owner_id,
+        "account_owner_name": owner_names.get(owner_id) if owner_id else None,
         "today": now.date(),
         "task_due_default": (now + timedelta(days=1)).date(),
         "templates": template_choices(catalog),

@@ -214,8 +214,17 @@ function wireBackLinks() {
   }
 }
 
+// The suppliers list's header box ticks or clears every supplier on the page.
+function wirePickAll() {
+  const all = document.querySelector("input[data-pick-all]");
+  if (!all) return;
+  const boxes = () => document.querySelectorAll('input[name="supplier_id"][form="bulk-owner"]');
+  all.addEventListener("change", () => { for (const box of boxes()) box.checked = all.checked; });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   wireBackLinks();
+  wirePickAll();
   drawOverviewCharts();
   drawProfileChart();
   drawPlaybookCharts();
