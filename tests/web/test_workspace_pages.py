@@ -24,7 +24,7 @@ from tests.workspace.helpers import PASSWORD, member
 from wedsync_success.access.models import TeamRole, TeamUser
 from wedsync_success.context import AppContext
 from wedsync_success.interventions.models import PlaybookRun, SuccessTask
-from wedsync_success.suppliers.models import SupplierUser
+from wedsync_success.suppliers.models import Supplier, SupplierUser
 from wedsync_success.workspace.models import AccountSnooze, SupplierNote
 
 HTML = {"accept": "text/html,application/xhtml+xml"}
@@ -109,7 +109,8 @@ async def _state(ctx: AppContext) -> tuple[Any, ...]:
         )
         snoozes = sorted((s.id, s.ended_at) for s in (await session.scalars(select(AccountSnooze))))
         runs = await session.scalar(select(func.count()).select_from(PlaybookRun))
-    return notes, tasks, snoozes, runs
+        owners = sorted((o.id, o.account_owner_id) for o in await session.scalars(select(Supplier)))
+    return notes, tasks, snoozes, runs, owners
 
 
 def _writes(desk: Desk) -> list[tuple[str, dict[str, str]]]:
@@ -125,6 +126,8 @@ def _writes(desk: Desk) -> list[tuple[str, dict[str, str]]]:
         (f"/suppliers/{s}/snooze/end", {}),
         (f"/tasks/{desk.task_id}/snooze", {"days": "3"}),
         (f"/tasks/{desk.task_id}/owner", {"owner_id": str(desk.ben.id)}),
+        (f"/suppliers/{s}/owner", {"owner_id": str(desk.ana.id)}),
+        ("/suppliers/owner", {"supplier_id": s, "owner_id": str(desk.ana.id)}),
     ]
 
 
@@ -147,6 +150,11 @@ async def test_a_viewer_is_refused_every_write_and_nothing_changes(
         assert f'action="/suppliers/{desk.supplier_id}/tasks"' not in page.text
         assert "End snooze now" not in page.text
         assert "data-read-only" in page.text
+        assert f'action="/suppliers/{desk.supplier_id}/owner"' not in page.text
+        listing = await http.get("/suppliers?owner=all&sort=score")
+        assert "Lantern Hall" in listing.text
+        assert 'action="/suppliers/owner"' not in listing.text
+        assert 'name="supplier_id"' not in listing.text
         tasks = await http.get("/tasks?owner=all")
         assert 'action="/tasks/' not in tasks.text
     assert await _state(ctx) == before
