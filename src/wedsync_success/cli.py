@@ -159,7 +159,6 @@ def demo(
     """
     from wedsync_success import demo as demo_seed
     from wedsync_success.access.service import create_key
-    from wedsync_success.access.team import create_user
     from wedsync_success.config import get_settings
     from wedsync_success.db import migrate
     from wedsync_success.kit.errors import WedSyncError
@@ -177,14 +176,6 @@ def demo(
             account = await demo_seed.has_account(ctx, DEMO_EMAIL)
         else:
             await _seed_demo(ctx)
-            async with ctx.db.transaction() as session:
-                await create_user(
-                    session=session,
-                    email=DEMO_EMAIL,
-                    name="Demo Success Manager",
-                    password=DEMO_PASSWORD,
-                    now=ctx.clock(),
-                )
             account = True
         async with ctx.db.transaction() as session:
             key = await create_key(session=session, name="demo", scopes=["admin"], now=ctx.clock())
@@ -202,7 +193,13 @@ def demo(
                 f"Generated {len(population.suppliers):,} suppliers and "
                 f"{len(population.events):,} events over {months} months."
             )
-            summary = await demo_seed.seed(ctx, population, progress=stages)
+            summary = await demo_seed.seed(
+                ctx,
+                population,
+                progress=stages,
+                team=demo_seed.DEMO_TEAM,
+                password=DEMO_PASSWORD,
+            )
             console.print(
                 f"[green]Seeded {summary.suppliers:,} suppliers, {summary.events_stored:,} "
                 f"events, {summary.history_days} days of score history.[/]"
@@ -229,6 +226,10 @@ def demo(
             f"Dashboard: {base}/  sign in as [bold]{DEMO_EMAIL}[/] / [bold]{DEMO_PASSWORD}[/]",
             soft_wrap=True,
         )
+        others = ", ".join(
+            f"{m.email} ({m.role})" for m in demo_seed.DEMO_TEAM if m.email != DEMO_EMAIL
+        )
+        console.print(f"  The rest of the team, same password: {others}", soft_wrap=True)
     else:
         console.print(
             f"Dashboard: {base}/  (no demo account in this database; make one with "

@@ -7,6 +7,7 @@ once over the whole population instead of once per batch.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -14,15 +15,65 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 
-from wedsync_success.access.models import TeamUser
+from wedsync_success.access.models import TeamRole, TeamUser
+from wedsync_success.access.team import create_user
 from wedsync_success.context import AppContext
 from wedsync_success.pipeline import refresh
+from wedsync_success.suppliers import repository as suppliers_repository
 from wedsync_success.suppliers.models import Supplier
+from wedsync_success.suppliers.owners import assign_owner
 from wedsync_success.synthetic import Population
 from wedsync_success.synthetic.loader import EVENT_CHUNK, Progress, load_population
 
 if TYPE_CHECKING:
     from wedsync_success.churn.service import ScoreSummary
+
+
+@dataclass(frozen=True)
+class DemoMember:
+    """A success-team account of the demo, and the share of the accounts it owns."""
+
+    email: str
+    name: str
+    role: TeamRole
+    share: float = 0.0
+
+
+DEMO_TEAM = (
+    DemoMember("demo@wedsync.example", "Demo Success Manager", TeamRole.MANAGER, 0.35),
+    DemoMember("maya@wedsync.example", "Maya Patel", TeamRole.MANAGER, 0.30),
+    DemoMember("tom@wedsync.example", "Tom Okafor", TeamRole.MANAGER, 0.25),
+    DemoMember("lena@wedsync.example", "Lena Hart", TeamRole.ADMIN),
+    DemoMember("vera@wedsync.example", "Vera Lind", TeamRole.VIEWER),
+)
+"""Three managers own 90 % of the accounts (the rest have no owner yet), an admin leads the
+team and a viewer reads: sign in as each to see what their role can do."""
+
+
+async def seed_team(
+    ctx: AppContext, team: Sequence[DemoMember], *, password: str
+) -> dict[str, int]:
+    """Create ``team`` and give each member their share of the accounts (in id order, so a
+    re-seed gives the same split); returns how many accounts each email owns."""
+    owned: dict[str, int] = {}
+    async with ctx.db.transaction() as session:
+        ids = sorted(await suppliers_repository.all_ids(session))
+        start = 0
+        for m in team:
+            user = await create_user(
+                session=session,
+                email=m.email,
+                name=m.name,
+                password=password,
+                now=ctx.clock(),
+                role=m.role,
+            )
+            mine = ids[start : start + round(m.share * len(ids))]
+            start += len(mine)
+            if mine:
+                await assign_owner(session=session, supplier_ids=mine, owner_id=user.id)
+            owned[m.email] = len(mine)
+    return owned
 
 
 @dataclass(frozen=True)
@@ -54,11 +105,21 @@ async def has_account(ctx: AppContext, email: str) -> bool:
 
 
 async def seed(
-    ctx: AppContext, population: Population, *, progress: Progress, chunk: int = EVENT_CHUNK
+    ctx: AppContext,
+    population: Population,
+    *,
+    progress: Progress,
+    chunk: int = EVENT_CHUNK,
+    team: Sequence[DemoMember] = (),
+    password: str = "",
 ) -> SeedSummary:
     """Bulk-load suppliers and their history of events (``chunk`` events per transaction),
-    detect milestones once, then score every supplier on each day of the score history."""
+    create the success ``team`` with its accounts (so the playbooks' tasks go to their
+    owners), detect milestones once, then score every supplier on each day of the score
+    history."""
     loaded = await load_population(ctx, population, progress=progress, chunk=chunk)
+    if team:
+        await seed_team(ctx, team, password=password)
     await ctx.db.refresh_statistics()
     days = history_days(population.end.date())
     progress("history", 0, len(days))

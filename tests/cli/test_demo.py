@@ -7,13 +7,17 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from wedsync_success import demo
+from wedsync_success.access.models import TeamUser
 from wedsync_success.access.service import authenticate
+from wedsync_success.access.team import authenticate as team_authenticate
 from wedsync_success.cli import DEMO_EMAIL, FIRST_CURL, app
 from wedsync_success.context import AppContext
 from wedsync_success.kit.cli import run
+from wedsync_success.suppliers.models import Supplier
 from wedsync_success.synthetic import generate_population
 
 runner = CliRunner()
@@ -64,3 +68,39 @@ def test_running_demo_again_says_how_to_sign_in_and_gives_a_key(
         return list(key.scopes)
 
     assert run(check) == ["admin"]
+
+
+async def test_the_demo_team_owns_its_share_of_the_accounts_and_each_role_signs_in(
+    ctx: AppContext,
+) -> None:
+    population = generate_population(suppliers=40, months=4, seed=5, end=ctx.clock())
+    await demo.seed(
+        ctx, population, progress=lambda *_: None, team=demo.DEMO_TEAM, password="pw-demo-team"
+    )
+    assert demo.DEMO_TEAM[0].email == DEMO_EMAIL  # the account the demo prints
+    async with ctx.db.sessions() as session:
+        rows = (
+            await session.execute(
+                select(TeamUser.email, TeamUser.role, func.count(Supplier.id))
+                .outerjoin(Supplier, Supplier.account_owner_id == TeamUser.id)
+                .group_by(TeamUser.email, TeamUser.role)
+            )
+        ).all()
+        unowned = await session.scalar(
+            select(func.count()).where(Supplier.account_owner_id.is_(None))
+        )
+    owned = {email: (role, n) for email, role, n in rows}
+    assert owned == {
+        "demo@wedsync.example": ("manager", 14),
+        "maya@wedsync.example": ("manager", 12),
+        "tom@wedsync.example": ("manager", 10),
+        "lena@wedsync.example": ("admin", 0),
+        "vera@wedsync.example": ("viewer", 0),
+    }
+    assert unowned == 4
+    async with ctx.db.sessions() as session:
+        for member in demo.DEMO_TEAM:
+            user = await team_authenticate(
+                session=session, email=member.email, password="pw-demo-team"
+            )
+            assert user.role == member.role

@@ -342,3 +342,8 @@ async def owners_of(
         select(Supplier.id, Supplier.account_owner_id).where(Supplier.id.in_(supplier_ids))
     )
     return {sid: owner for sid, owner in rows}
+
+
+async def all_ids(session: AsyncSession) -> list[uuid.UUID]:
+    """Every supplier's id (for seeding and tools, not for request paths)."""
+    return list(await session.scalars(select(Supplier.id)))
