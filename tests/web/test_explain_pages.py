@@ -94,10 +94,12 @@ async def test_an_onboarding_supplier_shows_its_progress_not_critical(
 
     listing = await _page(ctx, "/suppliers?risk_level=onboarding")
     assert "Petal Start" in listing
+    assert '<div class="muted small" data-onboarding>Day 13 of 30 · 1/4 milestones</div>' in listing
     assert "Long Quiet Studio" not in listing
     assert '<option value="onboarding" selected>Onboarding</option>' in listing
     critical = await _page(ctx, "/suppliers?risk_level=critical")
     assert "Long Quiet Studio" in critical
+    assert "data-onboarding" not in critical
     assert "Petal Start" not in critical
     overview = await _page(ctx, "/")
     tile = re.search(r'risk-tile risk-onboarding"[^>]*>\s*<span class="risk-count">(\d+)', overview)

@@ -7,11 +7,16 @@ a band: the day of the period and which of the onboarding milestones it has reac
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from wedsync_success.health.config import HealthConfig
 from wedsync_success.health.schemas import OnboardingMilestone, OnboardingProgress
+from wedsync_success.milestones import repository as milestones_repository
 from wedsync_success.milestones.schemas import MilestoneProgress
 
 
@@ -38,6 +43,39 @@ def onboarding_progress(
         total=len(listed),
         milestones=listed,
     )
+
+
+@dataclass(frozen=True)
+class OnboardingBrief:
+    """An onboarding supplier's progress in a list row: the day of the period (from 0) and
+    how many of the onboarding milestones it has reached."""
+
+    day: int
+    days: int
+    reached: int
+    total: int
+
+
+async def onboarding_briefs(
+    *,
+    session: AsyncSession,
+    config: HealthConfig,
+    suppliers: Sequence[tuple[uuid.UUID, datetime, date]],
+) -> dict[uuid.UUID, OnboardingBrief]:
+    """:class:`OnboardingBrief` of each (id, signed up at, score as of) in one query."""
+    if not suppliers:
+        return {}
+    achieved = await milestones_repository.achieved_keys(session, [s[0] for s in suppliers])
+    wanted = set(config.onboarding.milestones)
+    return {
+        sid: OnboardingBrief(
+            day=(as_of - signed_up_at.date()).days,
+            days=config.onboarding.days,
+            reached=len(achieved.get(sid, set()) & wanted),
+            total=len(wanted),
+        )
+        for sid, signed_up_at, as_of in suppliers
+    }
 
 
 def next_milestone(milestones: Sequence[MilestoneProgress]) -> str | None:

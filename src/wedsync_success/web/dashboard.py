@@ -27,6 +27,7 @@ from wedsync_success.context import AppContext
 from wedsync_success.events import repository as events_repository
 from wedsync_success.events.types import SuccessEventType
 from wedsync_success.health.config import RiskLevel
+from wedsync_success.health.onboarding import onboarding_briefs
 from wedsync_success.health.repository import recent_scores
 from wedsync_success.kit.errors import RateLimited, Unauthorized, ValidationFailed
 from wedsync_success.suppliers.models import PlanTier, VendorType
@@ -227,6 +228,15 @@ async def suppliers_page(
         [item.id for item in page.items],
         since=ctx.clock().date() - timedelta(days=SPARKLINE_DAYS),
     )
+    onboarding = await onboarding_briefs(
+        session=session,
+        config=ctx.health,
+        suppliers=[
+            (item.id, item.signed_up_at, item.health.as_of)
+            for item in page.items
+            if item.health and item.health.risk_level == RiskLevel.ONBOARDING
+        ],
+    )
     query = {k: v for k, v in request.query_params.items() if k != "cursor"}
     query["owner"] = owned.value  # so sorting and paging keep the owner view
     return render(
@@ -236,6 +246,7 @@ async def suppliers_page(
         page="suppliers",
         suppliers=page,
         trends=trends,
+        onboarding=onboarding,
         query=query,
         sort=sort,
         sorts=list(SORTS),
