@@ -17,6 +17,7 @@ from tests.workspace.helpers import PASSWORD, member
 from wedsync_success.access.models import TeamRole, TeamUser
 from wedsync_success.context import AppContext
 from wedsync_success.suppliers import repository
+from wedsync_success.suppliers import service as suppliers_service
 
 HTML = {"accept": "text/html,application/xhtml+xml"}
 
@@ -197,3 +198,20 @@ async def test_ticked_accounts_are_given_an_owner_in_bulk_from_the_list(
     )
     assert forged.status_code == 422
     assert [await _owner(ctx, i) for i in ids] == [tom.id, tom.id, None]
+
+
+async def test_past_the_cap_the_count_says_more_than_and_counts_all_when_asked(
+    client: httpx.AsyncClient, as_maya: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(suppliers_service, "COUNT_CAP", 2)
+    for name in ("Alder Photo", "Birch Films", "Cedar Cakes"):
+        await create_supplier(client, business_name=name)
+    capped = (await as_maya.get("/suppliers?owner=all&sort=-churn_probability")).text
+    assert "More than <strong>2</strong> suppliers match these filters" in capped
+    assert 'data-exact="false"' in capped
+    assert "data-left-out" not in capped  # a capped count cannot say how many are left out
+    link = re.search(r'href="\?([^"]*count=all[^"]*)" data-count-all', capped)
+    assert link, "no link to count them all"
+    everything = (await as_maya.get(f"/suppliers?{link.group(1).replace('&amp;', '&')}")).text
+    assert "<strong>3</strong> suppliers match these filters" in everything
+    assert 'data-left-out="3"' in everything

@@ -241,20 +241,32 @@ def _listed(query: Select[*Columns], filters: SupplierFilters, *, inner: bool) -
 @dataclass(frozen=True)
 class Matching:
     """How many suppliers a listing's filters match, and how many of them its order lists
-    (the churn orders need a prediction, priority a priced one)."""
+    (the churn orders need a prediction, priority a priced one). Past a cap the count stops:
+    ``exact`` is then false and ``total`` is the cap."""
 
     total: int
     in_order: int
+    exact: bool = True
 
 
-async def count_matching(session: AsyncSession, filters: SupplierFilters, *, sort: str) -> Matching:
-    """:class:`Matching` for a listing, in one scan: ``count(column)`` skips exactly the
-    rows whose sort column is null, which are the rows the order leaves out."""
+async def count_matching(
+    session: AsyncSession, filters: SupplierFilters, *, sort: str, cap: int | None
+) -> Matching:
+    """:class:`Matching` for a listing in one scan, stopping after ``cap`` rows (``None``:
+    count them all). ``count(column)`` skips exactly the rows whose sort column is null,
+    which are the rows the order leaves out."""
     column = SORTS[sort][0]
-    query = _listed(select(func.count(), func.count(column)), filters, inner=False)
+    rows = _listed(select(column.label("ordered")), filters, inner=False).where(
+        *listing_conditions(filters, sort=None)
+    )
+    if cap is not None:
+        rows = rows.limit(cap + 1)
+    counted = rows.subquery()
     total, in_order = (
-        await session.execute(query.where(*listing_conditions(filters, sort=None)))
+        await session.execute(select(func.count(), func.count(counted.c.ordered)))
     ).one()
+    if cap is not None and total > cap:
+        return Matching(total=cap, in_order=0, exact=False)
     return Matching(total=int(total), in_order=int(in_order))
 
 

@@ -192,6 +192,7 @@ async def suppliers_page(
     churn_min: str | None = None,
     churn_max: str | None = None,
     owner: str | None = None,
+    count: str | None = None,
     sort: str | None = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=10, le=200)] = 50,
@@ -261,7 +262,9 @@ async def suppliers_page(
             "score_max": filters.score_max,
         },
         risk=await risk_view(ctx=ctx, session=session, filters=filters, sort=sort),
-        matching=await count_suppliers(session=session, filters=filters, sort=sort),
+        matching=await count_suppliers(
+            session=session, filters=filters, sort=sort, exact=count == "all"
+        ),
         owners=await owner_view(session=session, choice=owned),
     )
 
