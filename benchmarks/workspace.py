@@ -14,7 +14,7 @@ supplier and an open task on every tenth.
 Then, in-process through the ASGI app, signed in, p50/p99 over ``--runs`` requests each:
 
 - **List**: an admin's default view (everyone's accounts, by priority, with the count capped
-  at 10,000: "more than 10,000 match"), the same with the exact count asked for, a
+  at 2,000: "more than 2,000 match"), the same with the exact count asked for, a
   manager's default ("My accounts", about 9,000 at 100K), a manager's filtered view, the
   accounts nobody owns, and the name order; ``GET /healthz`` as the same-run baseline.
 - **Profile**: ``GET /suppliers/{id}`` of owned suppliers with notes, a task and a churn
