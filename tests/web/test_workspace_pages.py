@@ -25,6 +25,7 @@ from wedsync_success.access.models import TeamRole, TeamUser
 from wedsync_success.context import AppContext
 from wedsync_success.interventions.models import PlaybookRun, SuccessTask
 from wedsync_success.suppliers.models import Supplier, SupplierUser
+from wedsync_success.web import outreach_pages
 from wedsync_success.workspace.models import AccountSnooze, SupplierNote
 
 HTML = {"accept": "text/html,application/xhtml+xml"}
@@ -519,3 +520,26 @@ async def test_a_task_from_a_playbook_run_links_to_its_playbook(
     assert 'href="/playbooks#playbook-at_risk_rescue">At-risk rescue</a>' in row
     assert "run started 15 Jun 2026" in row
     assert f'href="/suppliers/{desk.supplier_id}#outreach"' in row
+
+
+async def test_my_tasks_shows_the_first_of_each_group_and_counts_them_all(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(outreach_pages, "BOARD_SHOWN", 1)
+    for n in range(2):
+        made = await desk.api.post(
+            "/api/v1/tasks",
+            json={
+                "supplier_id": desk.supplier_id,
+                "reason": f"chase_invoice_{n}",
+                "title": f"Chase invoice {n}",
+                "due_on": "2026-06-10",
+                "owner_id": str(desk.ana.id),
+            },
+        )
+        assert made.status_code in (200, 201), made.text
+    board = await desk.page("/tasks")
+    group = re.search(r'id="tasks-overdue".*?</section>', board, re.S).group(0)  # type: ignore[union-attr]
+    assert len(re.findall(r'data-task="', group)) == 1
+    assert '<span class="badge status-quiet" data-count>2</span>' in group
+    assert "The first 1 of 2 are shown" in group

@@ -45,7 +45,12 @@ router = APIRouter(include_in_schema=False)
 
 PLAYBOOK_WEEKS = 26
 """Weeks of enrolments the Playbooks page charts."""
-TASKS_SHOWN = 200
+TASKS_SHOWN = 100
+"""Tasks of the team's view on one page; each row carries its own forms (done, dismiss,
+snooze, reassign), about 4 KB of HTML."""
+BOARD_SHOWN = 50
+"""Tasks shown per group of My tasks (overdue, today, upcoming, snoozed); the heading counts
+them all."""
 FORM_TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 """The send form's one-time token, as :func:`supplier_view.form_token` makes it."""
 
@@ -88,7 +93,7 @@ async def tasks_page(
     board = None
     if owner == "mine":
         board = await service.task_board(
-            session=session, owner_id=user.id, today=today, limit=TASKS_SHOWN
+            session=session, owner_id=user.id, today=today, limit=BOARD_SHOWN
         )
         shown = [
             *board.overdue.items,
