@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,12 +25,13 @@ from tests.interventions.conftest import (
 from tests.interventions.sms_provider import ProviderState
 from tests.interventions.smtp_server import Collector
 from tests.interventions.webhook_receiver import webhook_receiver
-from wedsync_success.churn.models import ChurnPrediction
+from wedsync_success.churn.repository import PredictionBatch, write_predictions
 from wedsync_success.context import AppContext
 from wedsync_success.events.models import OutboxEvent
 from wedsync_success.events.outbox import enqueue
 from wedsync_success.events.types import NewEvent, SuccessEventType
 from wedsync_success.interventions.models import InAppMessage, Intervention, PlaybookRun
+from wedsync_success.kit.currency import DEFAULT_RATES
 from wedsync_success.milestones.models import MilestoneAchievement
 from wedsync_success.web.app import create_app
 
@@ -165,9 +167,9 @@ async def test_a_churn_probability_band_and_an_audience_decide_who_enrols(
         unlikely = await seed_supplier(ctx, vendor_type="venue")
         florist = await seed_supplier(ctx, vendor_type="florist")
         unscored = await seed_supplier(ctx, vendor_type="venue")
-        async with ctx.db.transaction() as session:
-            for supplier_id, p in ((likely, 0.7), (unlikely, 0.2), (florist, 0.9)):
-                session.add(_prediction(supplier_id, p, clock))
+        async with ctx.db.transaction() as session:  # as churn scoring writes them
+            scored = ((likely, 0.7), (unlikely, 0.2), (florist, 0.9))
+            await write_predictions(session, _predictions(scored, clock), rates=DEFAULT_RATES)
         async with ctx.db.transaction() as session:
             await enqueue(
                 session=session,
@@ -186,17 +188,17 @@ async def test_a_churn_probability_band_and_an_audience_decide_who_enrols(
         assert [r.supplier_id for r in await _runs(ctx)] == [likely]
 
 
-def _prediction(supplier_id: uuid.UUID, probability: float, clock: FakeClock) -> ChurnPrediction:
-    return ChurnPrediction(
-        supplier_id=supplier_id,
+def _predictions(scored: Sequence[tuple[uuid.UUID, float]], clock: FakeClock) -> PredictionBatch:
+    return PredictionBatch(
         model_version="v0001",
         as_of=clock.now.date(),
         horizon_days=90,
         horizon_end=clock.now + timedelta(days=90),
-        probability=probability,
-        risk_band="high" if probability >= 0.5 else "low",
-        drivers=None,
         predicted_at=clock.now,
+        supplier_ids=[sid for sid, _ in scored],
+        probabilities=[p for _, p in scored],
+        risk_bands=["high" if p >= 0.5 else "low" for _, p in scored],
+        drivers=[None] * len(scored),
     )
 
 

@@ -303,25 +303,17 @@ async def latest_prediction_before(
     return (await session.scalars(query)).first()
 
 
-async def latest_probabilities(
+async def current_probabilities(
     session: AsyncSession, supplier_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, float]:
-    """Each supplier's most recently logged churn probability (latest day, then latest made)."""
+    """Each supplier's current churn probability (``supplier_churn_current``: the latest
+    logged prediction), the one the list and the profile show."""
     if not supplier_ids:
         return {}
-    p = ChurnPrediction
-    ranked = (
-        select(
-            p.supplier_id,
-            p.probability,
-            func.row_number()
-            .over(partition_by=p.supplier_id, order_by=(p.as_of.desc(), p.predicted_at.desc()))
-            .label("rank"),
-        )
-        .where(p.supplier_id.in_(list(supplier_ids)))
-        .subquery()
-    )
+    current = SupplierChurnCurrent
     rows = await session.execute(
-        select(ranked.c.supplier_id, ranked.c.probability).where(ranked.c.rank == 1)
+        select(current.supplier_id, current.probability).where(
+            current.supplier_id.in_(list(supplier_ids))
+        )
     )
     return {supplier_id: float(probability) for supplier_id, probability in rows}

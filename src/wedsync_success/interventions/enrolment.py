@@ -178,7 +178,7 @@ async def gather_facts(
     if any(w.missing_milestone for w in wanted):
         facts.achieved = await milestones_repository.achieved_keys(session, ids)
     if any(w.churn_probability for w in wanted):
-        facts.churn = await churn_repository.latest_probabilities(session, ids)
+        facts.churn = await churn_repository.current_probabilities(session, ids)
     return facts
 
 
