@@ -8,13 +8,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Row, and_, delete, func, or_, select, tuple_
+from sqlalchemy import Row, and_, case, delete, func, insert, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wedsync_success.churn.models import SupplierChurnCurrent
 from wedsync_success.db.upsert import dialect_insert
 from wedsync_success.health.models import HealthScore
-from wedsync_success.suppliers.models import SubscriptionStatus, Supplier, SupplierUser
+from wedsync_success.suppliers.models import (
+    SubscriptionStatus,
+    Supplier,
+    SupplierNameWord,
+    SupplierUser,
+)
+from wedsync_success.suppliers.names import after_prefix, name_key, name_words
 from wedsync_success.suppliers.subscriptions import active_at
 
 SupplierSort = Literal[
@@ -118,6 +124,7 @@ async def upsert(
             ),
             users,
         )
+    await replace_name_words(session, suppliers)
 
 
 async def user_ids_by_email(
@@ -280,3 +287,101 @@ async def primary_contacts(
     for user in rows:
         contacts.setdefault(user.supplier_id, user)
     return contacts
+
+
+async def replace_name_words(session: AsyncSession, suppliers: Sequence[dict[str, Any]]) -> None:
+    """Make the search words of ``suppliers`` (rows with ``id`` and ``business_name``, in id
+    order) exactly those of their names."""
+    words = SupplierNameWord
+    ids = [s["id"] for s in suppliers]
+    await session.execute(delete(words).where(words.supplier_id.in_(ids)))
+    rows = [
+        {"supplier_id": s["id"], "word": word, "name_key": key}
+        for s in suppliers
+        for key in (name_key(s["business_name"]),)
+        for word in sorted(name_words(s["business_name"]))
+    ]
+    if rows:
+        await session.execute(insert(words), rows)
+
+
+SEARCH_PROBE_CAP = 2_000
+"""Rows counted at most per query word when choosing which word drives a search (beyond it,
+the longer word drives)."""
+
+
+def _prefix(column: Any, prefix: str) -> Any:
+    return and_(column >= prefix, column < after_prefix(prefix))
+
+
+async def search(
+    session: AsyncSession, *, query_words: Sequence[str], query_key: str, limit: int
+) -> Sequence[Row[uuid.UUID, str, str, float | None, str | None]]:
+    """Suppliers with a name word starting with each of ``query_words`` (folded, distinct),
+    those whose folded name starts with ``query_key`` first, then by folded name: (id,
+    business name, vendor type, health score, risk level).
+
+    The word with the fewest matches drives an index range over (word, name_key,
+    supplier_id); every other word is an index probe on (supplier_id, word).
+    """
+    words = SupplierNameWord
+    driver, *others = await _by_selectivity(session, query_words)
+    drive = words.__table__.alias("drive")
+    conditions = [_prefix(drive.c.word, driver)]
+    for other in others:
+        probe = words.__table__.alias()
+        conditions.append(
+            select(probe.c.supplier_id)
+            .where(probe.c.supplier_id == drive.c.supplier_id, _prefix(probe.c.word, other))
+            .exists()
+        )
+    rank = case((_prefix(drive.c.name_key, query_key), 0), else_=1).label("rank")
+    matches = (
+        select(drive.c.supplier_id, drive.c.name_key, rank)
+        .where(*conditions)
+        .distinct()
+        .order_by(rank, drive.c.name_key, drive.c.supplier_id)
+        .limit(limit)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(
+            Supplier.id,
+            Supplier.business_name,
+            Supplier.vendor_type,
+            HealthScore.score,
+            HealthScore.risk_level,
+        )
+        .join(matches, matches.c.supplier_id == Supplier.id)
+        .outerjoin(HealthScore, HealthScore.supplier_id == Supplier.id)
+        .order_by(matches.c.rank, matches.c.name_key, matches.c.supplier_id)
+    )
+    return rows.all()
+
+
+async def _by_selectivity(session: AsyncSession, query_words: Sequence[str]) -> list[str]:
+    """``query_words`` fewest matching name words first (counted up to a cap, one query;
+    longer words first among equal counts)."""
+    if len(query_words) == 1:
+        return list(query_words)
+    words = SupplierNameWord
+    counts = [
+        select(func.count())
+        .select_from(
+            select(words.word).where(_prefix(words.word, w)).limit(SEARCH_PROBE_CAP).subquery()
+        )
+        .scalar_subquery()
+        for w in query_words
+    ]
+    row = (await session.execute(select(*counts))).one()
+    return sorted(query_words, key=lambda w: (row[query_words.index(w)], -len(w), w))
+
+
+async def names_of(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """The business names of the suppliers of ``ids`` that exist (one query)."""
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(Supplier.id, Supplier.business_name).where(Supplier.id.in_(list(set(ids))))
+    )
+    return {sid: name for sid, name in rows}

@@ -152,3 +152,19 @@ class SupplierOut(BaseModel):
 class SupplierPage(BaseModel):
     items: list[SupplierOut]
     next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null at end")
+
+
+class SupplierMatch(BaseModel):
+    """A supplier whose name matches a search."""
+
+    id: uuid.UUID
+    business_name: str
+    vendor_type: str
+    health_score: float | None = Field(description="Current health score; null before scoring")
+    risk_level: str | None = Field(description="Current health band; null before scoring")
+
+
+class SupplierMatches(BaseModel):
+    items: list[SupplierMatch] = Field(
+        description="Names starting with the query first, then the rest, each by name"
+    )
