@@ -6,7 +6,7 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, Uuid
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from wedsync_success.db import Base, UTCDateTime
@@ -94,10 +94,15 @@ class SupplierNameWord(Base):
     key, so a search reads only this table's index."""
 
     __tablename__ = "supplier_name_words"
-    __table_args__ = (Index("ix_supplier_name_words_word", "word", "name_key", "supplier_id"),)
+    __table_args__ = (
+        Index("ix_supplier_name_words_word", "word", "name_key", "supplier_id"),
+        Index("ix_supplier_name_words_first", "first", "name_key", "supplier_id"),
+    )
 
     supplier_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("suppliers.id", ondelete="CASCADE"), primary_key=True
     )
     word: Mapped[str] = mapped_column(_search_text(64), primary_key=True)
     name_key: Mapped[str] = mapped_column(_search_text(200))
+    first: Mapped[bool] = mapped_column(Boolean)
+    """Whether this is the name's first word: one row per supplier, the names in order."""

@@ -36,6 +36,12 @@ def name_key(name: str) -> str:
     return " ".join(words(name))[:200]
 
 
+def first_word(name: str) -> str | None:
+    """The stored form of the name's first word (its row carries the name's order)."""
+    found = words(name)
+    return found[0][:MAX_WORD_CHARS] if found else None
+
+
 def name_words(name: str) -> set[str]:
     """Every word a query word may prefix-match for this name (joined and split forms)."""
     folded = fold(name)

@@ -371,21 +371,30 @@ async def live(request: Request, ctx: ContextDep, session: SessionDep) -> Respon
                 burst = [event]
                 while not queue.empty():  # what arrived meanwhile: one name query for all
                     burst.append(queue.get_nowait())
-                names = await _names_of(ctx, burst)
-                for item in burst:
-                    name = names.get(item.supplier_id) if item.supplier_id else None
-                    data = {**item.to_json(), "supplier_name": name}
-                    yield ServerSentEvent(
-                        event="success", id=str(item.sequence), data=json.dumps(data)
-                    )
+                for frame in await live_frames(ctx, burst):
+                    yield frame
 
     return EventSourceResponse(stream(), ping=HEARTBEAT_SECONDS)
 
 
-async def _names_of(ctx: AppContext, events: list[SuccessEvent]) -> dict[uuid.UUID, str]:
-    """The business names of the suppliers of ``events`` (one query, on a short session)."""
+async def live_frames(ctx: AppContext, events: list[SuccessEvent]) -> list[ServerSentEvent]:
+    """The stream's frames for ``events``, each with its supplier's business name (one
+    query, on a session of its own: the stream holds no connection between bursts)."""
     ids = [e.supplier_id for e in events if e.supplier_id]
-    if not ids:
-        return {}
-    async with ctx.db.sessions() as session:
-        return await suppliers_repository.names_of(session, ids)
+    names: dict[uuid.UUID, str] = {}
+    if ids:
+        async with ctx.db.sessions() as session:
+            names = await suppliers_repository.names_of(session, ids)
+    return [
+        ServerSentEvent(
+            event="success",
+            id=str(e.sequence),
+            data=json.dumps(
+                {
+                    **e.to_json(),
+                    "supplier_name": names.get(e.supplier_id) if e.supplier_id else None,
+                }
+            ),
+        )
+        for e in events
+    ]

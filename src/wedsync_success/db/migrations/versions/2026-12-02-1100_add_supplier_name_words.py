@@ -2,7 +2,8 @@
 
 One row per (supplier, word) of the name as ``suppliers/names.py`` folds and splits it, with
 the folded name as the sort key, indexed on (word, name_key, supplier_id) so a prefix search
-is an index range. Text is compared in code point order on both backends (PostgreSQL: the
+is an index range, and on (first, name_key, supplier_id): the first word's row of each name,
+the names in order. Text is compared in code point order on both backends (PostgreSQL: the
 "C" collation). Filled here for the suppliers already stored, in chunks.
 
 Revision ID: 0011
@@ -15,7 +16,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from wedsync_success.suppliers.names import name_key, name_words
+from wedsync_success.suppliers.names import first_word, name_key, name_words
 
 revision: str = "0011"
 down_revision: str | None = "0010"
@@ -37,6 +38,7 @@ def upgrade() -> None:
         sa.Column("supplier_id", sa.Uuid(), nullable=False),
         sa.Column("word", _text(64), nullable=False),
         sa.Column("name_key", _text(200), nullable=False),
+        sa.Column("first", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(
             ["supplier_id"],
             ["suppliers.id"],
@@ -49,6 +51,9 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_supplier_name_words_word", ["word", "name_key", "supplier_id"], unique=False
         )
+        batch_op.create_index(
+            "ix_supplier_name_words_first", ["first", "name_key", "supplier_id"], unique=False
+        )
     _fill()
 
 
@@ -59,6 +64,7 @@ def _fill() -> None:
         sa.column("supplier_id", sa.Uuid()),
         sa.column("word"),
         sa.column("name_key"),
+        sa.column("first", sa.Boolean()),
     )
     connection = op.get_bind()
     after = None
@@ -70,8 +76,9 @@ def _fill() -> None:
         if not chunk:
             return
         rows = [
-            {"supplier_id": sid, "word": word, "name_key": name_key(name)}
+            {"supplier_id": sid, "word": word, "name_key": name_key(name), "first": word == first}
             for sid, name in chunk
+            for first in (first_word(name),)
             for word in sorted(name_words(name))
         ]
         if rows:
@@ -81,5 +88,6 @@ def _fill() -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table("supplier_name_words", schema=None) as batch_op:
+        batch_op.drop_index("ix_supplier_name_words_first")
         batch_op.drop_index("ix_supplier_name_words_word")
     op.drop_table("supplier_name_words")
