@@ -94,7 +94,7 @@ async def test_finding_a_supplier_and_their_events(page: Page, live_server: Live
 
     # Picking one suggestion in the events field narrows to that supplier.
     await field.fill("")
-    await field.press_sequentially(f"quillon lark {tag}", delay=30)
+    await field.press_sequentially(f"quillon larkspur wed {tag}", delay=30)
     events_options = page.locator("#f-supplier-suggestions").get_by_role("option")
     await expect(events_options).to_have_count(1)
     await field.press("ArrowDown")
