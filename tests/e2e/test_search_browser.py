@@ -103,6 +103,21 @@ async def test_finding_a_supplier_and_their_events(page: Page, live_server: Live
     await expect(page.locator("#supplier-filter-note")).to_contain_text(name)
     assert set(await cells.all_inner_texts()) == {name}
 
+    # A live event of that supplier arrives as a row naming them.
+    await expect(page.locator("#live-indicator")).to_have_attribute("data-state", "live")
+    headers = {"Authorization": f"Bearer {live_server.api_key}"}
+    async with httpx.AsyncClient(base_url=live_server.url, headers=headers) as api:
+        referral = {
+            "event_id": f"e2e-{uuid.uuid4()}",
+            "supplier_id": supplier_id,
+            "type": "referral_converted",
+            "occurred_at": datetime.now(UTC).isoformat(),
+        }
+        assert (await api.post("/api/v1/events", json=[referral])).json()["accepted"] == 1
+    fresh = page.locator("#events-table tbody tr.fresh", has_text="First referral converted")
+    await expect(fresh.locator("td:nth-child(4) a")).to_have_text(name, timeout=5000)
+    await shot(page, "events-live-row-named")
+
     none = page.get_by_label("Supplier name")
     await none.fill("zyxwv nobody")
     await page.get_by_role("button", name="Apply").click()
