@@ -20,7 +20,8 @@ _WORD = re.compile(r"[^\W_]+")
 
 
 def fold(text: str) -> str:
-    """Lower-case ``text`` with accents and compatibility forms folded (``Ŀ`` → ``l``)."""
+    """Lower-case ``text`` with accents and compatibility forms folded (``Æ`` stays ``æ``,
+    ``ﬁ`` becomes ``fi``, ``ß`` becomes ``ss``)."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
