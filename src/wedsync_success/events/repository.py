@@ -19,11 +19,15 @@ async def recent(
     event_type: str | None = None,
     before_sequence: int | None = None,
     limit: int = 50,
+    supplier_ids: Sequence[uuid.UUID] | None = None,
 ) -> Sequence[OutboxEvent]:
-    """Success events, newest first, optionally for one supplier or of one type."""
+    """Success events, newest first, optionally for one supplier (or any of
+    ``supplier_ids``) or of one type."""
     conditions = []
     if supplier_id is not None:
         conditions.append(OutboxEvent.supplier_id == supplier_id)
+    if supplier_ids is not None:
+        conditions.append(OutboxEvent.supplier_id.in_(list(supplier_ids)))
     if event_type is not None:
         conditions.append(OutboxEvent.event_type == event_type)
     if before_sequence is not None:

@@ -6,7 +6,7 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, Uuid
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from wedsync_success.db import Base, UTCDateTime
@@ -80,3 +80,29 @@ class SupplierUser(Base):
     phone: Mapped[str | None] = mapped_column(String(16), nullable=True)
     """E.164, for SMS."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+def _search_text(length: int) -> String:
+    """Text compared in code point order on both backends (SQLite's default; PostgreSQL's
+    "C" collation), so a prefix is a plain index range."""
+    return String(length).with_variant(String(length, collation="C"), "postgresql")
+
+
+class SupplierNameWord(Base):
+    """One searchable word of a supplier's business name (``suppliers/names.py`` folds and
+    splits), replaced whenever the name is written; the folded name rides along as the sort
+    key, so a search reads only this table's index."""
+
+    __tablename__ = "supplier_name_words"
+    __table_args__ = (
+        Index("ix_supplier_name_words_word", "word", "name_key", "supplier_id"),
+        Index("ix_supplier_name_words_first", "first", "name_key", "supplier_id"),
+    )
+
+    supplier_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("suppliers.id", ondelete="CASCADE"), primary_key=True
+    )
+    word: Mapped[str] = mapped_column(_search_text(64), primary_key=True)
+    name_key: Mapped[str] = mapped_column(_search_text(200))
+    first: Mapped[bool] = mapped_column(Boolean)
+    """Whether this is the name's first word: one row per supplier, the names in order."""

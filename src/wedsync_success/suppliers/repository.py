@@ -8,13 +8,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, TypeVarTuple
 
-from sqlalchemy import Row, Select, and_, delete, func, or_, select, tuple_, update
+from sqlalchemy import Row, Select, and_, delete, func, insert, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wedsync_success.churn.models import SupplierChurnCurrent
 from wedsync_success.db.upsert import dialect_insert
 from wedsync_success.health.models import HealthScore
-from wedsync_success.suppliers.models import SubscriptionStatus, Supplier, SupplierUser
+from wedsync_success.suppliers.models import (
+    SubscriptionStatus,
+    Supplier,
+    SupplierNameWord,
+    SupplierUser,
+)
+from wedsync_success.suppliers.names import after_prefix, first_word, name_key, name_words
 from wedsync_success.suppliers.subscriptions import active_at
 
 SupplierSort = Literal[
@@ -122,6 +128,7 @@ async def upsert(
             ),
             users,
         )
+    await replace_name_words(session, suppliers)
 
 
 async def user_ids_by_email(
@@ -359,3 +366,148 @@ async def owners_of(
 async def all_ids(session: AsyncSession) -> list[uuid.UUID]:
     """Every supplier's id (for seeding and tools, not for request paths)."""
     return list(await session.scalars(select(Supplier.id)))
+
+
+async def replace_name_words(session: AsyncSession, suppliers: Sequence[dict[str, Any]]) -> None:
+    """Make the search words of ``suppliers`` (rows with ``id`` and ``business_name``, in id
+    order) exactly those of their names."""
+    words = SupplierNameWord
+    ids = [s["id"] for s in suppliers]
+    await session.execute(delete(words).where(words.supplier_id.in_(ids)))
+    rows = [
+        {"supplier_id": s["id"], "word": word, "name_key": key, "first": word == first}
+        for s in suppliers
+        for key, first in ((name_key(s["business_name"]), first_word(s["business_name"])),)
+        for word in sorted(name_words(s["business_name"]))
+    ]
+    if rows:
+        await session.execute(insert(words), rows)
+
+
+DRIVE_CAP = 1_000
+"""A query word matching fewer name words than this drives the search through its index
+range (sorting at most this many rows); when every word matches more, the suppliers are
+scanned in name order instead, which finds the first matches early."""
+SCAN_CAP = 2_000
+"""Names scanned in order at most before the search falls back to the word range."""
+
+
+def _prefix(column: Any, prefix: str) -> Any:
+    return and_(column >= prefix, column < after_prefix(prefix))
+
+
+def _has_word(row: Any, prefix: str) -> Any:
+    """``row``'s supplier has a name word starting with ``prefix`` (an index probe: OFFSET 0
+    keeps PostgreSQL from turning it into a join over the prefix's whole range)."""
+    probe = SupplierNameWord.__table__.alias()
+    return (
+        select(probe.c.supplier_id)
+        .where(probe.c.supplier_id == row.c.supplier_id, _prefix(probe.c.word, prefix))
+        .offset(0)
+        .exists()
+    )
+
+
+async def search(
+    session: AsyncSession, *, query_words: Sequence[str], query_key: str, limit: int
+) -> Sequence[Row[uuid.UUID, str, str, float | None, str | None]]:
+    """Suppliers with a name word starting with each of ``query_words`` (folded, distinct):
+    those whose folded name starts with ``query_key`` first, then the rest, each by folded
+    name; as (id, business name, vendor type, health score, risk level).
+
+    Name-prefix matches are one index range over (first, name_key). The rest come from the
+    query word with the fewest matches when it has few (its range over (word, name_key),
+    the other words probed on (supplier_id, word)), else from the names in order, probing
+    every word, which stops at the first ``limit`` matches.
+    """
+    words = SupplierNameWord.__table__
+    first = words.alias("first")
+    rows = list(
+        await session.execute(
+            select(first.c.supplier_id, first.c.name_key)
+            .where(first.c.first.is_(True), _prefix(first.c.name_key, query_key))
+            .order_by(first.c.name_key, first.c.supplier_id)
+            .limit(limit)
+        )
+    )
+    if len(rows) < limit:
+        rows += await _others(session, query_words, query_key, limit - len(rows))
+    order = {sid: n for n, (sid, _) in enumerate(rows)}
+    found = await session.execute(
+        select(
+            Supplier.id,
+            Supplier.business_name,
+            Supplier.vendor_type,
+            HealthScore.score,
+            HealthScore.risk_level,
+        )
+        .outerjoin(HealthScore, HealthScore.supplier_id == Supplier.id)
+        .where(Supplier.id.in_(list(order)))
+    )
+    return sorted(found.all(), key=lambda row: order[row[0]])
+
+
+async def _others(
+    session: AsyncSession, query_words: Sequence[str], query_key: str, limit: int
+) -> list[Row[uuid.UUID, str]]:
+    """The first ``limit`` matches by name whose name does not start with ``query_key``."""
+    words = SupplierNameWord.__table__
+    counts = await _counts(session, query_words)
+    driver = min(query_words, key=lambda w: (counts[w], -len(w), w))
+    if counts[driver] >= DRIVE_CAP:
+        names = words.alias("names")
+        in_order = names.c.first.is_(True), ~_prefix(names.c.name_key, query_key)
+        bound = await session.scalar(  # the SCAN_CAP-th name: scan no further
+            select(names.c.name_key)
+            .where(*in_order)
+            .order_by(names.c.name_key)
+            .offset(SCAN_CAP)
+            .limit(1)
+        )
+        scan = select(names.c.supplier_id, names.c.name_key).where(
+            *in_order, *(_has_word(names, w) for w in query_words)
+        )
+        if bound is not None:
+            scan = scan.where(names.c.name_key <= bound)
+        rows = list(
+            await session.execute(scan.order_by(names.c.name_key, names.c.supplier_id).limit(limit))
+        )
+        if len(rows) == limit or bound is None:
+            return rows
+    drive = words.alias("drive")
+    matches = (
+        select(drive.c.supplier_id, drive.c.name_key)
+        .where(
+            _prefix(drive.c.word, driver),
+            ~_prefix(drive.c.name_key, query_key),
+            *(_has_word(drive, w) for w in query_words if w != driver),
+        )
+        .distinct()
+        .order_by(drive.c.name_key, drive.c.supplier_id)
+        .limit(limit)
+    )
+    return list(await session.execute(matches))
+
+
+async def _counts(session: AsyncSession, query_words: Sequence[str]) -> dict[str, int]:
+    """Name words starting with each of ``query_words``, counted up to :data:`DRIVE_CAP`
+    (one statement)."""
+    words = SupplierNameWord
+    counts = [
+        select(func.count())
+        .select_from(select(words.word).where(_prefix(words.word, w)).limit(DRIVE_CAP).subquery())
+        .scalar_subquery()
+        for w in query_words
+    ]
+    row = (await session.execute(select(*counts))).one()
+    return dict(zip(query_words, row, strict=True))
+
+
+async def names_of(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """The business names of the suppliers of ``ids`` that exist (one query)."""
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(Supplier.id, Supplier.business_name).where(Supplier.id.in_(list(set(ids))))
+    )
+    return {sid: name for sid, name in rows}

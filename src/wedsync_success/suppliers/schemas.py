@@ -187,3 +187,19 @@ class OwnerAssignment(BaseModel):
     errors: list[RejectedItem] = Field(
         default_factory=list, description="Ids that name no supplier, by position"
     )
+
+
+class SupplierMatch(BaseModel):
+    """A supplier whose name matches a search."""
+
+    id: uuid.UUID
+    business_name: str
+    vendor_type: str
+    health_score: float | None = Field(description="Current health score; null before scoring")
+    risk_level: str | None = Field(description="Current health band; null before scoring")
+
+
+class SupplierMatches(BaseModel):
+    items: list[SupplierMatch] = Field(
+        description="Names starting with the query first, then the rest, each by name"
+    )

@@ -29,6 +29,7 @@ from wedsync_success.kit.admission import Admission
 from wedsync_success.milestones.api import router as milestones_router
 from wedsync_success.reports.api import router as reports_router
 from wedsync_success.suppliers.api import router as suppliers_router
+from wedsync_success.suppliers.search_api import router as supplier_search_router
 from wedsync_success.web.cors import WidgetCors
 from wedsync_success.web.errors import error_response, install_error_handlers
 from wedsync_success.web.openapi import error_responses, install_openapi
@@ -100,6 +101,7 @@ def create_app(
 
     for router in (
         activity_router,
+        supplier_search_router,
         suppliers_router,
         health_router,
         milestones_router,

@@ -25,13 +25,16 @@ from wedsync_success.access.team import stored_password, verify_password
 from wedsync_success.access.throttle import LoginThrottle
 from wedsync_success.context import AppContext
 from wedsync_success.events import repository as events_repository
-from wedsync_success.events.types import SuccessEventType
+from wedsync_success.events.types import SuccessEvent, SuccessEventType
 from wedsync_success.health.config import RiskLevel
 from wedsync_success.health.onboarding import onboarding_briefs
 from wedsync_success.health.repository import recent_scores
 from wedsync_success.kit.errors import RateLimited, Unauthorized, ValidationFailed
+from wedsync_success.suppliers import repository as suppliers_repository
 from wedsync_success.suppliers.models import PlanTier, VendorType
 from wedsync_success.suppliers.repository import SORTS, SupplierFilters
+from wedsync_success.suppliers.schemas import SupplierMatch
+from wedsync_success.suppliers.search import search_suppliers
 from wedsync_success.suppliers.service import count_suppliers, list_suppliers
 from wedsync_success.web.deps import ContextDep, SessionDep, UnitOfWorkDep
 from wedsync_success.web.owner_view import owner_choice, owner_view
@@ -172,8 +175,17 @@ async def overview_page(
 ) -> Response:
     report = await ctx.overviews.get(ctx.clock().date())
     recent = await events_repository.recent(session, limit=12)
+    names = await suppliers_repository.names_of(
+        session, [e.supplier_id for e in recent if e.supplier_id]
+    )
     return render(
-        request, "overview.html", user=user, page="overview", report=report, recent=recent
+        request,
+        "overview.html",
+        user=user,
+        page="overview",
+        report=report,
+        recent=recent,
+        names=names,
     )
 
 
@@ -283,18 +295,26 @@ async def supplier_page(
     return render(request, "supplier.html", user=user, page="suppliers", **context)
 
 
+EVENTS_PAGE = 50
+NAME_MATCHES = 20
+"""Suppliers whose events a name filter shows at most (the page lists them to pick one)."""
+
+
 @router.get("/events", response_class=HTMLResponse)
 async def events_page(
     request: Request,
     session: SessionDep,
     user: CurrentUser,
     type: str | None = None,
+    supplier: str | None = None,
     supplier_id: str | None = None,
     before: int | None = None,
 ) -> Response:
+    """Success events, filtered by type and by supplier: a name (every supplier it matches)
+    or, from links elsewhere, an id."""
     try:
         event_type = BlankAsUnset.enum(SuccessEventType, type, "type")
-        supplier = uuid.UUID(supplier_id.strip()) if supplier_id and supplier_id.strip() else None
+        chosen = uuid.UUID(supplier_id.strip()) if supplier_id and supplier_id.strip() else None
     except (ValidationFailed, ValueError):
         return render(
             request,
@@ -304,12 +324,35 @@ async def events_page(
             page="events",
             message="Choose an event type from the list and give a full supplier id.",
         )
+    typed = (supplier or "").strip()
+    chosen_name = (
+        (await suppliers_repository.names_of(session, [chosen])).get(chosen) if chosen else None
+    )
+    matches: list[SupplierMatch] = []
+    if typed and (chosen is None or typed != chosen_name):  # the name typed wins over an old id
+        chosen = None
+        try:
+            matches = (await search_suppliers(session=session, q=typed, limit=NAME_MATCHES)).items
+        except ValidationFailed as exc:
+            reason = exc.details[0]["reason"] if exc.details else exc.message
+            return render(
+                request,
+                "error.html",
+                status_code=422,
+                user=user,
+                page="events",
+                message=f"The supplier name {reason}.",
+            )
+    ids = [chosen] if chosen else [m.id for m in matches] if typed else None
     rows = await events_repository.recent(
         session,
-        supplier_id=supplier,
+        supplier_ids=ids,
         event_type=event_type.value if event_type else None,
         before_sequence=before,
-        limit=50,
+        limit=EVENTS_PAGE,
+    )
+    names = await suppliers_repository.names_of(
+        session, [e.supplier_id for e in rows if e.supplier_id]
     )
     query = {k: v for k, v in request.query_params.items() if k != "before"}
     return render(
@@ -318,10 +361,16 @@ async def events_page(
         user=user,
         page="events",
         events=rows,
+        names=names,
         types=list(SuccessEventType),
         selected_type=event_type,
-        supplier_id=supplier,
-        next_before=rows[-1].id if len(rows) == 50 else None,
+        supplier_name=typed or chosen_name or "",
+        supplier_id=chosen,
+        filter_ids=ids,
+        matches=matches,
+        name_limit=NAME_MATCHES,
+        unknown_name=bool(typed) and not chosen and not matches,
+        next_before=rows[-1].id if len(rows) == EVENTS_PAGE else None,
         query=query,
     )
 
@@ -341,8 +390,33 @@ async def live(request: Request, ctx: ContextDep, session: SessionDep) -> Respon
                 except TimeoutError:
                     yield ServerSentEvent(comment="heartbeat")
                     continue
-                yield ServerSentEvent(
-                    event="success", id=str(event.sequence), data=json.dumps(event.to_json())
-                )
+                burst = [event]
+                while not queue.empty():  # what arrived meanwhile: one name query for all
+                    burst.append(queue.get_nowait())
+                for frame in await live_frames(ctx, burst):
+                    yield frame
 
     return EventSourceResponse(stream(), ping=HEARTBEAT_SECONDS)
+
+
+async def live_frames(ctx: AppContext, events: list[SuccessEvent]) -> list[ServerSentEvent]:
+    """The stream's frames for ``events``, each with its supplier's business name (one
+    query, on a session of its own: the stream holds no connection between bursts)."""
+    ids = [e.supplier_id for e in events if e.supplier_id]
+    names: dict[uuid.UUID, str] = {}
+    if ids:
+        async with ctx.db.sessions() as session:
+            names = await suppliers_repository.names_of(session, ids)
+    return [
+        ServerSentEvent(
+            event="success",
+            id=str(e.sequence),
+            data=json.dumps(
+                {
+                    **e.to_json(),
+                    "supplier_name": names.get(e.supplier_id) if e.supplier_id else None,
+                }
+            ),
+        )
+        for e in events
+    ]

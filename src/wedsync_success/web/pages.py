@@ -20,6 +20,7 @@ from wedsync_success.web.errors import ErrorHandler
 from wedsync_success.web.outreach_pages import router as outreach_router
 from wedsync_success.web.owner_pages import router as owner_router
 from wedsync_success.web.rendering import render
+from wedsync_success.web.search_pages import router as search_router
 from wedsync_success.web.session import CsrfRejected, LoginRequired, current_user, login_url
 from wedsync_success.web.workspace_pages import router as workspace_router
 
@@ -102,5 +103,6 @@ def install_dashboard(app: FastAPI, settings: Settings) -> None:
     app.include_router(outreach_router)
     app.include_router(workspace_router)
     app.include_router(owner_router)
+    app.include_router(search_router)
     if settings.demo_pages:
         app.include_router(demo_router)

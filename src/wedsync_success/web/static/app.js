@@ -121,10 +121,16 @@ function toast(text) {
   setTimeout(() => item.remove(), 6000);
 }
 
+// The supplier's name (the stream sends it) linking to their profile.
+function supplierLink(event) {
+  if (!event.supplier_id) return "";
+  return el("a", { href: `/suppliers/${event.supplier_id}` }, event.supplier_name || "Unknown supplier");
+}
+
 function applyToOverview(event) {
   const feed = document.getElementById("event-feed");
   if (!feed) return;
-  const link = event.supplier_id ? el("a", { href: `/suppliers/${event.supplier_id}` }, "supplier") : "";
+  const link = supplierLink(event);
   feed.prepend(el("li", { class: "event-row fresh", "data-type": event.type },
     el("span", { class: "event-type" }, EVENT_LABELS[event.type] || event.type), " ",
     el("span", {}, summary(event)), " ", link, " ",
@@ -139,9 +145,11 @@ function applyToOverview(event) {
 function applyToEvents(event) {
   const table = document.getElementById("events-table");
   if (!table) return;
-  const wantType = table.dataset.filterType, wantSupplier = table.dataset.filterSupplier;
-  if ((wantType && wantType !== event.type) || (wantSupplier && wantSupplier !== event.supplier_id)) return;
-  const link = event.supplier_id ? el("a", { href: `/suppliers/${event.supplier_id}` }, "open") : "";
+  const wantType = table.dataset.filterType;
+  const wantSuppliers = table.dataset.filterOn ? table.dataset.filterSuppliers.split(" ") : null;
+  if (wantType && wantType !== event.type) return;
+  if (wantSuppliers && !wantSuppliers.includes(event.supplier_id)) return;
+  const link = supplierLink(event);
   table.tBodies[0].prepend(el("tr", { class: "fresh" },
     el("td", {}, el("time", {}, when(event.occurred_at))),
     el("td", {}, el("span", { class: "event-type" }, EVENT_LABELS[event.type] || event.type)),
@@ -205,6 +213,78 @@ function connectLive() {
   window.addEventListener("beforeunload", () => source.close());
 }
 
+// ---- supplier search: the top bar's combobox (ARIA 1.2 pattern, list autocomplete) --------
+// Picking a suggestion opens the supplier, or, for a field with data-suggest-fill (the
+// events filter), fills the name and the hidden supplier id and submits the form.
+function wireSearch(input) {
+  const list = document.getElementById(input.getAttribute("aria-controls"));
+  if (!list) return;
+  const status = document.getElementById("topbar-suggest-status");
+  const fill = input.dataset.suggestFill && document.getElementById(input.dataset.suggestFill);
+  const pick = (item) => {
+    if (!fill) { window.location.assign(item.url); return; }
+    input.value = item.business_name;
+    fill.value = item.id; fill.disabled = false;
+    close();
+    input.form.requestSubmit();
+  };
+  let items = [], active = -1, pending = null, asked = 0;
+  const close = () => {
+    list.hidden = true; input.setAttribute("aria-expanded", "false");
+    input.removeAttribute("aria-activedescendant"); active = -1;
+  };
+  const highlight = (index) => {
+    active = index;
+    list.querySelectorAll("[role=option]").forEach((option, i) => option.setAttribute("aria-selected", String(i === index)));
+    if (index >= 0) input.setAttribute("aria-activedescendant", `${list.id}-${index}`);
+    else input.removeAttribute("aria-activedescendant");
+  };
+  const show = (query, found) => {
+    items = found;
+    list.replaceChildren(...found.map((item, i) => el("li", { role: "option", id: `${list.id}-${i}`, "aria-selected": "false", "data-index": String(i) },
+      el("span", {}, item.business_name),
+      el("span", { class: "suggestion-meta" }, item.risk_label ? `${item.vendor_type} · ${item.risk_label}` : item.vendor_type))));
+    if (!found.length) list.append(el("li", { class: "suggestion-empty", role: "presentation" }, `No supplier is called “${query}”`));
+    list.hidden = false; input.setAttribute("aria-expanded", "true"); active = -1;
+    if (status) status.textContent = found.length ? `${found.length} suppliers found; arrow keys to choose` : "No supplier found";
+  };
+  const ask = async () => {
+    const query = input.value.trim();
+    if (!query) { close(); return; }
+    const ticket = ++asked;
+    try {
+      const response = await fetch(`${input.dataset.suggest}?q=${encodeURIComponent(query)}`, { headers: { Accept: "application/json" } });
+      if (!response.ok || ticket !== asked) return;
+      show(query, (await response.json()).items);
+    } catch (_) { /* offline: the form still submits to the results page */ }
+  };
+  input.addEventListener("input", () => {
+    if (fill) { fill.value = ""; fill.disabled = true; }  // a new name, not the supplier picked
+    clearTimeout(pending); pending = setTimeout(ask, 120);
+  });
+  input.addEventListener("keydown", (e) => {
+    if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+      if (list.hidden) { ask(); return; }
+      e.preventDefault();
+      if (!items.length) return;
+      let next = active + (e.key === "ArrowDown" ? 1 : -1);  // -1: back in the input
+      if (next >= items.length) next = -1;
+      if (next < -1) next = items.length - 1;
+      highlight(next);
+    } else if (e.key === "Enter" && !list.hidden && active >= 0) {
+      e.preventDefault(); pick(items[active]);
+    } else if (e.key === "Escape") {
+      if (!list.hidden) { e.preventDefault(); close(); } else { input.value = ""; }
+    }
+  });
+  list.addEventListener("mousedown", (e) => e.preventDefault());  // keep focus in the input
+  list.addEventListener("click", (e) => {
+    const option = e.target.closest("[role=option]");
+    if (option) pick(items[Number(option.dataset.index)]);
+  });
+  input.addEventListener("blur", close);
+}
+
 // "Go back" links go to the previous page when there is one (their href is the fallback).
 function wireBackLinks() {
   for (const link of document.querySelectorAll("a[data-back]")) {
@@ -225,6 +305,7 @@ function wirePickAll() {
 document.addEventListener("DOMContentLoaded", () => {
   wireBackLinks();
   wirePickAll();
+  document.querySelectorAll("input[data-suggest]").forEach(wireSearch);
   drawOverviewCharts();
   drawProfileChart();
   drawPlaybookCharts();

@@ -1,0 +1,64 @@
+"""Supplier names as search words: case and accents folded, split into words.
+
+One folding serves the stored words and the query, so "Café" is found by "cafe" and "CAF".
+Apostrophes join (``O'Brien's`` is the word ``obriens``, and its parts ``o``, ``brien``,
+``s``), every other non-letter, non-digit character separates words.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+MAX_QUERY_CHARS = 100
+"""The longest search query accepted (longer is refused, not cut)."""
+MAX_WORD_CHARS = 64
+"""A stored word is cut to this many characters (the column's width)."""
+
+_APOSTROPHES = re.compile(r"['\u2019\u02bc`]")
+_WORD = re.compile(r"[^\W_]+")
+
+
+def fold(text: str) -> str:
+    """Lower-case ``text`` with accents and compatibility forms folded (``Æ`` stays ``æ``,
+    ``ﬁ`` becomes ``fi``, ``ß`` becomes ``ss``)."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def words(text: str) -> list[str]:
+    """The folded words of ``text`` in order (apostrophes removed, not separating)."""
+    return _WORD.findall(_APOSTROPHES.sub("", fold(text)))
+
+
+def name_key(name: str) -> str:
+    """The folded name as its words joined by single spaces: the sort key of a match, and
+    what a query must start with to be an exact-name-prefix match."""
+    return " ".join(words(name))[:200]
+
+
+def first_word(name: str) -> str | None:
+    """The stored form of the name's first word (its row carries the name's order)."""
+    found = words(name)
+    return found[0][:MAX_WORD_CHARS] if found else None
+
+
+def name_words(name: str) -> set[str]:
+    """Every word a query word may prefix-match for this name (joined and split forms)."""
+    folded = fold(name)
+    found = set(_WORD.findall(_APOSTROPHES.sub("", folded)))
+    found.update(_WORD.findall(_APOSTROPHES.sub(" ", folded)))
+    return {w[:MAX_WORD_CHARS] for w in found}
+
+
+def after_prefix(prefix: str) -> str:
+    """The smallest string greater than every string starting with ``prefix`` (in code point
+    order, which is byte order in UTF-8): ``prefix`` with its last character incremented."""
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+def query_words(query: str) -> list[str]:
+    """The folded words of ``query`` a match must each prefix, without those implied by a
+    longer one (``oak oakley`` needs only ``oakley``), cut to the stored words' width."""
+    found = {w[:MAX_WORD_CHARS] for w in words(query)}
+    return sorted(w for w in found if not any(o != w and o.startswith(w) for o in found))
