@@ -44,6 +44,7 @@ class Supplier(Base):
     """A wedding business that subscribes to WedSync, with its current subscription."""
 
     __tablename__ = "suppliers"
+    __table_args__ = (Index("ix_suppliers_business_name", "business_name", "id"),)
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     business_name: Mapped[str] = mapped_column(String(200))

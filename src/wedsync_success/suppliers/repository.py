@@ -173,7 +173,9 @@ async def page(
     # Ties break on the sorted table's supplier_id (equal to suppliers.id through the joins)
     # so its (column, supplier_id) index serves the ORDER BY and a page never sorts the
     # whole table.
-    tiebreak = churn.supplier_id if column.class_ is churn else HealthScore.supplier_id
+    tiebreak = {churn: churn.supplier_id, Supplier: Supplier.id}.get(
+        column.class_, HealthScore.supplier_id
+    )
     conditions = listing_conditions(filters, sort=sort)
     if after is not None:
         last_value, last_id = after[0], uuid.UUID(str(after[1]))
