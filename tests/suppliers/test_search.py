@@ -92,6 +92,22 @@ async def test_a_renamed_supplier_is_found_by_its_new_name_only(
         assert sorted(words) == ["fernbrook", "flowers"]
 
 
+async def test_an_update_that_keeps_the_name_keeps_its_words(
+    client: httpx.AsyncClient, ctx: AppContext
+) -> None:
+    body = supplier(business_name="Hollow Oak Florals")
+    await client.post("/api/v1/suppliers", json={"suppliers": [body]})
+    await client.post("/api/v1/suppliers", json={"suppliers": [body | {"mrr_minor": 9900}]})
+    assert await _names(client, "hollow oa") == ["Hollow Oak Florals"]
+    async with ctx.db.sessions() as session:
+        words = await session.scalars(
+            select(SupplierNameWord.word).where(
+                SupplierNameWord.supplier_id == uuid.UUID(body["id"])
+            )
+        )
+        assert sorted(words) == ["florals", "hollow", "oak"]
+
+
 async def test_a_deleted_supplier_takes_its_words_with_it(
     client: httpx.AsyncClient, ctx: AppContext
 ) -> None:

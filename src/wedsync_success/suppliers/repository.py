@@ -104,6 +104,9 @@ async def upsert(
     if not suppliers:
         return
     suppliers = sorted(suppliers, key=lambda row: row["id"])
+    ids = [s["id"] for s in suppliers]
+    current = select(Supplier.id, Supplier.business_name).where(Supplier.id.in_(ids))
+    named = {sid: name for sid, name in await session.execute(current)}
     stmt = dialect_insert(session, Supplier)
     await session.execute(
         stmt.on_conflict_do_update(
@@ -112,7 +115,6 @@ async def upsert(
         ),
         suppliers,
     )
-    ids = [s["id"] for s in suppliers]
     await session.execute(
         delete(SupplierUser).where(
             SupplierUser.supplier_id.in_(ids), SupplierUser.id.not_in([u["id"] for u in users])
@@ -128,7 +130,10 @@ async def upsert(
             ),
             users,
         )
-    await replace_name_words(session, suppliers)
+    # A name's words change only with the name: most updates (plan, MRR, users) keep them.
+    await replace_name_words(
+        session, [s for s in suppliers if named.get(s["id"]) != s["business_name"]]
+    )
 
 
 async def user_ids_by_email(
@@ -373,6 +378,8 @@ async def all_ids(session: AsyncSession) -> list[uuid.UUID]:
 async def replace_name_words(session: AsyncSession, suppliers: Sequence[dict[str, Any]]) -> None:
     """Make the search words of ``suppliers`` (rows with ``id`` and ``business_name``, in id
     order) exactly those of their names."""
+    if not suppliers:
+        return
     words = SupplierNameWord
     ids = [s["id"] for s in suppliers]
     await session.execute(delete(words).where(words.supplier_id.in_(ids)))
