@@ -320,7 +320,11 @@ async def batch(registry: Registry, sizes: Sequence[int], backends: Sequence[str
                 # moves one day forward, then everyone is scored and logged next to yesterday's.
                 async with ctx.db.transaction() as session:
                     await service.score_all(
-                        session=session, registry=registry, as_of=yesterday, now=now
+                        session=session,
+                        registry=registry,
+                        as_of=yesterday,
+                        now=now,
+                        rates=ctx.settings.rates,
                     )
                 async with ctx.db.transaction() as session:
                     started = time.perf_counter()
@@ -329,7 +333,11 @@ async def batch(registry: Registry, sizes: Sequence[int], backends: Sequence[str
                 async with ctx.db.transaction() as session:
                     started = time.perf_counter()
                     summary = await service.score_all(
-                        session=session, registry=registry, as_of=today, now=datetime.now(UTC)
+                        session=session,
+                        registry=registry,
+                        as_of=today,
+                        now=datetime.now(UTC),
+                        rates=ctx.settings.rates,
                     )
                 whole = time.perf_counter() - started
                 # 60 days on, yesterday's horizon has passed (today's has not): a day's worth
