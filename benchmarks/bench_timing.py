@@ -34,6 +34,11 @@ def fmt_ms(seconds: float) -> str:
     return f"{ms:.2f} ms" if ms < 10 else f"{ms:.1f} ms" if ms < 100 else f"{ms:,.0f} ms"
 
 
+def fmt_goal(seconds: float, goal: float) -> str:
+    """``seconds`` as :func:`fmt_ms`, green under ``goal`` and red at or over it (Rich)."""
+    return f"[green]{fmt_ms(seconds)}[/]" if seconds < goal else f"[red]{fmt_ms(seconds)}[/]"
+
+
 def fmt_s(seconds: float) -> str:
     return f"{seconds:.3f} s" if seconds < 1 else f"{seconds:.2f} s"
 

@@ -35,7 +35,7 @@ from sqlalchemy import select
 
 from bench_data import Seeder
 from bench_http import running_server
-from bench_timing import fmt_ms, fmt_s, p50_p99
+from bench_timing import fmt_goal, fmt_ms, fmt_s, p50_p99
 from spine import BenchDatabase
 from wedsync_success.access.service import create_key
 from wedsync_success.access.team import create_user
@@ -217,10 +217,6 @@ async def render_times(backend: str, suppliers: int, runs: int) -> dict[str, Any
     return out
 
 
-def _goal(seconds: float, goal: float) -> str:
-    return f"[green]{fmt_ms(seconds)}[/]" if seconds < goal else f"[red]{fmt_ms(seconds)}[/]"
-
-
 async def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
@@ -238,7 +234,7 @@ async def main(argv: Sequence[str] | None = None) -> int:
     table.add_row(
         "POST → rendered in the browser",
         fmt_ms(live["screen"][0]),
-        _goal(live["screen"][1], LATENCY_GOAL),
+        fmt_goal(live["screen"][1], LATENCY_GOAL),
         f"p99 < {fmt_ms(LATENCY_GOAL)}",
     )
     console.print(table)
@@ -255,7 +251,7 @@ async def main(argv: Sequence[str] | None = None) -> int:
         for label, (p50, p99) in figures.items():
             goal = "" if "baseline" in label else f"p99 < {fmt_ms(RENDER_GOAL)}"
             table.add_row(
-                label, fmt_ms(p50), fmt_ms(p99) if not goal else _goal(p99, RENDER_GOAL), goal
+                label, fmt_ms(p50), fmt_ms(p99) if not goal else fmt_goal(p99, RENDER_GOAL), goal
             )
         console.print(table)
     console.print(f"\nas of {date.today()}")

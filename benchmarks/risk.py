@@ -42,7 +42,7 @@ from rich.table import Table
 from sqlalchemy import update
 
 from bench_data import DEFAULT_POSTGRES_URL, BenchDatabase, Seeder, pg_connect
-from bench_timing import fmt_ms, fmt_s, p50_p99
+from bench_timing import fmt_goal, fmt_ms, fmt_s, p50_p99
 from dashboard import _account, _sign_in, _timed
 from wedsync_success.churn import repository
 from wedsync_success.config import Settings
@@ -186,10 +186,6 @@ async def figures(backend: str, suppliers: int, runs: int) -> dict[str, Any]:
     return out
 
 
-def _goal(seconds: float) -> str:
-    return f"[green]{fmt_ms(seconds)}[/]" if seconds < RENDER_GOAL else f"[red]{fmt_ms(seconds)}[/]"
-
-
 async def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
@@ -220,7 +216,7 @@ async def main(argv: Sequence[str] | None = None) -> int:
             table.add_row(
                 label,
                 fmt_ms(p50),
-                fmt_ms(p99) if baseline else _goal(p99),
+                fmt_ms(p99) if baseline else fmt_goal(p99, RENDER_GOAL),
                 "" if baseline else f"p99 < {fmt_ms(RENDER_GOAL)}",
             )
         console.print(table)

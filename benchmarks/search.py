@@ -35,7 +35,7 @@ from rich.table import Table
 from sqlalchemy import update
 
 from bench_data import DEFAULT_POSTGRES_URL, BenchDatabase, Seeder, pg_connect
-from bench_timing import fmt_ms, fmt_s
+from bench_timing import fmt_goal, fmt_ms, fmt_s
 from dashboard import _account, _sign_in, _timed
 from wedsync_success.config import Settings
 from wedsync_success.context import AppContext, build_context
@@ -152,10 +152,6 @@ async def figures(backend: str, suppliers: int, runs: int) -> dict[str, Any]:
     return out
 
 
-def _goal(seconds: float) -> str:
-    return f"[green]{fmt_ms(seconds)}[/]" if seconds < GOAL else f"[red]{fmt_ms(seconds)}[/]"
-
-
 async def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
@@ -177,7 +173,7 @@ async def main(argv: Sequence[str] | None = None) -> int:
                 label,
                 "" if baseline else str(out["hits"][label]),
                 fmt_ms(p50),
-                fmt_ms(p99) if baseline else _goal(p99),
+                fmt_ms(p99) if baseline else fmt_goal(p99, GOAL),
                 "" if baseline else f"p99 < {fmt_ms(GOAL)}",
             )
         console.print(table)

@@ -43,7 +43,7 @@ from rich.table import Table
 from sqlalchemy import insert
 
 from bench_data import DEFAULT_POSTGRES_URL, BenchDatabase, Seeder, pg_connect
-from bench_timing import fmt_ms, fmt_s, p50_p99
+from bench_timing import fmt_goal, fmt_ms, fmt_s, p50_p99
 from risk import _batch
 from wedsync_success.access.models import TeamRole
 from wedsync_success.access.service import create_key
@@ -234,10 +234,6 @@ async def _read_key(ctx: AppContext) -> str:
     return key.secret
 
 
-def _goal(seconds: float) -> str:
-    return f"[green]{fmt_ms(seconds)}[/]" if seconds < GOAL else f"[red]{fmt_ms(seconds)}[/]"
-
-
 async def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
@@ -258,7 +254,7 @@ async def main(argv: Sequence[str] | None = None) -> int:
             table.add_row(
                 label,
                 fmt_ms(p50),
-                fmt_ms(p99) if baseline else _goal(p99),
+                fmt_ms(p99) if baseline else fmt_goal(p99, GOAL),
                 "" if baseline else f"p99 < {fmt_ms(GOAL)}",
             )
         console.print(table)

@@ -105,8 +105,7 @@ async def upsert(
         return
     suppliers = sorted(suppliers, key=lambda row: row["id"])
     ids = [s["id"] for s in suppliers]
-    current = select(Supplier.id, Supplier.business_name).where(Supplier.id.in_(ids))
-    named = {sid: name for sid, name in await session.execute(current)}
+    named = await names_of(session, ids)
     stmt = dialect_insert(session, Supplier)
     await session.execute(
         stmt.on_conflict_do_update(

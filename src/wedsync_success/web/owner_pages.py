@@ -20,13 +20,11 @@ from wedsync_success.kit.errors import WedSyncError
 from wedsync_success.suppliers.owners import assign_owner
 from wedsync_success.suppliers.schemas import MAX_OWNER_BATCH, OwnerAssignment
 from wedsync_success.web.deps import SessionDep, UnitOfWorkDep
+from wedsync_success.web.owner_view import NOBODY
 from wedsync_success.web.rendering import flash, render, safe_next
 from wedsync_success.web.session import ActingUser, check_csrf
 
 router = APIRouter(include_in_schema=False)
-
-NOBODY = "none"
-"""The owner choice that leaves an account without an owner."""
 
 
 def _owner_choice(value: str) -> uuid.UUID | None:

@@ -14,6 +14,8 @@ from wedsync_success.access.models import TeamRole, TeamUser
 from wedsync_success.kit.errors import ValidationFailed
 
 MINE, EVERYONE, NOBODY = "mine", "all", "none"
+"""The owner choices besides a member's id (``none``: the accounts nobody owns, and in an
+assignment form, give them to nobody)."""
 
 
 @dataclass(frozen=True)
