@@ -45,6 +45,7 @@ from wedsync_success.churn.windows import (
     ROLLUP_AGGREGATES,
     RollupAggregate,
 )
+from wedsync_success.db.raw import epoch_day, epoch_days, epoch_seconds, untyped, uuids
 from wedsync_success.db.types import UTCDateTime
 from wedsync_success.kit.clock import start_of_day
 from wedsync_success.milestones.models import MilestoneAchievement
@@ -276,7 +277,7 @@ def _feature_query(spec: FeatureSpec, filtered: bool, source: Source = "rollups"
         agg.c[a.name] if a.kind == "last" else func.coalesce(agg.c[a.name], 0).label(a.name)
         for a in ROLLUP_AGGREGATES
     ]
-    return (
+    query = (
         select(
             s.id,
             s.signed_up_at,
@@ -300,6 +301,8 @@ def _feature_query(spec: FeatureSpec, filtered: bool, source: Source = "rollups"
         .where(*supplier_filter)
         .order_by(s.id)
     )
+    # Raw driver values, converted a column at a time by _frame (see db.raw).
+    return untyped(query)
 
 
 async def load_plan_changes(
@@ -378,11 +381,7 @@ def _ratio(short: FloatArray, short_days: int, long: FloatArray, long_days: int)
 
 def _days_since(last: Sequence[Any], as_of: date, cap: FloatArray) -> FloatArray:
     """Whole days from the last active day to ``as_of``; ``cap`` where there was none."""
-    # Day ordinals, not datetime64: NumPy converts date objects one slow call at a time.
-    ordinal = np.fromiter(
-        (np.nan if d is None else d.toordinal() for d in last), dtype=np.float64, count=len(last)
-    )
-    since = as_of.toordinal() - ordinal
+    since = epoch_day(as_of) - epoch_days(last)
     result: FloatArray = np.where(np.isnan(since), cap, since)
     return result
 
@@ -420,7 +419,7 @@ async def compute_features(
     rows = (await connection.execute(query, params)).all()
     if plan_changes is None:
         # Most suppliers never change plan: look events up only for those who did.
-        changed = [row[0] for row in rows if row[-1]]
+        changed = uuids([row[0] for row in rows if row[-1]])
         if not changed:
             plan_changes = NO_PLAN_CHANGES
         else:
@@ -446,7 +445,7 @@ def _frame(
         return np.asarray(values, dtype=np.float64).reshape(n)
 
     cutoff = cutoff_seconds(as_of)
-    signup_sec = np.asarray([t.timestamp() for t in signed_up], dtype=np.float64)
+    signup_sec = epoch_seconds(signed_up)
     tenure = np.maximum((cutoff - signup_sec) / 86_400.0, 0.0)
     cap = np.minimum(np.floor(tenure), float(LOOKBACK_DAYS))
     values: dict[str, FloatArray] = {
@@ -466,6 +465,7 @@ def _frame(
     values["tenure_days"] = np.round(tenure, 2).astype(np.float64)
     values["months_to_peak"] = _months_to_peak(countries, as_of)
     plan = np.asarray(plans, dtype=object)
+    ids = uuids(ids)
     if plan_changes.supplier_ids.size:
         id_text = np.asarray([str(i) for i in ids], dtype=np.str_)
         plan = _plan_at_cutoff(id_text, plan, plan_changes, cutoff)
