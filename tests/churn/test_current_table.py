@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, inspect, select
 from sqlalchemy.exc import IntegrityError
 
 from tests.churn.conftest import END, Seeded
@@ -215,3 +215,50 @@ def test_interventions_never_write_the_current_table() -> None:
             if isinstance(node, ast.Name | ast.Attribute)
         }
         assert not names & forbidden, f"{path.name} uses {names & forbidden}"
+
+
+async def _index_names(ctx: AppContext) -> set[str]:
+    async with ctx.db.sessions() as session:
+        connection = await session.connection()
+        found = await connection.run_sync(
+            lambda c: inspect(c).get_indexes(SupplierChurnCurrent.__tablename__)
+        )
+    return {i["name"] for i in found if i["name"]}
+
+
+async def test_a_large_batch_rebuilds_the_sort_indexes_and_a_rollback_keeps_them(
+    ctx: AppContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    expected = {i.name for i in SupplierChurnCurrent.__table__.indexes}  # type: ignore[attr-defined]
+    assert expected
+    assert await _index_names(ctx) >= expected
+    monkeypatch.setattr(repository, "REINDEX_AT", 2)
+    ids = await _suppliers(ctx, 3)
+    await _write(ctx, _batch(ids, 0.4))
+    assert await _index_names(ctx) >= expected
+    assert {r.probability for r in (await _current(ctx)).values()} >= {0.4}
+
+    class Boom(Exception):
+        pass
+
+    async def write_then_fail() -> None:
+        async with ctx.db.transaction() as session:
+            await repository.write_current(
+                session, _batch(ids, 0.8, day=DAY + timedelta(days=1)), rates=DEFAULT_RATES
+            )
+            raise Boom
+
+    with pytest.raises(Boom):
+        await write_then_fail()
+    assert await _index_names(ctx) >= expected  # the drop was rolled back with the rows
+    current = await _current(ctx)
+    assert {current[i].probability for i in ids} == {0.4}
+    # The rebuilt indexes serve the list's order: the highest probability first.
+    await _write(ctx, _batch(ids[:1], 0.9, day=DAY + timedelta(days=2)))
+    async with ctx.db.sessions() as session:
+        top = await session.scalar(
+            select(SupplierChurnCurrent.supplier_id)
+            .order_by(SupplierChurnCurrent.probability.desc())
+            .limit(1)
+        )
+    assert top == ids[0]

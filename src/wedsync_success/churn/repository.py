@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from wedsync_success.activity.models import DailyRollup
 from wedsync_success.churn.models import ChurnPrediction, SupplierChurnCurrent
-from wedsync_success.db.bulk import Lookup, upsert_columns
+from wedsync_success.db.bulk import Lookup, indexes_rebuilt, upsert_columns
 from wedsync_success.db.types import as_date
 from wedsync_success.health import repository as health_repository
 from wedsync_success.health.components import compute as compute_health
@@ -157,10 +157,29 @@ async def write_log(session: AsyncSession, batch: PredictionBatch) -> None:
     )
 
 
+REINDEX_AT = 10_000
+"""A batch of at least this many current predictions rebuilds the current table's sort
+indexes instead of updating them row by row (see :func:`db.bulk.indexes_rebuilt`)."""
+
+
 async def write_current(session: AsyncSession, batch: PredictionBatch, *, rates: Rates) -> None:
     """Make a batch each supplier's current prediction (``supplier_churn_current``) unless
     one for a later day is there, with its expected MRR lost priced at ``rates`` from the
-    supplier's MRR and currency in the same statement: one set-based upsert."""
+    supplier's MRR and currency in the same statement: one set-based upsert.
+
+    A day's scoring rewrites every row, and so every entry of the two sort indexes: from
+    :data:`REINDEX_AT` rows they are dropped and built again around the upsert, which on
+    PostgreSQL holds the list's readers back until the commit: call it last.
+    """
+    if len(batch) < REINDEX_AT:
+        await _upsert_current(session, batch, rates=rates)
+        return
+    sorts = [index.name for index in _CURRENT.indexes if index.name is not None]
+    async with indexes_rebuilt(session, _CURRENT, sorts):
+        await _upsert_current(session, batch, rates=rates)
+
+
+async def _upsert_current(session: AsyncSession, batch: PredictionBatch, *, rates: Rates) -> None:
     await upsert_columns(
         session,
         _CURRENT,

@@ -398,18 +398,15 @@ async def score_all(
         await previous  # one session: writes go one after another
         await write()
 
-    # A pipeline: the rows without drivers are written to the log, then every row becomes
-    # its supplier's current prediction (one upsert for the whole batch), while the first
-    # drivers are computed; then each chunk of explained rows is logged while the next chunk
-    # is explained. The database and LightGBM work outside the GIL, so the two overlap on
-    # separate cores.
+    # A pipeline: the rows without drivers are written to the log while the first drivers
+    # are computed; then each chunk of explained rows is logged while the next chunk is
+    # explained (the database and LightGBM work outside the GIL, so the two overlap on
+    # separate cores); last, every row becomes its supplier's current prediction, one upsert
+    # for the whole batch, last because on PostgreSQL it holds the suppliers list's readers
+    # until the commit (see repository.write_current).
     plain = np.flatnonzero(~explained)
     everyone = np.arange(len(frame))
     writing = asyncio.ensure_future(repository.write_log(session, rows(plain, [None] * plain.size)))
-    current = functools.partial(
-        repository.write_current, session, rows(everyone, [None] * everyone.size), rates=rates
-    )
-    writing = asyncio.ensure_future(write_after(writing, current))
     try:
         explained_rows = np.flatnonzero(explained)
         for start in range(0, explained_rows.size, EXPLAIN_CHUNK):
@@ -419,6 +416,7 @@ async def score_all(
             writing = asyncio.ensure_future(write_after(writing, log))
     finally:
         await writing
+    await repository.write_current(session, rows(everyone, [None] * everyone.size), rates=rates)
     seconds["explain + write"] = time.perf_counter() - t
     band_list = bands.tolist()
     counts = {b: band_list.count(b) for b in ("low", "medium", "high")}
