@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import math
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 import pytest
@@ -14,15 +15,74 @@ from wedsync_success.churn.drift import compare, reference
 from wedsync_success.churn.evaluation import expected_calibration_error, metrics
 from wedsync_success.churn.explain import describe, drivers
 from wedsync_success.churn.features import FeatureSpec
-from wedsync_success.churn.labels import churn_labels, month_end_cutoffs
+from wedsync_success.churn.labels import churn_labels, training_cutoffs
 
 
 def test_month_end_cutoffs_need_history_and_a_full_horizon() -> None:
-    cutoffs = month_end_cutoffs(
-        date(2025, 1, 10), date(2025, 9, 15), horizon_days=60, min_history_days=90
+    end = date(2025, 9, 15)
+    cutoffs = training_cutoffs(
+        date(2025, 1, 10), last_day=end, until=end, horizon_days=60, min_history_days=90
     )
     # history from 2025-04-09 on; 60 observed days after the cutoff by 2025-09-15
     assert cutoffs == [date(2025, 4, 30), date(2025, 5, 31), date(2025, 6, 30)]
+
+
+def test_no_label_horizon_goes_past_until_and_no_cutoff_past_the_activity() -> None:
+    first = date(2025, 1, 10)
+    # Churn known only to 2025-07-31 although events go on to September.
+    early = training_cutoffs(
+        first,
+        last_day=date(2025, 9, 15),
+        until=date(2025, 7, 31),
+        horizon_days=60,
+        min_history_days=90,
+    )
+    assert early == [date(2025, 4, 30), date(2025, 5, 31)]
+    assert (
+        training_cutoffs(
+            first,
+            last_day=date(2025, 7, 31),
+            until=date(2025, 7, 31),
+            horizon_days=60,
+            min_history_days=90,
+        )
+        == early
+    )  # 2025-05-31 + 60 days = 2025-07-30: observed; 2025-06-30 + 60 is not
+    # Churn known to December, but activity stops mid-June: no cutoff after the events.
+    assert training_cutoffs(
+        first,
+        last_day=date(2025, 6, 15),
+        until=date(2025, 12, 31),
+        horizon_days=60,
+        min_history_days=90,
+    ) == [date(2025, 4, 30), date(2025, 5, 31)]
+    assert (
+        training_cutoffs(
+            first,
+            last_day=date(2025, 5, 1),
+            until=date(2025, 6, 1),
+            horizon_days=60,
+            min_history_days=90,
+        )
+        == []
+    )
+
+
+def test_cutoffs_every_n_days_count_back_from_the_latest_usable_day() -> None:
+    cutoffs = training_cutoffs(
+        date(2025, 1, 1),
+        last_day=date(2025, 6, 30),
+        until=date(2025, 6, 30),
+        horizon_days=28,
+        min_history_days=90,
+        every_days=7,
+    )
+    latest = date(2025, 6, 2)  # 2025-06-30 minus the 28-day horizon
+    assert cutoffs[-1] == latest
+    assert all((b - a).days == 7 for a, b in itertools.pairwise(cutoffs))
+    assert cutoffs[0] >= date(2025, 3, 31)  # 90 days of history from 2025-01-01
+    assert cutoffs[0] - date(2025, 3, 31) < timedelta(days=7)
+    assert len(cutoffs) == 10
 
 
 def test_labels_are_the_horizon_after_the_cutoff() -> None:

@@ -28,6 +28,7 @@ import numpy as np
 import numpy.typing as npt
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold  # type: ignore[import-untyped]
 
+from wedsync_success.churn import promotion
 from wedsync_success.churn.drift import reference
 from wedsync_success.churn.evaluation import choose_threshold, curves, metrics
 from wedsync_success.churn.registry import ModelVersion, Registry
@@ -63,7 +64,8 @@ class Table:
     times: FloatArray | None
     positive: str
     skipped_rows: int
-    dropped_columns: list[str]
+    dropped_columns: dict[str, str]
+    """Columns not used as features, with the reason."""
 
 
 def _bad(field: str, message: str, reason: str | None = None) -> ValidationFailed:
@@ -160,6 +162,15 @@ def _numeric(values: list[str]) -> FloatArray | None:
     return out
 
 
+def _is_row_id(values: FloatArray) -> bool:
+    """Whole numbers rising (or falling) strictly down the file: a row number or a
+    sequential id, which would let a model learn the file's order instead of churn."""
+    if values.size < 3 or np.isnan(values).any() or not np.array_equal(values, np.round(values)):
+        return False
+    steps = np.diff(values)
+    return bool(np.all(steps > 0) or np.all(steps < 0))
+
+
 def _times(values: list[str], option: str) -> FloatArray:
     numbers = _numeric(values)
     if numbers is not None:
@@ -192,22 +203,25 @@ def load_table(
     names: list[str] = []
     cols: list[FloatArray] = []
     categorical: dict[str, tuple[str, ...]] = {}
-    dropped: list[str] = []
+    dropped: dict[str, str] = {}
     for j, name in enumerate(header):
         if j in used:
             continue
         values = [columns[j][i] for i in keep_rows]
         numeric = _numeric(values)
         if numeric is not None:
-            if not np.all(np.isnan(numeric)):
+            if np.all(np.isnan(numeric)):
+                dropped[name] = "no values"
+            elif _is_row_id(numeric):
+                dropped[name] = "a row id: unique whole numbers in file order"
+            else:
                 names.append(name)
                 cols.append(numeric)
-            else:
-                dropped.append(name)
             continue
         counts = Counter(v.strip() for v in values if v.strip().lower() not in MISSING)
         if len(counts) > MAX_CATEGORIES and len(counts) > 0.5 * len(values):
-            dropped.append(name)  # free text or an identifier: no signal a tree can use
+            # No signal a tree can use.
+            dropped[name] = "free text or an identifier: a different value on most rows"
             continue
         vocab = tuple(v for v, _ in counts.most_common(MAX_CATEGORIES))
         lookup = {v: float(i) for i, v in enumerate(vocab)}
@@ -365,6 +379,7 @@ def train_csv(
         "drift_reference": reference(x, table.names, table.categorical),
         "training_seconds": round(time.perf_counter() - started, 2),
     }
+    metadata["promotion"] = {"blocked_by": promotion.blockers(metadata)}
     version = registry.register(final.booster, metadata)
     registry.write_report(version.version, render_report(version.metadata))
     return version

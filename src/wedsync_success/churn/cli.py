@@ -53,16 +53,21 @@ def print_card(metadata: dict[str, Any]) -> None:
         console.print(
             f"Label: churned within {metadata['horizon_days']} days. Data {data['first_day']} → "
             f"{data['data_end']}; {data['suppliers']:,} suppliers.\n"
+            f"Churn known until {data['churn_known_until']} "
+            f"({escape(data['churn_known_until_from'])}); cutoffs at {data['cutoff_spacing']} "
+            f"with {data['min_history_days']} days of history behind each.\n"
             f"Train cutoffs {', '.join(data['train_cutoffs'])}\n"
             f"Purged (horizon overlaps the test window) {', '.join(data['purged_cutoffs']) or '–'}"
             f"\nTest cutoffs {', '.join(data['test_cutoffs'])}"
         )
     else:
+        dropped = "; ".join(f"{name} ({why})" for name, why in data["dropped_columns"].items())
         console.print(
             f"File {escape(str(data['file']))}, label {escape(repr(data['label']))} "
             f"(churned = {escape(repr(data['positive_value']))}),"
             f" {data['split']}; {data['rows_without_label_skipped']} rows without a label "
-            f"skipped; dropped columns: {escape(', '.join(data['dropped_columns']) or 'none')}."
+            f"skipped; dropped columns: {escape(dropped or 'none')}.",
+            highlight=False,
         )
     balance = Table("slice", "rows", "churned", "rate", title="Class balance")
     for name, part in data["rows"].items():
@@ -84,6 +89,16 @@ def print_card(metadata: dict[str, Any]) -> None:
     console.print("Top features by gain: " + ", ".join(f"{escape(k)} ({v:,.0f})" for k, v in top))
 
 
+def warn_blockers(metadata: dict[str, Any], heading: str) -> None:
+    """Print why the model may not be made active automatically, if anything stands in the
+    way (see ``churn.promotion``)."""
+    reasons = metadata.get("promotion", {}).get("blocked_by", [])
+    if reasons:
+        console.print(f"[yellow]{heading}:[/]")
+        for reason in reasons:
+            console.print(f"[yellow]  • {escape(reason)}[/]")
+
+
 @churn_app.command("train")
 def train(
     csv_file: Annotated[
@@ -99,10 +114,28 @@ def train(
     ] = None,
     horizon: Annotated[int, typer.Option(min=7, max=365, help="Churn horizon in days")] = 60,
     test_cutoffs: Annotated[
-        int, typer.Option(min=1, max=12, help="Latest monthly cutoffs held out for testing")
+        int, typer.Option(min=1, max=52, help="Latest cutoffs held out for testing")
     ] = 3,
+    every: Annotated[
+        int | None,
+        typer.Option(
+            min=1, max=366, help="Days between cutoffs, e.g. 7 for weekly (default: month ends)"
+        ),
+    ] = None,
+    min_history: Annotated[
+        int,
+        typer.Option(min=1, max=3650, help="Days of activity a cutoff needs behind it"),
+    ] = 90,
+    until: Annotated[
+        str | None,
+        typer.Option(
+            help="Last day churn is known (default: the latest subscription record, never "
+            "the last event); no label window goes past it"
+        ),
+    ] = None,
     as_of: Annotated[
-        str | None, typer.Option(help="Last day of data to use (default: the latest)")
+        str | None,
+        typer.Option(help="Last day of data to use, as if it were today (default: the latest)"),
     ] = None,
     tune: Annotated[bool, typer.Option(help="Try a small hyper-parameter grid")] = False,
     calibration: Annotated[str, typer.Option(help="platt or isotonic")] = "platt",
@@ -116,6 +149,7 @@ def train(
 
     registry = _registry()
     end_day = parse_day(as_of, "--as-of")
+    until_day = parse_day(until, "--until")
     if csv_file is not None and label is None:
         raise typer.BadParameter("--csv needs --label COLUMN", param_hint="--label")
 
@@ -140,7 +174,10 @@ def train(
                 options = service.TrainOptions(
                     horizon_days=horizon,
                     test_cutoffs=test_cutoffs,
+                    min_history_days=min_history,
+                    every_days=every,
                     as_of=end_day,
+                    until=until_day,
                     tune=tune,
                     calibration=calibration,
                     promote=promote,
@@ -157,7 +194,11 @@ def train(
         f"[green]Registered {metadata['version']}[/] in {registry.root}"
         + (" (active)." if active == metadata["version"] else ".")
     )
-    if metadata["kind"] == "suppliers" and active != metadata["version"]:
+    if active == metadata["version"]:
+        warn_blockers(metadata, "Made active by --promote although")
+        return
+    warn_blockers(metadata, "Not made active automatically")
+    if metadata["kind"] == "suppliers":
         console.print(f"Make it active with: wedsync-success churn promote {metadata['version']}")
 
 
@@ -220,11 +261,13 @@ def promote(version: Annotated[str, typer.Argument(help="Model version to activa
     """Make VERSION the active model (used by scoring and the API)."""
     registry = _registry()
 
-    async def work(_: AppContext) -> None:
+    async def work(_: AppContext) -> dict[str, Any]:
         registry.promote(version)
+        return registry.get(version).metadata
 
-    run(work)
+    metadata: dict[str, Any] = run(work)
     console.print(f"[green]{version} is now the active churn model.[/]")
+    warn_blockers(metadata, "It was not made active automatically because")
 
 
 @churn_app.command("rollback")

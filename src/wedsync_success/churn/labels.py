@@ -4,8 +4,8 @@ A supplier is *eligible* at the cutoff instant ``C`` (midnight UTC after the ``a
 when it is active at ``C`` (:mod:`wedsync_success.suppliers.subscriptions`: its subscription
 started by ``C`` and ``subscription_ended_at`` is null or later than ``C``). Its *label* is
 whether the subscription ended in ``(C, C + horizon]``. A cutoff is usable for training or
-validation only when that whole horizon lies inside the observed data, otherwise "not churned
-yet" would be mistaken for "stayed".
+validation only when that whole horizon lies inside the time churn is known for (``until``),
+otherwise "not churned yet" would be mistaken for "stayed".
 """
 
 from __future__ import annotations
@@ -26,20 +26,36 @@ BoolArray = npt.NDArray[np.bool_]
 DAY_SECONDS = 86_400.0
 
 
-def month_end_cutoffs(
-    first_day: date, data_end: date, *, horizon_days: int, min_history_days: int
+def training_cutoffs(
+    first_day: date,
+    *,
+    last_day: date,
+    until: date,
+    horizon_days: int,
+    min_history_days: int,
+    every_days: int | None = None,
 ) -> list[date]:
-    """Month-end ``as_of`` days with ``min_history_days`` of data behind them and a fully
-    observed horizon after them (the cutoff plus the horizon ends by the end of
-    ``data_end``)."""
+    """The ``as_of`` days to build training and test rows at, oldest first.
+
+    Each has ``min_history_days`` of data behind it (counted from ``first_day``), lies on or
+    before ``last_day`` (the last day with activity: later cutoffs would see no events) and
+    has its whole label horizon observed: the cutoff plus ``horizon_days`` ends by the end of
+    ``until``, the last day churn is known. ``every_days`` None takes month ends; a number
+    takes every that many days, counted back from the latest usable day.
+    """
     earliest = first_day + timedelta(days=min_history_days - 1)
-    latest_cutoff = cutoff_seconds(data_end) - horizon_days * DAY_SECONDS
+    latest = min(last_day, until - timedelta(days=horizon_days))
+    if latest < earliest:
+        return []
+    if every_days is not None:
+        count = (latest - earliest).days // every_days + 1
+        return [latest - timedelta(days=every_days * k) for k in reversed(range(count))]
     days: list[date] = []
     month = date(earliest.year, earliest.month, 1)
     while True:
         following = date(month.year + month.month // 12, month.month % 12 + 1, 1)
         month_end = following - timedelta(days=1)
-        if cutoff_seconds(month_end) > latest_cutoff:
+        if month_end > latest:
             return days
         if month_end >= earliest:
             days.append(month_end)

@@ -147,10 +147,26 @@ def _metrics_table(metadata: dict[str, Any]) -> str:
     return f"<table><tr><th>metric</th>{head}</tr>{body}</table>"
 
 
+def _plain(value: Any) -> str:
+    if isinstance(value, dict):
+        return "; ".join(f"{k} ({v})" for k, v in value.items()) or "none"
+    if isinstance(value, list):
+        return ", ".join(map(str, value)) or "none"
+    return str(value)
+
+
+def _promotion_section(metadata: dict[str, Any]) -> str:
+    reasons = metadata.get("promotion", {}).get("blocked_by", [])
+    if not reasons:
+        return ""
+    items = "".join(f"<li>{html.escape(r)}</li>" for r in reasons)
+    return f'<div class="warn"><b>Not made active automatically:</b><ul>{items}</ul></div>'
+
+
 def _data_section(metadata: dict[str, Any]) -> str:
     data = metadata["data"]
     items = "".join(
-        f"<li><b>{html.escape(str(k))}</b>: {html.escape(str(v))}</li>"
+        f"<li><b>{html.escape(str(k))}</b>: {html.escape(_plain(v))}</li>"
         for k, v in data.items()
         if k != "rows"
     )
@@ -174,6 +190,7 @@ td:first-child,th:first-child{text-align:left} th{background:#f4f6fa}
 .charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(30rem,1fr));gap:1rem}
 .charts div{border:1px solid #eee;padding:.5rem} svg{max-width:100%;height:auto}
 code{background:#f4f4f4;padding:0 .2rem}
+.warn{background:#fff7e0;border:1px solid #e8c15a;padding:.5rem 1rem;margin:1rem 0}
 """
 
 
@@ -199,6 +216,7 @@ def render_report(metadata: dict[str, Any]) -> str:
 <style>{STYLE}</style></head><body>
 <h1>Churn model {version} <small>({html.escape(str(kind))})</small></h1>
 <p class="sub">{subtitle}</p>
+{_promotion_section(metadata)}
 <h2>Quality on the held-out window</h2>
 {_metrics_table(metadata)}
 <div class="charts">{svgs}</div>

@@ -25,7 +25,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from wedsync_success.activity.models import DailyRollup
+from wedsync_success.activity.models import DailyRollup, SupplierEventTotal
+from wedsync_success.activity.schemas import SUBSCRIPTION_EVENT_TYPES
 from wedsync_success.churn.models import ChurnPrediction, SupplierChurnCurrent
 from wedsync_success.db.bulk import Lookup, indexes_rebuilt, upsert_columns
 from wedsync_success.db.types import as_date
@@ -44,6 +45,22 @@ async def data_span(session: AsyncSession) -> tuple[date | None, date | None]:
     r = DailyRollup
     first, last = (await session.execute(select(func.min(r.day), func.max(r.day)))).one()
     return as_date(first), as_date(last)
+
+
+async def subscriptions_known_until(session: AsyncSession) -> date | None:
+    """The day of the latest subscription fact on record: a signup, a subscription start or
+    end, or a subscription event. Churn is known up to there, whatever the activity says:
+    product events often stop before the billing records do, or go on after them."""
+    s, t = Supplier, SupplierEventTotal
+    suppliers = select(
+        func.max(s.signed_up_at),
+        func.max(s.subscription_started_at),
+        func.max(s.subscription_ended_at),
+    )
+    events = select(func.max(t.last_at)).where(t.event_type.in_(sorted(SUBSCRIPTION_EVENT_TYPES)))
+    known = [*(await session.execute(suppliers)).one(), await session.scalar(events)]
+    moments: list[datetime] = [m for m in known if m is not None]
+    return max(moments).date() if moments else None
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from wedsync_success.churn import feature_store, repository
+from wedsync_success.churn import feature_store, promotion, repository
 from wedsync_success.churn.calibration import fit_calibrator
 from wedsync_success.churn.drift import FeatureDrift, compare, reference
 from wedsync_success.churn.evaluation import choose_threshold, curves, metrics
@@ -32,7 +32,7 @@ from wedsync_success.churn.features import (
     cutoff_seconds,
     load_plan_changes,
 )
-from wedsync_success.churn.labels import DAY_SECONDS, align, churn_labels, month_end_cutoffs
+from wedsync_success.churn.labels import DAY_SECONDS, align, churn_labels, training_cutoffs
 from wedsync_success.churn.prediction import PREDICTORS
 from wedsync_success.churn.registry import ModelVersion, Registry
 from wedsync_success.churn.report import render_report
@@ -66,12 +66,20 @@ class TrainOptions:
     horizon_days: int = 60
     test_cutoffs: int = 3
     min_history_days: int = 90
+    """Days of data a cutoff needs behind it (from the first day with activity)."""
+    every_days: int | None = None
+    """Days between cutoffs; None: month ends."""
     as_of: date | None = None
-    """Last day of observed data to use (default: the last day with activity)."""
+    """Last day of observed data to use (default: the last day with activity); churn after
+    it is not used either."""
+    until: date | None = None
+    """Last day churn is known (default: the latest subscription record, see
+    ``repository.subscriptions_known_until``); no label horizon goes beyond it."""
     tune: bool = False
     calibration: str = "platt"
     promote: bool | None = None
-    """True: make the new model active; None: only when no model is active yet."""
+    """True: make the new model active; None: only when no model is active yet and nothing
+    in :func:`promotion.blockers` stands in the way."""
 
 
 @dataclass
@@ -155,8 +163,10 @@ async def train_suppliers(
     now: datetime,
     progress: Progress = _quiet,
 ) -> ModelVersion:
-    """Build point-in-time features at monthly cutoffs, train on the earlier ones, test on
-    the latest ones, compare with the baselines, register (and maybe promote) the model."""
+    """Build point-in-time features at cutoffs (month ends, or every ``every_days``), train
+    on the earlier ones, test on the latest ones, compare with the baselines, register the
+    model and promote it if asked, or automatically when none is active and it passed the
+    gate (:mod:`promotion`)."""
     started = time.perf_counter()
     spec = feature_spec(ctx)
     async with ctx.db.sessions() as session:
@@ -167,18 +177,21 @@ async def train_suppliers(
                 details=[{"field": "daily_rollups", "reason": "empty"}],
             )
         data_end = min(options.as_of or last, last)
-        cutoffs = month_end_cutoffs(
+        until, until_source = await _churn_known_until(session, options, today=now.date())
+        cutoffs = training_cutoffs(
             first,
-            data_end,
+            last_day=data_end,
+            until=until,
             horizon_days=options.horizon_days,
             min_history_days=options.min_history_days,
+            every_days=options.every_days,
         )
         if len(cutoffs) < options.test_cutoffs + 1:
             raise ValidationFailed(
-                f"Only {len(cutoffs)} usable monthly cutoffs between {first} and {data_end} "
-                f"(each needs {options.min_history_days} days of history before it and "
-                f"{options.horizon_days} observed days after it); need at least "
-                f"{options.test_cutoffs + 1}.",
+                f"Only {len(cutoffs)} usable cutoffs: each needs {options.min_history_days} "
+                f"days of history after {first} and must be on or before {data_end}, the "
+                f"last day of activity, with its {options.horizon_days} days of churn observed "
+                f"by {until} ({until_source}); need at least {options.test_cutoffs + 1}.",
                 details=[{"field": "history", "reason": "too short for a time split"}],
             )
         train_cuts, test_cuts = split_cutoffs(
@@ -236,6 +249,12 @@ async def train_suppliers(
         "data": {
             "first_day": first.isoformat(),
             "data_end": data_end.isoformat(),
+            "churn_known_until": until.isoformat(),
+            "churn_known_until_from": until_source,
+            "min_history_days": options.min_history_days,
+            "cutoff_spacing": (
+                f"every {options.every_days} days" if options.every_days else "month ends"
+            ),
             "train_cutoffs": [c.isoformat() for c in train_cuts],
             "purged_cutoffs": [c.isoformat() for c in cutoffs if c not in used],
             "test_cutoffs": [c.isoformat() for c in test_cuts],
@@ -269,12 +288,44 @@ async def train_suppliers(
         "drift_reference": reference(x[in_train], names, CATEGORICAL),
         "training_seconds": round(time.perf_counter() - started, 2),
     }
+    metadata["promotion"] = {"blocked_by": promotion.blockers(metadata)}
     version = registry.register(model.booster, metadata)
     registry.write_report(version.version, render_report(version.metadata))
-    if options.promote or (options.promote is None and registry.active() is None):
+    automatic = options.promote is None and not metadata["promotion"]["blocked_by"]
+    if options.promote or (automatic and registry.active() is None):
         registry.promote(version.version)
     progress("training", 3, 3)
     return version
+
+
+async def _churn_known_until(
+    session: AsyncSession, options: TrainOptions, *, today: date
+) -> tuple[date, str]:
+    """The last day churn is observed, and where that day comes from (for the card)."""
+    if options.until is not None:
+        until, source = options.until, "given"
+        if until > today:
+            raise ValidationFailed(
+                f"--until {until} is in the future: churn is known at most up to today.",
+                details=[{"field": "until", "reason": "after today"}],
+            )
+        if options.as_of is not None and until > options.as_of:
+            raise ValidationFailed(
+                f"--until {until} is after --as-of {options.as_of}: a training run as of a "
+                "day cannot know later churn.",
+                details=[{"field": "until", "reason": "after as_of"}],
+            )
+        return until, source
+    known = await repository.subscriptions_known_until(session)
+    if known is None:
+        raise ValidationFailed(
+            "No subscription records: churn cannot be observed; import suppliers first.",
+            details=[{"field": "suppliers", "reason": "empty"}],
+        )
+    until, source = min(known, today), "the latest subscription record"
+    if options.as_of is not None and options.as_of < until:
+        until, source = options.as_of, "--as-of"
+    return until, source
 
 
 def _balance(
