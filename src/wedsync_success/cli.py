@@ -28,11 +28,14 @@ from wedsync_success.kit.cli import (
     err_console,
     parse_day,
     parse_uuid,
+    parse_zone,
     progress_bar,
 )
 from wedsync_success.kit.cli import run as _run  # every command body below runs through it
 
 if TYPE_CHECKING:
+    import uuid
+
     from wedsync_success.config import Settings
     from wedsync_success.context import AppContext
 
@@ -294,6 +297,8 @@ class _ImportReport:
     duplicates: int = 0
     rejected: int = 0
     problems: list[tuple[int, str, str]] = field(default_factory=list)
+    rescored: int | None = None
+    """Suppliers rescored once at the end (None: nothing was stored, or rescoring failed)."""
     stopped: str | None = None
     """Why the import stopped before the end of the file (the batches before it are stored)."""
     undelivered: str | None = None
@@ -312,12 +317,21 @@ def import_events(
     errors_out: Annotated[
         Path | None, typer.Option(help="Also write rejected lines here (CSV)")
     ] = None,
+    timezone: Annotated[
+        str | None,
+        typer.Option(
+            help="IANA zone (Europe/London) of occurred_at values written without an offset; "
+            "without it such lines are rejected"
+        ),
+    ] = None,
 ) -> None:
     """Import activity events from FILE, reporting every rejected line.
 
     CSV columns: event_id, supplier_id, user_id, type, occurred_at, properties (a JSON
     object); any other column is added to properties. JSONL: one event object per line.
-    Re-importing a file is safe: events already stored are counted as duplicates.
+    Re-importing a file is safe: events already stored are counted as duplicates. Batches
+    are stored and rolled up as they are read; the suppliers they touched are rescored
+    once, at the end (as of today).
 
     Exit status: 0 when every line was stored (or already was), 2 when some lines were
     rejected, 1 when the import stopped early or its success events could not be delivered
@@ -325,22 +339,26 @@ def import_events(
     """
     from wedsync_success.activity.importer import count_lines, read_batches
     from wedsync_success.kit.errors import WedSyncError
-    from wedsync_success.pipeline import ingest
+    from wedsync_success.pipeline import rescore_touched, store
 
+    zone = parse_zone(timezone, "--timezone")
     lines = count_lines(file)
 
     async def work(ctx: AppContext) -> _ImportReport:
         report = _ImportReport()
+        touched: set[uuid.UUID] = set()
         with progress_bar() as bar:
             task = bar.add_task("lines", total=lines)
             try:
-                for batch in read_batches(file, batch_size=batch_size):
+                for batch in read_batches(file, batch_size=batch_size, timezone=zone):
                     report.batches += 1
                     report.problems.extend((line, "", why) for line, why in batch.unreadable)
                     report.rejected += len(batch.unreadable)
                     if batch.items:
                         async with ctx.db.transaction() as session:
-                            result = await ingest(session=session, ctx=ctx, items=batch.items)
+                            stored = await store(session=session, ctx=ctx, items=batch.items)
+                        touched.update(stored.affected_supplier_ids)
+                        result = stored.result
                         report.accepted += result.accepted
                         report.duplicates += result.duplicates
                         report.rejected += result.rejected
@@ -355,6 +373,17 @@ def import_events(
                 report.stopped = _describe(exc)
             except Exception as exc:  # what was stored stays stored: report it all the same
                 report.stopped = _describe(exc)
+            if touched:
+                rescoring = bar.add_task("rescoring", total=None)
+                try:
+                    async with ctx.db.transaction() as session:
+                        await rescore_touched(
+                            session=session, ctx=ctx, supplier_ids=touched, as_of=ctx.clock().date()
+                        )
+                    report.rescored = len(touched)
+                except Exception as exc:
+                    report.stopped = report.stopped or f"rescoring failed: {_describe(exc)}"
+                bar.update(rescoring, total=1, completed=1)
         try:
             await ctx.db.refresh_statistics()
             await ctx.dispatcher.drain()
@@ -388,6 +417,7 @@ def _print_import_report(report: _ImportReport, errors_out: Path | None) -> None
     console.print(
         f"[green]{report.accepted:,} accepted[/], {report.duplicates:,} duplicates, "
         f"[red]{report.rejected:,} rejected[/]."
+        + (f" {report.rescored:,} suppliers rescored." if report.rescored else "")
     )
     problems = sorted(report.problems)
     if problems:

@@ -7,7 +7,7 @@ commit together with the activity that caused them, or not at all.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -15,11 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from wedsync_success.activity import repository as activity_repository
 from wedsync_success.activity.schemas import IngestResult
-from wedsync_success.activity.service import store_batch
+from wedsync_success.activity.service import StoredBatch, store_batch
 from wedsync_success.churn import feature_store
 from wedsync_success.churn import repository as churn_repository
 from wedsync_success.context import AppContext
-from wedsync_success.db.locks import lock_population
+from wedsync_success.db.locks import lock_population, lock_suppliers
 from wedsync_success.events.outbox import enqueue
 from wedsync_success.events.types import NewEvent, SuccessEventType
 from wedsync_success.health.service import RecomputeSummary, recompute
@@ -32,9 +32,23 @@ async def ingest(
 ) -> IngestResult:
     """Ingest one batch end to end; the caller commits and then wakes the dispatcher.
 
-    ``rescore=False`` only stores and rolls up: bulk imports of history use it and call
-    :func:`rescore_all` once at the end instead of rescoring after every batch.
+    ``rescore=False`` only stores and rolls up (:func:`store`).
     """
+    stored = await store(session=session, ctx=ctx, items=items)
+    if rescore and stored.affected_supplier_ids:
+        await refresh(
+            session=session,
+            ctx=ctx,
+            as_of=ctx.clock().date(),
+            supplier_ids=stored.affected_supplier_ids,
+        )
+    return stored.result
+
+
+async def store(*, session: AsyncSession, ctx: AppContext, items: Sequence[Any]) -> StoredBatch:
+    """Store one batch, roll it up and apply what it says of subscriptions, without
+    rescoring: an import of many batches calls it for each, then :func:`rescore_touched`
+    once; rescoring after every batch scored the same suppliers as of today over and over."""
     now = ctx.clock()
     stored = await store_batch(
         session=session, items=items, now=now, max_batch_size=ctx.settings.max_batch_size
@@ -49,11 +63,23 @@ async def ingest(
     if stored.result.accepted:
         await feature_store.apply_batch(session, stored.batch_id)
         await announce_payment_failures(session=session, batch_id=stored.batch_id, now=now)
-    if rescore and stored.affected_supplier_ids:
-        await refresh(
-            session=session, ctx=ctx, as_of=now.date(), supplier_ids=stored.affected_supplier_ids
-        )
-    return stored.result
+    return stored
+
+
+RESCORE_EVERYONE_FROM = 5000
+"""A bulk import that touched more suppliers than this rescores everyone (one set-based
+pass, cheaper than a list of ids that long)."""
+
+
+async def rescore_touched(
+    *, session: AsyncSession, ctx: AppContext, supplier_ids: Collection[uuid.UUID], as_of: date
+) -> RecomputeSummary:
+    """Detect milestones and rescore, once, the suppliers a bulk import touched."""
+    if len(supplier_ids) > RESCORE_EVERYONE_FROM:
+        return await rescore_all(session=session, ctx=ctx, as_of=as_of)
+    ids = sorted(supplier_ids)
+    await lock_suppliers(session, ids)
+    return await refresh(session=session, ctx=ctx, as_of=as_of, supplier_ids=ids)
 
 
 async def reprice_churn(

@@ -152,6 +152,70 @@ def test_import_progress_counts_lines(cli_db: str, tmp_path: Path) -> None:
     assert str(path.stat().st_size) not in result.output
 
 
+def test_import_rescores_the_touched_suppliers_once_at_the_end(
+    cli_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from wedsync_success import pipeline
+
+    first, second = _register_supplier(tmp_path), _register_supplier(tmp_path)
+    when = datetime.now(UTC) - timedelta(hours=1)
+    rows = [
+        json.dumps(event(sid, "login", when, event_id=f"r{sid[:4]}{i}"))
+        for i in range(4)
+        for sid in (first, second)
+    ]
+    path = tmp_path / "events.jsonl"
+    path.write_text("\n".join(rows) + "\n")
+    rescored: list[list[uuid.UUID] | None] = []
+    real_refresh = pipeline.refresh
+
+    async def counting_refresh(**kwargs):  # type: ignore[no-untyped-def]
+        rescored.append(kwargs["supplier_ids"])
+        return await real_refresh(**kwargs)
+
+    monkeypatch.setattr(pipeline, "refresh", counting_refresh)
+    result = runner.invoke(app, ["import", "events", str(path), "--batch-size", "3"])
+    assert result.exit_code == 0, result.output
+    assert "8 accepted" in result.output
+    assert "2 suppliers rescored" in result.output
+    assert rescored == [sorted([uuid.UUID(first), uuid.UUID(second)])]  # 3 batches, 1 rescore
+    shown = runner.invoke(app, ["suppliers", "show", first])
+    assert "Health" in shown.output
+    again = runner.invoke(app, ["import", "events", str(path)])
+    assert "0 accepted, 8 duplicates" in again.output
+    assert "rescored" not in again.output  # nothing new: nothing to rescore
+
+
+def test_timestamps_without_an_offset_need_a_timezone(cli_db: str, tmp_path: Path) -> None:
+    sid = _register_supplier(tmp_path)
+    path = tmp_path / "local.csv"
+    path.write_text(
+        "event_id,supplier_id,type,occurred_at\n"
+        f"z1,{sid},login,2026-07-01T10:00:00\n"
+        f"z2,{sid},login,2026-07-01T10:00:00+00:00\n"
+    )
+    refused = runner.invoke(app, ["import", "events", str(path)])
+    assert refused.exit_code == 2, refused.output
+    assert "1 accepted" in refused.output
+    assert "occurred_at" in refused.output
+    path.write_text(path.read_text().replace("z2,", "z3,"))
+    local = runner.invoke(app, ["import", "events", str(path), "--timezone", "Europe/London"])
+    assert local.exit_code == 0, local.output
+    assert "2 accepted" in local.output  # z1 in London time, and z3
+    engine = create_engine(sync_url(cli_db))
+    with engine.connect() as conn:
+        stored = conn.execute(
+            text("SELECT occurred_at FROM activity_events WHERE event_id = 'z1'")
+        ).scalar_one()
+    engine.dispose()
+    moment = stored if isinstance(stored, datetime) else datetime.fromisoformat(stored)
+    utc = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    assert utc == datetime(2026, 7, 1, 9, 0, tzinfo=UTC)  # BST is UTC+1
+    bad = runner.invoke(app, ["import", "events", str(path), "--timezone", "Mars/Olympus"])
+    assert bad.exit_code == 2
+    assert "--timezone" in bad.output
+
+
 def test_import_prints_reasons_verbatim(cli_db: str, tmp_path: Path) -> None:
     """Reasons hold brackets (patterns, JSON paths): Rich must not read them as markup."""
     from wedsync_success.activity.validation import parse_batch

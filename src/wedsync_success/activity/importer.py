@@ -7,6 +7,7 @@ import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -76,8 +77,31 @@ def _csv_item(row: dict[str, str]) -> Any:
     return item
 
 
-def read_batches(path: Path, *, batch_size: int) -> Iterator[FileBatch]:
-    """Yield batches of up to ``batch_size`` items; unparseable lines are reported, not fatal."""
+def in_zone(item: Any, zone: tzinfo) -> Any:
+    """``item`` with an ``occurred_at`` written without an offset read as local time in
+    ``zone`` (the earlier of a repeated hour when clocks go back); anything else unchanged,
+    for the event schema to judge."""
+    if not isinstance(item, dict):
+        return item
+    text = item.get("occurred_at")
+    if not isinstance(text, str):
+        return item
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return item
+    if moment.tzinfo is not None:
+        return item
+    return {**item, "occurred_at": moment.replace(tzinfo=zone).isoformat()}
+
+
+def read_batches(
+    path: Path, *, batch_size: int, timezone: tzinfo | None = None
+) -> Iterator[FileBatch]:
+    """Yield batches of up to ``batch_size`` items; unparseable lines are reported, not fatal.
+
+    Timestamps without an offset are rejected by the event schema unless ``timezone`` says
+    where they were written (see :func:`in_zone`)."""
     fmt = detect_format(path)
     with path.open("rb") as raw:
         text = io.TextIOWrapper(raw, encoding="utf-8", errors="surrogateescape", newline="")
@@ -90,7 +114,7 @@ def read_batches(path: Path, *, batch_size: int) -> Iterator[FileBatch]:
             if isinstance(item, _Unreadable):
                 batch.unreadable.append((line_no, item.reason))
             else:
-                batch.items.append(item)
+                batch.items.append(item if timezone is None else in_zone(item, timezone))
                 batch.lines.append(line_no)
             batch.last_line = line_no
             if len(batch.items) >= batch_size:

@@ -16,6 +16,7 @@ from rich.markup import escape
 
 if TYPE_CHECKING:
     import uuid
+    from zoneinfo import ZoneInfo
 
     from rich.progress import Progress, TaskID
 
@@ -36,6 +37,20 @@ def parse_day(value: str | None, name: str) -> date | None:
         return date.fromisoformat(value)
     except ValueError:
         raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)", param_hint=name) from None
+
+
+def parse_zone(value: str | None, name: str) -> ZoneInfo | None:
+    """An optional IANA time zone option; an unknown zone is refused naming the option."""
+    if value is None:
+        return None
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise typer.BadParameter(
+            f"{value!r} is not a known IANA time zone, e.g. Europe/London", param_hint=name
+        ) from None
 
 
 def parse_uuid(value: str, name: str) -> uuid.UUID:
