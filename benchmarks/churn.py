@@ -115,8 +115,10 @@ async def seed_demo(url: str) -> None:
 
 async def training(ctx: AppContext, registry: Registry) -> dict[str, Any]:
     started = time.perf_counter()
+    # Made active by hand, as the demo does: the rest of the run scores with it whatever
+    # the promotion gate says (its reasons are printed below the card).
     version = await service.train_suppliers(
-        ctx=ctx, registry=registry, options=service.TrainOptions(), now=ctx.clock()
+        ctx=ctx, registry=registry, options=service.TrainOptions(promote=True), now=ctx.clock()
     )
     seconds = time.perf_counter() - started
     meta = version.metadata
@@ -124,7 +126,8 @@ async def training(ctx: AppContext, registry: Registry) -> dict[str, Any]:
     console.rule("[bold]1. Training on the demo population")
     console.print(
         f"{data['suppliers']:,} suppliers; {len(data['train_cutoffs'])} train + "
-        f"{len(data['test_cutoffs'])} test monthly cutoffs; rows train/test "
+        f"{len(data['test_cutoffs'])} test cutoffs ({data['cutoff_spacing']}, churn known "
+        f"until {data['churn_known_until']}); rows train/test "
         f"{data['rows']['fit']['rows'] + data['rows']['calibration']['rows']:,}/"
         f"{data['rows']['test']['rows']:,}; {meta['best_iteration']} trees.\n"
         f"Training time: [bold]{fmt_s(seconds)}[/] (features at every cutoff, fit, calibration,"
@@ -146,6 +149,8 @@ async def training(ctx: AppContext, registry: Registry) -> dict[str, Any]:
             *(f"{meta['metrics'][k][key]:.4f}" for k in ("model", "logistic", "health_score")),
         )
     console.print(table)
+    for reason in meta["promotion"]["blocked_by"]:
+        console.print(f"[yellow]Promotion gate: {reason}[/]", highlight=False)
     return meta
 
 

@@ -93,6 +93,20 @@ def clock() -> FakeClock:
     return FakeClock(datetime(2026, 6, 15, 12, 0, tzinfo=UTC))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _a_model_registry_of_their_own(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The tests' default churn registry is an empty folder of their own, never the
+    ``var/models`` a demo run left in the checkout: its active model would answer where a
+    test expects none (and servers the tests start inherit the variable)."""
+    previous = os.environ.get("WEDSYNC_CHURN_REGISTRY")
+    os.environ["WEDSYNC_CHURN_REGISTRY"] = str(tmp_path_factory.mktemp("models"))
+    yield
+    if previous is None:
+        del os.environ["WEDSYNC_CHURN_REGISTRY"]
+    else:
+        os.environ["WEDSYNC_CHURN_REGISTRY"] = previous
+
+
 @pytest.fixture
 async def ctx(database_url: str, clock: FakeClock) -> AsyncIterator[AppContext]:
     """A context on an emptied database."""
