@@ -85,7 +85,8 @@ def text_problem(value: str) -> str | None:
     return f"contains a lone surrogate ({_escape(found)}), which is not valid Unicode text"
 
 
-def _check_text(value: str) -> str:
+def check_text(value: str) -> str:
+    """A pydantic after-validator: ``value`` unchanged, or the reason it cannot be stored."""
     problem = text_problem(value)
     if problem is not None:
         raise PydanticCustomError("unstorable_text", problem)
@@ -97,7 +98,7 @@ STORED_TEXT_PATTERN = r"^[^\x00]*$"
 so no JSON Schema string holds one; the check refuses it all the same.)"""
 
 StoredText = Annotated[
-    str, AfterValidator(_check_text), Field(json_schema_extra={"pattern": STORED_TEXT_PATTERN})
+    str, AfterValidator(check_text), Field(json_schema_extra={"pattern": STORED_TEXT_PATTERN})
 ]
 """Text any backend can store (lengths are each field's own ``max_length``); the spec says so
 with :data:`STORED_TEXT_PATTERN`, while the check itself gives the plain reason."""

@@ -44,9 +44,15 @@ class Supplier(Base):
     """A wedding business that subscribes to WedSync, with its current subscription."""
 
     __tablename__ = "suppliers"
-    __table_args__ = (Index("ix_suppliers_business_name", "business_name", "id"),)
+    __table_args__ = (
+        Index("ix_suppliers_business_name", "business_name", "id"),
+        Index("ux_suppliers_external_id", "external_id", unique=True),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    external_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    """The customer's own id for the supplier (its billing or CRM id), unique when given:
+    imports, the events API and the supplier routes take it wherever they take ``id``."""
     business_name: Mapped[str] = mapped_column(String(200))
     vendor_type: Mapped[str] = mapped_column(String(32), index=True)
     country: Mapped[str] = mapped_column(String(2))

@@ -8,7 +8,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wedsync_success.activity.repository import last_seen_by_user, recent_events
@@ -43,6 +43,7 @@ class SuccessEventOut(BaseModel):
 
 class SupplierProfile(BaseModel):
     id: uuid.UUID
+    external_id: str | None = Field(description="The customer's own id; null when none was given")
     business_name: str
     vendor_type: str
     country: str
@@ -122,6 +123,7 @@ async def supplier_profile(
     milestones = await progress_of(session=session, catalog=catalog, supplier_id=supplier_id)
     return SupplierProfile(
         id=supplier.id,
+        external_id=supplier.external_id,
         business_name=supplier.business_name,
         vendor_type=supplier.vendor_type,
         country=supplier.country,

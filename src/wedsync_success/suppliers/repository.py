@@ -78,6 +78,20 @@ async def existing_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> set[u
     return set(await session.scalars(select(Supplier.id).where(Supplier.id.in_(ids))))
 
 
+async def ids_by_external_id(
+    session: AsyncSession, external_ids: Sequence[str]
+) -> dict[str, uuid.UUID]:
+    """The supplier each of ``external_ids`` names, for those that name one (one query)."""
+    if not external_ids:
+        return {}
+    rows = await session.execute(
+        select(Supplier.external_id, Supplier.id).where(
+            Supplier.external_id.in_(sorted(set(external_ids)))
+        )
+    )
+    return {ext: sid for ext, sid in rows if ext is not None}
+
+
 async def user_owners(
     session: AsyncSession, user_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, uuid.UUID]:
@@ -107,12 +121,13 @@ async def upsert(
     ids = [s["id"] for s in suppliers]
     named = await names_of(session, ids)
     stmt = dialect_insert(session, Supplier)
+    changes: dict[str, Any] = {
+        c: stmt.excluded[c] for c in suppliers[0] if c not in ("id", "created_at")
+    }
+    if "external_id" in changes:  # omitted (None): the supplier keeps the one it has
+        changes["external_id"] = func.coalesce(stmt.excluded.external_id, Supplier.external_id)
     await session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["id"],
-            set_={c: stmt.excluded[c] for c in suppliers[0] if c not in ("id", "created_at")},
-        ),
-        suppliers,
+        stmt.on_conflict_do_update(index_elements=["id"], set_=changes), suppliers
     )
     await session.execute(
         delete(SupplierUser).where(

@@ -2,17 +2,60 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import date, datetime
-from typing import Self
+from typing import Annotated, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from wedsync_success.kit.batch import RejectedItem
-from wedsync_success.kit.limits import MAX_AMOUNT_MINOR, StoredInstant, StoredText
+from wedsync_success.kit.limits import (
+    MAX_AMOUNT_MINOR,
+    StoredInstant,
+    StoredText,
+    check_text,
+)
 from wedsync_success.kit.phones import e164
 from wedsync_success.suppliers.models import PlanTier, SubscriptionStatus, VendorType
+
+EXTERNAL_ID_PATTERN = r"^[^/\x00-\x1f\x7f]+$"
+_NOT_IN_EXTERNAL_IDS = re.compile(r"[/\x00-\x1f\x7f]")
+
+
+def _check_external_id(value: str) -> str:
+    found = _NOT_IN_EXTERNAL_IDS.search(check_text(value))
+    if found is None:
+        return value
+    if found.group() == "/":
+        raise PydanticCustomError("external_id", "must not contain '/': it goes in URL paths")
+    code = f"U+{ord(found.group()):04X}"
+    raise PydanticCustomError("external_id", f"must not contain a control character ({code})")
+
+
+ExternalId = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=128,
+        description="The customer's own id for the supplier (a billing or CRM id), unique; "
+        "no slash or control character, so it fits in a URL path",
+        examples=["cus_Nffrfe6Q3x"],
+        json_schema_extra={"pattern": EXTERNAL_ID_PATTERN},
+    ),
+    AfterValidator(_check_external_id),
+]
+"""A supplier's external id as the API and imports take it."""
 
 
 class SupplierUserIn(BaseModel):
@@ -36,11 +79,16 @@ class SupplierUserIn(BaseModel):
 
 
 class SupplierIn(BaseModel):
-    """A supplier to create or update (matched on ``id``)."""
+    """A supplier to create or update: matched on ``id``, else on ``external_id``."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     id: uuid.UUID | None = None
+    external_id: ExternalId | None = Field(
+        default=None,
+        description="The customer's own id (unique): matches an existing supplier when id is "
+        "omitted; given with an id, sets or changes that supplier's; omitted, keeps it",
+    )
     business_name: StoredText = Field(min_length=1, max_length=200)
     vendor_type: VendorType
     country: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")
@@ -135,6 +183,9 @@ class SupplierOut(BaseModel):
     """A supplier with its current health, as listed."""
 
     id: uuid.UUID
+    external_id: str | None = Field(
+        default=None, description="The customer's own id; null when none was given"
+    )
     business_name: str
     vendor_type: str
     country: str

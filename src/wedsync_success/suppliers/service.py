@@ -45,14 +45,21 @@ async def upsert_batch(
     valid, rejected = validate_each(SupplierIn, items, key_field="id")
     valid, collisions = await _without_id_collisions(session, valid)
     valid, unknown_owners = await _with_known_owners(session, valid)
-    rejected = sorted(rejected + collisions + unknown_owners, key=lambda item: item.index)
+    given_ids = [item.id for _, item in valid if item.id is not None]
+    externals = [item.external_id for _, item in valid if item.external_id is not None]
+    # An external id's own lock makes two writers that create the same new supplier, or
+    # give the id to different suppliers, take turns: the second sees the first's row.
+    await lock_suppliers(session, [*given_ids, *map(external_id_lock, externals)])
+    valid, clashes, matched = await _match_external_ids(session, valid)
+    rejected = sorted(rejected + collisions + unknown_owners + clashes, key=lambda i: i.index)
     supplier_rows: list[dict[str, Any]] = []
     user_rows: list[dict[str, Any]] = []
-    given_ids = [item.id for _, item in valid if item.id is not None]
-    await lock_suppliers(session, given_ids)
-    known_users = await repository.user_ids_by_email(session, given_ids)
+    known_users = await repository.user_ids_by_email(
+        session, [*given_ids, *(sid for sid in matched.values() if sid is not None)]
+    )
     for _, item in valid:
-        sid = item.id or uuid.uuid4()
+        sid = item.id or (matched.get(item.external_id) if item.external_id else None)
+        sid = sid or uuid.uuid4()
         supplier_rows.append(
             {
                 "id": sid,
@@ -122,6 +129,52 @@ async def _without_id_collisions(
     return kept, rejected
 
 
+_EXTERNAL_ID_LOCKS = uuid.UUID("3f1c2b7e-5d0a-4c58-9e61-0b7f3a2d9c41")
+
+
+def external_id_lock(external_id: str) -> uuid.UUID:
+    """The key :func:`lock_suppliers` serialises writers of ``external_id`` on."""
+    return uuid.uuid5(_EXTERNAL_ID_LOCKS, external_id)
+
+
+async def _match_external_ids(
+    session: AsyncSession, valid: list[tuple[int, SupplierIn]]
+) -> tuple[list[tuple[int, SupplierIn]], list[RejectedItem], dict[str, uuid.UUID | None]]:
+    """Find the supplier each external id already names (``None``: a new one), and refuse,
+    item by item, what the unique index would refuse for the whole batch: an external id
+    given twice, one that already names another supplier than the item's ``id``, and two
+    items that end up updating the same supplier. Call with the external ids locked."""
+    owners = await repository.ids_by_external_id(
+        session, [item.external_id for _, item in valid if item.external_id is not None]
+    )
+    first_ext: dict[str, int] = {}
+    first_id: dict[uuid.UUID, int] = {}
+    kept: list[tuple[int, SupplierIn]] = []
+    rejected: list[RejectedItem] = []
+    matched: dict[str, uuid.UUID | None] = {}
+    for index, item in valid:
+        ext = item.external_id
+        sid = item.id if item.id is not None else (owners.get(ext) if ext else None)
+        problem: str | None = None
+        if ext is not None and ext in first_ext:
+            problem = f"repeats the external_id of item {first_ext[ext]} in this batch"
+        elif ext is not None and item.id is not None and owners.get(ext, item.id) != item.id:
+            problem = f"is already the external id of another supplier ({owners[ext]})"
+        elif sid is not None and sid in first_id:
+            problem = f"names the supplier that item {first_id[sid]} in this batch updates"
+        if problem is not None:
+            key = str(item.id) if item.id is not None else ext
+            rejected.append(RejectedItem(index=index, key=key, field="external_id", reason=problem))
+            continue
+        if ext is not None:
+            first_ext[ext] = index
+            matched[ext] = sid
+        if sid is not None:
+            first_id[sid] = index
+        kept.append((index, item))
+    return kept, rejected, matched
+
+
 async def _with_known_owners(
     session: AsyncSession, valid: list[tuple[int, SupplierIn]]
 ) -> tuple[list[tuple[int, SupplierIn]], list[RejectedItem]]:
@@ -177,6 +230,7 @@ async def list_suppliers(
     items = [
         SupplierOut(
             id=s.id,
+            external_id=s.external_id,
             business_name=s.business_name,
             vendor_type=s.vendor_type,
             country=s.country,
