@@ -9,7 +9,7 @@ a test checks what an import loads).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -20,6 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from wedsync_success.churn.cli import churn_app
+from wedsync_success.import_cli import import_app
 from wedsync_success.interventions.cli import playbooks_app
 from wedsync_success.interventions.cli import worker as worker_command
 from wedsync_success.kit.cli import (
@@ -28,14 +29,11 @@ from wedsync_success.kit.cli import (
     err_console,
     parse_day,
     parse_uuid,
-    parse_zone,
     progress_bar,
 )
 from wedsync_success.kit.cli import run as _run  # every command body below runs through it
 
 if TYPE_CHECKING:
-    import uuid
-
     from wedsync_success.config import Settings
     from wedsync_success.context import AppContext
 
@@ -48,9 +46,6 @@ app = typer.Typer(
 )
 db_app = typer.Typer(
     help="Database schema migrations: upgrade, show the current revision.", no_args_is_help=True
-)
-import_app = typer.Typer(
-    help="Import activity events from CSV or JSON Lines files.", no_args_is_help=True
 )
 health_app = typer.Typer(
     help="Health scores: rescore every supplier, backfill history.", no_args_is_help=True
@@ -285,172 +280,6 @@ def _use_demo_channels(settings: Settings) -> None:
     get_settings.cache_clear()
 
 
-# --- import -------------------------------------------------------------------------------------
-
-
-@dataclass
-class _ImportReport:
-    """What an import did, kept whole whatever fails on the way."""
-
-    batches: int = 0
-    accepted: int = 0
-    duplicates: int = 0
-    rejected: int = 0
-    problems: list[tuple[int, str, str]] = field(default_factory=list)
-    rescored: int | None = None
-    """Suppliers rescored once at the end (None: nothing was stored, or rescoring failed)."""
-    stopped: str | None = None
-    """Why the import stopped before the end of the file (the batches before it are stored)."""
-    undelivered: str | None = None
-    """Why delivering the success events afterwards failed (they wait in the outbox)."""
-
-
-@import_app.command("events")
-def import_events(
-    file: Annotated[
-        Path,
-        typer.Argument(
-            exists=True, dir_okay=False, readable=True, help="A .csv or .jsonl file of events"
-        ),
-    ],
-    batch_size: Annotated[int, typer.Option(min=1, max=5000, help="Events per batch")] = 1000,
-    errors_out: Annotated[
-        Path | None, typer.Option(help="Also write rejected lines here (CSV)")
-    ] = None,
-    timezone: Annotated[
-        str | None,
-        typer.Option(
-            help="IANA zone (Europe/London) of occurred_at values written without an offset; "
-            "without it such lines are rejected"
-        ),
-    ] = None,
-) -> None:
-    """Import activity events from FILE, reporting every rejected line.
-
-    CSV columns: event_id, supplier_id, user_id, type, occurred_at, properties (a JSON
-    object); any other column is added to properties. JSONL: one event object per line.
-    Re-importing a file is safe: events already stored are counted as duplicates. Batches
-    are stored and rolled up as they are read; the suppliers they touched are rescored
-    once, at the end (as of today).
-
-    Exit status: 0 when every line was stored (or already was), 2 when some lines were
-    rejected, 1 when the import stopped early or its success events could not be delivered
-    (the report is printed, and written to --errors-out, in every case).
-    """
-    from wedsync_success.activity.importer import count_lines, read_batches
-    from wedsync_success.kit.errors import WedSyncError
-    from wedsync_success.pipeline import rescore_touched, store
-
-    zone = parse_zone(timezone, "--timezone")
-    lines = count_lines(file)
-
-    async def work(ctx: AppContext) -> _ImportReport:
-        report = _ImportReport()
-        touched: set[uuid.UUID] = set()
-        with progress_bar() as bar:
-            task = bar.add_task("lines", total=lines)
-            try:
-                for batch in read_batches(file, batch_size=batch_size, timezone=zone):
-                    report.batches += 1
-                    report.problems.extend((line, "", why) for line, why in batch.unreadable)
-                    report.rejected += len(batch.unreadable)
-                    if batch.items:
-                        async with ctx.db.transaction() as session:
-                            stored = await store(session=session, ctx=ctx, items=batch.items)
-                        touched.update(stored.affected_supplier_ids)
-                        result = stored.result
-                        report.accepted += result.accepted
-                        report.duplicates += result.duplicates
-                        report.rejected += result.rejected
-                        report.problems.extend(
-                            (batch.lines[e.index], e.field, e.reason) for e in result.errors
-                        )
-                    bar.update(task, completed=batch.last_line)
-                bar.update(task, completed=lines)
-            except WedSyncError as exc:
-                if not report.batches:  # the file itself is refused (format, CSV header)
-                    raise
-                report.stopped = _describe(exc)
-            except Exception as exc:  # what was stored stays stored: report it all the same
-                report.stopped = _describe(exc)
-            if touched:
-                rescoring = bar.add_task("rescoring", total=None)
-                try:
-                    async with ctx.db.transaction() as session:
-                        await rescore_touched(
-                            session=session, ctx=ctx, supplier_ids=touched, as_of=ctx.clock().date()
-                        )
-                    report.rescored = len(touched)
-                except Exception as exc:
-                    report.stopped = report.stopped or f"rescoring failed: {_describe(exc)}"
-                bar.update(rescoring, total=1, completed=1)
-        try:
-            await ctx.db.refresh_statistics()
-            await ctx.dispatcher.drain()
-        except Exception as exc:  # a dispatch failure must not lose the import's report
-            report.undelivered = _describe(exc)
-        return report
-
-    report = _run(work)
-    _print_import_report(report, errors_out)
-    if report.stopped or report.undelivered:
-        raise typer.Exit(1)
-    if report.problems:
-        raise typer.Exit(2)
-
-
-def _describe(exc: Exception) -> str:
-    """An exception in one line: application errors by their message, others by their kind."""
-    from wedsync_success.kit.errors import WedSyncError
-
-    if isinstance(exc, WedSyncError):
-        details = "; ".join(
-            f"{d.get('field', '')}: {d.get('reason', '')}" for d in exc.details or []
-        )
-        return f"{exc.message} ({details})" if details else exc.message
-    first = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {first[0]}" if first else type(exc).__name__
-
-
-def _print_import_report(report: _ImportReport, errors_out: Path | None) -> None:
-    """Totals, the rejected lines (verbatim: never read as markup) and what went wrong."""
-    console.print(
-        f"[green]{report.accepted:,} accepted[/], {report.duplicates:,} duplicates, "
-        f"[red]{report.rejected:,} rejected[/]."
-        + (f" {report.rescored:,} suppliers rescored." if report.rescored else "")
-    )
-    problems = sorted(report.problems)
-    if problems:
-        table = Table("line", "field", "reason", title="Rejected lines")
-        for line, name, reason in problems[:50]:
-            table.add_row(str(line), Text(name), Text(reason))
-        console.print(table)
-        if len(problems) > 50:
-            console.print(f"… and {len(problems) - 50:,} more.")
-        if errors_out:
-            import csv
-
-            with errors_out.open("w", newline="", encoding="utf-8") as fh:
-                writer = csv.writer(fh)
-                writer.writerow(["line", "field", "reason"])
-                writer.writerows(problems)
-            console.print(f"All rejected lines written to {escape(str(errors_out))}.")
-    if report.stopped:
-        err_console.print(
-            f"[bold red]The import stopped:[/] {escape(report.stopped)}\n"
-            "The batches reported above are stored; importing the file again skips them "
-            "as duplicates and carries on.",
-            highlight=False,
-        )
-    if report.undelivered:
-        err_console.print(
-            f"[bold red]The events are stored, but delivering their success events failed:[/] "
-            f"{escape(report.undelivered)}\nThey wait in the outbox: a running server "
-            "delivers them, or run `wedsync-success events dispatch`.",
-            highlight=False,
-        )
-
-
 # --- health -------------------------------------------------------------------------------------
 
 
@@ -503,14 +332,16 @@ def health_recompute(
 
 
 @suppliers_app.command("show")
-def suppliers_show(supplier_id: Annotated[str, typer.Argument(help="Supplier id (UUID)")]) -> None:
+def suppliers_show(
+    supplier_id: Annotated[str, typer.Argument(help="Supplier id (UUID) or external id")],
+) -> None:
     """Show a supplier's health, its explanation and milestones."""
     from wedsync_success.suppliers.profile import supplier_profile
-
-    sid = parse_uuid(supplier_id, "SUPPLIER_ID")
+    from wedsync_success.suppliers.service import resolve_supplier_ref
 
     async def work(ctx: AppContext) -> None:
         async with ctx.db.sessions() as session:
+            sid = await resolve_supplier_ref(session=session, ref=supplier_id)
             p = await supplier_profile(
                 session=session, supplier_id=sid, health_config=ctx.health, catalog=ctx.milestones
             )

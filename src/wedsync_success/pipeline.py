@@ -58,7 +58,7 @@ async def store(*, session: AsyncSession, ctx: AppContext, items: Sequence[Any])
         await reprice_churn(
             session=session,
             ctx=ctx,
-            supplier_ids=[e.supplier_id for e in stored.subscription_events],
+            supplier_ids=[e.supplier_id for e in stored.subscription_events if e.supplier_id],
         )
     if stored.result.accepted:
         await feature_store.apply_batch(session, stored.batch_id)

@@ -350,7 +350,7 @@ async def test_wrong_types_get_plain_reasons(
         0: ("", "must be a JSON object"),
         1: ("", "must be a JSON object"),
         2: ("event_id", "must be text"),
-        3: ("supplier_id", "must be a UUID"),
+        3: ("", "give exactly one of supplier_id and supplier_external_id"),
         4: ("properties", "must be a JSON object"),
         5: ("colour", "is not a known field"),
         6: ("type", "must match the pattern ^[a-z][a-z0-9_.]*$"),

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from wedsync_success.activity.importer import detect_format, read_batches
+from wedsync_success.activity.importer import read_batches
 from wedsync_success.kit.errors import ValidationFailed
+from wedsync_success.kit.files import detect_format
 
 HEADER = "event_id,supplier_id,type,occurred_at,properties,amount,plan\n"
 SUPPLIER = "7d3c0e0e-6a39-4f59-9d1b-1f1b8c1b0a11"
@@ -93,7 +94,7 @@ def test_a_csv_without_the_required_columns_is_refused_naming_them(tmp_path: Pat
         list(read_batches(path, batch_size=10))
     assert refused.value.details == [
         {"field": "occurred_at", "reason": "missing column"},
-        {"field": "supplier_id", "reason": "missing column"},
+        {"field": "supplier_id", "reason": "missing column (or supplier_external_id)"},
     ]
 
 

@@ -235,10 +235,10 @@ def test_import_prints_reasons_verbatim(cli_db: str, tmp_path: Path) -> None:
 
 
 def test_import_report_keeps_square_brackets(capsys: pytest.CaptureFixture[str]) -> None:
-    from wedsync_success.cli import _ImportReport, _print_import_report
+    from wedsync_success.import_cli import ImportReport, print_import_report
 
     reason = "should match pattern '^[a-z][a-z0-9_.]*$' [bold]not markup[/bold]"
-    _print_import_report(_ImportReport(rejected=1, problems=[(3, "type", reason)]), None)
+    print_import_report(ImportReport(rejected=1, problems=[(3, "type", reason)]), None)
     shown = " ".join(capsys.readouterr().out.replace("│", " ").split())
     assert "'^[a-z][a-z0-9_.]*$'" in shown
     assert "[bold]not markup[/bold]" in shown
@@ -272,6 +272,6 @@ def test_a_failed_dispatch_keeps_the_import_report(
     assert "1 accepted, 0 duplicates, 1 rejected" in result.output
     assert report.read_text().splitlines()[1].startswith("2,")
     said = " ".join(result.output.split())
-    assert "delivering their success events failed" in said
+    assert "delivering its success events failed" in said
     assert "consumer_receipts" in said
     assert "wedsync-success events dispatch" in said

@@ -22,7 +22,7 @@ COMMANDS: dict[str, set[str]] = {
     "serve": set(),
     "demo": set(),
     "db": {"upgrade", "current"},
-    "import": {"events"},
+    "import": {"events", "suppliers"},
     "health": {"recompute"},
     "suppliers": {"show"},
     "apikey": {"create", "list", "revoke"},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from typing import Any
 
 import httpx
@@ -139,3 +140,30 @@ async def test_concurrent_writers_of_one_new_external_id_create_one_supplier(
             select(func.count()).select_from(Supplier).where(Supplier.external_id.like("race-%"))
         )
     assert stored == 5
+
+
+async def test_supplier_routes_take_the_external_id_in_place_of_the_id(
+    client: httpx.AsyncClient,
+) -> None:
+    body = supplier(external_id="acct-42")
+    await _post(client, body)
+    sid = body["id"]
+    # A customer whose billing ids are UUIDs: another supplier's external id looks like one.
+    lookalike = supplier(external_id=str(sid))
+    await _post(client, lookalike)
+    by_id = (await client.get(f"/api/v1/suppliers/{sid}")).json()
+    assert by_id["id"] == sid  # an id wins over an equal external id
+    assert (await client.get("/api/v1/suppliers/acct-42")).json()["id"] == sid
+    for path in ("health/history", "peers", "notes"):
+        ours = await client.get(f"/api/v1/suppliers/acct-42/{path}")
+        theirs = await client.get(f"/api/v1/suppliers/{sid}/{path}")
+        assert ours.status_code == theirs.status_code == 200, ours.text
+        assert ours.json() == theirs.json()
+    missing = await client.get("/api/v1/suppliers/nobody-has-this")
+    assert missing.status_code == 404
+    error = missing.json()["error"]
+    assert "No supplier with id or external id 'nobody-has-this'" in error["message"]
+    assert error["details"] == [{"field": "supplier_id", "reason": "names no supplier"}]
+    unknown_uuid = await client.get(f"/api/v1/suppliers/{uuid.uuid4()}")
+    assert unknown_uuid.status_code == 404
+    assert "No supplier with id" in unknown_uuid.json()["error"]["message"]

@@ -120,8 +120,9 @@ async def test_bad_listing_parameters_name_the_field(client: httpx.AsyncClient) 
 async def test_profile_of_unknown_supplier_is_404(client: httpx.AsyncClient) -> None:
     response = await client.get("/api/v1/suppliers/00000000-0000-4000-8000-000000000000")
     assert response.status_code == 404
+    # Not a UUID: it may be an external id, and none names a supplier.
     bad = await client.get("/api/v1/suppliers/not-a-uuid")
-    assert bad.status_code == 422
+    assert bad.status_code == 404
     assert bad.json()["error"]["details"][0]["field"] == "supplier_id"
 
 
@@ -182,3 +183,22 @@ async def test_subscription_events_update_the_supplier(
     assert profile["subscription_ended_at"].startswith(cancelled_at.date().isoformat())
     rescored = (await client.post("/api/v1/health/recompute")).json()
     assert rescored["scored"] == 0  # no longer an active customer
+
+
+async def test_an_update_without_users_keeps_them_and_an_empty_list_clears_them(
+    client: httpx.AsyncClient,
+) -> None:
+    body = supplier(users=[{"email": "ana@petals.example", "name": "Ana"}])
+    await client.post("/api/v1/suppliers", json={"suppliers": [body]})
+    sid = body["id"]
+
+    async def users() -> list[str]:
+        profile = (await client.get(f"/api/v1/suppliers/{sid}")).json()
+        return [u["email"] for u in profile["users"]]
+
+    assert await users() == ["ana@petals.example"]
+    without = {k: v for k, v in body.items() if k != "users"} | {"mrr_minor": 4900}
+    await client.post("/api/v1/suppliers", json={"suppliers": [without]})
+    assert await users() == ["ana@petals.example"]
+    await client.post("/api/v1/suppliers", json={"suppliers": [body | {"users": []}]})
+    assert await users() == []

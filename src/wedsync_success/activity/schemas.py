@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from wedsync_success.kit.batch import RejectedItem
 from wedsync_success.kit.limits import (
@@ -19,6 +19,7 @@ from wedsync_success.kit.limits import (
     json_problem,
     property_error,
 )
+from wedsync_success.suppliers.schemas import ExternalId
 
 KNOWN_EVENT_TYPES: frozenset[str] = frozenset(
     {
@@ -56,7 +57,13 @@ class EventIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     event_id: StoredText = Field(min_length=1, max_length=128, description="Client idempotency key")
-    supplier_id: uuid.UUID
+    supplier_id: uuid.UUID | None = Field(
+        default=None, description="The supplier's id; or give supplier_external_id instead"
+    )
+    supplier_external_id: ExternalId | None = Field(
+        default=None,
+        description="The supplier's external id (the customer's own), in place of supplier_id",
+    )
     user_id: uuid.UUID | None = None
     type: str = Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_.]*$")
     occurred_at: StoredInstant = Field(
@@ -71,6 +78,12 @@ class EventIn(BaseModel):
     )
     """Keys are typed ``Any`` so that pydantic does not turn a key it cannot read as text
     into an error without a path; :func:`json_problem` names such keys itself."""
+
+    @model_validator(mode="after")
+    def _one_supplier(self) -> Self:
+        if (self.supplier_id is None) == (self.supplier_external_id is None):
+            raise ValueError("give exactly one of supplier_id and supplier_external_id")
+        return self
 
     @field_validator("properties")
     @classmethod

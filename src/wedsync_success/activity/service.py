@@ -16,6 +16,7 @@ from wedsync_success.activity.validation import parse_batch
 from wedsync_success.db.locks import lock_suppliers
 from wedsync_success.kit.batch import RejectedItem
 from wedsync_success.kit.errors import PayloadTooLarge
+from wedsync_success.suppliers import repository as suppliers_repository
 
 
 @dataclass(frozen=True)
@@ -43,13 +44,14 @@ async def store_batch(
             details=[{"field": "events", "reason": f"more than {max_batch_size} items"}],
         )
     parsed = parse_batch(items, now=now)
+    rejected = list(parsed.rejected)
+    valid = await _with_supplier_ids(session, parsed.valid, rejected)
     known = await repository.existing_supplier_ids(
-        session, (event.supplier_id for _, event in parsed.valid)
+        session, (event.supplier_id for _, event in valid if event.supplier_id is not None)
     )
     batch_id = uuid.uuid4()
     rows: list[dict[str, Any]] = []
-    rejected = list(parsed.rejected)
-    for index, event in parsed.valid:
+    for index, event in valid:
         if event.supplier_id not in known:
             rejected.append(
                 RejectedItem(
@@ -79,7 +81,7 @@ async def store_batch(
     await repository.insert_new_events(session, rows)
     inserted = await repository.batch_size(session, batch_id) if rows else 0
     affected = await repository.roll_up_batch(session, batch_id) if inserted else []
-    subscription_candidates = [e for _, e in parsed.valid if e.type in SUBSCRIPTION_EVENT_TYPES]
+    subscription_candidates = [e for _, e in valid if e.type in SUBSCRIPTION_EVENT_TYPES]
     new_subscription_ids = (
         await repository.batch_event_ids(session, batch_id, SUBSCRIPTION_EVENT_TYPES)
         if subscription_candidates and inserted
@@ -101,3 +103,29 @@ async def store_batch(
             e for e in subscription_candidates if e.event_id in new_subscription_ids
         ],
     )
+
+
+async def _with_supplier_ids(
+    session: AsyncSession, valid: list[tuple[int, EventIn]], rejected: list[RejectedItem]
+) -> list[tuple[int, EventIn]]:
+    """Every event with its ``supplier_id``: those that name their supplier by external id
+    get it from one lookup; one naming an unknown external id joins ``rejected``."""
+    wanted = [e.supplier_external_id for _, e in valid if e.supplier_external_id is not None]
+    if not wanted:
+        return valid
+    ids = await suppliers_repository.ids_by_external_id(session, wanted)
+    kept: list[tuple[int, EventIn]] = []
+    for index, event in valid:
+        ext = event.supplier_external_id
+        if ext is None:
+            kept.append((index, event))
+        elif ext in ids:
+            kept.append((index, event.model_copy(update={"supplier_id": ids[ext]})))
+        else:
+            reason = "no supplier has this external id"
+            rejected.append(
+                RejectedItem(
+                    index=index, key=event.event_id, field="supplier_external_id", reason=reason
+                )
+            )
+    return kept

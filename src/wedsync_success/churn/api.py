@@ -18,7 +18,14 @@ from wedsync_success.churn import lazy
 from wedsync_success.churn.schemas import ChurnPredictionOut, PredictRequest
 from wedsync_success.context import AppContext
 from wedsync_success.web.body import read_json, validate_body
-from wedsync_success.web.deps import API_PREFIX, ContextDep, ReadKey, SessionDep, UnitOfWorkDep
+from wedsync_success.web.deps import (
+    API_PREFIX,
+    ContextDep,
+    ReadKey,
+    SessionDep,
+    SupplierIdDep,
+    UnitOfWorkDep,
+)
 from wedsync_success.web.openapi import READ, WRITE, error_responses, json_body
 from wedsync_success.web.params import Day
 
@@ -58,7 +65,11 @@ async def _predict(
     responses=error_responses(*READ, 404),
 )
 async def get_supplier_churn(
-    supplier_id: uuid.UUID, ctx: ContextDep, session: SessionDep, _key: ReadKey, as_of: AsOf = None
+    _key: ReadKey,
+    supplier_id: SupplierIdDep,
+    ctx: ContextDep,
+    session: SessionDep,
+    as_of: AsOf = None,
 ) -> ChurnPredictionOut:
     """Computed live by the active model from the same features it was trained on; the
     drivers are the model's own SHAP contributions. Nothing is written: to keep the answer
@@ -73,7 +84,11 @@ async def get_supplier_churn(
     responses=error_responses(*READ, 404, 503),
 )
 async def post_supplier_churn(
-    supplier_id: uuid.UUID, ctx: ContextDep, uow: UnitOfWorkDep, _key: ReadKey, as_of: AsOf = None
+    _key: ReadKey,
+    supplier_id: SupplierIdDep,
+    ctx: ContextDep,
+    uow: UnitOfWorkDep,
+    as_of: AsOf = None,
 ) -> ChurnPredictionOut:
     """The same answer as GET, also written to the prediction log (one row per supplier, day
     and model version: asking again replaces it), so its outcome is filled in once known."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -19,6 +18,7 @@ from wedsync_success.web.deps import (
     ContextDep,
     ReadKey,
     SessionDep,
+    SupplierIdDep,
     UnitOfWorkDep,
 )
 from wedsync_success.web.openapi import READ, error_responses
@@ -34,9 +34,9 @@ router = APIRouter(prefix=API_PREFIX, tags=["health"])
     responses=error_responses(*READ, 404),
 )
 async def get_history(
-    supplier_id: uuid.UUID,
-    session: SessionDep,
     _key: ReadKey,
+    supplier_id: SupplierIdDep,
+    session: SessionDep,
     since: Annotated[Day | None, Query(description="First day, inclusive")] = None,
     until: Annotated[Day | None, Query(description="Last day, inclusive")] = None,
 ) -> HealthHistory:
@@ -63,7 +63,7 @@ async def get_history(
     responses=error_responses(*READ, 404),
 )
 async def get_peers(
-    supplier_id: uuid.UUID, ctx: ContextDep, session: SessionDep, _key: ReadKey
+    _key: ReadKey, supplier_id: SupplierIdDep, ctx: ContextDep, session: SessionDep
 ) -> PeerStanding:
     """Percentile rank of the supplier's score among the current customers of the same vendor
     type and plan, and their distribution in 10-point bands. The distribution is refreshed

@@ -37,6 +37,7 @@ from wedsync_success.web.deps import (
     ContextDep,
     ReadKey,
     SessionDep,
+    SupplierIdDep,
     UnitOfWorkDep,
 )
 from wedsync_success.web.openapi import READ, WRITE, error_responses, json_body
@@ -139,11 +140,11 @@ async def get_interventions(
     },
 )
 async def post_message(
-    supplier_id: uuid.UUID,
+    _key: ActKey,
+    supplier_id: SupplierIdDep,
     request: Request,
     ctx: ContextDep,
     uow: UnitOfWorkDep,
-    _key: ActKey,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Queued at once and delivered by the worker, through preferences, the frequency cap

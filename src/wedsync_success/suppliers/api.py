@@ -33,6 +33,7 @@ from wedsync_success.web.deps import (
     IngestKey,
     ReadKey,
     SessionDep,
+    SupplierIdDep,
     UnitOfWorkDep,
 )
 from wedsync_success.web.openapi import READ, WRITE, error_responses, json_body
@@ -166,7 +167,7 @@ async def get_suppliers(
     responses=error_responses(*READ, 404),
 )
 async def get_supplier(
-    supplier_id: uuid.UUID, ctx: ContextDep, session: SessionDep, _key: ReadKey
+    _key: ReadKey, supplier_id: SupplierIdDep, ctx: ContextDep, session: SessionDep
 ) -> SupplierProfile:
     """Current health with components, explanation and trend, milestones, recent events."""
     return await supplier_profile(

@@ -78,6 +78,56 @@ async def existing_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> set[u
     return set(await session.scalars(select(Supplier.id).where(Supplier.id.in_(ids))))
 
 
+async def id_for_ref(
+    session: AsyncSession, *, as_id: uuid.UUID | None, external_id: str
+) -> uuid.UUID | None:
+    """The supplier with id ``as_id``, else the one with ``external_id`` (one query)."""
+    s = Supplier
+    match = (
+        s.external_id == external_id
+        if as_id is None
+        else or_(s.id == as_id, s.external_id == external_id)
+    )
+    found = list(await session.scalars(select(s.id).where(match)))
+    return as_id if as_id in found else next(iter(found), None)
+
+
+_IMPORTED_FIELDS = (
+    "business_name",
+    "vendor_type",
+    "country",
+    "signed_up_at",
+    "plan_tier",
+    "mrr_minor",
+    "currency",
+    "subscription_status",
+    "subscription_started_at",
+    "subscription_ended_at",
+    "cancellation_reason",
+    "time_zone",
+    "account_owner_id",
+)
+
+
+async def fields_by_external_id(
+    session: AsyncSession, external_ids: Sequence[str]
+) -> dict[str, dict[str, Any]]:
+    """The current fields (as ``SupplierIn`` takes them) of the suppliers ``external_ids``
+    name, by external id, for those that exist (one query)."""
+    if not external_ids:
+        return {}
+    columns = [getattr(Supplier, name) for name in _IMPORTED_FIELDS]
+    rows = await session.execute(
+        select(Supplier.external_id, *columns).where(
+            Supplier.external_id.in_(sorted(set(external_ids)))
+        )
+    )
+    return {
+        row[0]: {k: v for k, v in zip(_IMPORTED_FIELDS, row[1:], strict=True) if v is not None}
+        for row in rows
+    }
+
+
 async def ids_by_external_id(
     session: AsyncSession, external_ids: Sequence[str]
 ) -> dict[str, uuid.UUID]:
@@ -108,9 +158,12 @@ async def upsert(
     session: AsyncSession,
     suppliers: list[dict[str, Any]],
     users: list[dict[str, Any]],
+    *,
+    users_of: Sequence[uuid.UUID],
 ) -> None:
-    """Create or update suppliers by id, making their user lists exactly ``users`` (rows in
-    id order, so concurrent writers lock them in one order).
+    """Create or update suppliers by id, making the user lists of ``users_of`` exactly
+    ``users`` (rows in id order, so concurrent writers lock them in one order); the other
+    suppliers' users are left as they are.
 
     Users are updated in place, not deleted and re-added, so what hangs off a user (contact
     preferences, in-app messages) survives an update of its supplier.
@@ -129,11 +182,13 @@ async def upsert(
     await session.execute(
         stmt.on_conflict_do_update(index_elements=["id"], set_=changes), suppliers
     )
-    await session.execute(
-        delete(SupplierUser).where(
-            SupplierUser.supplier_id.in_(ids), SupplierUser.id.not_in([u["id"] for u in users])
+    if users_of:
+        await session.execute(
+            delete(SupplierUser).where(
+                SupplierUser.supplier_id.in_(users_of),
+                SupplierUser.id.not_in([u["id"] for u in users]),
+            )
         )
-    )
     if users:
         users = sorted(users, key=lambda row: row["id"])
         user_stmt = dialect_insert(session, SupplierUser)

@@ -110,7 +110,12 @@ class SupplierIn(BaseModel):
     account_owner_id: uuid.UUID | None = Field(
         default=None, description="The team member who owns the account (gets its tasks)"
     )
-    users: list[SupplierUserIn] = Field(default_factory=list, max_length=50)
+    users: list[SupplierUserIn] | None = Field(
+        default=None,
+        max_length=50,
+        description="The supplier's users, replacing the ones it has (matched on id, else "
+        "email); omitted: unchanged",
+    )
 
     @field_validator("time_zone")
     @classmethod

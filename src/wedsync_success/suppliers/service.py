@@ -16,7 +16,7 @@ from wedsync_success.churn.models import SupplierChurnCurrent
 from wedsync_success.db.locks import lock_suppliers
 from wedsync_success.kit.batch import RejectedItem, validate_each
 from wedsync_success.kit.errors import NotFound, PayloadTooLarge, ValidationFailed
-from wedsync_success.kit.limits import MAX_AMOUNT_MINOR
+from wedsync_success.kit.limits import MAX_AMOUNT_MINOR, safe_text
 from wedsync_success.kit.pagination import decode_cursor, encode_cursor
 from wedsync_success.suppliers import repository
 from wedsync_success.suppliers.models import PlanTier, SubscriptionStatus, Supplier
@@ -54,6 +54,7 @@ async def upsert_batch(
     rejected = sorted(rejected + collisions + unknown_owners + clashes, key=lambda i: i.index)
     supplier_rows: list[dict[str, Any]] = []
     user_rows: list[dict[str, Any]] = []
+    listed_users: list[uuid.UUID] = []
     known_users = await repository.user_ids_by_email(
         session, [*given_ids, *(sid for sid in matched.values() if sid is not None)]
     )
@@ -68,6 +69,9 @@ async def upsert_batch(
                 "created_at": now,
             }
         )
+        if item.users is None:
+            continue
+        listed_users.append(sid)
         user_rows.extend(
             {
                 "id": u.id or known_users.get((sid, u.email.lower())) or uuid.uuid4(),
@@ -82,7 +86,7 @@ async def upsert_batch(
         )
     ids = [row["id"] for row in supplier_rows]
     before = await repository.existing_ids(session, ids)
-    await repository.upsert(session, supplier_rows, user_rows)
+    await repository.upsert(session, supplier_rows, user_rows, users_of=listed_users)
     return SupplierBatchResult(
         created=len(ids) - len(before),
         updated=len(before),
@@ -92,6 +96,43 @@ async def upsert_batch(
     )
 
 
+IMPORT_DEFAULTS: dict[str, Any] = {"plan_tier": PlanTier.FREE.value, "mrr_minor": 0}
+"""What a new supplier gets when its import line leaves these out (its subscription starts
+at signup, active; the subscription history import then says more)."""
+_SUBSCRIPTION_STATE = ("subscription_status", "subscription_ended_at", "cancellation_reason")
+"""Taken together: a line that sets one of them does not keep the others."""
+
+
+async def import_batch(
+    *, session: AsyncSession, items: Sequence[Any], now: datetime
+) -> SupplierBatchResult:
+    """Create or update suppliers by ``external_id``, as a file import does: a field a line
+    leaves out keeps the supplier's current value (for a new supplier, the defaults of
+    :data:`IMPORT_DEFAULTS`), and its users are replaced only when the line lists them."""
+    rejected: list[RejectedItem] = []
+    given: list[tuple[int, dict[str, Any]]] = []
+    for index, item in enumerate(items):
+        ext = item.get("external_id") if isinstance(item, dict) else None
+        if isinstance(ext, str) and ext.strip():
+            given.append((index, {**item, "external_id": ext.strip()}))
+        else:
+            reason = "is required to import a supplier (the customer's own id)"
+            rejected.append(RejectedItem(index=index, field="external_id", reason=reason))
+    current = await repository.fields_by_external_id(session, [i["external_id"] for _, i in given])
+    filled = []
+    for _, item in given:
+        known = current.get(item["external_id"])
+        base = dict(IMPORT_DEFAULTS) if known is None else dict(known)
+        if known is not None and any(f in item for f in _SUBSCRIPTION_STATE):
+            for name in _SUBSCRIPTION_STATE:
+                base.pop(name, None)
+        filled.append(base | item)
+    result = await upsert_batch(session=session, items=filled, now=now)
+    rejected.extend(e.model_copy(update={"index": given[e.index][0]}) for e in result.errors)
+    rejected.sort(key=lambda e: e.index)
+    return result.model_copy(update={"rejected": len(rejected), "errors": rejected})
+
+
 async def _without_id_collisions(
     session: AsyncSession, valid: list[tuple[int, SupplierIn]]
 ) -> tuple[list[tuple[int, SupplierIn]], list[RejectedItem]]:
@@ -99,7 +140,7 @@ async def _without_id_collisions(
     supplier id given twice, a user id given twice, a user id of another supplier. Only
     accepted items claim their ids."""
     owners = await repository.user_owners(
-        session, [u.id for _, item in valid for u in item.users if u.id is not None]
+        session, [u.id for _, item in valid for u in item.users or () if u.id is not None]
     )
     first_of: dict[uuid.UUID, int] = {}
     users_seen: set[uuid.UUID] = set()
@@ -110,7 +151,7 @@ async def _without_id_collisions(
         if item.id is not None and item.id in first_of:
             problem = ("id", f"repeats the id of item {first_of[item.id]} in this batch")
         mine: set[uuid.UUID] = set()
-        for j, user in enumerate(item.users):
+        for j, user in enumerate(item.users or ()):
             if problem is not None or user.id is None:
                 continue
             if user.id in users_seen or user.id in mine:
@@ -191,6 +232,25 @@ async def _with_known_owners(
         reason = "no team member has this id"
         rejected.append(RejectedItem(index=index, key=key, field="account_owner_id", reason=reason))
     return kept, rejected
+
+
+async def resolve_supplier_ref(*, session: AsyncSession, ref: str) -> uuid.UUID:
+    """The supplier a route's ``{supplier_id}`` names: the one with that id or, failing that,
+    the one with that external id (an external id may itself look like a UUID). An unknown
+    UUID is returned as it is, for the route to answer its own 404."""
+    try:
+        as_id: uuid.UUID | None = uuid.UUID(ref)
+    except ValueError:
+        as_id = None
+    found = await repository.id_for_ref(session, as_id=as_id, external_id=ref)
+    if found is not None:
+        return found
+    if as_id is not None:
+        return as_id
+    raise NotFound(
+        f"No supplier with id or external id {safe_text(ref, limit=128)!r}",
+        details=[{"field": "supplier_id", "reason": "names no supplier"}],
+    )
 
 
 async def get_supplier(*, session: AsyncSession, supplier_id: uuid.UUID) -> Supplier:
@@ -318,6 +378,9 @@ async def apply_subscription_events(*, session: AsyncSession, events: Sequence[E
     carries validly (a property that does not validate is ignored, the event is still stored).
     """
     for event in sorted(events, key=lambda e: e.occurred_at):
+        # Stored events have their supplier_id (an external id is looked up on ingest).
+        if event.supplier_id is None:
+            continue
         supplier = await repository.get(session, event.supplier_id)
         if supplier is None:
             continue

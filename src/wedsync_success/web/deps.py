@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,6 +17,7 @@ from wedsync_success.context import AppContext
 from wedsync_success.db.unit_of_work import UnitOfWork
 from wedsync_success.kit.admission import Admission, AdmissionTimeout
 from wedsync_success.kit.errors import ServiceUnavailable
+from wedsync_success.suppliers.service import resolve_supplier_ref
 
 API_PREFIX = "/api/v1"
 """Each domain router declares it itself (``APIRouter(prefix=API_PREFIX)``), so a route's
@@ -39,6 +41,27 @@ async def get_session(ctx: ContextDep) -> AsyncIterator[AsyncSession]:
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
+async def _supplier_id(
+    supplier_id: Annotated[
+        str,
+        Path(
+            min_length=1,
+            max_length=128,
+            description="The supplier's id (UUID) or its external id",
+            examples=["0b6f9c1e-5d1a-4c1e-9a43-2f4f0f6d9b10", "cus_Nffrfe6Q3x"],
+        ),
+    ],
+    session: SessionDep,
+) -> uuid.UUID:
+    return await resolve_supplier_ref(session=session, ref=supplier_id)
+
+
+SupplierIdDep = Annotated[uuid.UUID, Depends(_supplier_id)]
+"""A route's ``{supplier_id}``: the supplier's id, or its external id (see
+:func:`suppliers.service.resolve_supplier_ref`). Declare it after the route's API key, so
+an unauthenticated request is refused before any lookup."""
 
 
 # Declared as security schemes, so the OpenAPI document lists them (Swagger UI's Authorize).

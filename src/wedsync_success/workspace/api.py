@@ -22,6 +22,7 @@ from wedsync_success.web.deps import (
     ContextDep,
     ReadKey,
     SessionDep,
+    SupplierIdDep,
     UnitOfWorkDep,
 )
 from wedsync_success.web.openapi import READ, WRITE, error_responses, json_body
@@ -43,9 +44,9 @@ _NOTE_EXAMPLE = {
     responses=error_responses(*READ, 404),
 )
 async def get_notes(
-    supplier_id: uuid.UUID,
-    session: SessionDep,
     _key: ReadKey,
+    supplier_id: SupplierIdDep,
+    session: SessionDep,
     cursor: Annotated[
         str | None,
         Query(max_length=MAX_CURSOR_CHARS, description="next_cursor of the previous page"),
@@ -70,7 +71,11 @@ async def get_notes(
     responses=error_responses(*WRITE, 404),
 )
 async def post_note(
-    supplier_id: uuid.UUID, request: Request, ctx: ContextDep, uow: UnitOfWorkDep, _key: ActKey
+    _key: ActKey,
+    supplier_id: SupplierIdDep,
+    request: Request,
+    ctx: ContextDep,
+    uow: UnitOfWorkDep,
 ) -> NoteOut:
     """``author_email`` must be an enabled admin or manager (a viewer is refused with 403)."""
     body = validate_body(NoteIn, await read_json(request, limit=ctx.settings.max_body_bytes))

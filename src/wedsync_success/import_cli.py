@@ -1,0 +1,287 @@
+"""``wedsync-success import …``: load events and suppliers from CSV or JSON Lines files.
+
+Every import reads its file in batches (``kit.files``), writes each batch in its own
+transaction, reports every rejected line with its number, field and reason, and keeps its
+report whatever fails on the way: what was stored stays stored, and importing the file
+again is safe (events are recognised by ``event_id``, suppliers by ``external_id``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from wedsync_success.kit.cli import console, err_console, parse_zone, progress_bar
+from wedsync_success.kit.cli import run as _run
+
+if TYPE_CHECKING:
+    import uuid
+
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from wedsync_success.context import AppContext
+    from wedsync_success.kit.batch import RejectedItem
+    from wedsync_success.kit.files import FileBatch
+
+import_app = typer.Typer(
+    help="Import activity events and suppliers from CSV or JSON Lines files.",
+    no_args_is_help=True,
+)
+
+ErrorsOut = Annotated[Path | None, typer.Option(help="Also write rejected lines here (CSV)")]
+
+
+@dataclass
+class ImportReport:
+    """What an import did, kept whole whatever fails on the way."""
+
+    stored: dict[str, int] = field(default_factory=dict)
+    """Counts by outcome in the order they are printed ("accepted", "duplicates"…)."""
+    batches: int = 0
+    rejected: int = 0
+    problems: list[tuple[int, str, str]] = field(default_factory=list)
+    rescored: int | None = None
+    """Suppliers rescored once at the end (None: nothing was stored, or rescoring failed)."""
+    stopped: str | None = None
+    """Why the import stopped before the end of the file (the batches before it are stored)."""
+    undelivered: str | None = None
+    """Why delivering the success events afterwards failed (they wait in the outbox)."""
+
+
+@dataclass(frozen=True)
+class _Written:
+    """What one batch's transaction did."""
+
+    counts: dict[str, int]
+    errors: Sequence[RejectedItem]
+    touched: Sequence[uuid.UUID]
+    """Suppliers whose scores the batch may have changed (rescored once at the end)."""
+
+
+Write = Callable[["AsyncSession", list[Any]], Awaitable[_Written]]
+
+
+async def _import(
+    ctx: AppContext, *, batches: Iterator[FileBatch], lines: int, write: Write
+) -> ImportReport:
+    """Write every batch, then rescore what they touched once and deliver the success events."""
+    from wedsync_success.kit.errors import WedSyncError
+    from wedsync_success.pipeline import rescore_touched
+
+    report = ImportReport()
+    touched: set[uuid.UUID] = set()
+    with progress_bar() as bar:
+        task = bar.add_task("lines", total=lines)
+        try:
+            for batch in batches:
+                report.batches += 1
+                report.problems.extend((line, "", why) for line, why in batch.unreadable)
+                report.rejected += len(batch.unreadable)
+                if batch.items:
+                    async with ctx.db.transaction() as session:
+                        written = await write(session, batch.items)
+                    touched.update(written.touched)
+                    for name, count in written.counts.items():
+                        report.stored[name] = report.stored.get(name, 0) + count
+                    report.rejected += len(written.errors)
+                    report.problems.extend(
+                        (batch.lines[e.index], e.field, e.reason) for e in written.errors
+                    )
+                bar.update(task, completed=batch.last_line)
+            bar.update(task, completed=lines)
+        except WedSyncError as exc:
+            if not report.batches:  # the file itself is refused (format, CSV header)
+                raise
+            report.stopped = _describe(exc)
+        except Exception as exc:  # what was stored stays stored: report it all the same
+            report.stopped = _describe(exc)
+        if touched:
+            rescoring = bar.add_task("rescoring", total=None)
+            try:
+                async with ctx.db.transaction() as session:
+                    await rescore_touched(
+                        session=session, ctx=ctx, supplier_ids=touched, as_of=ctx.clock().date()
+                    )
+                report.rescored = len(touched)
+            except Exception as exc:
+                report.stopped = report.stopped or f"rescoring failed: {_describe(exc)}"
+            bar.update(rescoring, total=1, completed=1)
+    try:
+        await ctx.db.refresh_statistics()
+        await ctx.dispatcher.drain()
+    except Exception as exc:  # a dispatch failure must not lose the import's report
+        report.undelivered = _describe(exc)
+    return report
+
+
+def _finish(report: ImportReport, errors_out: Path | None) -> None:
+    """Print the report and exit: 0 when every line was stored (or already was), 2 when
+    some were rejected, 1 when the import stopped early or its events were not delivered."""
+    print_import_report(report, errors_out)
+    if report.stopped or report.undelivered:
+        raise typer.Exit(1)
+    if report.problems:
+        raise typer.Exit(2)
+
+
+@import_app.command("events")
+def import_events(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            exists=True, dir_okay=False, readable=True, help="A .csv or .jsonl file of events"
+        ),
+    ],
+    batch_size: Annotated[int, typer.Option(min=1, max=5000, help="Events per batch")] = 1000,
+    errors_out: ErrorsOut = None,
+    timezone: Annotated[
+        str | None,
+        typer.Option(
+            help="IANA zone (Europe/London) of occurred_at values written without an offset; "
+            "without it such lines are rejected"
+        ),
+    ] = None,
+) -> None:
+    """Import activity events from FILE, reporting every rejected line.
+
+    CSV columns: event_id, supplier_id (or supplier_external_id), user_id, type,
+    occurred_at, properties (a JSON object); any other column is added to properties.
+    JSONL: one event object per line. Re-importing a file is safe: events already stored
+    are counted as duplicates. Batches are stored and rolled up as they are read; the
+    suppliers they touched are rescored once, at the end (as of today).
+
+    Exit status: 0 when every line was stored (or already was), 2 when some lines were
+    rejected, 1 when the import stopped early or its success events could not be delivered
+    (the report is printed, and written to --errors-out, in every case).
+    """
+    from wedsync_success.activity.importer import read_batches
+    from wedsync_success.kit.files import count_lines
+    from wedsync_success.pipeline import store
+
+    zone = parse_zone(timezone, "--timezone")
+    lines = count_lines(file)
+
+    async def work(ctx: AppContext) -> ImportReport:
+        async def write(session: AsyncSession, items: list[Any]) -> _Written:
+            stored = await store(session=session, ctx=ctx, items=items)
+            result = stored.result
+            return _Written(
+                counts={"accepted": result.accepted, "duplicates": result.duplicates},
+                errors=result.errors,
+                touched=stored.affected_supplier_ids,
+            )
+
+        batches = read_batches(file, batch_size=batch_size, timezone=zone)
+        return await _import(ctx, batches=batches, lines=lines, write=write)
+
+    _finish(_run(work), errors_out)
+
+
+@import_app.command("suppliers")
+def import_suppliers(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            exists=True, dir_okay=False, readable=True, help="A .csv or .jsonl file of suppliers"
+        ),
+    ],
+    batch_size: Annotated[int, typer.Option(min=1, max=1000, help="Suppliers per batch")] = 1000,
+    errors_out: ErrorsOut = None,
+) -> None:
+    """Create or update suppliers from FILE, matched on their external_id.
+
+    CSV columns: external_id, business_name, vendor_type, country, signed_up_at, and any of
+    plan_tier, mrr_minor, currency, subscription_status, subscription_started_at,
+    subscription_ended_at, cancellation_reason, time_zone, account_owner_id, and the users:
+    a users column (a JSON list) or user_email, user_name, user_phone for one contact.
+    JSONL: one supplier object per line, as POST /api/v1/suppliers takes it. A field a line
+    leaves out keeps the supplier's current value (a new supplier: plan free, MRR 0, active
+    since signup); users are replaced only when the line lists them. Importing the same
+    file again changes nothing.
+
+    Exit status: 0 when every line was stored, 2 when some lines were rejected, 1 when the
+    import stopped early (the report is printed, and written to --errors-out, in every case).
+    """
+    from wedsync_success.kit.files import count_lines
+    from wedsync_success.pipeline import reprice_churn
+    from wedsync_success.suppliers.importer import read_batches
+    from wedsync_success.suppliers.service import import_batch
+
+    lines = count_lines(file)
+
+    async def work(ctx: AppContext) -> ImportReport:
+        async def write(session: AsyncSession, items: list[Any]) -> _Written:
+            result = await import_batch(session=session, items=items, now=ctx.clock())
+            await reprice_churn(session=session, ctx=ctx, supplier_ids=result.ids)
+            return _Written(
+                counts={"created": result.created, "updated": result.updated},
+                errors=result.errors,
+                touched=result.ids,
+            )
+
+        batches = read_batches(file, batch_size=batch_size)
+        return await _import(ctx, batches=batches, lines=lines, write=write)
+
+    _finish(_run(work), errors_out)
+
+
+def _describe(exc: Exception) -> str:
+    """An exception in one line: application errors by their message, others by their kind."""
+    from wedsync_success.kit.errors import WedSyncError
+
+    if isinstance(exc, WedSyncError):
+        details = "; ".join(
+            f"{d.get('field', '')}: {d.get('reason', '')}" for d in exc.details or []
+        )
+        return f"{exc.message} ({details})" if details else exc.message
+    first = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {first[0]}" if first else type(exc).__name__
+
+
+def print_import_report(report: ImportReport, errors_out: Path | None) -> None:
+    """Totals, the rejected lines (verbatim: never read as markup) and what went wrong."""
+    counts = [f"{n:,} {name}" for name, n in report.stored.items()]
+    if counts:
+        counts[0] = f"[green]{counts[0]}[/]"
+    console.print(
+        ", ".join([*counts, f"[red]{report.rejected:,} rejected[/]"])
+        + "."
+        + (f" {report.rescored:,} suppliers rescored." if report.rescored else "")
+    )
+    problems = sorted(report.problems)
+    if problems:
+        table = Table("line", "field", "reason", title="Rejected lines")
+        for line, name, reason in problems[:50]:
+            table.add_row(str(line), Text(name), Text(reason))
+        console.print(table)
+        if len(problems) > 50:
+            console.print(f"… and {len(problems) - 50:,} more.")
+        if errors_out:
+            import csv
+
+            with errors_out.open("w", newline="", encoding="utf-8") as fh:
+                writer = csv.writer(fh)
+                writer.writerow(["line", "field", "reason"])
+                writer.writerows(problems)
+            console.print(f"All rejected lines written to {escape(str(errors_out))}.")
+    if report.stopped:
+        err_console.print(
+            f"[bold red]The import stopped:[/] {escape(report.stopped)}\n"
+            "The batches reported above are stored; importing the file again recognises "
+            "them and carries on.",
+            highlight=False,
+        )
+    if report.undelivered:
+        err_console.print(
+            f"[bold red]The data is stored, but delivering its success events failed:[/] "
+            f"{escape(report.undelivered)}\nThey wait in the outbox: a running server "
+            "delivers them, or run `wedsync-success events dispatch`.",
+            highlight=False,
+        )
