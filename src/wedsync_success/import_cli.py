@@ -68,7 +68,42 @@ class _Written:
 Write = Callable[["AsyncSession", list[Any]], Awaitable[_Written]]
 
 
-async def _import(
+def event_writer(ctx: AppContext) -> Write:
+    """Store and roll up a batch of events (:func:`pipeline.store`), without rescoring."""
+
+    async def write(session: AsyncSession, items: list[Any]) -> _Written:
+        from wedsync_success.pipeline import store
+
+        stored = await store(session=session, ctx=ctx, items=items)
+        result = stored.result
+        return _Written(
+            counts={"accepted": result.accepted, "duplicates": result.duplicates},
+            errors=result.errors,
+            touched=stored.affected_supplier_ids,
+        )
+
+    return write
+
+
+def supplier_writer(ctx: AppContext) -> Write:
+    """Create or update a batch of suppliers by external id, and reprice their churn."""
+
+    async def write(session: AsyncSession, items: list[Any]) -> _Written:
+        from wedsync_success.pipeline import reprice_churn
+        from wedsync_success.suppliers.service import import_batch
+
+        result = await import_batch(session=session, items=items, now=ctx.clock())
+        await reprice_churn(session=session, ctx=ctx, supplier_ids=result.ids)
+        return _Written(
+            counts={"created": result.created, "updated": result.updated},
+            errors=result.errors,
+            touched=result.ids,
+        )
+
+    return write
+
+
+async def run_import(
     ctx: AppContext, *, batches: Iterator[FileBatch], lines: int, write: Write
 ) -> ImportReport:
     """Write every batch, then rescore what they touched once and deliver the success events."""
@@ -163,23 +198,13 @@ def import_events(
     """
     from wedsync_success.activity.importer import read_batches
     from wedsync_success.kit.files import count_lines
-    from wedsync_success.pipeline import store
 
     zone = parse_zone(timezone, "--timezone")
     lines = count_lines(file)
 
     async def work(ctx: AppContext) -> ImportReport:
-        async def write(session: AsyncSession, items: list[Any]) -> _Written:
-            stored = await store(session=session, ctx=ctx, items=items)
-            result = stored.result
-            return _Written(
-                counts={"accepted": result.accepted, "duplicates": result.duplicates},
-                errors=result.errors,
-                touched=stored.affected_supplier_ids,
-            )
-
         batches = read_batches(file, batch_size=batch_size, timezone=zone)
-        return await _import(ctx, batches=batches, lines=lines, write=write)
+        return await run_import(ctx, batches=batches, lines=lines, write=event_writer(ctx))
 
     _finish(_run(work), errors_out)
 
@@ -210,24 +235,13 @@ def import_suppliers(
     import stopped early (the report is printed, and written to --errors-out, in every case).
     """
     from wedsync_success.kit.files import count_lines
-    from wedsync_success.pipeline import reprice_churn
     from wedsync_success.suppliers.importer import read_batches
-    from wedsync_success.suppliers.service import import_batch
 
     lines = count_lines(file)
 
     async def work(ctx: AppContext) -> ImportReport:
-        async def write(session: AsyncSession, items: list[Any]) -> _Written:
-            result = await import_batch(session=session, items=items, now=ctx.clock())
-            await reprice_churn(session=session, ctx=ctx, supplier_ids=result.ids)
-            return _Written(
-                counts={"created": result.created, "updated": result.updated},
-                errors=result.errors,
-                touched=result.ids,
-            )
-
         batches = read_batches(file, batch_size=batch_size)
-        return await _import(ctx, batches=batches, lines=lines, write=write)
+        return await run_import(ctx, batches=batches, lines=lines, write=supplier_writer(ctx))
 
     _finish(_run(work), errors_out)
 

@@ -12,7 +12,6 @@ from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
-    EmailStr,
     Field,
     field_validator,
     model_validator,
@@ -20,6 +19,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from wedsync_success.kit.batch import RejectedItem
+from wedsync_success.kit.emails import Email
 from wedsync_success.kit.limits import (
     MAX_AMOUNT_MINOR,
     StoredInstant,
@@ -62,7 +62,7 @@ class SupplierUserIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: uuid.UUID | None = None
-    email: EmailStr
+    email: Email
     name: StoredText = Field(min_length=1, max_length=200)
     role: StoredText = Field(default="owner", max_length=32)
     phone: str | None = Field(

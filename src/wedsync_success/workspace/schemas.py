@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from wedsync_success.kit.emails import Email
 from wedsync_success.kit.limits import StoredText
 
 NOTE_MAX_CHARS = 10_000
@@ -26,7 +27,7 @@ class NoteIn(NoteText):
     """A note written through the API on behalf of a team member (an API key has no author
     of its own): ``author_email`` names the enabled admin or manager who wrote it."""
 
-    author_email: EmailStr = Field(
+    author_email: Email = Field(
         max_length=320, description="the team member the note is by; they alone can edit it"
     )
 
