@@ -11,8 +11,9 @@ from sqlalchemy import select
 
 from tests.factories import supplier
 from wedsync_success.context import AppContext
-from wedsync_success.db.bulk import upsert_columns
+from wedsync_success.db.bulk import Keeping, upsert_columns
 from wedsync_success.health.models import HealthScore
+from wedsync_success.suppliers.models import Supplier
 from wedsync_success.suppliers.service import upsert_batch
 
 NOW = datetime(2026, 6, 1, 6, 0, tzinfo=UTC)
@@ -96,3 +97,44 @@ async def test_skip_existing_keeps_the_stored_row(ctx: AppContext) -> None:
     stored = await _stored(ctx)
     assert (stored[ids[0]].score, stored[ids[0]].as_of) == (61.5, date(2026, 5, 31))
     assert (stored[ids[1]].score, stored[ids[1]].as_of) == (10.0, date(2026, 6, 1))
+
+
+async def test_kept_columns_stay_and_filled_ones_change_only_when_given(ctx: AppContext) -> None:
+    """created_at is written on insert only; external_id changes when a value is given."""
+    ids = await _suppliers(ctx, 2)
+    later = datetime(2026, 7, 1, tzinfo=UTC)
+
+    async def write(external_ids: list[str | None]) -> None:
+        async with ctx.db.transaction() as session:
+            await upsert_columns(
+                session,
+                Supplier.__table__,  # type: ignore[arg-type]
+                key=("id",),
+                columns={
+                    "id": ids,
+                    "business_name": ["Kept Co", "Filled Co"],
+                    "vendor_type": ["venue", "venue"],
+                    "country": ["GB", "GB"],
+                    "signed_up_at": [NOW, NOW],
+                    "plan_tier": ["scale", "scale"],
+                    "mrr_minor": [100, 200],
+                    "currency": ["GBP", "GBP"],
+                    "subscription_status": ["active", "active"],
+                    "subscription_started_at": [NOW, NOW],
+                    "external_id": external_ids,
+                    "created_at": [later, later],
+                },
+                keeping=Keeping(kept=("created_at",), filled=("external_id",)),
+            )
+
+    async def stored() -> dict[uuid.UUID, tuple[Any, ...]]:
+        async with ctx.db.sessions() as session:
+            rows = await session.execute(
+                select(Supplier.id, Supplier.external_id, Supplier.created_at, Supplier.mrr_minor)
+            )
+            return {r[0]: tuple(r[1:]) for r in rows}
+
+    await write(["ext-a", "ext-b"])
+    assert await stored() == {ids[0]: ("ext-a", NOW, 100), ids[1]: ("ext-b", NOW, 200)}
+    await write([None, "ext-c"])
+    assert await stored() == {ids[0]: ("ext-a", NOW, 100), ids[1]: ("ext-c", NOW, 200)}

@@ -40,6 +40,18 @@ def _is_json(table: Table, name: str) -> bool:
     return isinstance(table.c[name].type, JSON)
 
 
+@dataclass(frozen=True)
+class Keeping:
+    """Columns an upsert leaves as stored when the row exists: ``kept`` always (set on
+    insert only, e.g. ``created_at``), ``filled`` unless the new value is given (not NULL)."""
+
+    kept: tuple[str, ...] = ()
+    filled: tuple[str, ...] = ()
+
+
+NOTHING_KEPT = Keeping()
+
+
 def _on_conflict(
     insert: Any,
     table: Table,
@@ -47,17 +59,21 @@ def _on_conflict(
     key: tuple[str, ...],
     newer_only: str | None,
     skip_existing: bool = False,
+    keeping: Keeping = NOTHING_KEPT,
 ) -> Any:
     if skip_existing:
         return insert.on_conflict_do_nothing(index_elements=list(key))
     where: ColumnElement[bool] | None = None
     if newer_only is not None:
         where = table.c[newer_only] <= insert.excluded[newer_only]
-    return insert.on_conflict_do_update(
-        index_elements=list(key),
-        set_={name: insert.excluded[name] for name in names if name not in key},
-        where=where,
-    )
+    changes: dict[str, Any] = {
+        name: insert.excluded[name]
+        for name in names
+        if name not in key and name not in keeping.kept
+    }
+    for name in keeping.filled:
+        changes[name] = func.coalesce(insert.excluded[name], table.c[name])
+    return insert.on_conflict_do_update(index_elements=list(key), set_=changes, where=where)
 
 
 @dataclass(frozen=True)
@@ -84,9 +100,10 @@ def _postgres_statement(
     key: tuple[str, ...],
     newer_only: str | None,
     skip_existing: bool,
+    keeping: Keeping,
 ) -> Any:
     """INSERT ... SELECT FROM unnest(arrays), built once per shape."""
-    return _build_postgres(table, per_row, per_batch, key, newer_only, skip_existing, None)
+    return _build_postgres(table, per_row, per_batch, key, newer_only, skip_existing, None, keeping)
 
 
 def _build_postgres(
@@ -97,6 +114,7 @@ def _build_postgres(
     newer_only: str | None,
     skip_existing: bool,
     lookup: Lookup | None,
+    keeping: Keeping = NOTHING_KEPT,
 ) -> Any:
     arrays = [
         bindparam(
@@ -121,7 +139,7 @@ def _build_postgres(
         )
         names += list(lookup.columns)
     insert = postgresql.insert(table).from_select(names, source)
-    return _on_conflict(insert, table, names, key, newer_only, skip_existing)
+    return _on_conflict(insert, table, names, key, newer_only, skip_existing, keeping)
 
 
 @functools.cache
@@ -131,9 +149,10 @@ def _sqlite_statement(
     key: tuple[str, ...],
     newer_only: str | None,
     skip_existing: bool,
+    keeping: Keeping,
 ) -> tuple[str, tuple[str, ...]]:
     """The driver-level SQL of a one-row upsert, and the names of its ``?`` parameters."""
-    return _build_sqlite(table, names, key, newer_only, skip_existing, None)
+    return _build_sqlite(table, names, key, newer_only, skip_existing, None, keeping)
 
 
 def _build_sqlite(
@@ -143,6 +162,7 @@ def _build_sqlite(
     newer_only: str | None,
     skip_existing: bool,
     lookup: Lookup | None,
+    keeping: Keeping = NOTHING_KEPT,
 ) -> tuple[str, tuple[str, ...]]:
     params: dict[str, Any] = {name: bindparam(name) for name in names}
     row: dict[str, Any] = dict(params)
@@ -155,7 +175,7 @@ def _build_sqlite(
                 .scalar_subquery()
             )
     insert = sqlite.insert(table).values(row)
-    upsert = _on_conflict(insert, table, list(row), key, newer_only, skip_existing)
+    upsert = _on_conflict(insert, table, list(row), key, newer_only, skip_existing, keeping)
     compiled = upsert.compile(dialect=sqlite.dialect())
     # A name bound twice (a value, and the key of a lookup) is listed twice, by position.
     return str(compiled), tuple(compiled.positiontup or ())
@@ -204,12 +224,14 @@ async def upsert_columns(
     newer_only: str | None = None,
     skip_existing: bool = False,
     lookup: Lookup | None = None,
+    keeping: Keeping = NOTHING_KEPT,
 ) -> None:
     """Insert rows given as ``columns`` (name -> one value per row) plus ``constants`` (name ->
     one value for every row); a row whose ``key`` exists replaces it - only when its
-    ``newer_only`` column is not older than the stored one, if given - or, with
-    ``skip_existing``, is left as it is and the new row dropped. ``lookup`` columns are
-    computed in the statement from another table (built on each call, not cached)."""
+    ``newer_only`` column is not older than the stored one, if given, and but for the
+    columns of ``keeping`` - or, with ``skip_existing``, is left as it is and the new row
+    dropped. ``lookup`` columns are computed in the statement from another table (built on
+    each call, not cached)."""
     constants = dict(constants or {})
     per_row = tuple(columns)
     size = len(columns[per_row[0]]) if per_row else 0
@@ -222,7 +244,11 @@ async def upsert_columns(
     if dialect.name == "postgresql":
         columns = _in_key_order(columns, [k for k in key if k in columns], size)
         shape = (table, per_row, tuple(constants), tuple(key), newer_only, skip_existing)
-        stmt = _build_postgres(*shape, lookup) if lookup else _postgres_statement(*shape)
+        stmt = (
+            _build_postgres(*shape, lookup, keeping)
+            if lookup
+            else _postgres_statement(*shape, keeping)
+        )
         for start in range(0, size, CHUNK):
             params = {
                 name: _postgres_values(table, name, values[start : start + CHUNK])
@@ -231,7 +257,9 @@ async def upsert_columns(
             await session.execute(stmt, {**params, **constants})
         return
     one_row = (table, (*per_row, *constants), tuple(key), newer_only, skip_existing)
-    sql, order = _build_sqlite(*one_row, lookup) if lookup else _sqlite_statement(*one_row)
+    sql, order = (
+        _build_sqlite(*one_row, lookup, keeping) if lookup else _sqlite_statement(*one_row, keeping)
+    )
     values: dict[str, Iterable[Any]] = {
         name: _sqlite_values(table, dialect, name, columns[name]) for name in per_row
     }

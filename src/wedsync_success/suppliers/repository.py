@@ -6,13 +6,13 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, TypeVarTuple
+from typing import Any, Literal, TypeVarTuple, cast
 
-from sqlalchemy import Row, Select, and_, delete, func, insert, or_, select, tuple_, update
+from sqlalchemy import Row, Select, Table, and_, delete, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wedsync_success.churn.models import SupplierChurnCurrent
-from wedsync_success.db.upsert import dialect_insert
+from wedsync_success.db.bulk import Keeping, upsert_columns
 from wedsync_success.health.models import HealthScore
 from wedsync_success.suppliers.models import (
     SubscriptionStatus,
@@ -42,6 +42,10 @@ SORTS: dict[str, tuple[Any, bool]] = {
 ``priority`` is expected MRR lost (churn probability x MRR in the reporting currency),
 largest first; it and the churn probability sorts list only suppliers with a current churn
 prediction (``supplier_churn_current``), priority only those whose currency has a rate."""
+
+_SUPPLIERS = cast(Table, Supplier.__table__)
+_USERS = cast(Table, SupplierUser.__table__)
+_WORDS = cast(Table, SupplierNameWord.__table__)
 
 
 @dataclass(frozen=True)
@@ -173,14 +177,15 @@ async def upsert(
     suppliers = sorted(suppliers, key=lambda row: row["id"])
     ids = [s["id"] for s in suppliers]
     named = await names_of(session, ids)
-    stmt = dialect_insert(session, Supplier)
-    changes: dict[str, Any] = {
-        c: stmt.excluded[c] for c in suppliers[0] if c not in ("id", "created_at")
-    }
-    if "external_id" in changes:  # omitted (None): the supplier keeps the one it has
-        changes["external_id"] = func.coalesce(stmt.excluded.external_id, Supplier.external_id)
-    await session.execute(
-        stmt.on_conflict_do_update(index_elements=["id"], set_=changes), suppliers
+    # Column-wise through the driver (db.bulk): the ORM's executemany converted every value
+    # of every row in Python, more than a second for an import of 20,000 suppliers.
+    await upsert_columns(
+        session,
+        _SUPPLIERS,
+        key=("id",),
+        columns={c: [row[c] for row in suppliers] for c in suppliers[0]},
+        # An update that omits the external id (None) keeps the one the supplier has.
+        keeping=Keeping(kept=("created_at",), filled=("external_id",)),
     )
     if users_of:
         await session.execute(
@@ -190,14 +195,12 @@ async def upsert(
             )
         )
     if users:
-        users = sorted(users, key=lambda row: row["id"])
-        user_stmt = dialect_insert(session, SupplierUser)
-        await session.execute(
-            user_stmt.on_conflict_do_update(
-                index_elements=["id"],
-                set_={c: user_stmt.excluded[c] for c in ("email", "name", "role", "phone")},
-            ),
-            users,
+        await upsert_columns(
+            session,
+            _USERS,
+            key=("id",),
+            columns={c: [row[c] for row in users] for c in users[0]},
+            keeping=Keeping(kept=("supplier_id", "created_at")),
         )
     # A name's words change only with the name: most updates (plan, MRR, users) keep them.
     await replace_name_words(
@@ -452,14 +455,19 @@ async def replace_name_words(session: AsyncSession, suppliers: Sequence[dict[str
     words = SupplierNameWord
     ids = [s["id"] for s in suppliers]
     await session.execute(delete(words).where(words.supplier_id.in_(ids)))
-    rows = [
-        {"supplier_id": s["id"], "word": word, "name_key": key, "first": word == first}
-        for s in suppliers
-        for key, first in ((name_key(s["business_name"]), first_word(s["business_name"])),)
-        for word in sorted(name_words(s["business_name"]))
-    ]
-    if rows:
-        await session.execute(insert(words), rows)
+    columns: dict[str, list[Any]] = {"supplier_id": [], "word": [], "name_key": [], "first": []}
+    for s in suppliers:
+        key, first = name_key(s["business_name"]), first_word(s["business_name"])
+        for word in sorted(name_words(s["business_name"])):
+            columns["supplier_id"].append(s["id"])
+            columns["word"].append(word)
+            columns["name_key"].append(key)
+            columns["first"].append(word == first)
+    # Column-wise through the driver (db.bulk): four or five rows a supplier, 80,000 for an
+    # import of 20,000, where the ORM's executemany took 1.6 s.
+    await upsert_columns(
+        session, _WORDS, key=("supplier_id", "word"), columns=columns, skip_existing=True
+    )
 
 
 DRIVE_CAP = 1_000
