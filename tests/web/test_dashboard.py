@@ -250,3 +250,12 @@ async def test_account_rules(ctx: AppContext, team_user: None) -> None:
                 now=ctx.clock(),
             )
     assert err.value.details == [{"field": "email", "reason": "an account with this email exists"}]
+
+
+async def test_the_supplier_page_shows_the_external_id(
+    client: httpx.AsyncClient, team_user: None
+) -> None:
+    sid = await create_supplier(client, business_name="Ivy Lane Cakes", external_id="acct<7>")
+    await _sign_in(client)
+    page = (await client.get(f"/suppliers/{sid}")).text
+    assert "id acct&lt;7&gt;" in page  # escaped, as every customer value is
