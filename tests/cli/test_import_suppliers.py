@@ -160,3 +160,14 @@ def test_events_then_name_the_imported_suppliers_by_their_external_ids(
     shown = runner.invoke(app, ["suppliers", "show", "cus_7"], terminal_width=200)
     assert shown.exit_code == 0, shown.output
     assert "Cake Co" in shown.output
+
+
+def test_a_header_ending_in_a_comma_is_read(cli_db: str, tmp_path: Path) -> None:
+    path = tmp_path / "trailing.csv"
+    path.write_text(
+        "external_id,business_name,vendor_type,country,signed_up_at,\n"
+        "t1,Trailing Ltd,venue,GB,2024-01-01T00:00:00Z,\n"
+    )
+    result = runner.invoke(app, ["import", "suppliers", str(path)], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert "1 created" in _words(result.output)

@@ -126,7 +126,8 @@ def _csv_rows(
 ) -> Iterator[tuple[int, Any]]:
     reader = csv.DictReader(text)
     header = set(reader.fieldnames or ())
-    unknown = sorted(header - set(known)) if known is not None else []
+    # A header ending in a comma has a nameless column: nothing to misspell there.
+    unknown = sorted(header - set(known) - {""}) if known is not None else []
     if unknown:
         raise ValidationFailed(
             f"The CSV header has columns this import does not know: {', '.join(unknown)}",
