@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import httpx
 
 from tests.conftest import FakeClock
-from tests.helpers import create_supplier
+from tests.factories import event
+from tests.helpers import create_supplier, ingest
 from wedsync_success.context import AppContext
 from wedsync_success.kit.currency import DEFAULT_RATES
 from wedsync_success.reports.snapshots import OverviewSnapshots
@@ -86,3 +89,36 @@ async def test_overview_snapshot_is_served_stale_and_refreshed_behind(
     always_fresh = OverviewSnapshots(ctx.db, max_age_seconds=0, rates=DEFAULT_RATES)
     await create_supplier(client)
     assert (await always_fresh.get(today)).active_suppliers == 3
+
+
+async def test_an_overview_of_a_past_day_uses_the_health_of_that_day(
+    client: httpx.AsyncClient, clock: FakeClock
+) -> None:
+    # Busy in April, silent since: healthy then, at risk now (the clock is 15 June 2026).
+    sid = await create_supplier(client, signed_up_at="2026-01-05T00:00:00+00:00")
+    april = [
+        event(sid, kind, datetime(2026, 4, day, 10, tzinfo=UTC))
+        for day in range(1, 30)
+        for kind in ("login", "client_added", "message_sent")
+    ]
+    await ingest(client, april)
+    then = "2026-04-30"
+    assert (
+        await client.post("/api/v1/health/recompute", params={"as_of": then})
+    ).status_code == 200
+    assert (await client.post("/api/v1/health/recompute")).status_code == 200
+    history = (await client.get(f"/api/v1/suppliers/{sid}/health/history")).json()["points"]
+    scored = {p["as_of"]: p for p in history}
+    past, now = scored[then], scored[clock.now.date().isoformat()]
+    assert past["score"] != now["score"]
+
+    report = (await client.get("/api/v1/reports/overview", params={"as_of": then})).json()
+    assert report["average_health"] == round(past["score"], 1)
+    assert report["suppliers_by_risk"][past["risk_level"]] == 1
+    today = (await client.get("/api/v1/reports/overview")).json()
+    assert today["average_health"] == round(now["score"], 1)
+    assert today["suppliers_by_risk"][now["risk_level"]] == 1
+    # A day before any score: the supplier counts as active, without a health.
+    early = (await client.get("/api/v1/reports/overview", params={"as_of": "2026-02-01"})).json()
+    assert early["active_suppliers"] == 1
+    assert early["average_health"] is None

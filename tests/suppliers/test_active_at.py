@@ -141,7 +141,7 @@ async def test_overview_counts_the_customers_at_midnight(
     ctx: AppContext, boundary: dict[str, uuid.UUID]
 ) -> None:
     async with ctx.db.transaction() as session:
-        report = await overview(session, as_of=AS_OF, rates=DEFAULT_RATES)
+        report = await overview(session, as_of=AS_OF, rates=DEFAULT_RATES, today=AS_OF)
         may, june = await monthly_churn(session, as_of=date(2026, 6, 30), months=2)
     assert report.active_suppliers == len(ACTIVE_AT_T)
     # May: ends_at_midnight, ends_just_after and open were customers on 1 May; only the first

@@ -36,4 +36,4 @@ async def get_overview(
     today = ctx.clock().date()
     if as_of is None or as_of == today:
         return await ctx.overviews.get(today)
-    return await overview(session, as_of=as_of, rates=ctx.settings.rates)
+    return await overview(session, as_of=as_of, rates=ctx.settings.rates, today=today)

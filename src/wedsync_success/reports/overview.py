@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
+from typing import Any
 
-from sqlalchemy import and_, case, func, not_, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from wedsync_success.events.models import OutboxEvent
 from wedsync_success.events.types import SuccessEventType
 from wedsync_success.health.config import RiskLevel
-from wedsync_success.health.models import HealthScore
+from wedsync_success.health.models import HealthScore, HealthScoreHistory
 from wedsync_success.kit.clock import start_of_day
 from wedsync_success.kit.currency import Rates
 from wedsync_success.milestones.models import MilestoneAchievement
@@ -65,11 +67,30 @@ async def monthly_churn(session: AsyncSession, *, as_of: date, months: int) -> l
     return out
 
 
-async def overview(session: AsyncSession, *, as_of: date, rates: Rates) -> Overview:
+def _health_of_day(as_of: date) -> tuple[Any, ColumnElement[bool]]:
+    """The history rows holding each supplier's health as of ``as_of`` (its latest score on
+    or before that day: one index probe a supplier), and how they join ``suppliers``."""
+    h, earlier = aliased(HealthScoreHistory), aliased(HealthScoreHistory)
+    latest = (
+        select(func.max(earlier.as_of))
+        .where(earlier.supplier_id == Supplier.id, earlier.as_of <= as_of)
+        .scalar_subquery()
+    )
+    return h, and_(h.supplier_id == Supplier.id, h.as_of == latest)
+
+
+async def overview(session: AsyncSession, *, as_of: date, rates: Rates, today: date) -> Overview:
     """Everything the overview page shows, as of the end of ``as_of``; totals across
-    currencies at ``rates``."""
+    currencies at ``rates``. Health is the health of that day: today's scores, or for an
+    earlier day the scores it had then (from the history), so a report for a day in the
+    past does not mix that day's customers with today's scores."""
     now = start_of_day(as_of + timedelta(days=1))
-    h = HealthScore
+    h: Any
+    if as_of < today:
+        h, on = _health_of_day(as_of)
+    else:
+        h = HealthScore
+        on = h.supplier_id == Supplier.id
     bins = [(low, low + 10) for low in range(0, 100, 10)]
     in_bin = [
         and_(h.score >= low, h.score < high if high < 100 else h.score <= high)
@@ -87,7 +108,7 @@ async def overview(session: AsyncSession, *, as_of: date, rates: Rates) -> Overv
                 *[func.sum(case((cond, 1), else_=0)) for cond in in_bin],
             )
             .select_from(Supplier)
-            .outerjoin(h, h.supplier_id == Supplier.id)
+            .outerjoin(h, on)
             .where(active_at(now))
             .group_by(h.risk_level, Supplier.currency)
         )

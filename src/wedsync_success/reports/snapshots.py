@@ -64,7 +64,7 @@ class OverviewSnapshots:
 
     async def _compute(self, as_of: date) -> _Snapshot:
         async with self._db.sessions() as session:
-            report = await overview(session, as_of=as_of, rates=self._rates)
+            report = await overview(session, as_of=as_of, rates=self._rates, today=as_of)
         snapshot = _Snapshot(report, self._monotonic())
         self._snapshots = {as_of: snapshot}  # keep only the current day
         return snapshot
