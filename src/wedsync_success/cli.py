@@ -210,9 +210,16 @@ def demo(
                 console.print(f"[yellow]No churn model: {escape(exc.message)}[/]")
             else:
                 console.print(
-                    f"[green]Churn model {version} trained and active; {scored.scored:,} "
-                    f"suppliers scored, {scored.bands.get('high', 0):,} at high risk.[/]"
+                    f"[green]Churn model {version.version} trained and active; "
+                    f"{scored.scored:,} suppliers scored, {scored.bands.get('high', 0):,} at "
+                    "high risk.[/]"
                 )
+                for reason in version.metadata["promotion"]["blocked_by"]:
+                    console.print(
+                        f"[yellow]  Made active for the demo, though training alone would not "
+                        f"have: {escape(reason)}.[/]",
+                        highlight=False,
+                    )
 
     console.print(f"Database {escape(_safe_url(settings.database_url))}: migrating…")
     migrate.upgrade(settings.database_url)

@@ -26,6 +26,7 @@ from wedsync_success.synthetic import Population
 from wedsync_success.synthetic.loader import EVENT_CHUNK, Progress, load_population
 
 if TYPE_CHECKING:
+    from wedsync_success.churn.registry import ModelVersion
     from wedsync_success.churn.service import ScoreSummary
 
 
@@ -140,11 +141,13 @@ async def seed(
 
 async def churn_model(
     ctx: AppContext, registry_root: Path, *, progress: Progress
-) -> tuple[str, ScoreSummary]:
+) -> tuple[ModelVersion, ScoreSummary]:
     """Train a churn model on the seeded history, make it active, bring the feature store to
     today and score everyone.
 
-    Returns the new version and the scoring summary. Imported late: LightGBM and the
+    Returns the new version and the scoring summary. The model is made active by hand,
+    whatever the promotion gate says: the demo needs one to show (its card says why the gate
+    would have held it back, if it would). Imported late: LightGBM and the
     training stack load only here.
     """
     progress("features", 0, 1)  # the bar shows while LightGBM and scikit-learn load
@@ -173,4 +176,4 @@ async def churn_model(
             rates=ctx.settings.rates,
         )
     progress("scoring", 2, 2)
-    return version.version, summary
+    return version, summary
