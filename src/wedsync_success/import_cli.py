@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from wedsync_success.kit.files import FileBatch
 
 import_app = typer.Typer(
-    help="Import activity events and suppliers from CSV or JSON Lines files.",
+    help="Import activity events, suppliers and subscription history from CSV or JSON Lines.",
     no_args_is_help=True,
 )
 
@@ -98,6 +98,24 @@ def supplier_writer(ctx: AppContext) -> Write:
             counts={"created": result.created, "updated": result.updated},
             errors=result.errors,
             touched=result.ids,
+        )
+
+    return write
+
+
+def period_writer(ctx: AppContext) -> Write:
+    """Store a batch of subscription periods and derive the suppliers' subscriptions."""
+
+    async def write(session: AsyncSession, items: list[Any]) -> _Written:
+        from wedsync_success.pipeline import reprice_churn
+        from wedsync_success.suppliers.history import import_periods
+
+        result = await import_periods(session=session, items=items, now=ctx.clock())
+        await reprice_churn(session=session, ctx=ctx, supplier_ids=result.supplier_ids)
+        return _Written(
+            counts={"created": result.created, "updated": result.updated},
+            errors=result.errors,
+            touched=result.supplier_ids,
         )
 
     return write
@@ -242,6 +260,46 @@ def import_suppliers(
     async def work(ctx: AppContext) -> ImportReport:
         batches = read_batches(file, batch_size=batch_size)
         return await run_import(ctx, batches=batches, lines=lines, write=supplier_writer(ctx))
+
+    _finish(_run(work), errors_out)
+
+
+@import_app.command("subscriptions")
+def import_subscriptions(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            exists=True,
+            dir_okay=False,
+            readable=True,
+            help="A .csv or .jsonl file of billed subscription periods",
+        ),
+    ],
+    batch_size: Annotated[int, typer.Option(min=1, max=5000, help="Periods per batch")] = 1000,
+    errors_out: ErrorsOut = None,
+) -> None:
+    """Load subscription history from FILE: one row per billed period, as billing exports it.
+
+    Columns: supplier_external_id, plan (free, starter, professional, scale), start_date,
+    end_date (empty: still open), mrr_minor, currency, and optionally quantity,
+    discount_minor, bill_period_months. Dates are YYYY-MM-DD (midnight UTC) or ISO instants
+    with an offset; a period is [start, end). A supplier may hold several subscriptions at
+    once, but two periods of the same plan may not overlap. Each supplier's current
+    subscription (status, plan, MRR, currency, since when, until when) is then derived from
+    its periods: covered today, it is a customer; a gap after its last period is a churn.
+    Importing the same file again updates the same periods.
+
+    Exit status: 0 when every line was stored, 2 when some lines were rejected, 1 when the
+    import stopped early (the report is printed, and written to --errors-out, in every case).
+    """
+    from wedsync_success.kit.files import count_lines
+    from wedsync_success.suppliers.importer import read_period_batches
+
+    lines = count_lines(file)
+
+    async def work(ctx: AppContext) -> ImportReport:
+        batches = read_period_batches(file, batch_size=batch_size)
+        return await run_import(ctx, batches=batches, lines=lines, write=period_writer(ctx))
 
     _finish(_run(work), errors_out)
 

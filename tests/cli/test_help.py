@@ -22,7 +22,7 @@ COMMANDS: dict[str, set[str]] = {
     "serve": set(),
     "demo": set(),
     "db": {"upgrade", "current"},
-    "import": {"events", "suppliers"},
+    "import": {"events", "suppliers", "subscriptions"},
     "health": {"recompute"},
     "suppliers": {"show"},
     "apikey": {"create", "list", "revoke"},

@@ -1,4 +1,5 @@
-"""Reading suppliers from CSV or JSON Lines files (the shape a billing or CRM export has).
+"""Reading suppliers, and their subscription periods, from CSV or JSON Lines files (the shape
+a billing or CRM export has).
 
 A JSONL line is a supplier object as ``POST /api/v1/suppliers`` takes it. A CSV row has one
 column per field; its users come as a ``users`` column holding a JSON list, or as
@@ -67,4 +68,33 @@ def read_batches(path: Path, *, batch_size: int) -> Iterator[FileBatch]:
         required_columns=REQUIRED_COLUMNS,
         known_columns=KNOWN_COLUMNS,
         csv_item=_csv_item,
+    )
+
+
+PERIOD_COLUMNS = (
+    "supplier_external_id",
+    "plan",
+    "start_date",
+    "end_date",
+    "mrr_minor",
+    "currency",
+    "quantity",
+    "discount_minor",
+    "bill_period_months",
+)
+REQUIRED_PERIOD_COLUMNS = PERIOD_COLUMNS[:6]
+
+
+def _period_item(row: dict[str, str]) -> dict[str, Any]:
+    return {k: v.strip() for k, v in row.items() if k in PERIOD_COLUMNS and v and v.strip()}
+
+
+def read_period_batches(path: Path, *, batch_size: int) -> Iterator[FileBatch]:
+    """Yield batches of up to ``batch_size`` subscription periods (see ``suppliers.periods``)."""
+    return files.read_batches(
+        path,
+        batch_size=batch_size,
+        required_columns=REQUIRED_PERIOD_COLUMNS,
+        known_columns=PERIOD_COLUMNS,
+        csv_item=_period_item,
     )

@@ -6,10 +6,20 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, String, Uuid
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    Uuid,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from wedsync_success.db import Base, UTCDateTime
+from wedsync_success.db.types import big_id
 
 
 class VendorType(enum.StrEnum):
@@ -113,3 +123,29 @@ class SupplierNameWord(Base):
     name_key: Mapped[str] = mapped_column(_search_text(200))
     first: Mapped[bool] = mapped_column(Boolean)
     """Whether this is the name's first word: one row per supplier, the names in order."""
+
+
+class SubscriptionPeriod(Base):
+    """One billed period of one of a supplier's subscriptions, ``[starts_at, ends_at)``, as a
+    billing system exports it (an open period has no end yet). A supplier may hold several
+    subscriptions at once; its current subscription on the supplier row is derived from
+    these (``suppliers/periods.py``). One row per (supplier, plan, start): importing the same
+    period again updates it."""
+
+    __tablename__ = "subscription_periods"
+    # Also the index a supplier's periods are read by (it leads with supplier_id).
+    __table_args__ = (UniqueConstraint("supplier_id", "plan", "starts_at"),)
+
+    id: Mapped[int] = mapped_column(big_id, primary_key=True, autoincrement=True)
+    supplier_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("suppliers.id", ondelete="CASCADE"))
+    plan: Mapped[str] = mapped_column(String(32))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    mrr_minor: Mapped[int] = mapped_column(BigInteger)
+    """Monthly recurring revenue of the period, before ``discount_minor``, in minor units."""
+    currency: Mapped[str] = mapped_column(String(3))
+    quantity: Mapped[int] = mapped_column(Integer, default=1)
+    discount_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    """Monthly discount, in minor units: the period brings ``mrr_minor - discount_minor``."""
+    bill_period_months: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -15,6 +15,7 @@ from wedsync_success.churn.models import SupplierChurnCurrent
 from wedsync_success.db.bulk import Keeping, upsert_columns
 from wedsync_success.health.models import HealthScore
 from wedsync_success.suppliers.models import (
+    SubscriptionPeriod,
     SubscriptionStatus,
     Supplier,
     SupplierNameWord,
@@ -46,6 +47,7 @@ prediction (``supplier_churn_current``), priority only those whose currency has 
 _SUPPLIERS = cast(Table, Supplier.__table__)
 _USERS = cast(Table, SupplierUser.__table__)
 _WORDS = cast(Table, SupplierNameWord.__table__)
+_PERIODS = cast(Table, SubscriptionPeriod.__table__)
 
 
 @dataclass(frozen=True)
@@ -597,3 +599,45 @@ async def names_of(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid
         select(Supplier.id, Supplier.business_name).where(Supplier.id.in_(list(set(ids))))
     )
     return {sid: name for sid, name in rows}
+
+
+async def periods_of(
+    session: AsyncSession, supplier_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[SubscriptionPeriod]]:
+    """Every subscription period of ``supplier_ids``, by supplier, oldest first (one query)."""
+    if not supplier_ids:
+        return {}
+    p = SubscriptionPeriod
+    found: dict[uuid.UUID, list[SubscriptionPeriod]] = {}
+    rows = await session.scalars(
+        select(p).where(p.supplier_id.in_(sorted(set(supplier_ids)))).order_by(p.starts_at, p.id)
+    )
+    for period in rows:
+        found.setdefault(period.supplier_id, []).append(period)
+    return found
+
+
+async def upsert_periods(session: AsyncSession, columns: dict[str, list[Any]]) -> None:
+    """Insert periods, or update the one with the same supplier, plan and start."""
+    await upsert_columns(
+        session,
+        _PERIODS,
+        key=("supplier_id", "plan", "starts_at"),
+        columns=columns,
+        keeping=Keeping(kept=("created_at",)),
+    )
+
+
+async def statuses_of(
+    session: AsyncSession, supplier_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, str]:
+    rows = await session.execute(
+        select(Supplier.id, Supplier.subscription_status).where(Supplier.id.in_(list(supplier_ids)))
+    )
+    return {sid: status for sid, status in rows}
+
+
+async def set_subscriptions(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Write each supplier's derived subscription (rows with ``id`` and the fields)."""
+    if rows:
+        await session.execute(update(Supplier), list(rows))
