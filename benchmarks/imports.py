@@ -1,4 +1,5 @@
-"""Import throughput: ``import suppliers`` of a billing export, beside the raw insert.
+"""Import throughput: ``import suppliers`` and ``import subscriptions`` of a billing export,
+beside the raw insert.
 
 Usage: ``.venv/bin/python benchmarks/imports.py [--backend sqlite|postgresql|both]
 [--suppliers 100000] [--batch-size 1000]``
@@ -8,7 +9,8 @@ has them (external id, name, type, country, signup, plan, MRR, currency, one con
 imported through the command's own code (``import_cli.run_import`` with the supplier
 writer: file reading, validation, external-id matching, the upsert of suppliers, users and
 search words, churn repricing), then imported again (every line an update, nothing
-changed), then a file updating one field (MRR) of every supplier. Rows/s of each, with the
+changed), then a file updating one field (MRR) of every supplier, then the subscription
+history: five billed periods per supplier (``import subscriptions``). Rows/s of each, with the
 final rescoring of the touched suppliers (once per import) shown apart. Baseline in the
 same run: the same supplier rows written by the driver alone (``executemany`` on SQLite,
 ``COPY`` on PostgreSQL) into a scratch copy of the table, no validation, users or words.
@@ -45,7 +47,7 @@ from wedsync_success import import_cli, pipeline
 from wedsync_success.config import Settings
 from wedsync_success.context import build_context
 from wedsync_success.kit.files import count_lines
-from wedsync_success.suppliers.importer import read_batches
+from wedsync_success.suppliers.importer import read_batches, read_period_batches
 
 console = Console()
 GOAL = 20_000.0
@@ -88,6 +90,35 @@ def write_export(path: Path, count: int) -> None:
             )
 
 
+PERIODS_EACH = 5
+"""Billed periods per supplier in the history file: a plan, four renewals, then an upgrade."""
+
+
+def write_periods(path: Path, count: int) -> None:
+    """``PERIODS_EACH`` consecutive periods per supplier (the last one open)."""
+    with path.open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(
+            ("supplier_external_id", "plan", "start_date", "end_date", "mrr_minor", "currency")
+        )
+        for i in range(count):
+            start = datetime(2022, 1, 1, tzinfo=UTC) + timedelta(days=i % 300)
+            for k in range(PERIODS_EACH):
+                begin = start + timedelta(days=90 * k)
+                end = begin + timedelta(days=90)
+                last = k == PERIODS_EACH - 1
+                writer.writerow(
+                    (
+                        f"cus_{i:07d}",
+                        "professional" if last else "starter",
+                        begin.date().isoformat(),
+                        "" if last else end.date().isoformat(),
+                        4900 if last else 1900,
+                        "GBP",
+                    )
+                )
+
+
 def write_jsonl_update(path: Path, count: int) -> None:
     """One field (MRR) for every supplier: JSONL lets a line carry only what changed."""
     with path.open("w") as fh:
@@ -96,9 +127,10 @@ def write_jsonl_update(path: Path, count: int) -> None:
 
 
 async def timed_import(
-    url: str, path: Path, batch_size: int
+    url: str, path: Path, batch_size: int, *, periods: bool = False
 ) -> tuple[float, float, dict[str, int]]:
-    """(seconds without the final rescoring, rescoring seconds, counts) of one import."""
+    """(seconds without the final rescoring, rescoring seconds, counts) of one import of
+    suppliers (or, with ``periods``, of subscription periods)."""
     ctx = build_context(Settings(database_url=url))
     times = PhaseTimes()
     phases = [Phase(pipeline, "rescore_touched", "rescore")]
@@ -107,9 +139,11 @@ async def timed_import(
         with profiled(phases, times):
             report = await import_cli.run_import(
                 ctx,
-                batches=read_batches(path, batch_size=batch_size),
+                batches=(read_period_batches if periods else read_batches)(
+                    path, batch_size=batch_size
+                ),
                 lines=count_lines(path),
-                write=import_cli.supplier_writer(ctx),
+                write=(import_cli.period_writer if periods else import_cli.supplier_writer)(ctx),
             )
         wall = time.perf_counter() - started
     finally:
@@ -192,6 +226,23 @@ async def one_backend(backend: str, count: int, batch_size: int, folder: Path) -
                     fmt_s(rescore),
                 ]
             )
+        history = folder / "periods.csv"
+        write_periods(history, count)
+        console.print(f"[dim]{backend}: subscription history…[/]")
+        seconds, rescore, counts = await timed_import(db.url, history, batch_size, periods=True)
+        lines = count * PERIODS_EACH
+        rate = lines / seconds
+        cell = fmt_rate(rate, "rows")
+        rows.append(
+            [
+                backend,
+                f"import subscriptions ({PERIODS_EACH} periods a supplier)",
+                ", ".join(f"{v:,} {k}" for k, v in counts.items()),
+                fmt_s(seconds),
+                f"[green]{cell}[/]" if rate >= GOAL else f"[red]{cell}[/]",
+                fmt_s(rescore),
+            ]
+        )
         raw = raw_baseline(db.url, count)
         rows.append(
             [
