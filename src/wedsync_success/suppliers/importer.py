@@ -16,23 +16,9 @@ from typing import Any
 from wedsync_success.kit import files
 from wedsync_success.kit.files import FileBatch
 from wedsync_success.kit.limits import parse_json
+from wedsync_success.suppliers.schemas import SUPPLIER_FIELDS
 
-FIELD_COLUMNS = (
-    "external_id",
-    "business_name",
-    "vendor_type",
-    "country",
-    "signed_up_at",
-    "plan_tier",
-    "mrr_minor",
-    "currency",
-    "subscription_status",
-    "subscription_started_at",
-    "subscription_ended_at",
-    "cancellation_reason",
-    "time_zone",
-    "account_owner_id",
-)
+FIELD_COLUMNS = ("external_id", *SUPPLIER_FIELDS)
 CONTACT_COLUMNS = ("user_email", "user_name", "user_phone")
 REQUIRED_COLUMNS = ("external_id", "business_name", "vendor_type", "country", "signed_up_at")
 KNOWN_COLUMNS = (*FIELD_COLUMNS, "users", *CONTACT_COLUMNS)

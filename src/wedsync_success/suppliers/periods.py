@@ -10,7 +10,6 @@ its periods at an instant by :func:`current_subscription`, one rule for every wr
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
@@ -197,7 +196,3 @@ def incoming(item: PeriodIn) -> Period:
         discount_minor=item.discount_minor,
         currency=item.currency,
     )
-
-
-PeriodKey = tuple[uuid.UUID, str, datetime]
-"""What makes a period the same period: supplier, plan, start."""

@@ -22,6 +22,7 @@ from wedsync_success.suppliers.models import (
     SupplierUser,
 )
 from wedsync_success.suppliers.names import after_prefix, first_word, name_key, name_words
+from wedsync_success.suppliers.schemas import SUPPLIER_FIELDS
 from wedsync_success.suppliers.subscriptions import active_at
 
 SupplierSort = Literal[
@@ -98,23 +99,6 @@ async def id_for_ref(
     return as_id if as_id in found else next(iter(found), None)
 
 
-_IMPORTED_FIELDS = (
-    "business_name",
-    "vendor_type",
-    "country",
-    "signed_up_at",
-    "plan_tier",
-    "mrr_minor",
-    "currency",
-    "subscription_status",
-    "subscription_started_at",
-    "subscription_ended_at",
-    "cancellation_reason",
-    "time_zone",
-    "account_owner_id",
-)
-
-
 async def fields_by_external_id(
     session: AsyncSession, external_ids: Sequence[str]
 ) -> dict[str, dict[str, Any]]:
@@ -122,14 +106,14 @@ async def fields_by_external_id(
     name, by external id, for those that exist (one query)."""
     if not external_ids:
         return {}
-    columns = [getattr(Supplier, name) for name in _IMPORTED_FIELDS]
+    columns = [getattr(Supplier, name) for name in SUPPLIER_FIELDS]
     rows = await session.execute(
         select(Supplier.external_id, *columns).where(
             Supplier.external_id.in_(sorted(set(external_ids)))
         )
     )
     return {
-        row[0]: {k: v for k, v in zip(_IMPORTED_FIELDS, row[1:], strict=True) if v is not None}
+        row[0]: {k: v for k, v in zip(SUPPLIER_FIELDS, row[1:], strict=True) if v is not None}
         for row in rows
     }
 

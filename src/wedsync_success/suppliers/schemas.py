@@ -138,6 +138,13 @@ class SupplierIn(BaseModel):
         return self
 
 
+SUPPLIER_FIELDS: tuple[str, ...] = tuple(
+    name for name in SupplierIn.model_fields if name not in ("id", "external_id", "users")
+)
+"""The supplier's own fields as ``SupplierIn`` takes them, one column each: what an import
+line may carry, and what it keeps from the stored supplier when it leaves one out."""
+
+
 class SupplierBatchResult(BaseModel):
     created: int
     updated: int
