@@ -32,6 +32,7 @@ from wedsync_success.kit.cli import (
     progress_bar,
 )
 from wedsync_success.kit.cli import run as _run  # every command body below runs through it
+from wedsync_success.reports.cli import report_app
 
 if TYPE_CHECKING:
     from wedsync_success.config import Settings
@@ -69,6 +70,7 @@ app.add_typer(events_app, name="events")
 app.add_typer(churn_app, name="churn")
 app.add_typer(user_app, name="user")
 app.add_typer(playbooks_app, name="playbooks")
+app.add_typer(report_app, name="report")
 app.command("worker")(worker_command)
 
 DEMO_EMAIL = "demo@wedsync.example"

@@ -46,6 +46,11 @@ class Settings(BaseSettings):
         default=DEFAULTS_DIR / "playbooks.yaml",
         description="Intervention playbooks, frequency cap, quiet hours and webhook targets.",
     )
+    programme_costs_config: Path = Field(
+        default=DEFAULTS_DIR / "programme_costs.yaml",
+        description="The ROI report's costs: per message by channel, CSM hours per team task "
+        "and their hourly rate, and the months of revenue a kept subscription counts for.",
+    )
     email_templates: Path = Field(
         default=DEFAULTS_DIR / "email",
         description="Folder of the email templates (KEY.subject.txt, KEY.txt, KEY.html).",

@@ -23,6 +23,7 @@ from wedsync_success.kit.clock import Clock, utc_now
 from wedsync_success.kit.logging import configure_logging
 from wedsync_success.kit.snapshots import Snapshot
 from wedsync_success.milestones.definitions import MilestoneCatalog, load_milestone_catalog
+from wedsync_success.reports.costs import ProgrammeCosts, load_programme_costs
 from wedsync_success.reports.snapshots import OverviewSnapshots
 
 
@@ -43,6 +44,8 @@ class AppContext:
     interventions: Interventions
     peers: Snapshot[PeerGroups]
     """Health distributions per vendor type and plan, as fresh as the overview."""
+    programme_costs: ProgrammeCosts
+    """The ROI report's cost model (``WEDSYNC_PROGRAMME_COSTS_CONFIG``)."""
 
     async def close(self) -> None:
         await self.db.dispose()
@@ -56,6 +59,7 @@ def build_context(settings: Settings, *, clock: Clock = utc_now) -> AppContext:
     check_onboarding_milestones(
         health, {m.key for m in milestones.milestones}, path=settings.health_config
     )
+    programme_costs = load_programme_costs(settings.programme_costs_config, rates=settings.rates)
     db = create_database(settings.database_url)
     transport = create_transport(settings.event_bus_url)
     register_builtin_consumers(transport)
@@ -93,4 +97,5 @@ def build_context(settings: Settings, *, clock: Clock = utc_now) -> AppContext:
         ),
         interventions=interventions,
         peers=peer_snapshots(db, max_age_seconds=settings.overview_max_age_seconds),
+        programme_costs=programme_costs,
     )

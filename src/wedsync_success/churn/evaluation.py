@@ -28,14 +28,39 @@ def _finite(value: float) -> float | None:
     return None if math.isnan(value) or math.isinf(value) else round(float(value), 6)
 
 
+def _bins(
+    y: BoolArray, p: FloatArray, bins: int = ECE_BINS
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Rows, sum of probabilities and churners in each of ``bins`` equal-width bins."""
+    index = np.minimum((p * bins).astype(np.int64), bins - 1)
+    counts = np.bincount(index, minlength=bins).astype(np.float64)
+    pred_sum = np.bincount(index, weights=p, minlength=bins).astype(np.float64)
+    pos_sum = np.bincount(index, weights=y.astype(np.float64), minlength=bins).astype(np.float64)
+    return counts, pred_sum, pos_sum
+
+
+def calibration_table(y: BoolArray, p: FloatArray, bins: int = ECE_BINS) -> list[dict[str, Any]]:
+    """Every equal-width bin: its edges, rows, mean prediction and churn rate (None if
+    empty), the reliability diagram's points; the bins :func:`expected_calibration_error`
+    averages over."""
+    counts, pred_sum, pos_sum = _bins(y, p, bins)
+    return [
+        {
+            "low": k / bins,
+            "high": (k + 1) / bins,
+            "count": int(counts[k]),
+            "predicted": float(pred_sum[k] / counts[k]) if counts[k] else None,
+            "observed": float(pos_sum[k] / counts[k]) if counts[k] else None,
+        }
+        for k in range(bins)
+    ]
+
+
 def expected_calibration_error(y: BoolArray, p: FloatArray, bins: int = ECE_BINS) -> float:
     """Mean |predicted - observed| over equal-width probability bins, weighted by bin size."""
     if y.size == 0:
         return math.nan
-    index = np.minimum((p * bins).astype(np.int64), bins - 1)
-    counts = np.bincount(index, minlength=bins).astype(np.float64)
-    pred_sum = np.bincount(index, weights=p, minlength=bins)
-    pos_sum = np.bincount(index, weights=y.astype(np.float64), minlength=bins)
+    counts, pred_sum, pos_sum = _bins(y, p, bins)
     used = counts > 0
     gap = np.abs(pred_sum[used] - pos_sum[used]) / counts[used]
     return float(np.sum(gap * counts[used]) / y.size)
@@ -122,10 +147,7 @@ def curves(y: BoolArray, p: FloatArray) -> dict[str, Any]:
         out["pr"] = dict(
             zip(("recall", "precision"), _downsample(recall[::-1], precision[::-1]), strict=True)
         )
-    index = np.minimum((p * ECE_BINS).astype(np.int64), ECE_BINS - 1)
-    counts = np.bincount(index, minlength=ECE_BINS)
-    pred = np.bincount(index, weights=p, minlength=ECE_BINS)
-    pos = np.bincount(index, weights=y.astype(np.float64), minlength=ECE_BINS)
+    counts, pred, pos = _bins(y, p)
     used = counts > 0
     out["reliability"] = {
         "predicted": [round(float(v), 5) for v in pred[used] / counts[used]],

@@ -134,3 +134,25 @@ def save_rate(recovered: int, lost: int) -> float | None:
         raise ValueError("counts must not be negative")
     total = recovered + lost
     return recovered / total if total else None
+
+
+def mover_sum(
+    estimates: npt.ArrayLike, lows: npt.ArrayLike, highs: npt.ArrayLike
+) -> tuple[float, float, float]:
+    """Sum of independent estimates and its interval by MOVER (Zou & Donner 2008).
+
+    The same recovery of variance from each part's own interval that Newcombe's method uses
+    for a difference, applied to a sum: ``sum - sqrt(sum (e - l)^2)`` and
+    ``sum + sqrt(sum (u - e)^2)``, so asymmetric intervals stay asymmetric. Parts must be
+    independent; suppliers enrolled in several of the summed playbooks make it a little
+    narrow.
+    """
+    e = np.asarray(estimates, dtype=np.float64)
+    low = np.asarray(lows, dtype=np.float64)
+    high = np.asarray(highs, dtype=np.float64)
+    total = float(np.sum(e))
+    return (
+        total,
+        total - float(np.sqrt(np.sum((e - low) ** 2))),
+        total + float(np.sqrt(np.sum((high - e) ** 2))),
+    )
