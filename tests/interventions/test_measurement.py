@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from scipy.stats import binomtest, norm
 
 from wedsync_success.interventions.measurement import (
+    mover_sum,
     newcombe_interval,
     save_rate,
     uplift,
@@ -137,3 +138,15 @@ def test_save_rate() -> None:
     assert save_rate(0, 0) is None
     with pytest.raises(ValueError, match="negative"):
         save_rate(-1, 2)
+
+
+def test_mover_sum_recovers_each_parts_spread() -> None:
+    # Two parts: 10 [4, 13] and 20 [15, 32]: the sum 30, low 30 - hypot(6, 5), high
+    # 30 + hypot(3, 12): asymmetric, and never wider than adding the ends.
+    total, low, high = mover_sum([10, 20], [4, 15], [13, 32])
+    assert total == 30
+    assert low == pytest.approx(30 - math.hypot(6, 5))
+    assert high == pytest.approx(30 + math.hypot(3, 12))
+    assert low > 4 + 15
+    assert high < 13 + 32
+    assert mover_sum([5], [1], [7]) == (5, 1, 7)  # one part: its own interval
