@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wedsync_success.churn.evaluation import BoolArray, FloatArray, calibration_table, metrics
@@ -84,12 +83,12 @@ async def model_accuracy(
         reason = "must be after from: the window is [from, to)"
         raise ValidationFailed(f"to {reason}", details=[{"field": "to", "reason": reason}])
     data = await repo.monthly_outcomes(session, start=start, end=end, known_by=as_of)
-    months = data.as_of.astype("datetime64[M]")
     rows: list[Accuracy] = []
-    groups = set(zip(months.tolist(), data.model_version.tolist(), strict=True))
+    groups = set(zip(data.month.tolist(), data.model_version.tolist(), strict=True))
     for month, version in sorted(groups):
-        chosen = (months == np.datetime64(month, "M")) & (data.model_version == version)
-        rows.append(_accuracy(month, version, data.churned[chosen], data.probability[chosen]))
+        chosen = (data.month == month) & (data.model_version == version)
+        first_day = date.fromisoformat(f"{month}-01")
+        rows.append(_accuracy(first_day, version, data.churned[chosen], data.probability[chosen]))
     overall = [
         _accuracy(None, version, data.churned[chosen], data.probability[chosen])
         for version in sorted(set(data.model_version.tolist()))

@@ -49,7 +49,8 @@ def _sqlite(element: month_of, compiler: SQLCompiler, **kw: Any) -> str:
 class Outcomes:
     """One row per (supplier, month, model version): the month's first prediction."""
 
-    as_of: npt.NDArray[np.datetime64]
+    month: npt.NDArray[np.str_]
+    """``YYYY-MM`` of the day the prediction was made for."""
     model_version: npt.NDArray[np.str_]
     probability: npt.NDArray[np.float64]
     churned: npt.NDArray[np.bool_]
@@ -75,7 +76,7 @@ async def monthly_outcomes(
         else_=false(),
     )
     query = (
-        select(p.as_of, p.model_version, p.probability, churned)
+        select(month_of(p.as_of), p.model_version, p.probability, churned)
         .join(
             first,
             and_(
@@ -87,11 +88,11 @@ async def monthly_outcomes(
         .join(s, s.id == p.supplier_id)
     )
     rows = (await session.execute(query)).all()
-    days, versions, probabilities, outcomes = (
+    months, versions, probabilities, outcomes = (
         [list(c) for c in zip(*rows, strict=True)] if rows else [[], [], [], []]
     )
     return Outcomes(
-        as_of=np.asarray(days, dtype="datetime64[D]"),
+        month=np.asarray(months, dtype=np.str_),
         model_version=np.asarray(versions, dtype=np.str_),
         probability=np.asarray(probabilities, dtype=np.float64),
         churned=np.asarray(outcomes, dtype=np.bool_),
