@@ -116,6 +116,15 @@ class Rates:
         ]
         return case(*whens, else_=null())
 
+    def in_currency(self, code: str) -> Rates | None:
+        """The same rates with ``code`` as the reporting currency (each rate divided by
+        ``code``'s); None when ``code`` has no rate."""
+        base = self.rate(code)
+        if base is None:
+            return None
+        known = {self.reporting: 1.0, **self.to_reporting}
+        return Rates(code, {c: rate / base for c, rate in known.items() if c != code})
+
     def describe(self) -> str:
         """The rates as a sentence fragment: ``1 EUR = 0.8696 GBP, 1 USD = 0.7692 GBP``."""
         return ", ".join(

@@ -6,6 +6,11 @@ end). A subscription ending exactly at midnight is therefore not active at that 
 and one starting exactly at ``t`` is. Health scoring, churn features and labels, the overview
 report and the synthetic population's statistics all use these functions, so the boundary
 cannot drift between them (``tests/suppliers/test_active_at.py`` checks each consumer).
+
+The same rule over the subscription *history* (``subscription_periods``, several periods at
+once allowed) is :func:`period_covers` / :func:`active_at_by_periods`: a supplier is active at
+``t`` when some period covers ``t``; a supplier without any stored period falls back to its
+row (the row as one implicit period). The retention report reads history through these.
 """
 
 from __future__ import annotations
@@ -14,9 +19,9 @@ from datetime import datetime
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import ColumnElement, SQLColumnExpression, and_, or_
+from sqlalchemy import ColumnElement, SQLColumnExpression, and_, exists, or_
 
-from wedsync_success.suppliers.models import Supplier
+from wedsync_success.suppliers.models import SubscriptionPeriod, Supplier
 
 BoolArray = npt.NDArray[np.bool_]
 FloatArray = npt.NDArray[np.float64]
@@ -36,6 +41,26 @@ def running_at(moment: datetime | SQLColumnExpression[datetime]) -> ColumnElemen
     """SQL condition: the subscription had not ended by ``moment`` (the end is excluded)."""
     ended = Supplier.subscription_ended_at
     return or_(ended.is_(None), ended > moment)
+
+
+def period_covers(moment: datetime | SQLColumnExpression[datetime]) -> ColumnElement[bool]:
+    """SQL condition on ``subscription_periods``: the period covers ``moment``
+    (``starts_at <= moment < ends_at``, an open period has no end)."""
+    p = SubscriptionPeriod
+    return and_(p.starts_at <= moment, or_(p.ends_at.is_(None), p.ends_at > moment))
+
+
+def has_periods() -> ColumnElement[bool]:
+    """SQL condition on ``suppliers``: the supplier has subscription history stored."""
+    return exists().where(SubscriptionPeriod.supplier_id == Supplier.id)
+
+
+def active_at_by_periods(moment: datetime | SQLColumnExpression[datetime]) -> ColumnElement[bool]:
+    """SQL condition on ``suppliers``, from history: some subscription period of the supplier
+    covers ``moment``; a supplier with no stored period is judged by its row
+    (:func:`active_at`), its subscription taken as one implicit period."""
+    covered = exists().where(SubscriptionPeriod.supplier_id == Supplier.id, period_covers(moment))
+    return or_(covered, and_(~has_periods(), active_at(moment)))
 
 
 def is_active_at(*, started_at: datetime, ended_at: datetime | None, moment: datetime) -> bool:

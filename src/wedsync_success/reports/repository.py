@@ -1,0 +1,96 @@
+"""Every query of the reports domain that is not the overview's.
+
+The retention report reads subscription history once, as the driver answers it
+(:func:`wedsync_success.db.raw.untyped`), and turns it into NumPy columns: one row per
+subscription period, plus one implicit period for each supplier without stored history.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import Select, String, cast, literal, select, union_all
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from wedsync_success.db.raw import epoch_seconds, untyped
+from wedsync_success.suppliers.models import SubscriptionPeriod, Supplier
+from wedsync_success.suppliers.subscriptions import has_periods
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class PeriodColumns:
+    """Subscription periods as columns, one entry per period."""
+
+    supplier: IntArray
+    """A dense supplier number, ``0 .. suppliers - 1`` (not the id: the report only counts)."""
+    suppliers: int
+    starts: FloatArray
+    """Epoch seconds of the first covered instant."""
+    ends: FloatArray
+    """Epoch seconds of the first instant no longer covered; ``inf`` when open."""
+    net_minor: IntArray
+    """MRR net of the discount, in minor units of ``currencies[currency[i]]``."""
+    currency: IntArray
+    currencies: tuple[str, ...]
+    implicit: int
+    """How many of the suppliers have no stored history (their row is their one period)."""
+
+
+def _periods_begun_by(until: datetime) -> Select[Any]:
+    p = SubscriptionPeriod
+    statement: Any = select(
+        cast(p.supplier_id, String).label("supplier"),
+        p.starts_at.label("starts"),
+        p.ends_at.label("ends"),
+        (p.mrr_minor - p.discount_minor).label("net"),
+        p.currency.label("currency"),
+        literal(0).label("implicit"),
+    ).where(p.starts_at <= until)
+    return untyped(statement)
+
+
+def _implicit_periods_begun_by(until: datetime) -> Select[Any]:
+    """Suppliers without stored history: their row's subscription as one period."""
+    s = Supplier
+    statement: Any = select(
+        cast(s.id, String).label("supplier"),
+        s.subscription_started_at.label("starts"),
+        s.subscription_ended_at.label("ends"),
+        s.mrr_minor.label("net"),
+        s.currency.label("currency"),
+        literal(1).label("implicit"),
+    ).where(s.subscription_started_at <= until, ~has_periods())
+    return untyped(statement)
+
+
+async def periods_begun_by(session: AsyncSession, *, until: datetime) -> PeriodColumns:
+    """Every subscription period that began by ``until`` (later ones cannot change a report
+    whose last instant is ``until``), with the implicit period of each supplier that has no
+    history."""
+    statement = union_all(_periods_begun_by(until), _implicit_periods_begun_by(until))
+    rows = (await session.execute(statement)).all()
+    if not rows:
+        empty = np.zeros(0, dtype=np.int64)
+        none = np.zeros(0, dtype=np.float64)
+        return PeriodColumns(empty, 0, none, none, empty, empty, (), 0)
+    supplier_ids, starts, ends, net, currency, implicit = zip(*rows, strict=True)
+    supplier_numbers, supplier = np.unique(np.asarray(supplier_ids), return_inverse=True)
+    codes, currency_index = np.unique(np.asarray(currency), return_inverse=True)
+    end_seconds = epoch_seconds(ends)
+    return PeriodColumns(
+        supplier=supplier.astype(np.int64),
+        suppliers=len(supplier_numbers),
+        starts=epoch_seconds(starts),
+        ends=np.where(np.isnan(end_seconds), np.inf, end_seconds),
+        net_minor=np.asarray(net, dtype=np.int64),
+        currency=currency_index.astype(np.int64),
+        currencies=tuple(str(c) for c in codes),
+        implicit=int(np.asarray(implicit, dtype=np.int64).sum()),
+    )
