@@ -7,10 +7,10 @@ for CHF). The figures below were worked out by hand from the histories:
 - ``downgrade``: scale £129 less a £9 discount until 15 Jan, then starter £19 (contraction).
 - ``two_at_once``: professional £49 throughout plus starter £19 from 20 Jan to 5 Mar.
 - ``at_boundary``: starter £19 ending exactly at 1 Feb (churned in January, not February).
-- ``comes_back``: professional £49 Sep–Nov 2025, again from 15 Feb (reactivated in February).
+- ``comes_back``: professional £49 Sep to Nov 2025, again from 15 Feb (reactivated in February).
 - ``euro``: new in January at €55.
 - ``row_only``: no periods; its row says £29 from June 2025 to exactly 1 March.
-- ``passing``: starter 5–25 January: joined and left inside January, so it moves nothing.
+- ``passing``: starter 5 to 25 January: joined and left inside January, so it moves nothing.
 - ``franc``: CHF 30 throughout: counted, never converted.
 """
 

@@ -1,4 +1,5 @@
-"""GET /reports/overview: the numbers on the dashboard's overview page."""
+"""GET /reports/overview (the numbers on the dashboard's overview page) and
+GET /reports/retention (logo and MRR movements for any window, from history)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from wedsync_success.reports.overview import overview
-from wedsync_success.reports.schemas import Overview
+from wedsync_success.reports.retention import MAX_PERIODS, retention_report
+from wedsync_success.reports.schemas import Overview, ReportPeriod, RetentionReport
 from wedsync_success.web.deps import API_PREFIX, ContextDep, ReadKey, SessionDep
 from wedsync_success.web.openapi import READ, error_responses
 from wedsync_success.web.params import Day
@@ -37,3 +39,50 @@ async def get_overview(
     if as_of is None or as_of == today:
         return await ctx.overviews.get(today)
     return await overview(session, as_of=as_of, rates=ctx.settings.rates, today=today)
+
+
+RETENTION = (
+    "For each period `[start, end)` of `[from, to)`: suppliers active at its start, churned, "
+    "new, reactivated and active at its end; MRR at start, new, expansion, contraction, "
+    "churned, reactivation and at end, per currency and in the reporting currency (with the "
+    "rates used); MRR churn, GRR, NRR, and logo churn as a month's and annualised. Computed "
+    "from subscription history (`docs/reports.md`), never from the current state; at most "
+    f"{MAX_PERIODS} periods. Refused with 422 naming the field: `to` not after `from`, too "
+    "many periods, a `currency` without a rate."
+)
+
+
+@router.get(
+    "/reports/retention",
+    response_model=RetentionReport,
+    summary="Retention and MRR movements per period",
+    description=RETENTION,
+    responses=error_responses(*READ),
+)
+async def get_retention(
+    ctx: ContextDep,
+    session: SessionDep,
+    _key: ReadKey,
+    start: Annotated[Day, Query(alias="from", description="First day of the report")],
+    end: Annotated[Day, Query(alias="to", description="First day after the report")],
+    period: Annotated[
+        ReportPeriod, Query(description="Length of each period, stepped from `from`")
+    ] = ReportPeriod.MONTH,
+    currency: Annotated[
+        str | None,
+        Query(
+            pattern=r"^[A-Z]{3}$",
+            description="Reporting currency (default WEDSYNC_REPORTING_CURRENCY); it needs a "
+            "rate in WEDSYNC_FX_RATES",
+        ),
+    ] = None,
+) -> RetentionReport:
+    """Logo and MRR movements for each period of a window (described above)."""
+    return await retention_report(
+        session=session,
+        start=start,
+        end=end,
+        period=period,
+        rates=ctx.settings.rates,
+        currency=currency,
+    )
