@@ -29,6 +29,7 @@ COMMANDS: dict[str, set[str]] = {
     "events": {"dispatch"},
     "churn": {"train", "report", "models", "promote", "rollback", "score", "drift", "outcomes"},
     "user": {"create", "password", "disable"},
+    "report": {"retention", "roi", "model-accuracy"},
 }
 """What a user finds in ``--help`` (commands added later belong here too)."""
 

@@ -24,8 +24,9 @@ from tests.reports.histories import P, Row, day, store
 from wedsync_success.context import AppContext
 from wedsync_success.kit.currency import Rates
 from wedsync_success.kit.errors import ValidationFailed
-from wedsync_success.reports.retention import MAX_PERIODS, boundaries, retention_report
-from wedsync_success.reports.schemas import MrrMovement, ReportPeriod
+from wedsync_success.reports.retention import retention_report
+from wedsync_success.reports.schemas import MrrMovement
+from wedsync_success.reports.windows import MAX_PERIODS, ReportPeriod, boundaries
 
 RATES = Rates("GBP", {"EUR": 0.8})
 

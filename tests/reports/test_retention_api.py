@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from tests.reports.histories import P, Row, day, store
 from wedsync_success.context import AppContext
-from wedsync_success.reports.retention import MAX_PERIODS, retention_report
-from wedsync_success.reports.schemas import ReportPeriod
+from wedsync_success.reports.retention import retention_report
+from wedsync_success.reports.windows import MAX_PERIODS, ReportPeriod
 
 URL = "/api/v1/reports/retention"
 

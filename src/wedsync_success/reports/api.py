@@ -8,8 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from wedsync_success.reports.overview import overview
-from wedsync_success.reports.retention import MAX_PERIODS, retention_report
-from wedsync_success.reports.schemas import Overview, ReportPeriod, RetentionReport
+from wedsync_success.reports.retention import retention_report
+from wedsync_success.reports.schemas import Overview, RetentionReport
+from wedsync_success.reports.windows import MAX_PERIODS, ReportPeriod
 from wedsync_success.web.deps import API_PREFIX, ContextDep, ReadKey, SessionDep
 from wedsync_success.web.openapi import READ, error_responses
 from wedsync_success.web.params import Day

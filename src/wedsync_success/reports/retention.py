@@ -23,9 +23,8 @@ accumulated per supplier with difference arrays, then every supplier is classifi
 
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from itertools import pairwise
 
 import numpy as np
@@ -33,55 +32,17 @@ import numpy.typing as npt
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wedsync_success.kit.currency import Rates
-from wedsync_success.kit.errors import ValidationFailed
 from wedsync_success.reports import repository
 from wedsync_success.reports.repository import PeriodColumns
-from wedsync_success.reports.schemas import (
-    MrrMovement,
-    ReportPeriod,
-    RetentionPeriod,
-    RetentionReport,
-)
+from wedsync_success.reports.schemas import MrrMovement, RetentionPeriod, RetentionReport
+from wedsync_success.reports.windows import ReportPeriod, boundaries, invalid, step
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
-MAX_PERIODS = 60
-"""The most periods one report computes (five years of months, fifteen of quarters, 60
-weeks): memory grows with suppliers × periods."""
 MONTH_DAYS = 365.25 / 12
 """The length of the month a non-month period's churn is scaled to (30.4375 days)."""
 MOVEMENTS = ("start", "new", "expansion", "contraction", "churned", "reactivation", "end")
-
-
-def _add_months(day: date, months: int) -> date:
-    index = day.year * 12 + day.month - 1 + months
-    year, month = divmod(index, 12)
-    return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
-
-
-def _step(start: date, period: ReportPeriod, k: int) -> date:
-    if period is ReportPeriod.WEEK:
-        return start + timedelta(weeks=k)
-    return _add_months(start, k * (3 if period is ReportPeriod.QUARTER else 1))
-
-
-def boundaries(*, start: date, end: date, period: ReportPeriod) -> list[date]:
-    """The report's period boundaries: ``start``, then one period after another from it
-    (a month after 31 January is the last day of February), the last cut at ``end``.
-    Refused naming the field: ``end`` not after ``start``, more than :data:`MAX_PERIODS`."""
-    if end <= start:
-        raise _invalid("to", "must be after from")
-    edges = [start]
-    while edges[-1] < end:
-        if len(edges) > MAX_PERIODS:
-            raise _invalid(
-                "to",
-                f"at most {MAX_PERIODS} periods per report; shorten the window or "
-                "choose a longer period",
-            )
-        edges.append(min(_step(start, period, len(edges)), end))
-    return edges
 
 
 def reporting_rates(rates: Rates, currency: str | None) -> Rates:
@@ -91,14 +52,8 @@ def reporting_rates(rates: Rates, currency: str | None) -> Rates:
     rebased = rates.in_currency(currency)
     if rebased is None:
         known = ", ".join(sorted({rates.reporting, *rates.to_reporting}))
-        raise _invalid("currency", f"no rate for {currency} (WEDSYNC_FX_RATES); known: {known}")
+        raise invalid("currency", f"no rate for {currency} (WEDSYNC_FX_RATES); known: {known}")
     return rebased
-
-
-def _invalid(field: str, reason: str) -> ValidationFailed:
-    return ValidationFailed(
-        f"Invalid report request: {field}", details=[{"field": field, "reason": reason}]
-    )
 
 
 def _seconds(day: date) -> float:
@@ -241,7 +196,7 @@ async def retention_report(
         }
         active, churned = int(moved.active_at_start[i]), int(moved.churned[i])
         days = (after - first).days
-        complete = after == _step(start, period, i + 1)
+        complete = after == step(start, period, i + 1)
         rate = _ratio(churned, active)
         monthly = monthly_equivalent(
             rate, days=days, whole_month=complete and period is ReportPeriod.MONTH

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import date
-from enum import StrEnum
 
 from pydantic import BaseModel, Field
+
+from wedsync_success.reports.windows import ReportPeriod
 
 
 class MonthlyChurn(BaseModel):
@@ -58,14 +59,6 @@ class Overview(BaseModel):
     health_distribution: list[HistogramBin]
     churn_by_month: list[MonthlyChurn]
     new_at_risk_by_week: list[WeeklyCount]
-
-
-class ReportPeriod(StrEnum):
-    """The length of each period of a retention report."""
-
-    WEEK = "week"
-    MONTH = "month"
-    QUARTER = "quarter"
 
 
 class MrrMovement(BaseModel):
