@@ -48,8 +48,16 @@ def _periods(history: list[tuple[int, int | None, int, str]]) -> list[Period]:
     ]
 
 
-def _columns(suppliers: list[list[Period]]) -> PeriodColumns:
-    rows = [(i, p) for i, periods in enumerate(suppliers) for p in periods]
+def _columns(suppliers: list[list[Period]], since: datetime, until: datetime) -> PeriodColumns:
+    """What the repository reads: the periods covering some instant of [since, until], each
+    with whether its supplier had a period begin before ``since``."""
+    rows = [
+        (i, p)
+        for i, periods in enumerate(suppliers)
+        for p in periods
+        if p.starts_at <= until and (p.ends_at is None or p.ends_at > since)
+    ]
+    earlier = [any(q.starts_at < since for q in suppliers[i]) for i, _ in rows]
     present = sorted({p.currency for _, p in rows})
     return PeriodColumns(
         supplier=np.array([i for i, _ in rows], dtype=np.int64),
@@ -63,6 +71,7 @@ def _columns(suppliers: list[list[Period]]) -> PeriodColumns:
         currency=np.array([present.index(p.currency) for _, p in rows], dtype=np.int64),
         currencies=tuple(present),
         implicit=0,
+        earlier=np.array(earlier, dtype=np.bool_),
     )
 
 
@@ -113,8 +122,8 @@ def test_movements_equal_the_per_supplier_oracle(
 ) -> None:
     suppliers = [_periods(h) for h in raw]
     edges = [ORIGIN + timedelta(days=d) for d in edge_days]
-    moved = movements(_columns(suppliers), edges)
     instants = [_instant(d) for d in edge_days]
+    moved = movements(_columns(suppliers, instants[0], instants[-1]), edges)
     for i, (a, b) in enumerate(pairwise(instants)):
         expected = _oracle(suppliers, a, b)
         counts = expected["counts"]

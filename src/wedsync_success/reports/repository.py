@@ -13,8 +13,9 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Select, String, cast, literal, select, union_all
+from sqlalchemy import Select, String, case, cast, exists, literal, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from wedsync_success.db.raw import epoch_seconds, untyped
 from wedsync_success.suppliers.models import SubscriptionPeriod, Supplier
@@ -41,10 +42,13 @@ class PeriodColumns:
     currencies: tuple[str, ...]
     implicit: int
     """How many of the suppliers have no stored history (their row is their one period)."""
+    earlier: npt.NDArray[np.bool_]
+    """Per period: its supplier had a period begin before the window (maybe not read)."""
 
 
-def _periods_begun_by(until: datetime) -> Select[Any]:
-    p = SubscriptionPeriod
+def _periods_overlapping(since: datetime, until: datetime) -> Select[Any]:
+    p, q = SubscriptionPeriod, aliased(SubscriptionPeriod)
+    earlier = exists().where(q.supplier_id == p.supplier_id, q.starts_at < since)
     statement: Any = select(
         cast(p.supplier_id, String).label("supplier"),
         p.starts_at.label("starts"),
@@ -52,11 +56,12 @@ def _periods_begun_by(until: datetime) -> Select[Any]:
         (p.mrr_minor - p.discount_minor).label("net"),
         p.currency.label("currency"),
         literal(0).label("implicit"),
-    ).where(p.starts_at <= until)
+        case((earlier, 1), else_=0).label("earlier"),
+    ).where(p.starts_at <= until, or_(p.ends_at.is_(None), p.ends_at > since))
     return untyped(statement)
 
 
-def _implicit_periods_begun_by(until: datetime) -> Select[Any]:
+def _implicit_periods_overlapping(since: datetime, until: datetime) -> Select[Any]:
     """Suppliers without stored history: their row's subscription as one period."""
     s = Supplier
     statement: Any = select(
@@ -66,22 +71,32 @@ def _implicit_periods_begun_by(until: datetime) -> Select[Any]:
         s.mrr_minor.label("net"),
         s.currency.label("currency"),
         literal(1).label("implicit"),
-    ).where(s.subscription_started_at <= until, ~has_periods())
+        case((s.subscription_started_at < since, 1), else_=0).label("earlier"),
+    ).where(
+        s.subscription_started_at <= until,
+        or_(s.subscription_ended_at.is_(None), s.subscription_ended_at > since),
+        ~has_periods(),
+    )
     return untyped(statement)
 
 
-async def periods_begun_by(session: AsyncSession, *, until: datetime) -> PeriodColumns:
-    """Every subscription period that began by ``until`` (later ones cannot change a report
-    whose last instant is ``until``), with the implicit period of each supplier that has no
-    history."""
-    statement = union_all(_periods_begun_by(until), _implicit_periods_begun_by(until))
+async def periods_overlapping(
+    session: AsyncSession, *, since: datetime, until: datetime
+) -> PeriodColumns:
+    """The subscription periods that cover some instant of ``[since, until]`` (no other
+    can change a report on that window), with the implicit period of each supplier that
+    has no history, and for each whether its supplier had a period begin before ``since``
+    (which makes a supplier that comes back a reactivation, not a new one)."""
+    statement = union_all(
+        _periods_overlapping(since, until), _implicit_periods_overlapping(since, until)
+    )
     rows = (await session.execute(statement)).all()
     if not rows:
         empty = np.zeros(0, dtype=np.int64)
         none = np.zeros(0, dtype=np.float64)
-        return PeriodColumns(empty, 0, none, none, empty, empty, (), 0)
-    supplier_ids, starts, ends, net, currency, implicit = zip(*rows, strict=True)
-    supplier_numbers, supplier = np.unique(np.asarray(supplier_ids), return_inverse=True)
+        return PeriodColumns(empty, 0, none, none, empty, empty, (), 0, empty.astype(bool))
+    supplier_ids, starts, ends, net, currency, implicit, earlier = zip(*rows, strict=True)
+    supplier_numbers, supplier = np.unique(np.asarray(supplier_ids, dtype="S"), return_inverse=True)
     codes, currency_index = np.unique(np.asarray(currency), return_inverse=True)
     end_seconds = epoch_seconds(ends)
     return PeriodColumns(
@@ -93,4 +108,5 @@ async def periods_begun_by(session: AsyncSession, *, until: datetime) -> PeriodC
         currency=currency_index.astype(np.int64),
         currencies=tuple(str(c) for c in codes),
         implicit=int(np.asarray(implicit, dtype=np.int64).sum()),
+        earlier=np.asarray(earlier, dtype=np.bool_),
     )

@@ -56,8 +56,8 @@ def reporting_rates(rates: Rates, currency: str | None) -> Rates:
     return rebased
 
 
-def _seconds(day: date) -> float:
-    return datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()
+def _instant(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,7 @@ def _per_boundary(
 
 def movements(cols: PeriodColumns, edges: list[date]) -> Movements:
     """Classify every supplier over every period between consecutive ``edges``."""
-    seconds = np.array([_seconds(d) for d in edges])
+    seconds = np.array([_instant(d).timestamp() for d in edges])
     width = len(edges)
     # Boundary k is covered when start <= edge_k < end: k in [lo, hi).
     lo = np.searchsorted(seconds, cols.starts, side="left").astype(np.int64)
@@ -96,7 +96,7 @@ def movements(cols: PeriodColumns, edges: list[date]) -> Movements:
     ones = np.ones(len(lo), dtype=np.int64)
     active = _per_boundary(cols.supplier, cols.suppliers, lo, hi, width, ones) > 0
     first = np.full(cols.suppliers, np.inf)
-    np.minimum.at(first, cols.supplier, cols.starts)
+    np.minimum.at(first, cols.supplier, np.where(cols.earlier, -np.inf, cols.starts))
     at_start, at_end = active[:, :-1], active[:, 1:]
     seen_before = first[:, None] < seconds[None, :-1]
     retained = at_start & at_end
@@ -171,8 +171,7 @@ async def retention_report(
     in ``currency`` (default: the reporting currency of ``rates``)."""
     edges = boundaries(start=start, end=end, period=period)
     rates = reporting_rates(rates, currency)
-    until = datetime(end.year, end.month, end.day, tzinfo=UTC)
-    cols = await repository.periods_begun_by(session, until=until)
+    cols = await repository.periods_overlapping(session, since=_instant(start), until=_instant(end))
     moved = movements(cols, edges)
     missing = sorted(c for c in cols.currencies if rates.rate(c) is None)
     used = {
