@@ -7,6 +7,7 @@ subscription period, plus one implicit period for each supplier without stored h
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,7 +18,7 @@ from sqlalchemy import Select, String, case, cast, exists, literal, or_, select,
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from wedsync_success.db.raw import epoch_seconds, untyped
+from wedsync_success.db.raw import collection_paused, epoch_seconds, untyped
 from wedsync_success.suppliers.models import SubscriptionPeriod, Supplier
 from wedsync_success.suppliers.subscriptions import has_periods
 
@@ -48,7 +49,12 @@ class PeriodColumns:
 
 def _periods_overlapping(since: datetime, until: datetime) -> Select[Any]:
     p, q = SubscriptionPeriod, aliased(SubscriptionPeriod)
-    earlier = exists().where(q.supplier_id == p.supplier_id, q.starts_at < since)
+    # Only a period starting inside the window needs the look at its supplier's others.
+    earlier = case(
+        (p.starts_at < since, 1),
+        (exists().where(q.supplier_id == p.supplier_id, q.starts_at < since), 1),
+        else_=0,
+    )
     statement: Any = select(
         cast(p.supplier_id, String).label("supplier"),
         p.starts_at.label("starts"),
@@ -56,7 +62,7 @@ def _periods_overlapping(since: datetime, until: datetime) -> Select[Any]:
         (p.mrr_minor - p.discount_minor).label("net"),
         p.currency.label("currency"),
         literal(0).label("implicit"),
-        case((earlier, 1), else_=0).label("earlier"),
+        earlier.label("earlier"),
     ).where(p.starts_at <= until, or_(p.ends_at.is_(None), p.ends_at > since))
     return untyped(statement)
 
@@ -90,7 +96,12 @@ async def periods_overlapping(
     statement = union_all(
         _periods_overlapping(since, until), _implicit_periods_overlapping(since, until)
     )
-    rows = (await session.execute(statement)).all()
+    with collection_paused():
+        rows = (await session.execute(statement)).all()
+        return _columns(rows)
+
+
+def _columns(rows: Sequence[Any]) -> PeriodColumns:
     if not rows:
         empty = np.zeros(0, dtype=np.int64)
         none = np.zeros(0, dtype=np.float64)

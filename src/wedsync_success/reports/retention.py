@@ -105,19 +105,21 @@ def movements(cols: PeriodColumns, edges: list[date]) -> Movements:
     new, back = joined & ~seen_before, joined & seen_before
     mrr: dict[str, dict[str, IntArray]] = {}
     for index, code in enumerate(cols.currencies):
+        # Only the suppliers that ever bill in this currency (one in three of a population
+        # spread over three currencies): the arrays below are theirs alone.
         mine = cols.currency == index
-        net = _per_boundary(
-            cols.supplier[mine], cols.suppliers, lo[mine], hi[mine], width, cols.net_minor[mine]
-        )
+        holders, local = np.unique(cols.supplier[mine], return_inverse=True)
+        net = _per_boundary(local, len(holders), lo[mine], hi[mine], width, cols.net_minor[mine])
         start, end = net[:, :-1], net[:, 1:]
         change = end - start
+        kept = retained[holders]
         mrr[code] = {
             "start": start.sum(axis=0),
-            "new": np.where(new, end, 0).sum(axis=0),
-            "expansion": np.where(retained & (change > 0), change, 0).sum(axis=0),
-            "contraction": np.where(retained & (change < 0), -change, 0).sum(axis=0),
-            "churned": np.where(churned, start, 0).sum(axis=0),
-            "reactivation": np.where(back, end, 0).sum(axis=0),
+            "new": np.where(new[holders], end, 0).sum(axis=0),
+            "expansion": np.where(kept & (change > 0), change, 0).sum(axis=0),
+            "contraction": np.where(kept & (change < 0), -change, 0).sum(axis=0),
+            "churned": np.where(churned[holders], start, 0).sum(axis=0),
+            "reactivation": np.where(back[holders], end, 0).sum(axis=0),
             "end": end.sum(axis=0),
         }
     return Movements(
