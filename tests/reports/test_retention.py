@@ -16,9 +16,10 @@ for CHF). The figures below were worked out by hand from the histories:
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import pytest
+from sqlalchemy import select
 
 from tests.reports.histories import P, Row, day, store
 from wedsync_success.context import AppContext
@@ -27,6 +28,8 @@ from wedsync_success.kit.errors import ValidationFailed
 from wedsync_success.reports.retention import retention_report
 from wedsync_success.reports.schemas import MrrMovement
 from wedsync_success.reports.windows import MAX_PERIODS, ReportPeriod, boundaries
+from wedsync_success.suppliers.models import Supplier
+from wedsync_success.suppliers.subscriptions import active_at_by_periods
 
 RATES = Rates("GBP", {"EUR": 0.8})
 
@@ -218,3 +221,24 @@ def test_bad_windows_are_refused_naming_the_field(
 def test_exactly_the_cap_is_allowed() -> None:
     edges = boundaries(start=date(2020, 1, 1), end=date(2025, 1, 1), period=ReportPeriod.MONTH)
     assert len(edges) == MAX_PERIODS + 1
+
+
+@pytest.mark.parametrize(
+    ("moment", "active"),
+    [
+        # 1 Feb: at_boundary's period ends exactly then; comes_back is in its gap.
+        (day(2026, 2), {"upgrade", "downgrade", "two_at_once", "euro", "row_only", "franc"}),
+        # 1 Mar: row_only's row ends exactly then; comes_back is back since 15 Feb.
+        (day(2026, 3), {"upgrade", "downgrade", "two_at_once", "euro", "comes_back", "franc"}),
+        (day(2026, 1, 10), {*HISTORY} - {"comes_back"}),
+    ],
+)
+async def test_active_at_by_periods_is_the_reports_rule_in_sql(
+    ctx: AppContext, moment: datetime, active: set[str]
+) -> None:
+    await store(ctx, HISTORY)
+    async with ctx.db.sessions() as session:
+        names = await session.scalars(
+            select(Supplier.business_name).where(active_at_by_periods(moment))
+        )
+        assert set(names) == active
