@@ -14,11 +14,11 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Select, String, case, cast, exists, literal, or_, select, union_all
+from sqlalchemy import Select, String, case, cast, literal, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from wedsync_success.db.raw import collection_paused, epoch_seconds, untyped
+from wedsync_success.db.raw import collection_paused, epoch_or_text, epoch_seconds, untyped
 from wedsync_success.suppliers.models import SubscriptionPeriod, Supplier
 from wedsync_success.suppliers.subscriptions import has_periods
 
@@ -49,21 +49,23 @@ class PeriodColumns:
 
 def _periods_overlapping(since: datetime, until: datetime) -> Select[Any]:
     p, q = SubscriptionPeriod, aliased(SubscriptionPeriod)
-    # Only a period starting inside the window needs the look at its supplier's others.
-    earlier = case(
-        (p.starts_at < since, 1),
-        (exists().where(q.supplier_id == p.supplier_id, q.starts_at < since), 1),
-        else_=0,
+    # Suppliers with a period begun before the window, once each (a join, not a look per row).
+    began_earlier = (
+        select(q.supplier_id).where(q.starts_at < since).group_by(q.supplier_id).subquery()
     )
-    statement: Any = select(
-        cast(p.supplier_id, String).label("supplier"),
-        p.starts_at.label("starts"),
-        p.ends_at.label("ends"),
-        (p.mrr_minor - p.discount_minor).label("net"),
-        p.currency.label("currency"),
-        literal(0).label("implicit"),
-        earlier.label("earlier"),
-    ).where(p.starts_at <= until, or_(p.ends_at.is_(None), p.ends_at > since))
+    statement: Any = (
+        select(
+            cast(p.supplier_id, String).label("supplier"),
+            epoch_or_text(p.starts_at).label("starts"),
+            epoch_or_text(p.ends_at).label("ends"),
+            (p.mrr_minor - p.discount_minor).label("net"),
+            p.currency.label("currency"),
+            literal(0).label("implicit"),
+            case((began_earlier.c.supplier_id.is_(None), 0), else_=1).label("earlier"),
+        )
+        .outerjoin(began_earlier, began_earlier.c.supplier_id == p.supplier_id)
+        .where(p.starts_at <= until, or_(p.ends_at.is_(None), p.ends_at > since))
+    )
     return untyped(statement)
 
 
@@ -72,8 +74,8 @@ def _implicit_periods_overlapping(since: datetime, until: datetime) -> Select[An
     s = Supplier
     statement: Any = select(
         cast(s.id, String).label("supplier"),
-        s.subscription_started_at.label("starts"),
-        s.subscription_ended_at.label("ends"),
+        epoch_or_text(s.subscription_started_at).label("starts"),
+        epoch_or_text(s.subscription_ended_at).label("ends"),
         s.mrr_minor.label("net"),
         s.currency.label("currency"),
         literal(1).label("implicit"),
@@ -98,7 +100,9 @@ async def periods_overlapping(
     )
     with collection_paused():
         rows = (await session.execute(statement)).all()
-        return _columns(rows)
+        columns = _columns(rows)
+        del rows  # freed before the collector resumes, so it finds nothing left to scan
+    return columns
 
 
 def _columns(rows: Sequence[Any]) -> PeriodColumns:
