@@ -50,14 +50,16 @@ def _periods(history: list[tuple[int, int | None, int, str]]) -> list[Period]:
 
 def _columns(suppliers: list[list[Period]], since: datetime, until: datetime) -> PeriodColumns:
     """What the repository reads: the periods covering some instant of [since, until], each
-    with whether its supplier had a period begin before ``since``."""
+    with whether its supplier has a period over by ``since`` (one not read)."""
     rows = [
         (i, p)
         for i, periods in enumerate(suppliers)
         for p in periods
         if p.starts_at <= until and (p.ends_at is None or p.ends_at > since)
     ]
-    earlier = [any(q.starts_at < since for q in suppliers[i]) for i, _ in rows]
+    earlier = [
+        any(q.ends_at is not None and q.ends_at <= since for q in suppliers[i]) for i, _ in rows
+    ]
     present = sorted({p.currency for _, p in rows})
     return PeriodColumns(
         supplier=np.array([i for i, _ in rows], dtype=np.int64),
