@@ -242,3 +242,31 @@ async def test_active_at_by_periods_is_the_reports_rule_in_sql(
             select(Supplier.business_name).where(active_at_by_periods(moment))
         )
         assert set(names) == active
+
+
+async def test_a_period_over_exactly_at_the_start_makes_a_return_a_reactivation(
+    ctx: AppContext,
+) -> None:
+    """The earlier period is not read (it covers no instant of the window): the supplier
+    still counts as coming back, not as new."""
+    await store(
+        ctx,
+        {
+            "back": [
+                P("starter", day(2025, 10), day(2026, 2), 1900),
+                P("starter", day(2026, 2, 10), None, 1900),
+            ],
+            "first_time": [P("starter", day(2026, 2, 10), None, 1900)],
+        },
+    )
+    async with ctx.db.sessions() as session:
+        report = await retention_report(
+            session=session,
+            start=date(2026, 2, 1),
+            end=date(2026, 3, 1),
+            period=ReportPeriod.MONTH,
+            rates=RATES,
+        )
+    [feb] = report.periods
+    assert (feb.active_at_start, feb.new, feb.reactivated, feb.active_at_end) == (0, 1, 1, 2)
+    assert (feb.mrr["GBP"].mrr_new, feb.mrr["GBP"].mrr_reactivation) == (1900, 1900)
