@@ -11,8 +11,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wedsync_success.reports.repository import PeriodColumns
 from wedsync_success.reports.retention import MOVEMENTS, movements
+from wedsync_success.reports.retention_repository import PeriodColumns
 from wedsync_success.suppliers.periods import Period
 
 ORIGIN = date(2026, 1, 1)

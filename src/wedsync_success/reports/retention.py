@@ -16,9 +16,10 @@ Definitions (``docs/reports.md``; the metric definitions of the design notes):
 So ``start + new + expansion - contraction - churned + reactivation == end`` exactly, per
 currency. Nothing here reads the clock: a report for 2019 is computed as any other.
 
-The work is one read of the history (``reports.repository``) and NumPy over it: each period
-covers a run of the report's boundaries (two binary searches), whose counts and MRR are
-accumulated per supplier with difference arrays, then every supplier is classified at once.
+The work is two reads of the history (``reports.retention_repository``) and NumPy over
+them: each period covers a run of the report's boundaries (two binary searches), whose
+counts and MRR are accumulated per supplier with difference arrays, then every supplier is
+classified at once.
 """
 
 from __future__ import annotations
@@ -32,8 +33,8 @@ import numpy.typing as npt
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wedsync_success.kit.currency import Rates
-from wedsync_success.reports import repository
-from wedsync_success.reports.repository import PeriodColumns
+from wedsync_success.reports import retention_repository
+from wedsync_success.reports.retention_repository import PeriodColumns
 from wedsync_success.reports.schemas import MrrMovement, RetentionPeriod, RetentionReport
 from wedsync_success.reports.windows import ReportPeriod, boundaries, invalid, step
 
@@ -173,7 +174,9 @@ async def retention_report(
     in ``currency`` (default: the reporting currency of ``rates``)."""
     edges = boundaries(start=start, end=end, period=period)
     rates = reporting_rates(rates, currency)
-    cols = await repository.periods_overlapping(session, since=_instant(start), until=_instant(end))
+    cols = await retention_repository.periods_overlapping(
+        session, since=_instant(start), until=_instant(end)
+    )
     moved = movements(cols, edges)
     missing = sorted(c for c in cols.currencies if rates.rate(c) is None)
     used = {

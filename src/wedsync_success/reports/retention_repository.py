@@ -1,8 +1,7 @@
-"""Every query of the reports domain that is not the overview's.
-
-The retention report reads subscription history once, as the driver answers it
-(:func:`wedsync_success.db.raw.untyped`), and turns it into NumPy columns: one row per
-subscription period, plus one implicit period for each supplier without stored history.
+"""The retention report's queries: subscription history read as the driver answers it
+(:func:`wedsync_success.db.raw.untyped`) and turned into NumPy columns, one row per
+subscription period that overlaps the window, plus one implicit period for each supplier
+without stored history.
 """
 
 from __future__ import annotations
