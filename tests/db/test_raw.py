@@ -3,16 +3,26 @@ SQLAlchemy's typed read gives, on both backends, NULLs included."""
 
 from __future__ import annotations
 
+import gc
 import uuid
 from datetime import UTC, date, datetime
 
 import numpy as np
+import pytest
 from sqlalchemy import select
 
 from tests.db.test_bulk import NOW, _columns, _suppliers
 from wedsync_success.context import AppContext
 from wedsync_success.db.bulk import upsert_columns
-from wedsync_success.db.raw import epoch_day, epoch_days, epoch_seconds, untyped, uuids
+from wedsync_success.db.raw import (
+    collection_paused,
+    epoch_day,
+    epoch_days,
+    epoch_or_text,
+    epoch_seconds,
+    untyped,
+    uuids,
+)
 from wedsync_success.health.models import HealthScore
 from wedsync_success.suppliers.models import Supplier
 
@@ -67,3 +77,41 @@ def test_epoch_scales() -> None:
     hexed = uuid.uuid4()
     assert uuids([hexed.hex]) == [hexed]
     assert uuids([hexed]) == [hexed]
+
+
+async def test_epoch_or_text_reads_the_same_seconds_on_each_backend(ctx: AppContext) -> None:
+    ids = await _suppliers(ctx, 2)
+    moment = datetime(2024, 2, 29, 23, 59, 58, 123456, tzinfo=UTC)
+    async with ctx.db.transaction() as session:
+        await session.execute(
+            Supplier.__table__.update()
+            .where(Supplier.id == ids[0])
+            .values(subscription_ended_at=moment)
+        )
+    query = (
+        select(epoch_or_text(Supplier.subscription_ended_at).label("ended"))
+        .where(Supplier.id.in_(ids))
+        .order_by(Supplier.subscription_ended_at.is_(None))
+    )
+    async with ctx.db.sessions() as session:
+        values = (await session.scalars(untyped(query))).all()
+    seconds = epoch_seconds(values)
+    assert seconds[0] == pytest.approx(moment.timestamp(), abs=1e-6)  # microseconds kept
+    assert np.isnan(seconds[1])  # NULL
+
+
+def test_the_collector_pause_restores_what_it_found() -> None:
+    assert gc.isenabled()
+    with collection_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), collection_paused():
+        raise RuntimeError
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with collection_paused():
+            pass
+        assert not gc.isenabled()  # the caller had it off: it stays off
+    finally:
+        gc.enable()
