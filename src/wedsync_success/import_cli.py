@@ -242,7 +242,8 @@ def import_suppliers(
 
     CSV columns: external_id, business_name, vendor_type, country, signed_up_at, and any of
     plan_tier, mrr_minor, currency, subscription_status, subscription_started_at,
-    subscription_ended_at, cancellation_reason, time_zone, account_owner_id, and the users:
+    subscription_ended_at, cancellation_reason, acquisition_channel, time_zone,
+    account_owner_id, and the users:
     a users column (a JSON list) or user_email, user_name, user_phone for one contact.
     JSONL: one supplier object per line, as POST /api/v1/suppliers takes it. A field a line
     leaves out keeps the supplier's current value (a new supplier: plan free, MRR 0, active

@@ -74,6 +74,9 @@ class Supplier(Base):
     subscription_started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     subscription_ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     cancellation_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    acquisition_channel: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """How the supplier found WedSync (organic_search, referral, paid_social, ...): free
+    text as the customer's CRM names it, for cohorts and LTV by channel; NULL: unknown."""
     time_zone: Mapped[str | None] = mapped_column(String(64), nullable=True)
     """IANA zone for quiet hours; when empty, the main zone of ``country``."""
     account_owner_id: Mapped[uuid.UUID | None] = mapped_column(

@@ -55,6 +55,7 @@ class SupplierProfile(BaseModel):
     subscription_started_at: datetime
     subscription_ended_at: datetime | None
     cancellation_reason: str | None
+    acquisition_channel: str | None = None
     account_owner_id: uuid.UUID | None
     users: list[SupplierUserOut]
     health: HealthDetail | None
@@ -135,6 +136,7 @@ async def supplier_profile(
         subscription_started_at=supplier.subscription_started_at,
         subscription_ended_at=supplier.subscription_ended_at,
         cancellation_reason=supplier.cancellation_reason,
+        acquisition_channel=supplier.acquisition_channel,
         account_owner_id=supplier.account_owner_id,
         users=await _contacts(session, supplier_id),
         health=(

@@ -102,6 +102,14 @@ class SupplierIn(BaseModel):
     subscription_started_at: StoredInstant | None = None
     subscription_ended_at: StoredInstant | None = None
     cancellation_reason: StoredText | None = Field(default=None, max_length=200)
+    acquisition_channel: StoredText | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="How the supplier found WedSync (e.g. organic_search, referral, "
+        "paid_social, partner, event), as the CRM names it; for cohorts and LTV by channel",
+        examples=["referral"],
+    )
     time_zone: str | None = Field(
         default=None,
         max_length=64,

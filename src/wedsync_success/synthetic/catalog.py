@@ -134,6 +134,26 @@ CANCELLATION_REASONS: tuple[str, ...] = (
 )
 TOO_EXPENSIVE, NOT_USING, SWITCHED, CLOSED, SEASONAL, MISSING_FEATURES = range(6)
 
+ACQUISITION_CHANNELS: tuple[str, ...] = (
+    "organic_search",
+    "referral",
+    "paid_search",
+    "paid_social",
+    "wedding_fair",
+    "partner",
+)
+CHANNEL_WEIGHTS: dict[str, tuple[float, ...]] = {
+    # Per archetype, in ACQUISITION_CHANNELS order: referred and fair-met suppliers are more
+    # often the engaged kinds, paid social brings more who never get going - so cohorts and
+    # LTV by channel differ the way they do in a real funnel.
+    "thriving": (0.30, 0.30, 0.15, 0.05, 0.12, 0.08),
+    "steady": (0.34, 0.20, 0.18, 0.10, 0.10, 0.08),
+    "slow_starter": (0.32, 0.14, 0.20, 0.16, 0.10, 0.08),
+    "declining": (0.30, 0.10, 0.22, 0.24, 0.06, 0.08),
+    "dormant": (0.24, 0.06, 0.24, 0.36, 0.04, 0.06),
+}
+"""How each archetype's suppliers found WedSync (weights sum to 1)."""
+
 DEVICES: tuple[str, ...] = ("desktop", "mobile", "tablet")
 FORM_TYPES: tuple[str, ...] = ("enquiry", "questionnaire", "booking", "feedback")
 CLIENT_SOURCES: tuple[str, ...] = ("enquiry_form", "manual", "import", "referral")

@@ -74,6 +74,7 @@ def supplier_items(population: Population, start: int, stop: int) -> list[dict[s
             if s.subscription_ended_at
             else None,
             "cancellation_reason": s.cancellation_reason,
+            "acquisition_channel": s.acquisition_channel,
             "users": [
                 {"id": str(u.id), "email": u.email, "name": u.name, "role": u.role} for u in s.users
             ],

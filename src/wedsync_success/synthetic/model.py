@@ -52,6 +52,7 @@ class SyntheticSupplier:
     subscription_ended_at: datetime | None
     cancellation_reason: str | None
     users: tuple[SyntheticUser, ...]
+    acquisition_channel: str | None = None
 
 
 @dataclass(frozen=True)

@@ -122,8 +122,22 @@ def _status(signup_sec: int, churned: bool, past_due: bool, window: Window) -> s
     return "past_due" if past_due else "active"
 
 
+def _channels(rng: np.random.Generator, frame: SupplierFrame) -> list[str]:
+    """Each supplier's acquisition channel, drawn with its archetype's weights."""
+    codes = np.zeros(len(frame), dtype=np.int64)
+    for k, name in enumerate(ARCHETYPE_NAMES):
+        rows = np.flatnonzero(frame.archetype == k)
+        weights = cat.CHANNEL_WEIGHTS[name]
+        codes[rows] = rng.choice(len(weights), size=rows.size, p=weights)
+    return [cat.ACQUISITION_CHANNELS[c] for c in codes.tolist()]
+
+
 def _build_suppliers(
-    rng: np.random.Generator, frame: SupplierFrame, outcome: _Outcome, window: Window
+    rng: np.random.Generator,
+    frame: SupplierFrame,
+    outcome: _Outcome,
+    window: Window,
+    channels: list[str],
 ) -> tuple[list[SyntheticSupplier], list[GroundTruth]]:
     """The API-facing supplier records (names, users, ids) and their ground truth."""
     n = len(frame)
@@ -188,6 +202,7 @@ def _build_suppliers(
                 subscription_ended_at=ended_at,
                 cancellation_reason=cat.CANCELLATION_REASONS[reason_codes[i]] if churned else None,
                 users=users,
+                acquisition_channel=channels[i],
             )
         )
         truth.append(
@@ -298,7 +313,11 @@ def generate_population(
         raise ValueError("suppliers must not be negative")
     window = build_window(end, months)
     groups = [(lo, min(lo + GROUP_SIZE, suppliers)) for lo in range(0, suppliers, GROUP_SIZE)]
-    profile_seq, names_seq, group_seq, outreach_seq = np.random.SeedSequence(seed).spawn(4)
+    # A fifth child for the channels: spawn(5) starts with the same four children as
+    # spawn(4), so adding it left every other draw as it was.
+    profile_seq, names_seq, group_seq, outreach_seq, channel_seq = np.random.SeedSequence(
+        seed
+    ).spawn(5)
     outreach_ids_seq, outreach_group_seq = outreach_seq.spawn(2)
     frame = draw_frame(np.random.default_rng(profile_seq), suppliers, window)
 
@@ -336,7 +355,11 @@ def generate_population(
 
     outcome = _concat_outcomes(outcomes)
     supplier_list, truth = _build_suppliers(
-        np.random.default_rng(names_seq), frame, outcome, window
+        np.random.default_rng(names_seq),
+        frame,
+        outcome,
+        window,
+        _channels(np.random.default_rng(channel_seq), frame),
     )
     all_events = EventBatch.concat(batches)
     batches.clear()  # the per-group copies are no longer needed: halve peak memory
