@@ -193,6 +193,14 @@ class Settings(BaseSettings):
         "GBP for EUR, USD and AUD (required when the reporting currency is not GBP). An "
         "amount in a currency without a rate is shown as not converted, never as 0.",
     )
+    gross_margin: float = Field(
+        default=0.8,
+        gt=0,
+        le=1,
+        description="Gross margin of WedSync's subscription revenue (0-1], used by LTV = ARPA x "
+        "gross margin / monthly logo churn; stated in every LTV output. Default 0.8, a typical "
+        "SaaS margin: set the real one.",
+    )
 
     @model_validator(mode="after")
     def _rates_are_usable(self) -> Settings:

@@ -9,9 +9,9 @@ from scipy.special import betaln
 from wedsync_success.reports import sbg
 
 
-def _draw(alpha: float, beta: float, n: int, observed: int, seed: int) -> tuple[
-    np.ndarray, np.ndarray
-]:
+def _draw(
+    alpha: float, beta: float, n: int, observed: int, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     theta = rng.beta(alpha, beta, size=n)
     left_in = rng.geometric(theta)  # the month of churn, from 1

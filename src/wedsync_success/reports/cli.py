@@ -17,6 +17,7 @@ import typer
 from rich.table import Table
 
 from wedsync_success.kit.cli import console, parse_day, run
+from wedsync_success.reports.history_cli import add_history_commands
 
 if TYPE_CHECKING:
     from wedsync_success.context import AppContext
@@ -24,9 +25,11 @@ if TYPE_CHECKING:
     from wedsync_success.reports.roi_schemas import Amount, Ratio, RoiReport
 
 report_app = typer.Typer(
-    help="Business reports: the return on customer success, the churn model's real accuracy.",
+    help="Business reports: the return on customer success, the churn model's real accuracy; "
+    "cohorts, survival, LTV and churn breakdowns from subscription history.",
     no_args_is_help=True,
 )
+add_history_commands(report_app)
 
 
 class Format(enum.StrEnum):

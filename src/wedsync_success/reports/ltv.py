@@ -103,7 +103,9 @@ async def lifetime_value(
         if mask.sum() >= MIN_SBG_SUPPLIERS and durations.churned[mask].any():
             params = sbg.fit_sbg(left_in[mask & durations.churned], made[alive])
             if alive.any():
-                remaining[alive] = sbg.expected_remaining(params, made[alive], horizon=horizon_months)
+                remaining[alive] = sbg.expected_remaining(
+                    params, made[alive], horizon=horizon_months
+                )
                 fitted[alive] = True
             lifetime = sbg.expected_lifetime(params, horizon=horizon_months)
             fit = SbgFit(

@@ -23,9 +23,7 @@ def month_of(index: int) -> date:
 
 def month_starts(first: date, last: date) -> list[datetime]:
     """Midnight UTC of the first day of every month from ``first``'s through ``last``'s."""
-    return [
-        start_of_day(month_of(i)) for i in range(month_index(first), month_index(last) + 1)
-    ]
+    return [start_of_day(month_of(i)) for i in range(month_index(first), month_index(last) + 1)]
 
 
 def check_range(start: date, end: date, *, start_field: str, end_field: str) -> None:

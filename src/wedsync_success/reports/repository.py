@@ -148,8 +148,9 @@ async def cohort_active(
     )
     a = per_supplier.c
     rows = await session.execute(
-        select(a.key, a.month_idx, a.age, func.count(), func.coalesce(func.sum(a.mrr), 0.0))
-        .group_by(a.key, a.month_idx, a.age)
+        select(
+            a.key, a.month_idx, a.age, func.count(), func.coalesce(func.sum(a.mrr), 0.0)
+        ).group_by(a.key, a.month_idx, a.age)
     )
     return [CohortActive(str(k), int(i), int(g), int(n), float(v)) for k, i, g, n, v in rows]
 
@@ -189,7 +190,10 @@ async def lifetimes(
             func.coalesce(
                 func.sum(
                     case(
-                        (covers(spans, as_of), spans.c.mrr_minor * rates.sql_factor(spans.c.currency)),
+                        (
+                            covers(spans, as_of),
+                            spans.c.mrr_minor * rates.sql_factor(spans.c.currency),
+                        ),
                         else_=0.0,
                     )
                 ),

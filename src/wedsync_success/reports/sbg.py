@@ -34,8 +34,11 @@ class SbgParameters:
 
 
 def negative_log_likelihood(
-    log_params: FloatArray, churn_month: IntArray, churn_count: FloatArray,
-    alive_after: IntArray, alive_count: FloatArray,
+    log_params: FloatArray,
+    churn_month: IntArray,
+    churn_count: FloatArray,
+    alive_after: IntArray,
+    alive_count: FloatArray,
 ) -> float:
     alpha, beta = np.exp(log_params)
     base = betaln(alpha, beta)

@@ -47,11 +47,11 @@ def segment_key(by: Segment, *, at: datetime | None = None) -> ColumnElement[Any
             # A cast, not a bare constant: PostgreSQL refuses a constant in GROUP BY.
             return cast(literal_column(f"'{ALL}'"), String(8))
         case Segment.VENDOR_TYPE:
-            return s.vendor_type
+            return s.vendor_type.expression
         case Segment.PLAN:
-            return s.plan_tier
+            return s.plan_tier.expression
         case Segment.COUNTRY:
-            return s.country
+            return s.country.expression
         case Segment.ACQUISITION_CHANNEL:
             return func.coalesce(s.acquisition_channel, UNKNOWN)
         case Segment.CANCELLATION_REASON:

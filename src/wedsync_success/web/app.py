@@ -28,6 +28,7 @@ from wedsync_success.interventions.widget_api import router as widget_router
 from wedsync_success.kit.admission import Admission
 from wedsync_success.milestones.api import router as milestones_router
 from wedsync_success.reports.api import router as reports_router
+from wedsync_success.reports.history_api import router as history_reports_router
 from wedsync_success.reports.success_api import router as report_outcomes_router
 from wedsync_success.suppliers.api import router as suppliers_router
 from wedsync_success.suppliers.search_api import router as supplier_search_router
@@ -109,6 +110,7 @@ def create_app(
         events_router,
         reports_router,
         report_outcomes_router,
+        history_reports_router,
         churn_router,
         interventions_router,
         preferences_router,
