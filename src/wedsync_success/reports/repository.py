@@ -13,6 +13,8 @@ from datetime import datetime
 from itertools import pairwise
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 from sqlalchemy import (
     ColumnElement,
     Integer,
@@ -29,7 +31,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from wedsync_success.db.types import UTCDateTime
 from wedsync_success.kit.currency import Rates
 from wedsync_success.reports.spans import covers, subscription_spans
+from wedsync_success.reports.sql_months import month_ceiling, month_number
 from wedsync_success.suppliers.models import Supplier
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
 
 
 def _months(starts: Sequence[datetime]) -> Any:
@@ -46,113 +53,73 @@ def _months(starts: Sequence[datetime]) -> Any:
     return union_all(*rows).subquery("months")
 
 
-@dataclass(frozen=True)
-class CohortGroup:
-    key: str
-    month_idx: int
-    """The signup month, as an index into the month starts."""
-    members: int
-    start_mrr: float
-    """Reporting-currency minor units of MRR at each member's first subscription start."""
+OPEN_END = 10**6
+"""The month number standing for "no end yet" (far beyond any real month)."""
 
 
 @dataclass(frozen=True)
-class CohortActive:
-    key: str
-    month_idx: int
-    age: int
-    active: int
-    mrr: float
+class CohortSpans:
+    """One row per subscription span of the members, ordered by supplier then start, as
+    parallel arrays. Months are numbered ``year * 12 + month - 1``."""
+
+    supplier: IntArray
+    """1, 2, ... per member (dense, in the order rows come)."""
+    key: list[str]
+    signup_month: IntArray
+    first_covered: IntArray
+    """Number of the first month start the span covers (its start at or before it)."""
+    last_covered: IntArray
+    """Number of the last month start it covers (:data:`OPEN_END` while open)."""
+    mrr: FloatArray
+    """Reporting minor units; 0 for a currency without a rate."""
+    first_span: BoolArray
+    """Whether the span starts at the supplier's first subscription start."""
 
 
-async def cohort_groups(
+async def cohort_spans(
     session: AsyncSession,
     *,
     key: ColumnElement[Any],
-    month_starts: Sequence[datetime],
     signed_up: tuple[datetime, datetime],
     rates: Rates,
-) -> list[CohortGroup]:
-    """Suppliers signed up in each month of ``month_starts`` (but the last, which bounds), by
-    segment and signup month, with the MRR each brought at its first subscription start."""
-    spans, s, m = subscription_spans(), Supplier, _months(month_starts)
-    first = (
-        select(spans.c.supplier_id, func.min(spans.c.starts_at).label("first_at"))
-        .group_by(spans.c.supplier_id)
-        .subquery("first")
-    )
-    start_mrr = (
-        select(
-            spans.c.supplier_id,
-            func.sum(spans.c.mrr_minor * rates.sql_factor(spans.c.currency)).label("mrr"),
-        )
-        .join(first, and_(first.c.supplier_id == spans.c.supplier_id))
-        .where(spans.c.starts_at == first.c.first_at)
-        .group_by(spans.c.supplier_id)
-        .subquery("start_mrr")
-    )
-    rows = await session.execute(
-        select(
-            key.label("key"),
-            m.c.idx,
-            func.count(s.id),
-            func.coalesce(func.sum(start_mrr.c.mrr), 0.0),
-        )
-        .select_from(s)
-        .join(m, and_(s.signed_up_at >= m.c.at, s.signed_up_at < m.c.until))
-        .outerjoin(start_mrr, start_mrr.c.supplier_id == s.id)
-        .where(s.signed_up_at >= signed_up[0], s.signed_up_at < signed_up[1])
-        .group_by(key, m.c.idx)
-    )
-    return [CohortGroup(str(k), int(i), int(n), float(mrr)) for k, i, n, mrr in rows]
-
-
-async def cohort_active(
-    session: AsyncSession,
-    *,
-    key: ColumnElement[Any],
-    month_starts: Sequence[datetime],
-    signed_up: tuple[datetime, datetime],
-    max_age: int,
-    observed_until: datetime,
-    rates: Rates,
-) -> list[CohortActive]:
-    """For each (segment, signup month, age k >= 1): members active at the first instant of
-    the k-th month after their signup month, and their MRR then (reporting minor units).
-    Only instants up to ``observed_until`` are looked at."""
+) -> CohortSpans:
+    """Every span of the suppliers signed up in ``[signed_up)``, with the month numbers of its
+    signup and of the month starts it covers: one scan of the spans, computed in SQL."""
     spans, s = subscription_spans(), Supplier
-    signup, at = _months(month_starts), _months(month_starts).alias("at_month")
-    age = at.c.idx - signup.c.idx
-    per_supplier = (
-        select(
-            key.label("key"),
-            signup.c.idx.label("month_idx"),
-            age.label("age"),
-            s.id.label("supplier_id"),
-            func.sum(spans.c.mrr_minor * rates.sql_factor(spans.c.currency)).label("mrr"),
+    supplier = func.dense_rank().over(order_by=spans.c.supplier_id)
+    first_at = func.min(spans.c.starts_at).over(partition_by=spans.c.supplier_id)
+    lo = month_ceiling(spans.c.starts_at)
+    hi = case((spans.c.ends_at.is_(None), OPEN_END), else_=month_ceiling(spans.c.ends_at) - 1)
+    rows = (
+        await session.execute(
+            select(
+                supplier,
+                key,
+                month_number(s.signed_up_at),
+                lo,
+                hi,
+                func.coalesce(spans.c.mrr_minor * rates.sql_factor(spans.c.currency), 0.0),
+                case((spans.c.starts_at == first_at, 1), else_=0),
+            )
+            .select_from(spans)
+            .join(s, s.id == spans.c.supplier_id)
+            .where(s.signed_up_at >= signed_up[0], s.signed_up_at < signed_up[1])
+            .order_by(supplier, lo)
         )
-        .select_from(s)
-        .join(signup, and_(s.signed_up_at >= signup.c.at, s.signed_up_at < signup.c.until))
-        .join(
-            at,
-            and_(
-                at.c.idx > signup.c.idx,
-                at.c.idx <= signup.c.idx + max_age,
-                at.c.at <= observed_until,
-            ),
-        )
-        .join(spans, and_(spans.c.supplier_id == s.id, covers(spans, at.c.at)))
-        .where(s.signed_up_at >= signed_up[0], s.signed_up_at < signed_up[1])
-        .group_by(key, signup.c.idx, age, s.id)
-        .subquery("active")
+    ).all()
+    if not rows:
+        empty = np.zeros(0, dtype=np.int64)
+        return CohortSpans(empty, [], empty, empty, empty, empty.astype(np.float64), empty > 0)
+    sup, keys, month, first, last, mrr, is_first = zip(*rows, strict=True)
+    return CohortSpans(
+        supplier=np.array(sup, dtype=np.int64),
+        key=[str(k) for k in keys],
+        signup_month=np.array(month, dtype=np.int64),
+        first_covered=np.array(first, dtype=np.int64),
+        last_covered=np.array(last, dtype=np.int64),
+        mrr=np.array(mrr, dtype=np.float64),
+        first_span=np.array(is_first, dtype=np.bool_),
     )
-    a = per_supplier.c
-    rows = await session.execute(
-        select(
-            a.key, a.month_idx, a.age, func.count(), func.coalesce(func.sum(a.mrr), 0.0)
-        ).group_by(a.key, a.month_idx, a.age)
-    )
-    return [CohortActive(str(k), int(i), int(g), int(n), float(v)) for k, i, g, n, v in rows]
 
 
 @dataclass(frozen=True)
