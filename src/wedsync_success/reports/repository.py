@@ -13,8 +13,6 @@ from datetime import datetime
 from itertools import pairwise
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
 from sqlalchemy import (
     ColumnElement,
     Integer,
@@ -33,10 +31,6 @@ from wedsync_success.kit.currency import Rates
 from wedsync_success.reports.spans import covers, subscription_spans
 from wedsync_success.reports.sql_months import month_ceiling, month_number
 from wedsync_success.suppliers.models import Supplier
-
-IntArray = npt.NDArray[np.int64]
-FloatArray = npt.NDArray[np.float64]
-BoolArray = npt.NDArray[np.bool_]
 
 
 def _months(starts: Sequence[datetime]) -> Any:
@@ -58,68 +52,106 @@ OPEN_END = 10**6
 
 
 @dataclass(frozen=True)
-class CohortSpans:
-    """One row per subscription span of the members, ordered by supplier then start, as
-    parallel arrays. Months are numbered ``year * 12 + month - 1``."""
+class CohortCounts:
+    """Per (segment, signup month number): members, their MRR at their first subscription
+    start, and per age 1..max_age the members active then and their MRR."""
 
-    supplier: IntArray
-    """1, 2, ... per member (dense, in the order rows come)."""
-    key: list[str]
-    signup_month: IntArray
-    first_covered: IntArray
-    """Number of the first month start the span covers (its start at or before it)."""
-    last_covered: IntArray
-    """Number of the last month start it covers (:data:`OPEN_END` while open)."""
-    mrr: FloatArray
-    """Reporting minor units; 0 for a currency without a rate."""
-    first_span: BoolArray
-    """Whether the span starts at the supplier's first subscription start."""
+    key: str
+    signup_month: int
+    members: int
+    start_mrr: float
+    active: list[int]
+    mrr: list[float]
 
 
-async def cohort_spans(
+def _member_spans(
+    key: ColumnElement[Any], signed_up: tuple[datetime, datetime], rates: Rates
+) -> Any:
+    """The members' spans, with the ages (months after the signup month) of the first and
+    last month starts each covers; materialised, so the month numbers are computed once."""
+    spans, s = subscription_spans(), Supplier
+    signup = month_number(s.signed_up_at)
+    return (
+        select(
+            spans.c.supplier_id.label("supplier_id"),
+            key.label("key"),
+            signup.label("signup_month"),
+            spans.c.starts_at.label("starts_at"),
+            (month_ceiling(spans.c.starts_at) - signup).label("lo"),
+            case(
+                (spans.c.ends_at.is_(None), OPEN_END),
+                else_=month_ceiling(spans.c.ends_at) - 1 - signup,
+            ).label("hi"),
+            func.coalesce(spans.c.mrr_minor * rates.sql_factor(spans.c.currency), 0.0).label("mrr"),
+        )
+        .select_from(spans)
+        .join(s, s.id == spans.c.supplier_id)
+        .where(s.signed_up_at >= signed_up[0], s.signed_up_at < signed_up[1])
+        .cte("member_spans")
+        .prefix_with("MATERIALIZED")
+    )
+
+
+async def cohort_counts(
     session: AsyncSession,
     *,
     key: ColumnElement[Any],
     signed_up: tuple[datetime, datetime],
+    max_age: int,
     rates: Rates,
-) -> CohortSpans:
-    """Every span of the suppliers signed up in ``[signed_up)``, with the month numbers of its
-    signup and of the month starts it covers: one scan of the spans, computed in SQL."""
-    spans, s = subscription_spans(), Supplier
-    supplier = func.dense_rank().over(order_by=spans.c.supplier_id)
-    first_at = func.min(spans.c.starts_at).over(partition_by=spans.c.supplier_id)
-    lo = month_ceiling(spans.c.starts_at)
-    hi = case((spans.c.ends_at.is_(None), OPEN_END), else_=month_ceiling(spans.c.ends_at) - 1)
-    rows = (
-        await session.execute(
-            select(
-                supplier,
-                key,
-                month_number(s.signed_up_at),
-                lo,
-                hi,
-                func.coalesce(spans.c.mrr_minor * rates.sql_factor(spans.c.currency), 0.0),
-                case((spans.c.starts_at == first_at, 1), else_=0),
-            )
-            .select_from(spans)
-            .join(s, s.id == spans.c.supplier_id)
-            .where(s.signed_up_at >= signed_up[0], s.signed_up_at < signed_up[1])
-            .order_by(supplier, lo)
+) -> list[CohortCounts]:
+    """The cohort table's sums in two aggregate statements, no join on months: a supplier is
+    active at age k when one of its spans covers that age's month start (``lo <= k <= hi``),
+    counted once however many of its spans do."""
+    m = _member_spans(key, signed_up, rates)
+    ages = range(1, max_age + 1)
+    covered = {k: and_(m.c.lo <= k, m.c.hi >= k) for k in ages}
+    per_supplier = (
+        select(
+            m.c.key,
+            m.c.signup_month,
+            *[func.max(case((c, 1), else_=0)).label(f"a{k}") for k, c in covered.items()],
+            *[func.sum(case((c, m.c.mrr), else_=0.0)).label(f"m{k}") for k, c in covered.items()],
         )
-    ).all()
-    if not rows:
-        empty = np.zeros(0, dtype=np.int64)
-        return CohortSpans(empty, [], empty, empty, empty, empty.astype(np.float64), empty > 0)
-    sup, keys, month, first, last, mrr, is_first = zip(*rows, strict=True)
-    return CohortSpans(
-        supplier=np.array(sup, dtype=np.int64),
-        key=[str(k) for k in keys],
-        signup_month=np.array(month, dtype=np.int64),
-        first_covered=np.array(first, dtype=np.int64),
-        last_covered=np.array(last, dtype=np.int64),
-        mrr=np.array(mrr, dtype=np.float64),
-        first_span=np.array(is_first, dtype=np.bool_),
+        .group_by(m.c.supplier_id, m.c.key, m.c.signup_month)
+        .subquery("per_supplier")
     )
+    p = per_supplier.c
+    counted = await session.execute(
+        select(
+            p.key,
+            p.signup_month,
+            func.count(),
+            *[func.sum(p[f"a{k}"]) for k in ages],
+            *[func.sum(p[f"m{k}"]) for k in ages],
+        ).group_by(p.key, p.signup_month)
+    )
+    first = (
+        select(m.c.supplier_id, func.min(m.c.starts_at).label("first_at"))
+        .group_by(m.c.supplier_id)
+        .subquery("first")
+    )
+    based = await session.execute(
+        select(m.c.key, m.c.signup_month, func.sum(m.c.mrr))
+        .join(
+            first, and_(first.c.supplier_id == m.c.supplier_id, first.c.first_at == m.c.starts_at)
+        )
+        .group_by(m.c.key, m.c.signup_month)
+    )
+    base = {(str(k), int(c)): float(v or 0) for k, c, v in based}
+    out = []
+    for key_, month, n, *sums in counted:
+        out.append(
+            CohortCounts(
+                key=str(key_),
+                signup_month=int(month),
+                members=int(n),
+                start_mrr=base.get((str(key_), int(month)), 0.0),
+                active=[int(v or 0) for v in sums[:max_age]],
+                mrr=[float(v or 0) for v in sums[max_age:]],
+            )
+        )
+    return out
 
 
 @dataclass(frozen=True)
