@@ -100,14 +100,28 @@ async def cohort_counts(
     max_age: int,
     rates: Rates,
 ) -> list[CohortCounts]:
-    """The cohort table's sums in two aggregate statements, no join on months: a supplier is
+    """The cohort table's sums in one aggregate statement, no join on months: a supplier is
     active at age k when one of its spans covers that age's month start (``lo <= k <= hi``),
     counted once however many of its spans do."""
     m = _member_spans(key, signed_up, rates)
     ages = range(1, max_age + 1)
     covered = {k: and_(m.c.lo <= k, m.c.hi >= k) for k in ages}
+    first = (
+        select(m.c.supplier_id, func.min(m.c.starts_at).label("first_at"))
+        .group_by(m.c.supplier_id)
+        .subquery("first")
+    )
+    start_mrr = (
+        select(m.c.supplier_id, func.sum(m.c.mrr).label("mrr"))
+        .join(
+            first, and_(first.c.supplier_id == m.c.supplier_id, first.c.first_at == m.c.starts_at)
+        )
+        .group_by(m.c.supplier_id)
+        .subquery("start_mrr")
+    )
     per_supplier = (
         select(
+            m.c.supplier_id,
             m.c.key,
             m.c.signup_month,
             *[func.max(case((c, 1), else_=0)).label(f"a{k}") for k, c in covered.items()],
@@ -117,36 +131,28 @@ async def cohort_counts(
         .subquery("per_supplier")
     )
     p = per_supplier.c
+    # One statement, so the materialised spans are computed once for all three readers.
     counted = await session.execute(
         select(
             p.key,
             p.signup_month,
             func.count(),
+            func.coalesce(func.sum(start_mrr.c.mrr), 0.0),
             *[func.sum(p[f"a{k}"]) for k in ages],
             *[func.sum(p[f"m{k}"]) for k in ages],
-        ).group_by(p.key, p.signup_month)
-    )
-    first = (
-        select(m.c.supplier_id, func.min(m.c.starts_at).label("first_at"))
-        .group_by(m.c.supplier_id)
-        .subquery("first")
-    )
-    based = await session.execute(
-        select(m.c.key, m.c.signup_month, func.sum(m.c.mrr))
-        .join(
-            first, and_(first.c.supplier_id == m.c.supplier_id, first.c.first_at == m.c.starts_at)
         )
-        .group_by(m.c.key, m.c.signup_month)
+        .select_from(per_supplier)
+        .outerjoin(start_mrr, start_mrr.c.supplier_id == p.supplier_id)
+        .group_by(p.key, p.signup_month)
     )
-    base = {(str(k), int(c)): float(v or 0) for k, c, v in based}
     out = []
-    for key_, month, n, *sums in counted:
+    for key_, month, n, base, *sums in counted:
         out.append(
             CohortCounts(
                 key=str(key_),
                 signup_month=int(month),
                 members=int(n),
-                start_mrr=base.get((str(key_), int(month)), 0.0),
+                start_mrr=float(base),
                 active=[int(v or 0) for v in sums[:max_age]],
                 mrr=[float(v or 0) for v in sums[max_age:]],
             )
