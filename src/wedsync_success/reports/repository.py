@@ -1,8 +1,9 @@
 """Every query of the history reports (cohorts, survival, LTV, churn breakdowns): set-based,
 one statement each, over :func:`spans.subscription_spans`.
 
-Months are passed in as a small ``VALUES`` table of their first instants, so month arithmetic
-is a join on an index (``idx``) and reads the same on SQLite and PostgreSQL.
+The cohort table counts months as integers (``sql_months``: no join on a table of months);
+the churn windows are passed in as a small table of their bounds (``_months``), each window
+one row, so a supplier's churn in every window is one statement on either backend.
 """
 
 from __future__ import annotations
