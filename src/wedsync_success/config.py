@@ -99,6 +99,31 @@ class Settings(BaseSettings):
     worker_interval_seconds: float = Field(
         default=1.0, gt=0, description="How often the intervention worker looks for due steps."
     )
+    webhooks_allow_private: bool = Field(
+        default=False,
+        description="Let outbound webhook endpoints point at loopback, link-local, private or "
+        "reserved addresses (SSRF protection off: for tests and closed networks only).",
+    )
+    webhooks_timeout_seconds: float = Field(
+        default=10, gt=0, le=120, description="How long one webhook delivery attempt may take."
+    )
+    webhooks_rotation_overlap_hours: float = Field(
+        default=24,
+        ge=0,
+        description="After a signing secret is rotated, how long the old one keeps signing "
+        "too (both signatures are sent), so receivers can switch without losing a message.",
+    )
+    webhooks_retry_window_hours: float = Field(
+        default=72,
+        gt=0,
+        description="How long a webhook delivery is retried after it was first due.",
+    )
+    webhooks_disable_after_hours: float = Field(
+        default=120,
+        gt=0,
+        description="An endpoint whose every attempt has failed for this long is disabled; "
+        "events that arrive while it is disabled are held for replay.",
+    )
     max_batch_size: int = Field(default=5000, ge=1, description="Largest POST /events batch.")
     max_body_bytes: int = Field(
         default=8 * 1024 * 1024,

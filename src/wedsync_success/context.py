@@ -17,6 +17,7 @@ from wedsync_success.health.config import (
     load_health_config,
 )
 from wedsync_success.health.peers import PeerGroups, peer_snapshots
+from wedsync_success.integrations.webhooks.runtime import Webhooks
 from wedsync_success.interventions.channels.templates import EmailTemplates
 from wedsync_success.interventions.runtime import Interventions, load_checked_playbooks
 from wedsync_success.kit.clock import Clock, utc_now
@@ -46,8 +47,10 @@ class AppContext:
     """Health distributions per vendor type and plan, as fresh as the overview."""
     programme_costs: ProgrammeCosts
     """The ROI report's cost model (``WEDSYNC_PROGRAMME_COSTS_CONFIG``)."""
+    webhooks: Webhooks
 
     async def close(self) -> None:
+        await self.webhooks.close()
         await self.db.dispose()
 
 
@@ -78,6 +81,9 @@ def build_context(settings: Settings, *, clock: Clock = utc_now) -> AppContext:
         clock=clock,
     )
     interventions.subscribe(transport)
+    webhooks = Webhooks(settings=settings, db=db, clock=clock)
+    webhooks.subscribe(transport)
+    dispatcher.after_delivery(webhooks.wake_worker)
     return AppContext(
         settings=settings,
         db=db,
@@ -98,4 +104,5 @@ def build_context(settings: Settings, *, clock: Clock = utc_now) -> AppContext:
         interventions=interventions,
         peers=peer_snapshots(db, max_age_seconds=settings.overview_max_age_seconds),
         programme_costs=programme_costs,
+        webhooks=webhooks,
     )

@@ -33,11 +33,10 @@ from wedsync_success.interventions.channels.base import (
 from wedsync_success.interventions.channels.webhook import (
     WebhookAdapter,
     encode_payload,
-    signature_headers,
-    webhook_signer,
 )
 from wedsync_success.kit.clock import utc_now
 from wedsync_success.kit.errors import ConfigError
+from wedsync_success.kit.standard_webhooks import signature_headers, webhook_signer
 
 SECRET = "whsec_" + base64.b64encode(b"a test secret of thirty-two byte").decode()
 
@@ -228,8 +227,8 @@ def test_the_timestamp_is_the_instant_whatever_the_clock_zone() -> None:
     signer = webhook_signer(SECRET)
     instant = datetime(2026, 12, 1, 12, 0, 0, tzinfo=UTC)
     elsewhere = instant.astimezone(timezone(timedelta(hours=2)))
-    headers = signature_headers(signer=signer, msg_id="m", timestamp=elsewhere, body="{}")
-    assert headers == signature_headers(signer=signer, msg_id="m", timestamp=instant, body="{}")
+    headers = signature_headers(signers=[signer], msg_id="m", timestamp=elsewhere, body="{}")
+    assert headers == signature_headers(signers=[signer], msg_id="m", timestamp=instant, body="{}")
     assert headers["webhook-timestamp"] == str(int(instant.timestamp()))
 
 
@@ -250,7 +249,7 @@ json_values = st.recursive(
 def test_the_signature_verifies_for_any_json_payload(payload: dict[str, Any], msg_id: str) -> None:
     body = encode_payload(payload)
     headers = signature_headers(
-        signer=webhook_signer(SECRET), msg_id=msg_id, timestamp=utc_now(), body=body
+        signers=[webhook_signer(SECRET)], msg_id=msg_id, timestamp=utc_now(), body=body
     )
     assert Webhook(SECRET).verify(body, headers) == json.loads(json.dumps(payload))
     tampered = body[:-1] + ("]" if body.endswith("}") else "}")

@@ -20,6 +20,7 @@ from wedsync_success.context import AppContext, build_context
 from wedsync_success.events.api import router as events_router
 from wedsync_success.events.backlog import measure_backlog
 from wedsync_success.health.api import router as health_router
+from wedsync_success.integrations.webhooks.api import router as webhooks_router
 from wedsync_success.interventions.api import router as interventions_router
 from wedsync_success.interventions.inapp_api import router as inapp_router
 from wedsync_success.interventions.preferences_api import router as preferences_router
@@ -70,12 +71,19 @@ def create_app(
                         worker.run(stop, interval=ctx.settings.worker_interval_seconds)
                     )
                 )
+                webhooks = ctx.webhooks.worker()
+                tasks.append(
+                    asyncio.create_task(
+                        webhooks.run(stop, interval=ctx.settings.worker_interval_seconds)
+                    )
+                )
         try:
             yield
         finally:
             stop.set()
             ctx.dispatcher.notify()
             ctx.interventions.wake_worker()
+            ctx.webhooks.wake_worker()
             for task in tasks:
                 await task
             if context is None:
@@ -118,6 +126,7 @@ def create_app(
         inapp_router,
         widget_router,
         workspace_router,
+        webhooks_router,
     ):
         app.include_router(router)
 

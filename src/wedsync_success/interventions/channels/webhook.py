@@ -2,21 +2,16 @@
 
 Headers: ``webhook-id`` (the message's idempotency key), ``webhook-timestamp`` (Unix
 seconds) and ``webhook-signature: v1,<base64 HMAC-SHA256 of "id.timestamp.body">`` keyed
-with the ``whsec_``-prefixed base64 secret; the signing is the standardwebhooks library's.
+with the ``whsec_``-prefixed base64 secret; the scheme lives in :mod:`kit.standard_webhooks`,
+shared with outbound webhooks (:mod:`integrations.webhooks`).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
-import math
-from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
-from standardwebhooks import Webhook
 
 from wedsync_success.interventions.channels.base import (
     Channel,
@@ -34,10 +29,8 @@ from wedsync_success.interventions.channels.http_rules import (
 )
 from wedsync_success.kit.clock import Clock, utc_now
 from wedsync_success.kit.errors import ConfigError
-
-SECRET_PREFIX = "whsec_"
-MIN_SECRET_BYTES = 24
-"""The scheme recommends secrets of 24 to 64 bytes; a shorter one is refused."""
+from wedsync_success.kit.ssrf import UrlRefused, check_url_shape
+from wedsync_success.kit.standard_webhooks import signature_headers, webhook_signer
 
 
 def encode_payload(payload: dict[str, Any]) -> str:
@@ -48,47 +41,16 @@ def encode_payload(payload: dict[str, Any]) -> str:
         raise PermanentFailure(f"the webhook payload is not JSON: {exc}") from None
 
 
-def signature_headers(
-    *, signer: Webhook, msg_id: str, timestamp: datetime, body: str
-) -> dict[str, str]:
-    """The three Standard Webhooks headers for ``body`` sent as ``msg_id`` at ``timestamp``."""
-    instant = timestamp.astimezone(UTC)
-    return {
-        "webhook-id": msg_id,
-        "webhook-timestamp": str(math.floor(instant.timestamp())),
-        "webhook-signature": signer.sign(msg_id=msg_id, timestamp=instant, data=body),
-    }
-
-
-def webhook_signer(secret: str) -> Webhook:
-    """The signer for a ``whsec_`` secret; a malformed secret is a configuration error."""
-    reason = None
-    if not secret.startswith(SECRET_PREFIX):
-        reason = f"the secret must start with {SECRET_PREFIX}"
-    else:
-        encoded = secret[len(SECRET_PREFIX) :]
-        try:
-            key = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
-        except (binascii.Error, ValueError):
-            reason = "the secret is not base64 after its prefix"
-        else:
-            if len(key) >= MIN_SECRET_BYTES:
-                return Webhook(secret)
-            reason = f"the secret must decode to at least {MIN_SECRET_BYTES} bytes"
-    raise ConfigError(f"webhook secret: {reason}", details=[{"field": "secret", "reason": reason}])
-
-
 class WebhookAdapter:
     """POSTs ``message.payload`` to one URL, signed; receivers dedupe on ``webhook-id``."""
 
     channel = Channel.WEBHOOK
 
     def __init__(self, *, url: str, secret: str, timeout: float, clock: Clock = utc_now) -> None:
-        if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname:
-            raise ConfigError(
-                "webhook url: must be an http(s) URL with a host",
-                details=[{"field": "url", "reason": "must be an http(s) URL with a host"}],
-            )
+        try:
+            check_url_shape(url)
+        except UrlRefused as exc:
+            raise ConfigError(f"webhook url: {exc.reason}", details=exc.details) from None
         self._url = url
         self._signer = webhook_signer(secret)
         self._clock = clock
@@ -111,7 +73,7 @@ class WebhookAdapter:
         headers = {
             "content-type": "application/json",
             **signature_headers(
-                signer=self._signer, msg_id=msg_id, timestamp=self._clock(), body=body
+                signers=[self._signer], msg_id=msg_id, timestamp=self._clock(), body=body
             ),
         }
         try:

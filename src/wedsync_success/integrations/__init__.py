@@ -1,0 +1,1 @@
+"""Integrations with other teams' systems: outbound webhooks (and, later, marketing tools)."""

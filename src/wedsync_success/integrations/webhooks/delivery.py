@@ -1,0 +1,83 @@
+"""Sending one attempt: SSRF check after DNS resolution, signing, the POST, its outcome."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta
+
+import httpx
+
+from wedsync_success.integrations.webhooks.retries import retry_after
+from wedsync_success.integrations.webhooks.service import AttemptResult, Outgoing
+from wedsync_success.interventions.channels.http_rules import excerpt
+from wedsync_success.kit.clock import Clock
+from wedsync_success.kit.ssrf import UrlRefused, check_target, pinned_request_target
+from wedsync_success.kit.standard_webhooks import signature_headers, webhook_signer
+
+USER_AGENT = "WedSync-Success-Webhooks/1"
+
+
+async def send_attempt(
+    client: httpx.AsyncClient, outgoing: Outgoing, *, allow_private: bool, clock: Clock
+) -> AttemptResult:
+    """POST ``outgoing`` to its endpoint, signed now with every live secret.
+
+    The host is resolved and checked first, and the request goes to the checked address
+    (see :func:`kit.ssrf.pinned_request_target`); a refused address is a failed attempt.
+    Redirects are not followed (a redirect could lead anywhere).
+    """
+    started_at = clock()
+    began = time.perf_counter()
+    try:
+        target = await check_target(outgoing.url, allow_private=allow_private)
+    except UrlRefused as exc:
+        return _result(started_at, began, error=f"url {exc.reason}")
+    url, host_header, extensions = pinned_request_target(target)
+    headers = {
+        "content-type": "application/json",
+        "user-agent": USER_AGENT,
+        **host_header,
+        **signature_headers(
+            signers=[webhook_signer(s) for s in outgoing.secrets],
+            msg_id=outgoing.msg_id,
+            timestamp=started_at,
+            body=outgoing.body,
+        ),
+    }
+    try:
+        response = await client.post(
+            url, content=outgoing.body.encode(), headers=headers, extensions=extensions
+        )
+    except httpx.TimeoutException as exc:
+        return _result(started_at, began, error=f"timed out ({type(exc).__name__})")
+    except httpx.TransportError as exc:
+        return _result(started_at, began, error=f"unreachable ({type(exc).__name__})")
+    snippet = excerpt(response.text) if response.content else None
+    error = None if response.is_success else f"answered HTTP {response.status_code}"
+    return _result(
+        started_at,
+        began,
+        status_code=response.status_code,
+        snippet=snippet,
+        error=error,
+        wait=retry_after(response.headers.get("retry-after"), now=started_at),
+    )
+
+
+def _result(
+    started_at: datetime,
+    began: float,
+    *,
+    status_code: int | None = None,
+    snippet: str | None = None,
+    error: str | None = None,
+    wait: timedelta | None = None,
+) -> AttemptResult:
+    return AttemptResult(
+        started_at=started_at,
+        duration_ms=round((time.perf_counter() - began) * 1000),
+        status_code=status_code,
+        response_snippet=snippet,
+        error=error,
+        retry_after=wait,
+    )

@@ -1,0 +1,174 @@
+"""The delivery worker: claims due deliveries, sends them, records each attempt.
+
+Deliveries are durable rows, claimed like intervention step jobs: ``FOR UPDATE SKIP
+LOCKED`` on PostgreSQL, the single write transaction on SQLite, and a lease that outlasts
+the slowest attempt. A worker checks it still holds the claim before it sends and before
+it records, so two workers never send the same attempt; a worker that dies mid-send leaves
+the delivery to be claimed again once its lease runs out, and sent again under the same
+``webhook-id`` (receivers de-duplicate on it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from dataclasses import dataclass
+
+import httpx
+import structlog
+from prometheus_client import Counter, Histogram
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from wedsync_success.db import Database
+from wedsync_success.db.unit_of_work import UnitOfWork
+from wedsync_success.integrations.webhooks import repository, service
+from wedsync_success.integrations.webhooks.delivery import send_attempt
+from wedsync_success.integrations.webhooks.service import DeliveryPolicy
+from wedsync_success.interventions.worker import worker_name
+from wedsync_success.kit.clock import Clock
+
+log = structlog.get_logger(__name__)
+
+ATTEMPTS = Counter(
+    "wedsync_webhook_attempts_total",
+    "Webhook delivery attempts, by what became of the delivery.",
+    ["outcome"],
+)
+ATTEMPT_SECONDS = Histogram(
+    "wedsync_webhook_attempt_seconds", "Time one webhook delivery attempt took."
+)
+
+
+@dataclass(frozen=True)
+class WebhookStats:
+    claimed: int
+    delivered: int
+
+
+class WebhookWorker:
+    """Sends due deliveries in batches, a few at a time."""
+
+    def __init__(
+        self,
+        *,
+        db: Database,
+        policy: DeliveryPolicy,
+        clock: Clock,
+        name: str | None = None,
+        rng: random.Random | None = None,
+        batch_size: int = 100,
+        concurrency: int = 16,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._db = db
+        self.policy = policy
+        self._clock = clock
+        self.name = f"webhooks:{name or worker_name()}"
+        self._rng = rng or random.Random()
+        self._batch_size = batch_size
+        self._slots = asyncio.Semaphore(concurrency)
+        self._wake = asyncio.Event()
+        self._client = httpx.AsyncClient(
+            timeout=policy.timeout.total_seconds(),
+            follow_redirects=False,
+            transport=transport,
+            limits=httpx.Limits(max_connections=concurrency),
+        )
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    def notify(self) -> None:
+        """Look for due deliveries now (after a commit that queued some)."""
+        self._wake.set()
+
+    async def work_once(self) -> WebhookStats:
+        """Claim one batch of due deliveries and send them."""
+        now = self._clock()
+        async with self._db.sessions() as reading:
+            if not await repository.any_due(reading, now):
+                return WebhookStats(0, 0)
+
+        async def claim(session: AsyncSession) -> list[int]:
+            return await repository.claim(
+                session, now=now, lease=self.policy.lease, worker=self.name, limit=self._batch_size
+            )
+
+        claimed = await UnitOfWork(self._db).run(claim)
+        results = await asyncio.gather(*(self._work(d) for d in claimed))
+        return WebhookStats(len(claimed), sum(results))
+
+    async def drain(self, *, max_rounds: int = 1000) -> int:
+        """Send until nothing is due now; returns how many were delivered."""
+        total = 0
+        for _ in range(max_rounds):
+            stats = await self.work_once()
+            total += stats.delivered
+            if stats.claimed == 0:
+                break
+        return total
+
+    async def _work(self, delivery_id: int) -> int:
+        async with self._slots:
+            try:
+                return await self._send(delivery_id)
+            except Exception:  # the claim stays; its lease runs out and it is sent again
+                log.exception("webhook_delivery_failed", delivery_id=delivery_id)
+                return 0
+
+    async def _send(self, delivery_id: int) -> int:
+        outgoing = await UnitOfWork(self._db).run(
+            lambda session: service.start_attempt(
+                session=session,
+                delivery_id=delivery_id,
+                worker=self.name,
+                lease=self.policy.lease,
+                now=self._clock(),
+            )
+        )
+        if outgoing is None:
+            return 0
+        result = await send_attempt(
+            self._client, outgoing, allow_private=self.policy.allow_private, clock=self._clock
+        )
+        ATTEMPT_SECONDS.observe(result.duration_ms / 1000)
+        state = await UnitOfWork(self._db).run(
+            lambda session: service.record_attempt(
+                session=session,
+                outgoing=outgoing,
+                result=result,
+                worker=self.name,
+                policy=self.policy,
+                rng=self._rng,
+                now=self._clock(),
+            )
+        )
+        ATTEMPTS.labels(outcome=str(state) if state else "superseded").inc()
+        return 1 if state == "delivered" else 0
+
+    async def run(self, stop: asyncio.Event, *, interval: float) -> None:
+        """Send due deliveries until ``stop`` is set, waking on :meth:`notify`, when the
+        next retry falls due, or every ``interval`` seconds."""
+        while not stop.is_set():
+            self._wake.clear()
+            busy = False
+            try:
+                stats = await self.work_once()
+                busy = stats.claimed >= self._batch_size
+            except Exception:  # keep the loop alive: the deliveries stay in the database
+                log.exception("webhook_worker_error")
+            if busy:
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=await self._idle(interval))
+
+    async def _idle(self, interval: float) -> float:
+        try:
+            async with self._db.sessions() as session:
+                due = await repository.next_due(session)
+        except Exception:
+            return interval
+        if due is None:
+            return interval
+        return max(0.0, min(interval, (due - self._clock()).total_seconds()))
