@@ -16,7 +16,6 @@ from typing import Any
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
-
 TOLERANCE = timedelta(minutes=5)
 
 
@@ -28,7 +27,7 @@ class ClockedWebhook(Webhook):
         super().__init__(secret)
         self._clock = clock
 
-    def _Webhook__verify_timestamp(self, timestamp_header: str) -> datetime:
+    def _Webhook__verify_timestamp(self, timestamp_header: str) -> datetime:  # noqa: N802 - the library's private name
         try:
             timestamp = datetime.fromtimestamp(float(timestamp_header), tz=self._clock().tzinfo)
         except (ValueError, OverflowError):
@@ -118,9 +117,7 @@ class _Server(ThreadingHTTPServer):
 
 
 @contextmanager
-def receiver(
-    clock: Callable[[], datetime], *secrets: str, port: int = 0
-) -> Iterator[Receiver]:
+def receiver(clock: Callable[[], datetime], *secrets: str, port: int = 0) -> Iterator[Receiver]:
     """Serve a receiver knowing ``secrets`` on 127.0.0.1 (``port`` 0: a free one), whose
     notion of now is ``clock``."""
     state = Receiver(secrets=list(secrets), clock=clock)

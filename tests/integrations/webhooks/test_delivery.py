@@ -54,7 +54,9 @@ async def test_an_event_reaches_the_receiver_signed_once_with_the_standard_heade
             )
         await emit(ctx, 2)
         assert await worker.drain() == 2
-    assert rx.rejected == 0 and len(rx.requests) == 2 and len(rx.effects) == 2
+    assert rx.rejected == 0
+    assert len(rx.requests) == 2
+    assert len(rx.effects) == 2
     request = rx.requests[0]
     assert request.headers["content-type"] == "application/json"
     assert request.headers["webhook-id"].startswith("evt_")
@@ -67,7 +69,9 @@ async def test_an_event_reaches_the_receiver_signed_once_with_the_standard_heade
     assert [r.state for r in rows] == ["delivered", "delivered"]
     async with ctx.db.sessions() as session:
         [attempt] = await repository.attempts(session, rows[0].id)
-    assert attempt.status_code == 204 and attempt.error is None and attempt.attempt_no == 1
+    assert attempt.status_code == 204
+    assert attempt.error is None
+    assert attempt.attempt_no == 1
 
 
 async def test_only_the_types_an_endpoint_hears_are_queued(
@@ -92,20 +96,23 @@ async def test_a_receiver_that_is_down_is_retried_with_backoff_until_it_recovers
     await emit(ctx)
     assert await worker.drain() == 0  # connection refused
     [row] = await deliveries(ctx)
-    assert row.state == "pending" and row.attempts == 1
+    assert row.state == "pending"
+    assert row.attempts == 1
     assert "unreachable" in (row.last_error or "")
     first_retry = row.due_at
     assert clock() <= first_retry <= clock() + timedelta(seconds=30)  # full jitter, 1st ceiling
     clock.now = first_retry
     assert await worker.drain() == 0
     [row] = await deliveries(ctx)
-    assert row.attempts == 2 and row.due_at <= clock() + timedelta(seconds=60)
+    assert row.attempts == 2
+    assert row.due_at <= clock() + timedelta(seconds=60)
     assert (await endpoint(ctx, endpoint_id)).failing_since is not None
     with receiver(clock, secret, port=port) as rx:
         clock.now = row.due_at
         assert await worker.drain() == 1
     [row] = await deliveries(ctx)
-    assert row.state == "delivered" and row.attempts == 3
+    assert row.state == "delivered"
+    assert row.attempts == 3
     assert len(rx.effects) == 1
     assert (await endpoint(ctx, endpoint_id)).failing_since is None
 
@@ -120,7 +127,8 @@ async def test_410_gone_disables_the_endpoint_and_later_events_are_held_then_rep
         await emit(ctx)
         assert await worker.drain() == 0
         found = await endpoint(ctx, endpoint_id)
-        assert not found.enabled and found.disabled_reason == "the endpoint answered 410 Gone"
+        assert not found.enabled
+        assert found.disabled_reason == "the endpoint answered 410 Gone"
         await emit(ctx, 3)  # while disabled: kept, not sent
         assert await worker.drain() == 0
         assert [r.state for r in await deliveries(ctx)] == ["held"] * 4
@@ -132,9 +140,12 @@ async def test_410_gone_disables_the_endpoint_and_later_events_are_held_then_rep
                 patch=EndpointPatch(enabled=True),
                 now=clock(),
             )
-            assert await service.replay(
-                session=session, endpoint_id=endpoint_id, since=None, now=clock()
-            ) == 4
+            assert (
+                await service.replay(
+                    session=session, endpoint_id=endpoint_id, since=None, now=clock()
+                )
+                == 4
+            )
         assert await worker.drain() == 4
     assert len(rx.effects) == 4
     assert [r.state for r in await deliveries(ctx)] == ["delivered"] * 4
@@ -180,7 +191,8 @@ async def test_retry_after_is_a_floor_on_the_wait(
         sent_at = clock()
         await worker.drain()
         [row] = await deliveries(ctx)
-        assert row.state == "pending" and row.last_status_code == 429
+        assert row.state == "pending"
+        assert row.last_status_code == 429
         assert row.due_at == sent_at + timedelta(seconds=600)
         clock.advance(seconds=599)
         assert (await worker.work_once()).claimed == 0
@@ -188,10 +200,13 @@ async def test_retry_after_is_a_floor_on_the_wait(
         assert await worker.drain() == 1
     async with ctx.db.sessions() as session:
         first, second = await repository.attempts(session, row.id)
-    assert first.status_code == 429 and first.error == "answered HTTP 429"
+    assert first.status_code == 429
+    assert first.error == "answered HTTP 429"
     snippet = first.response_snippet or ""
-    assert snippet.startswith("answer from the receiver ?") and snippet.endswith("…")
-    assert len(snippet) <= 201 and "\x1b" not in snippet
+    assert snippet.startswith("answer from the receiver ?")
+    assert snippet.endswith("…")
+    assert len(snippet) <= 201
+    assert "\x1b" not in snippet
     assert second.status_code == 204
 
 
@@ -240,12 +255,15 @@ async def test_the_effect_is_exactly_once_at_a_deduplicating_receiver(
         first = (await deliveries(ctx))[0]
         async with ctx.db.transaction() as session:
             await service.resend(session=session, delivery_id=first.id, now=clock())
-            assert await service.replay(
-                session=session,
-                endpoint_id=endpoint_id,
-                since=clock() - timedelta(hours=1),
-                now=clock(),
-            ) == 2  # the one resent is queued already
+            assert (
+                await service.replay(
+                    session=session,
+                    endpoint_id=endpoint_id,
+                    since=clock() - timedelta(hours=1),
+                    now=clock(),
+                )
+                == 2
+            )  # the one resent is queued already
         await worker.drain()
         await emit(ctx)
         # a worker claims and sends, then dies before recording: the lease runs out
@@ -262,9 +280,9 @@ async def test_the_effect_is_exactly_once_at_a_deduplicating_receiver(
                 now=clock(),
             )
         assert outgoing is not None
-        from wedsync_success.integrations.webhooks.delivery import send_attempt
-
         import httpx
+
+        from wedsync_success.integrations.webhooks.delivery import send_attempt
 
         async with httpx.AsyncClient() as http:
             await send_attempt(http, outgoing, allow_private=True, clock=clock)
@@ -273,7 +291,8 @@ async def test_the_effect_is_exactly_once_at_a_deduplicating_receiver(
         assert await worker.drain() == 1
     assert len(rx.requests) == 3 + 1 + 2 + 2
     assert rx.per_id()[outgoing.msg_id] == 2
-    assert len(rx.effects) == 4 and rx.rejected == 0
+    assert len(rx.effects) == 4
+    assert rx.rejected == 0
 
 
 async def test_two_workers_never_send_the_same_attempt_twice(
@@ -288,7 +307,8 @@ async def test_two_workers_never_send_the_same_attempt_twice(
             await emit(ctx, 60)
             sent = await asyncio.gather(first.drain(), second.drain())
         assert sum(sent) == 60
-        assert len(rx.requests) == 60 and set(rx.per_id().values()) == {1}
+        assert len(rx.requests) == 60
+        assert set(rx.per_id().values()) == {1}
         async with ctx.db.sessions() as session:
             attempts = await session.scalar(select(func.count()).select_from(WebhookAttempt))
             workers = set(await session.scalars(select(WebhookAttempt.worker)))
@@ -316,5 +336,3 @@ async def test_a_private_address_is_refused_at_send_time_unless_allowed(
         assert row.last_error == "url refused: 127.0.0.1 is a loopback address"
     finally:
         await runner.aclose()
-
-

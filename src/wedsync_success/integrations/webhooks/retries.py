@@ -5,8 +5,9 @@ uniformly from ``[0, min(CAP, BASE * 2**(n-1))]`` (30 s, 1 min, 2 min, … up to
 receivers coming back from an outage are not hit by every sender at once. A ``Retry-After``
 answer (seconds or an HTTP date) is a floor on the wait, itself capped at 12 h. Retries go
 on while the next attempt would still fall inside the retry window (72 h after the delivery
-was first due, ``WEDSYNC_WEBHOOKS_RETRY_WINDOW_HOURS``): about three days, some 15 to 20
-attempts; after that the delivery is failed (a resend or a replay queues it again).
+was first due, ``WEDSYNC_WEBHOOKS_RETRY_WINDOW_HOURS``): about three days,
+some 20 attempts (22 with average draws); after that the delivery is failed (a resend
+or a replay queues it again).
 """
 
 from __future__ import annotations
