@@ -162,8 +162,9 @@ def worker(
     ] = False,
 ) -> None:
     """Work due intervention steps: send emails, SMS and webhooks, post in-app messages, open
-    tasks. Run as many as you like beside the API (set WEDSYNC_RUN_WORKER=false there): on
-    PostgreSQL they share the work without ever sending one step twice."""
+    tasks; and send due outbound webhook deliveries. Run as many as you like beside the API
+    (set WEDSYNC_RUN_WORKER=false there): on PostgreSQL they share the work without ever
+    sending one step or one delivery attempt twice."""
     import asyncio
 
     async def work(ctx: AppContext) -> int:
@@ -174,10 +175,14 @@ def worker(
             while (stats := await runner.work_once()).claimed:
                 total += stats.sent
             await ctx.dispatcher.drain()
+            total += await ctx.webhooks.worker(name=name).drain()
             return total
         stop = asyncio.Event()
         dispatcher = asyncio.create_task(
             ctx.dispatcher.run(stop, interval=ctx.settings.dispatch_interval_seconds)
+        )
+        webhooks = asyncio.create_task(
+            ctx.webhooks.worker(name=name).run(stop, interval=ctx.settings.worker_interval_seconds)
         )
         console.print(f"Worker {escape(runner.name)} working due steps (Ctrl-C stops it).")
         try:
@@ -185,7 +190,9 @@ def worker(
         finally:
             stop.set()
             ctx.dispatcher.notify()
+            ctx.webhooks.wake_worker()
             await dispatcher
+            await webhooks
         return 0
 
     sent = run(work)

@@ -269,14 +269,14 @@ async def test_the_effect_is_exactly_once_at_a_deduplicating_receiver(
         # a worker claims and sends, then dies before recording: the lease runs out
         async with ctx.db.transaction() as session:
             [claimed] = await repository.claim(
-                session, now=clock(), lease=worker.policy.lease, worker="dead", limit=5
+                session, now=clock(), lease=worker.lease, worker="dead", limit=5
             )
         async with ctx.db.transaction() as session:
             outgoing = await service.start_attempt(
                 session=session,
                 delivery_id=claimed,
                 worker="dead",
-                lease=worker.policy.lease,
+                lease=worker.lease,
                 now=clock(),
             )
         assert outgoing is not None
@@ -287,7 +287,7 @@ async def test_the_effect_is_exactly_once_at_a_deduplicating_receiver(
         async with httpx.AsyncClient() as http:
             await send_attempt(http, outgoing, allow_private=True, clock=clock)
         assert await worker.drain() == 0  # still leased to the dead worker
-        clock.advance(seconds=worker.policy.lease.total_seconds() + 1)
+        clock.advance(seconds=worker.lease.total_seconds() + 1)
         assert await worker.drain() == 1
     assert len(rx.requests) == 3 + 1 + 2 + 2
     assert rx.per_id()[outgoing.msg_id] == 2

@@ -33,11 +33,13 @@ async def test_an_admin_adds_disables_enables_and_replays(
         async with browser(ctx) as page:
             await log_in(page)
             listing = await page.get("/webhooks")
-            assert listing.status_code == 200 and "No endpoints yet" in listing.text
+            assert listing.status_code == 200
+            assert "No endpoints yet" in listing.text
             bad = await page.post(
                 "/webhooks", data={"url": "ftp://nope/", "csrf": csrf(listing.text)}
             )
-            assert bad.status_code == 422 and "url: must be an http or https URL" in bad.text
+            assert bad.status_code == 422
+            assert "url: must be an http or https URL" in bad.text
             added = await page.post(
                 "/webhooks",
                 data={
@@ -61,7 +63,8 @@ async def test_an_admin_adds_disables_enables_and_replays(
             await worker.drain()
             assert rx.requests == []
             shown = await page.get(disabled.headers["location"])
-            assert "held" in shown.text and "disabled by an admin" in shown.text
+            assert "held" in shown.text
+            assert "disabled by an admin" in shown.text
             await page.post(form, data={"action": "enable", "csrf": token})
             replayed = await page.post(form, data={"action": "replay", "csrf": token})
             assert replayed.status_code == 303
@@ -76,4 +79,5 @@ async def test_an_admin_adds_disables_enables_and_replays(
             )
             assert resent.status_code == 303
             await worker.drain()
-    assert len(rx.requests) == 3 and len(rx.effects) == 2
+    assert len(rx.requests) == 3
+    assert len(rx.effects) == 2

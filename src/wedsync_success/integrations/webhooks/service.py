@@ -50,11 +50,6 @@ class DeliveryPolicy:
     rotation_overlap: timedelta
     allow_private: bool
 
-    @property
-    def lease(self) -> timedelta:
-        """A claim outlasts the slowest attempt, so no other worker sends it meanwhile."""
-        return self.timeout * 2 + timedelta(seconds=30)
-
     @classmethod
     def from_settings(cls, settings: Settings) -> DeliveryPolicy:
         return cls(
@@ -377,6 +372,21 @@ async def start_attempt(
         msg_id=delivery.msg_id,
         body=encode_body(delivery.body),
     )
+
+
+async def claim_outgoing(
+    *, session: AsyncSession, worker: str, lease: timedelta, limit: int, now: datetime
+) -> list[Outgoing]:
+    """Claim up to ``limit`` due deliveries for ``worker`` and prepare them, in one
+    transaction (one write per batch, not per delivery)."""
+    claimed = await repository.claim(session, now=now, lease=lease, worker=worker, limit=limit)
+    prepared = [
+        await start_attempt(
+            session=session, delivery_id=delivery_id, worker=worker, lease=lease, now=now
+        )
+        for delivery_id in claimed
+    ]
+    return [p for p in prepared if p is not None]
 
 
 async def record_attempt(

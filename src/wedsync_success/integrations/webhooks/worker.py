@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import random
 from dataclasses import dataclass
+from datetime import timedelta
 
 import httpx
 import structlog
@@ -68,6 +70,11 @@ class WebhookWorker:
         self._rng = rng or random.Random()
         self._batch_size = batch_size
         self._slots = asyncio.Semaphore(concurrency)
+        self.lease = policy.timeout * (math.ceil(batch_size / concurrency) + 1) + timedelta(
+            seconds=30
+        )
+        """A claimed batch outlasts its slowest possible sending (every attempt timing out,
+        ``concurrency`` at a time), so no other worker takes a delivery over meanwhile."""
         self._wake = asyncio.Event()
         self._client = httpx.AsyncClient(
             timeout=policy.timeout.total_seconds(),
@@ -90,13 +97,17 @@ class WebhookWorker:
             if not await repository.any_due(reading, now):
                 return WebhookStats(0, 0)
 
-        async def claim(session: AsyncSession) -> list[int]:
-            return await repository.claim(
-                session, now=now, lease=self.policy.lease, worker=self.name, limit=self._batch_size
+        async def claim(session: AsyncSession) -> list[service.Outgoing]:
+            return await service.claim_outgoing(
+                session=session,
+                worker=self.name,
+                lease=self.lease,
+                limit=self._batch_size,
+                now=now,
             )
 
         claimed = await UnitOfWork(self._db).run(claim)
-        results = await asyncio.gather(*(self._work(d) for d in claimed))
+        results = await asyncio.gather(*(self._work(outgoing) for outgoing in claimed))
         return WebhookStats(len(claimed), sum(results))
 
     async def drain(self, *, max_rounds: int = 1000) -> int:
@@ -109,26 +120,15 @@ class WebhookWorker:
                 break
         return total
 
-    async def _work(self, delivery_id: int) -> int:
+    async def _work(self, outgoing: service.Outgoing) -> int:
         async with self._slots:
             try:
-                return await self._send(delivery_id)
+                return await self._send(outgoing)
             except Exception:  # the claim stays; its lease runs out and it is sent again
-                log.exception("webhook_delivery_failed", delivery_id=delivery_id)
+                log.exception("webhook_delivery_failed", delivery_id=outgoing.delivery_id)
                 return 0
 
-    async def _send(self, delivery_id: int) -> int:
-        outgoing = await UnitOfWork(self._db).run(
-            lambda session: service.start_attempt(
-                session=session,
-                delivery_id=delivery_id,
-                worker=self.name,
-                lease=self.policy.lease,
-                now=self._clock(),
-            )
-        )
-        if outgoing is None:
-            return 0
+    async def _send(self, outgoing: service.Outgoing) -> int:
         result = await send_attempt(
             self._client, outgoing, allow_private=self.policy.allow_private, clock=self._clock
         )
