@@ -268,16 +268,8 @@ async def test_the_effect_is_exactly_once_at_a_deduplicating_receiver(
         await emit(ctx)
         # a worker claims and sends, then dies before recording: the lease runs out
         async with ctx.db.transaction() as session:
-            [claimed] = await repository.claim(
-                session, now=clock(), lease=worker.lease, worker="dead", limit=5
-            )
-        async with ctx.db.transaction() as session:
-            outgoing = await service.start_attempt(
-                session=session,
-                delivery_id=claimed,
-                worker="dead",
-                lease=worker.lease,
-                now=clock(),
+            [outgoing] = await service.claim_outgoing(
+                session=session, worker="dead", lease=worker.lease, limit=5, now=clock()
             )
         assert outgoing is not None
         import httpx

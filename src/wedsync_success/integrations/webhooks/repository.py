@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy import ColumnElement, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wedsync_success.db.upsert import dialect_insert
@@ -92,11 +92,6 @@ async def delivery(
     return await session.get(
         WebhookDelivery, delivery_id, with_for_update=for_update, populate_existing=True
     )
-
-
-async def add_attempt(session: AsyncSession, attempt: WebhookAttempt) -> None:
-    session.add(attempt)
-    await session.flush()
 
 
 async def attempts(session: AsyncSession, delivery_id: int) -> list[WebhookAttempt]:
@@ -243,3 +238,52 @@ async def delivered_event_ids(
         )
     )
     return set(rows)
+
+
+async def with_endpoints(
+    session: AsyncSession, delivery_ids: Sequence[int]
+) -> list[tuple[WebhookDelivery, WebhookEndpoint]]:
+    """The deliveries and their endpoints, in one query."""
+    if not delivery_ids:
+        return []
+    rows = await session.execute(
+        select(WebhookDelivery, WebhookEndpoint)
+        .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+        .where(WebhookDelivery.id.in_(list(delivery_ids)))
+        .order_by(WebhookDelivery.due_at, WebhookDelivery.id)
+    )
+    return [(delivery, endpoint) for delivery, endpoint in rows]
+
+
+async def hold(session: AsyncSession, delivery_ids: Sequence[int]) -> None:
+    if delivery_ids:
+        await session.execute(
+            update(WebhookDelivery)
+            .where(WebhookDelivery.id.in_(list(delivery_ids)))
+            .values(state=DeliveryState.HELD, lease_until=None, claimed_by=None)
+        )
+
+
+async def claimed_by(
+    session: AsyncSession, delivery_ids: Sequence[int], worker: str
+) -> dict[int, WebhookDelivery]:
+    """Those of ``delivery_ids`` still being sent by ``worker`` (locked on PostgreSQL)."""
+    if not delivery_ids:
+        return {}
+    rows = await session.scalars(
+        select(WebhookDelivery)
+        .where(
+            WebhookDelivery.id.in_(list(delivery_ids)),
+            WebhookDelivery.state == DeliveryState.SENDING,
+            WebhookDelivery.claimed_by == worker,
+        )
+        .order_by(WebhookDelivery.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return {d.id: d for d in rows}
+
+
+async def add_attempts(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        await session.execute(insert(WebhookAttempt), list(rows))

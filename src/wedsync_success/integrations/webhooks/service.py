@@ -20,7 +20,6 @@ from wedsync_success.events.types import SuccessEvent, SuccessEventType
 from wedsync_success.integrations.webhooks import repository
 from wedsync_success.integrations.webhooks.models import (
     DeliveryState,
-    WebhookAttempt,
     WebhookDelivery,
     WebhookEndpoint,
 )
@@ -334,27 +333,19 @@ def encode_body(body: dict[str, Any]) -> str:
     return json.dumps(body, separators=(",", ":"), allow_nan=False)
 
 
-async def start_attempt(
-    *, session: AsyncSession, delivery_id: int, worker: str, lease: timedelta, now: datetime
-) -> Outgoing | None:
-    """What ``worker`` should send for the delivery it claimed (None: nothing — another
-    worker took it over, or its endpoint was disabled, which holds it). The lease starts
-    again here, so it covers the whole send."""
-    delivery = await repository.delivery(session, delivery_id, for_update=True)
-    if delivery is None or delivery.state != DeliveryState.SENDING:
-        return None
-    if delivery.claimed_by != worker:
-        return None
-    endpoint = await repository.endpoint(session, delivery.endpoint_id)
-    if endpoint is None:
-        return None
-    if not endpoint.enabled:
-        delivery.state = DeliveryState.HELD
-        delivery.lease_until = None
-        delivery.claimed_by = None
-        await session.flush()
-        return None
-    delivery.lease_until = now + lease
+async def claim_outgoing(
+    *, session: AsyncSession, worker: str, lease: timedelta, limit: int, now: datetime
+) -> list[Outgoing]:
+    """Claim up to ``limit`` due deliveries for ``worker`` and say what to send for each,
+    in one transaction and a handful of statements. A delivery whose endpoint is disabled
+    is held instead."""
+    claimed = await repository.claim(session, now=now, lease=lease, worker=worker, limit=limit)
+    rows = await repository.with_endpoints(session, claimed)
+    await repository.hold(session, [d.id for d, e in rows if not e.enabled])
+    return [_outgoing(d, e, now) for d, e in rows if e.enabled]
+
+
+def _outgoing(delivery: WebhookDelivery, endpoint: WebhookEndpoint, now: datetime) -> Outgoing:
     live = [endpoint.secret]
     if (
         endpoint.previous_secret is not None
@@ -362,7 +353,6 @@ async def start_attempt(
         and endpoint.previous_secret_expires_at > now
     ):
         live.append(endpoint.previous_secret)
-    await session.flush()
     return Outgoing(
         delivery_id=delivery.id,
         endpoint_id=endpoint.id,
@@ -374,70 +364,57 @@ async def start_attempt(
     )
 
 
-async def claim_outgoing(
-    *, session: AsyncSession, worker: str, lease: timedelta, limit: int, now: datetime
-) -> list[Outgoing]:
-    """Claim up to ``limit`` due deliveries for ``worker`` and prepare them, in one
-    transaction (one write per batch, not per delivery)."""
-    claimed = await repository.claim(session, now=now, lease=lease, worker=worker, limit=limit)
-    prepared = [
-        await start_attempt(
-            session=session, delivery_id=delivery_id, worker=worker, lease=lease, now=now
-        )
-        for delivery_id in claimed
-    ]
-    return [p for p in prepared if p is not None]
-
-
-async def record_attempt(
+async def record_attempts(
     *,
     session: AsyncSession,
-    outgoing: Outgoing,
-    result: AttemptResult,
+    results: Sequence[tuple[Outgoing, AttemptResult]],
     worker: str,
     policy: DeliveryPolicy,
     rng: random.Random,
     now: datetime,
-) -> DeliveryState | None:
-    """Log the attempt and decide what comes next: delivered; held (410 Gone, or sustained
-    failure disabled the endpoint); retried with backoff; or failed once the retry window
-    is spent. None when another worker had taken the delivery over."""
-    delivery = await repository.delivery(session, outgoing.delivery_id, for_update=True)
-    if delivery is None or delivery.state != DeliveryState.SENDING:
-        return None
-    if delivery.claimed_by != worker:
-        return None
-    await repository.add_attempt(
+) -> dict[int, DeliveryState]:
+    """Log a batch of attempts and decide what comes next for each delivery: delivered;
+    held (410 Gone, or sustained failure disabled its endpoint); retried with backoff; or
+    failed once the retry window is spent. Deliveries another worker had taken over are
+    left alone (absent from the answer).
+
+    Per endpoint: any success in the batch means it is not failing; with none, the first
+    failure since the last success is noted, and the endpoint is disabled once that is
+    ``policy.disable_after`` old. A 410 disables it whatever else happened.
+    """
+    found = await repository.claimed_by(session, [o.delivery_id for o, _ in results], worker)
+    mine = [(o, r, found[o.delivery_id]) for o, r in results if o.delivery_id in found]
+    await repository.add_attempts(
         session,
-        WebhookAttempt(
-            delivery_id=delivery.id,
-            attempt_no=outgoing.attempt_no,
-            started_at=result.started_at,
-            duration_ms=result.duration_ms,
-            status_code=result.status_code,
-            response_snippet=result.response_snippet,
-            error=result.error,
-            worker=worker,
-        ),
+        [
+            {
+                "delivery_id": o.delivery_id,
+                "attempt_no": o.attempt_no,
+                "started_at": r.started_at,
+                "duration_ms": r.duration_ms,
+                "status_code": r.status_code,
+                "response_snippet": r.response_snippet,
+                "error": r.error,
+                "worker": worker,
+            }
+            for o, r, _ in mine
+        ],
     )
-    delivery.attempts = outgoing.attempt_no
-    delivery.last_status_code = result.status_code
-    delivery.last_error = result.error
-    delivery.lease_until = None
-    delivery.claimed_by = None
-    if result.succeeded:
-        delivery.state = DeliveryState.DELIVERED
-        delivery.delivered_at = now
-        await repository.mark_healthy(session, endpoint_id=delivery.endpoint_id)
-    elif result.status_code == 410:
-        await _disable(session, delivery, reason="the endpoint answered 410 Gone", now=now)
-    else:
-        failing_since = await repository.mark_failing(
-            session, endpoint_id=delivery.endpoint_id, now=result.started_at
-        )
-        if failing_since is not None and now - failing_since >= policy.disable_after:
-            reason = f"every attempt failed since {failing_since.isoformat()}"
-            await _disable(session, delivery, reason=reason, now=now)
+    disabled = await _endpoint_health(
+        session, [(o.endpoint_id, r) for o, r, _ in mine], policy, now
+    )
+    states: dict[int, DeliveryState] = {}
+    for outgoing, result, delivery in mine:
+        delivery.attempts = outgoing.attempt_no
+        delivery.last_status_code = result.status_code
+        delivery.last_error = result.error
+        delivery.lease_until = None
+        delivery.claimed_by = None
+        if result.succeeded:
+            delivery.state = DeliveryState.DELIVERED
+            delivery.delivered_at = now
+        elif outgoing.endpoint_id in disabled:
+            delivery.state = DeliveryState.HELD
         else:
             due = next_attempt(
                 attempts=delivery.attempts,
@@ -447,20 +424,38 @@ async def record_attempt(
                 rng=rng,
                 floor=result.retry_after,
             )
-            if due is None:
-                delivery.state = DeliveryState.FAILED
-            else:
-                delivery.state = DeliveryState.PENDING
-                delivery.due_at = due
+            delivery.state = DeliveryState.FAILED if due is None else DeliveryState.PENDING
+            delivery.due_at = due or delivery.due_at
+        states[delivery.id] = DeliveryState(delivery.state)
     await session.flush()
-    return DeliveryState(delivery.state)
+    for endpoint_id in disabled:  # what else was queued for them waits for a replay
+        await repository.hold_pending(session, endpoint_id=endpoint_id)
+    return states
 
 
-async def _disable(
-    session: AsyncSession, delivery: WebhookDelivery, *, reason: str, now: datetime
-) -> None:
-    """Disable the delivery's endpoint and hold this delivery and everything queued."""
-    await repository.disable(session, endpoint_id=delivery.endpoint_id, reason=reason, now=now)
-    delivery.state = DeliveryState.HELD
-    await session.flush()
-    await repository.hold_pending(session, endpoint_id=delivery.endpoint_id)
+async def _endpoint_health(
+    session: AsyncSession,
+    outcomes: Sequence[tuple[uuid.UUID, AttemptResult]],
+    policy: DeliveryPolicy,
+    now: datetime,
+) -> set[uuid.UUID]:
+    """Note each endpoint's successes and failures; returns the endpoints disabled now."""
+    by_endpoint: dict[uuid.UUID, list[AttemptResult]] = {}
+    for endpoint_id, result in outcomes:
+        by_endpoint.setdefault(endpoint_id, []).append(result)
+    disabled: set[uuid.UUID] = set()
+    for endpoint_id, results in sorted(by_endpoint.items()):
+        if any(r.status_code == 410 for r in results):
+            reason = "the endpoint answered 410 Gone"
+        elif any(r.succeeded for r in results):
+            await repository.mark_healthy(session, endpoint_id=endpoint_id)
+            continue
+        else:
+            first = min(r.started_at for r in results)
+            since = await repository.mark_failing(session, endpoint_id=endpoint_id, now=first)
+            if since is None or now - since < policy.disable_after:
+                continue
+            reason = f"every attempt failed since {since.isoformat()}"
+        await repository.disable(session, endpoint_id=endpoint_id, reason=reason, now=now)
+        disabled.add(endpoint_id)
+    return disabled

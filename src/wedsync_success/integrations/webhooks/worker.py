@@ -11,6 +11,7 @@ the delivery to be claimed again once its lease runs out, and sent again under t
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import math
 import random
@@ -107,8 +108,26 @@ class WebhookWorker:
             )
 
         claimed = await UnitOfWork(self._db).run(claim)
-        results = await asyncio.gather(*(self._work(outgoing) for outgoing in claimed))
-        return WebhookStats(len(claimed), sum(results))
+        if not claimed:
+            return WebhookStats(0, 0)
+        sent = await asyncio.gather(*(self._send(outgoing) for outgoing in claimed))
+        results = [(o, r) for o, r in zip(claimed, sent, strict=True) if r is not None]
+        states = await UnitOfWork(self._db).run(
+            lambda session: service.record_attempts(
+                session=session,
+                results=results,
+                worker=self.name,
+                policy=self.policy,
+                rng=self._rng,
+                now=self._clock(),
+            )
+        )
+        outcomes = collections.Counter(
+            str(states.get(o.delivery_id, "superseded")) for o, _ in results
+        )
+        for outcome, count in outcomes.items():
+            ATTEMPTS.labels(outcome=outcome).inc(count)
+        return WebhookStats(len(claimed), outcomes["delivered"])
 
     async def drain(self, *, max_rounds: int = 1000) -> int:
         """Send until nothing is due now; returns how many were delivered."""
@@ -120,32 +139,22 @@ class WebhookWorker:
                 break
         return total
 
-    async def _work(self, outgoing: service.Outgoing) -> int:
+    async def _send(self, outgoing: service.Outgoing) -> service.AttemptResult | None:
+        """One attempt, ``concurrency`` at a time; None if it broke (the claim stays, its
+        lease runs out and the delivery is sent again)."""
         async with self._slots:
             try:
-                return await self._send(outgoing)
-            except Exception:  # the claim stays; its lease runs out and it is sent again
+                result = await send_attempt(
+                    self._client,
+                    outgoing,
+                    allow_private=self.policy.allow_private,
+                    clock=self._clock,
+                )
+            except Exception:
                 log.exception("webhook_delivery_failed", delivery_id=outgoing.delivery_id)
-                return 0
-
-    async def _send(self, outgoing: service.Outgoing) -> int:
-        result = await send_attempt(
-            self._client, outgoing, allow_private=self.policy.allow_private, clock=self._clock
-        )
+                return None
         ATTEMPT_SECONDS.observe(result.duration_ms / 1000)
-        state = await UnitOfWork(self._db).run(
-            lambda session: service.record_attempt(
-                session=session,
-                outgoing=outgoing,
-                result=result,
-                worker=self.name,
-                policy=self.policy,
-                rng=self._rng,
-                now=self._clock(),
-            )
-        )
-        ATTEMPTS.labels(outcome=str(state) if state else "superseded").inc()
-        return 1 if state == "delivered" else 0
+        return result
 
     async def run(self, stop: asyncio.Event, *, interval: float) -> None:
         """Send due deliveries until ``stop`` is set, waking on :meth:`notify`, when the
