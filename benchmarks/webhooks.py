@@ -93,6 +93,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # the default 5 refuses connections under a burst
 
     def __init__(self, arrivals: Arrivals) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
