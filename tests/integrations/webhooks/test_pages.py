@@ -74,6 +74,12 @@ async def test_an_admin_adds_disables_enables_and_replays(
             log = await page.get(f"/webhooks?endpoint={endpoint_id.group(1)}")
             delivery = re.search(r'action="/webhooks/deliveries/(\d+)/resend"', log.text)
             assert delivery is not None
+            detail = await page.get(f"/webhooks/deliveries/{delivery.group(1)}")
+            assert detail.status_code == 200
+            assert "Zoë" in detail.text
+            assert "<td>1</td>" in detail.text  # one attempt row, numbered
+            missing = await page.get("/webhooks/deliveries/999999")
+            assert missing.status_code == 404
             resent = await page.post(
                 f"/webhooks/deliveries/{delivery.group(1)}/resend", data={"csrf": token}
             )

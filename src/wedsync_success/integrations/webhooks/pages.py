@@ -7,6 +7,7 @@ the page that answers the form (never stored in the session cookie), once.
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime
 from typing import Annotated, Any
@@ -20,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from wedsync_success.access.models import TeamRole, TeamUser
 from wedsync_success.integrations.webhooks import repository, service
 from wedsync_success.integrations.webhooks.schemas import EVENT_TYPES, EndpointIn, EndpointPatch
-from wedsync_success.kit.errors import Forbidden, WedSyncError
+from wedsync_success.kit.errors import Forbidden, NotFound, WedSyncError
 from wedsync_success.web.deps import ContextDep, SessionDep, UnitOfWorkDep
 from wedsync_success.web.rendering import flash, render
 from wedsync_success.web.session import CurrentUser, check_csrf
@@ -190,6 +191,25 @@ def _patch(action: str, url: str, description: str, event_type: list[str]) -> En
         description=description,
         event_types=event_type or None,
         all_event_types=not event_type,
+    )
+
+
+@router.get("/webhooks/deliveries/{delivery_id}")
+async def delivery_page(
+    request: Request, delivery_id: int, session: SessionDep, user: AdminUser
+) -> Response:
+    """One delivery: its body and every attempt (status, duration, answer, error)."""
+    delivery = await repository.delivery(session, delivery_id)
+    if delivery is None:
+        raise NotFound(f"No webhook delivery {delivery_id}")
+    return render(
+        request,
+        "webhook_delivery.html",
+        user=user,
+        page="webhooks",
+        delivery=delivery,
+        body=json.dumps(delivery.body, indent=2, ensure_ascii=False),
+        attempts=await repository.attempts(session, delivery_id),
     )
 
 
