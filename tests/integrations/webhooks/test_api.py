@@ -81,7 +81,13 @@ async def test_invalid_endpoints_are_refused_naming_the_field(
 async def test_private_urls_are_refused_unless_allowed(
     client: httpx.AsyncClient, ctx: AppContext
 ) -> None:
+    created = await create(client, url="http://127.0.0.1:9/hooks")  # while allowed
     ctx.webhooks.policy = dataclasses.replace(ctx.webhooks.policy, allow_private=False)
+    moved = await client.patch(
+        f"{BASE}/endpoints/{created['id']}", json={"url": "http://10.0.0.7/hooks"}
+    )
+    assert moved.status_code == 422
+    assert moved.json()["error"]["details"][0]["field"] == "url"
     for url in ("http://127.0.0.1/hooks", "http://169.254.169.254/latest", "http://[::1]/"):
         response = await client.post(f"{BASE}/endpoints", json={"url": url})
         assert response.status_code == 422
