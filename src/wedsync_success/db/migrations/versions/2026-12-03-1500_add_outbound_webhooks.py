@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 import wedsync_success.db.types
 
 revision: str = "0022"
-down_revision: str | None = "0015"
+down_revision: str | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
