@@ -1,7 +1,7 @@
 """add outbound webhooks: endpoints, deliveries, attempts
 
 Revision ID: 0022
-Revises: 0015
+Revises: 0017
 Create Date: 2026-12-03 14:58:36.884764
 """
 
