@@ -24,7 +24,7 @@ from wedsync_success.events.outbox import enqueue
 from wedsync_success.events.types import NewEvent, SuccessEventType
 from wedsync_success.health.service import RecomputeSummary, recompute
 from wedsync_success.milestones.service import detect
-from wedsync_success.suppliers.service import apply_subscription_events
+from wedsync_success.suppliers.subscription_events import apply_subscription_events
 
 
 async def ingest(
@@ -54,12 +54,10 @@ async def store(*, session: AsyncSession, ctx: AppContext, items: Sequence[Any])
         session=session, items=items, now=now, max_batch_size=ctx.settings.max_batch_size
     )
     if stored.subscription_events:
-        await apply_subscription_events(session=session, events=stored.subscription_events)
-        await reprice_churn(
-            session=session,
-            ctx=ctx,
-            supplier_ids=[e.supplier_id for e in stored.subscription_events if e.supplier_id],
+        changed = await apply_subscription_events(
+            session=session, events=stored.subscription_events, now=now
         )
+        await reprice_churn(session=session, ctx=ctx, supplier_ids=changed)
     if stored.result.accepted:
         await feature_store.apply_batch(session, stored.batch_id)
         await announce_payment_failures(session=session, batch_id=stored.batch_id, now=now)

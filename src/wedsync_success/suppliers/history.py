@@ -4,7 +4,7 @@ current subscription derived again (rules in :mod:`suppliers.periods`)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +20,6 @@ from wedsync_success.suppliers.periods import (
     current_subscription,
     incoming,
     overlap_of,
-    period_of,
 )
 
 
@@ -51,17 +50,15 @@ async def import_periods(
         session, [item.supplier_external_id for _, item in valid]
     )
     await lock_suppliers(session, list(ids.values()))
-    stored = {
-        sid: [period_of(row) for row in rows]
-        for sid, rows in (await repository.periods_of(session, list(ids.values()))).items()
-    }
+    history = await repository.history_of(session, list(ids.values()))
+    stored = {sid: [p for _, p in rows] for sid, rows in history.periods.items()}
     accepted: list[tuple[uuid.UUID, PeriodIn]] = []
     batch: dict[uuid.UUID, list[tuple[int, Period]]] = {}
     updated = 0
     for index, item in valid:
         sid = ids.get(item.supplier_external_id)
         key = item.supplier_external_id
-        if sid is None:
+        if sid is None or sid not in history.statuses:  # not there, or deleted since
             reason = "no supplier has this external id"
             rejected.append(
                 RejectedItem(index=index, key=key, field="supplier_external_id", reason=reason)
@@ -96,7 +93,17 @@ async def import_periods(
     touched = sorted({sid for sid, _ in accepted})
     if accepted:
         await repository.upsert_periods(session, _columns(accepted, now))
-        await _derive(session, touched, now)
+        # The history after the upsert, without reading it again: the stored periods, each
+        # replaced by the batch's period of the same plan and start.
+        merged = {sid: {(p.plan, p.starts_at): p for p in stored.get(sid, [])} for sid in touched}
+        for sid in touched:
+            merged[sid].update({(p.plan, p.starts_at): p for _, p in batch[sid]})
+        await derive_subscriptions(
+            session,
+            {sid: list(merged[sid].values()) for sid in touched},
+            statuses=history.statuses,
+            now=now,
+        )
     return PeriodBatchResult(
         created=len(accepted) - updated,
         updated=updated,
@@ -121,15 +128,20 @@ def _columns(accepted: Sequence[tuple[uuid.UUID, PeriodIn]], now: datetime) -> d
     }
 
 
-async def _derive(session: AsyncSession, supplier_ids: Sequence[uuid.UUID], now: datetime) -> None:
-    """Write each supplier's current subscription as its periods say it is at ``now``."""
-    periods = await repository.periods_of(session, supplier_ids)
-    statuses = await repository.statuses_of(session, supplier_ids)
+async def derive_subscriptions(
+    session: AsyncSession,
+    history: Mapping[uuid.UUID, Sequence[Period]],
+    *,
+    statuses: Mapping[uuid.UUID, str],
+    now: datetime,
+) -> dict[uuid.UUID, str]:
+    """Write each supplier's current subscription as its periods (``history``) say it is at
+    ``now`` (one statement), keeping a trialing or past-due status of ``statuses``; returns
+    the status derived for each supplier whose history has begun."""
     rows = []
-    for sid in supplier_ids:
-        current = current_subscription(
-            [period_of(p) for p in periods.get(sid, [])], at=now, status_now=statuses[sid]
-        )
+    for sid in sorted(history):
+        current = current_subscription(history[sid], at=now, status_now=statuses[sid])
         if current is not None:
             rows.append({"id": sid, **current.as_row()})
     await repository.set_subscriptions(session, rows)
+    return {row["id"]: row["subscription_status"] for row in rows}

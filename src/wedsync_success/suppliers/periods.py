@@ -177,6 +177,7 @@ def _coverage_start(begun: Sequence[Period], at: datetime) -> datetime:
 
 
 def period_of(row: Any) -> Period:
+    """A stored period (an ORM row, or any object with its columns) as the rules read it."""
     return Period(
         plan=row.plan,
         starts_at=row.starts_at,

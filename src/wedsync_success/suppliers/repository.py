@@ -22,6 +22,7 @@ from wedsync_success.suppliers.models import (
     SupplierUser,
 )
 from wedsync_success.suppliers.names import after_prefix, first_word, name_key, name_words
+from wedsync_success.suppliers.periods import Period
 from wedsync_success.suppliers.schemas import SUPPLIER_FIELDS
 from wedsync_success.suppliers.subscriptions import active_at
 
@@ -585,19 +586,42 @@ async def names_of(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid
     return {sid: name for sid, name in rows}
 
 
-async def periods_of(
-    session: AsyncSession, supplier_ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, list[SubscriptionPeriod]]:
-    """Every subscription period of ``supplier_ids``, by supplier, oldest first (one query)."""
+@dataclass(frozen=True)
+class History:
+    """Suppliers' statuses and their stored periods (by id), as the history writers read them."""
+
+    statuses: dict[uuid.UUID, str]
+    periods: dict[uuid.UUID, list[tuple[int, Period]]]
+
+
+async def history_of(session: AsyncSession, supplier_ids: Sequence[uuid.UUID]) -> History:
+    """The status and every subscription period of the suppliers of ``supplier_ids`` that
+    exist, oldest period first (one query: the suppliers joined to their periods)."""
+    found = History(statuses={}, periods={})
     if not supplier_ids:
-        return {}
-    p = SubscriptionPeriod
-    found: dict[uuid.UUID, list[SubscriptionPeriod]] = {}
-    rows = await session.scalars(
-        select(p).where(p.supplier_id.in_(sorted(set(supplier_ids)))).order_by(p.starts_at, p.id)
+        return found
+    s, p = Supplier, SubscriptionPeriod
+    rows = await session.execute(
+        select(
+            s.id,
+            s.subscription_status,
+            p.id,
+            p.plan,
+            p.starts_at,
+            p.ends_at,
+            p.mrr_minor,
+            p.discount_minor,
+            p.currency,
+        )
+        .outerjoin(p, p.supplier_id == s.id)
+        .where(s.id.in_(sorted(set(supplier_ids))))
+        .order_by(s.id, p.starts_at, p.id)
     )
-    for period in rows:
-        found.setdefault(period.supplier_id, []).append(period)
+    for sid, status, pid, plan, starts, ends, mrr, discount, currency in rows:
+        found.statuses[sid] = status
+        mine = found.periods.setdefault(sid, [])
+        if pid is not None:
+            mine.append((pid, Period(plan, starts, ends, mrr, discount, currency)))
     return found
 
 
@@ -612,16 +636,64 @@ async def upsert_periods(session: AsyncSession, columns: dict[str, list[Any]]) -
     )
 
 
-async def statuses_of(
-    session: AsyncSession, supplier_ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, str]:
-    rows = await session.execute(
-        select(Supplier.id, Supplier.subscription_status).where(Supplier.id.in_(list(supplier_ids)))
-    )
-    return {sid: status for sid, status in rows}
-
-
 async def set_subscriptions(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
     """Write each supplier's derived subscription (rows with ``id`` and the fields)."""
     if rows:
         await session.execute(update(Supplier), list(rows))
+
+
+@dataclass(frozen=True)
+class SubscriptionRow:
+    """What the supplier row says of its subscription (the history's starting point)."""
+
+    status: str
+    plan_tier: str
+    mrr_minor: int
+    currency: str
+    started_at: datetime
+    ended_at: datetime | None
+
+
+async def subscription_rows(
+    session: AsyncSession, supplier_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, SubscriptionRow]:
+    """The subscription fields of the suppliers of ``supplier_ids`` that exist (one query)."""
+    if not supplier_ids:
+        return {}
+    s = Supplier
+    rows = await session.execute(
+        select(
+            s.id,
+            s.subscription_status,
+            s.plan_tier,
+            s.mrr_minor,
+            s.currency,
+            s.subscription_started_at,
+            s.subscription_ended_at,
+        ).where(s.id.in_(sorted(set(supplier_ids))))
+    )
+    return {row[0]: SubscriptionRow(*row[1:]) for row in rows}
+
+
+async def delete_periods(session: AsyncSession, period_ids: Sequence[int]) -> None:
+    if period_ids:
+        await session.execute(
+            delete(SubscriptionPeriod).where(SubscriptionPeriod.id.in_(period_ids))
+        )
+
+
+async def end_periods(session: AsyncSession, ends: Sequence[tuple[int, datetime]]) -> None:
+    """Set the end of each period ``(id, ends_at)`` names (one statement)."""
+    if ends:
+        await session.execute(
+            update(SubscriptionPeriod), [{"id": pid, "ends_at": at} for pid, at in ends]
+        )
+
+
+async def set_cancellation_reasons(
+    session: AsyncSession, reasons: Sequence[tuple[uuid.UUID, str | None]]
+) -> None:
+    if reasons:
+        await session.execute(
+            update(Supplier), [{"id": sid, "cancellation_reason": r} for sid, r in reasons]
+        )

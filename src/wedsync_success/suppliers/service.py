@@ -7,19 +7,17 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wedsync_success.access import repository as access_repository
-from wedsync_success.activity.schemas import EventIn
 from wedsync_success.churn.models import SupplierChurnCurrent
 from wedsync_success.db.locks import lock_suppliers
 from wedsync_success.kit.batch import RejectedItem, validate_each
 from wedsync_success.kit.errors import NotFound, PayloadTooLarge, ValidationFailed
-from wedsync_success.kit.limits import MAX_AMOUNT_MINOR, safe_text
+from wedsync_success.kit.limits import safe_text
 from wedsync_success.kit.pagination import decode_cursor, encode_cursor
 from wedsync_success.suppliers import repository
-from wedsync_success.suppliers.models import PlanTier, SubscriptionStatus, Supplier
+from wedsync_success.suppliers.models import PlanTier, Supplier
 from wedsync_success.suppliers.repository import SORTS, SupplierFilters
 from wedsync_success.suppliers.schemas import (
     ChurnSummary,
@@ -359,58 +357,6 @@ def _churn_summary(current: SupplierChurnCurrent | None, currency: str) -> Churn
         expected_mrr_loss_minor=current.expected_mrr_loss_minor,
         expected_mrr_loss_currency=currency,
     )
-
-
-class SubscriptionChange(BaseModel):
-    """The properties of a ``subscription_changed`` event that update the subscription."""
-
-    plan_tier: PlanTier | None = None
-    mrr_minor: int | None = Field(default=None, ge=0, le=MAX_AMOUNT_MINOR)
-    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
-    status: SubscriptionStatus | None = None
-
-
-async def apply_subscription_events(*, session: AsyncSession, events: Sequence[EventIn]) -> None:
-    """Bring suppliers' subscriptions up to date from subscription events, oldest first.
-
-    ``subscription_cancelled`` ends the subscription (reason from ``properties.reason``);
-    ``subscription_changed`` applies whichever of plan_tier, mrr_minor, currency and status it
-    carries validly (a property that does not validate is ignored, the event is still stored).
-    """
-    for event in sorted(events, key=lambda e: e.occurred_at):
-        # Stored events have their supplier_id (an external id is looked up on ingest).
-        if event.supplier_id is None:
-            continue
-        supplier = await repository.get(session, event.supplier_id)
-        if supplier is None:
-            continue
-        if event.type == "subscription_cancelled":
-            reason = event.properties.get("reason")
-            supplier.subscription_status = SubscriptionStatus.CANCELLED
-            supplier.subscription_ended_at = event.occurred_at
-            supplier.cancellation_reason = str(reason)[:200] if reason else None
-            continue
-        fields = SubscriptionChange.model_fields
-        valid: dict[str, Any] = {}
-        for name in fields:
-            try:
-                valid |= SubscriptionChange.model_validate(
-                    {name: event.properties.get(name)}
-                ).model_dump(exclude_none=True)
-            except ValidationError:
-                continue
-        if "plan_tier" in valid:
-            supplier.plan_tier = valid["plan_tier"]
-        if "mrr_minor" in valid:
-            supplier.mrr_minor = valid["mrr_minor"]
-        if "currency" in valid:
-            supplier.currency = valid["currency"]
-        if "status" in valid:
-            supplier.subscription_status = valid["status"]
-            if valid["status"] != SubscriptionStatus.CANCELLED:
-                supplier.subscription_ended_at = None
-                supplier.cancellation_reason = None
-    await session.flush()
 
 
 async def left_out_of_priority(*, session: AsyncSession, current_only: bool) -> dict[str, int]:
