@@ -20,6 +20,7 @@ from rich.text import Text
 
 from wedsync_success.kit.cli import console, err_console, parse_zone, progress_bar
 from wedsync_success.kit.cli import run as _run
+from wedsync_success.kit.collector import bulk_job
 
 if TYPE_CHECKING:
     import uuid
@@ -130,7 +131,7 @@ async def run_import(
 
     report = ImportReport()
     touched: set[uuid.UUID] = set()
-    with progress_bar() as bar:
+    with bulk_job(), progress_bar() as bar:
         task = bar.add_task("lines", total=lines)
         try:
             for batch in batches:
