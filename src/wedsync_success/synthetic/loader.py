@@ -6,9 +6,11 @@ skipped: events go to ``activity_events`` as columns (:func:`db.bulk.upsert_colu
 chunks that each carry one ``batch_id``. Everything after the insert is the real path's own
 code: the rollups and totals are folded from the chunk's ``batch_id`` by the same set-based
 statements as an API batch. It loads an empty database (the demo's): the churn feature
-store does not exist yet, so there is nothing to keep current on the way. The subscription
-events are not applied to the suppliers one by one: the suppliers are loaded in
-their end-of-window state, which is what applying them gives. Failed charges of the last
+store does not exist yet, so there is nothing to keep current on the way. The suppliers are
+loaded in their end-of-window state; their subscription events are then written into the
+subscription history by the API path's own code
+(:func:`suppliers.subscription_events.apply_subscription_events`), which derives the same
+state from it. Failed charges of the last
 week announce themselves (``pipeline.announce_payment_failures``) as on the API path. The
 tests load a small
 population both ways and compare every table. The simulated history of the at-risk rescue
@@ -27,12 +29,15 @@ from typing import Any
 import numpy as np
 
 from wedsync_success.activity import repository as activity
+from wedsync_success.activity.schemas import SUBSCRIPTION_EVENT_TYPES, EventIn
 from wedsync_success.context import AppContext
 from wedsync_success.db.bulk import upsert_columns
+from wedsync_success.db.locks import lock_suppliers
 from wedsync_success.interventions.channels.base import Category
 from wedsync_success.interventions.models import Arm, DeliveryStatus, Intervention, PlaybookRun
 from wedsync_success.pipeline import announce_payment_failures
 from wedsync_success.suppliers.service import upsert_batch
+from wedsync_success.suppliers.subscription_events import apply_subscription_events
 from wedsync_success.synthetic.catalog import EVENT_TYPE_NAMES, properties
 from wedsync_success.synthetic.model import OutreachColumns, Population
 
@@ -236,6 +241,23 @@ async def load_suppliers(ctx: AppContext, population: Population, *, progress: P
     return total
 
 
+async def load_subscription_history(
+    ctx: AppContext, population: Population, *, chunk: int = EVENT_CHUNK
+) -> None:
+    """Write the population's subscription events into the history, in time order as the
+    API path receives them (``chunk`` events per transaction)."""
+    events = population.events
+    wanted = np.flatnonzero(np.isin(events.event_type, sorted(SUBSCRIPTION_EVENT_TYPES)))
+    for start in range(0, len(wanted), chunk):
+        items = [
+            EventIn.model_validate(events.records(int(i), int(i) + 1, population.suppliers)[0])
+            for i in wanted[start : start + chunk]
+        ]
+        async with ctx.db.transaction() as session:
+            await lock_suppliers(session, {e.supplier_id for e in items if e.supplier_id})
+            await apply_subscription_events(session=session, events=items, now=ctx.clock())
+
+
 async def load_population(
     ctx: AppContext, population: Population, *, progress: Progress, chunk: int = EVENT_CHUNK
 ) -> LoadSummary:
@@ -261,5 +283,6 @@ async def load_population(
                 await announce_payment_failures(session=session, batch_id=batch_id, now=now)
         stored += inserted
         progress("events", stop, size)
+    await load_subscription_history(ctx, population, chunk=chunk)
     runs, messages = await load_outreach(ctx, population)
     return LoadSummary(suppliers=total, events=stored, runs=runs, messages=messages)
