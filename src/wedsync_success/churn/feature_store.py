@@ -76,7 +76,7 @@ def _back(prefix: str, n: int) -> Any:
 
 def _contribution(w: StoredWindow, src: _Source, prefix: str) -> Any:
     """What one source row adds to column ``w`` of a store whose day is ``{prefix}_back_0``."""
-    of_type = src.event_type.in_(w.types) if len(w.types) > 1 else src.event_type == w.types[0]
+    of_type = src.event_type == w.types[0] if len(w.types) == 1 else src.event_type.in_(w.types)
     if w.kind == "last":
         return case((and_(of_type, src.day <= _back(prefix, 0)), src.day))
     inside = and_(of_type, src.day > _back(prefix, w.end), src.day <= _back(prefix, w.start))

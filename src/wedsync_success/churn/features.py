@@ -27,17 +27,18 @@ import functools
 import operator
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Date, Uuid, and_, bindparam, case, func, select
+from sqlalchemy import Date, Uuid, and_, bindparam, case, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wedsync_success.activity.models import ActivityEvent, DailyRollup, SupplierEventTotal
-from wedsync_success.churn import feature_store
+from wedsync_success.churn import feature_store, generic
+from wedsync_success.churn.generic import EventFeatures
 from wedsync_success.churn.models import activity_windows
 from wedsync_success.churn.windows import (
     INTERNAL_AGGREGATES,
@@ -100,11 +101,14 @@ class FeatureSpec:
     milestone_keys: tuple[str, ...]
     milestone_names: tuple[str, ...] = ()
     """Display names of the milestones, for explanations (same order as the keys)."""
+    events: EventFeatures = field(default_factory=EventFeatures)
+    """The event vocabulary of the generic per-type features (``churn.generic``)."""
 
     @property
     def names(self) -> tuple[str, ...]:
         rollup = tuple(a.name for a in ROLLUP_AGGREGATES if a.name not in INTERNAL_AGGREGATES)
-        return (*rollup, *DERIVED, *(f"days_to_{k}" for k in self.milestone_keys))
+        milestones = (f"days_to_{k}" for k in self.milestone_keys)
+        return (*rollup, *DERIVED, *milestones, *self.events.names)
 
     @property
     def categorical(self) -> dict[str, tuple[str, ...]]:
@@ -114,6 +118,7 @@ class FeatureSpec:
         return {
             "milestone_keys": list(self.milestone_keys),
             "milestone_names": list(self.milestone_names),
+            "events": self.events.to_json(),
         }
 
     @classmethod
@@ -121,6 +126,7 @@ class FeatureSpec:
         return cls(
             milestone_keys=tuple(data["milestone_keys"]),
             milestone_names=tuple(data.get("milestone_names", ())),
+            events=EventFeatures.from_json(data.get("events")),
         )
 
     @functools.cached_property
@@ -193,14 +199,14 @@ def _aggregate(agg: RollupAggregate) -> Any:
         case "sum":
             return func.coalesce(func.sum(case((inside, r.count), else_=0)), 0)
         case "days":
-            assert len(agg.types) == 1, "distinct days are counted for one event type"
+            assert len(agg.types) <= 1, "distinct days are counted for one event type"
             return func.coalesce(func.sum(case((inside, 1), else_=0)), 0)
         case "types":
             window = and_(r.day > _days_back(agg.end), r.day <= upper)
             flags = [
                 func.max(case((and_(window, r.event_type == t), 1), else_=0)) for t in agg.types
             ]
-            return functools.reduce(operator.add, flags)
+            return functools.reduce(operator.add, flags, literal(0))
         case "last":
             return func.max(case((inside, r.day)))
     raise ValueError(f"unknown aggregate kind {agg.kind}")
@@ -425,11 +431,26 @@ async def compute_features(
         else:
             few = len(changed) <= MAX_LISTED_IDS
             plan_changes = await load_plan_changes(session, changed if few else None)
-    return _frame(rows, spec=spec, as_of=as_of, plan_changes=plan_changes)
+    events = np.zeros((len(rows), 0))
+    if spec.events.event_types:
+        # Always from the rollups (the feature store keeps the domain windows only): the
+        # same definition for training, batch scoring and one supplier's prediction.
+        query = generic.generic_query(spec.events.event_types, supplier_ids is not None)
+        generic_params = generic.parameters(as_of)
+        if supplier_ids is not None:
+            generic_params["ids"] = params["ids"]
+        per_type = (await connection.execute(query, generic_params)).all()
+        events = generic.frame_values(per_type, [row[0] for row in rows], spec.events, as_of)
+    return _frame(rows, spec=spec, as_of=as_of, plan_changes=plan_changes, events=events)
 
 
 def _frame(
-    rows: Sequence[Any], *, spec: FeatureSpec, as_of: date, plan_changes: PlanChanges
+    rows: Sequence[Any],
+    *,
+    spec: FeatureSpec,
+    as_of: date,
+    plan_changes: PlanChanges,
+    events: FloatArray,
 ) -> FeatureFrame:
     """Turn the aggregation rows into the feature matrix (all columns at once)."""
     n_fixed = 5 + len(ROLLUP_AGGREGATES)
@@ -474,6 +495,8 @@ def _frame(
     values["milestones_reached"] = np.nan_to_num(num(cols[n_fixed]), nan=0.0)
     for i, key in enumerate(spec.milestone_keys):
         values[f"days_to_{key}"] = np.round(num(cols[n_fixed + 1 + i]), 2)
+    for j, name in enumerate(spec.events.names):
+        values[name] = events[:, j]
     names = spec.names
     matrix = np.column_stack([values[name] for name in names]) if n else np.zeros((0, len(names)))
     return FeatureFrame(

@@ -3,7 +3,13 @@
 A supplier is *eligible* at the cutoff instant ``C`` (midnight UTC after the ``as_of`` day)
 when it is active at ``C`` (:mod:`wedsync_success.suppliers.subscriptions`: its subscription
 started by ``C`` and ``subscription_ended_at`` is null or later than ``C``). Its *label* is
-whether the subscription ended in ``(C, C + horizon]``. A cutoff is usable for training or
+whether the subscription ended in ``(C, C + horizon]``.
+
+Where the supplier has subscription history (``subscription_periods``), that history
+decides instead (:func:`period_labels`): *active at t* means some period ``[start, end)``
+covers ``t``, and churned = active at ``C`` and not active at ``C + horizon``. A supplier
+who left and came back within the horizon has not churned; one whose history shows no
+period at ``C`` is not a customer there and gives no row. A cutoff is usable for training or
 validation only when that whole horizon lies inside the time churn is known for (``until``),
 otherwise "not churned yet" would be mistaken for "stayed".
 """
@@ -82,3 +88,32 @@ def align(
     pos = np.clip(np.searchsorted(keys, want), 0, keys.size - 1)
     result: FloatArray = np.where(keys[pos] == want, values[pos], np.nan)
     return result
+
+
+def period_labels(
+    history_keys: npt.NDArray[np.str_],
+    starts: FloatArray,
+    ends: FloatArray,
+    supplier_ids: Sequence[uuid.UUID],
+    as_of: date,
+    horizon_days: int,
+) -> tuple[BoolArray, BoolArray, BoolArray]:
+    """(has history, active at ``C``, active at ``C + horizon``) of each wanted supplier, from
+    its billed periods (NaN end = open): one pass over all periods, no loop per supplier."""
+    want = np.asarray([str(w) for w in supplier_ids], dtype=np.str_)
+    n = want.size
+    order = np.argsort(want)
+    pos = np.clip(np.searchsorted(want, history_keys, sorter=order), 0, max(n - 1, 0))
+    found = (want[order[pos]] == history_keys) if n else np.zeros(history_keys.size, np.bool_)
+    row = order[pos][found]
+    start, end = starts[found], ends[found]
+    cutoff = cutoff_seconds(as_of)
+    later = cutoff + horizon_days * DAY_SECONDS
+
+    def covering(moment: float) -> BoolArray:
+        covers = (start <= moment) & running_at_seconds(end, moment)
+        result: BoolArray = np.bincount(row[covers], minlength=n) > 0
+        return result
+
+    has: BoolArray = np.bincount(row, minlength=n) > 0
+    return has, covering(cutoff), covering(later)

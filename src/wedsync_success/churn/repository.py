@@ -34,7 +34,7 @@ from wedsync_success.health import repository as health_repository
 from wedsync_success.health.components import compute as compute_health
 from wedsync_success.health.config import HealthConfig
 from wedsync_success.kit.currency import Rates
-from wedsync_success.suppliers.models import Supplier
+from wedsync_success.suppliers.models import SubscriptionPeriod, Supplier
 from wedsync_success.suppliers.subscriptions import running_at
 
 FloatArray = npt.NDArray[np.float64]
@@ -45,6 +45,20 @@ async def data_span(session: AsyncSession) -> tuple[date | None, date | None]:
     r = DailyRollup
     first, last = (await session.execute(select(func.min(r.day), func.max(r.day)))).one()
     return as_date(first), as_date(last)
+
+
+async def event_type_volumes(session: AsyncSession, *, until: date) -> list[tuple[str, int]]:
+    """Every event type's rolled-up count on days up to ``until``, most frequent first
+    (ties by name): the candidates of the generic features' vocabulary."""
+    r = DailyRollup
+    total = func.sum(r.count)
+    query = (
+        select(r.event_type, total)
+        .where(r.day <= until)
+        .group_by(r.event_type)
+        .order_by(total.desc(), r.event_type)
+    )
+    return [(str(t), int(n)) for t, n in (await session.execute(query)).all()]
 
 
 async def subscriptions_known_until(session: AsyncSession) -> date | None:
@@ -81,6 +95,29 @@ async def subscription_ends(session: AsyncSession) -> SubscriptionEnds:
     )
     order = np.argsort(keys)
     return SubscriptionEnds(keys=keys[order], ended_seconds=ended[order])
+
+
+@dataclass(frozen=True)
+class PeriodHistory:
+    """Every billed subscription period (epoch seconds, NaN end = open), by supplier id."""
+
+    supplier_keys: npt.NDArray[np.str_]
+    starts: FloatArray
+    ends: FloatArray
+
+
+async def subscription_history(session: AsyncSession) -> PeriodHistory:
+    """All rows of ``subscription_periods``, read once per training run (labels of every
+    cutoff are then NumPy over them)."""
+    p = SubscriptionPeriod
+    rows = (await session.execute(select(p.supplier_id, p.starts_at, p.ends_at))).all()
+    return PeriodHistory(
+        supplier_keys=np.asarray([str(r[0]) for r in rows], dtype=np.str_),
+        starts=np.asarray([r[1].timestamp() for r in rows], dtype=np.float64),
+        ends=np.asarray(
+            [r[2].timestamp() if r[2] is not None else np.nan for r in rows], dtype=np.float64
+        ),
+    )
 
 
 async def health_scores(

@@ -32,7 +32,14 @@ from wedsync_success.churn.features import (
     cutoff_seconds,
     load_plan_changes,
 )
-from wedsync_success.churn.labels import DAY_SECONDS, align, churn_labels, training_cutoffs
+from wedsync_success.churn.generic import EventFeatures, informative_pairs, pair_values
+from wedsync_success.churn.labels import (
+    DAY_SECONDS,
+    align,
+    churn_labels,
+    period_labels,
+    training_cutoffs,
+)
 from wedsync_success.churn.prediction import PREDICTORS
 from wedsync_success.churn.registry import ModelVersion, Registry
 from wedsync_success.churn.report import render_report
@@ -43,6 +50,7 @@ from wedsync_success.churn.training import (
     logistic_baseline,
     train_model,
 )
+from wedsync_success.churn.windows import ROLES
 from wedsync_success.context import AppContext
 from wedsync_success.db.locks import lock_prediction_log
 from wedsync_success.kit.currency import Rates
@@ -80,6 +88,15 @@ class TrainOptions:
     promote: bool | None = None
     """True: make the new model active; None: only when no model is active yet and nothing
     in :func:`promotion.blockers` stands in the way."""
+    top_event_types: int = ROLES.generic.top_event_types
+    """Generic features for this many of the most frequent event types of the training
+    window (``defaults/event_roles.yaml``, ``generic``)."""
+    event_types: tuple[str, ...] = ROLES.generic.event_types
+    """Event types that always get generic features, however rare."""
+    ratios: tuple[tuple[str, str], ...] = ROLES.generic.ratios
+    """(numerator, denominator) event types whose 28-day ratio is a feature."""
+    auto_ratios: int = ROLES.generic.auto_ratios
+    """Plus this many ratios found most informative on the training rows."""
 
 
 @dataclass
@@ -109,11 +126,24 @@ def split_cutoffs(
     return train, test
 
 
-def feature_spec(ctx: AppContext) -> FeatureSpec:
+def feature_spec(ctx: AppContext, events: EventFeatures | None = None) -> FeatureSpec:
     return FeatureSpec(
         milestone_keys=tuple(m.key for m in ctx.milestones.milestones),
         milestone_names=tuple(m.name for m in ctx.milestones.milestones),
+        events=events or EventFeatures(),
     )
+
+
+def choose_vocabulary(volumes: Sequence[tuple[str, int]], options: TrainOptions) -> EventFeatures:
+    """The generic features' event types: the listed ones, the pairs' parts, then the most
+    frequent of ``volumes`` (the training window's counts) up to ``top_event_types``, never
+    an excluded type unless listed. Types listed but absent from the data are kept: they
+    give zeros, and the model learns nothing from them."""
+    listed = [*options.event_types, *(t for pair in options.ratios for t in pair)]
+    excluded = set(ROLES.generic.exclude) - set(listed)
+    frequent = [t for t, _ in volumes if t not in excluded][: options.top_event_types]
+    types = tuple(dict.fromkeys([*listed, *frequent]))
+    return EventFeatures(event_types=types, pairs=tuple(dict.fromkeys(options.ratios)))
 
 
 async def _training_rows(
@@ -127,20 +157,59 @@ async def _training_rows(
 ) -> _Rows:
     plan_changes = await load_plan_changes(session)
     ends = await repository.subscription_ends(session)
+    history = await repository.subscription_history(session)
     rows = _Rows()
     for i, cutoff in enumerate(cutoffs):
         frame = await compute_features(session, spec=spec, as_of=cutoff, plan_changes=plan_changes)
         ended = align(ends.keys, ends.ended_seconds, frame.supplier_ids)
+        labels = churn_labels(ended, cutoff, horizon_days)
+        # Subscription history, where a supplier has it, decides who churned (labels.py).
+        has, active, later = period_labels(
+            history.supplier_keys,
+            history.starts,
+            history.ends,
+            frame.supplier_ids,
+            cutoff,
+            horizon_days,
+        )
+        labels = np.where(has, active & ~later, labels)
+        keep = ~has | active
         keys, scores = await repository.health_scores(
             session, ctx.health, milestones_defined=len(ctx.milestones.milestones), as_of=cutoff
         )
-        rows.matrix.append(frame.matrix)
-        rows.labels.append(churn_labels(ended, cutoff, horizon_days))
-        rows.health.append(align(keys, scores, frame.supplier_ids))
-        rows.cutoff.append(np.full(len(frame), i, dtype=np.int64))
-        rows.ids.extend(str(s) for s in frame.supplier_ids)
+        rows.matrix.append(frame.matrix[keep])
+        rows.labels.append(labels[keep])
+        rows.health.append(align(keys, scores, frame.supplier_ids)[keep])
+        rows.cutoff.append(np.full(int(keep.sum()), i, dtype=np.int64))
+        rows.ids.extend(str(s) for s, k in zip(frame.supplier_ids, keep.tolist(), strict=True) if k)
         progress("features", i + 1, len(cutoffs))
     return rows
+
+
+def _with_found_ratios(
+    spec: FeatureSpec, x: FloatArray, y: BoolArray, in_train: BoolArray, limit: int
+) -> tuple[FeatureSpec, FloatArray]:
+    """Add the ``limit`` most informative ratios of the training rows (never the test rows)
+    to the spec, and their columns to ``x`` (the generic columns come last, ratios last of
+    all, so appending keeps the spec's column order)."""
+    events = spec.events
+    if limit <= 0 or len(events.event_types) < 2:
+        return spec, x
+    names = spec.names
+    counts = {
+        t: x[:, names.index(name)]
+        for name, f in events.features.items()
+        if f.kind == "28d"
+        for t in (f.event_type,)
+    }
+    found = informative_pairs(
+        {t: c[in_train] for t, c in counts.items()}, y[in_train], limit=limit, exclude=events.pairs
+    )
+    if not found:
+        return spec, x
+    wider = EventFeatures(event_types=events.event_types, pairs=(*events.pairs, *found))
+    new_spec = FeatureSpec(spec.milestone_keys, spec.milestone_names, wider)
+    return new_spec, np.column_stack([x, pair_values(counts, found)])
 
 
 def _health_baseline(
@@ -168,7 +237,6 @@ async def train_suppliers(
     model and promote it if asked, or automatically when none is active and it passed the
     gate (:mod:`promotion`)."""
     started = time.perf_counter()
-    spec = feature_spec(ctx)
     async with ctx.db.sessions() as session:
         first, last = await repository.data_span(session)
         if first is None or last is None:
@@ -204,6 +272,9 @@ async def train_suppliers(
                 details=[{"field": "test_cutoffs", "reason": "leaves no training window"}],
             )
         used = train_cuts + test_cuts
+        # The vocabulary is chosen on the training window only.
+        volumes = await repository.event_type_volumes(session, until=train_cuts[-1])
+        spec = feature_spec(ctx, choose_vocabulary(volumes, options))
         rows = await _training_rows(
             session,
             ctx,
@@ -220,6 +291,7 @@ async def train_suppliers(
     test = ~in_train
     held_out = holdout_mask(rows.ids)
     fit, calibration = in_train & ~held_out, in_train & held_out
+    spec, x = _with_found_ratios(spec, x, y, in_train, options.auto_ratios)
     names = list(spec.names)
     categorical = [names.index(n) for n in CATEGORICAL]
 

@@ -6,22 +6,22 @@ the same aggregates on ingest (``feature_store``) and its table (``models``).
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
+
+from wedsync_success.activity.roles import EventRoles, Role, load_event_roles
 
 LOOKBACK_DAYS = 180
 """The longest window read from the rollups; older activity never counts."""
 
-LOGIN: tuple[str, ...] = ("login",)
-KEY_ACTIONS: tuple[str, ...] = (
-    "client_added",
-    "journey_started",
-    "invoice_sent",
-    "message_sent",
-    "form_created",
-    "feature_used",
-)
+ROLES: EventRoles = load_event_roles()
+"""The event roles in force (``defaults/event_roles.yaml`` or ``$WEDSYNC_EVENT_ROLES_CONFIG``)."""
+LOGIN: tuple[str, ...] = ROLES.types(Role.LOGIN)
+KEY_ACTIONS: tuple[str, ...] = ROLES.types(Role.KEY_ACTION)
 """What a supplier does in the app (as opposed to what couples and automations do)."""
-ADOPTION: tuple[str, ...] = (
+ADOPTION: tuple[str, ...] = ROLES.types(Role.CORE_FEATURE)
+"""The core product areas; breadth is how many of them were used in a window."""
+CORE_FEATURE_SLOTS: tuple[str, ...] = (
     "form_created",
     "form_submitted",
     "client_added",
@@ -31,7 +31,16 @@ ADOPTION: tuple[str, ...] = (
     "invoice_sent",
     "feature_used",
 )
-"""The core product areas; breadth is how many of them were used in a window."""
+"""Names of the feature store's breadth columns, one slot per core feature (WedSync's
+defaults, so the table keeps its columns whatever the roles map: slot ``i`` counts the
+``i``-th core feature of the roles)."""
+CLIENTS = ROLES.types(Role.CLIENT_ADDED)
+JOURNEYS = ROLES.types(Role.CLIENT_JOURNEY)
+ENQUIRIES = ROLES.types(Role.ENQUIRY)
+INVOICES = ROLES.types(Role.INVOICE)
+PAYMENT_FAILED = ROLES.types(Role.BILLING_FAILURE)
+TICKETS = ROLES.types(Role.SUPPORT)
+REFERRALS = ROLES.types(Role.REFERRAL)
 
 
 @dataclass(frozen=True)
@@ -59,20 +68,20 @@ ROLLUP_AGGREGATES: tuple[RollupAggregate, ...] = (
     RollupAggregate("key_actions_90d", KEY_ACTIONS, 90),
     RollupAggregate("adoption_breadth_30d", ADOPTION, 30, kind="types"),
     RollupAggregate("adoption_breadth_90d", ADOPTION, 90, kind="types"),
-    RollupAggregate("clients_30d", ("client_added",), 30),
-    RollupAggregate("clients_90d", ("client_added",), 90),
-    RollupAggregate("clients_180d", ("client_added",), 180),
-    RollupAggregate("journeys_90d", ("journey_started", "journey_completed"), 90),
-    RollupAggregate("enquiries_30d", ("form_submitted",), 30),
-    RollupAggregate("invoices_90d", ("invoice_sent",), 90),
-    RollupAggregate("payments_failed_30d", ("payment_failed",), 30),
-    RollupAggregate("payments_failed_90d", ("payment_failed",), 90),
-    RollupAggregate("tickets_30d", ("support_ticket_opened",), 30),
-    RollupAggregate("tickets_90d", ("support_ticket_opened",), 90),
-    RollupAggregate("referrals_180d", ("referral_sent", "referral_converted"), 180),
+    RollupAggregate("clients_30d", CLIENTS, 30),
+    RollupAggregate("clients_90d", CLIENTS, 90),
+    RollupAggregate("clients_180d", CLIENTS, 180),
+    RollupAggregate("journeys_90d", JOURNEYS, 90),
+    RollupAggregate("enquiries_30d", ENQUIRIES, 30),
+    RollupAggregate("invoices_90d", INVOICES, 90),
+    RollupAggregate("payments_failed_30d", PAYMENT_FAILED, 30),
+    RollupAggregate("payments_failed_90d", PAYMENT_FAILED, 90),
+    RollupAggregate("tickets_30d", TICKETS, 30),
+    RollupAggregate("tickets_90d", TICKETS, 90),
+    RollupAggregate("referrals_180d", REFERRALS, 180),
     RollupAggregate("last_login", LOGIN, LOOKBACK_DAYS, kind="last"),
     RollupAggregate("last_key_action", KEY_ACTIONS, LOOKBACK_DAYS, kind="last"),
-    RollupAggregate("last_payment_failed", ("payment_failed",), LOOKBACK_DAYS, kind="last"),
+    RollupAggregate("last_payment_failed", PAYMENT_FAILED, LOOKBACK_DAYS, kind="last"),
 )
 INTERNAL_AGGREGATES = frozenset({"last_login", "last_key_action", "last_payment_failed"})
 """Aggregates only used to derive other features (days since ...), not features themselves."""
@@ -102,7 +111,11 @@ def _stored_windows() -> tuple[StoredWindow, ...]:
     for a in ROLLUP_AGGREGATES:
         if a.kind == "types":
             windows.extend(
-                StoredWindow(f"{a.name}__{t}", a.name, (t,), a.end, a.start, "sum") for t in a.types
+                StoredWindow(f"{a.name}__{slot}", a.name, (t,) if t else (), a.end, a.start, "sum")
+                # A slot without a core feature keeps its column, always 0.
+                for slot, t in itertools.zip_longest(
+                    CORE_FEATURE_SLOTS, a.types[: len(CORE_FEATURE_SLOTS)]
+                )
             )
         else:
             windows.append(StoredWindow(a.name, a.name, a.types, a.end, a.start, a.kind))
