@@ -25,7 +25,12 @@ churn_app = typer.Typer(
     no_args_is_help=True,
 )
 
-COLUMNS = (("model", "LightGBM"), ("logistic", "Logistic"), ("health_score", "Health score"))
+COLUMNS = (
+    ("model", "LightGBM"),
+    ("logistic", "Logistic"),
+    ("health_score", "Health score"),
+    ("tenure", "Tenure alone"),
+)
 
 
 def _registry() -> Registry:
@@ -143,6 +148,32 @@ def train(
         bool | None,
         typer.Option("--promote/--no-promote", help="Activate it (default: if none active)"),
     ] = None,
+    top_event_types: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            max=200,
+            help="Generic features (counts, active days, days since, trend) for this many of "
+            "the most frequent event types of the training window (default: event_roles.yaml)",
+        ),
+    ] = None,
+    event_type: Annotated[
+        list[str] | None,
+        typer.Option(help="An event type that always gets generic features (repeatable)"),
+    ] = None,
+    ratio: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A ratio feature A/B: events of A per event of B in 28 days, e.g. "
+            "comment_posted/task_created (repeatable; replaces the configured ones)"
+        ),
+    ] = None,
+    auto_ratios: Annotated[
+        int | None,
+        typer.Option(
+            min=0, max=50, help="Plus this many ratios found most informative on training rows"
+        ),
+    ] = None,
 ) -> None:
     """Train, evaluate on a later time window, register a new version, print its model card."""
     from wedsync_success.churn import byo, service
@@ -181,6 +212,7 @@ def train(
                     tune=tune,
                     calibration=calibration,
                     promote=promote,
+                    **_vocabulary_options(top_event_types, event_type, ratio, auto_ratios),
                 )
                 version = await service.train_suppliers(
                     ctx=ctx, registry=registry, options=options, now=ctx.clock(), progress=progress
@@ -200,6 +232,29 @@ def train(
     warn_blockers(metadata, "Not made active automatically")
     if metadata["kind"] == "suppliers":
         console.print(f"Make it active with: wedsync-success churn promote {metadata['version']}")
+
+
+def _vocabulary_options(
+    top: int | None, event_types: list[str] | None, ratios: list[str] | None, auto: int | None
+) -> dict[str, Any]:
+    """The generic-feature options given on the command line (others keep the config's)."""
+    out: dict[str, Any] = {}
+    if top is not None:
+        out["top_event_types"] = top
+    if event_types:
+        out["event_types"] = tuple(event_types)
+    if ratios:
+        pairs = [tuple(r.split("/")) for r in ratios]
+        bad = [r for r, p in zip(ratios, pairs, strict=True) if len(p) != 2 or p[0] == p[1]]
+        if bad or not all(all(part.strip() for part in p) for p in pairs):
+            raise typer.BadParameter(
+                f"{', '.join(bad) or ratios[0]}: write a ratio as A/B of two event types",
+                param_hint="--ratio",
+            )
+        out["ratios"] = tuple(pairs)
+    if auto is not None:
+        out["auto_ratios"] = auto
+    return out
 
 
 @churn_app.command("report")

@@ -21,6 +21,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from wedsync_success.churn import generic
+from wedsync_success.churn.event_words import describe_generic
 from wedsync_success.churn.features import CATEGORICAL, FeatureSpec
 from wedsync_success.churn.windows import ADOPTION
 
@@ -43,10 +45,12 @@ GROUPS: dict[str, str] = {
     "support": "Support",
     "referrals": "Referrals",
     "account": "Account and season",
+    "activity": "Product activity",
     "other": "Other factors",
 }
 """Group key -> its heading, in the order groups of equal impact are listed."""
 _PREFIXES: tuple[tuple[str, str], ...] = (
+    (generic.PREFIX, "activity"),
     ("days_to_", "onboarding"),
     ("milestones_reached", "onboarding"),
     ("logins_", "logins"),
@@ -128,6 +132,9 @@ def describe(
         days = round(value)
         when = "on the day of signup" if days == 0 else f"{_n(days)} days after signup"
         return f"Reached: {title}, {when}"
+    about = spec.events.features.get(name) if spec is not None else None
+    if about is not None:
+        return describe_generic(about, value)
     if math.isnan(value) and "_trend" not in name:  # a trend is NaN for no activity at all
         return f"{name.replace('_', ' ').capitalize()} unknown"
     text = _known(name, value)

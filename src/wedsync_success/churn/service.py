@@ -135,15 +135,17 @@ def feature_spec(ctx: AppContext, events: EventFeatures | None = None) -> Featur
 
 
 def choose_vocabulary(volumes: Sequence[tuple[str, int]], options: TrainOptions) -> EventFeatures:
-    """The generic features' event types: the listed ones, the pairs' parts, then the most
-    frequent of ``volumes`` (the training window's counts) up to ``top_event_types``, never
-    an excluded type unless listed. Types listed but absent from the data are kept: they
-    give zeros, and the model learns nothing from them."""
-    listed = [*options.event_types, *(t for pair in options.ratios for t in pair)]
+    """The generic features' event types: the listed ones, the parts of the ratios, then the
+    most frequent of ``volumes`` (the training window's counts) up to ``top_event_types``,
+    never an excluded type unless listed. A listed type absent from the data is kept (its
+    features are zeros); a ratio is kept only when both of its types occur."""
+    present = {t for t, n in volumes if n > 0}
+    pairs = tuple(p for p in dict.fromkeys(options.ratios) if set(p) <= present)
+    listed = [*options.event_types, *(t for pair in pairs for t in pair)]
     excluded = set(ROLES.generic.exclude) - set(listed)
     frequent = [t for t, _ in volumes if t not in excluded][: options.top_event_types]
     types = tuple(dict.fromkeys([*listed, *frequent]))
-    return EventFeatures(event_types=types, pairs=tuple(dict.fromkeys(options.ratios)))
+    return EventFeatures(event_types=types, pairs=pairs)
 
 
 async def _training_rows(
@@ -312,6 +314,14 @@ async def train_suppliers(
     lr_threshold = choose_threshold(y[calibration], logistic(x[calibration]))
     p_lr = logistic(x[test])
     health_metrics, health_curves = _health_baseline(health, y, calibration=calibration, test=test)
+    # Tenure alone: what a model learns from how long a customer has been one.
+    tenure = x[:, [names.index("tenure_days")]]
+    tenure_model = logistic_baseline(tenure, y, fit=fit | calibration, categorical=[])
+    tenure_metrics = metrics(
+        y[test],
+        tenure_model(tenure[test]),
+        threshold=choose_threshold(y[calibration], tenure_model(tenure[calibration])),
+    )
     progress("training", 2, 3)
     lr_curves = curves(y[test], p_lr)
     metadata: dict[str, Any] = {
@@ -350,6 +360,7 @@ async def train_suppliers(
             "model": metrics(y[test], p_test, threshold=model.threshold),
             "logistic": metrics(y[test], p_lr, threshold=lr_threshold),
             "health_score": health_metrics,
+            "tenure": tenure_metrics,
         },
         "curves": {
             "model": curves(y[test], p_test),
