@@ -102,9 +102,12 @@ def period_labels(
     its billed periods (NaN end = open): one pass over all periods, no loop per supplier."""
     want = np.asarray([str(w) for w in supplier_ids], dtype=np.str_)
     n = want.size
+    if n == 0:
+        none = np.zeros(0, dtype=np.bool_)
+        return none, none, none
     order = np.argsort(want)
-    pos = np.clip(np.searchsorted(want, history_keys, sorter=order), 0, max(n - 1, 0))
-    found = (want[order[pos]] == history_keys) if n else np.zeros(history_keys.size, np.bool_)
+    pos = np.clip(np.searchsorted(want, history_keys, sorter=order), 0, n - 1)
+    found = want[order[pos]] == history_keys
     row = order[pos][found]
     start, end = starts[found], ends[found]
     cutoff = cutoff_seconds(as_of)
