@@ -248,13 +248,19 @@ class RollupChunk:
 
 
 def generate_rollups(
-    suppliers: int, rng: np.random.Generator, *, chunk: int = 5_000
+    suppliers: int,
+    rng: np.random.Generator,
+    *,
+    chunk: int = 5_000,
+    weights: dict[str, float] | None = None,
 ) -> Iterator[RollupChunk]:
     """Each supplier active on a random 5-60 % of :data:`ROLLUP_DAYS` days, with 1-3 distinct
-    event types per active day (weighted by :data:`ROLLUP_TYPE_WEIGHTS`) and 1+Poisson counts.
+    event types per active day (weighted by ``weights``, default :data:`ROLLUP_TYPE_WEIGHTS`,
+    alphabetical) and 1+Poisson counts.
     """
-    log_w = np.log(np.array(list(ROLLUP_TYPE_WEIGHTS.values())))
-    lam = np.array([2.0 if t == "login" else 0.8 for t in ROLLUP_TYPE_WEIGHTS])
+    weights = weights or ROLLUP_TYPE_WEIGHTS
+    log_w = np.log(np.array(list(weights.values())))
+    lam = np.array([2.0 if t == "login" else 0.8 for t in weights])
     for start in range(0, suppliers, chunk):
         n = min(chunk, suppliers - start)
         share = rng.uniform(0.05, 0.60, size=n)
@@ -334,6 +340,7 @@ class Seeder:
         today: date,
         *,
         fresh: bool = False,
+        types: Sequence[str] | None = None,
     ) -> int:
         """Write ``suppliers`` and their rollups; returns the number of rollup rows.
 
@@ -343,7 +350,7 @@ class Seeder:
         days = [
             (today - timedelta(days=ROLLUP_DAYS - 1 - d)).isoformat() for d in range(ROLLUP_DAYS)
         ]
-        types = list(ROLLUP_TYPE_WEIGHTS)
+        types = list(types or ROLLUP_TYPE_WEIGHTS)
         self.steps = {}
         if self.backend == "sqlite":
             return self._write_sqlite(suppliers, chunks, days, types)
@@ -475,7 +482,13 @@ class Seeder:
         return rows
 
     def seed(
-        self, count: int, *, seed: int, today: date, now: datetime
+        self,
+        count: int,
+        *,
+        seed: int,
+        today: date,
+        now: datetime,
+        weights: dict[str, float] | None = None,
     ) -> tuple[SeedStats, list[uuid.UUID]]:
         """Seed ``count`` suppliers with rollups into a fresh or just-reset database.
 
@@ -486,7 +499,8 @@ class Seeder:
         started = time.perf_counter()
         rng = np.random.default_rng(seed)
         suppliers = generate_suppliers(count, rng, now=now)
-        rows = self.write(suppliers, generate_rollups(count, rng), today, fresh=True)
+        chunks = generate_rollups(count, rng, weights=weights)
+        rows = self.write(suppliers, chunks, today, fresh=True, types=list(weights or {}) or None)
         steps = {"generate suppliers": 0.0, **self.steps}
         total = time.perf_counter() - started
         steps["generate suppliers"] = total - sum(self.steps.values())

@@ -15,6 +15,7 @@ from wedsync_success.activity.roles import (
     parse_event_roles,
 )
 from wedsync_success.churn import windows
+from wedsync_success.health.config import load_health_config
 from wedsync_success.kit.errors import ConfigError
 
 DEFAULT_TEXT = DEFAULT_PATH.read_text(encoding="utf-8")
@@ -29,7 +30,7 @@ def test_the_defaults_are_wedsyncs_names() -> None:
     assert roles.types(Role.LOGIN) == ("login",)
     assert roles.types(Role.BILLING_FAILURE) == ("payment_failed",)
     assert windows.LOGIN == ("login",)
-    assert windows.ADOPTION == roles.types(Role.CORE_FEATURE)
+    assert roles.types(Role.CORE_FEATURE) == windows.ADOPTION
     # The feature store keeps its columns (the migration's) with the default roles.
     assert "adoption_breadth_30d__form_created" in {w.column for w in windows.STORED_WINDOWS}
 
@@ -45,7 +46,8 @@ def test_a_type_listed_twice_for_a_role_is_named() -> None:
     text = DEFAULT_TEXT.replace("billing_failure: [payment_failed]", "billing_failure: [a, b, a]")
     with pytest.raises(ConfigError) as exc:
         parse_event_roles(text)
-    assert "roles" in _fields(exc) and "billing_failure: a listed more than once" in _fields(exc)
+    assert "roles" in _fields(exc)
+    assert "billing_failure: a listed more than once" in _fields(exc)
 
 
 def test_a_role_given_twice_is_named() -> None:
@@ -60,9 +62,7 @@ def test_a_role_given_twice_is_named() -> None:
 
 def test_missing_role_too_many_logins_and_bad_ratio() -> None:
     with pytest.raises(ConfigError) as exc:
-        parse_event_roles(
-            DEFAULT_TEXT.replace("  referral: [referral_sent, referral_converted]\n", "")
-        )
+        parse_event_roles(DEFAULT_TEXT.replace("  referral: [referral_sent]\n", ""))
     assert "referral" in _fields(exc)
     with pytest.raises(ConfigError) as exc:
         parse_event_roles(DEFAULT_TEXT.replace("login: [login]", "login: [login, session]"))
@@ -85,7 +85,47 @@ def test_another_product_maps_its_own_names(tmp_path: Path) -> None:
 
 @given(st.text(max_size=300))
 def test_any_text_is_refused_cleanly_or_parsed(text: str) -> None:
+    """Hostile text never escapes as anything but a ConfigError with a message."""
+    error: ConfigError | None = None
     try:
         parse_event_roles(text)
     except ConfigError as exc:
-        assert exc.message
+        error = exc
+    assert error is None or error.message
+
+
+def test_the_health_file_reads_wedsyncs_types_through_the_roles() -> None:
+    """The default health file names roles; they expand to exactly the lists it had."""
+    config = load_health_config(DEFAULT_PATH.parent / "health.yaml")
+    c = config.components
+    assert c.adoption.event_types == [
+        "form_created",
+        "form_submitted",
+        "client_added",
+        "journey_started",
+        "journey_completed",
+        "message_sent",
+        "invoice_sent",
+        "feature_used",
+    ]
+    assert c.clients.event_types == [
+        "client_added",
+        "form_submitted",
+        "journey_started",
+        "journey_completed",
+        "invoice_sent",
+    ]
+    assert c.billing.event_types == ["payment_failed"]
+    assert c.support.event_types == ["support_ticket_opened"]
+    assert c.referrals.event_types == ["referral_sent"]
+    assert c.referrals.bonus_event_types == ["referral_converted"]
+
+
+def test_the_health_file_names_an_unknown_role(tmp_path: Path) -> None:
+    text = (DEFAULT_PATH.parent / "health.yaml").read_text(encoding="utf-8")
+    path = tmp_path / "health.yaml"
+    path.write_text(text.replace('"role:support"', '"role:helpdesk"'), encoding="utf-8")
+    with pytest.raises(ConfigError) as exc:
+        load_health_config(path)
+    assert "components.support.event_types" in _fields(exc)
+    assert "unknown role 'helpdesk'" in _fields(exc)

@@ -96,7 +96,8 @@ async def test_values_by_hand(ctx: AppContext) -> None:
     assert va["ev__comment_posted__per__task_created__28d"] == 0.5  # 4 / 8
     # Never happened (in the look-back): NaN, not the tenure; counts are zeros.
     assert math.isnan(va["ev__never_seen__days_since"])
-    assert va["ev__never_seen__28d"] == 0 and va["ev__never_seen__90d"] == 0
+    assert va["ev__never_seen__28d"] == 0
+    assert va["ev__never_seen__90d"] == 0
     assert math.isnan(vb["ev__task_created__days_since"])
     assert vb["ev__comment_posted__days_since"] == 100
     assert vb["ev__comment_posted__90d"] == 0
@@ -186,7 +187,8 @@ def test_informative_pairs_finds_the_ratio_that_matters() -> None:
 
 def test_vocabulary_round_trips_and_rejects_nonsense() -> None:
     again = FeatureSpec.from_json(SPEC.to_json())
-    assert again == SPEC and again.names == SPEC.names
+    assert again == SPEC
+    assert again.names == SPEC.names
     assert FeatureSpec.from_json({"milestone_keys": []}).events == EventFeatures()
     collide = EventFeatures(event_types=("Task Created", "task-created"))
     assert len(set(collide.names)) == len(collide.names)

@@ -22,8 +22,8 @@ from tests.conftest import FakeClock, postgres_database
 from wedsync_success.churn.features import FeatureSpec, compute_features
 from wedsync_success.churn.prediction import PREDICTORS
 from wedsync_success.churn.registry import Registry
-from wedsync_success.churn.serving import predict_supplier
 from wedsync_success.churn.service import TrainOptions, train_suppliers
+from wedsync_success.churn.serving import predict_supplier
 from wedsync_success.config import Settings
 from wedsync_success.context import AppContext, build_context
 from wedsync_success.db import migrate
@@ -102,7 +102,8 @@ async def test_live_prediction_uses_the_training_columns(trained_saas: Trained) 
         )
     assert 0.0 <= prediction.probability <= 1.0
     texts = [d.text for g in prediction.groups for d in g.drivers]
-    assert texts and all("ev__" not in t for t in texts)
+    assert texts
+    assert all("ev__" not in t for t in texts)
     assert any(g.group == "activity" for g in prediction.groups)
 
 

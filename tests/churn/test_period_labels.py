@@ -51,7 +51,9 @@ def test_hand_made_periods() -> None:
 def test_no_history_and_no_suppliers() -> None:
     empty = np.zeros(0, dtype=np.str_)
     has, active, later = period_labels(empty, np.zeros(0), np.zeros(0), [uuid.uuid4()], AS_OF, H)
-    assert has.tolist() == [False] and active.tolist() == [False] and later.tolist() == [False]
+    assert has.tolist() == [False]
+    assert active.tolist() == [False]
+    assert later.tolist() == [False]
     keys = np.asarray([str(uuid.uuid4())], dtype=np.str_)
     has, _, _ = period_labels(keys, np.zeros(1), np.full(1, np.nan), [], AS_OF, H)
     assert has.size == 0

@@ -15,6 +15,7 @@ from it): ``WEDSYNC_EVENT_ROLES_CONFIG`` points at another file.
 from __future__ import annotations
 
 import enum
+import functools
 import os
 from pathlib import Path
 from typing import Any, Self
@@ -41,6 +42,7 @@ class Role(enum.StrEnum):
     BILLING_FAILURE = "billing_failure"
     SUPPORT = "support"
     REFERRAL = "referral"
+    REFERRAL_CONVERSION = "referral_conversion"
 
 
 EventType = str
@@ -117,6 +119,8 @@ def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict
     seen: set[Any] = set()
     for key_node, _ in node.value:
         key = loader.construct_object(key_node)
+        if not isinstance(key, str | int | float | bool | None):
+            continue  # unhashable: construct_mapping below refuses it as bad YAML
         if key in seen:
             raise ConfigError(
                 f"{key!r} is given twice",
@@ -158,3 +162,32 @@ def load_event_roles(path: Path | None = None) -> EventRoles:
     except OSError as exc:
         raise ConfigError(f"Cannot read config file {chosen}: {exc.strerror}") from exc
     return parse_event_roles(text, source=str(chosen))
+
+
+@functools.cache
+def current_roles() -> EventRoles:
+    """The process's roles (read once): what ``churn.windows`` and the health file use."""
+    return load_event_roles()
+
+
+ROLE_PREFIX = "role:"
+
+
+def expand_roles(event_types: Any) -> Any:
+    """A list of event types where ``role:NAME`` entries stand for that role's types (in
+    order, each type once): how the health file names event types through the roles."""
+    if not isinstance(event_types, list):
+        return event_types
+    out: list[Any] = []
+    for item in event_types:
+        if isinstance(item, str) and item.startswith(ROLE_PREFIX):
+            name = item.removeprefix(ROLE_PREFIX)
+            try:
+                role = Role(name)
+            except ValueError:
+                known = ", ".join(r.value for r in Role)
+                raise ValueError(f"unknown role {name!r} (known: {known})") from None
+            out.extend(current_roles().types(role))
+        else:
+            out.append(item)
+    return list(dict.fromkeys(out))

@@ -9,12 +9,12 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
-from wedsync_success.activity.roles import EventRoles, Role, load_event_roles
+from wedsync_success.activity.roles import EventRoles, Role, current_roles
 
 LOOKBACK_DAYS = 180
 """The longest window read from the rollups; older activity never counts."""
 
-ROLES: EventRoles = load_event_roles()
+ROLES: EventRoles = current_roles()
 """The event roles in force (``defaults/event_roles.yaml`` or ``$WEDSYNC_EVENT_ROLES_CONFIG``)."""
 LOGIN: tuple[str, ...] = ROLES.types(Role.LOGIN)
 KEY_ACTIONS: tuple[str, ...] = ROLES.types(Role.KEY_ACTION)
@@ -40,7 +40,7 @@ ENQUIRIES = ROLES.types(Role.ENQUIRY)
 INVOICES = ROLES.types(Role.INVOICE)
 PAYMENT_FAILED = ROLES.types(Role.BILLING_FAILURE)
 TICKETS = ROLES.types(Role.SUPPORT)
-REFERRALS = ROLES.types(Role.REFERRAL)
+REFERRALS = (*ROLES.types(Role.REFERRAL), *ROLES.types(Role.REFERRAL_CONVERSION))
 
 
 @dataclass(frozen=True)

@@ -5,12 +5,17 @@ from __future__ import annotations
 import enum
 import math
 from pathlib import Path
-from typing import Self
+from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from wedsync_success.activity.roles import expand_roles
 from wedsync_success.kit.config_files import load_yaml_model
 from wedsync_success.kit.errors import ConfigError
+
+EventTypes = Annotated[list[str], BeforeValidator(expand_roles)]
+"""Event types of a component; ``role:NAME`` stands for the types of that event role
+(``defaults/event_roles.yaml``), so a product that renames its events maps them once."""
 
 
 class RiskLevel(enum.StrEnum):
@@ -46,11 +51,11 @@ class Engagement(WindowedTarget):
 
 
 class Adoption(WindowedTarget):
-    event_types: list[str] = Field(min_length=1)
+    event_types: EventTypes = Field(min_length=1)
 
 
 class Clients(WindowedTarget):
-    event_types: list[str] = Field(min_length=1)
+    event_types: EventTypes = Field(min_length=1)
 
 
 class Milestones(_Strict):
@@ -68,7 +73,7 @@ class Penalty(_Strict):
     weight: float = Field(ge=0, le=1)
     window_days: int = Field(ge=1, le=730)
     penalty_per_event: float = Field(ge=0, le=100)
-    event_types: list[str] = Field(min_length=1)
+    event_types: EventTypes = Field(min_length=1)
 
 
 class Billing(Penalty):
@@ -80,8 +85,8 @@ class Support(Penalty):
 
 
 class Referrals(WindowedTarget):
-    event_types: list[str] = Field(min_length=1)
-    bonus_event_types: list[str] = Field(default_factory=list)
+    event_types: EventTypes = Field(min_length=1)
+    bonus_event_types: EventTypes = Field(default_factory=list)
     bonus_multiplier: float = Field(default=1, ge=0)
 
 
