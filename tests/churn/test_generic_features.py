@@ -7,11 +7,13 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
+import typer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, insert
 
 from wedsync_success.activity.models import DailyRollup
+from wedsync_success.churn.cli import _vocabulary_options
 from wedsync_success.churn.event_words import describe_generic, event_phrase
 from wedsync_success.churn.explain import describe, group_of
 from wedsync_success.churn.features import FeatureSpec, compute_features
@@ -202,3 +204,17 @@ def test_vocabulary_round_trips_and_rejects_nonsense() -> None:
         except ValueError:
             continue
         raise AssertionError(f"accepted {bad}")
+
+
+@given(st.lists(st.text(max_size=12), min_size=1, max_size=3))
+def test_ratio_options_are_two_distinct_types_or_refused(ratios: list[str]) -> None:
+    """``--ratio`` takes A/B; anything else is a clear error naming the option."""
+    try:
+        out = _vocabulary_options(None, None, ratios, None)
+    except typer.BadParameter as exc:
+        assert exc.param_hint == "--ratio"  # noqa: PT017 - the refusal names the option
+        return
+    for a, b in out["ratios"]:
+        assert a.strip()
+        assert b.strip()
+        assert a != b

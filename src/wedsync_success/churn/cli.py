@@ -244,11 +244,15 @@ def _vocabulary_options(
     if event_types:
         out["event_types"] = tuple(event_types)
     if ratios:
-        pairs = [tuple(r.split("/")) for r in ratios]
-        bad = [r for r, p in zip(ratios, pairs, strict=True) if len(p) != 2 or p[0] == p[1]]
-        if bad or not all(all(part.strip() for part in p) for p in pairs):
+        pairs = [tuple(part.strip() for part in r.split("/")) for r in ratios]
+        bad = [
+            r
+            for r, p in zip(ratios, pairs, strict=True)
+            if len(p) != 2 or p[0] == p[1] or not all(p)
+        ]
+        if bad:
             raise typer.BadParameter(
-                f"{', '.join(bad) or ratios[0]}: write a ratio as A/B of two event types",
+                f"{', '.join(map(repr, bad))}: write a ratio as A/B of two event types",
                 param_hint="--ratio",
             )
         out["ratios"] = tuple(pairs)

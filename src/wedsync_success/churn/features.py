@@ -11,7 +11,12 @@ is ``C = midnight UTC after as_of``, and nothing recorded at or after ``C`` can 
   ``C``, else the ``from_plan`` of the first change after it, else the current plan, which
   is then unchanged since ``C``);
 * only attributes fixed at signup are read from the supplier row (signup time, vendor type,
-  country).
+  country);
+* the generic per-event-type features of the model's vocabulary (``churn.generic``) come
+  from ``daily_rollups`` with ``day <= as_of`` as well, on every path.
+
+The domain aggregates count event types by role (``activity.roles``), so another product
+maps its own names onto them.
 
 Deliberately never used: ``subscription_status``, ``subscription_ended_at``,
 ``cancellation_reason``, ``mrr_minor`` and ``supplier_event_totals`` counts - they describe
