@@ -11,9 +11,16 @@ from tests.conftest import FakeClock
 from tests.factories import event
 from tests.helpers import create_supplier, ingest
 from wedsync_success.churn.features import PLAN_VOCABULARY, compute_features
+from wedsync_success.churn.generic import EventFeatures
 from wedsync_success.churn.service import feature_spec
 from wedsync_success.context import AppContext
 from wedsync_success.pipeline import rescore_all
+
+VOCABULARY = EventFeatures(
+    event_types=("login", "client_added", "support_ticket_opened", "payment_failed"),
+    pairs=(("client_added", "login"),),
+)
+"""Generic features too: the later events include every one of these types."""
 
 
 def _history(sid: str, start: datetime, days: int) -> list[dict[str, object]]:
@@ -79,7 +86,7 @@ async def test_features_at_a_cutoff_ignore_later_events(
         await ingest(
             client, [e for e in _history(sid, start, 140) if e["occurred_at"] < cutoff.isoformat()]
         )
-    spec = feature_spec(ctx)
+    spec = feature_spec(ctx, VOCABULARY)
     async with ctx.db.transaction() as session:
         await rescore_all(session=session, ctx=ctx, as_of=as_of)
     async with ctx.db.sessions() as session:
@@ -105,6 +112,7 @@ async def test_features_at_a_cutoff_ignore_later_events(
     np.testing.assert_array_equal(after.matrix, before.matrix)
     # ...while the later cutoff does see them (the test would pass vacuously otherwise)
     assert later.column("tickets_30d").sum() > 0
+    assert later.column("ev__support_ticket_opened__28d").sum() > 0
     assert len(later) == 2  # the cancelled supplier is no longer eligible
     assert np.all(later.column("plan") == PLAN_VOCABULARY.index("starter"))
 
@@ -116,7 +124,7 @@ async def test_single_supplier_features_equal_the_batch_row(
     ids = [await create_supplier(client, signed_up_at=start.isoformat()) for _ in range(2)]
     for sid in ids:
         await ingest(client, _history(sid, start, 90))
-    spec = feature_spec(ctx)
+    spec = feature_spec(ctx, VOCABULARY)
     async with ctx.db.sessions() as session:
         batch = await compute_features(session, spec=spec, as_of=clock.now.date())
         for i, sid in enumerate(batch.supplier_ids):
