@@ -29,7 +29,7 @@ COLUMNS = (
     ("model", "LightGBM"),
     ("logistic", "Logistic"),
     ("health_score", "Health score"),
-    ("tenure", "Tenure alone"),
+    ("tenure", "Tenure"),
 )
 
 
