@@ -137,6 +137,8 @@ def _fmt(value: Any) -> str:
 
 def _metrics_table(metadata: dict[str, Any]) -> str:
     columns = [(k, label) for k, label, _ in _series(metadata) if k in metadata["metrics"]]
+    if "tenure" in metadata["metrics"]:  # a logistic model on the tenure alone (no curves)
+        columns.append(("tenure", "Tenure alone"))
     head = "".join(f"<th>{html.escape(label)}</th>" for _, label in columns)
     body = "".join(
         f"<tr><td>{html.escape(label)}</td>"
