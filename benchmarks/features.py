@@ -4,7 +4,7 @@ Usage::
 
     .venv/bin/python benchmarks/features.py [--sizes 100000] [--backends sqlite,postgresql]
                                             [--demo-suppliers 600] [--saas-accounts 2000]
-                                            [--repeat 1] [--no-cards] [--quick]
+                                            [--repeat 1] [--no-cards | --no-build] [--quick]
 
 1. Feature build, per backend, for suppliers with 90 days of bulk-written rollups over 30
    event types (WedSync's 13 and 17 of another product): the rollup scan alone (the
@@ -228,7 +228,8 @@ async def run(args: argparse.Namespace) -> int:
     backends = args.backends.split(",")
     if args.quick:
         sizes, args.demo_suppliers, args.saas_accounts = [10_000], 300, 700
-    await section_build(sizes, backends, repeat=args.repeat)
+    if not args.no_build:
+        await section_build(sizes, backends, repeat=args.repeat)
     if not args.no_cards:
         await section_cards(args.demo_suppliers, args.saas_accounts)
     return 0
@@ -242,6 +243,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--saas-accounts", type=int, default=2000)
     parser.add_argument("--repeat", type=int, default=1, help="Best of this many runs")
     parser.add_argument("--no-cards", action="store_true", help="Only the build times")
+    parser.add_argument("--no-build", action="store_true", help="Only the model cards")
     parser.add_argument("--quick", action="store_true", help="10,000 suppliers, small cards")
     return asyncio.run(run(parser.parse_args(argv)))
 
