@@ -7,7 +7,11 @@ from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 
+from wedsync_success.churn import repository as churn_repository
 from wedsync_success.churn.labels import period_labels
+from wedsync_success.context import AppContext
+from wedsync_success.suppliers.models import SubscriptionPeriod
+from wedsync_success.suppliers.service import upsert_batch
 
 AS_OF = date(2026, 3, 31)
 C = datetime(2026, 4, 1, tzinfo=UTC)  # the cutoff instant
@@ -57,3 +61,48 @@ def test_no_history_and_no_suppliers() -> None:
     keys = np.asarray([str(uuid.uuid4())], dtype=np.str_)
     has, _, _ = period_labels(keys, np.zeros(1), np.full(1, np.nan), [], AS_OF, H)
     assert has.size == 0
+
+
+async def test_history_read_from_the_table_gives_the_same_labels(ctx: AppContext) -> None:
+    """The periods as stored (both backends: timestamps, open ends) feed the same rule."""
+    signed = (C - timedelta(days=200)).isoformat()
+    ids = sorted(uuid.uuid4() for _ in range(3))
+    items = [
+        {
+            "id": str(i),
+            "business_name": f"Team {k}",
+            "vendor_type": "planner",
+            "country": "GB",
+            "signed_up_at": signed,
+            "plan_tier": "starter",
+            "mrr_minor": 1000,
+        }
+        for k, i in enumerate(ids)
+    ]
+    back = C + timedelta(days=30)
+    periods = [
+        (ids[0], C - timedelta(days=100), C + timedelta(days=10)),  # back within the horizon
+        (ids[0], back, None),
+        (ids[1], C - timedelta(days=100), C + timedelta(days=10)),  # gone for good
+    ]
+    async with ctx.db.transaction() as session:
+        await upsert_batch(session=session, items=items, now=ctx.clock())
+        for sid, start, end in periods:
+            session.add(
+                SubscriptionPeriod(
+                    supplier_id=sid,
+                    plan="starter" if end is not None and start < C else "professional",
+                    starts_at=start,
+                    ends_at=end,
+                    mrr_minor=1000,
+                    currency="GBP",
+                    created_at=ctx.clock(),
+                )
+            )
+    async with ctx.db.sessions() as session:
+        history = await churn_repository.subscription_history(session)
+    has, active, later = period_labels(
+        history.supplier_keys, history.starts, history.ends, ids, AS_OF, H
+    )
+    assert has.tolist() == [True, True, False]
+    assert (active & ~later).tolist() == [False, True, False]
