@@ -68,7 +68,7 @@ def test_missing_role_too_many_logins_and_bad_ratio() -> None:
         parse_event_roles(DEFAULT_TEXT.replace("login: [login]", "login: [login, session]"))
     assert "login maps to at most one" in _fields(exc)
     with pytest.raises(ConfigError) as exc:
-        parse_event_roles(DEFAULT_TEXT.replace("- [message_sent, login]", "- [login, login]"))
+        parse_event_roles(DEFAULT_TEXT.replace("ratios: []", "ratios: [[login, login]]"))
     assert "generic.ratios" in _fields(exc)
 
 

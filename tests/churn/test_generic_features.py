@@ -18,6 +18,7 @@ from wedsync_success.churn.event_words import describe_generic, event_phrase
 from wedsync_success.churn.explain import describe, group_of
 from wedsync_success.churn.features import FeatureSpec, compute_features
 from wedsync_success.churn.generic import EventFeatures, informative_pairs
+from wedsync_success.churn.service import TrainOptions, choose_vocabulary
 from wedsync_success.context import AppContext
 from wedsync_success.suppliers.service import upsert_batch
 
@@ -218,3 +219,30 @@ def test_ratio_options_are_two_distinct_types_or_refused(ratios: list[str]) -> N
         assert a.strip()
         assert b.strip()
         assert a != b
+
+
+def test_the_vocabulary_leaves_role_types_to_the_domain_features() -> None:
+    volumes = [
+        ("login", 900),
+        ("task_created", 500),
+        ("subscription_changed", 400),
+        ("comment_posted", 300),
+        ("payment_received", 200),
+        ("rare_thing", 1),
+    ]
+    chosen = choose_vocabulary(volumes, TrainOptions(top_event_types=3, ratios=()))
+    # login is mapped by a role; subscription_* is the outcome; then the 3 most frequent.
+    assert chosen.event_types == ("task_created", "comment_posted", "payment_received")
+    listed = TrainOptions(
+        top_event_types=1,
+        event_types=("rare_thing", "never_seen"),
+        ratios=(("comment_posted", "login"), ("task_created", "gone")),
+    )
+    chosen = choose_vocabulary(volumes, listed)
+    # Listed types stay (even absent ones); a ratio only when both of its types occur; the
+    # one most frequent type is login, listed through the ratio.
+    assert chosen.event_types == ("rare_thing", "never_seen", "comment_posted", "login")
+    assert chosen.pairs == (("comment_posted", "login"),)
+    every = choose_vocabulary(volumes, TrainOptions(top_event_types=10, skip_role_types=False))
+    assert "login" in every.event_types
+    assert "subscription_changed" not in every.event_types

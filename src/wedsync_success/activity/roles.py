@@ -54,6 +54,10 @@ class GenericSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     top_event_types: int = Field(default=20, ge=0, le=200)
+    skip_role_types: bool = True
+    """Leave out of the most frequent types those a role already maps (their domain
+    features cover them): another product's own names get generic features, WedSync's
+    mapped ones do not pay twice. Listed types and the parts of ratios are always kept."""
     event_types: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     ratios: tuple[tuple[str, str], ...] = ()
@@ -109,6 +113,11 @@ class EventRoles(BaseModel):
 
     def types(self, role: Role) -> tuple[EventType, ...]:
         return self.roles[role]
+
+    @property
+    def mapped(self) -> frozenset[EventType]:
+        """Every event type some role maps."""
+        return frozenset(t for types in self.roles.values() for t in types)
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):

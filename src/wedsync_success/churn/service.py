@@ -91,6 +91,8 @@ class TrainOptions:
     top_event_types: int = ROLES.generic.top_event_types
     """Generic features for this many of the most frequent event types of the training
     window (``defaults/event_roles.yaml``, ``generic``)."""
+    skip_role_types: bool = ROLES.generic.skip_role_types
+    """Leave the types a role maps to the domain features (see ``activity.roles``)."""
     event_types: tuple[str, ...] = ROLES.generic.event_types
     """Event types that always get generic features, however rare."""
     ratios: tuple[tuple[str, str], ...] = ROLES.generic.ratios
@@ -137,12 +139,14 @@ def feature_spec(ctx: AppContext, events: EventFeatures | None = None) -> Featur
 def choose_vocabulary(volumes: Sequence[tuple[str, int]], options: TrainOptions) -> EventFeatures:
     """The generic features' event types: the listed ones, the parts of the ratios, then the
     most frequent of ``volumes`` (the training window's counts) up to ``top_event_types``,
-    never an excluded type unless listed. A listed type absent from the data is kept (its
-    features are zeros); a ratio is kept only when both of its types occur."""
+    never an excluded type (nor, with ``skip_role_types``, one a role maps) unless listed.
+    A listed type absent from the data is kept (its features are zeros); a ratio is kept
+    only when both of its types occur."""
     present = {t for t, n in volumes if n > 0}
     pairs = tuple(p for p in dict.fromkeys(options.ratios) if set(p) <= present)
     listed = [*options.event_types, *(t for pair in pairs for t in pair)]
-    excluded = set(ROLES.generic.exclude) - set(listed)
+    excluded = set(ROLES.generic.exclude) | (ROLES.mapped if options.skip_role_types else set())
+    excluded -= set(listed)
     frequent = [t for t, _ in volumes if t not in excluded][: options.top_event_types]
     types = tuple(dict.fromkeys([*listed, *frequent]))
     return EventFeatures(event_types=types, pairs=pairs)
