@@ -157,6 +157,14 @@ def train(
             "the most frequent event types of the training window (default: event_roles.yaml)",
         ),
     ] = None,
+    all_event_types: Annotated[
+        bool,
+        typer.Option(
+            "--all-event-types",
+            help="Count the event types a role maps among the most frequent too (default: "
+            "they are left to the domain features)",
+        ),
+    ] = False,
     event_type: Annotated[
         list[str] | None,
         typer.Option(help="An event type that always gets generic features (repeatable)"),
@@ -212,7 +220,9 @@ def train(
                     tune=tune,
                     calibration=calibration,
                     promote=promote,
-                    **_vocabulary_options(top_event_types, event_type, ratio, auto_ratios),
+                    **_vocabulary_options(
+                        top_event_types, event_type, ratio, auto_ratios, all_event_types
+                    ),
                 )
                 version = await service.train_suppliers(
                     ctx=ctx, registry=registry, options=options, now=ctx.clock(), progress=progress
@@ -235,10 +245,14 @@ def train(
 
 
 def _vocabulary_options(
-    top: int | None, event_types: list[str] | None, ratios: list[str] | None, auto: int | None
+    top: int | None,
+    event_types: list[str] | None,
+    ratios: list[str] | None,
+    auto: int | None,
+    all_types: bool = False,
 ) -> dict[str, Any]:
     """The generic-feature options given on the command line (others keep the config's)."""
-    out: dict[str, Any] = {}
+    out: dict[str, Any] = {"skip_role_types": False} if all_types else {}
     if top is not None:
         out["top_event_types"] = top
     if event_types:
