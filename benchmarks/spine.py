@@ -109,7 +109,7 @@ INGEST_PHASES = [
     Phase(pipeline, "store_batch", "store batch"),
     Phase(activity_service, "parse_batch", "validate items (pydantic)", 1),
     Phase(activity_repository, "existing_supplier_ids", "check suppliers exist", 1),
-    Phase(activity_repository, "insert_new_events", "insert events", 1),
+    Phase(activity_repository, "insert_event_columns", "insert events", 1),
     Phase(activity_repository, "roll_up_batch", "roll up (daily + lifetime totals)", 1),
     *DETECT_PHASES,
     *RECOMPUTE_PHASES,

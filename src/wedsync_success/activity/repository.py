@@ -2,15 +2,32 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import BigInteger, case, func, literal, or_, select
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    bindparam,
+    case,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from wedsync_success.activity.models import ActivityEvent, DailyRollup, SupplierEventTotal
+from wedsync_success.activity.models import (
+    ActivityBatch,
+    ActivityEvent,
+    DailyRollup,
+    SupplierEventTotal,
+)
 from wedsync_success.db.bulk import upsert_columns
 from wedsync_success.db.upsert import dialect_insert
 from wedsync_success.kit.limits import BIGINT_MAX, BIGINT_MIN
@@ -28,43 +45,91 @@ async def existing_supplier_ids(
     return set(rows)
 
 
-async def insert_new_events(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert events, skipping any ``event_id`` already stored.
-
-    No RETURNING: a plain executemany is several times faster, and the rows that were new
-    are exactly those carrying this batch's ``batch_id`` (see :func:`batch_size`).
-
-    Rows go in ``event_id`` order: two batches sharing event ids then wait on each other's
-    ids in the same order, never crosswise (a deadlock).
-    """
-    if rows:
-        stmt = dialect_insert(session, ActivityEvent).on_conflict_do_nothing(
-            index_elements=["event_id"]
-        )
-        await session.execute(stmt, sorted(rows, key=lambda row: str(row["event_id"])))
+async def open_batch(session: AsyncSession, *, now: datetime) -> int:
+    """A new batch stored at ``now``: the number its events carry."""
+    batch_id = await session.scalar(
+        insert(ActivityBatch).values(ingested_at=now).returning(ActivityBatch.id)
+    )
+    return int(cast(int, batch_id))
 
 
 async def insert_event_columns(
-    session: AsyncSession,
-    columns: Mapping[str, Sequence[Any]],
-    *,
-    batch_id: uuid.UUID,
-    now: datetime,
+    session: AsyncSession, columns: Mapping[str, Sequence[Any]], *, batch_id: int
 ) -> None:
-    """Like :func:`insert_new_events` for rows given as columns (bulk loads of trusted,
-    already-shaped events): one value per row for each column but ``batch_id`` and
-    ``ingested_at``, which the whole load shares."""
+    """Insert events given as columns, skipping any ``event_id`` already stored: one value
+    per row for each column of the staging table (``_STAGED``); all are tagged with
+    ``batch_id`` (:func:`open_batch`). The rows that were new are exactly those carrying it.
+
+    The bulk path of every write of events (API batches, imports, generated populations):
+
+    - PostgreSQL: the rows stream through ``COPY`` (binary, the driver's
+      ``copy_records_to_table``) into a staging table private to the transaction, then one
+      ``INSERT … SELECT … ON CONFLICT (event_id) DO NOTHING`` merges them in ``event_id``
+      order (two batches sharing event ids then wait on each other's ids in the same order,
+      never crosswise).
+    - SQLite: the driver's own ``executemany`` of the upsert (values bound in C), inside
+      the batch's transaction; in process there is no round trip for a staging table to save.
+    """
+    names = tuple(columns)
+    size = len(columns[names[0]]) if names else 0
+    if not size:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        await _copy_then_merge(session, columns, batch_id=batch_id)
+        return
     await upsert_columns(
         session,
         ActivityEvent.__table__,  # type: ignore[arg-type]
         key=("event_id",),
         columns=columns,
-        constants={"batch_id": batch_id, "ingested_at": now},
+        constants={"batch_id": batch_id},
         skip_existing=True,
     )
 
 
-async def batch_size(session: AsyncSession, batch_id: uuid.UUID) -> int:
+STAGING_TABLE = "activity_events_staging"
+_STAGED = (
+    "event_id",
+    "supplier_id",
+    "user_id",
+    "event_type",
+    "occurred_at",
+    "occurred_on",
+    "value",
+    "properties",
+)
+_CREATE_STAGING = text(
+    f"CREATE TEMPORARY TABLE IF NOT EXISTS {STAGING_TABLE} ("
+    "event_id varchar(128) NOT NULL, supplier_id uuid NOT NULL, user_id uuid, "
+    "event_type varchar(64) NOT NULL, occurred_at timestamptz NOT NULL, "
+    "occurred_on date NOT NULL, value bigint, properties text) ON COMMIT DROP"
+)
+_MERGE_STAGED = text(
+    "INSERT INTO activity_events (event_id, supplier_id, user_id, event_type, occurred_at, "
+    "occurred_on, value, properties, batch_id) "
+    "SELECT event_id, supplier_id, user_id, event_type, occurred_at, occurred_on, value, "
+    f"properties::jsonb, :batch_id FROM {STAGING_TABLE} ORDER BY event_id "
+    "ON CONFLICT (event_id) DO NOTHING"
+).bindparams(bindparam("batch_id", type_=Integer))
+
+
+async def _copy_then_merge(
+    session: AsyncSession, columns: Mapping[str, Sequence[Any]], *, batch_id: int
+) -> None:
+    """PostgreSQL: ``COPY`` the rows into the staging table, then merge them set-based."""
+    await session.execute(_CREATE_STAGING)  # also begins the transaction the COPY joins
+    await session.execute(text(f"DELETE FROM {STAGING_TABLE}"))  # an earlier batch's
+    properties = [None if p is None else json.dumps(p) for p in columns["properties"]]
+    given = {**columns, "properties": properties}
+    records = list(zip(*(given[name] for name in _STAGED), strict=True))
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    driver: Any = raw.driver_connection  # asyncpg's own connection, in this transaction
+    await driver.copy_records_to_table(STAGING_TABLE, records=records, columns=list(_STAGED))
+    await session.execute(_MERGE_STAGED, {"batch_id": batch_id})
+
+
+async def batch_size(session: AsyncSession, batch_id: int) -> int:
     """How many events were newly stored under ``batch_id``."""
     count = await session.scalar(
         select(func.count()).select_from(ActivityEvent).where(ActivityEvent.batch_id == batch_id)
@@ -73,7 +138,7 @@ async def batch_size(session: AsyncSession, batch_id: uuid.UUID) -> int:
 
 
 async def batch_event_ids(
-    session: AsyncSession, batch_id: uuid.UUID, event_types: Iterable[str]
+    session: AsyncSession, batch_id: int, event_types: Iterable[str]
 ) -> set[str]:
     """Ids of the events of ``event_types`` newly stored under ``batch_id``."""
     rows = await session.scalars(
@@ -100,7 +165,7 @@ def _saturating_add(total: Any, added: Any) -> Any:
     )
 
 
-async def roll_up_batch(session: AsyncSession, batch_id: uuid.UUID) -> list[uuid.UUID]:
+async def roll_up_batch(session: AsyncSession, batch_id: int) -> list[uuid.UUID]:
     """Fold the events newly stored under ``batch_id`` into the rollups; returns the suppliers."""
     ev = ActivityEvent
     daily = (
@@ -207,12 +272,13 @@ async def first_activity_after(
     ``as_of`` at ``known_at`` could not include happened: an event on a later day, or one
     stored after ``known_at`` (a late arrival). Only events from ``since`` on are looked at
     (the supplier's time index bounds the scan); None when there is none."""
-    e = ActivityEvent
+    e, b = ActivityEvent, ActivityBatch
+    stored_later = select(b.id).where(b.ingested_at > known_at)
     return await session.scalar(
         select(func.min(e.occurred_at)).where(
             e.supplier_id == supplier_id,
             e.occurred_at >= since,
-            or_(e.occurred_on > as_of, e.ingested_at > known_at),
+            or_(e.occurred_on > as_of, e.batch_id.in_(stored_later)),
         )
     )
 
@@ -228,7 +294,7 @@ async def lifetime_counts(session: AsyncSession, supplier_id: uuid.UUID) -> dict
 
 
 async def failed_charges(
-    session: AsyncSession, batch_id: uuid.UUID, *, since: datetime
+    session: AsyncSession, batch_id: int, *, since: datetime
 ) -> list[tuple[str, uuid.UUID, datetime, dict[str, Any]]]:
     """Failed subscription charges newly stored under ``batch_id`` that happened since
     ``since``: (event id, supplier, when, properties), in time order."""

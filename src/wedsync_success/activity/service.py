@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,7 +22,7 @@ from wedsync_success.suppliers import repository as suppliers_repository
 @dataclass(frozen=True)
 class StoredBatch:
     result: IngestResult
-    batch_id: uuid.UUID
+    batch_id: int
     """Marks the events this batch newly stored (``activity_events.batch_id``)."""
     affected_supplier_ids: list[uuid.UUID]
     subscription_events: list[EventIn]
@@ -49,8 +49,7 @@ async def store_batch(
     known = await repository.existing_supplier_ids(
         session, (event.supplier_id for _, event in valid if event.supplier_id is not None)
     )
-    batch_id = uuid.uuid4()
-    rows: list[dict[str, Any]] = []
+    stored: list[EventIn] = []
     for index, event in valid:
         if event.supplier_id not in known:
             rejected.append(
@@ -61,25 +60,32 @@ async def store_batch(
                     reason="no supplier with this id",
                 )
             )
-            continue
-        amount = event.properties.get("amount")
-        rows.append(
-            {
-                "event_id": event.event_id,
-                "supplier_id": event.supplier_id,
-                "user_id": event.user_id,
-                "event_type": event.type,
-                "occurred_at": event.occurred_at,
-                "occurred_on": event.occurred_at.astimezone(UTC).date(),
-                "value": amount,
-                "properties": event.properties,
-                "batch_id": batch_id,
-                "ingested_at": now,
-            }
-        )
-    await lock_suppliers(session, {row["supplier_id"] for row in rows})
-    await repository.insert_new_events(session, rows)
-    inserted = await repository.batch_size(session, batch_id) if rows else 0
+        else:
+            stored.append(event)
+    # Event id order: concurrent batches sharing ids lock them in the same order.
+    stored.sort(key=lambda e: e.event_id)
+    supplier_ids = [cast(uuid.UUID, e.supplier_id) for e in stored]
+    occurred_at = [
+        e.occurred_at if e.occurred_at.tzinfo is UTC else e.occurred_at.astimezone(UTC)
+        for e in stored
+    ]
+    await lock_suppliers(session, set(supplier_ids))
+    batch_id = await repository.open_batch(session, now=now)
+    await repository.insert_event_columns(
+        session,
+        {
+            "event_id": [e.event_id for e in stored],
+            "supplier_id": supplier_ids,
+            "user_id": [e.user_id for e in stored],
+            "event_type": [e.type for e in stored],
+            "occurred_at": occurred_at,
+            "occurred_on": [at.date() for at in occurred_at],
+            "value": [e.properties.get("amount") for e in stored],
+            "properties": [e.properties for e in stored],
+        },
+        batch_id=batch_id,
+    )
+    inserted = await repository.batch_size(session, batch_id) if stored else 0
     affected = await repository.roll_up_batch(session, batch_id) if inserted else []
     subscription_candidates = [e for _, e in valid if e.type in SUBSCRIPTION_EVENT_TYPES]
     new_subscription_ids = (
@@ -90,7 +96,7 @@ async def store_batch(
     rejected.sort(key=lambda item: item.index)
     result = IngestResult(
         accepted=inserted,
-        duplicates=parsed.duplicates_in_batch + (len(rows) - inserted),
+        duplicates=parsed.duplicates_in_batch + (len(stored) - inserted),
         rejected=len(rejected),
         errors=rejected,
         affected_suppliers=len(affected),

@@ -20,7 +20,6 @@ playbook (``outreach``) has no API path: its runs and messages go straight to
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -272,10 +271,10 @@ async def load_population(
     progress("events", 0, size)
     for start in range(0, size, chunk):
         stop = min(start + chunk, size)
-        batch_id = uuid.uuid4()
         async with ctx.db.transaction() as session:
+            batch_id = await activity.open_batch(session, now=now)
             await activity.insert_event_columns(
-                session, event_columns(population, start, stop), batch_id=batch_id, now=now
+                session, event_columns(population, start, stop), batch_id=batch_id
             )
             inserted = await activity.batch_size(session, batch_id)
             if inserted:

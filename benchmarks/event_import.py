@@ -1,0 +1,307 @@
+"""Import throughput and bytes per stored event: ``import events`` of a history file,
+beside the raw driver write of the same rows.
+
+Usage: ``.venv/bin/python benchmarks/event_import.py [--backend sqlite|postgresql|both]
+[--events 1000000] [--suppliers 7000] [--batch-size 5000]``
+
+For each backend, on a fresh migrated database holding ``--suppliers`` suppliers: a CSV of
+N events (eight types, a quarter with properties, a tenth with an amount, spread over six
+months two years ago) is imported through the command's own code (``import_cli.run_import``
+with the event writer: file reading, per-line validation, storage, rollups), then the same
+file again (every line a duplicate). Events/s exclude the final rescoring, shown apart.
+Bytes per event: the growth of ``activity_events`` (table and indexes:
+``pg_total_relation_size``; SQLite ``dbstat``) over the events stored. Baseline in the same
+run: the same rows written by the driver alone (``COPY`` on PostgreSQL, ``executemany`` on
+SQLite) into a scratch copy of the table without indexes. Goals (issue 14): >= 50,000
+events/s on PostgreSQL, >= 20,000 on SQLite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import json
+import sqlite3
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.engine.url import make_url
+
+from bench_data import DEFAULT_POSTGRES_URL, BenchDatabase, pg_connect, supplier_items
+from bench_timing import Phase, PhaseTimes, fmt_rate, fmt_s, profiled
+from wedsync_success import import_cli, pipeline
+from wedsync_success.activity.importer import read_batches
+from wedsync_success.config import Settings
+from wedsync_success.context import build_context
+from wedsync_success.kit.files import count_lines
+from wedsync_success.suppliers.service import upsert_batch
+
+console = Console()
+GOALS = {"sqlite": 20_000.0, "postgresql": 50_000.0}
+TYPES = (
+    "login",
+    "page_viewed",
+    "post_created",
+    "reply_sent",
+    "file_uploaded",
+    "invite_sent",
+    "payment_received",
+    "export_run",
+)
+SHARES = (0.35, 0.25, 0.12, 0.1, 0.06, 0.04, 0.05, 0.03)
+START = datetime(2024, 1, 1, tzinfo=UTC)
+SPAN_SECONDS = 182 * 86_400
+
+
+def write_history(path: Path, supplier_ids: list[str], count: int) -> None:
+    """``count`` events as a CSV history export (deterministic for a given supplier list)."""
+    rng = np.random.default_rng(14)
+    kinds = rng.choice(len(TYPES), size=count, p=SHARES)
+    owners = rng.integers(len(supplier_ids), size=count)
+    seconds = np.sort(rng.integers(0, SPAN_SECONDS, size=count))
+    amounts = rng.integers(500, 90_000, size=count)
+    with path.open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(("event_id", "supplier_id", "type", "occurred_at", "properties"))
+        for i in range(count):
+            kind = TYPES[int(kinds[i])]
+            props = ""
+            if kind == "payment_received":
+                props = json.dumps({"amount": int(amounts[i]), "method": "card"})
+            elif kind == "post_created" and i % 2:
+                props = json.dumps({"channel": "web"})
+            at = START + timedelta(seconds=int(seconds[i]))
+            writer.writerow(
+                (f"h-{i:09d}", supplier_ids[int(owners[i])], kind, at.isoformat(), props)
+            )
+
+
+async def seed_suppliers(url: str, count: int) -> list[str]:
+    ctx = build_context(Settings(database_url=url))
+    items = supplier_items(count, np.random.default_rng(7), tag="ev")
+    try:
+        for start in range(0, count, 1000):
+            async with ctx.db.transaction() as session:
+                await upsert_batch(
+                    session=session, items=items[start : start + 1000], now=ctx.clock()
+                )
+    finally:
+        await ctx.close()
+    return [item["id"] for item in items]
+
+
+def events_bytes(url: str) -> int:
+    """Bytes ``activity_events`` takes, table and indexes."""
+    if url.startswith("sqlite"):
+        conn = sqlite3.connect(make_url(url).database or "")
+        try:
+            names = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT name FROM sqlite_schema WHERE tbl_name = 'activity_events'"
+                )
+            ]
+            marks = ",".join("?" * len(names))
+            row = conn.execute(
+                f"SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name IN ({marks})", names
+            ).fetchone()
+            return int(row[0])
+        finally:
+            conn.close()
+    with pg_connect(url) as conn:
+        row = conn.execute(
+            "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
+            "WHERE c.relname = 'activity_events' OR c.oid IN "
+            "(SELECT inhrelid FROM pg_inherits WHERE inhparent = 'activity_events'::regclass)"
+        ).fetchone()
+        assert row is not None
+        return int(row[0])
+
+
+async def timed_import(
+    url: str, path: Path, batch_size: int
+) -> tuple[float, float, dict[str, int]]:
+    """(seconds without the final rescoring, rescoring seconds, counts) of one import."""
+    ctx = build_context(Settings(database_url=url))
+    times = PhaseTimes()
+    try:
+        started = time.perf_counter()
+        with profiled([Phase(pipeline, "rescore_touched", "rescore")], times):
+            report = await import_cli.run_import(
+                ctx,
+                batches=read_batches(path, batch_size=batch_size),
+                lines=count_lines(path),
+                write=import_cli.event_writer(ctx),
+            )
+        wall = time.perf_counter() - started
+    finally:
+        await ctx.close()
+    if report.problems or report.stopped:
+        raise RuntimeError(f"the import failed: {report.problems[:3]} {report.stopped}")
+    rescore = times.seconds.get("rescore", 0.0)
+    return wall - rescore, rescore, report.stored
+
+
+def raw_rows(path: Path, postgres: bool) -> list[tuple[Any, ...]]:
+    """The file's events as the driver takes ``activity_events`` rows (parsed beforehand)."""
+    now = datetime.now(UTC)
+    batch = uuid.uuid4()
+    rows = []
+    with path.open(newline="") as fh:
+        for event_id, supplier, kind, at, props in csv.reader(fh):
+            if event_id == "event_id":
+                continue
+            moment = datetime.fromisoformat(at)
+            amount = json.loads(props).get("amount") if props else None
+            if postgres:
+                rows.append(
+                    (
+                        event_id,
+                        supplier,
+                        kind,
+                        moment,
+                        moment.date(),
+                        amount,
+                        props or "{}",
+                        batch,
+                        now,
+                    )
+                )
+            else:
+                rows.append(
+                    (
+                        event_id,
+                        uuid.UUID(supplier).hex,
+                        kind,
+                        moment.strftime("%Y-%m-%d %H:%M:%S.%f"),
+                        moment.date().isoformat(),
+                        amount,
+                        props or "{}",
+                        batch.hex,
+                        now.strftime("%Y-%m-%d %H:%M:%S.%f"),
+                    )
+                )
+    return rows
+
+
+COLUMNS = (
+    "event_id, supplier_id, event_type, occurred_at, occurred_on, value, properties, "
+    "batch_id, ingested_at"
+)
+
+
+def raw_baseline(url: str, path: Path) -> tuple[float, int]:
+    """Seconds for the driver alone to write the file's rows into a scratch table, rows."""
+    postgres = not url.startswith("sqlite")
+    rows = raw_rows(path, postgres)
+    if not postgres:
+        conn = sqlite3.connect(make_url(url).database or "")
+        conn.execute("CREATE TABLE raw_events AS SELECT * FROM activity_events WHERE 0")
+        started = time.perf_counter()
+        conn.executemany(f"INSERT INTO raw_events ({COLUMNS}) VALUES ({','.join('?' * 9)})", rows)
+        conn.commit()
+        seconds = time.perf_counter() - started
+        conn.close()
+        return seconds, len(rows)
+    with pg_connect(url) as conn:
+        conn.execute(
+            "CREATE TABLE raw_events AS SELECT event_id, supplier_id, event_type, occurred_at, "
+            "occurred_on, value, properties, batch_id, ingested_at FROM activity_events WHERE false"
+        )
+        started = time.perf_counter()
+        with conn.cursor().copy(f"COPY raw_events ({COLUMNS}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        conn.commit()
+        return time.perf_counter() - started, len(rows)
+
+
+async def one_backend(
+    backend: str, events: int, suppliers: int, batch_size: int, folder: Path
+) -> list[list[str]]:
+    db = BenchDatabase(backend, DEFAULT_POSTGRES_URL)
+    try:
+        console.print(f"[dim]{backend}: {suppliers:,} suppliers…[/]")
+        ids = await seed_suppliers(db.url, suppliers)
+        history = folder / f"history-{backend}.csv"
+        write_history(history, ids, events)
+        empty = events_bytes(db.url)
+        goal = GOALS[backend]
+        rows = []
+        for label in ("first import", "same file again (all duplicates)"):
+            console.print(f"[dim]{backend}: {label}…[/]")
+            seconds, rescore, counts = await timed_import(db.url, history, batch_size)
+            rate = events / seconds
+            cell = fmt_rate(rate, "events")
+            per_event = (events_bytes(db.url) - empty) / max(counts.get("accepted", 0), 1)
+            rows.append(
+                [
+                    backend,
+                    label,
+                    ", ".join(f"{v:,} {k}" for k, v in counts.items()),
+                    fmt_s(seconds),
+                    f"[green]{cell}[/]" if rate >= goal else f"[red]{cell}[/]",
+                    fmt_s(rescore),
+                    f"{per_event:,.0f}" if counts.get("accepted") else "–",
+                ]
+            )
+        raw, count = raw_baseline(db.url, history)
+        rows.append(
+            [
+                backend,
+                "baseline: the driver alone ("
+                + ("COPY" if backend != "sqlite" else "executemany")
+                + ", no index)",
+                f"{count:,} rows",
+                fmt_s(raw),
+                fmt_rate(count / raw, "rows"),
+                "–",
+                "–",
+            ]
+        )
+        return rows
+    finally:
+        db.drop()
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--suppliers", type=int, default=7000)
+    parser.add_argument("--batch-size", type=int, default=5000)
+    args = parser.parse_args()
+    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    table = Table(
+        "backend",
+        "import",
+        "lines",
+        "time",
+        "events/s (goal: SQLite 20,000, PostgreSQL 50,000)",
+        "then rescoring",
+        "bytes/event",
+        title=f"import events: {args.events:,} lines, batches of {args.batch_size:,}",
+    )
+    with tempfile.TemporaryDirectory(prefix="wedsync_event_import_") as tmp:
+        for backend in backends:
+            for row in await one_backend(
+                backend, args.events, args.suppliers, args.batch_size, Path(tmp)
+            ):
+                table.add_row(*row)
+    console.print(table)
+    console.print(
+        "events/s counts the file's lines over the import's time without the final rescoring "
+        "(shown apart); bytes/event: activity_events' table and indexes over the events stored."
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
