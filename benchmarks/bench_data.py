@@ -153,9 +153,9 @@ def event_items(
     return items
 
 
-def event_rows(items: Sequence[dict[str, Any]], *, now: datetime) -> list[dict[str, Any]]:
-    """The ``activity_events`` rows ``store_batch`` would write for ``items`` (for the baseline)."""
-    batch_id = uuid.uuid4()
+def event_rows(items: Sequence[dict[str, Any]], *, batch_id: int) -> list[dict[str, Any]]:
+    """The ``activity_events`` rows ``store_batch`` would write for ``items`` (for the
+    baseline; every type under one code: the baseline measures the insert alone)."""
     rows = []
     for item in items:
         occurred = datetime.fromisoformat(item["occurred_at"])
@@ -164,13 +164,12 @@ def event_rows(items: Sequence[dict[str, Any]], *, now: datetime) -> list[dict[s
                 "event_id": item["event_id"],
                 "supplier_id": uuid.UUID(item["supplier_id"]),
                 "user_id": None,
-                "event_type": item["type"],
+                "type_code": 1,
                 "occurred_at": occurred,
                 "occurred_on": occurred.date(),
                 "value": item["properties"].get("amount"),
-                "properties": item["properties"],
+                "properties": item["properties"] or None,
                 "batch_id": batch_id,
-                "ingested_at": now,
             }
         )
     return rows

@@ -360,10 +360,10 @@ class BackendBench:
         table = cast(SqlTable, ActivityEvent.__table__)
         seconds: list[float] = []
         for n, batch in enumerate(batches):
-            rows = event_rows(batch, now=ctx.clock())
             started = time.perf_counter()
             async with ctx.db.transaction() as session:
-                await session.execute(insert(table), rows)
+                batch_id = await activity_repository.open_batch(session, now=ctx.clock())
+                await session.execute(insert(table), event_rows(batch, batch_id=batch_id))
             if n:
                 seconds.append(time.perf_counter() - started)
         return seconds

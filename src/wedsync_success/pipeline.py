@@ -96,9 +96,7 @@ PAYMENT_FAILURE_WINDOW = timedelta(days=7)
 a reason to act: it is stored and scored, but announces nothing."""
 
 
-async def announce_payment_failures(
-    *, session: AsyncSession, batch_id: int, now: datetime
-) -> int:
+async def announce_payment_failures(*, session: AsyncSession, batch_id: int, now: datetime) -> int:
     """A ``supplier.payment_failed`` success event per recent failed subscription charge the
     batch newly stored (a duplicate is not newly stored, so it announces nothing)."""
     failures = await activity_repository.failed_charges(

@@ -79,7 +79,9 @@ async def test_partly_bad_batch_stores_the_good_items_and_names_each_bad_one(
     assert reasons[6][0] == ""
     assert [e["index"] for e in body["errors"]] == sorted(reasons)
     async with ctx.db.sessions() as session:
-        types = set(await session.scalars(select(ActivityEvent.event_type)))
+        types = set(
+            await session.scalars(select(ActivityEvent.event_type).select_from(ActivityEvent))
+        )
     assert types == {"login", "calendar_synced"}
 
 

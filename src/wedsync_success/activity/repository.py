@@ -10,6 +10,7 @@ from typing import Any, cast
 
 from sqlalchemy import (
     BigInteger,
+    ColumnElement,
     Integer,
     bindparam,
     case,
@@ -26,6 +27,7 @@ from wedsync_success.activity.models import (
     ActivityBatch,
     ActivityEvent,
     DailyRollup,
+    EventType,
     SupplierEventTotal,
 )
 from wedsync_success.db.bulk import upsert_columns
@@ -53,12 +55,43 @@ async def open_batch(session: AsyncSession, *, now: datetime) -> int:
     return int(cast(int, batch_id))
 
 
+async def type_codes(session: AsyncSession, names: Iterable[str]) -> dict[str, int]:
+    """The dictionary code of each of ``names``, adding the names it does not hold yet.
+
+    Only missing names are inserted (a conflicting insert would still use up a number of
+    the sequence on PostgreSQL); two writers adding the same new name meet on its unique
+    key, and the second takes the first's code."""
+    wanted = sorted(set(names))
+    if not wanted:
+        return {}
+    t = EventType
+    rows = await session.execute(select(t.name, t.code).where(t.name.in_(wanted)))
+    found: dict[str, int] = {name: code for name, code in rows}
+    missing = [name for name in wanted if name not in found]
+    if missing:
+        await session.execute(
+            dialect_insert(session, t)
+            .values([{"name": name} for name in missing])
+            .on_conflict_do_nothing(index_elements=["name"])
+        )
+        rows = await session.execute(select(t.name, t.code).where(t.name.in_(missing)))
+        found.update({name: code for name, code in rows})
+    return found
+
+
+def of_types(*names: str) -> ColumnElement[bool]:
+    """Events of one of the types ``names`` (their codes are looked up once per query)."""
+    codes = select(EventType.code).where(EventType.name.in_(names))
+    return ActivityEvent.type_code.in_(codes)
+
+
 async def insert_event_columns(
     session: AsyncSession, columns: Mapping[str, Sequence[Any]], *, batch_id: int
 ) -> None:
     """Insert events given as columns, skipping any ``event_id`` already stored: one value
-    per row for each column of the staging table (``_STAGED``); all are tagged with
-    ``batch_id`` (:func:`open_batch`). The rows that were new are exactly those carrying it.
+    per row for each of ``EVENT_COLUMNS`` (``event_type`` a name; empty properties may be
+    ``{}`` or None, and are stored as NULL); all are tagged with ``batch_id``
+    (:func:`open_batch`). The rows that were new are exactly those carrying it.
 
     The bulk path of every write of events (API batches, imports, generated populations):
 
@@ -70,25 +103,26 @@ async def insert_event_columns(
     - SQLite: the driver's own ``executemany`` of the upsert (values bound in C), inside
       the batch's transaction; in process there is no round trip for a staging table to save.
     """
-    names = tuple(columns)
-    size = len(columns[names[0]]) if names else 0
-    if not size:
+    if not columns["event_id"]:
         return
+    codes = await type_codes(session, columns["event_type"])
+    rows = {name: columns[name] for name in EVENT_COLUMNS if name != "event_type"}
+    rows["type_code"] = [codes[name] for name in columns["event_type"]]
+    rows["properties"] = [p or None for p in columns["properties"]]
     if session.get_bind().dialect.name == "postgresql":
-        await _copy_then_merge(session, columns, batch_id=batch_id)
+        await _copy_then_merge(session, rows, batch_id=batch_id)
         return
     await upsert_columns(
         session,
         ActivityEvent.__table__,  # type: ignore[arg-type]
         key=("event_id",),
-        columns=columns,
+        columns=rows,
         constants={"batch_id": batch_id},
         skip_existing=True,
     )
 
 
-STAGING_TABLE = "activity_events_staging"
-_STAGED = (
+EVENT_COLUMNS = (
     "event_id",
     "supplier_id",
     "user_id",
@@ -98,16 +132,28 @@ _STAGED = (
     "value",
     "properties",
 )
+"""The columns :func:`insert_event_columns` takes."""
+STAGING_TABLE = "activity_events_staging"
+_STAGED = (
+    "event_id",
+    "supplier_id",
+    "user_id",
+    "type_code",
+    "occurred_at",
+    "occurred_on",
+    "value",
+    "properties",
+)
 _CREATE_STAGING = text(
     f"CREATE TEMPORARY TABLE IF NOT EXISTS {STAGING_TABLE} ("
     "event_id varchar(128) NOT NULL, supplier_id uuid NOT NULL, user_id uuid, "
-    "event_type varchar(64) NOT NULL, occurred_at timestamptz NOT NULL, "
+    "type_code integer NOT NULL, occurred_at timestamptz NOT NULL, "
     "occurred_on date NOT NULL, value bigint, properties text) ON COMMIT DROP"
 )
 _MERGE_STAGED = text(
-    "INSERT INTO activity_events (event_id, supplier_id, user_id, event_type, occurred_at, "
+    "INSERT INTO activity_events (event_id, supplier_id, user_id, type_code, occurred_at, "
     "occurred_on, value, properties, batch_id) "
-    "SELECT event_id, supplier_id, user_id, event_type, occurred_at, occurred_on, value, "
+    "SELECT event_id, supplier_id, user_id, type_code, occurred_at, occurred_on, value, "
     f"properties::jsonb, :batch_id FROM {STAGING_TABLE} ORDER BY event_id "
     "ON CONFLICT (event_id) DO NOTHING"
 ).bindparams(bindparam("batch_id", type_=Integer))
@@ -117,7 +163,7 @@ async def _copy_then_merge(
     session: AsyncSession, columns: Mapping[str, Sequence[Any]], *, batch_id: int
 ) -> None:
     """PostgreSQL: ``COPY`` the rows into the staging table, then merge them set-based."""
-    await session.execute(_CREATE_STAGING)  # also begins the transaction the COPY joins
+    await session.execute(_CREATE_STAGING)  # in the transaction the COPY then joins
     await session.execute(text(f"DELETE FROM {STAGING_TABLE}"))  # an earlier batch's
     properties = [None if p is None else json.dumps(p) for p in columns["properties"]]
     given = {**columns, "properties": properties}
@@ -143,7 +189,7 @@ async def batch_event_ids(
     """Ids of the events of ``event_types`` newly stored under ``batch_id``."""
     rows = await session.scalars(
         select(ActivityEvent.event_id).where(
-            ActivityEvent.batch_id == batch_id, ActivityEvent.event_type.in_(list(event_types))
+            ActivityEvent.batch_id == batch_id, of_types(*event_types)
         )
     )
     return set(rows)
@@ -167,18 +213,26 @@ def _saturating_add(total: Any, added: Any) -> Any:
 
 async def roll_up_batch(session: AsyncSession, batch_id: int) -> list[uuid.UUID]:
     """Fold the events newly stored under ``batch_id`` into the rollups; returns the suppliers."""
-    ev = ActivityEvent
-    daily = (
+    ev, types = ActivityEvent, EventType
+    by_day = (
         select(
             ev.supplier_id,
             ev.occurred_on,
-            ev.event_type,
+            ev.type_code,
             func.count().label("count"),
             func.coalesce(func.sum(ev.value), 0).label("value_sum"),
         )
         .where(ev.batch_id == batch_id)
-        .group_by(ev.supplier_id, ev.occurred_on, ev.event_type)
-        .order_by(ev.supplier_id, ev.occurred_on, ev.event_type)  # rows locked in key order
+        .group_by(ev.supplier_id, ev.occurred_on, ev.type_code)
+        .subquery()
+    )
+    daily = (
+        select(by_day.c.supplier_id, by_day.c.occurred_on, types.name, by_day.c.count)
+        .add_columns(by_day.c.value_sum)
+        .join(types, types.code == by_day.c.type_code)
+        .order_by(
+            by_day.c.supplier_id, by_day.c.occurred_on, types.name
+        )  # rows locked in key order
     )
     ins = dialect_insert(session, DailyRollup).from_select(
         ["supplier_id", "day", "event_type", "count", "value_sum"], daily
@@ -193,18 +247,24 @@ async def roll_up_batch(session: AsyncSession, batch_id: int) -> list[uuid.UUID]
         )
     )
 
-    totals = (
+    by_type = (
         select(
             ev.supplier_id,
-            ev.event_type,
+            ev.type_code,
             func.count().label("count"),
             func.coalesce(func.sum(ev.value), 0).label("value_sum"),
             func.min(ev.occurred_at).label("first_at"),
             func.max(ev.occurred_at).label("last_at"),
         )
         .where(ev.batch_id == batch_id)
-        .group_by(ev.supplier_id, ev.event_type)
-        .order_by(ev.supplier_id, ev.event_type)
+        .group_by(ev.supplier_id, ev.type_code)
+        .subquery()
+    )
+    totals = (
+        select(by_type.c.supplier_id, types.name, by_type.c.count, by_type.c.value_sum)
+        .add_columns(by_type.c.first_at, by_type.c.last_at)
+        .join(types, types.code == by_type.c.type_code)
+        .order_by(by_type.c.supplier_id, types.name)
     )
     ins_t = dialect_insert(session, SupplierEventTotal).from_select(
         ["supplier_id", "event_type", "count", "value_sum", "first_at", "last_at"], totals
@@ -240,7 +300,7 @@ async def recent_events(
     rows = await session.scalars(
         select(ActivityEvent)
         .where(ActivityEvent.supplier_id == supplier_id)
-        .order_by(ActivityEvent.occurred_at.desc(), ActivityEvent.id.desc())
+        .order_by(ActivityEvent.occurred_at.desc(), ActivityEvent.event_id.desc())
         .limit(limit)
     )
     return rows.all()
@@ -301,7 +361,7 @@ async def failed_charges(
     e = ActivityEvent
     rows = await session.execute(
         select(e.event_id, e.supplier_id, e.occurred_at, e.properties)
-        .where(e.batch_id == batch_id, e.event_type == "payment_failed", e.occurred_at >= since)
+        .where(e.batch_id == batch_id, of_types("payment_failed"), e.occurred_at >= since)
         .order_by(e.occurred_at, e.event_id)
     )
     return [

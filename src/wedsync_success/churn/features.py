@@ -42,6 +42,7 @@ from sqlalchemy import Date, Uuid, and_, bindparam, case, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wedsync_success.activity.models import ActivityEvent, DailyRollup, SupplierEventTotal
+from wedsync_success.activity.repository import of_types
 from wedsync_success.churn import feature_store, generic
 from wedsync_success.churn.generic import EventFeatures
 from wedsync_success.churn.models import activity_windows
@@ -333,8 +334,8 @@ async def load_plan_changes(
         changed = changed.where(t.supplier_id.in_(supplier_ids))
     query = (
         select(e.supplier_id, e.occurred_at, new_plan, e.properties["from_plan"].as_string())
-        .where(e.supplier_id.in_(changed), e.event_type == "subscription_changed")
-        .order_by(e.supplier_id, e.occurred_at, e.id)
+        .where(e.supplier_id.in_(changed), of_types("subscription_changed"))
+        .order_by(e.supplier_id, e.occurred_at, e.event_id)
     )
     rows = (await session.execute(query)).all()
     ids, times, new, old = (list(c) for c in zip(*rows, strict=True)) if rows else ([], [], [], [])

@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, Select, func, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wedsync_success.activity.models import ActivityEvent, SupplierEventTotal
+from wedsync_success.activity.repository import of_types
 from wedsync_success.db.upsert import dialect_insert
 from wedsync_success.milestones.definitions import Condition, MilestoneDefinition
 from wedsync_success.milestones.models import MilestoneAchievement
@@ -42,11 +43,11 @@ def _condition_times(
             ev.supplier_id,
             ev.occurred_at,
             func.row_number()
-            .over(partition_by=ev.supplier_id, order_by=(ev.occurred_at, ev.id))
+            .over(partition_by=ev.supplier_id, order_by=(ev.occurred_at, ev.event_id))
             .label("rn"),
         )
         .where(
-            ev.event_type == condition.event_type,
+            of_types(condition.event_type),
             ev.supplier_id.in_(select(totals.supplier_id).where(*eligible)),
             *property_matches(condition),
         )
@@ -74,7 +75,7 @@ async def matching_count(
         .select_from(ActivityEvent)
         .where(
             ActivityEvent.supplier_id == supplier_id,
-            ActivityEvent.event_type == condition.event_type,
+            of_types(condition.event_type),
             *property_matches(condition),
         )
     )

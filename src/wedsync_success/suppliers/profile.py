@@ -152,7 +152,7 @@ async def supplier_profile(
                 event_id=e.event_id,
                 type=e.event_type,
                 occurred_at=e.occurred_at,
-                properties=e.properties,
+                properties=e.properties or {},
             )
             for e in await recent_events(session, supplier_id, limit=event_limit)
         ],
