@@ -17,6 +17,7 @@ import yaml
 from sqlalchemy import select
 
 from wedsync_success import demo
+from wedsync_success.activity.models import ActivityEvent
 from wedsync_success.config import DEFAULTS_DIR
 from wedsync_success.context import AppContext, build_context
 from wedsync_success.db.registry import metadata
@@ -26,12 +27,15 @@ from wedsync_success.synthetic import Population, generate_population
 from wedsync_success.synthetic.loader import load_outreach, supplier_items
 
 RANDOM_BY_DESIGN = {
-    "activity_events": {"id", "batch_id"},  # a row number and a per-transaction tag
+    "activity_events": {"batch_id", "type_code"},  # a per-transaction tag; the type's
+    # code is its number of arrival, so the type is compared by name (NAMED)
     "outbox_events": {"id", "event_id"},
     "consumer_receipts": {"event_id"},
     "subscription_periods": {"id"},  # a row number: the two paths insert in another order
     "activity_batches": {"id"},
+    "event_types": {"code"},  # numbered in the order the types first arrive
 }
+NAMED: dict[str, list[Any]] = {"activity_events": [ActivityEvent.event_type]}
 PER_TRANSACTION = {"activity_batches"}
 """Tables with a row per transaction, which the two paths cut differently: compared as the
 set of their distinct rows (the ingestion times)."""
@@ -67,8 +71,9 @@ async def _snapshot(ctx: AppContext) -> dict[str, list[tuple[Any, ...]]]:
     async with ctx.db.sessions() as session:
         for table in metadata.sorted_tables:
             skip = RANDOM_BY_DESIGN.get(table.name, set())
-            columns = [c for c in table.c if c.name not in skip]
-            rows = (await session.execute(select(*columns))).all()
+            columns: list[Any] = [c for c in table.c if c.name not in skip]
+            columns += NAMED.get(table.name, [])
+            rows = (await session.execute(select(*columns).select_from(table))).all()
             unique = table.name in PER_TRANSACTION
             found = {tuple(row) for row in rows} if unique else (tuple(row) for row in rows)
             tables[table.name] = sorted(found, key=repr)

@@ -364,8 +364,5 @@ async def failed_charges(
         .where(e.batch_id == batch_id, of_types("payment_failed"), e.occurred_at >= since)
         .order_by(e.occurred_at, e.event_id)
     )
-    return [
-        (event_id, supplier_id, occurred_at, properties)
-        for event_id, supplier_id, occurred_at, properties in rows
-        if (properties or {}).get("kind", "subscription") == "subscription"
-    ]
+    charges = [(event_id, supplier, at, props or {}) for event_id, supplier, at, props in rows]
+    return [c for c in charges if c[3].get("kind", "subscription") == "subscription"]
