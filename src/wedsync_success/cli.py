@@ -565,6 +565,45 @@ def events_dispatch() -> None:
     console.print(f"Delivered {_run(work):,} events.")
 
 
+@events_app.command("prune")
+def events_prune(
+    months: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=1200,
+            help="Months of raw events to keep before the current one "
+            "(default: WEDSYNC_RAW_EVENT_RETENTION_MONTHS)",
+        ),
+    ] = None,
+) -> None:
+    """Delete raw activity events older than the retention window, whole months at a time.
+
+    Keeps the current month and MONTHS before it. Rollups, health scores and churn features
+    are kept: they are computed from the rollups. From then on an import refuses events
+    dated before the window (they may have been counted already; the report names them).
+    Run it from cron or after a large history import.
+    """
+    from wedsync_success.activity.retention import horizon, prune_raw_events
+
+    async def work(ctx: AppContext) -> tuple[str, int]:
+        keep = months if months is not None else ctx.settings.raw_event_retention_months
+        if keep is None:
+            raise typer.BadParameter(
+                "give --months or set WEDSYNC_RAW_EVENT_RETENTION_MONTHS", param_hint="--months"
+            )
+        before = horizon(ctx.clock().date(), keep)
+        with progress_bar() as bar:
+            task = bar.add_task("events deleted", total=None)
+            deleted = await prune_raw_events(
+                ctx, before=before, progress=lambda n: bar.update(task, completed=n)
+            )
+        return before.date().isoformat(), deleted
+
+    before, deleted = _run(work)
+    console.print(f"Deleted {deleted:,} raw events from before {before}; rollups are kept.")
+
+
 def main() -> None:
     app()
 

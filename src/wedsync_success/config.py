@@ -125,6 +125,14 @@ class Settings(BaseSettings):
         "events that arrive while it is disabled are held for replay.",
     )
     max_batch_size: int = Field(default=5000, ge=1, description="Largest POST /events batch.")
+    raw_event_retention_months: int | None = Field(
+        default=None,
+        ge=1,
+        le=1200,
+        description="Months of raw activity events `events prune` keeps (the current month "
+        "and this many before it); rollups, scores and features are kept whatever it says. "
+        "Unset: raw events are kept for ever.",
+    )
     max_body_bytes: int = Field(
         default=8 * 1024 * 1024,
         ge=1024,

@@ -24,6 +24,17 @@ class ActivityBatch(Base):
     ingested_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class RawEventHorizon(Base):
+    """How far back raw events were pruned (``events prune``): one row, or none before the
+    first prune. An event dated before it is refused by ingest: it may have been stored,
+    rolled up and pruned, and storing it again would count it twice."""
+
+    __tablename__ = "raw_event_horizon"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    pruned_before: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class EventType(Base):
     """The dictionary of event type names: events store a type's small code, not its name
     (4 bytes instead of 10-20 on every event)."""

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Integer,
     bindparam,
     case,
+    delete,
     func,
     insert,
     literal,
@@ -28,6 +29,7 @@ from wedsync_success.activity.models import (
     ActivityEvent,
     DailyRollup,
     EventType,
+    RawEventHorizon,
     SupplierEventTotal,
 )
 from wedsync_success.db.bulk import upsert_columns
@@ -366,3 +368,35 @@ async def failed_charges(
     )
     charges = [(event_id, supplier, at, props or {}) for event_id, supplier, at, props in rows]
     return [c for c in charges if c[3].get("kind", "subscription") == "subscription"]
+
+
+async def pruned_before(session: AsyncSession) -> datetime | None:
+    """How far back raw events were pruned (None: never)."""
+    return await session.scalar(select(RawEventHorizon.pruned_before))
+
+
+async def raise_pruned_before(session: AsyncSession, before: datetime) -> None:
+    """Record that raw events before ``before`` are (being) pruned; never moves back."""
+    ins = dialect_insert(session, RawEventHorizon).values(id=1, pruned_before=before)
+    h = RawEventHorizon
+    await session.execute(
+        ins.on_conflict_do_update(
+            index_elements=["id"],
+            set_={
+                "pruned_before": case(
+                    (ins.excluded.pruned_before > h.pruned_before, ins.excluded.pruned_before),
+                    else_=h.pruned_before,
+                )
+            },
+        )
+    )
+
+
+async def delete_events_before(session: AsyncSession, before: datetime, *, limit: int) -> int:
+    """Delete up to ``limit`` raw events that happened before ``before``; how many went.
+
+    Rollups, totals and everything computed from them are separate tables: untouched."""
+    e = ActivityEvent
+    chunk = select(e.event_id).where(e.occurred_at < before).limit(limit)
+    result = await session.execute(delete(e).where(e.event_id.in_(chunk)))
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -50,6 +50,7 @@ async def store_batch(
         session, (event.supplier_id for _, event in valid if event.supplier_id is not None)
     )
     stored: list[EventIn] = []
+    index_of: dict[str, int] = {}
     for index, event in valid:
         if event.supplier_id not in known:
             rejected.append(
@@ -62,6 +63,7 @@ async def store_batch(
             )
         else:
             stored.append(event)
+            index_of[event.event_id] = index
     # Event id order: concurrent batches sharing ids lock them in the same order.
     stored.sort(key=lambda e: e.event_id)
     supplier_ids = [cast(uuid.UUID, e.supplier_id) for e in stored]
@@ -70,6 +72,23 @@ async def store_batch(
         for e in stored
     ]
     await lock_suppliers(session, set(supplier_ids))
+    pruned = await repository.pruned_before(session)  # read under the locks: see retention
+    if pruned is not None and stored and min(occurred_at) < pruned:
+        kept = [n for n, at in enumerate(occurred_at) if at >= pruned]
+        for event, at in zip(stored, occurred_at, strict=True):
+            if at < pruned:
+                rejected.append(
+                    RejectedItem(
+                        index=index_of[event.event_id],
+                        key=event.event_id,
+                        field="occurred_at",
+                        reason=f"is before {pruned.date().isoformat()}, where raw events were "
+                        "pruned (WEDSYNC_RAW_EVENT_RETENTION_MONTHS): it may already be counted",
+                    )
+                )
+        stored = [stored[n] for n in kept]
+        supplier_ids = [supplier_ids[n] for n in kept]
+        occurred_at = [occurred_at[n] for n in kept]
     batch_id = await repository.open_batch(session, now=now)
     await repository.insert_event_columns(
         session,

@@ -7,7 +7,8 @@
 - the surrogate ``id`` goes: the client's ``event_id`` is the primary key (it was unique
   already, so one index fewer);
 - the (supplier, type, time) index goes: every read it served is served by (supplier, time);
-- empty properties are NULL.
+- empty properties are NULL;
+- ``raw_event_horizon`` records how far back ``events prune`` removed raw events.
 
 The table is rebuilt (PostgreSQL would keep every old row version of an in-place update
 until a vacuum), its fixed-width columns first so that no alignment padding is spent.
@@ -67,6 +68,12 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=64), nullable=False),
         sa.PrimaryKeyConstraint("code", name=op.f("pk_event_types")),
         sa.UniqueConstraint("name", name=op.f("uq_event_types_name")),
+    )
+    op.create_table(
+        "raw_event_horizon",
+        sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("pruned_before", UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_raw_event_horizon")),
     )
     # One batch per former UUID, numbered in the order the batches were stored.
     op.execute(
@@ -188,5 +195,6 @@ def downgrade() -> None:
         "activity_events",
         ["supplier_id", "event_type", "occurred_at"],
     )
+    op.drop_table("raw_event_horizon")
     op.drop_table("event_types")
     op.drop_table("activity_batches")
