@@ -100,6 +100,16 @@ def read_batches(
             yield batch
 
 
+def _not_utf8(row: dict[str, Any]) -> bool:
+    """Whether any text cell of ``row`` holds bytes that were not UTF-8: one search over the
+    joined cells (a regex call per cell cost a tenth of an event import); a row with a
+    missing cell (None) or extra cells (a list) is searched cell by cell."""
+    try:
+        return _NOT_UTF8.search("".join(row.values())) is not None
+    except TypeError:
+        return any(_NOT_UTF8.search(v) for v in row.values() if isinstance(v, str))
+
+
 @dataclass(frozen=True)
 class _Unreadable:
     reason: str
@@ -154,7 +164,7 @@ def _csv_rows(
         except csv.Error as exc:  # e.g. a field over csv's size limit: that row only
             yield reader.line_num + 1, _Unreadable(f"not a readable CSV row: {exc}")
             continue
-        if any(_NOT_UTF8.search(v) for v in row.values() if isinstance(v, str)):
+        if _not_utf8(row):
             yield reader.line_num, _Unreadable(f"the row {NOT_UTF8}")
             continue
         try:
