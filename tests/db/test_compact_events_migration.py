@@ -16,7 +16,7 @@ from wedsync_success.db.migrate import alembic_config, sync_url, upgrade
 
 def test_existing_events_survive_the_rebuild(fresh_url: str) -> None:  # noqa: F811
     upgrade(fresh_url)  # and back, so the downgrade runs on an empty table too
-    command.downgrade(alembic_config(fresh_url), "0015")
+    command.downgrade(alembic_config(fresh_url), "0022")
     engine = create_engine(sync_url(fresh_url))
     sqlite = fresh_url.startswith("sqlite")
     supplier, early, late = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
@@ -76,7 +76,7 @@ def test_existing_events_survive_the_rebuild(fresh_url: str) -> None:  # noqa: F
                 )
             ).all()
             types = connection.execute(text("SELECT name FROM event_types ORDER BY code")).all()
-        command.downgrade(alembic_config(fresh_url), "0015")
+        command.downgrade(alembic_config(fresh_url), "0022")
         with engine.connect() as connection:
             back = connection.execute(
                 text(

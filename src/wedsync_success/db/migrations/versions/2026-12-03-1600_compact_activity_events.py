@@ -16,7 +16,7 @@ Existing events keep their batches (one numbered batch per former UUID, in inges
 and their ingestion times.
 
 Revision ID: 0018
-Revises: 0015
+Revises: 0022
 Create Date: 2026-12-03 15:00:00.000000
 """
 
@@ -29,7 +29,7 @@ from sqlalchemy.dialects import postgresql
 from wedsync_success.db.types import UTCDateTime
 
 revision: str = "0018"
-down_revision: str | None = "0015"
+down_revision: str | None = "0022"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
