@@ -32,7 +32,7 @@ from typing import Any
 from sqlalchemy import Date, and_, bindparam, case, delete, exists, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from wedsync_success.activity.models import ActivityEvent, DailyRollup
+from wedsync_success.activity.models import ActivityEvent, DailyRollup, EventType
 from wedsync_success.churn.models import FeatureStoreDay, activity_windows
 from wedsync_success.churn.windows import LOOKBACK_DAYS, STORED_WINDOWS, StoredWindow
 from wedsync_success.db.upsert import dialect_insert
@@ -262,20 +262,21 @@ async def apply_batch(session: AsyncSession, batch_id: Any) -> None:
     as_of = await store_day(session, lock="share")
     if as_of is None:
         return
-    e, r = ActivityEvent, DailyRollup
+    e, r, t = ActivityEvent, DailyRollup, EventType
     batch = (
         select(
             e.supplier_id,
             e.occurred_on.label("day"),
-            e.event_type,
+            t.name.label("event_type"),
             func.count().label("count"),
         )
+        .join(t, t.code == e.type_code)  # one join, not the name's lookup per event
         .where(
             e.batch_id == batch_id,
             e.occurred_on > _back("at", LOOKBACK_DAYS),
             e.occurred_on <= _back("at", 0),
         )
-        .group_by(e.supplier_id, e.occurred_on, e.event_type)
+        .group_by(e.supplier_id, e.occurred_on, t.name)
         .subquery()
     )
     # The rollup row holds exactly this batch's count: the day was not active before.
