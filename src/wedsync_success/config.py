@@ -124,6 +124,12 @@ class Settings(BaseSettings):
         description="An endpoint whose every attempt has failed for this long is disabled; "
         "events that arrive while it is disabled are held for replay.",
     )
+    survey_nps_interval_days: int = Field(
+        default=90, ge=0, le=3650, description="A supplier user is asked NPS at most this often."
+    )
+    survey_csat_interval_days: int = Field(
+        default=14, ge=0, le=3650, description="A supplier user is asked CSAT at most this often."
+    )
     max_batch_size: int = Field(default=5000, ge=1, description="Largest POST /events batch.")
     raw_event_retention_months: int | None = Field(
         default=None,

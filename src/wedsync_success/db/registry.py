@@ -10,6 +10,7 @@ from wedsync_success.integrations.webhooks import models as webhooks_models
 from wedsync_success.interventions import models as interventions_models
 from wedsync_success.milestones import models as milestones_models
 from wedsync_success.suppliers import models as suppliers_models
+from wedsync_success.surveys import models as surveys_models
 from wedsync_success.workspace import models as workspace_models
 
 ALL_MODEL_MODULES = (
@@ -22,6 +23,7 @@ ALL_MODEL_MODULES = (
     interventions_models,
     milestones_models,
     suppliers_models,
+    surveys_models,
     workspace_models,
 )
 

@@ -22,6 +22,8 @@ class SuccessEventType(enum.StrEnum):
     INTERVENTION_CLICKED = "intervention.clicked"
     INTERVENTION_GOAL_REACHED = "intervention.goal_reached"
     INTERVENTION_EXITED = "intervention.exited"
+    SURVEY_DETRACTOR = "survey.detractor"  # an NPS response of 0-6
+    SURVEY_CSAT_LOW = "survey.csat_low"  # a CSAT response of 1-2
 
 
 @dataclass(frozen=True)

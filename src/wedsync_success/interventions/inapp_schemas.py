@@ -15,6 +15,8 @@ MAX_PAGE = 200
 class MessageKind(enum.StrEnum):
     COACH = "coach"  # the InAppCoach: a coaching card with a call to action
     CELEBRATION = "celebration"  # the MilestoneCard: a milestone reached
+    SURVEY_NPS = "survey_nps"  # a 0-10 "would you recommend us?": the app shows the scores
+    SURVEY_CSAT = "survey_csat"  # a 1-5 "how satisfied were you?"
 
 
 class InAppAction(enum.StrEnum):

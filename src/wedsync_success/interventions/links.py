@@ -1,4 +1,5 @@
-"""Signed links in outgoing messages: the open pixel, click redirects and unsubscribe.
+"""Signed links in outgoing messages: the open pixel, click redirects, survey answers and
+unsubscribe.
 
 Each kind of link is signed with the app's secret key under its own salt, so a token made
 for one purpose (or a session cookie) is never accepted for another. The click token carries
@@ -28,6 +29,7 @@ from wedsync_success.kit.errors import NotFound
 OPEN_SALT = "wedsync.interventions.open"
 CLICK_SALT = "wedsync.interventions.click"
 UNSUBSCRIBE_SALT = "wedsync.interventions.unsubscribe"
+SURVEY_SALT = "wedsync.interventions.survey_answer"
 MAX_TARGET_CHARS = 2000
 """Longest click target signed into a link (links past ~2,000 characters break in clients)."""
 
@@ -42,6 +44,14 @@ class InvalidLink(NotFound):
 class Click:
     intervention_id: uuid.UUID
     target: str
+
+
+@dataclass(frozen=True)
+class SurveyAnswer:
+    """A score link of a survey email: who answers (the intervention) and with what score."""
+
+    intervention_id: uuid.UUID
+    score: int
 
 
 @dataclass(frozen=True)
@@ -69,6 +79,7 @@ class TrackingLinks:
         self._open = URLSafeSerializer(secret_key, salt=OPEN_SALT)
         self._click = URLSafeSerializer(secret_key, salt=CLICK_SALT)
         self._unsubscribe = URLSafeSerializer(secret_key, salt=UNSUBSCRIBE_SALT)
+        self._survey = URLSafeSerializer(secret_key, salt=SURVEY_SALT)
 
     def pixel_url(self, intervention_id: uuid.UUID) -> str:
         return f"{self.base}/t/o/{self._open.dumps(intervention_id.hex)}.gif"
@@ -83,6 +94,11 @@ class TrackingLinks:
         token = self._unsubscribe.dumps([supplier_user_id.hex, channel.value, category.value])
         return f"{self.base}/u/{token}"
 
+    def survey_answer_url(self, intervention_id: uuid.UUID, score: int) -> str:
+        """The link that answers a survey email with ``score`` (one link per score)."""
+        token = self._survey.dumps([intervention_id.hex, str(score)])
+        return f"{self.base}/s/{token}"
+
     def verify_open(self, token: str) -> uuid.UUID:
         """The intervention a pixel token names; :class:`InvalidLink` if it is not ours."""
         (ident,) = _fields(_loads(self._open, token), 1)
@@ -95,6 +111,13 @@ class TrackingLinks:
             return Click(intervention_id=_uuid(ident), target=check_target(target))
         except ValueError:
             raise _invalid() from None
+
+    def verify_survey_answer(self, token: str) -> SurveyAnswer:
+        """The survey message and score a link names; :class:`InvalidLink` if not ours."""
+        ident, score = _fields(_loads(self._survey, token), 2)
+        if not score.isascii() or not score.isdigit() or len(score) > 2:
+            raise _invalid()
+        return SurveyAnswer(intervention_id=_uuid(ident), score=int(score))
 
     def verify_unsubscribe(self, token: str) -> Unsubscribe:
         """Who unsubscribes from what; :class:`InvalidLink` if the token is not ours."""

@@ -30,6 +30,7 @@ from wedsync_success.interventions.steps import (
 from wedsync_success.kit.errors import NotFound, ValidationFailed
 from wedsync_success.suppliers import repository as suppliers_repository
 from wedsync_success.suppliers.models import Supplier, SupplierUser
+from wedsync_success.surveys.kinds import kind_of_template, scale
 
 ONE_OFF_TEMPLATE = "one_off"
 ONE_OFF_CHANNELS = (Channel.EMAIL, Channel.IN_APP, Channel.SMS)
@@ -48,9 +49,11 @@ async def queue_one_off(
     idempotency_key: str,
     sent_by: uuid.UUID | None,
     now: datetime,
+    template: str = ONE_OFF_TEMPLATE,
 ) -> tuple[Intervention, bool]:
     """Record the message and schedule its delivery; a key seen before returns that message
-    (``False``: nothing new was queued)."""
+    (``False``: nothing new was queued). ``template`` is the email template (a survey's
+    ``survey_<kind>`` adds its score links, and its in-app message lets the user score)."""
     key = f"oneoff:{idempotency_key}"
     await lock_suppliers(session, [supplier_id])
     existing = await repository.intervention_by_key(session, key)
@@ -77,7 +80,7 @@ async def queue_one_off(
         supplier_user_id=supplier_user_id,
         channel=str(channel),
         category=str(category),
-        template=ONE_OFF_TEMPLATE,
+        template=template,
         status=DeliveryStatus.QUEUED,
         subject=subject,
         body=body,
@@ -144,7 +147,7 @@ async def prepare_one_off(
             intervention_id=row.id,
             supplier_id=supplier.id,
             supplier_user_id=contact.id,
-            kind="coach",
+            kind=_inapp_kind(row.template),
             title=row.subject,
             body=row.body,
             cta_label=None,
@@ -166,6 +169,23 @@ async def prepare_one_off(
     row.attempts += 1
     await session.flush()
     return Prepared(job.id, row.id, message, str(channel), reconcile=resumed)
+
+
+def _inapp_kind(template: str) -> str:
+    """A survey's in-app message is of its survey kind (the app shows the scores to pick)."""
+    survey = kind_of_template(template)
+    return "coach" if survey is None else f"survey_{survey.value}"
+
+
+def _survey_answers(env: StepEnv, row: Intervention) -> list[dict[str, object]]:
+    """One signed link per score of a survey email (none for other emails)."""
+    survey = kind_of_template(row.template)
+    if survey is None:
+        return []
+    return [
+        {"score": score, "url": env.links.survey_answer_url(row.id, score)}
+        for score in scale(survey)
+    ]
 
 
 async def _contact(session: AsyncSession, row: Intervention) -> SupplierUser | None:
@@ -214,8 +234,13 @@ async def _message(
         intervention_id=row.id,
         key=row.idempotency_key,
         category=Category(row.category),
-        template=ONE_OFF_TEMPLATE,
+        template=row.template,
         supplier=supplier,
         contact=contact,
-        context={**facts.as_context(), "subject": row.subject, "body": row.body},
+        context={
+            **facts.as_context(),
+            "subject": row.subject,
+            "body": row.body,
+            "answers": _survey_answers(env, row),
+        },
     )

@@ -31,6 +31,8 @@ TRIGGER_EVENTS = (
     "supplier.milestone_achieved",
     "supplier.success_champion",
     "supplier.payment_failed",
+    "survey.detractor",
+    "survey.csat_low",
     SCHEDULE_DAILY,
 )
 _DURATION = re.compile(r"^(\d{1,4})([mhd])$")
