@@ -32,7 +32,8 @@ if TYPE_CHECKING:
     from wedsync_success.kit.files import FileBatch
 
 import_app = typer.Typer(
-    help="Import activity events, suppliers and subscription history from CSV or JSON Lines.",
+    help="Import activity events, suppliers, subscription history and survey responses from "
+    "CSV or JSON Lines.",
     no_args_is_help=True,
 )
 
@@ -117,6 +118,29 @@ def period_writer(ctx: AppContext) -> Write:
             counts={"created": result.created, "updated": result.updated},
             errors=result.errors,
             touched=result.supplier_ids,
+        )
+
+    return write
+
+
+def survey_writer(ctx: AppContext) -> Write:
+    """Store a batch of survey responses (each once, by response_id)."""
+
+    async def write(session: AsyncSession, items: list[Any]) -> _Written:
+        from wedsync_success.surveys.schemas import ResponseSource
+        from wedsync_success.surveys.service import record_responses
+
+        result = await record_responses(
+            session=session,
+            items=items,
+            source=ResponseSource.IMPORT,
+            max_batch_size=len(items),
+            now=ctx.clock(),
+        )
+        return _Written(
+            counts={"accepted": result.accepted, "duplicates": result.duplicates},
+            errors=result.errors,
+            touched=(),
         )
 
     return write
@@ -302,6 +326,45 @@ def import_subscriptions(
     async def work(ctx: AppContext) -> ImportReport:
         batches = read_period_batches(file, batch_size=batch_size)
         return await run_import(ctx, batches=batches, lines=lines, write=period_writer(ctx))
+
+    _finish(_run(work), errors_out)
+
+
+@import_app.command("surveys")
+def import_surveys(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            exists=True,
+            dir_okay=False,
+            readable=True,
+            help="A .csv or .jsonl file of NPS and CSAT responses",
+        ),
+    ],
+    batch_size: Annotated[int, typer.Option(min=1, max=5000, help="Responses per batch")] = 1000,
+    errors_out: ErrorsOut = None,
+) -> None:
+    """Import NPS and CSAT responses from FILE (a survey tool's export).
+
+    Columns: response_id (your tool's id of the response), kind (nps or csat), score (NPS
+    0-10, CSAT 1-5), supplier_id or supplier_external_id, responded_at (ISO 8601 with an
+    offset), and optionally comment (at most 2,000 characters) and supplier_user_id. JSONL:
+    one response object per line, as POST /api/v1/surveys/responses takes it. Re-importing
+    a file is safe: responses already stored are counted as duplicates. Detractors (NPS
+    0-6) and low CSATs (1-2) become success events, which playbooks can act on.
+
+    Exit status: 0 when every line was stored (or already was), 2 when some lines were
+    rejected, 1 when the import stopped early (the report is printed, and written to
+    --errors-out, in every case).
+    """
+    from wedsync_success.kit.files import count_lines
+    from wedsync_success.surveys.importer import read_batches
+
+    lines = count_lines(file)
+
+    async def work(ctx: AppContext) -> ImportReport:
+        batches = read_batches(file, batch_size=batch_size)
+        return await run_import(ctx, batches=batches, lines=lines, write=survey_writer(ctx))
 
     _finish(_run(work), errors_out)
 

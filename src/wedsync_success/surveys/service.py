@@ -11,13 +11,14 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from wedsync_success.config import Settings
 from wedsync_success.db.locks import lock_suppliers
 from wedsync_success.events.outbox import enqueue
 from wedsync_success.events.types import NewEvent, SuccessEventType
 from wedsync_success.interventions.channels.base import Category, Channel
 from wedsync_success.interventions.one_off import queue_one_off
 from wedsync_success.kit.batch import RejectedItem, validate_each
-from wedsync_success.kit.errors import NotFound, ValidationFailed
+from wedsync_success.kit.errors import NotFound, PayloadTooLarge, ValidationFailed
 from wedsync_success.suppliers import repository as suppliers_repository
 from wedsync_success.surveys import repository
 from wedsync_success.surveys.kinds import QUESTIONS, SurveyKind, is_low, template_of
@@ -54,6 +55,14 @@ class SurveyIntervals:
 
     def of(self, kind: SurveyKind) -> timedelta:
         return self.nps if kind is SurveyKind.NPS else self.csat
+
+
+def intervals_of(settings: Settings) -> SurveyIntervals:
+    """The intervals this deployment configures (``WEDSYNC_SURVEY_*_INTERVAL_DAYS``)."""
+    return SurveyIntervals(
+        nps=timedelta(days=settings.survey_nps_interval_days),
+        csat=timedelta(days=settings.survey_csat_interval_days),
+    )
 
 
 # --- responses ----------------------------------------------------------------------------
@@ -158,10 +167,20 @@ def _row(
 
 
 async def record_responses(
-    *, session: AsyncSession, items: Sequence[Any], source: ResponseSource, now: datetime
+    *,
+    session: AsyncSession,
+    items: Sequence[Any],
+    source: ResponseSource,
+    max_batch_size: int,
+    now: datetime,
 ) -> ResponsesResult:
     """Validate each item on its own and store the good ones once (by ``response_id``); a
     detractor or low CSAT among the new ones is a success event in the same transaction."""
+    if len(items) > max_batch_size:
+        raise PayloadTooLarge(
+            f"A batch holds at most {max_batch_size} responses; this one has {len(items)}",
+            details=[{"field": "responses", "reason": f"more than {max_batch_size} items"}],
+        )
     valid, rejected = validate_each(SurveyResponseIn, items, key_field="response_id")
     kept = await _resolved(session, valid, rejected, now)
     first: dict[str, SurveyResponseIn] = {}

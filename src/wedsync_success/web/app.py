@@ -33,6 +33,8 @@ from wedsync_success.reports.history_api import router as history_reports_router
 from wedsync_success.reports.success_api import router as report_outcomes_router
 from wedsync_success.suppliers.api import router as suppliers_router
 from wedsync_success.suppliers.search_api import router as supplier_search_router
+from wedsync_success.surveys.api import router as surveys_router
+from wedsync_success.surveys.links_api import router as survey_links_router
 from wedsync_success.web.cors import WidgetCors
 from wedsync_success.web.errors import error_response, install_error_handlers
 from wedsync_success.web.openapi import error_responses, install_openapi
@@ -127,6 +129,8 @@ def create_app(
         widget_router,
         workspace_router,
         webhooks_router,
+        surveys_router,
+        survey_links_router,
     ):
         app.include_router(router)
 
