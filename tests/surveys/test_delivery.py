@@ -28,7 +28,12 @@ from tests.interventions.smtp_server import Collector
 from wedsync_success.context import AppContext
 from wedsync_success.interventions import preferences
 from wedsync_success.interventions.channels.base import Category, Channel
-from wedsync_success.interventions.models import InAppMessage, Intervention
+from wedsync_success.interventions.models import (
+    InAppMessage,
+    Intervention,
+    PlaybookRun,
+    SuccessTask,
+)
 from wedsync_success.suppliers.models import SupplierUser
 from wedsync_success.surveys.models import SurveyResponse
 from wedsync_success.web.app import create_app
@@ -244,3 +249,27 @@ async def test_the_frequency_cap_holds_a_survey_back(
         assert len(mailbox[0].emails()) == 1
         statuses = [(await _message(ctx, str(a.intervention_id))).status for a in asked]
         assert statuses == ["sent", "capped"]
+
+
+async def test_a_detractor_starts_the_follow_up_playbook(
+    octx: AppContext, http: httpx.AsyncClient
+) -> None:
+    supplier_id = await seed_supplier(octx)
+    body = {
+        "response_id": "typeform-1",
+        "kind": "nps",
+        "score": 2,
+        "comment": "Invoices keep failing",
+        "supplier_id": str(supplier_id),
+        "responded_at": octx.clock().isoformat(),
+    }
+    assert (await http.post("/api/v1/surveys/responses", json=[body])).json()["low_scores"] == 1
+    await octx.dispatcher.drain()
+    await octx.interventions.worker().work_once()
+    async with octx.db.sessions() as session:
+        tasks = list((await session.scalars(select(SuccessTask))).all())
+        runs = list((await session.scalars(select(PlaybookRun))).all())
+    assert [(r.playbook_key, r.trigger["score"]) for r in runs] == [("detractor_follow_up", 2)]
+    assert [(t.reason, t.priority, t.supplier_id) for t in tasks] == [
+        ("nps_detractor", "high", supplier_id)
+    ]

@@ -72,9 +72,9 @@ def test_import_surveys_from_csv_reports_each_bad_line(loaded: str, tmp_path: Pa
     assert _rows(loaded, "SELECT comment FROM survey_responses WHERE response_id = 't-2'") == [
         ("Too pricey, honestly",)
     ]
-    assert _rows(loaded, "SELECT event_type FROM outbox_events WHERE event_type LIKE 'survey.%'") == [
-        ("survey.detractor",)
-    ]
+    assert _rows(
+        loaded, "SELECT event_type FROM outbox_events WHERE event_type LIKE 'survey.%'"
+    ) == [("survey.detractor",)]
     again = runner.invoke(app, ["import", "surveys", str(path)], terminal_width=200)
     assert "0 accepted, 3 duplicates" in _words(again.output)
     assert _rows(loaded, "SELECT count(*) FROM survey_responses") == [(3,)]
