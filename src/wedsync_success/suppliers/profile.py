@@ -25,6 +25,8 @@ from wedsync_success.milestones.service import progress_of
 from wedsync_success.suppliers.repository import users_of
 from wedsync_success.suppliers.schemas import SupplierUserOut
 from wedsync_success.suppliers.service import get_supplier
+from wedsync_success.surveys.schemas import LatestScores
+from wedsync_success.surveys.service import latest_scores
 
 
 class ActivityOut(BaseModel):
@@ -62,6 +64,9 @@ class SupplierProfile(BaseModel):
     milestones: list[MilestoneProgress]
     recent_events: list[ActivityOut]
     success_events: list[SuccessEventOut]
+    surveys: LatestScores = Field(
+        description="The latest NPS and CSAT scores and the recent responses with comments"
+    )
 
 
 def health_detail(
@@ -164,4 +169,5 @@ async def supplier_profile(
                 session, supplier_id=supplier_id, limit=event_limit
             )
         ],
+        surveys=await latest_scores(session=session, supplier_id=supplier_id),
     )
