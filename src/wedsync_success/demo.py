@@ -119,6 +119,7 @@ async def seed(
     owners), detect milestones once, then score every supplier on each day of the score
     history."""
     loaded = await load_population(ctx, population, progress=progress, chunk=chunk)
+    await load_surveys(ctx, population, progress=progress)
     if team:
         await seed_team(ctx, team, password=password)
     await ctx.db.refresh_statistics()
@@ -137,6 +138,35 @@ async def seed(
     return SeedSummary(
         suppliers=loaded.suppliers, events_stored=loaded.events, history_days=len(days)
     )
+
+
+SURVEY_CHUNK = 2000
+
+
+async def load_surveys(
+    ctx: AppContext, population: Population, *, progress: Progress = lambda *_: None
+) -> int:
+    """Store the population's simulated NPS and CSAT answers through the responses service
+    (the API's path), so the demo's NPS and CSAT reports and profiles are not empty."""
+    from wedsync_success.surveys.schemas import ResponseSource
+    from wedsync_success.surveys.service import record_responses
+    from wedsync_success.synthetic.surveys import survey_items
+
+    items = survey_items(population)
+    progress("surveys", 0, len(items))
+    for start in range(0, len(items), SURVEY_CHUNK):
+        batch = items[start : start + SURVEY_CHUNK]
+        async with ctx.db.transaction() as session:
+            result = await record_responses(
+                session=session,
+                items=batch,
+                source=ResponseSource.IMPORT,
+                max_batch_size=SURVEY_CHUNK,
+                now=ctx.clock(),
+            )
+        assert result.rejected == 0, result.errors[:3]
+        progress("surveys", start + len(batch), len(items))
+    return len(items)
 
 
 async def churn_model(

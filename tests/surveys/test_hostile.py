@@ -116,11 +116,13 @@ async def test_hostile_answers_in_the_app(
 
 
 @EXAMPLES
-@given(token=st.text(max_size=80), comment=st.text(max_size=30))
+@given(token=st.text(min_size=1, max_size=80), comment=st.text(max_size=30))
 async def test_arbitrary_answer_tokens_never_cause_a_server_error(
     client: httpx.AsyncClient, token: str, comment: str
 ) -> None:
     path = "/s/" + quote(token.encode("utf-8", "surrogatepass"), safe="")
     form = b"comment=" + comment.encode("utf-8", "surrogatepass")
     for answer in (await client.get(path), await client.post(path, content=form)):
-        assert answer.status_code == 404, answer.text
+        # 404 for a token we did not sign; a dot segment ("." "..") is normalised away by the
+        # client and the router redirects the bare /s/ (307): never a page, never a 5xx.
+        assert answer.status_code in (404, 307), answer.text

@@ -4,6 +4,7 @@ file again changes nothing, low scores become success events."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -46,10 +47,12 @@ def loaded(cli_db: str, tmp_path: Path) -> str:
 
 def test_import_surveys_from_csv_reports_each_bad_line(loaded: str, tmp_path: Path) -> None:
     path = tmp_path / "responses.csv"
+    recent = (datetime.now(UTC) - timedelta(days=2)).isoformat()  # the CLI runs on real time
     path.write_text(
         "response_id,kind,score,comment,supplier_external_id,responded_at\n"
         "t-1,nps,10,Love it,cus_a,2026-01-05T10:00:00Z\n"
-        't-2,nps,4,"Too pricey, honestly",cus_a,2026-01-06T10:00:00Z\n'
+        f't-2,nps,4,"Too pricey, honestly",cus_a,{recent}\n'
+        "t-9,nps,1,,cus_a,2025-01-05T10:00:00Z\n"  # history: stored, announces nothing
         "t-3,csat,5,,cus_a,2026-01-07T10:00:00Z\n"
         "t-4,csat,7,,cus_a,2026-01-07T10:00:00Z\n"  # off the CSAT scale
         "t-5,nps,9,,cus_nobody,2026-01-07T10:00:00Z\n"  # no such supplier
@@ -61,13 +64,14 @@ def test_import_surveys_from_csv_reports_each_bad_line(loaded: str, tmp_path: Pa
         app, ["import", "surveys", str(path), "--errors-out", str(errors)], terminal_width=200
     )
     assert result.exit_code == 2, result.output
-    assert "3 accepted" in _words(result.output)
+    assert "4 accepted" in _words(result.output)
     report = {int(r.split(",")[0]): r.split(",")[1] for r in errors.read_text().splitlines()[1:]}
-    assert report == {5: "score", 6: "supplier_external_id", 7: "score", 8: "responded_at"}
+    assert report == {6: "score", 7: "supplier_external_id", 8: "score", 9: "responded_at"}
     assert sorted(_rows(loaded, "SELECT response_id, score, source FROM survey_responses")) == [
         ("t-1", 10, "import"),
         ("t-2", 4, "import"),
         ("t-3", 5, "import"),
+        ("t-9", 1, "import"),
     ]
     assert _rows(loaded, "SELECT comment FROM survey_responses WHERE response_id = 't-2'") == [
         ("Too pricey, honestly",)
@@ -76,8 +80,8 @@ def test_import_surveys_from_csv_reports_each_bad_line(loaded: str, tmp_path: Pa
         loaded, "SELECT event_type FROM outbox_events WHERE event_type LIKE 'survey.%'"
     ) == [("survey.detractor",)]
     again = runner.invoke(app, ["import", "surveys", str(path)], terminal_width=200)
-    assert "0 accepted, 3 duplicates" in _words(again.output)
-    assert _rows(loaded, "SELECT count(*) FROM survey_responses") == [(3,)]
+    assert "0 accepted, 4 duplicates" in _words(again.output)
+    assert _rows(loaded, "SELECT count(*) FROM survey_responses") == [(4,)]
 
 
 def test_import_surveys_from_jsonl_and_a_bad_header(loaded: str, tmp_path: Path) -> None:

@@ -34,6 +34,7 @@ RANDOM_BY_DESIGN = {
     "subscription_periods": {"id"},  # a row number: the two paths insert in another order
     "activity_batches": {"id"},
     "event_types": {"code"},  # numbered in the order the types first arrive
+    "survey_responses": {"id"},
 }
 NAMED: dict[str, list[Any]] = {"activity_events": [ActivityEvent.event_type]}
 PER_TRANSACTION = {"activity_batches"}
@@ -58,6 +59,7 @@ async def _through_ingest(ctx: AppContext, population: Population) -> None:
             )
         assert result.rejected == 0, result.errors
     await load_outreach(ctx, population)  # no API path: the simulated playbook history
+    await demo.load_surveys(ctx, population)  # the responses service: the API's own path
     await ctx.db.refresh_statistics()
     for day in demo.history_days(population.end.date()):
         async with ctx.db.transaction() as session:
@@ -130,8 +132,9 @@ async def test_bulk_seed_equals_the_ingestion_path(quiet_ctx: AppContext) -> Non
         "milestone_achievements",
         "playbook_runs",
         "interventions",
+        "survey_responses",
     ):
         assert loaded[name], f"{name} is empty: the comparison would prove nothing"
-    assert {"suppliers", "events", "history", "delivering"} <= set(stages)
+    assert {"suppliers", "events", "surveys", "history", "delivering"} <= set(stages)
     for name, rows in expected.items():
         assert loaded[name] == rows, f"{name} differs"

@@ -96,7 +96,9 @@ class ResponsesResult(BaseModel):
     rejected: int
     errors: list[RejectedItem] = Field(default_factory=list)
     low_scores: int = Field(
-        0, description="Accepted detractors (NPS 0-6) and low CSATs (1-2): success events"
+        0,
+        description="Accepted detractors (NPS 0-6) and low CSATs (1-2) answered in the last "
+        "30 days: each is a success event (older ones are history and announce nothing)",
     )
 
 

@@ -43,6 +43,9 @@ SUBJECTS = {
     SurveyKind.NPS: "One quick question about WedSync",
     SurveyKind.CSAT: "How did we do?",
 }
+LOW_SCORE_WINDOW = timedelta(days=30)
+"""A low score older than this when it arrives (an import of history) is history, not a
+reason to act: it is stored and counted, but announces nothing (like failed payments)."""
 CHANNELS = {SurveyChannel.EMAIL: Channel.EMAIL, SurveyChannel.IN_APP: Channel.IN_APP}
 
 
@@ -120,6 +123,7 @@ async def _store(
     """Insert the rows once each, and write a success event for each new low score (same
     transaction); the response ids inserted and how many low scores were announced."""
     inserted = await repository.insert_responses(session, rows)
+    recent = now - LOW_SCORE_WINDOW
     events = [
         NewEvent(
             event_type=(
@@ -142,7 +146,9 @@ async def _store(
             },
         )
         for row in rows
-        if row["response_id"] in inserted and is_low(SurveyKind(row["kind"]), row["score"])
+        if row["response_id"] in inserted
+        and is_low(SurveyKind(row["kind"]), row["score"])
+        and row["responded_at"] >= recent
     ]
     await enqueue(session=session, events=events, now=now)
     return inserted, len(events)
@@ -175,7 +181,8 @@ async def record_responses(
     now: datetime,
 ) -> ResponsesResult:
     """Validate each item on its own and store the good ones once (by ``response_id``); a
-    detractor or low CSAT among the new ones is a success event in the same transaction."""
+    detractor or low CSAT among the new ones, answered within :data:`LOW_SCORE_WINDOW`, is a
+    success event in the same transaction."""
     if len(items) > max_batch_size:
         raise PayloadTooLarge(
             f"A batch holds at most {max_batch_size} responses; this one has {len(items)}",
