@@ -9,6 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wedsync_success.interventions import inapp, inapp_repository
@@ -62,12 +63,25 @@ _EXAMPLE = {
 }
 
 
+class ResponseBatchIn(BaseModel):
+    """A batch of responses, wrapped; a bare JSON array of responses is read the same way."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    responses: list[SurveyResponseIn] = Field(
+        description="Up to WEDSYNC_MAX_BATCH_SIZE (default 5,000) responses; each is validated "
+        "on its own, and an invalid one is reported in `errors` while the rest are stored"
+    )
+
+
 @router.post(
     "/surveys/responses",
     response_model=ResponsesResult,
     summary="Store a batch of NPS and CSAT responses",
     openapi_extra=json_body(
-        list[SurveyResponseIn], description='{"responses": [...]} or a bare array', example=_EXAMPLE
+        ResponseBatchIn | list[SurveyResponseIn],
+        description='{"responses": [...]} or a bare array of responses',
+        example=_EXAMPLE,
     ),
     responses=error_responses(*WRITE),
 )

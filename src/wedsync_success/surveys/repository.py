@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, case, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from wedsync_success.db.bulk import upsert_columns
 from wedsync_success.db.types import as_date
-from wedsync_success.db.upsert import dialect_insert
 from wedsync_success.suppliers.models import Supplier
 from wedsync_success.surveys.kinds import (
     CSAT_LOW_MAX,
@@ -33,18 +33,25 @@ SEGMENT_COLUMNS = {
 
 
 async def insert_responses(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> set[str]:
-    """Insert ``rows``, skipping any ``response_id`` already stored (whoever stored it, even a
-    concurrent transaction); the ids this call inserted."""
+    """Insert ``rows`` (one bulk statement, columns not rows: ``db.bulk``), skipping any
+    ``response_id`` already stored, even by a concurrent transaction; the ids this call
+    inserted: those whose stored row carries the ``id`` this call made."""
     if not rows:
         return set()
-    ordered = sorted(rows, key=lambda r: r["response_id"])  # one lock order for everyone
-    statement = (
-        dialect_insert(session, SurveyResponse)
-        .values(ordered)
-        .on_conflict_do_nothing(index_elements=["response_id"])
-        .returning(SurveyResponse.response_id)
+    table = SurveyResponse.__table__
+    names = [c.name for c in table.c]
+    await upsert_columns(
+        session,
+        table,  # type: ignore[arg-type]
+        key=("response_id",),
+        columns={name: [row[name] for row in rows] for name in names},
+        skip_existing=True,
     )
-    return set((await session.scalars(statement)).all())
+    made = [row["id"] for row in rows]
+    found = await session.scalars(
+        select(SurveyResponse.response_id).where(SurveyResponse.id.in_(made))
+    )
+    return set(found.all())
 
 
 async def add_sent(session: AsyncSession, row: SurveySent) -> None:
