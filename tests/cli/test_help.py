@@ -22,7 +22,7 @@ COMMANDS: dict[str, set[str]] = {
     "serve": set(),
     "demo": set(),
     "db": {"upgrade", "current"},
-    "import": {"events", "suppliers", "subscriptions"},
+    "import": {"events", "suppliers", "subscriptions", "surveys"},
     "health": {"recompute"},
     "suppliers": {"show"},
     "apikey": {"create", "list", "revoke"},
@@ -30,6 +30,7 @@ COMMANDS: dict[str, set[str]] = {
     "churn": {"train", "report", "models", "promote", "rollback", "score", "drift", "outcomes"},
     "user": {"create", "password", "disable"},
     "report": {"retention", "roi", "model-accuracy"},
+    "surveys": {"send", "responses", "nps", "csat"},
 }
 """What a user finds in ``--help`` (commands added later belong here too)."""
 

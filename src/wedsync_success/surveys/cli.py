@@ -11,8 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from wedsync_success.kit.cli import console, parse_day, progress_bar, run
-from wedsync_success.surveys.kinds import SurveyKind
-from wedsync_success.surveys.schemas import Period, Segment, SurveyChannel
+from wedsync_success.surveys.kinds import Period, Segment, SurveyChannel, SurveyKind
 
 if TYPE_CHECKING:
     from wedsync_success.context import AppContext

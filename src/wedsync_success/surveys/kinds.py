@@ -1,7 +1,8 @@
 """The two kinds of survey, their score scales and the metric rules that read them.
 
 A leaf module (it imports nothing of the project), so the interventions' channels can
-render a survey's answers without depending on the surveys room.
+render a survey's answers without depending on the surveys room, and the command line can
+name its options without loading the database layer.
 """
 
 from __future__ import annotations
@@ -12,6 +13,27 @@ import enum
 class SurveyKind(enum.StrEnum):
     NPS = "nps"  # "How likely are you to recommend WedSync?" 0-10
     CSAT = "csat"  # "How satisfied were you?" 1-5
+
+
+class SurveyChannel(enum.StrEnum):
+    EMAIL = "email"
+    IN_APP = "in_app"
+
+
+class Period(enum.StrEnum):
+    """The periods NPS and CSAT are reported by (UTC calendar months, ISO weeks)."""
+
+    MONTH = "month"
+    WEEK = "week"
+
+
+class Segment(enum.StrEnum):
+    """What a report is broken down by (the supplier's current values)."""
+
+    NONE = "none"
+    VENDOR_TYPE = "vendor_type"
+    PLAN = "plan"
+    COUNTRY = "country"
 
 
 SCALES: dict[SurveyKind, tuple[int, int]] = {SurveyKind.NPS: (0, 10), SurveyKind.CSAT: (1, 5)}

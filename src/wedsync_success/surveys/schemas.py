@@ -12,7 +12,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from wedsync_success.kit.batch import RejectedItem
 from wedsync_success.kit.limits import StoredInstant, StoredText
 from wedsync_success.suppliers.schemas import ExternalId
-from wedsync_success.surveys.kinds import MAX_COMMENT_CHARS, SCALES, SurveyKind
+from wedsync_success.surveys.kinds import (
+    MAX_COMMENT_CHARS,
+    SCALES,
+    Period,
+    Segment,
+    SurveyChannel,
+    SurveyKind,
+)
+
+__all__ = ["Period", "Segment", "SurveyChannel", "SurveyKind"]
 
 MAX_RESPONSE_ID_CHARS = 128
 
@@ -31,11 +40,6 @@ class SurveyTrigger(enum.StrEnum):
     ON_DEMAND = "on_demand"  # a team member asked
     INTERVENTION = "intervention"  # CSAT after an intervention (``reference``: its id)
     SUPPORT_TICKET = "support_ticket"  # CSAT after a support ticket (``reference``: its id)
-
-
-class SurveyChannel(enum.StrEnum):
-    EMAIL = "email"
-    IN_APP = "in_app"
 
 
 class SurveyResponseIn(BaseModel):
@@ -161,20 +165,6 @@ class InAppAnswerIn(BaseModel):
 
 
 # --- metrics ------------------------------------------------------------------------------
-
-
-class Period(enum.StrEnum):
-    MONTH = "month"
-    WEEK = "week"
-
-
-class Segment(enum.StrEnum):
-    """What a report is broken down by (the supplier's current values)."""
-
-    NONE = "none"
-    VENDOR_TYPE = "vendor_type"
-    PLAN = "plan"
-    COUNTRY = "country"
 
 
 class NpsFigures(BaseModel):
