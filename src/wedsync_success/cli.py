@@ -34,6 +34,8 @@ from wedsync_success.kit.cli import (
 from wedsync_success.kit.cli import run as _run  # every command body below runs through it
 from wedsync_success.reports.cli import report_app
 from wedsync_success.reports.retention_cli import retention as report_retention
+from wedsync_success.surveys.cli import csat as csat_command
+from wedsync_success.surveys.cli import nps as nps_command
 from wedsync_success.surveys.cli import surveys_app
 
 if TYPE_CHECKING:
@@ -75,6 +77,8 @@ app.add_typer(playbooks_app, name="playbooks")
 report_app.command("retention")(report_retention)
 app.add_typer(report_app, name="report")
 app.add_typer(surveys_app, name="surveys")
+report_app.command("nps")(nps_command)  # also `surveys nps` / `surveys csat`
+report_app.command("csat")(csat_command)
 app.command("worker")(worker_command)
 
 DEMO_EMAIL = "demo@wedsync.example"

@@ -29,8 +29,8 @@ COMMANDS: dict[str, set[str]] = {
     "events": {"dispatch"},
     "churn": {"train", "report", "models", "promote", "rollback", "score", "drift", "outcomes"},
     "user": {"create", "password", "disable"},
-    "report": {"retention", "roi", "model-accuracy"},
     "surveys": {"send", "responses", "nps", "csat"},
+    "report": {"retention", "roi", "model-accuracy", "nps", "csat"},
 }
 """What a user finds in ``--help`` (commands added later belong here too)."""
 

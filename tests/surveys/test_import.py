@@ -79,6 +79,18 @@ def test_import_surveys_from_csv_reports_each_bad_line(loaded: str, tmp_path: Pa
     assert _rows(
         loaded, "SELECT event_type FROM outbox_events WHERE event_type LIKE 'survey.%'"
     ) == [("survey.detractor",)]
+    nps = runner.invoke(
+        app,
+        ["report", "nps", "--from", "2025-01-01", "--to", "2027-01-01", "--by", "plan"],
+        terminal_width=200,
+    )
+    assert nps.exit_code == 0, nps.output
+    # 10, 4 and 1 (t-9, 2025): one promoter, two detractors of three: -33.3
+    assert "total all 3 1 0 2 -33.3" in _words(nps.output)
+    csat = runner.invoke(
+        app, ["surveys", "csat", "--from", "2026-01-01", "--to", "2026-02-01", "--json"]
+    )
+    assert '"csat": 100.0' in csat.output
     again = runner.invoke(app, ["import", "surveys", str(path)], terminal_width=200)
     assert "0 accepted, 4 duplicates" in _words(again.output)
     assert _rows(loaded, "SELECT count(*) FROM survey_responses") == [(4,)]
