@@ -1,7 +1,7 @@
 """add surveys_sent and survey_responses: NPS and CSAT surveys asked and answered
 
 Revision ID: 0016
-Revises: 0022
+Revises: 0018
 Create Date: 2026-12-03 15:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import wedsync_success.db.types
 
 revision: str = "0016"
-down_revision: str | None = "0022"
+down_revision: str | None = "0018"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
