@@ -51,7 +51,7 @@ def _sqlite_url(folder: Path, size: int) -> str:
     return f"sqlite+aiosqlite:///{folder / f'roi{size}.db'}"
 
 
-def _postgres_url(size: int) -> tuple[str, Callable[[], None]]:
+def postgres_url(size: int) -> tuple[str, Callable[[], None]]:
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine.url import make_url
 
@@ -70,7 +70,7 @@ def _postgres_url(size: int) -> tuple[str, Callable[[], None]]:
     return url, drop
 
 
-async def _prediction_log(ctx: AppContext) -> int:
+async def prediction_log(ctx: AppContext) -> int:
     """One prediction per supplier active at each month's start, probabilities at random."""
     rng = np.random.default_rng(13)
     async with ctx.db.sessions() as session:
@@ -118,7 +118,7 @@ async def measure(url: str, size: int) -> dict[str, Any]:
         population = generate_population(suppliers=size, months=18, seed=7, end=END)
         await load_suppliers(ctx, population, progress=lambda *_: None)
         runs, messages = await load_outreach(ctx, population)
-        predictions = await _prediction_log(ctx)
+        predictions = await prediction_log(ctx)
         await ctx.db.refresh_statistics()
         seeding = time.perf_counter() - started
         holdouts = holdouts_of(ctx.interventions.catalog)
@@ -189,7 +189,7 @@ async def main(backends: list[str], sizes: list[int]) -> None:
                 if backend == "sqlite":
                     url = _sqlite_url(Path(folder), size)
                 else:
-                    url, drop = _postgres_url(size)
+                    url, drop = postgres_url(size)
                 try:
                     f = await measure(url, size)
                 finally:

@@ -32,6 +32,7 @@ from wedsync_success.kit.cli import (
     progress_bar,
 )
 from wedsync_success.kit.cli import run as _run  # every command body below runs through it
+from wedsync_success.monthly_cli import monthly_command
 from wedsync_success.reports.cli import report_app
 from wedsync_success.reports.retention_cli import retention as report_retention
 from wedsync_success.surveys.cli import csat as csat_command
@@ -75,6 +76,7 @@ app.add_typer(churn_app, name="churn")
 app.add_typer(user_app, name="user")
 app.add_typer(playbooks_app, name="playbooks")
 report_app.command("retention")(report_retention)
+report_app.command("monthly")(monthly_command)
 app.add_typer(report_app, name="report")
 app.add_typer(surveys_app, name="surveys")
 report_app.command("nps")(nps_command)  # also `surveys nps` / `surveys csat`

@@ -205,6 +205,12 @@ class Settings(BaseSettings):
     api_rate_limit_window_seconds: int = Field(
         default=60, ge=1, description="The window API-key requests are counted over."
     )
+    business_max_age_seconds: float = Field(
+        default=300,
+        ge=0,
+        description="How stale the Business page's reports may be (refreshed in the "
+        "background; 0 gathers them on every visit).",
+    )
     overview_max_age_seconds: float = Field(
         default=15,
         ge=0,

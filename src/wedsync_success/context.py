@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from wedsync_success.access.ratelimit import ApiRateLimiter
 from wedsync_success.config import Settings
@@ -24,8 +26,12 @@ from wedsync_success.kit.clock import Clock, utc_now
 from wedsync_success.kit.logging import configure_logging
 from wedsync_success.kit.snapshots import Snapshot
 from wedsync_success.milestones.definitions import MilestoneCatalog, load_milestone_catalog
+from wedsync_success.reports.business_cache import BusinessPacks, PackKey
 from wedsync_success.reports.costs import ProgrammeCosts, load_programme_costs
 from wedsync_success.reports.snapshots import OverviewSnapshots
+
+if TYPE_CHECKING:
+    from wedsync_success.reports.business import BusinessPack
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,7 @@ class AppContext:
     dispatcher: Dispatcher
     live: LiveHub
     overviews: OverviewSnapshots
+    business: BusinessPacks
     clock: Clock
     rate_limits: ApiRateLimiter
     interventions: Interventions
@@ -95,6 +102,10 @@ def build_context(settings: Settings, *, clock: Clock = utc_now) -> AppContext:
         overviews=OverviewSnapshots(
             db, max_age_seconds=settings.overview_max_age_seconds, rates=settings.rates
         ),
+        business=BusinessPacks(
+            _business_gathering(settings, db, interventions, programme_costs, clock),
+            max_age_seconds=settings.business_max_age_seconds,
+        ),
         clock=clock,
         rate_limits=ApiRateLimiter(
             limit=settings.api_rate_limit_requests,
@@ -106,3 +117,33 @@ def build_context(settings: Settings, *, clock: Clock = utc_now) -> AppContext:
         programme_costs=programme_costs,
         webhooks=webhooks,
     )
+
+
+def _business_gathering(
+    settings: Settings,
+    db: Database,
+    interventions: Interventions,
+    costs: ProgrammeCosts,
+    clock: Clock,
+) -> Callable[[PackKey], Awaitable[BusinessPack]]:
+    """How the Business page's reports are gathered for a key, with this context's rates,
+    margin, playbooks' holdouts and programme costs."""
+
+    async def gather(key: PackKey) -> BusinessPack:
+        from wedsync_success.reports.business import business_pack
+        from wedsync_success.reports.roi import holdouts_of
+
+        async with db.sessions() as session:
+            return await business_pack(
+                session=session,
+                month=key.month,
+                months=key.months,
+                today=clock().date(),
+                rates=settings.rates,
+                gross_margin=settings.gross_margin,
+                holdouts=holdouts_of(interventions.catalog),
+                costs=costs,
+                segment=key.segment,
+            )
+
+    return gather

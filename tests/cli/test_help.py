@@ -30,7 +30,7 @@ COMMANDS: dict[str, set[str]] = {
     "churn": {"train", "report", "models", "promote", "rollback", "score", "drift", "outcomes"},
     "user": {"create", "password", "disable"},
     "surveys": {"send", "responses", "nps", "csat"},
-    "report": {"retention", "roi", "model-accuracy", "nps", "csat"},
+    "report": {"retention", "roi", "model-accuracy", "nps", "csat", "monthly"},
 }
 """What a user finds in ``--help`` (commands added later belong here too)."""
 

@@ -66,6 +66,16 @@ class Tick:
 class Legend:
     name: str
     css: str
+    x: float
+    """Where its swatch starts: entries sit side by side, spaced by their names' length."""
+
+
+def _legend(series: Sequence[Series]) -> list[Legend]:
+    entries, x = [], 10.0
+    for k, s in enumerate(series):
+        entries.append(Legend(s.name, f"s{k % PALETTE}", x))
+        x += 30 + 6.2 * len(s.name)
+    return entries
 
 
 @dataclass(frozen=True)
@@ -371,7 +381,7 @@ def line_chart(
         title=title,
         frame=_with_ticks(space, ticks, fmt, x_ticks),
         lines=lines,
-        legend=[Legend(s.name, f"s{k % PALETTE}") for k, s in enumerate(series)],
+        legend=_legend(series),
         labels=list(labels),
         series=list(series),
         fmt=fmt,
@@ -430,7 +440,7 @@ def bar_chart(
         title=title,
         frame=_with_ticks(space, ticks, fmt, x_ticks),
         bars=bars,
-        legend=[Legend(s.name, f"s{k % PALETTE}") for k, s in enumerate(series)],
+        legend=_legend(series),
         labels=list(labels),
         series=list(series),
         fmt=fmt,

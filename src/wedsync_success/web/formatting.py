@@ -44,7 +44,7 @@ def count(n: int) -> str:
 
 
 def pct(rate: float | None, digits: int = 1) -> str:
-    return "—" if rate is None else f"{rate * 100:.{digits}f}%"
+    return "—" if rate is None else f"{rate * 100:,.{digits}f}%"
 
 
 def signed(value: float | None) -> str:

@@ -15,6 +15,7 @@ from wedsync_success.access.models import TeamUser
 from wedsync_success.config import Settings, require_secret_key
 from wedsync_success.context import AppContext
 from wedsync_success.integrations.webhooks.pages import router as webhooks_pages_router
+from wedsync_success.web.business_pages import router as business_router
 from wedsync_success.web.dashboard import router
 from wedsync_success.web.demo import router as demo_router
 from wedsync_success.web.errors import ErrorHandler
@@ -106,5 +107,6 @@ def install_dashboard(app: FastAPI, settings: Settings) -> None:
     app.include_router(owner_router)
     app.include_router(search_router)
     app.include_router(webhooks_pages_router)
+    app.include_router(business_router)
     if settings.demo_pages:
         app.include_router(demo_router)

@@ -34,7 +34,14 @@ DEMO_CSP = (
 )
 """The demo of a supplier's app: nothing but this app's own script, styles and widget calls
 (no forms, no data: images), since it shows one supplier's messages without a sign-in."""
+REPORT_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "
+    "form-action 'none'; frame-ancestors 'none'"
+)
+"""The self-contained monthly report: its styles are inline (the same file is emailed and
+saved), and nothing else may load or run — no script, no request, no form."""
 CSP_BY_PATH: Mapping[str, str] = {
+    "/business/monthly.html": REPORT_CSP,
     "/u": PUBLIC_CSP,
     "/t": PUBLIC_CSP,
     "/demo/supplier-app": DEMO_CSP,
