@@ -92,6 +92,10 @@ async def test_read_scope_is_required(
         ("churn-breakdown", {"by": "mood"}, "by"),
         ("churn-breakdown", {"to": "1999-12-31"}, "to"),
         ("churn-breakdown", {"from": "2026-06-20", "to": "2026-06-01"}, "to"),
+        # More than 240 months: the months table of the query would pass SQLite's limit.
+        ("ltv", {"from": "2026-10-19", "to": "2082-06-09", "as_of": "2074-08-30"}, "to"),
+        ("cohorts", {"from": "2000-01-01", "to": "2020-01-01"}, "to"),
+        ("churn-breakdown", {"from": "2000-01-01", "to": "2026-01-01"}, "to"),
     ],
 )
 async def test_refusals_name_the_field(

@@ -26,12 +26,24 @@ def month_starts(first: date, last: date) -> list[datetime]:
     return [start_of_day(month_of(i)) for i in range(month_index(first), month_index(last) + 1)]
 
 
+MAX_RANGE_MONTHS = 240
+"""The longest range a history report takes (20 years): its months become one small table
+in the query, and SQLite allows at most 500 terms in a compound SELECT."""
+
+
 def check_range(start: date, end: date, *, start_field: str, end_field: str) -> None:
-    """Refuse a range that ends before it starts, naming both fields."""
+    """Refuse a range that ends before it starts, or spans more than
+    :data:`MAX_RANGE_MONTHS` months, naming the field."""
     if end < start:
         raise ValidationFailed(
             f"{end_field} ({end}) is before {start_field} ({start}).",
             details=[{"field": end_field, "reason": f"must not be before {start_field}"}],
+        )
+    if month_index(end) - month_index(start) >= MAX_RANGE_MONTHS:
+        reason = f"must be within {MAX_RANGE_MONTHS} months of {start_field}"
+        raise ValidationFailed(
+            f"{end_field} ({end}) {reason} ({start}).",
+            details=[{"field": end_field, "reason": reason}],
         )
 
 
