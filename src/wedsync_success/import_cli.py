@@ -146,6 +146,11 @@ def survey_writer(ctx: AppContext) -> Write:
     return write
 
 
+FIRST_ANALYZE_AT = 2_000
+"""Rows stored before the planner's statistics are first refreshed during an import, then
+again each time the count doubles (a few times per import: see ``Database.refresh_plans``)."""
+
+
 async def run_import(
     ctx: AppContext, *, batches: Iterator[FileBatch], lines: int, write: Write
 ) -> ImportReport:
@@ -155,6 +160,7 @@ async def run_import(
 
     report = ImportReport()
     touched: set[uuid.UUID] = set()
+    next_analyze = FIRST_ANALYZE_AT
     with bulk_job(), progress_bar() as bar:
         task = bar.add_task("lines", total=lines)
         try:
@@ -172,6 +178,9 @@ async def run_import(
                     report.problems.extend(
                         (batch.lines[e.index], e.field, e.reason) for e in written.errors
                     )
+                    if sum(report.stored.values()) >= next_analyze:
+                        await ctx.db.refresh_plans()
+                        next_analyze *= 2
                 bar.update(task, completed=batch.last_line)
             bar.update(task, completed=lines)
         except WedSyncError as exc:

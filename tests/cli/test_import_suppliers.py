@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
@@ -171,3 +172,25 @@ def test_a_header_ending_in_a_comma_is_read(cli_db: str, tmp_path: Path) -> None
     result = runner.invoke(app, ["import", "suppliers", str(path)], terminal_width=200)
     assert result.exit_code == 0, result.output
     assert "1 created" in _words(result.output)
+
+
+def test_a_large_import_refreshes_the_planners_statistics_as_it_goes(
+    cli_db: str, tmp_path: Path
+) -> None:
+    """asyncpg's prepared statements keep a generic plan made while the table was empty;
+    without an ANALYZE during the import, every later batch scans the whole table."""
+    if not cli_db.startswith("postgresql"):
+        pytest.skip("SQLite plans each statement afresh: there is no stale plan to refresh")
+    path = tmp_path / "many.csv"
+    rows = (
+        f"ext-{n},Oak Hall {n},venue,GB,2025-01-01T09:00:00Z,starter,1900,GBP,o{n}@oak.example,Jo\n"
+        for n in range(2_500)
+    )
+    path.write_text(HEADER + "".join(rows))
+    result = runner.invoke(app, ["import", "suppliers", str(path)])
+    assert result.exit_code == 0, result.output
+    (analyzed,) = _rows(
+        cli_db,
+        "SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables WHERE relname = 'suppliers'",
+    )
+    assert analyzed[0] is True

@@ -101,6 +101,20 @@ class Database:
             async with self.engine.begin() as conn:
                 await conn.exec_driver_sql("ANALYZE")
 
+    async def refresh_plans(self) -> None:
+        """Let PostgreSQL re-plan the statements a bulk load repeats, as its tables grow.
+
+        asyncpg prepares each statement, and after five runs PostgreSQL keeps a generic plan
+        made from the statistics of that moment; a table that was empty then is scanned in
+        full for every batch after (an import of 100,000 suppliers fell from 4,200 rows/s at
+        20,000 to 360 rows/s). ``ANALYZE`` records the new sizes and invalidates those plans;
+        autovacuum may not get to it within an import. SQLite plans each statement afresh and
+        its ANALYZE reads whole tables, so nothing is done there.
+        """
+        if self.dialect == "postgresql":
+            async with self.engine.begin() as conn:
+                await conn.exec_driver_sql("ANALYZE")
+
     async def dispose(self) -> None:
         await self.engine.dispose()
 
