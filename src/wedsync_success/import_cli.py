@@ -65,6 +65,11 @@ class _Written:
     errors: Sequence[RejectedItem]
     touched: Sequence[uuid.UUID]
     """Suppliers whose scores the batch may have changed (rescored once at the end)."""
+    added: int | None = None
+    """Rows the batch added (None: every row it counts): as they add up, the planner's
+    statistics are refreshed (see :data:`FIRST_ANALYZE_AT`)."""
+    tables: Sequence[str] = ()
+    """The tables the batch grows, whose statistics those refreshes update (empty: all)."""
 
 
 Write = Callable[["AsyncSession", list[Any]], Awaitable[_Written]]
@@ -87,6 +92,10 @@ def event_writer(ctx: AppContext) -> Write:
     return write
 
 
+SUPPLIER_TABLES = ("suppliers", "supplier_users", "supplier_name_words")
+"""What ``import suppliers`` grows."""
+
+
 def supplier_writer(ctx: AppContext) -> Write:
     """Create or update a batch of suppliers by external id, and reprice their churn."""
 
@@ -100,6 +109,8 @@ def supplier_writer(ctx: AppContext) -> Write:
             counts={"created": result.created, "updated": result.updated},
             errors=result.errors,
             touched=result.ids,
+            added=result.created,
+            tables=SUPPLIER_TABLES,
         )
 
     return write
@@ -160,7 +171,7 @@ async def run_import(
 
     report = ImportReport()
     touched: set[uuid.UUID] = set()
-    next_analyze = FIRST_ANALYZE_AT
+    added, next_analyze = 0, FIRST_ANALYZE_AT
     with bulk_job(), progress_bar() as bar:
         task = bar.add_task("lines", total=lines)
         try:
@@ -178,8 +189,10 @@ async def run_import(
                     report.problems.extend(
                         (batch.lines[e.index], e.field, e.reason) for e in written.errors
                     )
-                    if sum(report.stored.values()) >= next_analyze:
-                        await ctx.db.refresh_plans()
+                    grew = written.added
+                    added += sum(written.counts.values()) if grew is None else grew
+                    if added >= next_analyze:
+                        await ctx.db.refresh_plans(written.tables)
                         next_analyze *= 2
                 bar.update(task, completed=batch.last_line)
             bar.update(task, completed=lines)
@@ -269,7 +282,8 @@ def import_suppliers(
             exists=True, dir_okay=False, readable=True, help="A .csv or .jsonl file of suppliers"
         ),
     ],
-    batch_size: Annotated[int, typer.Option(min=1, max=1000, help="Suppliers per batch")] = 1000,
+    # max: suppliers.service.MAX_IMPORT_BATCH (not imported here: the CLI starts lazily)
+    batch_size: Annotated[int, typer.Option(min=1, max=5000, help="Suppliers per batch")] = 1000,
     errors_out: ErrorsOut = None,
 ) -> None:
     """Create or update suppliers from FILE, matched on their external_id.

@@ -19,7 +19,7 @@ still covers writers in other processes (a CLI import next to the server).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,7 +101,7 @@ class Database:
             async with self.engine.begin() as conn:
                 await conn.exec_driver_sql("ANALYZE")
 
-    async def refresh_plans(self) -> None:
+    async def refresh_plans(self, tables: Sequence[str] = ()) -> None:
         """Let PostgreSQL re-plan the statements a bulk load repeats, as its tables grow.
 
         asyncpg prepares each statement, and after five runs PostgreSQL keeps a generic plan
@@ -109,11 +109,13 @@ class Database:
         full for every batch after (an import of 100,000 suppliers fell from 4,200 rows/s at
         20,000 to 360 rows/s). ``ANALYZE`` records the new sizes and invalidates those plans;
         autovacuum may not get to it within an import. SQLite plans each statement afresh and
-        its ANALYZE reads whole tables, so nothing is done there.
+        its ANALYZE reads whole tables, so nothing is done there. ``tables``: only those
+        (the ones a load grows; a whole-database ANALYZE samples every table, events too).
         """
         if self.dialect == "postgresql":
+            names = ", ".join(f'"{name}"' for name in tables)
             async with self.engine.begin() as conn:
-                await conn.exec_driver_sql("ANALYZE")
+                await conn.exec_driver_sql(f"ANALYZE {names}".rstrip())
 
     async def dispose(self) -> None:
         await self.engine.dispose()
