@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 
 MAX_QUERY_CHARS = 100
 """The longest search query accepted (longer is refused, not cut)."""
@@ -22,33 +23,66 @@ _WORD = re.compile(r"[^\W_]+")
 def fold(text: str) -> str:
     """Lower-case ``text`` with accents and compatibility forms folded (``Æ`` stays ``æ``,
     ``ﬁ`` becomes ``fi``, ``ß`` becomes ``ss``)."""
+    if text.isascii():  # no accents, nothing to decompose: the common case, 20x faster
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def words(text: str) -> list[str]:
     """The folded words of ``text`` in order (apostrophes removed, not separating)."""
-    return _WORD.findall(_APOSTROPHES.sub("", fold(text)))
+    return _joined_words(fold(text))
+
+
+def _joined_words(folded: str) -> list[str]:
+    return _WORD.findall(_APOSTROPHES.sub("", folded))
 
 
 def name_key(name: str) -> str:
     """The folded name as its words joined by single spaces: the sort key of a match, and
     what a query must start with to be an exact-name-prefix match."""
-    return " ".join(words(name))[:200]
+    return _key(words(name))
+
+
+def _key(found: list[str]) -> str:
+    return " ".join(found)[:200]
 
 
 def first_word(name: str) -> str | None:
     """The stored form of the name's first word (its row carries the name's order)."""
-    found = words(name)
+    return _first(words(name))
+
+
+def _first(found: list[str]) -> str | None:
     return found[0][:MAX_WORD_CHARS] if found else None
 
 
 def name_words(name: str) -> set[str]:
     """Every word a query word may prefix-match for this name (joined and split forms)."""
     folded = fold(name)
-    found = set(_WORD.findall(_APOSTROPHES.sub("", folded)))
+    return _all_words(folded, _joined_words(folded))
+
+
+def _all_words(folded: str, joined: list[str]) -> set[str]:
+    found = set(joined)
     found.update(_WORD.findall(_APOSTROPHES.sub(" ", folded)))
     return {w[:MAX_WORD_CHARS] for w in found}
+
+
+@dataclass(frozen=True)
+class SearchedName:
+    """What the search stores of one name: :func:`name_key`, :func:`first_word` and
+    :func:`name_words`, from one folding of it."""
+
+    key: str
+    first: str | None
+    words: set[str]
+
+
+def searched_name(name: str) -> SearchedName:
+    folded = fold(name)
+    joined = _joined_words(folded)
+    return SearchedName(key=_key(joined), first=_first(joined), words=_all_words(folded, joined))
 
 
 def after_prefix(prefix: str) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, TypeVarTuple, cast
@@ -21,7 +21,7 @@ from wedsync_success.suppliers.models import (
     SupplierNameWord,
     SupplierUser,
 )
-from wedsync_success.suppliers.names import after_prefix, first_word, name_key, name_words
+from wedsync_success.suppliers.names import after_prefix, searched_name
 from wedsync_success.suppliers.periods import Period
 from wedsync_success.suppliers.schemas import SUPPLIER_FIELDS
 from wedsync_success.suppliers.subscriptions import active_at
@@ -100,21 +100,38 @@ async def id_for_ref(
     return as_id if as_id in found else next(iter(found), None)
 
 
-async def fields_by_external_id(
+@dataclass(frozen=True)
+class StoredSupplier:
+    """A supplier as an import finds it: its id and fields (as ``SupplierIn`` takes them,
+    those that are not NULL)."""
+
+    id: uuid.UUID
+    fields: dict[str, Any]
+
+    def same_fields(self, row: Mapping[str, Any]) -> bool:
+        """Whether writing ``row`` (a supplier row by field name) would change none of these
+        fields."""
+        return all(self.fields.get(name) == row[name] for name in SUPPLIER_FIELDS)
+
+
+async def stored_by_external_id(
     session: AsyncSession, external_ids: Sequence[str]
-) -> dict[str, dict[str, Any]]:
-    """The current fields (as ``SupplierIn`` takes them) of the suppliers ``external_ids``
-    name, by external id, for those that exist (one query)."""
+) -> dict[str, StoredSupplier]:
+    """The suppliers ``external_ids`` name, by external id, for those that exist (one
+    query)."""
     if not external_ids:
         return {}
     columns = [getattr(Supplier, name) for name in SUPPLIER_FIELDS]
     rows = await session.execute(
-        select(Supplier.external_id, *columns).where(
+        select(Supplier.external_id, Supplier.id, *columns).where(
             Supplier.external_id.in_(sorted(set(external_ids)))
         )
     )
     return {
-        row[0]: {k: v for k, v in zip(SUPPLIER_FIELDS, row[1:], strict=True) if v is not None}
+        row[0]: StoredSupplier(
+            id=row[1],
+            fields={k: v for k, v in zip(SUPPLIER_FIELDS, row[2:], strict=True) if v is not None},
+        )
         for row in rows
     }
 
@@ -151,33 +168,23 @@ async def upsert(
     users: list[dict[str, Any]],
     *,
     users_of: Sequence[uuid.UUID],
+    names: Mapping[uuid.UUID, str],
 ) -> None:
     """Create or update suppliers by id, making the user lists of ``users_of`` exactly
     ``users`` (rows in id order, so concurrent writers lock them in one order); the other
-    suppliers' users are left as they are.
+    suppliers' users are left as they are. ``names``: the stored business names of those
+    of ``suppliers`` that exist (:func:`names_of`), whose search words change only with them.
 
     Users are updated in place, not deleted and re-added, so what hangs off a user (contact
     preferences, in-app messages) survives an update of its supplier.
     """
-    if not suppliers:
-        return
-    suppliers = sorted(suppliers, key=lambda row: row["id"])
-    ids = [s["id"] for s in suppliers]
-    named = await names_of(session, ids)
-    # Column-wise through the driver (db.bulk): the ORM's executemany converted every value
-    # of every row in Python, more than a second for an import of 20,000 suppliers.
-    await upsert_columns(
-        session,
-        _SUPPLIERS,
-        key=("id",),
-        columns={c: [row[c] for row in suppliers] for c in suppliers[0]},
-        # An update that omits the external id (None) keeps the one the supplier has.
-        keeping=Keeping(kept=("created_at",), filled=("external_id",)),
-    )
-    if users_of:
+    if suppliers:
+        await _upsert_suppliers(session, sorted(suppliers, key=lambda row: row["id"]), names)
+    stored_users_of = [sid for sid in users_of if sid in names]  # a new supplier has none
+    if stored_users_of:
         await session.execute(
             delete(SupplierUser).where(
-                SupplierUser.supplier_id.in_(users_of),
+                SupplierUser.supplier_id.in_(stored_users_of),
                 SupplierUser.id.not_in([u["id"] for u in users]),
             )
         )
@@ -189,24 +196,54 @@ async def upsert(
             columns={c: [row[c] for row in users] for c in users[0]},
             keeping=Keeping(kept=("supplier_id", "created_at")),
         )
+
+
+async def _upsert_suppliers(
+    session: AsyncSession, suppliers: list[dict[str, Any]], names: Mapping[uuid.UUID, str]
+) -> None:
+    # Column-wise through the driver (db.bulk): the ORM's executemany converted every value
+    # of every row in Python, more than a second for an import of 20,000 suppliers.
+    await upsert_columns(
+        session,
+        _SUPPLIERS,
+        key=("id",),
+        columns={c: [row[c] for row in suppliers] for c in suppliers[0]},
+        # An update that omits the external id (None) keeps the one the supplier has.
+        keeping=Keeping(kept=("created_at",), filled=("external_id",)),
+    )
     # A name's words change only with the name: most updates (plan, MRR, users) keep them.
     await replace_name_words(
-        session, [s for s in suppliers if named.get(s["id"]) != s["business_name"]]
+        session,
+        [s for s in suppliers if names.get(s["id"]) != s["business_name"]],
+        new={s["id"] for s in suppliers if s["id"] not in names},
     )
 
 
-async def user_ids_by_email(
+@dataclass(frozen=True)
+class StoredUser:
+    """A supplier's user as stored."""
+
+    id: uuid.UUID
+    supplier_id: uuid.UUID
+    email: str
+    name: str
+    role: str
+    phone: str | None
+
+
+async def stored_users(
     session: AsyncSession, supplier_ids: Sequence[uuid.UUID]
-) -> dict[tuple[uuid.UUID, str], uuid.UUID]:
-    """Existing users of ``supplier_ids`` by (supplier, lower-cased email)."""
+) -> list[StoredUser]:
+    """The users of ``supplier_ids`` as stored (one query)."""
     if not supplier_ids:
-        return {}
+        return []
+    u = SupplierUser
     rows = await session.execute(
-        select(SupplierUser.supplier_id, SupplierUser.email, SupplierUser.id).where(
-            SupplierUser.supplier_id.in_(list(supplier_ids))
+        select(u.id, u.supplier_id, u.email, u.name, u.role, u.phone).where(
+            u.supplier_id.in_(list(supplier_ids))
         )
     )
-    return {(sid, email.lower()): uid for sid, email, uid in rows}
+    return [StoredUser(*row) for row in rows]
 
 
 async def get(session: AsyncSession, supplier_id: uuid.UUID) -> Supplier | None:
@@ -434,22 +471,29 @@ async def all_ids(session: AsyncSession) -> list[uuid.UUID]:
     return list(await session.scalars(select(Supplier.id)))
 
 
-async def replace_name_words(session: AsyncSession, suppliers: Sequence[dict[str, Any]]) -> None:
+async def replace_name_words(
+    session: AsyncSession,
+    suppliers: Sequence[dict[str, Any]],
+    *,
+    new: Collection[uuid.UUID] = frozenset(),
+) -> None:
     """Make the search words of ``suppliers`` (rows with ``id`` and ``business_name``, in id
-    order) exactly those of their names."""
+    order) exactly those of their names; those of ``new`` (suppliers created in this
+    transaction) have none yet to delete."""
     if not suppliers:
         return
     words = SupplierNameWord
-    ids = [s["id"] for s in suppliers]
-    await session.execute(delete(words).where(words.supplier_id.in_(ids)))
+    stored = [s["id"] for s in suppliers if s["id"] not in new]
+    if stored:
+        await session.execute(delete(words).where(words.supplier_id.in_(stored)))
     columns: dict[str, list[Any]] = {"supplier_id": [], "word": [], "name_key": [], "first": []}
     for s in suppliers:
-        key, first = name_key(s["business_name"]), first_word(s["business_name"])
-        for word in sorted(name_words(s["business_name"])):
+        searched = searched_name(s["business_name"])
+        for word in sorted(searched.words):
             columns["supplier_id"].append(s["id"])
             columns["word"].append(word)
-            columns["name_key"].append(key)
-            columns["first"].append(word == first)
+            columns["name_key"].append(searched.key)
+            columns["first"].append(word == searched.first)
     # Column-wise through the driver (db.bulk): four or five rows a supplier, 80,000 for an
     # import of 20,000, where the ORM's executemany took 1.6 s.
     await upsert_columns(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -40,6 +40,20 @@ async def upsert_batch(
             f"A batch holds at most {MAX_SUPPLIER_BATCH} suppliers; this one has {len(items)}.",
             details=[{"field": "suppliers", "reason": f"more than {MAX_SUPPLIER_BATCH} items"}],
         )
+    return await _upsert(session=session, items=items, now=now, stored=None)
+
+
+async def _upsert(
+    *,
+    session: AsyncSession,
+    items: Sequence[Any],
+    now: datetime,
+    stored: Mapping[str, repository.StoredSupplier] | None,
+) -> SupplierBatchResult:
+    """:func:`upsert_batch` without its size limit. ``stored``: the suppliers the items'
+    external ids name, read under their locks (an import has them): they are not read
+    again, and a supplier the item would leave exactly as it is, users included, is not
+    written."""
     valid, rejected = validate_each(SupplierIn, items, key_field="id")
     valid, collisions = await _without_id_collisions(session, valid)
     valid, unknown_owners = await _with_known_owners(session, valid)
@@ -48,49 +62,77 @@ async def upsert_batch(
     # An external id's own lock makes two writers that create the same new supplier, or
     # give the id to different suppliers, take turns: the second sees the first's row.
     await lock_suppliers(session, [*given_ids, *map(external_id_lock, externals)])
-    valid, clashes, matched = await _match_external_ids(session, valid)
+    owners = None if stored is None else {ext: row.id for ext, row in stored.items()}
+    valid, clashes, matched = await _match_external_ids(session, valid, owners=owners)
     rejected = sorted(rejected + collisions + unknown_owners + clashes, key=lambda i: i.index)
     supplier_rows: list[dict[str, Any]] = []
     user_rows: list[dict[str, Any]] = []
     listed_users: list[uuid.UUID] = []
-    known_users = await repository.user_ids_by_email(
-        session, [*given_ids, *(sid for sid in matched.values() if sid is not None)]
+    ids: list[uuid.UUID] = []
+    resolved = [
+        (item, item.id or (matched.get(item.external_id) if item.external_id else None))
+        for _, item in valid
+    ]
+    users_of: dict[uuid.UUID, list[repository.StoredUser]] = {}
+    by_email: dict[tuple[uuid.UUID, str], uuid.UUID] = {}
+    for user in await repository.stored_users(
+        session, [sid for item, sid in resolved if sid is not None and item.users is not None]
+    ):
+        users_of.setdefault(user.supplier_id, []).append(user)
+        by_email[(user.supplier_id, user.email.lower())] = user.id
+    # What the stored suppliers' names are (and so which suppliers exist): from ``stored``
+    # where the import read them, the rest in one query.
+    named = {row.id: row.fields["business_name"] for row in (stored or {}).values()}
+    named |= await repository.names_of(
+        session, [sid for _, sid in resolved if sid is not None and sid not in named]
     )
-    for _, item in valid:
-        sid = item.id or (matched.get(item.external_id) if item.external_id else None)
-        sid = sid or uuid.uuid4()
-        supplier_rows.append(
-            {
-                "id": sid,
-                **item.model_dump(exclude={"id", "users", "subscription_started_at"}),
-                "subscription_started_at": item.subscription_started_at or item.signed_up_at,
-                "created_at": now,
-            }
-        )
+    for item, known_id in resolved:
+        sid = known_id or uuid.uuid4()
+        ids.append(sid)
+        row = {
+            "id": sid,
+            **item.model_dump(exclude={"id", "users", "subscription_started_at"}),
+            "subscription_started_at": item.subscription_started_at or item.signed_up_at,
+        }
+        before = stored.get(item.external_id) if stored and item.external_id else None
+        if before is None or before.id != sid or not before.same_fields(row):
+            supplier_rows.append(row | {"created_at": now})
         if item.users is None:
             continue
-        listed_users.append(sid)
-        user_rows.extend(
+        users = [
             {
-                "id": u.id or known_users.get((sid, u.email.lower())) or uuid.uuid4(),
+                "id": u.id or by_email.get((sid, u.email.lower())) or uuid.uuid4(),
                 "supplier_id": sid,
                 "email": u.email,
                 "name": u.name,
                 "role": u.role,
                 "phone": u.phone,
-                "created_at": now,
             }
             for u in item.users
-        )
-    ids = [row["id"] for row in supplier_rows]
-    before = await repository.existing_ids(session, ids)
-    await repository.upsert(session, supplier_rows, user_rows, users_of=listed_users)
+        ]
+        if before is not None and _same_users(users, users_of.get(sid, [])):
+            continue
+        listed_users.append(sid)
+        user_rows.extend(user | {"created_at": now} for user in users)
+    await repository.upsert(session, supplier_rows, user_rows, users_of=listed_users, names=named)
+    updated = sum(sid in named for sid in ids)
     return SupplierBatchResult(
-        created=len(ids) - len(before),
-        updated=len(before),
+        created=len(ids) - updated,
+        updated=updated,
         rejected=len(rejected),
         errors=rejected,
         ids=ids,
+    )
+
+
+def _same_users(users: list[dict[str, Any]], stored: list[repository.StoredUser]) -> bool:
+    """Whether ``users`` (rows) are exactly the ``stored`` users, field for field."""
+    mine = {user.id: user for user in stored}
+    return len(mine) == len(users) and all(
+        (known := mine.get(u["id"])) is not None
+        and (known.email, known.name, known.role, known.phone)
+        == (u["email"], u["name"], u["role"], u["phone"])
+        for u in users
     )
 
 
@@ -99,6 +141,8 @@ IMPORT_DEFAULTS: dict[str, Any] = {"plan_tier": PlanTier.FREE.value, "mrr_minor"
 at signup, active; the subscription history import then says more)."""
 _SUBSCRIPTION_STATE = ("subscription_status", "subscription_ended_at", "cancellation_reason")
 """Taken together: a line that sets one of them does not keep the others."""
+MAX_IMPORT_BATCH = 5000
+"""Lines an import writes in one transaction at most (:func:`import_batch`)."""
 
 
 async def import_batch(
@@ -106,7 +150,16 @@ async def import_batch(
 ) -> SupplierBatchResult:
     """Create or update suppliers by ``external_id``, as a file import does: a field a line
     leaves out keeps the supplier's current value (for a new supplier, the defaults of
-    :data:`IMPORT_DEFAULTS`), and its users are replaced only when the line lists them."""
+    :data:`IMPORT_DEFAULTS`), and its users are replaced only when the line lists them.
+
+    The stored suppliers are read once, under the locks of their external ids (and of the
+    ids the lines give), so the fields a line keeps are the ones a concurrent import left;
+    a line that changes nothing writes nothing."""
+    if len(items) > MAX_IMPORT_BATCH:
+        raise PayloadTooLarge(
+            f"An import batch holds at most {MAX_IMPORT_BATCH} lines; this one has {len(items)}.",
+            details=[{"field": "batch_size", "reason": f"more than {MAX_IMPORT_BATCH} lines"}],
+        )
     rejected: list[RejectedItem] = []
     given: list[tuple[int, dict[str, Any]]] = []
     for index, item in enumerate(items):
@@ -116,19 +169,39 @@ async def import_batch(
         else:
             reason = "is required to import a supplier (the customer's own id)"
             rejected.append(RejectedItem(index=index, field="external_id", reason=reason))
-    current = await repository.fields_by_external_id(session, [i["external_id"] for _, i in given])
+    externals = [i["external_id"] for _, i in given]
+    # The same locks _upsert takes (a superset of them), taken first: its own call then
+    # takes none that is not held already, so the global lock order holds.
+    await lock_suppliers(session, [*_given_ids(given), *map(external_id_lock, externals)])
+    stored = await repository.stored_by_external_id(session, externals)
     filled = []
     for _, item in given:
-        known = current.get(item["external_id"])
-        base = dict(IMPORT_DEFAULTS) if known is None else dict(known)
+        known = stored.get(item["external_id"])
+        base = dict(IMPORT_DEFAULTS) if known is None else dict(known.fields)
         if known is not None and any(f in item for f in _SUBSCRIPTION_STATE):
             for name in _SUBSCRIPTION_STATE:
                 base.pop(name, None)
         filled.append(base | item)
-    result = await upsert_batch(session=session, items=filled, now=now)
+    result = await _upsert(session=session, items=filled, now=now, stored=stored)
     rejected.extend(e.model_copy(update={"index": given[e.index][0]}) for e in result.errors)
     rejected.sort(key=lambda e: e.index)
     return result.model_copy(update={"rejected": len(rejected), "errors": rejected})
+
+
+def _given_ids(given: list[tuple[int, dict[str, Any]]]) -> list[uuid.UUID]:
+    """The supplier ids import lines give (those that read as UUIDs; validation refuses
+    the others)."""
+    ids = []
+    for _, item in given:
+        raw = item.get("id")
+        if isinstance(raw, str):
+            try:
+                ids.append(uuid.UUID(raw))
+            except ValueError:
+                continue
+        elif isinstance(raw, uuid.UUID):
+            ids.append(raw)
+    return ids
 
 
 async def _without_id_collisions(
@@ -177,15 +250,20 @@ def external_id_lock(external_id: str) -> uuid.UUID:
 
 
 async def _match_external_ids(
-    session: AsyncSession, valid: list[tuple[int, SupplierIn]]
+    session: AsyncSession,
+    valid: list[tuple[int, SupplierIn]],
+    *,
+    owners: Mapping[str, uuid.UUID] | None = None,
 ) -> tuple[list[tuple[int, SupplierIn]], list[RejectedItem], dict[str, uuid.UUID | None]]:
     """Find the supplier each external id already names (``None``: a new one), and refuse,
     item by item, what the unique index would refuse for the whole batch: an external id
     given twice, one that already names another supplier than the item's ``id``, and two
-    items that end up updating the same supplier. Call with the external ids locked."""
-    owners = await repository.ids_by_external_id(
-        session, [item.external_id for _, item in valid if item.external_id is not None]
-    )
+    items that end up updating the same supplier. Call with the external ids locked;
+    ``owners`` (external id -> supplier), when given, are the suppliers read under them."""
+    if owners is None:
+        owners = await repository.ids_by_external_id(
+            session, [item.external_id for _, item in valid if item.external_id is not None]
+        )
     first_ext: dict[str, int] = {}
     first_id: dict[uuid.UUID, int] = {}
     kept: list[tuple[int, SupplierIn]] = []

@@ -1,0 +1,152 @@
+"""What ``import_batch`` writes: nothing for a line that changes nothing, exactly what a
+line changes otherwise, the stored suppliers read once under their locks, and two imports
+of overlapping files at once each storing every line once."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, get_type_hints
+
+import pytest
+from sqlalchemy import event, func, select
+
+from wedsync_success.context import AppContext
+from wedsync_success.suppliers.models import Supplier, SupplierNameWord, SupplierUser
+from wedsync_success.suppliers.service import import_batch
+
+_WRITE = re.compile(r"^\s*(INSERT INTO|UPDATE|DELETE FROM)\s+(\w+)", re.IGNORECASE)
+
+
+@contextmanager
+def writes(ctx: AppContext) -> Iterator[Counter[str]]:
+    """Count the statements that write each table while the block runs."""
+    seen: Counter[str] = Counter()
+
+    def count(*args: Any) -> None:
+        found = _WRITE.match(args[2])
+        if found:
+            seen[found.group(2)] += 1
+
+    engine = ctx.db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+def line(ext: str, **fields: Any) -> dict[str, Any]:
+    base = {
+        "external_id": ext,
+        "business_name": f"Studio {ext}",
+        "vendor_type": "photographer",
+        "country": "GB",
+        "signed_up_at": "2025-03-01T00:00:00Z",
+        "plan_tier": "starter",
+        "mrr_minor": "1900",
+        "users": [{"email": f"{ext}@studio.example", "name": "Ana"}],
+    }
+    return base | fields
+
+
+async def _import(ctx: AppContext, items: list[dict[str, Any]]) -> Any:
+    async with ctx.db.transaction() as session:
+        return await import_batch(session=session, items=items, now=ctx.clock())
+
+
+async def test_a_line_that_changes_nothing_writes_nothing(ctx: AppContext) -> None:
+    await _import(ctx, [line("a-1"), line("a-2")])
+    with writes(ctx) as seen:
+        result = await _import(ctx, [line("a-1"), line("a-2")])
+    assert (result.created, result.updated, result.rejected) == (0, 2, 0)
+    assert set(result.ids) == set(await _ids(ctx, ["a-1", "a-2"]))
+    assert not seen & Counter(["suppliers", "supplier_users", "supplier_name_words"]), seen
+    with writes(ctx) as seen:  # a line without users keeps them, and writes nothing either
+        await _import(ctx, [{k: v for k, v in line("a-1").items() if k != "users"}])
+    assert not seen & Counter(["suppliers", "supplier_users", "supplier_name_words"]), seen
+
+
+async def test_a_changed_field_or_user_is_written_and_only_that(ctx: AppContext) -> None:
+    await _import(ctx, [line("b-1"), line("b-2"), line("b-3")])
+    changed_user = line("b-2", users=[{"email": "b-2@studio.example", "name": "Bo"}])
+    with writes(ctx) as seen:
+        result = await _import(ctx, [line("b-1", mrr_minor="4900"), changed_user, line("b-3")])
+    assert (result.created, result.updated) == (0, 3)
+    assert seen["suppliers"] == 1, seen
+    assert seen["supplier_users"] >= 1, seen
+    assert seen["supplier_name_words"] == 0, seen  # no name changed
+    async with ctx.db.sessions() as session:
+        mrr = dict((await session.execute(select(Supplier.external_id, Supplier.mrr_minor))).all())
+        names = sorted((await session.scalars(select(SupplierUser.name))).all())
+    assert mrr == {"b-1": 4900, "b-2": 1900, "b-3": 1900}
+    assert names == ["Ana", "Ana", "Bo"]
+
+
+async def test_a_user_dropped_from_the_list_is_removed(ctx: AppContext) -> None:
+    two = [{"email": "c@studio.example", "name": "Cy"}, {"email": "d@studio.example", "name": "Di"}]
+    await _import(ctx, [line("c-1", users=two)])
+    await _import(ctx, [line("c-1", users=two[:1])])
+    async with ctx.db.sessions() as session:
+        emails = (await session.scalars(select(SupplierUser.email))).all()
+    assert emails == ["c@studio.example"]
+
+
+async def test_a_renamed_supplier_gets_the_new_words_only(ctx: AppContext) -> None:
+    await _import(ctx, [line("r-1", business_name="Old Mill Barn")])
+    await _import(ctx, [line("r-1", business_name="Willow Lodge")])
+    async with ctx.db.sessions() as session:
+        words = sorted((await session.scalars(select(SupplierNameWord.word))).all())
+    assert words == ["lodge", "willow"]
+
+
+async def test_two_imports_of_overlapping_files_store_each_line_once(ctx: AppContext) -> None:
+    """Two writers at once (separate transactions): every external id ends as one supplier,
+    created by one import and updated by the other, with no line rejected. Batches are kept
+    under the per-supplier lock limit, so on PostgreSQL the writers really interleave on
+    their own suppliers' locks."""
+    first = [line(f"o-{i}") for i in range(0, 20)]
+    second = [line(f"o-{i}", mrr_minor="2900") for i in range(10, 30)]
+    results = await asyncio.gather(_import(ctx, first), _import(ctx, second))
+    assert [r.rejected for r in results] == [0, 0], [r.errors for r in results]
+    assert sum(r.created for r in results) == 30
+    assert sum(r.updated for r in results) == 10
+    async with ctx.db.sessions() as session:
+        count = await session.scalar(select(func.count()).select_from(Supplier))
+        users = await session.scalar(select(func.count()).select_from(SupplierUser))
+        mrr = dict((await session.execute(select(Supplier.external_id, Supplier.mrr_minor))).all())
+    assert (count, users) == (30, 30)
+    assert {mrr[f"o-{i}"] for i in range(0, 10)} == {1900}
+    assert {mrr[f"o-{i}"] for i in range(20, 30)} == {2900}
+    # The overlap holds whichever import went second, whole: never a mix within one line.
+    assert {mrr[f"o-{i}"] for i in range(10, 20)} in ({1900}, {2900})
+
+
+async def _ids(ctx: AppContext, externals: list[str]) -> list[Any]:
+    async with ctx.db.sessions() as session:
+        return list(
+            await session.scalars(select(Supplier.id).where(Supplier.external_id.in_(externals)))
+        )
+
+
+async def test_a_rejected_line_of_a_stored_supplier_is_not_counted_as_updated(
+    ctx: AppContext,
+) -> None:
+    await _import(ctx, [line("k-1"), line("k-2")])
+    result = await _import(ctx, [line("k-1", vendor_type="juggler"), line("k-2"), line("k-3")])
+    assert (result.created, result.updated, result.rejected) == (1, 1, 1)
+    assert [(e.index, e.field) for e in result.errors] == [(0, "vendor_type")]
+
+
+async def test_an_import_batch_has_a_size_limit_the_command_keeps_to(ctx: AppContext) -> None:
+    from wedsync_success.import_cli import import_suppliers
+    from wedsync_success.kit.errors import PayloadTooLarge
+    from wedsync_success.suppliers.service import MAX_IMPORT_BATCH
+
+    option = get_type_hints(import_suppliers, include_extras=True)["batch_size"].__metadata__[0]
+    assert option.max == MAX_IMPORT_BATCH
+    with pytest.raises(PayloadTooLarge):
+        await _import(ctx, [line(f"z-{i}") for i in range(MAX_IMPORT_BATCH + 1)])
