@@ -139,3 +139,79 @@ def breakdown_rows(
         top += times.seconds.get(label, 0.0)
     rows.append(("other (outside timed phases)", 0, times.wall - top))
     return rows
+
+
+@dataclass(frozen=True)
+class ImportTiming:
+    """One import through the command's own loop (``import_cli.run_import``)."""
+
+    seconds: float
+    """Wall time without the final rescoring."""
+    rescore: float
+    """The final rescoring of the touched suppliers (once per import)."""
+    counts: dict[str, int]
+    """The report's counts by outcome ("created", "accepted"…)."""
+
+
+async def timed_import(
+    url: str,
+    *,
+    batches: Iterator[Any],
+    writer: Callable[[Any], Any],
+    lines: int,
+) -> ImportTiming:
+    """Time ``import_cli.run_import`` on a fresh context over ``url``: ``batches`` yields the
+    file's batches, ``writer(ctx)`` is the command's writer (``import_cli.supplier_writer``…).
+    An import that rejects or stops raises: a figure must not hide a failure."""
+    from wedsync_success import import_cli, pipeline
+    from wedsync_success.config import Settings
+    from wedsync_success.context import build_context
+
+    ctx = build_context(Settings(database_url=url))
+    times = PhaseTimes()
+    try:
+        started = time.perf_counter()
+        with profiled([Phase(pipeline, "rescore_touched", "rescore")], times):
+            report = await import_cli.run_import(
+                ctx, batches=batches, lines=lines, write=writer(ctx)
+            )
+        wall = time.perf_counter() - started
+    finally:
+        await ctx.close()
+    if report.problems or report.stopped:
+        raise RuntimeError(f"the import failed: {report.problems[:3]} {report.stopped}")
+    rescore = times.seconds.get("rescore", 0.0)
+    return ImportTiming(seconds=wall - rescore, rescore=rescore, counts=dict(report.stored))
+
+
+def rate_cell(per_second: float, unit: str, goal: float) -> str:
+    """``per_second`` as :func:`fmt_rate`, green at or over ``goal`` and red under it (Rich)."""
+    cell = fmt_rate(per_second, unit)
+    return f"[green]{cell}[/]" if per_second >= goal else f"[red]{cell}[/]"
+
+
+def import_row(
+    backend: str, label: str, timing: ImportTiming, *, lines: int, unit: str, goal: float
+) -> list[str]:
+    """A result-table row: backend, what was imported, counts, time, rate, rescoring."""
+    return [
+        backend,
+        label,
+        ", ".join(f"{v:,} {k}" for k, v in timing.counts.items()),
+        fmt_s(timing.seconds),
+        rate_cell(lines / timing.seconds, unit, goal),
+        fmt_s(timing.rescore),
+    ]
+
+
+def baseline_row(backend: str, seconds: float, rows: int, *, note: str = "") -> list[str]:
+    """The result-table row of the driver writing the same rows alone."""
+    how = "COPY" if backend != "sqlite" else "executemany"
+    return [
+        backend,
+        f"baseline: the driver alone ({how}{note})",
+        f"{rows:,} rows",
+        fmt_s(seconds),
+        fmt_rate(rows / seconds, "rows"),
+        "–",
+    ]

@@ -36,8 +36,8 @@ from rich.table import Table
 from sqlalchemy.engine.url import make_url
 
 from bench_data import DEFAULT_POSTGRES_URL, BenchDatabase, pg_connect, supplier_items
-from bench_timing import Phase, PhaseTimes, fmt_rate, fmt_s, profiled
-from wedsync_success import import_cli, pipeline
+from bench_timing import baseline_row, import_row, timed_import
+from wedsync_success import import_cli
 from wedsync_success.activity.importer import read_batches
 from wedsync_success.config import Settings
 from wedsync_success.context import build_context
@@ -126,30 +126,6 @@ def events_bytes(url: str) -> int:
         return int(row[0])
 
 
-async def timed_import(
-    url: str, path: Path, batch_size: int
-) -> tuple[float, float, dict[str, int]]:
-    """(seconds without the final rescoring, rescoring seconds, counts) of one import."""
-    ctx = build_context(Settings(database_url=url))
-    times = PhaseTimes()
-    try:
-        started = time.perf_counter()
-        with profiled([Phase(pipeline, "rescore_touched", "rescore")], times):
-            report = await import_cli.run_import(
-                ctx,
-                batches=read_batches(path, batch_size=batch_size),
-                lines=count_lines(path),
-                write=import_cli.event_writer(ctx),
-            )
-        wall = time.perf_counter() - started
-    finally:
-        await ctx.close()
-    if report.problems or report.stopped:
-        raise RuntimeError(f"the import failed: {report.problems[:3]} {report.stopped}")
-    rescore = times.seconds.get("rescore", 0.0)
-    return wall - rescore, rescore, report.stored
-
-
 def raw_rows(path: Path, postgres: bool) -> list[tuple[Any, ...]]:
     """The file's events as the driver takes ``activity_events`` rows (parsed beforehand,
     each type under its index in :data:`TYPES` as its code, batch 1)."""
@@ -231,35 +207,18 @@ async def one_backend(
         rows = []
         for label in ("first import", "same file again (all duplicates)"):
             console.print(f"[dim]{backend}: {label}…[/]")
-            seconds, rescore, counts = await timed_import(db.url, history, batch_size)
-            rate = events / seconds
-            cell = fmt_rate(rate, "events")
-            per_event = (events_bytes(db.url) - empty) / max(counts.get("accepted", 0), 1)
-            rows.append(
-                [
-                    backend,
-                    label,
-                    ", ".join(f"{v:,} {k}" for k, v in counts.items()),
-                    fmt_s(seconds),
-                    f"[green]{cell}[/]" if rate >= goal else f"[red]{cell}[/]",
-                    fmt_s(rescore),
-                    f"{per_event:,.0f}" if counts.get("accepted") else "–",
-                ]
+            timing = await timed_import(
+                db.url,
+                batches=read_batches(history, batch_size=batch_size),
+                writer=import_cli.event_writer,
+                lines=count_lines(history),
             )
+            accepted = timing.counts.get("accepted", 0)
+            per_event = (events_bytes(db.url) - empty) / max(accepted, 1)
+            row = import_row(backend, label, timing, lines=events, unit="events", goal=goal)
+            rows.append([*row, f"{per_event:,.0f}" if accepted else "–"])
         raw, count = raw_baseline(db.url, history)
-        rows.append(
-            [
-                backend,
-                "baseline: the driver alone ("
-                + ("COPY" if backend != "sqlite" else "executemany")
-                + ", no index)",
-                f"{count:,} rows",
-                fmt_s(raw),
-                fmt_rate(count / raw, "rows"),
-                "–",
-                "–",
-            ]
-        )
+        rows.append([*baseline_row(backend, raw, count, note=", no index"), "–"])
         return rows
     finally:
         db.drop()

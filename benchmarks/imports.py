@@ -42,10 +42,8 @@ from bench_data import (
     BenchDatabase,
     pg_connect,
 )
-from bench_timing import Phase, PhaseTimes, fmt_rate, fmt_s, profiled
-from wedsync_success import import_cli, pipeline
-from wedsync_success.config import Settings
-from wedsync_success.context import build_context
+from bench_timing import ImportTiming, baseline_row, import_row, timed_import
+from wedsync_success import import_cli
 from wedsync_success.kit.files import count_lines
 from wedsync_success.suppliers.importer import read_batches, read_period_batches
 
@@ -126,32 +124,15 @@ def write_jsonl_update(path: Path, count: int) -> None:
             fh.write(json.dumps({"external_id": f"cus_{i:07d}", "mrr_minor": 5000 + i % 7}) + "\n")
 
 
-async def timed_import(
-    url: str, path: Path, batch_size: int, *, periods: bool = False
-) -> tuple[float, float, dict[str, int]]:
-    """(seconds without the final rescoring, rescoring seconds, counts) of one import of
-    suppliers (or, with ``periods``, of subscription periods)."""
-    ctx = build_context(Settings(database_url=url))
-    times = PhaseTimes()
-    phases = [Phase(pipeline, "rescore_touched", "rescore")]
-    try:
-        started = time.perf_counter()
-        with profiled(phases, times):
-            report = await import_cli.run_import(
-                ctx,
-                batches=(read_period_batches if periods else read_batches)(
-                    path, batch_size=batch_size
-                ),
-                lines=count_lines(path),
-                write=(import_cli.period_writer if periods else import_cli.supplier_writer)(ctx),
-            )
-        wall = time.perf_counter() - started
-    finally:
-        await ctx.close()
-    if report.problems or report.stopped:
-        raise RuntimeError(f"the import failed: {report.problems[:3]} {report.stopped}")
-    rescore = times.seconds.get("rescore", 0.0)
-    return wall - rescore, rescore, report.stored
+async def timed(url: str, path: Path, batch_size: int, *, periods: bool = False) -> ImportTiming:
+    """One import of suppliers (or, with ``periods``, of subscription periods) of ``path``."""
+    read = read_period_batches if periods else read_batches
+    return await timed_import(
+        url,
+        batches=read(path, batch_size=batch_size),
+        writer=import_cli.period_writer if periods else import_cli.supplier_writer,
+        lines=count_lines(path),
+    )
 
 
 def raw_baseline(url: str, count: int) -> float:
@@ -213,49 +194,16 @@ async def one_backend(backend: str, count: int, batch_size: int, folder: Path) -
             ("JSONL: one field (MRR) per supplier", update),
         ):
             console.print(f"[dim]{backend}: {label}…[/]")
-            seconds, rescore, counts = await timed_import(db.url, path, batch_size)
-            rate = count / seconds
-            cell = fmt_rate(rate, "rows")
-            rows.append(
-                [
-                    backend,
-                    label,
-                    ", ".join(f"{v:,} {k}" for k, v in counts.items()),
-                    fmt_s(seconds),
-                    f"[green]{cell}[/]" if rate >= GOAL else f"[red]{cell}[/]",
-                    fmt_s(rescore),
-                ]
-            )
+            timing = await timed(db.url, path, batch_size)
+            rows.append(import_row(backend, label, timing, lines=count, unit="rows", goal=GOAL))
         history = folder / "periods.csv"
         write_periods(history, count)
         console.print(f"[dim]{backend}: subscription history…[/]")
-        seconds, rescore, counts = await timed_import(db.url, history, batch_size, periods=True)
+        timing = await timed(db.url, history, batch_size, periods=True)
+        label = f"import subscriptions ({PERIODS_EACH} periods a supplier)"
         lines = count * PERIODS_EACH
-        rate = lines / seconds
-        cell = fmt_rate(rate, "rows")
-        rows.append(
-            [
-                backend,
-                f"import subscriptions ({PERIODS_EACH} periods a supplier)",
-                ", ".join(f"{v:,} {k}" for k, v in counts.items()),
-                fmt_s(seconds),
-                f"[green]{cell}[/]" if rate >= GOAL else f"[red]{cell}[/]",
-                fmt_s(rescore),
-            ]
-        )
-        raw = raw_baseline(db.url, count)
-        rows.append(
-            [
-                backend,
-                "baseline: the driver alone ("
-                + ("COPY" if backend != "sqlite" else "executemany")
-                + ")",
-                f"{count:,} rows",
-                fmt_s(raw),
-                fmt_rate(count / raw, "rows"),
-                "–",
-            ]
-        )
+        rows.append(import_row(backend, label, timing, lines=lines, unit="rows", goal=GOAL))
+        rows.append(baseline_row(backend, raw_baseline(db.url, count), count))
         return rows
     finally:
         db.drop()
