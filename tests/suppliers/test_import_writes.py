@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import re
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, get_type_hints
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import event, func, select
 
 from wedsync_success.context import AppContext
@@ -150,3 +153,73 @@ async def test_an_import_batch_has_a_size_limit_the_command_keeps_to(ctx: AppCon
     assert option.max == MAX_IMPORT_BATCH
     with pytest.raises(PayloadTooLarge):
         await _import(ctx, [line(f"z-{i}") for i in range(MAX_IMPORT_BATCH + 1)])
+
+
+FIELD_VALUES = st.fixed_dictionaries(
+    {},
+    optional={
+        "business_name": st.sampled_from(["Oak Barn", "Café Lumière", "  Oak Barn ", "", "\x00"]),
+        "plan_tier": st.sampled_from(["free", "starter", "scale", "gold"]),
+        "mrr_minor": st.sampled_from(["0", "1900", "-1", "x", 4900]),
+        "currency": st.sampled_from(["GBP", "EUR", "eur"]),
+        "subscription_status": st.sampled_from(["active", "past_due", "cancelled"]),
+        "subscription_ended_at": st.sampled_from(["2026-01-01T00:00:00Z", "soon"]),
+        "time_zone": st.sampled_from(["Europe/London", "Mars/Base"]),
+        "users": st.lists(
+            st.fixed_dictionaries(
+                {
+                    "email": st.sampled_from(["a@x.example", "A@x.example", "b@x.example"]),
+                    "name": st.sampled_from(["Ana", "Bo"]),
+                },
+                optional={"phone": st.sampled_from(["+447700900123", "123"])},
+            ),
+            max_size=2,
+        ),
+    },
+)
+
+
+@settings(
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    batches=st.lists(st.lists(st.tuples(st.integers(0, 3), FIELD_VALUES), max_size=5), max_size=3)
+)
+async def test_any_lines_imported_again_change_and_write_nothing(
+    ctx: AppContext, batches: list[list[tuple[int, dict[str, Any]]]]
+) -> None:
+    """Whatever was imported (lines kept, changed, rejected), importing the same batch
+    again right after reports the same lines and leaves every table as it was."""
+    prefix = f"h-{uuid.uuid4().hex[:8]}"
+    for batch in batches:
+        items = [line(f"{prefix}-{n}", users=None) | fields for n, fields in batch]
+        items = [{k: v for k, v in item.items() if v is not None} for item in items]
+        first = await _import(ctx, items)
+        state = await _state(ctx, prefix)
+        with writes(ctx) as seen:
+            again = await _import(ctx, items)
+        assert not seen & Counter(["suppliers", "supplier_users", "supplier_name_words"])
+        assert await _state(ctx, prefix) == state
+        assert again.created == 0
+        assert again.updated == first.created + first.updated
+        assert [(e.index, e.field) for e in again.errors] == [
+            (e.index, e.field) for e in first.errors
+        ]
+
+
+async def _state(ctx: AppContext, prefix: str) -> tuple[list[Any], list[Any], list[Any]]:
+    ours = Supplier.external_id.startswith(prefix)
+    async with ctx.db.sessions() as session:
+        suppliers = (await session.execute(select(Supplier.__table__).where(ours))).all()
+        ids = select(Supplier.id).where(ours)
+        users = (
+            await session.execute(
+                select(SupplierUser.__table__).where(SupplierUser.supplier_id.in_(ids))
+            )
+        ).all()
+        words = (
+            await session.execute(
+                select(SupplierNameWord.__table__).where(SupplierNameWord.supplier_id.in_(ids))
+            )
+        ).all()
+    return sorted(map(tuple, suppliers)), sorted(map(tuple, users)), sorted(map(tuple, words))
