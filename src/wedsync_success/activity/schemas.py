@@ -88,21 +88,25 @@ class EventIn(BaseModel):
     @field_validator("properties")
     @classmethod
     def _storable(cls, value: dict[Any, Any]) -> dict[str, Any]:
-        amount = value.get("amount")
-        if amount is not None and (
-            isinstance(amount, bool)
-            or not isinstance(amount, int)
-            or abs(amount) > MAX_AMOUNT_MINOR
-        ):
-            raise property_error(
-                "amount",
-                f"must be a whole number of minor units (pence, cents) between "
-                f"-{MAX_AMOUNT_MINOR} and {MAX_AMOUNT_MINOR}",
-            )
-        problem = json_problem(value)
+        problem = properties_problem(value)
         if problem is not None:
             raise property_error(*problem)
         return value
+
+
+def properties_problem(value: dict[Any, Any]) -> tuple[str, str] | None:
+    """What in an event's ``properties`` cannot be stored, as (path inside them, reason);
+    None when all of it can (the schema's rule, shared with the fast path of ``columns``)."""
+    amount = value.get("amount")
+    if amount is not None and (
+        isinstance(amount, bool) or not isinstance(amount, int) or abs(amount) > MAX_AMOUNT_MINOR
+    ):
+        return (
+            "amount",
+            f"must be a whole number of minor units (pence, cents) between "
+            f"-{MAX_AMOUNT_MINOR} and {MAX_AMOUNT_MINOR}",
+        )
+    return json_problem(value)
 
 
 class IngestResult(BaseModel):

@@ -5,12 +5,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
+from itertools import repeat
 from typing import Any, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wedsync_success.activity import repository
+from wedsync_success.activity.columns import AS_UTC, EventColumns
 from wedsync_success.activity.schemas import SUBSCRIPTION_EVENT_TYPES, EventIn, IngestResult
 from wedsync_success.activity.validation import parse_batch
 from wedsync_success.db.locks import lock_suppliers
@@ -45,77 +47,71 @@ async def store_batch(
         )
     parsed = parse_batch(items, now=now)
     rejected = list(parsed.rejected)
-    valid = await _with_supplier_ids(session, parsed.valid, rejected)
-    known = await repository.existing_supplier_ids(
-        session, (event.supplier_id for _, event in valid if event.supplier_id is not None)
-    )
-    stored: list[EventIn] = []
-    index_of: dict[str, int] = {}
-    for index, event in valid:
-        if event.supplier_id not in known:
-            rejected.append(
-                RejectedItem(
-                    index=index,
-                    key=event.event_id,
-                    field="supplier_id",
-                    reason="no supplier with this id",
-                )
+    events = await _with_supplier_ids(session, parsed.valid, rejected)
+    wanted = {supplier for supplier in set(events.supplier_id) if supplier is not None}
+    known = await repository.existing_supplier_ids(session, wanted)
+    if not known.issuperset(events.supplier_id):
+        found = [supplier in known for supplier in events.supplier_id]
+        rejected.extend(
+            RejectedItem(
+                index=events.index[n],
+                key=events.event_id[n],
+                field="supplier_id",
+                reason="no supplier with this id",
             )
-        else:
-            stored.append(event)
-            index_of[event.event_id] = index
+            for n, ok in enumerate(found)
+            if not ok
+        )
+        events = events.take([n for n, ok in enumerate(found) if ok])
     # Event id order: concurrent batches sharing ids lock them in the same order.
-    stored.sort(key=lambda e: e.event_id)
-    supplier_ids = [cast(uuid.UUID, e.supplier_id) for e in stored]
-    occurred_at = [
-        e.occurred_at if e.occurred_at.tzinfo is UTC else e.occurred_at.astimezone(UTC)
-        for e in stored
-    ]
+    events = events.take(sorted(range(len(events)), key=events.event_id.__getitem__))
+    supplier_ids = cast(list[uuid.UUID], events.supplier_id)
+    occurred_at = list(map(AS_UTC, events.occurred_at))
     await lock_suppliers(session, set(supplier_ids))
     pruned = await repository.pruned_before(session)  # read under the locks: see retention
-    if pruned is not None and stored and min(occurred_at) < pruned:
+    if pruned is not None and occurred_at and min(occurred_at) < pruned:
         kept = [n for n, at in enumerate(occurred_at) if at >= pruned]
-        for event, at in zip(stored, occurred_at, strict=True):
-            if at < pruned:
-                rejected.append(
-                    RejectedItem(
-                        index=index_of[event.event_id],
-                        key=event.event_id,
-                        field="occurred_at",
-                        reason=f"is before {pruned.date().isoformat()}, where raw events were "
-                        "pruned (WEDSYNC_RAW_EVENT_RETENTION_MONTHS): it may already be counted",
-                    )
-                )
-        stored = [stored[n] for n in kept]
+        rejected.extend(
+            RejectedItem(
+                index=events.index[n],
+                key=events.event_id[n],
+                field="occurred_at",
+                reason=f"is before {pruned.date().isoformat()}, where raw events were "
+                "pruned (WEDSYNC_RAW_EVENT_RETENTION_MONTHS): it may already be counted",
+            )
+            for n, at in enumerate(occurred_at)
+            if at < pruned
+        )
+        events = events.take(kept)
         supplier_ids = [supplier_ids[n] for n in kept]
         occurred_at = [occurred_at[n] for n in kept]
     batch_id = await repository.open_batch(session, now=now)
     await repository.insert_event_columns(
         session,
         {
-            "event_id": [e.event_id for e in stored],
+            "event_id": events.event_id,
             "supplier_id": supplier_ids,
-            "user_id": [e.user_id for e in stored],
-            "event_type": [e.type for e in stored],
+            "user_id": events.user_id,
+            "event_type": events.type,
             "occurred_at": occurred_at,
-            "occurred_on": [at.date() for at in occurred_at],
-            "value": [e.properties.get("amount") for e in stored],
-            "properties": [e.properties for e in stored],
+            "occurred_on": list(map(datetime.date, occurred_at)),
+            "value": list(map(dict.get, events.properties, repeat("amount"))),
+            "properties": events.properties,
         },
         batch_id=batch_id,
     )
-    inserted = await repository.batch_size(session, batch_id) if stored else 0
+    inserted = await repository.batch_size(session, batch_id) if len(events) else 0
     affected = await repository.roll_up_batch(session, batch_id) if inserted else []
-    subscription_candidates = [e for _, e in valid if e.type in SUBSCRIPTION_EVENT_TYPES]
+    candidates = [n for n, kind in enumerate(events.type) if kind in SUBSCRIPTION_EVENT_TYPES]
     new_subscription_ids = (
         await repository.batch_event_ids(session, batch_id, SUBSCRIPTION_EVENT_TYPES)
-        if subscription_candidates and inserted
+        if candidates and inserted
         else set()
     )
     rejected.sort(key=lambda item: item.index)
     result = IngestResult(
         accepted=inserted,
-        duplicates=parsed.duplicates_in_batch + (len(stored) - inserted),
+        duplicates=parsed.duplicates_in_batch + (len(events) - inserted),
         rejected=len(rejected),
         errors=rejected,
         affected_suppliers=len(affected),
@@ -124,33 +120,36 @@ async def store_batch(
         result=result,
         batch_id=batch_id,
         affected_supplier_ids=affected,
-        subscription_events=[
-            e for e in subscription_candidates if e.event_id in new_subscription_ids
-        ],
+        subscription_events=events.models(
+            n for n in candidates if events.event_id[n] in new_subscription_ids
+        ),
     )
 
 
 async def _with_supplier_ids(
-    session: AsyncSession, valid: list[tuple[int, EventIn]], rejected: list[RejectedItem]
-) -> list[tuple[int, EventIn]]:
+    session: AsyncSession, events: EventColumns, rejected: list[RejectedItem]
+) -> EventColumns:
     """Every event with its ``supplier_id``: those that name their supplier by external id
     get it from one lookup; one naming an unknown external id joins ``rejected``."""
-    wanted = [e.supplier_external_id for _, e in valid if e.supplier_external_id is not None]
+    wanted = {ext for ext in events.supplier_external_id if ext is not None}
     if not wanted:
-        return valid
-    ids = await suppliers_repository.ids_by_external_id(session, wanted)
-    kept: list[tuple[int, EventIn]] = []
-    for index, event in valid:
-        ext = event.supplier_external_id
+        return events
+    ids = await suppliers_repository.ids_by_external_id(session, sorted(wanted))
+    kept: list[int] = []
+    for n, ext in enumerate(events.supplier_external_id):
         if ext is None:
-            kept.append((index, event))
+            kept.append(n)
         elif ext in ids:
-            kept.append((index, event.model_copy(update={"supplier_id": ids[ext]})))
+            events.supplier_id[n] = ids[ext]
+            kept.append(n)
         else:
             reason = "no supplier has this external id"
             rejected.append(
                 RejectedItem(
-                    index=index, key=event.event_id, field="supplier_external_id", reason=reason
+                    index=events.index[n],
+                    key=events.event_id[n],
+                    field="supplier_external_id",
+                    reason=reason,
                 )
             )
-    return kept
+    return events.take(kept)

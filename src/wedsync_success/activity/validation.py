@@ -1,4 +1,5 @@
-"""Business checks on a batch of events beyond their shape: clock skew, repeats."""
+"""Validating a batch of events: their shape (fast path, then the schema for the rest), and
+business checks beyond it: clock skew, repeats."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from wedsync_success.activity.columns import AS_UTC, EventColumns, split_plain
 from wedsync_success.activity.schemas import EventIn
 from wedsync_success.kit.batch import RejectedItem, validate_each
 
@@ -15,30 +17,46 @@ MAX_CLOCK_SKEW = timedelta(minutes=5)
 
 @dataclass
 class ParsedBatch:
-    valid: list[tuple[int, EventIn]] = field(default_factory=list)
+    valid: EventColumns = field(default_factory=EventColumns)
+    """The valid events, first occurrences only, in batch order."""
     rejected: list[RejectedItem] = field(default_factory=list)
     duplicates_in_batch: int = 0
 
 
 def parse_batch(items: Sequence[Any], *, now: datetime) -> ParsedBatch:
-    """Validate every item; an item repeating an earlier ``event_id`` counts as a duplicate."""
-    valid, rejected = validate_each(EventIn, items, key_field="event_id")
-    result = ParsedBatch(rejected=rejected)
-    seen: set[str] = set()
+    """Validate every item; an item repeating an earlier ``event_id`` counts as a duplicate.
+
+    Plain events are validated a column at a time (:mod:`.columns`); the schema judges the
+    others, so a rejection always carries the schema's field and reason."""
+    split = split_plain(items)
+    checked, rejected = validate_each(
+        EventIn, [items[i] for i in split.deferred], key_field="event_id"
+    )
+    for item in rejected:
+        item.index = split.deferred[item.index]
+    events = EventColumns.concat(
+        [split.accepted, EventColumns.of_models([(split.deferred[i], e) for i, e in checked])]
+    )
     latest_allowed = now + MAX_CLOCK_SKEW
-    for index, event in valid:
-        if event.occurred_at > latest_allowed:
-            result.rejected.append(
-                RejectedItem(
-                    index=index,
-                    key=event.event_id,
-                    field="occurred_at",
-                    reason=f"is more than {MAX_CLOCK_SKEW.seconds // 60} minutes in the future",
-                )
+    utc = list(map(AS_UTC, events.occurred_at))
+    if utc and max(utc) > latest_allowed:
+        future = [n for n, at in enumerate(utc) if at > latest_allowed]
+        rejected.extend(
+            RejectedItem(
+                index=events.index[n],
+                key=events.event_id[n],
+                field="occurred_at",
+                reason=f"is more than {MAX_CLOCK_SKEW.seconds // 60} minutes in the future",
             )
-        elif event.event_id in seen:
-            result.duplicates_in_batch += 1
-        else:
-            seen.add(event.event_id)
-            result.valid.append((index, event))
+            for n in future
+        )
+        gone = set(future)
+        events = events.take([n for n in range(len(events)) if n not in gone])
+    # Reversed, each event id's first occurrence is written last: it is the one kept.
+    first = dict(zip(reversed(events.event_id), range(len(events) - 1, -1, -1), strict=True))
+    result = ParsedBatch(rejected=sorted(rejected, key=lambda item: item.index))
+    if len(first) < len(events):
+        result.duplicates_in_batch = len(events) - len(first)
+        events = events.take(sorted(first.values()))
+    result.valid = events
     return result

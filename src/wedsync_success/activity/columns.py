@@ -1,0 +1,232 @@
+"""Events as columns, and the fast path that validates plain events a column at a time.
+
+The event schema (:class:`~wedsync_success.activity.schemas.EventIn`) costs a few
+microseconds per event in pydantic, and turning each model back into the storage's columns
+as much again: most of an import of history. Nearly every event of an export is *plain*:
+an ASCII ``event_id``, a ``supplier_id`` in the canonical 8-4-4-4-12 form, a simple ``type``,
+an ``occurred_at`` like ``2024-01-31T09:15:00.123+01:00`` and flat properties. For those
+this module decides a whole column with one regular expression over the column joined by
+newlines, converts it with C-level ``map`` calls (``datetime.fromisoformat``, one
+``uuid.UUID`` per distinct supplier) and checks bounds with ``min``/``max``.
+
+The fast path only ever *accepts*: an item it cannot vouch for (any other spelling of a
+UUID or an instant, an ``event_id`` with spaces or non-ASCII text, ``supplier_external_id``,
+a value out of range, a field the schema does not know) is handed to the schema, which
+accepts it or rejects it with its own field and reason. So rejections are the schema's by
+construction, and what the fast path accepts is a subset of what the schema accepts, with
+the same values (tests/activity/test_fast_path.py proves both with hypothesis).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime
+from operator import methodcaller
+from typing import Any
+
+from wedsync_success.activity.schemas import EventIn, properties_problem
+from wedsync_success.kit.limits import EARLIEST, LATEST
+
+
+@dataclass
+class EventColumns:
+    """Valid events, one list per field, aligned; ``index`` is each one's place in its batch."""
+
+    index: list[int] = field(default_factory=list)
+    event_id: list[str] = field(default_factory=list)
+    supplier_id: list[uuid.UUID | None] = field(default_factory=list)
+    supplier_external_id: list[str | None] = field(default_factory=list)
+    user_id: list[uuid.UUID | None] = field(default_factory=list)
+    type: list[str] = field(default_factory=list)
+    occurred_at: list[datetime] = field(default_factory=list)
+    """As given (its own offset); storage converts to UTC."""
+    properties: list[dict[str, Any]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def take(self, positions: Sequence[int]) -> EventColumns:
+        """The events at ``positions`` (into these columns), in that order."""
+        return EventColumns(
+            **{f.name: list(map(getattr(self, f.name).__getitem__, positions)) for f in _FIELDS}
+        )
+
+    def models(self, positions: Iterable[int]) -> list[EventIn]:
+        """The events at ``positions`` as schema models (already valid: not validated again)."""
+        return [
+            EventIn.model_construct(**{f.name: getattr(self, f.name)[n] for f in _MODEL_FIELDS})
+            for n in positions
+        ]
+
+    @classmethod
+    def of_models(cls, events: Sequence[tuple[int, EventIn]]) -> EventColumns:
+        """Validated models (with their index) as columns."""
+        return cls(
+            index=[index for index, _ in events],
+            **{f.name: [getattr(e, f.name) for _, e in events] for f in _MODEL_FIELDS},
+        )
+
+    @classmethod
+    def concat(cls, parts: Sequence[EventColumns]) -> EventColumns:
+        """The events of ``parts`` together, in ``index`` order."""
+        filled = [p for p in parts if len(p)]
+        if len(filled) <= 1:
+            return filled[0] if filled else cls()
+        whole = cls(**{f.name: [v for p in parts for v in getattr(p, f.name)] for f in _FIELDS})
+        order = sorted(range(len(whole)), key=whole.index.__getitem__)
+        return whole.take(order)
+
+
+AS_UTC = methodcaller("astimezone", UTC)
+"""An aware datetime's instant in UTC, as a C-level callable for ``map``."""
+_FIELDS = fields(EventColumns)
+_MODEL_FIELDS = [f for f in _FIELDS if f.name != "index"]
+_KNOWN_KEYS = frozenset(EventIn.model_fields)
+
+_EVENT_ID = "[!-~]{1,128}"
+"""Printable ASCII without spaces: nothing for the schema to strip or refuse."""
+_UUID = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+_TYPE = "[a-z][a-z0-9_.]{0,63}"
+_INSTANT = (
+    "(?:19|20|21)[0-9]{2}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
+    "T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:[.][0-9]{1,6})?"
+    "(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"
+)
+"""ISO 8601 as exports write it, with a UTC offset in hours and minutes; the day of the
+month is checked by ``datetime.fromisoformat`` (which reads every text this matches)."""
+
+
+@dataclass(frozen=True)
+class _Column:
+    """How one text column is recognised: ``joined`` matches the whole column at once."""
+
+    one: re.Pattern[str]
+    joined: re.Pattern[str]
+
+    @classmethod
+    def of(cls, pattern: str) -> _Column:
+        return cls(re.compile(pattern), re.compile(f"(?:{pattern}\n)*{pattern}"))
+
+    def plain(self, values: list[Any]) -> list[bool] | None:
+        """None when every value matches (one regex over the joined column); otherwise
+        which values match."""
+        try:
+            if self.joined.fullmatch("\n".join(values)) is not None:
+                return None
+        except TypeError:  # a value that is not text
+            pass
+        one = self.one.fullmatch
+        return [isinstance(v, str) and one(v) is not None for v in values]
+
+
+_EVENT_IDS = _Column.of(_EVENT_ID)
+_UUIDS = _Column.of(_UUID)
+_TYPES = _Column.of(_TYPE)
+_INSTANTS = _Column.of(_INSTANT)
+
+
+@dataclass
+class FastSplit:
+    """A batch split in two: what the fast path accepted, and the items left to the schema."""
+
+    accepted: EventColumns
+    deferred: list[int]
+    """Indexes of the items the schema must judge."""
+
+
+def split_plain(items: Sequence[Any]) -> FastSplit:
+    """Accept the plain events of ``items`` column by column (see the module note)."""
+    n = len(items)
+    if not n:
+        return FastSplit(EventColumns(), [])
+    ok = [True] * n
+    if set(map(type, items)) != {dict}:
+        ok = [type(item) is dict for item in items]
+        kept = [i for i in range(n) if ok[i]]
+        inner = split_plain([items[i] for i in kept])
+        inner.accepted.index = [kept[i] for i in inner.accepted.index]
+        deferred = sorted({i for i in range(n) if not ok[i]} | {kept[i] for i in inner.deferred})
+        return FastSplit(inner.accepted, deferred)
+    if not set().union(*items) <= _KNOWN_KEYS:
+        _refuse(ok, [set(item) <= _KNOWN_KEYS for item in items])
+    get = _getter(items)
+    event_id, supplier_id, user_id = get("event_id"), get("supplier_id"), get("user_id")
+    event_type, occurred_at = get("type"), get("occurred_at")
+    properties = get("properties", {})
+    _refuse(ok, _EVENT_IDS.plain(event_id))
+    _refuse(ok, _UUIDS.plain(supplier_id))
+    if any(map(_is_set, get("supplier_external_id"))):  # named by external id: the schema's
+        _refuse(ok, [v is None for v in get("supplier_external_id")])
+    if any(map(_is_set, user_id)):
+        _refuse(ok, [v is None or m for v, m in zip(user_id, _each(_UUIDS, user_id), strict=True)])
+    _refuse(ok, _TYPES.plain(event_type))
+    _refuse(ok, _INSTANTS.plain(occurred_at))
+    _refuse(ok, [type(p) is dict and (not p or properties_problem(p) is None) for p in properties])
+    positions = [i for i in range(n) if ok[i]] if not all(ok) else range(n)
+    texts = [occurred_at[i] for i in positions]
+    moments, readable = _instants(texts)
+    kept = [p for p, good in zip(positions, readable, strict=True) if good]
+    moments = [m for m, good in zip(moments, readable, strict=True) if good]
+    utc = list(map(AS_UTC, moments))
+    if utc and not (min(utc) >= EARLIEST and max(utc) < LATEST):
+        inside = [EARLIEST <= at < LATEST for at in utc]
+        kept = [p for p, good in zip(kept, inside, strict=True) if good]
+        moments = [m for m, good in zip(moments, inside, strict=True) if good]
+    ids = {text: uuid.UUID(text) for text in {supplier_id[i] for i in kept}}
+    users = {text: uuid.UUID(text) for text in {user_id[i] for i in kept} - {None}}
+    accepted = EventColumns(
+        index=list(kept),
+        event_id=[event_id[i] for i in kept],
+        supplier_id=[ids[supplier_id[i]] for i in kept],
+        supplier_external_id=[None] * len(kept),
+        user_id=[None if user_id[i] is None else users[user_id[i]] for i in kept],
+        type=[event_type[i] for i in kept],
+        occurred_at=moments,
+        properties=[properties[i] for i in kept],
+    )
+    taken = set(kept)
+    return FastSplit(accepted, [i for i in range(n) if i not in taken])
+
+
+def _getter(items: Sequence[dict[str, Any]]) -> Callable[..., list[Any]]:
+    def column(name: str, default: Any = None) -> list[Any]:
+        return list(map(methodcaller("get", name, default), items))
+
+    return column
+
+
+def _is_set(value: Any) -> bool:
+    return value is not None
+
+
+def _each(column: _Column, values: list[Any]) -> list[bool]:
+    found = column.plain(values)
+    return [True] * len(values) if found is None else found
+
+
+def _refuse(ok: list[bool], plain: list[bool] | None) -> None:
+    """Clear ``ok`` where ``plain`` is False (None: every item is plain)."""
+    if plain is not None:
+        ok[:] = [a and b for a, b in zip(ok, plain, strict=True)]
+
+
+def _instants(texts: list[str]) -> tuple[list[datetime], list[bool]]:
+    """The instants of ``texts`` (all matching ``_INSTANT``), and which could be read (a
+    31st of a shorter month cannot)."""
+    try:
+        return list(map(datetime.fromisoformat, texts)), [True] * len(texts)
+    except ValueError:
+        pass
+    moments: list[datetime] = []
+    readable: list[bool] = []
+    for text in texts:
+        try:
+            moments.append(datetime.fromisoformat(text))
+            readable.append(True)
+        except ValueError:
+            moments.append(EARLIEST)
+            readable.append(False)
+    return moments, readable
