@@ -22,6 +22,7 @@ CSV_COLUMNS = (
     "occurred_at",
     "properties",
 )
+_COLUMN_SET = frozenset(CSV_COLUMNS)
 REQUIRED_COLUMNS = ("event_id", ("supplier_id", "supplier_external_id"), "type", "occurred_at")
 _INTEGER = re.compile("-?[0-9]{1,20}")
 """An ``amount`` column that reads as an integer (longer ones stay text and are refused by
@@ -30,9 +31,9 @@ the event schema, without Python's 4,300-digit conversion error)."""
 
 def _csv_item(row: dict[str, str]) -> Any:
     """A CSV row as an event; ``properties`` holds JSON, other extra columns join it."""
-    item: dict[str, Any] = {
-        k: v for k, v in row.items() if k in CSV_COLUMNS and v not in ("", None)
-    }
+    item: dict[str, Any] = {k: v for k, v in row.items() if v}  # not "" nor None
+    if not item.keys() <= _COLUMN_SET:  # extra columns: they go into properties
+        item = {k: v for k, v in item.items() if k in _COLUMN_SET}
     raw_props = item.pop("properties", None)
     try:
         properties = parse_json(raw_props, what="properties column") if raw_props else {}
@@ -40,9 +41,12 @@ def _csv_item(row: dict[str, str]) -> Any:
         raise ValueError(f"properties: not valid JSON ({exc})") from None
     if not isinstance(properties, dict):
         raise ValueError("properties: must be a JSON object")
-    for key, value in row.items():
-        if key not in CSV_COLUMNS and key is not None and value not in ("", None):
-            properties[key] = int(value) if key == "amount" and _INTEGER.fullmatch(value) else value
+    if not row.keys() <= _COLUMN_SET:
+        for key, value in row.items():
+            if key not in _COLUMN_SET and key is not None and value not in ("", None):
+                properties[key] = (
+                    int(value) if key == "amount" and _INTEGER.fullmatch(value) else value
+                )
     item["properties"] = properties
     return item
 
