@@ -2,7 +2,8 @@
 beside the raw driver write of the same rows.
 
 Usage: ``.venv/bin/python benchmarks/event_import.py [--backend sqlite|postgresql|both]
-[--events 1000000] [--suppliers 7000] [--batch-size 5000]``
+[--events 1000000] [--suppliers 7000] [--batch-size 5000] [--phases]``; the issue's second
+size is ``--events 10000000`` (10 M: about an hour per backend on a quiet machine).
 
 For each backend, on a fresh migrated database holding ``--suppliers`` suppliers: a CSV of
 N events (eight types, a quarter with properties, a tenth with an amount, spread over six
@@ -12,7 +13,8 @@ file again (every line a duplicate). Events/s exclude the final rescoring, shown
 Bytes per event: the growth of ``activity_events`` (table and indexes:
 ``pg_total_relation_size``; SQLite ``dbstat``) over the events stored. Baseline in the same
 run: the same rows written by the driver alone (``COPY`` on PostgreSQL, ``executemany`` on
-SQLite) into a scratch copy of the table without indexes. Goals (issue 14): >= 50,000
+SQLite) into a scratch copy of the table without indexes, parsed beforehand in chunks (not
+timed). ``--phases`` prints where each import's time goes. Goals (issue 14): >= 50,000
 events/s on PostgreSQL, >= 20,000 on SQLite.
 """
 
@@ -20,12 +22,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import csv
 import json
 import sqlite3
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -34,14 +38,17 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy.engine.url import make_url
+from sqlalchemy.ext.asyncio.session import AsyncSessionTransaction
 
 from bench_data import DEFAULT_POSTGRES_URL, BenchDatabase, pg_connect, supplier_items
-from bench_timing import baseline_row, import_row, timed_import
-from wedsync_success import import_cli
+from bench_timing import Phase, PhaseTimes, breakdown_rows, fmt_rate, fmt_s, profiled
+from wedsync_success import import_cli, pipeline
+from wedsync_success.activity import repository as activity_repository
+from wedsync_success.activity import service as activity_service
 from wedsync_success.activity.importer import read_batches
 from wedsync_success.config import Settings
 from wedsync_success.context import build_context
-from wedsync_success.kit.files import count_lines
+from wedsync_success.kit.files import FileBatch, count_lines
 from wedsync_success.suppliers.service import upsert_batch
 
 console = Console()
@@ -126,11 +133,89 @@ def events_bytes(url: str) -> int:
         return int(row[0])
 
 
-def raw_rows(path: Path, postgres: bool) -> list[tuple[Any, ...]]:
+PHASES = [
+    Phase(pipeline, "store_batch", "store a batch"),
+    Phase(activity_service, "parse_batch", "validate (fast path, schema for the rest)", 1),
+    Phase(activity_repository, "existing_supplier_ids", "check the suppliers exist", 1),
+    Phase(activity_service, "lock_suppliers", "lock the suppliers", 1),
+    Phase(activity_repository, "insert_event_columns", "insert / merge the events", 1),
+    Phase(activity_repository, "type_codes", "event-type dictionary", 2),
+    Phase(activity_repository, "batch_size", "count the new events", 1),
+    Phase(activity_repository, "roll_up_batch", "roll up (daily, totals)", 1),
+    Phase(pipeline.feature_store, "apply_batch", "feature store"),
+    Phase(pipeline, "announce_payment_failures", "outbox (payment failures)"),
+    Phase(pipeline, "rescore_touched", "rescore"),
+]
+"""Where an import's time goes (``--phases``): reading the file and the commit are timed
+apart (``READ``, ``COMMIT``)."""
+READ, COMMIT = "read and parse the file (CSV rows to items)", "commit"
+
+
+def _timed_batches(batches: Iterator[FileBatch], times: PhaseTimes) -> Iterator[FileBatch]:
+    """``batches``, adding the time spent reading each one to ``times`` under ``READ``."""
+    while True:
+        started = time.perf_counter()
+        batch = next(batches, None)
+        times.add(READ, time.perf_counter() - started)
+        if batch is None:
+            return
+        yield batch
+
+
+async def timed_import(
+    url: str, path: Path, batch_size: int, times: PhaseTimes, *, phases: bool = False
+) -> tuple[float, float, dict[str, int]]:
+    """(seconds without the final rescoring, rescoring seconds, counts) of one import;
+    the time of each of :data:`PHASES` goes into ``times`` (only the rescoring's unless
+    ``phases``)."""
+    ctx = build_context(Settings(database_url=url))
+    try:
+        started = time.perf_counter()
+        with profiled(PHASES if phases else PHASES[-1:], times), _timed_commits(times):
+            report = await import_cli.run_import(
+                ctx,
+                batches=_timed_batches(read_batches(path, batch_size=batch_size), times),
+                lines=count_lines(path),
+                write=import_cli.event_writer(ctx),
+            )
+        wall = time.perf_counter() - started
+    finally:
+        await ctx.close()
+    if report.problems or report.stopped:
+        raise RuntimeError(f"the import failed: {report.problems[:3]} {report.stopped}")
+    rescore = times.seconds.get("rescore", 0.0)
+    times.wall = wall - rescore
+    return wall - rescore, rescore, report.stored
+
+
+@contextlib.contextmanager
+def _timed_commits(times: PhaseTimes) -> Iterator[None]:
+    """Time the end of every transaction (its commit) while the block runs (``COMMIT``)."""
+    original = AsyncSessionTransaction.__aexit__
+
+    async def leave(self: AsyncSessionTransaction, *exc: Any) -> None:
+        started = time.perf_counter()
+        try:
+            await original(self, *exc)
+        finally:
+            times.add(COMMIT, time.perf_counter() - started)
+
+    AsyncSessionTransaction.__aexit__ = leave  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        AsyncSessionTransaction.__aexit__ = original  # type: ignore[method-assign]
+
+
+RAW_CHUNK = 500_000
+"""Rows parsed at a time for the baseline: 10 M rows at once would not fit in memory."""
+
+
+def raw_rows(path: Path, postgres: bool) -> Iterator[list[tuple[Any, ...]]]:
     """The file's events as the driver takes ``activity_events`` rows (parsed beforehand,
-    each type under its index in :data:`TYPES` as its code, batch 1)."""
+    each type under its index in :data:`TYPES` as its code, batch 1), in chunks."""
     code = {name: n + 1 for n, name in enumerate(TYPES)}
-    rows = []
+    rows: list[tuple[Any, ...]] = []
     with path.open(newline="") as fh:
         for event_id, supplier, kind, at, props in csv.reader(fh):
             if event_id == "event_id":
@@ -163,7 +248,11 @@ def raw_rows(path: Path, postgres: bool) -> list[tuple[Any, ...]]:
                         1,
                     )
                 )
-    return rows
+            if len(rows) == RAW_CHUNK:
+                yield rows
+                rows = []
+    if rows:
+        yield rows
 
 
 COLUMNS = "event_id, supplier_id, type_code, occurred_at, occurred_on, value, properties, batch_id"
@@ -171,30 +260,39 @@ COLUMNS = "event_id, supplier_id, type_code, occurred_at, occurred_on, value, pr
 
 def raw_baseline(url: str, path: Path) -> tuple[float, int]:
     """Seconds for the driver alone to write the file's rows into a scratch table (the
-    shape of ``activity_events``, no index, no key), rows."""
+    shape of ``activity_events``, no index, no key), rows; parsing the file is not timed."""
     postgres = not url.startswith("sqlite")
-    rows = raw_rows(path, postgres)
+    seconds, count = 0.0, 0
     if not postgres:
         conn = sqlite3.connect(make_url(url).database or "")
         conn.execute("CREATE TABLE raw_events AS SELECT * FROM activity_events WHERE 0")
+        sql = f"INSERT INTO raw_events ({COLUMNS}) VALUES ({','.join('?' * 8)})"
+        for rows in raw_rows(path, postgres):
+            started = time.perf_counter()
+            conn.executemany(sql, rows)
+            seconds += time.perf_counter() - started
+            count += len(rows)
         started = time.perf_counter()
-        conn.executemany(f"INSERT INTO raw_events ({COLUMNS}) VALUES ({','.join('?' * 8)})", rows)
         conn.commit()
-        seconds = time.perf_counter() - started
+        seconds += time.perf_counter() - started
         conn.close()
-        return seconds, len(rows)
+        return seconds, count
     with pg_connect(url) as conn:
         conn.execute("CREATE TABLE raw_events AS SELECT * FROM activity_events WHERE false")
-        started = time.perf_counter()
         with conn.cursor().copy(f"COPY raw_events ({COLUMNS}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+            for rows in raw_rows(path, postgres):
+                started = time.perf_counter()
+                for row in rows:
+                    copy.write_row(row)
+                seconds += time.perf_counter() - started
+                count += len(rows)
+            started = time.perf_counter()
         conn.commit()
-        return time.perf_counter() - started, len(rows)
+        return seconds + time.perf_counter() - started, count
 
 
 async def one_backend(
-    backend: str, events: int, suppliers: int, batch_size: int, folder: Path
+    backend: str, events: int, suppliers: int, batch_size: int, folder: Path, phases: bool
 ) -> list[list[str]]:
     db = BenchDatabase(backend, DEFAULT_POSTGRES_URL)
     try:
@@ -207,21 +305,51 @@ async def one_backend(
         rows = []
         for label in ("first import", "same file again (all duplicates)"):
             console.print(f"[dim]{backend}: {label}…[/]")
-            timing = await timed_import(
-                db.url,
-                batches=read_batches(history, batch_size=batch_size),
-                writer=import_cli.event_writer,
-                lines=count_lines(history),
+            times = PhaseTimes()
+            seconds, rescore, counts = await timed_import(
+                db.url, history, batch_size, times, phases=phases
             )
-            accepted = timing.counts.get("accepted", 0)
-            per_event = (events_bytes(db.url) - empty) / max(accepted, 1)
-            row = import_row(backend, label, timing, lines=events, unit="events", goal=goal)
-            rows.append([*row, f"{per_event:,.0f}" if accepted else "–"])
+            if phases:
+                print_phases(f"{backend}, {label}: where the time goes", times)
+            rate = events / seconds
+            cell = fmt_rate(rate, "events")
+            per_event = (events_bytes(db.url) - empty) / max(counts.get("accepted", 0), 1)
+            rows.append(
+                [
+                    backend,
+                    label,
+                    ", ".join(f"{v:,} {k}" for k, v in counts.items()),
+                    fmt_s(seconds),
+                    f"[green]{cell}[/]" if rate >= goal else f"[red]{cell}[/]",
+                    fmt_s(rescore),
+                    f"{per_event:,.0f}" if counts.get("accepted") else "–",
+                ]
+            )
         raw, count = raw_baseline(db.url, history)
-        rows.append([*baseline_row(backend, raw, count, note=", no index"), "–"])
+        rows.append(
+            [
+                backend,
+                "baseline: the driver alone ("
+                + ("COPY" if backend != "sqlite" else "executemany")
+                + ", no index)",
+                f"{count:,} rows",
+                fmt_s(raw),
+                fmt_rate(count / raw, "rows"),
+                "–",
+                "–",
+            ]
+        )
         return rows
     finally:
         db.drop()
+
+
+def print_phases(title: str, times: PhaseTimes) -> None:
+    table = Table("phase", "seconds", "share", title=title)
+    for label, depth, seconds in breakdown_rows(PHASES[:-1], times, extra=(READ, COMMIT)):
+        share = seconds / times.wall if times.wall else 0.0
+        table.add_row("  " * depth + label, fmt_s(seconds), f"{share:.0%}")
+    console.print(table)
 
 
 async def main() -> None:
@@ -230,6 +358,9 @@ async def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--suppliers", type=int, default=7000)
     parser.add_argument("--batch-size", type=int, default=5000)
+    parser.add_argument(
+        "--phases", action="store_true", help="also print where each import's time goes"
+    )
     args = parser.parse_args()
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     table = Table(
@@ -245,7 +376,7 @@ async def main() -> None:
     with tempfile.TemporaryDirectory(prefix="wedsync_event_import_") as tmp:
         for backend in backends:
             for row in await one_backend(
-                backend, args.events, args.suppliers, args.batch_size, Path(tmp)
+                backend, args.events, args.suppliers, args.batch_size, Path(tmp), args.phases
             ):
                 table.add_row(*row)
     console.print(table)

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.hostile.strategies import edge_ints, hostile_text, json_text, long_text
-from wedsync_success.activity.columns import split_plain
+from wedsync_success.activity.columns import EventColumns, split_plain
 from wedsync_success.activity.importer import in_zone
 from wedsync_success.activity.schemas import EventIn
 from wedsync_success.activity.validation import MAX_CLOCK_SKEW, ParsedBatch, parse_batch
@@ -54,8 +54,6 @@ def schema_only(items: list[Any], *, now: datetime) -> ParsedBatch:
             seen.add(event.event_id)
             kept.append((index, event))
     result.rejected.sort(key=lambda item: item.index)
-    from wedsync_success.activity.columns import EventColumns
-
     result.valid = EventColumns.of_models(kept)
     return result
 
