@@ -239,7 +239,12 @@ def import_events(
             exists=True, dir_okay=False, readable=True, help="A .csv or .jsonl file of events"
         ),
     ],
-    batch_size: Annotated[int, typer.Option(min=1, max=5000, help="Events per batch")] = 1000,
+    batch_size: Annotated[
+        int | None,
+        typer.Option(
+            min=1, max=5000, help="Events per batch [default: WEDSYNC_MAX_BATCH_SIZE, 5000]"
+        ),
+    ] = None,
     errors_out: ErrorsOut = None,
     timezone: Annotated[
         str | None,
@@ -268,7 +273,9 @@ def import_events(
     lines = count_lines(file)
 
     async def work(ctx: AppContext) -> ImportReport:
-        batches = read_batches(file, batch_size=batch_size, timezone=zone)
+        # Each batch is one transaction: the largest the service takes costs the least.
+        size = batch_size or ctx.settings.max_batch_size
+        batches = read_batches(file, batch_size=size, timezone=zone)
         return await run_import(ctx, batches=batches, lines=lines, write=event_writer(ctx))
 
     _finish(_run(work), errors_out)
