@@ -24,6 +24,7 @@ import argparse
 import asyncio
 import contextlib
 import csv
+import itertools
 import json
 import sqlite3
 import tempfile
@@ -46,8 +47,11 @@ from wedsync_success import import_cli, pipeline
 from wedsync_success.activity import repository as activity_repository
 from wedsync_success.activity import service as activity_service
 from wedsync_success.activity.importer import read_batches
+from wedsync_success.activity.schemas import EventIn
+from wedsync_success.activity.validation import parse_batch
 from wedsync_success.config import Settings
 from wedsync_success.context import build_context
+from wedsync_success.kit.batch import validate_each
 from wedsync_success.kit.files import FileBatch, count_lines
 from wedsync_success.suppliers.service import upsert_batch
 
@@ -291,6 +295,31 @@ def raw_baseline(url: str, path: Path) -> tuple[float, int]:
         return seconds + time.perf_counter() - started, count
 
 
+VALIDATION_LINES = 200_000
+"""Lines of the file validated alone, both ways, for the validation rows."""
+
+
+def validation_seconds(path: Path, batch_size: int) -> tuple[float, float, int]:
+    """Seconds to validate the file's first :data:`VALIDATION_LINES` lines with the event
+    schema for every line (as before the fast path) and with :func:`parse_batch` (the fast
+    path, the schema for the rest), in the same minute; and the lines."""
+    batches = [
+        b.items
+        for b in itertools.islice(
+            read_batches(path, batch_size=batch_size), max(VALIDATION_LINES // batch_size, 1)
+        )
+    ]
+    now = datetime.now(UTC)
+    started = time.perf_counter()
+    for items in batches:
+        validate_each(EventIn, items, key_field="event_id")
+    schema = time.perf_counter() - started
+    started = time.perf_counter()
+    for items in batches:
+        parse_batch(items, now=now)
+    return schema, time.perf_counter() - started, sum(map(len, batches))
+
+
 async def one_backend(
     backend: str, events: int, suppliers: int, batch_size: int, folder: Path, phases: bool
 ) -> list[list[str]]:
@@ -339,6 +368,13 @@ async def one_backend(
                 "–",
             ]
         )
+        schema, fast, lines = validation_seconds(history, batch_size)
+        for label, took in (
+            ("validation alone: the schema for every line (before)", schema),
+            ("validation alone: fast path, schema for the rest (now)", fast),
+        ):
+            rate = fmt_rate(lines / took, "lines")
+            rows.append([backend, label, f"{lines:,} lines", fmt_s(took), rate, "–", "–"])
         return rows
     finally:
         db.drop()
