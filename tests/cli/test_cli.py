@@ -152,6 +152,27 @@ def test_import_progress_counts_lines(cli_db: str, tmp_path: Path) -> None:
     assert str(path.stat().st_size) not in result.output
 
 
+def test_import_batches_default_to_the_largest_the_service_takes(
+    cli_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from wedsync_success.config import get_settings
+
+    sid = _register_supplier(tmp_path)
+    monkeypatch.setenv("WEDSYNC_MAX_BATCH_SIZE", "3")
+    get_settings.cache_clear()
+    when = datetime.now(UTC) - timedelta(hours=1)
+    rows = [json.dumps(event(sid, "login", when, event_id=f"b{i}")) for i in range(7)]
+    path = tmp_path / "events.jsonl"
+    path.write_text("\n".join(rows) + "\n")
+    result = runner.invoke(app, ["import", "events", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "7 accepted" in result.output
+    engine = create_engine(sync_url(cli_db))
+    with engine.connect() as conn:  # one stored batch per transaction: 3 + 3 + 1
+        assert conn.execute(text("SELECT count(*) FROM activity_batches")).scalar_one() == 3
+    engine.dispose()
+
+
 def test_import_rescores_the_touched_suppliers_once_at_the_end(
     cli_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
