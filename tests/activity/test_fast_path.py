@@ -115,6 +115,12 @@ instants = st.one_of(
         st.sampled_from(["T", "T", " ", "t"]),
         st.sampled_from(["seconds", "milliseconds", "microseconds", "minutes", "auto"]),
     ),
+    st.builds(  # fractions of any length, 1 to 8 digits
+        lambda at, digits, offset: f"{at:%Y-%m-%dT%H:%M:%S}.{digits}{offset}",
+        moments,
+        st.from_regex(r"[0-9]{1,8}", fullmatch=True),
+        st.sampled_from(OFFSETS),
+    ),
     st.sampled_from(
         [
             "2024-02-29T10:00:00Z",
