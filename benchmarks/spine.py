@@ -107,7 +107,7 @@ RECOMPUTE_PHASES = [
 ]
 INGEST_PHASES = [
     Phase(pipeline, "store_batch", "store batch"),
-    Phase(activity_service, "parse_batch", "validate items (pydantic)", 1),
+    Phase(activity_service, "parse_batch", "validate items (fast path, pydantic for the rest)", 1),
     Phase(activity_repository, "existing_supplier_ids", "check suppliers exist", 1),
     Phase(activity_repository, "insert_event_columns", "insert events", 1),
     Phase(activity_repository, "roll_up_batch", "roll up (daily + lifetime totals)", 1),
