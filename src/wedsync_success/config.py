@@ -32,7 +32,34 @@ class Settings(BaseSettings):
     )
     event_bus_url: str = Field(
         default="memory://",
-        description="Success-event transport: memory:// (in-process).",
+        description="Success-event transport: memory:// (in-process, one process) or "
+        "redis://host:6379/0 (Redis Streams: N API processes and M `wedsync-success worker` "
+        "processes share it).",
+    )
+    event_bus_prefix: str = Field(
+        default="wedsync:events",
+        min_length=1,
+        description="Redis bus: the prefix of its keys (streams PREFIX:0 … PREFIX:N-1).",
+    )
+    event_bus_shards: int = Field(
+        default=4,
+        ge=1,
+        le=256,
+        description="Redis bus: how many streams events are spread over by supplier (a "
+        "supplier's events always go to one, so its order is kept); at most this many "
+        "workers share a consumer's work. Change it only with an empty backlog.",
+    )
+    event_bus_stream_maxlen: int = Field(
+        default=100_000,
+        ge=100,
+        description="Redis bus: roughly how many events each stream keeps (XADD MAXLEN ~); "
+        "older ones are trimmed, so keep it above the largest backlog a consumer may have.",
+    )
+    event_bus_claim_idle_seconds: float = Field(
+        default=30,
+        gt=0,
+        description="Redis bus: how long a worker may stay silent before its streams and its "
+        "unacknowledged events pass to another worker (XAUTOCLAIM).",
     )
     health_config: Path = Field(
         default=DEFAULTS_DIR / "health.yaml",

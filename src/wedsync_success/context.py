@@ -58,6 +58,7 @@ class AppContext:
 
     async def close(self) -> None:
         await self.webhooks.close()
+        await self.transport.close()
         await self.db.dispose()
 
 
@@ -71,10 +72,10 @@ def build_context(settings: Settings, *, clock: Clock = utc_now) -> AppContext:
     )
     programme_costs = load_programme_costs(settings.programme_costs_config, rates=settings.rates)
     db = create_database(settings.database_url)
-    transport = create_transport(settings.event_bus_url)
+    transport = create_transport(settings)
     register_builtin_consumers(transport)
     live = LiveHub()
-    transport.subscribe("live", live.publish)
+    transport.fan_out(live.publish)
     dispatcher = Dispatcher(db=db, transport=transport, clock=clock)
     templates = EmailTemplates(settings.email_templates)
     interventions = Interventions(

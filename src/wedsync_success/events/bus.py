@@ -3,16 +3,20 @@
 A transport receives events in outbox order and reports which of them every consumer has
 accepted. The in-process transport calls registered handlers directly and records one
 receipt per (consumer, event), so after a crash a consumer is never handed an event it had
-already acknowledged, and always handed one it had not.
+already acknowledged, and always handed one it had not. The Redis Streams transport
+(``redis_transport.py``) only appends events to streams; ``wedsync-success worker`` processes
+read them per consumer group and deliver them through an in-process transport of one
+consumer each, with the same receipts.
 """
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import structlog
 from sqlalchemy import select
@@ -21,6 +25,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from wedsync_success.db.upsert import dialect_insert
 from wedsync_success.events.models import ConsumerReceipt
 from wedsync_success.events.types import SuccessEvent
+
+if TYPE_CHECKING:
+    from wedsync_success.config import Settings
+    from wedsync_success.db import Database
+    from wedsync_success.kit.clock import Clock
 
 Handler = Callable[[SuccessEvent], Awaitable[None]]
 BatchHandler = Callable[[AsyncSession, Sequence[SuccessEvent], datetime], Awaitable[None]]
@@ -59,8 +68,20 @@ class PublishOutcome:
     failed: dict[uuid.UUID, str] = field(default_factory=dict)
 
 
+class ConsumerWorker(Protocol):
+    """Runs a process's share of a broker transport's consumers (``wedsync-success worker``)."""
+
+    async def run(self, stop: asyncio.Event) -> None: ...
+
+    async def drain(self) -> int: ...
+
+
 class Transport(Protocol):
     """Where the dispatcher hands events; implementations choose in-process or a broker."""
+
+    embedded: bool
+    """Whether consumers run inside the dispatcher's round (in-process), rather than in
+    ``wedsync-success worker`` processes reading a broker."""
 
     def subscribe(
         self, consumer: str, handler: Handler, event_types: Sequence[str] | None = None
@@ -70,9 +91,28 @@ class Transport(Protocol):
         self, consumer: str, handler: BatchHandler, event_types: Sequence[str]
     ) -> None: ...
 
+    def fan_out(self, handler: Handler) -> None:
+        """Hand every event to ``handler`` in each process that serves live pages (no
+        receipts: what it misses while the process is down is shown on the next page load)."""
+
     async def publish(
         self, *, session: AsyncSession, events: Sequence[SuccessEvent], now: datetime
     ) -> PublishOutcome: ...
+
+    async def run_live(self, stop: asyncio.Event) -> None:
+        """Feed the fan-out handlers until ``stop`` is set, where events come from elsewhere."""
+
+    def consumer_worker(
+        self,
+        *,
+        db: Database,
+        name: str,
+        clock: Clock,
+        after_delivery: Callable[[], None] | None = None,
+    ) -> ConsumerWorker | None:
+        """What runs the consumers in a worker process (``None``: they run in the dispatcher)."""
+
+    async def close(self) -> None: ...
 
 
 class InProcessTransport:
@@ -82,6 +122,8 @@ class InProcessTransport:
     transaction: their writes and their receipts commit together. One that fails is rolled
     back alone and its events count as failed (retried later, in order per supplier).
     """
+
+    embedded = True
 
     def __init__(self) -> None:
         self._subscriptions: dict[str, Subscription] = {}
@@ -103,6 +145,27 @@ class InProcessTransport:
         self._batch_subscriptions[consumer] = BatchSubscription(
             consumer, handler, frozenset(event_types)
         )
+
+    def fan_out(self, handler: Handler) -> None:
+        """In one process the live fan-out is an ordinary consumer (named ``live``)."""
+        self.subscribe("live", handler)
+
+    async def run_live(self, stop: asyncio.Event) -> None:
+        """Nothing to run: the dispatcher's rounds call the fan-out handler."""
+
+    def consumer_worker(
+        self,
+        *,
+        db: Database,
+        name: str,
+        clock: Clock,
+        after_delivery: Callable[[], None] | None = None,
+    ) -> ConsumerWorker | None:
+        """None: the dispatcher's rounds run the consumers."""
+        return None
+
+    async def close(self) -> None:
+        """Nothing to release."""
 
     def _check_new(self, consumer: str) -> None:
         if consumer in self._subscriptions or consumer in self._batch_subscriptions:
@@ -217,8 +280,13 @@ class InProcessTransport:
         return {(consumer, event_id) for consumer, event_id in rows}
 
 
-def create_transport(url: str) -> Transport:
-    """The transport named by ``WEDSYNC_EVENT_BUS_URL``."""
+def create_transport(settings: Settings) -> Transport:
+    """The transport named by ``WEDSYNC_EVENT_BUS_URL`` (tuned by the other bus settings)."""
+    url = settings.event_bus_url
     if url.startswith("memory://"):
         return InProcessTransport()
-    raise ValueError(f"unsupported event bus URL {url!r}; supported: memory://")
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        from wedsync_success.events.redis_transport import RedisStreamTransport
+
+        return RedisStreamTransport.from_settings(settings)
+    raise ValueError(f"unsupported event bus URL {url!r}; supported: memory://, redis://")

@@ -78,6 +78,12 @@ class Dispatcher:
         wake the intervention worker for the steps a consumer just scheduled)."""
         self._after_delivery.append(listener)
 
+    def announce_delivery(self) -> None:
+        """Run the :meth:`after_delivery` listeners: after a round of this dispatcher, or
+        after a worker of a broker transport handled events (its consumers ran there)."""
+        for listener in self._after_delivery:
+            listener()
+
     def notify(self) -> None:
         """Ask the running loop to look at the outbox now (call after a commit)."""
         self._wake.set()
@@ -113,8 +119,7 @@ class Dispatcher:
         if outcome.failed:
             log.warning("outbox_delivery_failed", failed=len(outcome.failed))
         if outcome.delivered:
-            for listener in self._after_delivery:
-                listener()
+            self.announce_delivery()
         return DispatchStats(len(outcome.delivered), len(outcome.failed), held_back)
 
     def _note_contention(self) -> None:

@@ -57,3 +57,16 @@ class SuccessEvent:
             "occurred_at": self.occurred_at.isoformat(),
             "payload": self.payload,
         }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> SuccessEvent:
+        """The event :meth:`to_json` wrote (as carried by an outbound transport)."""
+        supplier = data["supplier_id"]
+        return cls(
+            sequence=int(data["sequence"]),
+            event_id=uuid.UUID(data["event_id"]),
+            event_type=str(data["type"]),
+            supplier_id=uuid.UUID(supplier) if supplier else None,
+            occurred_at=datetime.fromisoformat(data["occurred_at"]),
+            payload=dict(data["payload"]),
+        )

@@ -164,26 +164,42 @@ def worker(
     """Work due intervention steps: send emails, SMS and webhooks, post in-app messages, open
     tasks; and send due outbound webhook deliveries. Run as many as you like beside the API
     (set WEDSYNC_RUN_WORKER=false there): on PostgreSQL they share the work without ever
-    sending one step or one delivery attempt twice."""
+    sending one step or one delivery attempt twice. With a Redis event bus
+    (WEDSYNC_EVENT_BUS_URL=redis://…) workers also run the success-event consumers, each a
+    consumer group whose work they share."""
     import asyncio
 
     async def work(ctx: AppContext) -> int:
         runner = ctx.interventions.worker(name=name)
+        consumers = ctx.transport.consumer_worker(
+            db=ctx.db,
+            name=runner.name,
+            clock=ctx.clock,
+            after_delivery=ctx.dispatcher.announce_delivery,
+        )
         if once:
             await runner.sweep_daily()
             total = 0
             while (stats := await runner.work_once()).claimed:
                 total += stats.sent
             await ctx.dispatcher.drain()
+            if consumers is not None:
+                await consumers.drain()
             total += await ctx.webhooks.worker(name=name).drain()
             return total
         stop = asyncio.Event()
-        dispatcher = asyncio.create_task(
-            ctx.dispatcher.run(stop, interval=ctx.settings.dispatch_interval_seconds)
-        )
-        webhooks = asyncio.create_task(
-            ctx.webhooks.worker(name=name).run(stop, interval=ctx.settings.worker_interval_seconds)
-        )
+        tasks = [
+            asyncio.create_task(
+                ctx.dispatcher.run(stop, interval=ctx.settings.dispatch_interval_seconds)
+            ),
+            asyncio.create_task(
+                ctx.webhooks.worker(name=name).run(
+                    stop, interval=ctx.settings.worker_interval_seconds
+                )
+            ),
+        ]
+        if consumers is not None:
+            tasks.append(asyncio.create_task(consumers.run(stop)))
         console.print(f"Worker {escape(runner.name)} working due steps (Ctrl-C stops it).")
         try:
             await runner.run(stop, interval=ctx.settings.worker_interval_seconds)
@@ -191,8 +207,8 @@ def worker(
             stop.set()
             ctx.dispatcher.notify()
             ctx.webhooks.wake_worker()
-            await dispatcher
-            await webhooks
+            for task in tasks:
+                await task
         return 0
 
     sent = run(work)

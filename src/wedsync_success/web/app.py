@@ -66,7 +66,10 @@ def create_app(
                     ctx.dispatcher.run(stop, interval=ctx.settings.dispatch_interval_seconds)
                 )
             )
-            if ctx.settings.run_worker:
+            # On a broker (Redis) the consumers and workers run in `wedsync-success worker`;
+            # this process publishes and feeds its live pages from the streams.
+            tasks.append(asyncio.create_task(ctx.transport.run_live(stop)))
+            if ctx.settings.run_worker and ctx.transport.embedded:
                 worker = ctx.interventions.worker()
                 tasks.append(
                     asyncio.create_task(

@@ -1,0 +1,248 @@
+"""The Redis Streams transport: success events shared by many API and worker processes.
+
+The dispatcher (in any process) appends each committed outbox event to one of
+``event_bus_shards`` streams, chosen by its supplier, so one supplier's events stay in one
+stream in outbox order; each stream is trimmed to about ``event_bus_stream_maxlen`` entries
+(``XADD MAXLEN ~``). An event is marked published once Redis has it.
+
+Every consumer is a consumer group named after it: ``wedsync-success worker`` processes
+(:mod:`wedsync_success.events.redis_worker`) share a group's work, each event is handled once
+per group and acknowledged after its receipt is committed. Every API process also tails the
+streams without a group (``XREAD`` from the end) into its live hub, so a browser connected to
+any of them sees every event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from redis.asyncio import Redis
+from redis.exceptions import RedisError, ResponseError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from wedsync_success.events.bus import (
+    BatchHandler,
+    Handler,
+    InProcessTransport,
+    PublishOutcome,
+)
+from wedsync_success.events.types import SuccessEvent
+from wedsync_success.kit.clock import Clock, utc_now
+
+if TYPE_CHECKING:
+    from wedsync_success.config import Settings
+    from wedsync_success.db import Database
+    from wedsync_success.events.redis_worker import StreamWorker
+
+log = structlog.get_logger(__name__)
+
+FIELD = "e"
+"""The stream entry's one field: the event as JSON (:meth:`SuccessEvent.to_json`)."""
+LIVE_BLOCK_MS = 500
+"""How long one live ``XREAD`` waits before looking at the stop flag again."""
+
+
+Entry = tuple[str, str, SuccessEvent | None]
+"""(stream, entry id, event); no event when the entry was trimmed before it was read."""
+
+
+def read_entries(replies: Any) -> list[Entry]:
+    """Flatten an ``XREAD``/``XREADGROUP`` reply (RESP2: a list of [stream, entries])."""
+    out: list[Entry] = []
+    for stream, items in replies or []:
+        for entry_id, fields in items:
+            event = SuccessEvent.from_json(json.loads(fields[FIELD])) if fields else None
+            out.append((str(stream), str(entry_id), event))
+    return out
+
+
+class RedisStreamTransport:
+    """Appends events to Redis streams; consumers run in worker processes, per group."""
+
+    embedded = False
+
+    def __init__(
+        self,
+        client: Redis,
+        *,
+        prefix: str,
+        shards: int,
+        maxlen: int,
+        claim_idle: timedelta,
+        batch_size: int = 500,
+    ) -> None:
+        self.client = client
+        self.prefix = prefix
+        self.shards = shards
+        self.maxlen = maxlen
+        self.claim_idle = claim_idle
+        self.batch_size = batch_size
+        self.groups: dict[str, InProcessTransport] = {}
+        """Each consumer group's delivery: an in-process transport holding that consumer
+        alone, so receipts and savepoints work exactly as in one process."""
+        self._fan_out: list[Handler] = []
+        self._groups_ready = False
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RedisStreamTransport:
+        return cls(
+            Redis.from_url(settings.event_bus_url, decode_responses=True),
+            prefix=settings.event_bus_prefix,
+            shards=settings.event_bus_shards,
+            maxlen=settings.event_bus_stream_maxlen,
+            claim_idle=timedelta(seconds=settings.event_bus_claim_idle_seconds),
+        )
+
+    # --- registration (the same calls as the in-process transport) ----------------------------
+
+    def subscribe(
+        self, consumer: str, handler: Handler, event_types: Sequence[str] | None = None
+    ) -> None:
+        """Register ``consumer``: its name is its consumer group, so keep it stable."""
+        self._group(consumer).subscribe(consumer, handler, event_types)
+
+    def subscribe_batch(
+        self, consumer: str, handler: BatchHandler, event_types: Sequence[str]
+    ) -> None:
+        """Register a transactional consumer (its own transaction per batch, with receipts)."""
+        self._group(consumer).subscribe_batch(consumer, handler, event_types)
+
+    def fan_out(self, handler: Handler) -> None:
+        """Hand every event to ``handler`` in this process (see :meth:`run_live`)."""
+        self._fan_out.append(handler)
+
+    @property
+    def consumers(self) -> list[str]:
+        return list(self.groups)
+
+    def _group(self, consumer: str) -> InProcessTransport:
+        if consumer in self.groups:
+            raise ValueError(f"consumer {consumer!r} is already subscribed")
+        self.groups[consumer] = InProcessTransport()
+        return self.groups[consumer]
+
+    # --- keys -----------------------------------------------------------------------------------
+
+    def stream(self, shard: int) -> str:
+        return f"{self.prefix}:{shard}"
+
+    @property
+    def streams(self) -> list[str]:
+        return [self.stream(shard) for shard in range(self.shards)]
+
+    def shard_of(self, supplier_id: uuid.UUID | None) -> int:
+        """The stream of a supplier's events (events without a supplier share stream 0)."""
+        return 0 if supplier_id is None else supplier_id.int % self.shards
+
+    # --- publishing (the dispatcher's side) -----------------------------------------------------
+
+    async def ensure_groups(self) -> None:
+        """Create every consumer group on every stream (from the end: a new consumer starts
+        with the events published after it first ran); done before the first publish, so no
+        event reaches a stream before its groups exist."""
+        if self._groups_ready:
+            return
+        for stream in self.streams:
+            for group in self.groups:
+                with contextlib.suppress(ResponseError):  # BUSYGROUP: it exists already
+                    await self.client.xgroup_create(stream, group, id="$", mkstream=True)
+        self._groups_ready = True
+
+    async def publish(
+        self, *, session: AsyncSession, events: Sequence[SuccessEvent], now: datetime
+    ) -> PublishOutcome:
+        """Append ``events`` to their streams; those Redis took count as delivered."""
+        outcome = PublishOutcome()
+        if not events:
+            return outcome
+        try:
+            await self.ensure_groups()
+            async with self.client.pipeline(transaction=False) as pipe:
+                for event in events:
+                    pipe.xadd(
+                        self.stream(self.shard_of(event.supplier_id)),
+                        {FIELD: json.dumps(event.to_json(), separators=(",", ":"))},
+                        maxlen=self.maxlen,
+                        approximate=True,
+                    )
+                results = await pipe.execute(raise_on_error=False)
+        except RedisError as exc:
+            log.warning("event_bus_unavailable", error=repr(exc))
+            outcome.failed = {e.event_id: f"redis: {exc!r}" for e in events}
+            return outcome
+        for event, result in zip(events, results, strict=True):
+            if isinstance(result, Exception):
+                outcome.failed[event.event_id] = f"redis: {result!r}"
+            else:
+                outcome.delivered.append(event.event_id)
+        return outcome
+
+    # --- live fan-out (every API process) -------------------------------------------------------
+
+    async def run_live(self, stop: asyncio.Event) -> None:
+        """Tail every stream from its current end into the fan-out handlers until ``stop``."""
+        if not self._fan_out:
+            return
+        positions: dict[str, str] = {}
+        while not stop.is_set():
+            try:
+                if not positions:
+                    positions = await self._ends()
+                replies = await self.client.xread(
+                    positions,  # type: ignore[arg-type]  # redis-py wants a too-narrow dict type
+                    count=self.batch_size,
+                    block=LIVE_BLOCK_MS,
+                )
+            except RedisError as exc:  # keep tailing once Redis is back
+                log.warning("live_tail_error", error=repr(exc))
+                await _wait(stop, LIVE_BLOCK_MS / 1000)
+                continue
+            for stream, entry_id, event in read_entries(replies):
+                positions[stream] = entry_id
+                if event is not None:
+                    await self._hand_out(event)
+
+    async def _ends(self) -> dict[str, str]:
+        """Where each stream ends now (``$`` resolved once, so nothing between reads is lost)."""
+        ends: dict[str, str] = {}
+        for stream in self.streams:
+            last = await self.client.xrevrange(stream, count=1)
+            ends[stream] = str(last[0][0]) if last else "0-0"
+        return ends
+
+    async def _hand_out(self, event: SuccessEvent) -> None:
+        for handler in self._fan_out:
+            try:
+                await handler(event)
+            except Exception as exc:  # one listener's failure must not stop the tail
+                log.warning("live_handler_failed", event_id=str(event.event_id), error=repr(exc))
+
+    # --- consuming (worker processes) -----------------------------------------------------------
+
+    def consumer_worker(
+        self,
+        *,
+        db: Database,
+        name: str,
+        clock: Clock = utc_now,
+        after_delivery: Callable[[], None] | None = None,
+    ) -> StreamWorker:
+        """This process's share of every consumer group's work."""
+        from wedsync_success.events.redis_worker import StreamWorker
+
+        return StreamWorker(self, db=db, name=name, clock=clock, after_delivery=after_delivery)
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+
+async def _wait(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
