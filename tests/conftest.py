@@ -27,6 +27,7 @@ from wedsync_success.web.app import create_app
 POSTGRES_ADMIN_URL = os.environ.get(
     "WEDSYNC_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
+REDIS_URL = os.environ.get("WEDSYNC_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 REQUIRE_SERVICES = os.environ.get("WEDSYNC_REQUIRE_SERVICES") == "1"
 TEST_SECRET_KEY = "test-secret-key-for-signing-sessions-0123456789"
 
@@ -72,6 +73,27 @@ def postgres_database() -> Iterator[str]:
         with engine.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         engine.dispose()
+
+
+@pytest.fixture
+def redis_prefix() -> Iterator[str]:
+    """A key prefix of this test's own on the real Redis (skip-or-fail when none answers);
+    its keys are deleted afterwards."""
+    from redis import Redis
+
+    client = Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except Exception as exc:
+        service_unavailable(f"Redis not reachable at {REDIS_URL}: {exc}")
+    prefix = f"wedsync-test:{uuid.uuid4().hex[:12]}"
+    try:
+        yield prefix
+    finally:
+        keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+        if keys:
+            client.delete(*keys)
+        client.close()
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])

@@ -91,8 +91,10 @@ class StreamWorker:
         name: str,
         clock: Clock,
         after_delivery: Callable[[], None] | None = None,
+        retry_base_seconds: float = 1.0,
     ) -> None:
         self._transport = transport
+        self._retry_base = retry_base_seconds
         self._redis = transport.client
         self._db = db
         self.name = name
@@ -225,7 +227,9 @@ class StreamWorker:
         if state.has_pending and time.monotonic() >= state.retry_at:
             state.has_pending = False
             state.blocked = set()
-            return await self._handle(group, await self._own_pending(group, shards), state)
+            pending = await self._own_pending(group, shards)
+            if pending:
+                return await self._handle(group, pending, state)
         ready = [s for s in shards if await self._settled(group, s, state)]
         if not ready:
             return None
@@ -336,7 +340,7 @@ class StreamWorker:
         state.blocked |= {e.supplier_id for e in failed}
         state.has_pending = True
         state.failures += 1
-        delay = min(2.0 ** (state.failures - 1), MAX_BACKOFF_SECONDS)
+        delay = min(self._retry_base * 2.0 ** (state.failures - 1), MAX_BACKOFF_SECONDS)
         state.retry_at = time.monotonic() + delay
         log.warning("bus_delivery_failed", consumer=group, failed=len(failed), retry_in=delay)
 
