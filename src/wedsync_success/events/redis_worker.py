@@ -78,6 +78,7 @@ class _GroupState:
     has_pending: bool = True  # unknown at start: look
     failures: int = 0
     retry_at: float = 0.0  # time.monotonic()
+    claim_at: float = 0.0  # time.monotonic(): when to look for a silent worker's entries
 
 
 class StreamWorker:
@@ -223,7 +224,9 @@ class StreamWorker:
         shards = sorted(self.owned)
         if not shards:
             return None
-        await self._claim(group, shards, state)
+        if time.monotonic() >= state.claim_at:
+            state.claim_at = time.monotonic() + self.heartbeat_seconds
+            await self._claim(group, shards, state)
         if state.has_pending and time.monotonic() >= state.retry_at:
             state.has_pending = False
             state.blocked = set()
