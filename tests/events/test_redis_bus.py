@@ -169,6 +169,29 @@ async def test_a_failed_event_holds_its_suppliers_later_events_until_it_succeeds
         await transport.close()
 
 
+async def test_entries_not_written_by_the_bus_are_skipped_and_acknowledged(
+    ctx: AppContext, clock: FakeClock, redis_prefix: str
+) -> None:
+    transport = redis_bus(redis_prefix, shards=1)
+    audit = Recorder()
+    transport.subscribe("audit", audit)
+    sid = uuid.uuid4()
+    try:
+        await transport.ensure_groups()
+        await enqueue_events(ctx.db, suppliers=[sid], per_supplier=2, at=clock.now)
+        await _publish(ctx, transport, clock)
+        for junk in ({"e": "not json"}, {"x": "1"}, {"e": '{"type": 3}'}, {"e": "[]"}):
+            await transport.client.xadd(transport.stream(0), junk)  # type: ignore[arg-type]
+        await enqueue_events(ctx.db, suppliers=[sid], per_supplier=1, at=clock.now)
+        await _publish(ctx, transport, clock)
+        worker = transport.consumer_worker(db=ctx.db, name="w1", clock=clock)
+        assert await worker.drain() == 3
+        assert audit.order() == {sid: [0, 1, 0]}
+        assert await _pending(transport, "audit") == 0  # junk is not retried forever
+    finally:
+        await transport.close()
+
+
 async def test_two_workers_split_the_streams_and_no_event_is_handled_twice(
     ctx: AppContext, clock: FakeClock, redis_prefix: str
 ) -> None:

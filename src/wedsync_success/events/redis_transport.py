@@ -50,17 +50,27 @@ LIVE_BLOCK_MS = 500
 
 
 Entry = tuple[str, str, SuccessEvent | None]
-"""(stream, entry id, event); no event when the entry was trimmed before it was read."""
+"""(stream, entry id, event); no event when the entry was trimmed before it was read, or
+holds no event this code wrote (it is logged and skipped, never retried forever)."""
 
 
 def read_entries(replies: Any) -> list[Entry]:
-    """Flatten an ``XREAD``/``XREADGROUP`` reply (RESP2: a list of [stream, entries])."""
+    """Flatten an ``XREAD``/``XREADGROUP`` reply (a list of [stream, entries])."""
     out: list[Entry] = []
     for stream, items in replies or []:
         for entry_id, fields in items:
-            event = SuccessEvent.from_json(json.loads(fields[FIELD])) if fields else None
-            out.append((str(stream), str(entry_id), event))
+            out.append((str(stream), str(entry_id), _event_of(str(entry_id), fields)))
     return out
+
+
+def _event_of(entry_id: str, fields: dict[str, str] | None) -> SuccessEvent | None:
+    if not fields:
+        return None
+    try:
+        return SuccessEvent.from_json(json.loads(fields[FIELD]))
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        log.warning("bus_entry_unreadable", entry=entry_id, error=repr(exc))
+        return None
 
 
 class RedisStreamTransport:

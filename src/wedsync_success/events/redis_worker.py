@@ -305,8 +305,8 @@ class StreamWorker:
         todo: dict[uuid.UUID, SuccessEvent] = {}
         ids_of: dict[uuid.UUID, list[tuple[str, str]]] = {}
         for stream, entry_id, event in entries:
-            if event is None:  # trimmed while pending: the outbox still has it (see docs)
-                log.warning("bus_event_trimmed", consumer=group, entry=entry_id)
+            if event is None:  # trimmed while pending (the outbox still has it), or junk
+                log.warning("bus_entry_skipped", consumer=group, entry=entry_id)
                 acks.setdefault(stream, []).append(entry_id)
                 continue
             if event.supplier_id in state.blocked:
