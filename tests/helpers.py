@@ -71,6 +71,7 @@ async def served(
                 except httpx.TransportError:
                     pass
                 if process.poll() is not None or time.monotonic() > deadline:
+                    process.kill()  # else reading its output below waits for it forever
                     output = process.stdout.read().decode() if process.stdout else ""
                     pytest.fail(f"the server did not start:\n{output}")
                 await asyncio.sleep(0.2)

@@ -32,7 +32,7 @@ from tests.events.redis_bus import (
 )
 from tests.factories import event, supplier
 from tests.helpers import served
-from tests.interventions.worker_process import SRC, wait_for
+from tests.interventions.worker_process import SRC, WAIT_SECONDS, wait_for
 from tests.web.signin import add_user, log_in
 from wedsync_success.access.service import create_key
 from wedsync_success.context import AppContext
@@ -329,8 +329,8 @@ async def test_an_event_ingested_on_one_api_process_reaches_live_pages_served_by
         "WEDSYNC_LOGIN_REFUSAL_DELAY_SECONDS": "0",
     }
     async with (
-        served(database_url, env=env) as ingesting,
-        served(database_url, env=env) as watching,
+        served(database_url, env=env, start_timeout=WAIT_SECONDS) as ingesting,
+        served(database_url, env=env, start_timeout=WAIT_SECONDS) as watching,
         httpx.AsyncClient(base_url=watching, timeout=30) as browser,
         httpx.AsyncClient(
             base_url=ingesting, headers={"Authorization": f"Bearer {key.secret}"}, timeout=30
