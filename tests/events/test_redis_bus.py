@@ -192,6 +192,27 @@ async def test_entries_not_written_by_the_bus_are_skipped_and_acknowledged(
         await transport.close()
 
 
+async def test_groups_lost_with_redis_data_are_made_again_and_miss_nothing(
+    ctx: AppContext, clock: FakeClock, redis_prefix: str
+) -> None:
+    transport = redis_bus(redis_prefix, shards=1)
+    audit = Recorder()
+    transport.subscribe("audit", audit)
+    sid = uuid.uuid4()
+    worker = transport.consumer_worker(db=ctx.db, name="w1", clock=clock)
+    try:
+        await enqueue_events(ctx.db, suppliers=[sid], per_supplier=1, at=clock.now)
+        await _publish(ctx, transport, clock)
+        assert await worker.drain() == 1
+        await transport.client.delete(transport.stream(0))  # Redis restarted without its data
+        await enqueue_events(ctx.db, suppliers=[sid], per_supplier=2, at=clock.now)
+        await _publish(ctx, transport, clock)  # the stream is made again, without groups
+        assert await worker.drain() == 2
+        assert audit.order() == {sid: [0, 0, 1]}
+    finally:
+        await transport.close()
+
+
 async def test_two_workers_split_the_streams_and_no_event_is_handled_twice(
     ctx: AppContext, clock: FakeClock, redis_prefix: str
 ) -> None:

@@ -153,16 +153,21 @@ class RedisStreamTransport:
 
     # --- publishing (the dispatcher's side) -----------------------------------------------------
 
-    async def ensure_groups(self) -> None:
+    async def ensure_groups(self, *, recreate: bool = False) -> None:
         """Create every consumer group on every stream (from the end: a new consumer starts
         with the events published after it first ran); done before the first publish, so no
-        event reaches a stream before its groups exist."""
-        if self._groups_ready:
+        event reaches a stream before its groups exist.
+
+        ``recreate``: the groups vanished (Redis lost its data): what the streams hold now
+        was appended since, so the groups are made again from their start."""
+        if self._groups_ready and not recreate:
             return
         for stream in self.streams:
             for group in self.groups:
                 with contextlib.suppress(ResponseError):  # BUSYGROUP: it exists already
-                    await self.client.xgroup_create(stream, group, id="$", mkstream=True)
+                    await self.client.xgroup_create(
+                        stream, group, id="0" if recreate else "$", mkstream=True
+                    )
         self._groups_ready = True
 
     async def publish(

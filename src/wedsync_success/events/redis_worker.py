@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 import structlog
 from prometheus_client import Counter
+from redis.exceptions import ResponseError
 
 from wedsync_success.db import Database
 from wedsync_success.events.redis_transport import Entry, RedisStreamTransport, read_entries
@@ -220,6 +221,16 @@ class StreamWorker:
     async def round(self, group: str, *, block_ms: int | None) -> int | None:
         """Claim, retry, or read new entries of ``group`` once; ``None`` when nothing could
         be read (no stream owned, or only streams still draining an earlier owner's work)."""
+        try:
+            return await self._round(group, block_ms=block_ms)
+        except ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            log.warning("bus_groups_recreated", consumer=group, worker=self.name)
+            await self._transport.ensure_groups(recreate=True)
+            return await self._round(group, block_ms=block_ms)
+
+    async def _round(self, group: str, *, block_ms: int | None) -> int | None:
         state = self._state[group]
         shards = sorted(self.owned)
         if not shards:
