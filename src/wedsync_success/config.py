@@ -114,8 +114,9 @@ class Settings(BaseSettings):
     )
     run_worker: bool = Field(
         default=True,
-        description="The API process also works due intervention steps (turn off when "
-        "`wedsync-success worker` processes do it).",
+        description="The API process also works due intervention steps and webhook "
+        "deliveries (turn off when `wedsync-success worker` processes do it). With a Redis "
+        "event bus the API never does: workers run them, with the consumers.",
     )
     worker_lease_seconds: float = Field(
         default=120,
