@@ -122,7 +122,7 @@ async def test_user_ids_that_collide_are_refused_not_a_500(
     good = supplier()
     user = {"email": "u@example.com", "name": "U"}
     batch = [
-        supplier(users=[user | {"id": shared}, user | {"id": shared}]),
+        supplier(users=[user | {"id": shared}, user | {"id": shared, "email": "v@example.com"}]),
         good,
         supplier(users=[user | {"id": taken_user}]),
         supplier(users=[user | {"id": str(uuid.uuid4())}]),
@@ -136,6 +136,29 @@ async def test_user_ids_that_collide_are_refused_not_a_500(
     }
     assert response.json()["updated"] == 1
     assert await stored(ctx) == {taken["id"], good["id"], batch[3]["id"]}
+
+
+async def test_two_users_with_one_email_are_refused_not_a_500(
+    client: httpx.AsyncClient, ctx: AppContext
+) -> None:
+    """Users are matched to the stored ones by email, so two with one email (in any case)
+    would both claim the same stored user and fail the upsert of the whole batch."""
+    known = supplier(users=[{"email": "ada@example.com", "name": "Ada"}])
+    assert (await client.post("/api/v1/suppliers", json={"suppliers": [known]})).json()[
+        "created"
+    ] == 1
+    twins = [{"email": "ada@example.com", "name": "Ada"}, {"email": "ADA@example.com", "name": "A"}]
+    good = supplier()
+    response = await client.post(
+        "/api/v1/suppliers", json={"suppliers": [known | {"users": twins}, good]}
+    )
+    assert reasons_of(response) == {0: ("users", "users 0 and 1 have the same email")}
+    assert response.json()["created"] == 1
+    async with ctx.db.sessions() as session:
+        emails = await session.scalars(
+            select(SupplierUser.email).where(SupplierUser.supplier_id == uuid.UUID(known["id"]))
+        )
+        assert list(emails) == ["ada@example.com"]
 
 
 async def test_a_supplier_repeated_in_one_batch_is_refused_after_its_first(

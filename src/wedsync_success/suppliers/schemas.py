@@ -136,6 +136,18 @@ class SupplierIn(BaseModel):
             raise ValueError("is not a known IANA time zone, e.g. Europe/London") from exc
         return value
 
+    @field_validator("users")
+    @classmethod
+    def _one_user_per_email(cls, users: list[SupplierUserIn] | None) -> list[SupplierUserIn] | None:
+        """Users are matched to the stored ones by email: two with one email would both
+        claim the same stored user."""
+        first: dict[str, int] = {}
+        for index, user in enumerate(users or ()):
+            earlier = first.setdefault(user.email.lower(), index)
+            if earlier != index:
+                raise ValueError(f"users {earlier} and {index} have the same email")
+        return users
+
     @model_validator(mode="after")
     def _cancellation_is_consistent(self) -> Self:
         cancelled = self.subscription_status == SubscriptionStatus.CANCELLED
