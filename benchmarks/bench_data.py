@@ -166,7 +166,6 @@ def event_rows(items: Sequence[dict[str, Any]], *, batch_id: int) -> list[dict[s
                 "user_id": None,
                 "type_code": 1,
                 "occurred_at": occurred,
-                "occurred_on": occurred.date(),
                 "value": item["properties"].get("amount"),
                 "properties": item["properties"] or None,
                 "batch_id": batch_id,

@@ -233,7 +233,6 @@ def raw_rows(path: Path, postgres: bool) -> Iterator[list[tuple[Any, ...]]]:
                         supplier,
                         code[kind],
                         moment,
-                        moment.date(),
                         amount,
                         props or None,
                         1,
@@ -246,7 +245,6 @@ def raw_rows(path: Path, postgres: bool) -> Iterator[list[tuple[Any, ...]]]:
                         uuid.UUID(supplier).hex,
                         code[kind],
                         moment.strftime("%Y-%m-%d %H:%M:%S.%f"),
-                        moment.date().isoformat(),
                         amount,
                         props or None,
                         1,
@@ -259,7 +257,7 @@ def raw_rows(path: Path, postgres: bool) -> Iterator[list[tuple[Any, ...]]]:
         yield rows
 
 
-COLUMNS = "event_id, supplier_id, type_code, occurred_at, occurred_on, value, properties, batch_id"
+COLUMNS = "event_id, supplier_id, type_code, occurred_at, value, properties, batch_id"
 
 
 def raw_baseline(url: str, path: Path) -> tuple[float, int]:
@@ -270,7 +268,7 @@ def raw_baseline(url: str, path: Path) -> tuple[float, int]:
     if not postgres:
         conn = sqlite3.connect(make_url(url).database or "")
         conn.execute("CREATE TABLE raw_events AS SELECT * FROM activity_events WHERE 0")
-        sql = f"INSERT INTO raw_events ({COLUMNS}) VALUES ({','.join('?' * 8)})"
+        sql = f"INSERT INTO raw_events ({COLUMNS}) VALUES ({','.join('?' * 7)})"
         for rows in raw_rows(path, postgres):
             started = time.perf_counter()
             conn.executemany(sql, rows)

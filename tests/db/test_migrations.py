@@ -15,7 +15,9 @@ def _differences(url: str) -> list[Any]:
     engine = create_engine(migrate.sync_url(url))
     try:
         with engine.connect() as connection:
-            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            context = MigrationContext.configure(
+                connection, opts={"compare_type": True, "include_name": migrate.include_name}
+            )
             return list(compare_metadata(context, Base.metadata))
     finally:
         engine.dispose()

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -36,6 +37,7 @@ from wedsync_success.activity.models import (
     SupplierEventTotal,
 )
 from wedsync_success.db.bulk import upsert_columns
+from wedsync_success.db.locks import EVENT_ID_LOCK_CLASS, PARTITIONS_KEY
 from wedsync_success.db.upsert import dialect_insert
 from wedsync_success.kit.limits import BIGINT_MAX, BIGINT_MIN
 from wedsync_success.suppliers.models import Supplier
@@ -120,10 +122,13 @@ async def insert_event_columns(
     The bulk path of every write of events (API batches, imports, generated populations):
 
     - PostgreSQL: the rows stream through ``COPY`` (binary, the driver's
-      ``copy_records_to_table``) into a staging table private to the transaction, then one
-      ``INSERT … SELECT … ON CONFLICT (event_id) DO NOTHING`` merges them in ``event_id``
-      order (two batches sharing event ids then wait on each other's ids in the same order,
-      never crosswise).
+      ``copy_records_to_table``) into a staging table private to the transaction; the
+      partitions of the months they fall in are created if missing
+      (:func:`ensure_month_partitions`); then one ``INSERT … SELECT`` merges them. An
+      ``event_id`` is unique within a partition by that partition's index, and across
+      partitions by the merge: it takes the event-id lock buckets of its rows
+      (:func:`_lock_event_ids`), so no other writer is inserting one of its ids, then skips
+      every id found in any partition (an anti-join probing each partition's index).
     - SQLite: the driver's own ``executemany`` of the upsert (values bound in C), inside
       the batch's transaction; in process there is no round trip for a staging table to save.
     """
@@ -152,34 +157,41 @@ EVENT_COLUMNS = (
     "user_id",
     "event_type",
     "occurred_at",
-    "occurred_on",
     "value",
     "properties",
 )
 """The columns :func:`insert_event_columns` takes."""
 STAGING_TABLE = "activity_events_staging"
-_STAGED = (
-    "event_id",
-    "supplier_id",
-    "user_id",
-    "type_code",
-    "occurred_at",
-    "occurred_on",
-    "value",
-    "properties",
-)
+_STAGED = ("event_id", "supplier_id", "user_id", "type_code", "occurred_at", "value", "properties")
 _CREATE_STAGING = text(
     f"CREATE TEMPORARY TABLE IF NOT EXISTS {STAGING_TABLE} ("
     "event_id varchar(128) NOT NULL, supplier_id uuid NOT NULL, user_id uuid, "
-    "type_code integer NOT NULL, occurred_at timestamptz NOT NULL, "
-    "occurred_on date NOT NULL, value bigint, properties text) ON COMMIT DROP"
+    "type_code smallint NOT NULL, occurred_at timestamptz NOT NULL, value bigint, "
+    "properties text) ON COMMIT DROP"
 )
+EVENT_ID_BUCKETS = 64
+"""Event ids are locked by bucket (a hash of the id modulo this): a batch of thousands takes
+at most this many advisory locks (PostgreSQL's lock table is shared and bounded), and two
+small batches rarely share one."""
+_LOCK_STAGED_IDS = text(
+    "SELECT count(pg_advisory_xact_lock(:class, bucket)) FROM ("
+    f"SELECT DISTINCT hashtext(event_id) & {EVENT_ID_BUCKETS - 1} AS bucket "
+    f"FROM {STAGING_TABLE} ORDER BY bucket) AS buckets"
+)
+_STAGED_MONTHS = text(
+    f"SELECT DISTINCT date_trunc('month', occurred_at AT TIME ZONE 'UTC') FROM {STAGING_TABLE}"
+)
+# Row order (batch, event id) is the order a batch's rows are appended in, so the event-id
+# indexes of monotone ids fill their pages, and a batch's rows sit together for the BRIN.
 _MERGE_STAGED = text(
-    "INSERT INTO activity_events (event_id, supplier_id, user_id, type_code, occurred_at, "
-    "occurred_on, value, properties, batch_id) "
-    "SELECT event_id, supplier_id, user_id, type_code, occurred_at, occurred_on, value, "
-    f"properties::jsonb, :batch_id FROM {STAGING_TABLE} ORDER BY event_id "
-    "ON CONFLICT (event_id) DO NOTHING"
+    "INSERT INTO activity_events (occurred_at, value, supplier_id, batch_id, type_code, "
+    "event_id, user_id, properties) "
+    "SELECT s.occurred_at, s.value, s.supplier_id, :batch_id, s.type_code, s.event_id, "
+    "s.user_id, s.properties::jsonb FROM ("
+    f"SELECT DISTINCT ON (event_id) * FROM {STAGING_TABLE} ORDER BY event_id, occurred_at"
+    ") AS s WHERE NOT EXISTS "
+    "(SELECT FROM activity_events e WHERE e.event_id = s.event_id) "
+    "ORDER BY s.event_id ON CONFLICT DO NOTHING"
 ).bindparams(bindparam("batch_id", type_=Integer))
 
 
@@ -196,7 +208,82 @@ async def _copy_then_merge(
     raw = await connection.get_raw_connection()
     driver: Any = raw.driver_connection  # asyncpg's own connection, in this transaction
     await driver.copy_records_to_table(STAGING_TABLE, records=records, columns=list(_STAGED))
+    await _lock_event_ids(session)
+    months = await session.scalars(_STAGED_MONTHS)
+    await ensure_month_partitions(session, months.all())
     await session.execute(_MERGE_STAGED, {"batch_id": batch_id})
+
+
+async def _lock_event_ids(session: AsyncSession) -> None:
+    """Serialise this transaction with every other writer of one of the staged event ids
+    (by bucket, in bucket order, so two writers cannot wait on each other crosswise).
+
+    Taken after the type dictionary and before any partition or event row: every writer
+    goes through those steps in the same order, once (see ``db/locks.py``)."""
+    await session.execute(_LOCK_STAGED_IDS, {"class": EVENT_ID_LOCK_CLASS})
+
+
+_PARTITION = re.compile(r"activity_events_y(\d{4})m(\d{2})")
+_PARTITIONS = text(
+    "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+    "WHERE i.inhparent = 'activity_events'::regclass"
+)
+
+
+def month_start(moment: datetime) -> datetime:
+    """The first instant (UTC) of ``moment``'s month."""
+    at = moment.astimezone(UTC) if moment.tzinfo is not None else moment
+    return datetime(at.year, at.month, 1, tzinfo=UTC)
+
+
+def next_month(month: datetime) -> datetime:
+    """The first instant of the month after ``month`` (a month's first instant)."""
+    return datetime(month.year + month.month // 12, month.month % 12 + 1, 1, tzinfo=UTC)
+
+
+def partition_name(month: datetime) -> str:
+    """The name of the partition holding the events of ``month``."""
+    return f"activity_events_y{month.year:04d}m{month.month:02d}"
+
+
+async def month_partitions(session: AsyncSession) -> dict[datetime, str]:
+    """PostgreSQL: each month that has a partition, with the partition's name."""
+    names = await session.scalars(_PARTITIONS)
+    found: dict[datetime, str] = {}
+    for name in names:
+        match = _PARTITION.fullmatch(name)
+        if match:
+            found[datetime(int(match[1]), int(match[2]), 1, tzinfo=UTC)] = name
+    return found
+
+
+async def ensure_month_partitions(session: AsyncSession, months: Iterable[datetime]) -> list[str]:
+    """PostgreSQL: create the partitions of ``months`` (any moments in them) that do not
+    exist yet, each with its event-id key; returns the names created.
+
+    Creating a partition locks the whole table until the transaction commits, so the
+    partition lock serialises creators, and ``IF NOT EXISTS`` lets the second of two that
+    wanted the same month find the first's. A month's partition is only ever created once:
+    ``events prune`` creates the current and next months' ahead, so live ingest never does.
+    """
+    wanted = {month_start(m) for m in months}
+    existing = await month_partitions(session)
+    missing = sorted(wanted - set(existing))
+    if not missing:
+        return []
+    await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PARTITIONS_KEY})
+    for month in missing:
+        name = partition_name(month)
+        await session.execute(
+            text(
+                f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF activity_events FOR VALUES "
+                f"FROM ('{month.isoformat()}') TO ('{next_month(month).isoformat()}')"
+            )
+        )
+        await session.execute(
+            text(f"CREATE UNIQUE INDEX IF NOT EXISTS {name}_event_id ON {name} (event_id)")
+        )
+    return [partition_name(month) for month in missing]
 
 
 async def batch_size(session: AsyncSession, batch_id: int) -> int:

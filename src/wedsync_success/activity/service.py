@@ -94,7 +94,6 @@ async def store_batch(
             "user_id": events.user_id,
             "event_type": events.type,
             "occurred_at": occurred_at,
-            "occurred_on": list(map(datetime.date, occurred_at)),
             "value": list(map(dict.get, events.properties, repeat("amount"))),
             "properties": events.properties,
         },

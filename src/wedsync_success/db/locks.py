@@ -76,6 +76,11 @@ async def lock_suppliers(session: AsyncSession, supplier_ids: Iterable[uuid.UUID
 
 PREDICTION_LOG_KEY = 0x5EDD_0000_0002
 """Advisory key of the batch writer of the prediction log (``churn score``)."""
+PARTITIONS_KEY = 0x5EDD_0000_0003
+"""Advisory key of the creator of raw-event partitions (``activity/repository.py``)."""
+EVENT_ID_LOCK_CLASS = 0x5EDD
+"""First key of the two-key advisory locks of event-id buckets (``activity/repository.py``;
+two-key locks are a separate space from the one-key locks above)."""
 
 
 async def lock_prediction_log(session: AsyncSession) -> None:

@@ -91,7 +91,7 @@ def event_columns(population: Population, start: int, stop: int) -> dict[str, li
     """Events [start, stop) as the columns of ``activity_events`` (but the batch's own).
 
     The same values the API path stores for the records of :meth:`EventColumns.records`:
-    ``value`` is ``properties.amount`` where there is one, ``occurred_on`` the UTC day.
+    ``value`` is ``properties.amount`` where there is one.
     """
     events, suppliers = population.events, population.suppliers
     supplier_rows: list[int] = events.supplier_index[start:stop].tolist()
@@ -119,7 +119,6 @@ def event_columns(population: Population, start: int, stop: int) -> dict[str, li
         ],
         "event_type": types,
         "occurred_at": occurred_at,
-        "occurred_on": [at.date() for at in occurred_at],
         "value": [p.get("amount") for p in props],
         "properties": props,
     }
