@@ -584,17 +584,26 @@ def events_prune(
             "(default: WEDSYNC_RAW_EVENT_RETENTION_MONTHS)",
         ),
     ] = None,
+    archive: Annotated[
+        Path | None,
+        typer.Option(
+            file_okay=False,
+            help="First write each month removed to a gzip CSV file in this folder "
+            "(with manifest.json), which `import events` loads back",
+        ),
+    ] = None,
 ) -> None:
-    """Delete raw activity events older than the retention window, whole months at a time.
+    """Remove raw activity events older than the retention window, whole months at a time.
 
-    Keeps the current month and MONTHS before it. Rollups, health scores and churn features
-    are kept: they are computed from the rollups. From then on an import refuses events
-    dated before the window (they may have been counted already; the report names them).
-    Run it from cron or after a large history import.
+    Keeps the current month and MONTHS before it. On PostgreSQL each month is a partition,
+    detached and dropped at once. Rollups, health scores and churn features are kept: they
+    are computed from the rollups. From then on an import refuses events dated before the
+    window (they may have been counted already; the report names them). Run it from cron
+    (monthly at least): it also creates the current and next months' partitions ahead.
     """
-    from wedsync_success.activity.retention import horizon, prune_raw_events
+    from wedsync_success.activity.retention import PruneReport, horizon, prune_raw_events
 
-    async def work(ctx: AppContext) -> tuple[str, int]:
+    async def work(ctx: AppContext) -> tuple[str, PruneReport]:
         keep = months if months is not None else ctx.settings.raw_event_retention_months
         if keep is None:
             raise typer.BadParameter(
@@ -602,14 +611,25 @@ def events_prune(
             )
         before = horizon(ctx.clock().date(), keep)
         with progress_bar() as bar:
-            task = bar.add_task("events deleted", total=None)
-            deleted = await prune_raw_events(
-                ctx, before=before, progress=lambda n: bar.update(task, completed=n)
+            task = bar.add_task("events removed", total=None)
+            report = await prune_raw_events(
+                ctx,
+                before=before,
+                archive=archive,
+                progress=lambda n: bar.update(task, completed=n),
             )
-        return before.date().isoformat(), deleted
+        return before.date().isoformat(), report
 
-    before, deleted = _run(work)
-    console.print(f"Deleted {deleted:,} raw events from before {before}; rollups are kept.")
+    before, report = _run(work)
+    spanned = f" ({', '.join(report.months)})" if report.months else ""
+    console.print(
+        f"Removed {report.deleted:,} raw events from before {before}{spanned}; rollups are kept."
+    )
+    if report.archived:
+        console.print(
+            f"Archived {len(report.archived)} month(s) into {archive}: "
+            + ", ".join(path.name for path in report.archived)
+        )
 
 
 def main() -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any, cast
 
@@ -181,8 +183,7 @@ _LOCK_STAGED_IDS = text(
 _STAGED_MONTHS = text(
     f"SELECT DISTINCT date_trunc('month', occurred_at AT TIME ZONE 'UTC') FROM {STAGING_TABLE}"
 )
-# Row order (batch, event id) is the order a batch's rows are appended in, so the event-id
-# indexes of monotone ids fill their pages, and a batch's rows sit together for the BRIN.
+# Event-id order: monotone ids (a sequence, a time-ordered id) fill their index's pages.
 _MERGE_STAGED = text(
     "INSERT INTO activity_events (occurred_at, value, supplier_id, batch_id, type_code, "
     "event_id, user_id, properties) "
@@ -247,7 +248,9 @@ def partition_name(month: datetime) -> str:
 
 
 async def month_partitions(session: AsyncSession) -> dict[datetime, str]:
-    """PostgreSQL: each month that has a partition, with the partition's name."""
+    """Each month that has a partition, with the partition's name (none on SQLite)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return {}
     names = await session.scalars(_PARTITIONS)
     found: dict[datetime, str] = {}
     for name in names:
@@ -504,8 +507,104 @@ async def raise_pruned_before(session: AsyncSession, before: datetime) -> None:
 async def delete_events_before(session: AsyncSession, before: datetime, *, limit: int) -> int:
     """Delete up to ``limit`` raw events that happened before ``before``; how many went.
 
-    Rollups, totals and everything computed from them are separate tables: untouched."""
+    On PostgreSQL this only meets what :func:`drop_month_partition` left: rows of the
+    default partition. Rollups, totals and everything computed from them are separate
+    tables: untouched."""
     e = ActivityEvent
     chunk = select(e.event_id).where(e.occurred_at < before).limit(limit)
-    result = await session.execute(delete(e).where(e.event_id.in_(chunk)))
+    result = await session.execute(delete(e).where(e.occurred_at < before, e.event_id.in_(chunk)))
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def months_before(session: AsyncSession, before: datetime) -> list[datetime]:
+    """The months (first instants) holding raw events before ``before``, oldest first: on
+    PostgreSQL those of the partitions that hold any, and of rows in the default one."""
+    if session.get_bind().dialect.name == "postgresql":
+        months = set()
+        for month, name in (await month_partitions(session)).items():
+            if month < before and await session.scalar(text(f"SELECT EXISTS (TABLE {name})")):
+                months.add(month)
+        stray = await session.scalars(
+            text(
+                "SELECT DISTINCT date_trunc('month', occurred_at AT TIME ZONE 'UTC') "
+                "FROM activity_events_default WHERE occurred_at < :before"
+            ),
+            {"before": before},
+        )
+        months.update(m.replace(tzinfo=UTC) for m in stray)
+        return sorted(months)
+    e = ActivityEvent
+    found = await session.scalars(
+        select(func.strftime("%Y-%m", e.occurred_at)).where(e.occurred_at < before).distinct()
+    )
+    return sorted(datetime.strptime(m, "%Y-%m").replace(tzinfo=UTC) for m in found)
+
+
+ARCHIVE_COLUMNS = ("event_id", "supplier_id", "user_id", "type", "occurred_at", "properties")
+"""The columns of an archive file: those ``import events`` reads."""
+_ARCHIVE_MONTH = text(
+    "SELECT e.event_id, e.supplier_id, e.user_id, t.name AS type, "
+    "to_char(e.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"') "
+    "AS occurred_at, e.properties "
+    "FROM activity_events e JOIN event_types t ON t.code = e.type_code "
+    "WHERE e.occurred_at >= :start AND e.occurred_at < :end"
+)
+
+
+async def archive_month(
+    session: AsyncSession, month: datetime, write: Callable[[bytes], Any]
+) -> int:
+    """Write the raw events of ``month`` (its first instant) as CSV with a header, in the
+    columns of :data:`ARCHIVE_COLUMNS`, through ``write``; how many events.
+
+    PostgreSQL: ``COPY … TO STDOUT`` (the server writes the CSV; partition pruning reads
+    the month's partition only). SQLite: the rows streamed through Python's CSV writer."""
+    bounds = {"start": month, "end": next_month(month)}
+    if session.get_bind().dialect.name == "postgresql":
+        connection = await session.connection()
+        raw = await connection.get_raw_connection()
+        driver: Any = raw.driver_connection
+        query = str(_ARCHIVE_MONTH).replace(":start", "$1").replace(":end", "$2")
+
+        async def sink(data: bytes) -> None:
+            write(data)
+
+        status = await driver.copy_from_query(
+            query, bounds["start"], bounds["end"], output=sink, format="csv", header=True
+        )
+        return int(str(status).rsplit(" ", 1)[-1])
+    e, t = ActivityEvent, EventType
+    rows = await session.stream(
+        select(e.event_id, e.supplier_id, e.user_id, t.name, e.occurred_at, e.properties)
+        .join(t, t.code == e.type_code)
+        .where(e.occurred_at >= bounds["start"], e.occurred_at < bounds["end"])
+        .execution_options(yield_per=10_000)
+    )
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(ARCHIVE_COLUMNS)
+    count = 0
+    async for part in rows.partitions():
+        writer.writerows(
+            (i, s, "" if u is None else u, n, at.isoformat(), "" if p is None else json.dumps(p))
+            for i, s, u, n, at, p in part
+        )
+        count += len(part)
+        write(out.getvalue().encode())
+        out.seek(0)
+        out.truncate()
+    write(out.getvalue().encode())
+    return count
+
+
+async def drop_month_partition(session: AsyncSession, month: datetime) -> int:
+    """PostgreSQL: detach and drop the partition of ``month``; how many events it held.
+
+    Instant whatever its size, and leaves no dead rows for a vacuum to clear. Detaching
+    waits for the transactions reading the table, and holds the next ones back while it
+    runs (short: nothing is scanned)."""
+    name = partition_name(month)
+    count = await session.scalar(text(f"SELECT count(*) FROM {name}"))
+    await session.execute(text(f"ALTER TABLE activity_events DETACH PARTITION {name}"))
+    await session.execute(text(f"DROP TABLE {name}"))
+    return int(count or 0)

@@ -20,7 +20,7 @@ _PARTITION = re.compile(r"activity_events_(default|y\d{4}m\d{2})(_.*)?")
 """A partition of ``activity_events`` (PostgreSQL) or one of its own indexes."""
 
 
-def include_name(name: str | None, kind: str, parents: Mapping[str, Any]) -> bool:
+def include_name(name: str | None, kind: str, parents: Mapping[Any, Any]) -> bool:
     """Autogenerate's filter: the models describe the partitioned ``activity_events``, not
     its monthly partitions, which the application creates as events arrive."""
     table = parents.get("table_name") if kind != "table" else name

@@ -9,12 +9,13 @@ unknown format, a CSV header without the required columns) refuses the import.
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import re
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 from wedsync_success.kit.errors import ValidationFailed
 from wedsync_success.kit.limits import parse_json, safe_text
@@ -40,10 +41,18 @@ class FileBatch:
     """The file's line number reached: progress counts lines, as the report does."""
 
 
+def open_bytes(path: Path) -> BinaryIO:
+    """``path`` open for reading, decompressed when it ends in ``.gz`` (an archive of
+    ``events prune``, for one)."""
+    if path.suffix.lower() == ".gz":
+        return cast(BinaryIO, gzip.GzipFile(path, mode="rb"))
+    return path.open("rb")
+
+
 def count_lines(path: Path) -> int:
     """How many lines ``path`` holds (a last line without a newline counts)."""
     lines, last = 0, b"\n"
-    with path.open("rb") as raw:
+    with open_bytes(path) as raw:
         while chunk := raw.read(1 << 20):
             lines += chunk.count(b"\n")
             last = chunk[-1:]
@@ -51,7 +60,7 @@ def count_lines(path: Path) -> int:
 
 
 def detect_format(path: Path) -> str:
-    suffix = path.suffix.lower()
+    suffix = (path.with_suffix("") if path.suffix.lower() == ".gz" else path).suffix.lower()
     if suffix in (".jsonl", ".ndjson", ".json"):
         return "jsonl"
     if suffix == ".csv":
@@ -79,7 +88,7 @@ def read_batches(
     silently ignored). ``transform``, when given, is applied to each item read.
     """
     fmt = detect_format(path)
-    with path.open("rb") as raw:
+    with open_bytes(path) as raw:
         text = io.TextIOWrapper(raw, encoding="utf-8", errors="surrogateescape", newline="")
         batch = FileBatch()
         if fmt == "jsonl":

@@ -5,11 +5,9 @@ one partition per UTC month (``activity_events_y2024m01``) and a default partiti
 safety net. A partitioned table's unique keys must contain the partition key, so the
 client's ``event_id`` is unique per partition (an index each partition carries) and across
 partitions by the insert itself (``activity/repository.py``: event-id lock buckets, then
-an anti-join over every partition). The batch index becomes a BRIN index (batches are
-written in order, so a batch's rows sit in a few neighbouring pages: 0.1 byte an event
-instead of 6.6), the type code a smallint, and ``occurred_on`` goes (it is the UTC day
-of ``occurred_at``, derived in queries): the row has 8 columns, so its null bitmap fits
-the header's spare byte and each row is 8 bytes shorter.
+an anti-join over every partition). The type code becomes a smallint, and ``occurred_on``
+goes (it is the UTC day of ``occurred_at``, derived in queries): the row has 8 columns, so
+its null bitmap fits the header's spare byte and each row is 8 bytes shorter.
 
 SQLite: a plain table as before, without ``occurred_on``.
 
@@ -92,10 +90,7 @@ def upgrade() -> None:
         "CREATE INDEX ix_activity_events_supplier_time ON activity_events "
         "(supplier_id, occurred_at)"
     )
-    op.execute(
-        "CREATE INDEX ix_activity_events_batch_id ON activity_events USING brin (batch_id) "
-        "WITH (pages_per_range = 16, autosummarize = on)"
-    )
+    op.execute("CREATE INDEX ix_activity_events_batch_id ON activity_events (batch_id)")
     partitions = op.get_bind().execute(
         sa.text(
             "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
