@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from typer.testing import CliRunner
 
@@ -24,7 +26,25 @@ def test_prune_takes_the_window_from_the_setting(
     get_settings.cache_clear()
     result = runner.invoke(app, ["events", "prune"])
     assert result.exit_code == 0, result.output
-    assert "Deleted 0 raw events from before" in result.output
+    assert "Removed 0 raw events from before" in result.output
+
+
+def test_prune_archives_into_the_folder_given(cli_db: str, tmp_path: Path) -> None:
+    result = runner.invoke(
+        app, ["events", "prune", "--months", "2", "--archive", str(tmp_path / "archive")]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Removed 0 raw events" in result.output  # nothing old: no file either
+    assert not (tmp_path / "archive").exists()
+
+
+def test_prune_refuses_an_archive_that_is_a_file(cli_db: str, tmp_path: Path) -> None:
+    (tmp_path / "taken").write_text("")
+    result = runner.invoke(
+        app, ["events", "prune", "--months", "2", "--archive", str(tmp_path / "taken")]
+    )
+    assert result.exit_code == 2
+    assert "--archive" in result.output
 
 
 def test_prune_refuses_a_window_of_no_months(cli_db: str) -> None:
