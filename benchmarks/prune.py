@@ -32,7 +32,7 @@ from bench_timing import fmt_rate, fmt_s
 from event_import import SHARES, TYPES, events_bytes, seed_suppliers
 from wedsync_success.activity import repository
 from wedsync_success.activity.models import RawEventHorizon
-from wedsync_success.activity.retention import prune_raw_events
+from wedsync_success.activity.retention import PRUNE_CHUNK, PruneReport, prune_raw_events
 from wedsync_success.config import Settings
 from wedsync_success.context import AppContext, build_context
 
@@ -77,6 +77,17 @@ async def _fill(
     return stored
 
 
+async def _delete_in_chunks(ctx: AppContext, before: datetime) -> PruneReport:
+    """What ``events prune`` did before the partitions: DELETE in chunks of 20,000."""
+    report = PruneReport()
+    while True:
+        async with ctx.db.transaction() as session:
+            gone = await repository.delete_events_before(session, before, limit=PRUNE_CHUNK)
+        report.deleted += gone
+        if gone < PRUNE_CHUNK:
+            return report
+
+
 async def one_backend(backend: str, months: int, per: int, suppliers: int) -> list[list[str]]:
     db = BenchDatabase(backend, DEFAULT_POSTGRES_URL)
     rows = []
@@ -90,20 +101,29 @@ async def one_backend(backend: str, months: int, per: int, suppliers: int) -> li
         old = old[:-1]
         try:
             with tempfile.TemporaryDirectory(prefix="wedsync_prune_") as tmp:
-                for archive in (None, Path(tmp) / "archive"):
+                runs: list[tuple[str, Path | None]] = [
+                    ("prune", None),
+                    ("prune + archive", Path(tmp) / "archive"),
+                ]
+                if backend == "postgresql":
+                    runs.append(("baseline: chunked DELETE (before 0020)", None))
+                for label, archive in runs:
                     async with ctx.db.transaction() as session:
                         await session.execute(RawEventHorizon.__table__.delete())
                     console.print(f"[dim]{backend}: {months} months of {per:,} events…[/]")
                     count = await _fill(ctx, ids, old, per)
                     size = events_bytes(db.url)
                     started = time.perf_counter()
-                    report = await prune_raw_events(ctx, before=this_month, archive=archive)
+                    if label.startswith("baseline"):
+                        report = await _delete_in_chunks(ctx, this_month)
+                    else:
+                        report = await prune_raw_events(ctx, before=this_month, archive=archive)
                     seconds = time.perf_counter() - started
                     archived = sum(p.stat().st_size for p in report.archived)
                     rows.append(
                         [
                             backend,
-                            "prune + archive" if archive else "prune",
+                            label,
                             f"{report.deleted:,} of {count:,}",
                             fmt_s(seconds),
                             fmt_rate(report.deleted / seconds, "events"),
