@@ -6,7 +6,10 @@ in one global order:
 
 1. the *population* lock: shared by a writer of a few suppliers, exclusive for a writer of
    many or of everyone (a full recompute);
-2. then one exclusive lock per supplier, in ascending key order.
+2. then one exclusive lock per supplier, in ascending key order;
+3. a writer of raw events then takes, once, the buckets of its event ids in ascending
+   order and, when it must create a month's partition, the partition lock (see
+   ``activity/repository.py``: ids are unique across partitions by these locks).
 
 Two writers touching a common supplier therefore run one after the other, whole transaction
 by whole transaction; writers of different suppliers run in parallel. A waiter only ever
