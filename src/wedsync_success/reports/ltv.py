@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from wedsync_success.kit.clock import start_of_day
 from wedsync_success.kit.currency import Rates
-from wedsync_success.reports import repository, sbg
+from wedsync_success.reports import deferred, repository, sbg
 from wedsync_success.reports.history_schemas import (
     LtvReport,
     LtvSegment,
@@ -85,6 +85,7 @@ async def lifetime_value(
         acc[1] += row.churned
         acc[2] += row.mrr_at_start
     durations = await load_durations(session, by=by, as_of=as_of, rates=rates)
+    await deferred.load(deferred.SCIPY)
     left_in, made = renewals(durations)
     keys = np.array(durations.keys, dtype=np.str_)
     mrr = np.array([life.mrr for life in durations.lifetimes], dtype=np.float64)

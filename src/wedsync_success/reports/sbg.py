@@ -19,8 +19,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy.optimize import minimize
-from scipy.special import betaln
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -40,6 +38,8 @@ def negative_log_likelihood(
     alive_after: IntArray,
     alive_count: FloatArray,
 ) -> float:
+    from scipy.special import betaln  # deferred: see reports/deferred.py
+
     alpha, beta = np.exp(log_params)
     base = betaln(alpha, beta)
     churned = betaln(alpha + 1.0, beta + churn_month - 1.0) - base
@@ -54,6 +54,8 @@ def fit_sbg(churn_month: IntArray, renewals_alive: IntArray) -> SbgParameters:
         raise ValueError("churn months start at 1")
     months, m_counts = np.unique(churn_month, return_counts=True)
     alive, a_counts = np.unique(renewals_alive, return_counts=True)
+    from scipy.optimize import minimize  # deferred: see reports/deferred.py
+
     result = minimize(
         negative_log_likelihood,
         x0=np.zeros(2),
@@ -67,6 +69,8 @@ def fit_sbg(churn_month: IntArray, renewals_alive: IntArray) -> SbgParameters:
 
 def survival(params: SbgParameters, months: IntArray | FloatArray) -> FloatArray:
     """S(t): the share of a new cohort still a customer after ``months`` renewals."""
+    from scipy.special import betaln  # deferred: see reports/deferred.py
+
     s: FloatArray = np.exp(
         betaln(params.alpha, params.beta + months) - betaln(params.alpha, params.beta)
     )
@@ -76,6 +80,8 @@ def survival(params: SbgParameters, months: IntArray | FloatArray) -> FloatArray
 def expected_remaining(params: SbgParameters, renewals: IntArray, *, horizon: int) -> FloatArray:
     """Expected further months of suppliers alive after ``renewals`` renewals, counting at most
     ``horizon`` months ahead: sum over k = 1..horizon of S(n + k) / S(n)."""
+    from scipy.special import betaln  # deferred: see reports/deferred.py
+
     distinct, back = np.unique(renewals, return_inverse=True)
     ahead = np.arange(1, horizon + 1, dtype=np.float64)
     b = params.beta + distinct.astype(np.float64)[:, None]

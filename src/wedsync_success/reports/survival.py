@@ -17,13 +17,11 @@ from datetime import date, datetime, timedelta
 
 import numpy as np
 import numpy.typing as npt
-from lifelines import KaplanMeierFitter
-from lifelines.statistics import multivariate_logrank_test
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wedsync_success.kit.clock import start_of_day
 from wedsync_success.kit.currency import Rates
-from wedsync_success.reports import repository
+from wedsync_success.reports import deferred, repository
 from wedsync_success.reports.history_schemas import (
     SegmentBy,
     SurvivalCurve,
@@ -92,6 +90,8 @@ def km_curve(
     key: str, months: FloatArray, churned: npt.NDArray[np.bool_], grid: FloatArray
 ) -> SurvivalCurve:
     """One segment's Kaplan-Meier curve read at ``grid`` (months)."""
+    from lifelines import KaplanMeierFitter  # deferred: see reports/deferred.py
+
     fitter = KaplanMeierFitter().fit(months, churned, timeline=grid)
     survival = fitter.survival_function_.to_numpy()[:, 0]
     bands = fitter.confidence_interval_survival_function_.to_numpy()
@@ -140,6 +140,9 @@ async def survival_curves(
         signed_up_from=signed_up_from,
         signed_up_to=signed_up_to,
     )
+    await deferred.load(deferred.LIFELINES)
+    from lifelines.statistics import multivariate_logrank_test
+
     longest = float(data.months.max()) if data.months.size else 0.0
     grid = np.arange(0, min(horizon_months, math.ceil(longest)) + 1, dtype=np.float64)
     names, segment_of = np.unique(np.array(data.keys, dtype=np.str_), return_inverse=True)
