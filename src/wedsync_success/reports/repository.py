@@ -14,6 +14,7 @@ from datetime import datetime
 from itertools import pairwise
 from typing import Any
 
+import numpy as np
 from sqlalchemy import (
     ColumnElement,
     Integer,
@@ -21,6 +22,7 @@ from sqlalchemy import (
     case,
     func,
     literal,
+    literal_column,
     or_,
     select,
     union_all,
@@ -65,11 +67,19 @@ class CohortCounts:
     mrr: list[float]
 
 
-def _member_spans(
-    key: ColumnElement[Any], signed_up: tuple[datetime, datetime], rates: Rates
-) -> Any:
+def _greatest(a: ColumnElement[Any], b: ColumnElement[Any]) -> ColumnElement[Any]:
+    """``max(a, b)``, NULL when either is (SQLite has no GREATEST; PostgreSQL's skips NULLs)."""
+    return case((a >= b, a), (a < b, b))
+
+
+def _least(a: ColumnElement[Any], b: ColumnElement[Any]) -> ColumnElement[Any]:
+    return case((a <= b, a), (a > b, b))
+
+
+def _member_spans(key: ColumnElement[Any], signed_up: tuple[datetime, datetime]) -> Any:
     """The members' spans, with the ages (months after the signup month) of the first and
-    last month starts each covers; materialised, so the month numbers are computed once."""
+    last month starts each covers (``lo``, ``hi``). Materialised: the month numbers are
+    computed once per span, not once per use (both backends would otherwise repeat them)."""
     spans, s = subscription_spans(), Supplier
     signup = month_number(s.signed_up_at)
     return (
@@ -83,7 +93,8 @@ def _member_spans(
                 (spans.c.ends_at.is_(None), OPEN_END),
                 else_=month_ceiling(spans.c.ends_at) - 1 - signup,
             ).label("hi"),
-            func.coalesce(spans.c.mrr_minor * rates.sql_factor(spans.c.currency), 0.0).label("mrr"),
+            spans.c.mrr_minor.label("mrr_minor"),
+            spans.c.currency.label("currency"),
         )
         .select_from(spans)
         .join(s, s.id == spans.c.supplier_id)
@@ -101,64 +112,94 @@ async def cohort_counts(
     max_age: int,
     rates: Rates,
 ) -> list[CohortCounts]:
-    """The cohort table's sums in one aggregate statement, no join on months: a supplier is
-    active at age k when one of its spans covers that age's month start (``lo <= k <= hi``),
-    counted once however many of its spans do."""
-    m = _member_spans(key, signed_up, rates)
-    ages = range(1, max_age + 1)
-    covered = {k: and_(m.c.lo <= k, m.c.hi >= k) for k in ages}
-    first = (
-        select(m.c.supplier_id, func.min(m.c.starts_at).label("first_at"))
-        .group_by(m.c.supplier_id)
-        .subquery("first")
-    )
-    start_mrr = (
-        select(m.c.supplier_id, func.sum(m.c.mrr).label("mrr"))
-        .join(
-            first, and_(first.c.supplier_id == m.c.supplier_id, first.c.first_at == m.c.starts_at)
-        )
-        .group_by(m.c.supplier_id)
-        .subquery("start_mrr")
-    )
-    per_supplier = (
+    """The cohort table's sums in one statement: one window pass over the members' spans
+    and one grouping, so the work is per span, not per span and age.
+
+    Each span covers ages ``a..b`` (``lo..hi`` clipped to ``1..max_age``). Its supplier is
+    counted active only over ``o..b``, the ages none of the supplier's earlier spans (by
+    start) covers: those all start no later, so together they cover every age from ``lo`` up
+    to ``covered_to``, the largest ``hi`` among them, and ``o = max(a, covered_to + 1)``. So
+    a supplier is counted once per age however many of its spans cover it. The spans are
+    grouped by (cohort, currency, a, b, o), a few thousand rows; NumPy turns them into
+    difference arrays (+n at the first age, -n after the last) and sums them over ages. MRR
+    stays in integer minor units per currency until those sums are converted."""
+    m = _member_spans(key, signed_up).c
+    one: ColumnElement[int] = literal_column("1")
+    top: ColumnElement[int] = literal_column(str(max_age))
+    by_start = {"partition_by": m.supplier_id, "order_by": m.starts_at}
+    covered_to = func.max(m.hi).over(**by_start, rows=(None, -1))
+    a, b = _greatest(m.lo, one), _least(m.hi, top)
+    first_at = func.first_value(m.starts_at).over(**by_start)
+    ranged = select(
+        m.key,
+        m.signup_month,
+        m.currency,
+        m.mrr_minor,
+        a.label("a"),
+        b.label("b"),
+        _greatest(a, func.coalesce(covered_to + one, m.lo)).label("o"),
+        case((func.row_number().over(**by_start) == 1, 1), else_=0).label("lead"),
+        case((m.starts_at == first_at, m.mrr_minor), else_=0).label("first_mrr"),
+    ).subquery("ranged")
+    r = ranged.c
+    groups = (r.key, r.signup_month, r.currency, r.a, r.b, r.o)
+    rows = await session.execute(
         select(
-            m.c.supplier_id,
-            m.c.key,
-            m.c.signup_month,
-            *[func.max(case((c, 1), else_=0)).label(f"a{k}") for k, c in covered.items()],
-            *[func.sum(case((c, m.c.mrr), else_=0.0)).label(f"m{k}") for k, c in covered.items()],
-        )
-        .group_by(m.c.supplier_id, m.c.key, m.c.signup_month)
-        .subquery("per_supplier")
-    )
-    p = per_supplier.c
-    # One statement, so the materialised spans are computed once for all three readers.
-    counted = await session.execute(
-        select(
-            p.key,
-            p.signup_month,
+            *groups,
+            func.sum(r.lead),
+            func.coalesce(func.sum(r.first_mrr), 0),
             func.count(),
-            func.coalesce(func.sum(start_mrr.c.mrr), 0.0),
-            *[func.sum(p[f"a{k}"]) for k in ages],
-            *[func.sum(p[f"m{k}"]) for k in ages],
-        )
-        .select_from(per_supplier)
-        .outerjoin(start_mrr, start_mrr.c.supplier_id == p.supplier_id)
-        .group_by(p.key, p.signup_month)
+            func.coalesce(func.sum(r.mrr_minor), 0),
+        ).group_by(*groups)
     )
-    out = []
-    for key_, month, n, base, *sums in counted:
-        out.append(
-            CohortCounts(
-                key=str(key_),
-                signup_month=int(month),
-                members=int(n),
-                start_mrr=float(base),
-                active=[int(v or 0) for v in sums[:max_age]],
-                mrr=[float(v or 0) for v in sums[max_age:]],
-            )
+    return _running_sums(rows.all(), max_age, rates)
+
+
+def _running_sums(rows: Sequence[Any], max_age: int, rates: Rates) -> list[CohortCounts]:
+    """Each cohort's figures from :func:`cohort_counts`' groups: members, start MRR, and the
+    difference arrays summed over ages (a currency without a rate counts as 0)."""
+    cohorts = sorted({(str(row[0]), int(row[1])) for row in rows})
+    row_of = {c: i for i, c in enumerate(cohorts)}
+    codes = sorted({str(row[2]) for row in rows if row[2] is not None})
+    factor = np.array([rates.factor(c) or 0.0 for c in codes] + [0.0], dtype=np.float64)
+    code_of = {c: i for i, c in enumerate(codes)}
+    cohort = np.array([row_of[(str(row[0]), int(row[1]))] for row in rows], dtype=np.intp)
+    currency = np.array([code_of.get(str(row[2]), len(codes)) for row in rows], dtype=np.intp)
+    # A span without a start (a supplier row without a subscription) covers no age.
+    a, b, o = (
+        np.array([-1 if row[i] is None else row[i] for row in rows], dtype=np.intp)
+        for i in (3, 4, 5)
+    )
+    valid = a >= 1
+    lead, first, spans, mrr = (
+        np.array([int(row[i] or 0) for row in rows], dtype=np.int64) for i in range(6, 10)
+    )
+    n = len(cohorts)
+    members = np.bincount(cohort, weights=lead, minlength=n).astype(np.int64)
+    by_currency = np.zeros((n, len(codes) + 1), dtype=np.int64)
+    np.add.at(by_currency, (cohort, currency), first)
+    active = np.zeros((n, max_age + 2), dtype=np.int64)
+    own = valid & (o <= b)
+    np.add.at(active, (cohort[own], o[own]), spans[own])
+    np.add.at(active, (cohort[own], b[own] + 1), -spans[own])
+    money = np.zeros((n, len(codes) + 1, max_age + 2), dtype=np.int64)
+    paid = valid & (a <= b)
+    np.add.at(money, (cohort[paid], currency[paid], a[paid]), mrr[paid])
+    np.add.at(money, (cohort[paid], currency[paid], b[paid] + 1), -mrr[paid])
+    active = np.cumsum(active, axis=1)
+    converted = (np.cumsum(money, axis=2) * factor[None, :, None]).sum(axis=1)
+    start = (by_currency * factor[None, :]).sum(axis=1)
+    return [
+        CohortCounts(
+            key=k,
+            signup_month=month,
+            members=int(members[i]),
+            start_mrr=float(start[i]),
+            active=active[i, 1 : max_age + 1].tolist(),
+            mrr=converted[i, 1 : max_age + 1].tolist(),
         )
-    return out
+        for i, (k, month) in enumerate(cohorts)
+    ]
 
 
 @dataclass(frozen=True)
