@@ -9,15 +9,20 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import httpx
+import numpy as np
 import pytest
+from sqlalchemy import text
 from typer.testing import CliRunner
 
+from tests.reports.history import store, supplier_row
 from tests.reports.roi_data import supplier
+from wedsync_success.churn.evaluation import metrics
 from wedsync_success.churn.models import ChurnPrediction
 from wedsync_success.config import get_settings
 from wedsync_success.context import AppContext
 from wedsync_success.kit.errors import ValidationFailed
 from wedsync_success.reports.accuracy import model_accuracy
+from wedsync_success.reports.accuracy_repository import monthly_outcomes, outcomes_query
 from wedsync_success.reports.accuracy_schemas import ModelAccuracyReport
 
 START, END = date(2026, 3, 1), date(2026, 6, 1)
@@ -163,3 +168,50 @@ def test_cli(
     assert lines[-1].startswith("ALL,v2,1,")
     as_json = runner.invoke(app, ["report", "model-accuracy", *window, "--format", "json"])
     assert json.loads(as_json.output)["overall"][0]["model_version"] == "v1"
+
+
+async def test_every_probability_comes_back_exactly(ctx: AppContext) -> None:
+    """The log is grouped in SQL, each group's probabilities packed into one value: every
+    double must come back bit for bit (a text cast with 15 digits would not), so the AUCs
+    are those of the scores themselves."""
+    rng = np.random.default_rng(5)
+    awkward = [0.0, 1.0, 5e-324, 0.1, 0.5, 1 - 2**-53, 2**-30, 1 / 3, 0.49999999999999994]
+    probabilities = awkward + rng.random(60).tolist() + (rng.random(30) ** 9).tolist()
+    rows = [
+        supplier_row("2025-01-01", ended="2026-03-20" if i % 3 == 0 else None)
+        for i in range(len(probabilities))
+    ]
+    await store(ctx, rows)
+    async with ctx.db.transaction() as session:
+        session.add_all(
+            prediction(r["id"], "2026-03-05", p) for r, p in zip(rows, probabilities, strict=True)
+        )
+    async with ctx.db.sessions() as session:
+        data = await monthly_outcomes(session, start=START, end=END, known_by=ctx.clock())
+    assert sorted(data.probability.tolist()) == sorted(probabilities)
+    assert data.churned.sum() == len(probabilities[::3])
+    y = np.array([i % 3 == 0 for i in range(len(probabilities))])
+    expected = metrics(y, np.array(probabilities), threshold=0.5)
+    (march,) = (await _report(ctx)).months
+    assert (march.roc_auc, march.pr_auc, march.brier) == (
+        expected["roc_auc"],
+        expected["pr_auc"],
+        expected["brier"],
+    )
+
+
+async def test_a_window_of_the_log_is_read_through_the_as_of_index(ctx: AppContext) -> None:
+    """The log is never pruned: a report over one month must read that month's rows, not
+    scan the whole log (migration 0019's index). PostgreSQL is told to avoid a sequential
+    scan, which it would pick on a table this small anyway."""
+    query = outcomes_query(start=START, end=date(2026, 4, 1), known_by=ctx.clock())
+    async with ctx.db.sessions() as session:
+        dialect = session.get_bind().dialect
+        compiled = query.compile(dialect=dialect, compile_kwargs={"literal_binds": True})
+        if dialect.name == "postgresql":
+            await session.execute(text("SET LOCAL enable_seqscan = off"))
+            prefix = "EXPLAIN "
+        else:
+            prefix = "EXPLAIN QUERY PLAN "
+        plan = " ".join(str(r[-1]) for r in await session.execute(text(prefix + str(compiled))))
+    assert "ix_churn_predictions_as_of" in plan, plan

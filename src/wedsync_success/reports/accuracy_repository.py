@@ -16,12 +16,12 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import and_, case, false, func, select, true
+from sqlalchemy import Select, and_, case, false, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
-from sqlalchemy.types import String
+from sqlalchemy.types import LargeBinary, String
 
 from wedsync_success.churn.models import ChurnPrediction
 from wedsync_success.suppliers.models import Supplier
@@ -45,6 +45,38 @@ def _sqlite(element: month_of, compiler: SQLCompiler, **kw: Any) -> str:
     return f"substr({compiler.process(element.clauses, **kw)}, 1, 7)"
 
 
+class exact_floats(FunctionElement[bytes]):  # noqa: N801 - reads as a SQL function
+    """Every value of a float column in the group, packed so that each comes back exactly:
+    PostgreSQL concatenates their 8-byte binary forms (``float8send``); SQLite writes each
+    with the 17 significant digits that round-trip a double (``printf('%!.17g')``; plain
+    ``%.17g`` and SQLite's text cast round some), separated by commas."""
+
+    type = LargeBinary()
+    inherit_cache = True
+    name = "exact_floats"
+
+
+@compiles(exact_floats, "postgresql")
+def _floats_postgresql(element: exact_floats, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"string_agg(float8send({compiler.process(element.clauses, **kw)}), '')"
+
+
+@compiles(exact_floats, "sqlite")
+def _floats_sqlite(element: exact_floats, compiler: SQLCompiler, **kw: Any) -> str:
+    return (
+        f"CAST(group_concat(printf('%!.17g', {compiler.process(element.clauses, **kw)})) AS BLOB)"
+    )
+
+
+def unpack_floats(packed: bytes | None, dialect: str) -> npt.NDArray[np.float64]:
+    """The values :class:`exact_floats` packed, as float64."""
+    if not packed:
+        return np.zeros(0, dtype=np.float64)
+    if dialect == "postgresql":
+        return np.frombuffer(packed, dtype=">f8").astype(np.float64)
+    return np.array(packed.split(b","), dtype=np.float64)
+
+
 @dataclass(frozen=True)
 class Outcomes:
     """One row per (supplier, month, model version): the month's first prediction."""
@@ -56,10 +88,9 @@ class Outcomes:
     churned: npt.NDArray[np.bool_]
 
 
-async def monthly_outcomes(
-    session: AsyncSession, *, start: date, end: date, known_by: datetime
-) -> Outcomes:
-    """Predictions made in ``[start, end)`` whose horizon ended by ``known_by``."""
+def outcomes_query(*, start: date, end: date, known_by: datetime) -> Select[Any]:
+    """(month, model version, churned, count, packed probabilities) of the month's first
+    predictions made in ``[start, end)`` whose horizon ended by ``known_by``."""
     p, s = ChurnPrediction, Supplier
     in_window = and_(p.as_of >= start, p.as_of < end, p.horizon_end <= known_by)
     first = (
@@ -75,8 +106,9 @@ async def monthly_outcomes(
         ),
         else_=false(),
     )
-    query = (
-        select(month_of(p.as_of), p.model_version, p.probability, churned)
+    month = month_of(p.as_of)
+    return (
+        select(month, p.model_version, churned, func.count(), exact_floats(p.probability))
         .join(
             first,
             and_(
@@ -86,16 +118,29 @@ async def monthly_outcomes(
             ),
         )
         .join(s, s.id == p.supplier_id)
+        .group_by(month, p.model_version, churned)
     )
-    rows = (await session.execute(query)).all()
-    months, versions, probabilities, outcomes = (
-        [list(c) for c in zip(*rows, strict=True)] if rows else [[], [], [], []]
-    )
+
+
+async def monthly_outcomes(
+    session: AsyncSession, *, start: date, end: date, known_by: datetime
+) -> Outcomes:
+    """Predictions made in ``[start, end)`` whose horizon ended by ``known_by``.
+
+    Grouped in SQL by month, model version and outcome: each group's probabilities come
+    back as one packed value (:class:`exact_floats`), not one row each, so the report reads
+    a few rows a month however many suppliers there are, and the metrics still see every
+    probability exactly (ROC-AUC and PR-AUC need each score, not a binned one)."""
+    query = outcomes_query(start=start, end=end, known_by=known_by)
+    dialect = session.get_bind().dialect.name
+    groups = (await session.execute(query)).all()
+    probabilities = [unpack_floats(packed, dialect) for *_, packed in groups]
+    sizes = [int(n) for _, _, _, n, _ in groups]
     return Outcomes(
-        month=np.asarray(months, dtype=np.str_),
-        model_version=np.asarray(versions, dtype=np.str_),
-        probability=np.asarray(probabilities, dtype=np.float64),
-        churned=np.asarray(outcomes, dtype=np.bool_),
+        month=np.repeat(np.array([g[0] for g in groups], dtype=np.str_), sizes),
+        model_version=np.repeat(np.array([g[1] for g in groups], dtype=np.str_), sizes),
+        probability=np.concatenate([np.zeros(0), *probabilities]),
+        churned=np.repeat(np.array([bool(g[2]) for g in groups], dtype=np.bool_), sizes),
     )
 
 
