@@ -46,6 +46,8 @@ class ChurnPrediction(Base):
     __table_args__ = (
         PrimaryKeyConstraint("supplier_id", "as_of", "model_version"),
         Index("ix_churn_predictions_outcome_horizon", "outcome", "horizon_end"),
+        # The model-accuracy report reads a window of days (migration 0019).
+        Index("ix_churn_predictions_as_of", "as_of"),
     )
 
     supplier_id: Mapped[uuid.UUID] = mapped_column(Uuid)
