@@ -105,9 +105,9 @@ def population(
     return suppliers, periods
 
 
-def load(db: BenchDatabase, suppliers: list[dict[str, Any]], periods: list[dict[str, Any]]) -> None:
-    """Bulk-write the rows with the driver (COPY on PostgreSQL, executemany on SQLite)."""
-    tables = (("suppliers", suppliers), ("subscription_periods", periods))
+def load(db: BenchDatabase, *tables: tuple[str, list[dict[str, Any]]]) -> None:
+    """Bulk-write each ``(table, rows)`` with the driver (COPY on PostgreSQL, executemany on
+    SQLite)."""
     if db.backend == "sqlite":
 
         def value(v: Any) -> Any:
@@ -138,7 +138,7 @@ async def run_backend(backend: str, n: int, per: int, repeat: int, pg_url: str) 
     try:
         suppliers, periods = population(n, per)
         began = time.perf_counter()
-        load(db, suppliers, periods)
+        load(db, ("suppliers", suppliers), ("subscription_periods", periods))
         console.print(
             f"[dim]{backend}: {n:,} suppliers, {len(periods):,} periods loaded in "
             f"{time.perf_counter() - began:.1f} s[/]"
