@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Select, and_, case, false, func, select, true
+from sqlalchemy import Select, and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -90,35 +90,36 @@ class Outcomes:
 
 def outcomes_query(*, start: date, end: date, known_by: datetime) -> Select[Any]:
     """(month, model version, churned, count, packed probabilities) of the month's first
-    predictions made in ``[start, end)`` whose horizon ended by ``known_by``."""
+    predictions made in ``[start, end)`` whose horizon ended by ``known_by``: one window
+    pass picks each (supplier, model, month)'s first, so the log is read once."""
     p, s = ChurnPrediction, Supplier
-    in_window = and_(p.as_of >= start, p.as_of < end, p.horizon_end <= known_by)
-    first = (
-        select(p.supplier_id, p.model_version, func.min(p.as_of).label("first_day"))
-        .where(in_window)
-        .group_by(p.supplier_id, p.model_version, month_of(p.as_of))
-        .subquery()
-    )
     churned = case(
         (
             and_(s.subscription_ended_at.is_not(None), s.subscription_ended_at <= p.horizon_end),
-            true(),
+            1,
         ),
-        else_=false(),
+        else_=0,
     )
-    month = month_of(p.as_of)
-    return (
-        select(month, p.model_version, churned, func.count(), exact_floats(p.probability))
-        .join(
-            first,
-            and_(
-                first.c.supplier_id == p.supplier_id,
-                first.c.model_version == p.model_version,
-                first.c.first_day == p.as_of,
-            ),
+    nth = func.row_number().over(
+        partition_by=(p.supplier_id, p.model_version, month_of(p.as_of)), order_by=p.as_of
+    )
+    realised = (
+        select(
+            month_of(p.as_of).label("month"),
+            p.model_version.label("model_version"),
+            p.probability.label("probability"),
+            churned.label("churned"),
+            nth.label("nth"),
         )
         .join(s, s.id == p.supplier_id)
-        .group_by(month, p.model_version, churned)
+        .where(p.as_of >= start, p.as_of < end, p.horizon_end <= known_by)
+        .subquery("realised")
+    )
+    r = realised.c
+    return (
+        select(r.month, r.model_version, r.churned, func.count(), exact_floats(r.probability))
+        .where(r.nth == 1)
+        .group_by(r.month, r.model_version, r.churned)
     )
 
 
