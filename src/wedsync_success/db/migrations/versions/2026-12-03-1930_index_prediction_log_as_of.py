@@ -6,7 +6,7 @@ predictions made in a window of days. Without an index on ``as_of`` each report 
 whole log, however short its window; with it, the window's rows only.
 
 Revision ID: 0019
-Revises: 0016
+Revises: 0020
 Create Date: 2026-12-03 19:30:00.000000
 """
 
@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0019"
-down_revision: str | None = "0016"
+down_revision: str | None = "0020"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
