@@ -190,6 +190,14 @@ def _sqlite_values(table: Table, dialect: Dialect, name: str, values: Sequence[A
     return [None if isinstance(v, float) and math.isnan(v) else v for v in values]
 
 
+def stored_form(table: Table, dialect: Dialect, name: str, values: Sequence[Any]) -> list[Any]:
+    """:func:`_sqlite_values` for a column whose values repeat (a supplier's id on each of its
+    rows, billing dates): each distinct value is converted once."""
+    distinct = list(dict.fromkeys(values))
+    converted = dict(zip(distinct, _sqlite_values(table, dialect, name, distinct), strict=True))
+    return [converted[v] for v in values]
+
+
 def _postgres_values(table: Table, name: str, values: Sequence[Any]) -> list[Any]:
     if _is_json(table, name):
         return [None if v is None else json.dumps(v) for v in values]

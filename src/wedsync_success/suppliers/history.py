@@ -44,38 +44,79 @@ async def import_periods(
     """Store a batch of billed periods and derive the current subscription of every supplier
     they touch, as of ``now``. A bad period is refused alone, naming the field: an unknown
     supplier, an end not after its start, a negative amount, a period overlapping another
-    of the same supplier and plan (stored, or earlier in the batch)."""
+    of the same supplier and plan (stored, or earlier in the batch).
+
+    Set-based: the batch is staged in the database, one query finds the few periods that
+    share an instant with another of their supplier and plan (only those can be refused,
+    and only by each other: :func:`overlap_refusals` judges them in the batch's order), one
+    statement merges the rest and one derives the suppliers' subscriptions."""
     valid, rejected = validate_each(PeriodIn, items, key_field="supplier_external_id")
     ids = await repository.ids_by_external_id(
         session, [item.supplier_external_id for _, item in valid]
     )
     await lock_suppliers(session, list(ids.values()))
-    history = await repository.history_of(session, list(ids.values()))
-    stored = {sid: [p for _, p in rows] for sid, rows in history.periods.items()}
-    accepted: list[tuple[uuid.UUID, PeriodIn]] = []
-    batch: dict[uuid.UUID, list[tuple[int, Period]]] = {}
-    updated = 0
+    there = await repository.existing_ids(session, sorted(set(ids.values())))
+    known: list[tuple[int, uuid.UUID, PeriodIn]] = []
     for index, item in valid:
         sid = ids.get(item.supplier_external_id)
-        key = item.supplier_external_id
-        if sid is None or sid not in history.statuses:  # not there, or deleted since
-            reason = "no supplier has this external id"
+        if sid is None or sid not in there:  # not there, or deleted before the lock
             rejected.append(
-                RejectedItem(index=index, key=key, field="supplier_external_id", reason=reason)
+                RejectedItem(
+                    index=index,
+                    key=item.supplier_external_id,
+                    field="supplier_external_id",
+                    reason="no supplier has this external id",
+                )
             )
-            continue
+        else:
+            known.append((index, sid, item))
+    refused: list[RejectedItem] = []
+    updated = 0
+    if known:
+        await repository.stage_periods(session, _staged(known))
+        clashing = await repository.staged_clashes(session)
+        if clashing:
+            candidates = [k for k in known if k[0] in clashing]
+            history = await repository.history_of(
+                session, sorted({sid for _, sid, _ in candidates})
+            )
+            stored = {sid: [p for _, p in rows] for sid, rows in history.periods.items()}
+            refused = overlap_refusals(candidates, stored)
+            await repository.unstage_periods(session, [e.index for e in refused])
+        updated = await repository.staged_already_stored(session)
+        await repository.merge_staged_periods(session, now=now)
+        await repository.derive_staged_subscriptions(session, at=now)
+    rejected.extend(refused)
+    rejected.sort(key=lambda e: e.index)
+    dropped = {e.index for e in refused}
+    accepted = [(index, sid) for index, sid, _ in known if index not in dropped]
+    return PeriodBatchResult(
+        created=len(accepted) - updated,
+        updated=updated,
+        rejected=len(rejected),
+        errors=rejected,
+        supplier_ids=sorted({sid for _, sid in accepted}),
+    )
+
+
+def overlap_refusals(
+    items: Sequence[tuple[int, uuid.UUID, PeriodIn]],
+    stored: Mapping[uuid.UUID, Sequence[Period]],
+) -> list[RejectedItem]:
+    """The items (``(index, supplier, period)`` in the batch's order) refused as overlapping:
+    one repeating, or overlapping, a period of the same supplier and plan accepted earlier in
+    the batch, or overlapping one of ``stored`` (a supplier's stored periods, oldest first)
+    other than itself imported again. The first clash found is named."""
+    batch: dict[uuid.UUID, list[Period]] = {}
+    first_index: dict[tuple[uuid.UUID, str, datetime], int] = {}
+    refused: list[RejectedItem] = []
+    for index, sid, item in items:
         period = incoming(item)
         earlier = batch.setdefault(sid, [])
-        problem = next(
-            (
-                f"repeats the period of item {i} in this batch"
-                for i, p in earlier
-                if (p.plan, p.starts_at) == (period.plan, period.starts_at)
-            ),
-            None,
-        )
+        same = first_index.get((sid, period.plan, period.starts_at))
+        problem = None if same is None else f"repeats the period of item {same} in this batch"
         if problem is None:
-            clash = overlap_of(period, [p for _, p in earlier])
+            clash = overlap_of(period, earlier)
             if clash is not None:
                 problem = f"overlaps {_span(clash)} earlier in this batch"
         if problem is None:
@@ -83,48 +124,26 @@ async def import_periods(
             if clash is not None:
                 problem = f"overlaps {_span(clash)} already stored"
         if problem is not None:
-            rejected.append(RejectedItem(index=index, key=key, field="start_date", reason=problem))
+            key = item.supplier_external_id
+            refused.append(RejectedItem(index=index, key=key, field="start_date", reason=problem))
             continue
-        earlier.append((index, period))
-        accepted.append((sid, item))
-        known = stored.get(sid, [])
-        updated += any((p.plan, p.starts_at) == (period.plan, period.starts_at) for p in known)
-    rejected.sort(key=lambda e: e.index)
-    touched = sorted({sid for sid, _ in accepted})
-    if accepted:
-        await repository.upsert_periods(session, _columns(accepted, now))
-        # The history after the upsert, without reading it again: the stored periods, each
-        # replaced by the batch's period of the same plan and start.
-        merged = {sid: {(p.plan, p.starts_at): p for p in stored.get(sid, [])} for sid in touched}
-        for sid in touched:
-            merged[sid].update({(p.plan, p.starts_at): p for _, p in batch[sid]})
-        await derive_subscriptions(
-            session,
-            {sid: list(merged[sid].values()) for sid in touched},
-            statuses=history.statuses,
-            now=now,
-        )
-    return PeriodBatchResult(
-        created=len(accepted) - updated,
-        updated=updated,
-        rejected=len(rejected),
-        errors=rejected,
-        supplier_ids=touched,
-    )
+        earlier.append(period)
+        first_index[(sid, period.plan, period.starts_at)] = index
+    return refused
 
 
-def _columns(accepted: Sequence[tuple[uuid.UUID, PeriodIn]], now: datetime) -> dict[str, list[Any]]:
+def _staged(known: Sequence[tuple[int, uuid.UUID, PeriodIn]]) -> dict[str, list[Any]]:
     return {
-        "supplier_id": [sid for sid, _ in accepted],
-        "plan": [item.plan.value for _, item in accepted],
-        "starts_at": [item.starts_at for _, item in accepted],
-        "ends_at": [item.ends_at for _, item in accepted],
-        "mrr_minor": [item.mrr_minor for _, item in accepted],
-        "currency": [item.currency for _, item in accepted],
-        "quantity": [item.quantity for _, item in accepted],
-        "discount_minor": [item.discount_minor for _, item in accepted],
-        "bill_period_months": [item.bill_period_months for _, item in accepted],
-        "created_at": [now] * len(accepted),
+        "idx": [index for index, _, _ in known],
+        "supplier_id": [sid for _, sid, _ in known],
+        "plan": [item.plan.value for _, _, item in known],
+        "starts_at": [item.starts_at for _, _, item in known],
+        "ends_at": [item.ends_at for _, _, item in known],
+        "mrr_minor": [item.mrr_minor for _, _, item in known],
+        "currency": [item.currency for _, _, item in known],
+        "quantity": [item.quantity for _, _, item in known],
+        "discount_minor": [item.discount_minor for _, _, item in known],
+        "bill_period_months": [item.bill_period_months for _, _, item in known],
     }
 
 

@@ -134,8 +134,10 @@ def current_subscription(
     Covered at ``at`` (some period covers it): active (or the trialing / past-due status it
     already has), MRR the sum over the covering periods net of discounts, plan and currency
     those of the largest, started when the present unbroken coverage began. Not covered:
-    cancelled at the end of its last period, with that period's plan, MRR and currency; a
-    later period after a gap is a reactivation.
+    cancelled at the end of its last period (the latest to end; of two ending and starting
+    together, the larger, then the greater plan name), with that period's plan, MRR and
+    currency; a later period after a gap is a reactivation. The bulk import derives the same
+    in SQL (``repository.derive_staged_subscriptions``).
     """
     begun = sorted((p for p in periods if p.starts_at <= at), key=lambda p: p.starts_at)
     if not begun:
@@ -152,7 +154,9 @@ def current_subscription(
             started_at=_coverage_start(begun, at),
             ended_at=None,
         )
-    last = max(begun, key=lambda p: (p.ends_at or at, p.starts_at))
+    last = max(
+        begun, key=lambda p: (p.ends_at or at, p.starts_at, p.mrr_minor - p.discount_minor, p.plan)
+    )
     return CurrentSubscription(
         status=SubscriptionStatus.CANCELLED.value,
         plan_tier=last.plan,
