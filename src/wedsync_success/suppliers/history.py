@@ -85,17 +85,19 @@ async def import_periods(
             await repository.unstage_periods(session, [e.index for e in refused])
         updated = await repository.staged_already_stored(session)
         await repository.merge_staged_periods(session, now=now)
-        await repository.derive_staged_subscriptions(session, at=now)
     rejected.extend(refused)
     rejected.sort(key=lambda e: e.index)
     dropped = {e.index for e in refused}
     accepted = [(index, sid) for index, sid, _ in known if index not in dropped]
+    touched = sorted({sid for _, sid in accepted})
+    if touched:
+        await repository.derive_staged_subscriptions(session, touched, at=now)
     return PeriodBatchResult(
         created=len(accepted) - updated,
         updated=updated,
         rejected=len(rejected),
         errors=rejected,
-        supplier_ids=sorted({sid for _, sid in accepted}),
+        supplier_ids=touched,
     )
 
 

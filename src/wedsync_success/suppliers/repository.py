@@ -12,6 +12,7 @@ from sqlalchemy import (
     Row,
     Select,
     Table,
+    Uuid,
     and_,
     bindparam,
     delete,
@@ -22,6 +23,7 @@ from sqlalchemy import (
     tuple_,
     update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wedsync_success.churn.models import SupplierChurnCurrent
@@ -715,9 +717,11 @@ _STAGING_DDL = {
         "supplier_id uuid NOT NULL, plan varchar(32) NOT NULL, starts_at timestamptz NOT NULL, "
         "ends_at timestamptz, mrr_minor bigint NOT NULL, currency varchar(3) NOT NULL, "
         "quantity integer NOT NULL, discount_minor bigint NOT NULL, "
-        "bill_period_months integer NOT NULL) ON COMMIT DROP",
+        "bill_period_months integer NOT NULL) ON COMMIT DELETE ROWS",
     ),
-    # SQLite has no ON COMMIT DROP: the table stays with its connection, emptied per batch.
+    # The table stays with its connection (made once, not per batch: on PostgreSQL, a
+    # temporary table made and dropped by every transaction costs catalog writes at each
+    # commit), emptied at commit (PostgreSQL) or before each batch (both).
     "sqlite": (
         f"CREATE TEMPORARY TABLE IF NOT EXISTS {PERIOD_STAGING} (idx INTEGER NOT NULL, "
         "supplier_id CHAR(32) NOT NULL, plan VARCHAR(32) NOT NULL, starts_at TEXT NOT NULL, "
@@ -771,13 +775,16 @@ async def stage_periods(session: AsyncSession, columns: Mapping[str, Sequence[An
 _CLASHING = _instants(
     # Two staged periods of one supplier and plan sharing an instant (the same start too:
     # one period twice), and staged periods sharing one with a stored period of a different
-    # start (the same start is that period imported again).
+    # start (the same start is that period imported again). The stored side is a scalar
+    # subquery: both backends then probe the stored periods' key per staged period, where a
+    # join could be planned as a scan of every stored period per batch.
     f"SELECT a.idx, b.idx FROM {PERIOD_STAGING} a JOIN {PERIOD_STAGING} b "
     "ON b.supplier_id = a.supplier_id AND b.plan = a.plan AND b.idx > a.idx "
     "AND b.starts_at < COALESCE(a.ends_at, :never) AND a.starts_at < COALESCE(b.ends_at, :never) "
-    f"UNION SELECT a.idx, a.idx FROM {PERIOD_STAGING} a JOIN subscription_periods p "
-    "ON p.supplier_id = a.supplier_id AND p.plan = a.plan AND p.starts_at <> a.starts_at "
-    "AND p.starts_at < COALESCE(a.ends_at, :never) AND a.starts_at < COALESCE(p.ends_at, :never)",
+    f"UNION SELECT a.idx, a.idx FROM {PERIOD_STAGING} a WHERE (SELECT p.id "
+    "FROM subscription_periods p WHERE p.supplier_id = a.supplier_id AND p.plan = a.plan "
+    "AND p.starts_at <> a.starts_at AND p.starts_at < COALESCE(a.ends_at, :never) "
+    "AND a.starts_at < COALESCE(p.ends_at, :never) LIMIT 1) IS NOT NULL",
     "never",
 )
 
@@ -804,8 +811,9 @@ async def staged_already_stored(session: AsyncSession) -> int:
     """How many staged periods are stored already (same supplier, plan and start)."""
     count = await session.scalar(
         text(
-            f"SELECT count(*) FROM {PERIOD_STAGING} a JOIN subscription_periods p "
-            "ON p.supplier_id = a.supplier_id AND p.plan = a.plan AND p.starts_at = a.starts_at"
+            f"SELECT count(*) FROM {PERIOD_STAGING} a WHERE (SELECT p.id "
+            "FROM subscription_periods p WHERE p.supplier_id = a.supplier_id "
+            "AND p.plan = a.plan AND p.starts_at = a.starts_at) IS NOT NULL"
         )
     )
     return int(count or 0)
@@ -828,19 +836,23 @@ async def merge_staged_periods(session: AsyncSession, *, now: datetime) -> None:
     await session.execute(_MERGE_STAGED, {"now": now})
 
 
-_DERIVE_STAGED = _instants(
+_DERIVED = ("subscription_status", "plan_tier", "mrr_minor", "currency", "subscription_started_at")
+_DERIVE_STAGED = (
     # suppliers/periods.py current_subscription, set-based over every period of the staged
-    # suppliers: ``begun`` the periods started by :at, ``covers`` those covering it; a new
-    # run of coverage starts where a period starts after every earlier one has ended.
+    # suppliers: ``b`` the periods begun by :at, ``covers`` those covering it; a new run of
+    # coverage starts where a period starts after every earlier one has ended. A supplier
+    # whose subscription is already so is left alone (a file imported again writes nothing).
     "UPDATE suppliers SET "
-    "subscription_status = CASE WHEN d.covered = 0 THEN 'cancelled' "
-    "WHEN suppliers.subscription_status IN ('trialing', 'past_due') "
-    "THEN suppliers.subscription_status ELSE 'active' END, "
-    "plan_tier = d.plan, currency = d.currency, "
-    "mrr_minor = CASE WHEN d.covered = 1 THEN d.covering_mrr ELSE d.net END, "
-    "subscription_started_at = d.run_start, "
-    "subscription_ended_at = CASE WHEN d.covered = 1 THEN NULL ELSE d.ends_at END "
-    "FROM (SELECT * FROM ("
+    + ", ".join(f"{c} = d.{c}" for c in (*_DERIVED, "subscription_ended_at"))
+    + " FROM (SELECT r.supplier_id,"
+    " CASE WHEN r.covered = 0 THEN 'cancelled'"
+    "  WHEN s.subscription_status IN ('trialing', 'past_due') THEN s.subscription_status"
+    "  ELSE 'active' END AS subscription_status,"
+    " r.plan AS plan_tier, r.currency,"
+    " CASE WHEN r.covered = 1 THEN r.covering_mrr ELSE r.net END AS mrr_minor,"
+    " r.run_start AS subscription_started_at,"
+    " CASE WHEN r.covered = 1 THEN NULL ELSE r.ends_at END AS subscription_ended_at"
+    " FROM ("
     " SELECT b.supplier_id, b.plan, b.currency, b.net, b.ends_at,"
     "  ROW_NUMBER() OVER (PARTITION BY b.supplier_id ORDER BY b.covers DESC,"
     "   CASE WHEN b.covers = 1 THEN b.net END DESC, CASE WHEN b.covers = 1 THEN b.plan END DESC,"
@@ -856,20 +868,42 @@ _DERIVE_STAGED = _instants(
     "  MAX(COALESCE(p.ends_at, :never)) OVER (PARTITION BY p.supplier_id ORDER BY p.starts_at"
     "   ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS before_end"
     "  FROM subscription_periods p"
-    f"  WHERE p.supplier_id IN (SELECT supplier_id FROM {PERIOD_STAGING})"
+    "  WHERE {suppliers}"
     "  AND p.starts_at <= :at) b"
-    ") r WHERE r.pick = 1) d "
-    "WHERE suppliers.id = d.supplier_id",
-    "at",
-    "never",
+    " ) r JOIN suppliers s ON s.id = r.supplier_id WHERE r.pick = 1) d "
+    "WHERE suppliers.id = d.supplier_id AND ("
+    + " OR ".join(f"suppliers.{c} <> d.{c}" for c in _DERIVED)
+    + " OR COALESCE(suppliers.subscription_ended_at, :never)"
+    " <> COALESCE(d.subscription_ended_at, :never))"
 )
+_DERIVE_FOR = {
+    # An array of ids: PostgreSQL probes the index per id (``IN (SELECT …)`` of the staging
+    # table may be planned as a scan of every stored period).
+    "postgresql": _instants(
+        _DERIVE_STAGED.format(suppliers="p.supplier_id = ANY(:ids)"), "at", "never"
+    ).bindparams(bindparam("ids", type_=ARRAY(Uuid))),
+    "sqlite": _instants(
+        _DERIVE_STAGED.format(
+            suppliers=f"p.supplier_id IN (SELECT supplier_id FROM {PERIOD_STAGING})"
+        ),
+        "at",
+        "never",
+    ),
+}
 
 
-async def derive_staged_subscriptions(session: AsyncSession, *, at: datetime) -> None:
-    """Write the current subscription at ``at`` of every supplier with a staged period, as
+async def derive_staged_subscriptions(
+    session: AsyncSession, supplier_ids: Sequence[uuid.UUID], *, at: datetime
+) -> None:
+    """Write the current subscription at ``at`` of the suppliers of ``supplier_ids`` (those
+    with a staged period), as
     all its stored periods say (one statement; the rule of ``periods.current_subscription``,
     which ``tests/suppliers/test_period_import_equivalence.py`` holds this to)."""
-    await session.execute(_DERIVE_STAGED, {"at": at, "never": _NEVER})
+    statement = _DERIVE_FOR[session.get_bind().dialect.name]
+    params: dict[str, Any] = {"at": at, "never": _NEVER}
+    if session.get_bind().dialect.name == "postgresql":
+        params["ids"] = sorted(set(supplier_ids))
+    await session.execute(statement, params)
 
 
 async def set_subscriptions(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
