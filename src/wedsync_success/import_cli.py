@@ -157,6 +157,13 @@ def survey_writer(ctx: AppContext) -> Write:
     return write
 
 
+PERIOD_BATCH_SIZE = 5000
+"""Periods per batch of ``import subscriptions`` by default: each batch is checked, merged
+and derived in a few set-based statements, so the cost per batch (a transaction, a dozen
+round trips, the repricing) is what a smaller batch multiplies (1,000 a batch: about a
+quarter slower on PostgreSQL, see benchmarks/README.md)."""
+
+
 FIRST_ANALYZE_AT = 2_000
 """Rows stored before the planner's statistics are first refreshed during an import, then
 again each time the count doubles (a few times per import: see ``Database.refresh_plans``)."""
@@ -331,7 +338,9 @@ def import_subscriptions(
             help="A .csv or .jsonl file of billed subscription periods",
         ),
     ],
-    batch_size: Annotated[int, typer.Option(min=1, max=5000, help="Periods per batch")] = 1000,
+    batch_size: Annotated[
+        int, typer.Option(min=1, max=5000, help="Periods per batch")
+    ] = PERIOD_BATCH_SIZE,
     errors_out: ErrorsOut = None,
 ) -> None:
     """Load subscription history from FILE: one row per billed period, as billing exports it.

@@ -752,9 +752,8 @@ async def stage_periods(session: AsyncSession, columns: Mapping[str, Sequence[An
     dialect = session.get_bind().dialect
     for ddl in (*_STAGING_DDL[dialect.name], _STAGING_INDEX):
         await session.execute(text(ddl))
-    await session.execute(text(f"DELETE FROM {PERIOD_STAGING}"))  # an earlier batch's
     connection = await session.connection()
-    if dialect.name == "postgresql":
+    if dialect.name == "postgresql":  # emptied at each commit
         records = list(zip(*(columns[name] for name in STAGED_PERIOD_COLUMNS), strict=True))
         raw = await connection.get_raw_connection()
         driver: Any = raw.driver_connection  # asyncpg's own connection, in this transaction
@@ -762,6 +761,7 @@ async def stage_periods(session: AsyncSession, columns: Mapping[str, Sequence[An
             PERIOD_STAGING, records=records, columns=list(STAGED_PERIOD_COLUMNS)
         )
         return
+    await session.execute(text(f"DELETE FROM {PERIOD_STAGING}"))  # an earlier batch's
     converted = [columns["idx"]] + [
         stored_form(_PERIODS, dialect, name, columns[name]) for name in _STORED_COLUMNS
     ]
