@@ -2,7 +2,7 @@
 beside the raw insert.
 
 Usage: ``.venv/bin/python benchmarks/imports.py [--backend sqlite|postgresql|both]
-[--suppliers 100000] [--batch-size 1000] [--period-batch-size 5000]``
+[--suppliers 100000] [--batch-size 1000] [--period-batch-size 2000]``
 
 For each backend, on a fresh database: a CSV of N suppliers as a billing or CRM export
 has them (external id, name, type, country, signup, plan, MRR, currency, one contact) is

@@ -157,11 +157,12 @@ def survey_writer(ctx: AppContext) -> Write:
     return write
 
 
-PERIOD_BATCH_SIZE = 5000
+PERIOD_BATCH_SIZE = 2000
 """Periods per batch of ``import subscriptions`` by default: each batch is checked, merged
 and derived in a few set-based statements, so the cost per batch (a transaction, a dozen
-round trips, the repricing) is what a smaller batch multiplies (1,000 a batch: about a
-quarter slower on PostgreSQL, see benchmarks/README.md)."""
+round trips, the repricing) is what smaller batches multiply; on SQLite 5,000 was slower
+again (the window sorts of the derivation grow faster than the batch). Measured in
+benchmarks/README.md."""
 
 
 FIRST_ANALYZE_AT = 2_000
