@@ -71,7 +71,7 @@ def test_import_subscriptions_stores_history_and_derives_each_subscription(
     assert "5 created, 0 updated, 5 rejected" in _words(result.output)
     report = {int(r.split(",")[0]): r for r in errors.read_text().splitlines()[1:]}
     assert report[7].startswith("7,supplier_external_id,no supplier has this external id")
-    assert "end_date must be after start_date" in report[8]
+    assert report[8].startswith("8,end_date,must be after start_date")
     assert report[9].startswith("9,mrr_minor,")
     assert "overlaps the professional period 2025-06-01 to open earlier in this batch" in report[10]
     assert "overlaps the scale period 2025-01-01 to 2025-03-01 earlier in this batch" in report[11]

@@ -160,8 +160,8 @@ async def test_a_bad_period_among_good_is_refused_alone(ctx: AppContext) -> None
     async with ctx.db.transaction() as session:
         result = await import_periods(session=session, items=items, now=NOW)
     assert [(e.index, e.field) for e in result.errors][:2] == [(1, "start_date"), (2, "mrr_minor")]
-    assert [(e.index, e.reason) for e in result.errors][2:] == [
-        (3, "end_date must be after start_date")
+    assert [(e.index, e.field, e.reason) for e in result.errors][2:] == [
+        (3, "end_date", "must be after start_date")
     ]
     assert result.errors[0].reason == (
         "overlaps the starter period 2025-01-01 to 2025-02-01 earlier in this batch"

@@ -116,3 +116,30 @@ async def test_concurrent_imports_of_overlapping_periods_store_one(ctx: AppConte
     created = await asyncio.gather(*(one(f"2025-0{m}-01") for m in range(1, 7)))
     assert sum(created) == 1  # open periods of one plan: the first in wins, the rest overlap
     await _check(ctx)
+
+
+def test_inconsistent_amounts_and_dates_are_refused_naming_the_field() -> None:
+    """A discount above the MRR, or a period that ends where it starts, names its field."""
+    from pydantic import ValidationError
+
+    from wedsync_success.suppliers.periods import PeriodIn
+
+    base = {
+        "supplier_external_id": "cus_1",
+        "plan": "starter",
+        "start_date": "2025-01-01",
+        "mrr_minor": 1900,
+        "currency": "GBP",
+    }
+    assert PeriodIn.model_validate(base | {"discount_minor": 1900}).discount_minor == 1900
+    for bad, field, reason in [
+        ({"discount_minor": 1901}, "discount_minor", "must not exceed mrr_minor"),
+        ({"end_date": "2025-01-01"}, "end_date", "must be after start_date"),
+    ]:
+        try:
+            PeriodIn.model_validate(base | bad)
+        except ValidationError as exc:
+            [error] = exc.errors()
+            assert (error["loc"], error["msg"]) == ((field,), f"Value error, {reason}")
+        else:
+            raise AssertionError(f"{bad} was accepted")

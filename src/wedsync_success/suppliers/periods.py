@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from typing import Any, Self
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from wedsync_success.kit.limits import MAX_AMOUNT_MINOR, StoredDay, StoredInstant
 from wedsync_success.suppliers.models import PlanTier, SubscriptionStatus
@@ -48,13 +48,21 @@ class PeriodIn(BaseModel):
             return value
         return datetime.combine(value, time(), tzinfo=UTC)
 
-    @model_validator(mode="after")
-    def _consistent(self) -> Self:
-        if self.ends_at is not None and self.ends_at <= self.starts_at:
-            raise ValueError("end_date must be after start_date")
-        if self.discount_minor > self.mrr_minor:
-            raise ValueError("discount_minor must not exceed mrr_minor")
-        return self
+    @field_validator("end_date")
+    @classmethod
+    def _after_start(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        start = info.data.get("start_date")  # absent when it was itself refused
+        if value is not None and start is not None and value <= start:
+            raise ValueError("must be after start_date")
+        return value
+
+    @field_validator("discount_minor")
+    @classmethod
+    def _within_mrr(cls, value: int, info: ValidationInfo) -> int:
+        mrr = info.data.get("mrr_minor")
+        if mrr is not None and value > mrr:
+            raise ValueError("must not exceed mrr_minor")
+        return value
 
     @property
     def starts_at(self) -> datetime:
