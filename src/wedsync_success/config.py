@@ -233,6 +233,14 @@ class Settings(BaseSettings):
     api_rate_limit_window_seconds: int = Field(
         default=60, ge=1, description="The window API-key requests are counted over."
     )
+    api_key_cache_seconds: float = Field(
+        default=5,
+        ge=0,
+        le=300,
+        description="How long an API process trusts a key it has authenticated before reading "
+        "it again: a key revoked by another process stops working within this time (0: read "
+        "every request).",
+    )
     business_max_age_seconds: float = Field(
         default=300,
         ge=0,

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -40,7 +41,8 @@ class IssuedKey:
     secret: str
 
 
-def _hash(secret: str) -> str:
+def hash_secret(secret: str) -> str:
+    """How a key's secret is stored and looked up."""
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
@@ -72,7 +74,7 @@ async def create_key(
         id=uuid.uuid4(),
         name=name,
         prefix=secret[:12],
-        key_hash=_hash(secret),
+        key_hash=hash_secret(secret),
         scopes=parse_scopes(scopes),
         created_at=now,
     )
@@ -85,13 +87,18 @@ async def authenticate(*, session: AsyncSession, secret: str | None) -> ApiKey:
     """The live key matching ``secret``."""
     if not secret:
         raise Unauthorized("Missing API key: send it as 'Authorization: Bearer <key>'")
-    key = await session.scalar(select(ApiKey).where(ApiKey.key_hash == _hash(secret)))
+    key = await session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_secret(secret)))
     if key is None or key.revoked_at is not None:
         raise Unauthorized("Invalid or revoked API key")
     return key
 
 
-def authorise(key: ApiKey, scope: Scope) -> None:
+class _Scoped(Protocol):
+    @property
+    def scopes(self) -> Sequence[str]: ...
+
+
+def authorise(key: _Scoped, scope: Scope) -> None:
     """Raise unless ``key`` carries ``scope`` (admin carries every scope)."""
     if scope.value not in key.scopes and Scope.ADMIN.value not in key.scopes:
         raise Forbidden(

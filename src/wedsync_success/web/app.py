@@ -13,6 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from wedsync_success import __version__
+from wedsync_success.access.key_cache import ApiKeyCache
 from wedsync_success.activity.api import router as activity_router
 from wedsync_success.churn.api import router as churn_router
 from wedsync_success.config import Settings, get_settings
@@ -27,6 +28,7 @@ from wedsync_success.interventions.preferences_api import router as preferences_
 from wedsync_success.interventions.tracking_api import router as tracking_router
 from wedsync_success.interventions.widget_api import router as widget_router
 from wedsync_success.kit.admission import Admission
+from wedsync_success.kit.clock import utc_now
 from wedsync_success.milestones.api import router as milestones_router
 from wedsync_success.reports.api import router as reports_router
 from wedsync_success.reports.history_api import router as history_reports_router
@@ -108,6 +110,10 @@ def create_app(
     effective = context.settings if context else (settings or get_settings())
     install_openapi(app)
     install_dashboard(app, effective)
+    app.state.api_key_cache = ApiKeyCache(
+        ttl_seconds=effective.api_key_cache_seconds,
+        clock=context.clock if context else utc_now,
+    )
     app.state.ingest_admission = Admission(
         limit=effective.ingest_concurrency, timeout_seconds=effective.ingest_queue_timeout_seconds
     )

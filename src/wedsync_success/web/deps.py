@@ -11,8 +11,8 @@ from fastapi import Depends, Path, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from wedsync_success.access.models import ApiKey
-from wedsync_success.access.service import Scope, authenticate, authorise
+from wedsync_success.access.key_cache import ApiKeyCache, KeyGrant
+from wedsync_success.access.service import Scope, authorise
 from wedsync_success.context import AppContext
 from wedsync_success.db.unit_of_work import UnitOfWork
 from wedsync_success.kit.admission import Admission, AdmissionTimeout
@@ -111,15 +111,17 @@ UnitOfWorkDep = Annotated[UnitOfWork, Depends(get_unit_of_work)]
 
 def require(
     scope: Scope,
-) -> Callable[[Request, SessionDep, BearerDep, KeyHeaderDep], Awaitable[ApiKey]]:
-    """A dependency that authenticates the API key, checks it carries ``scope`` and counts the
-    request against the key's rate limit (the RateLimit-* headers go out with the response)."""
+) -> Callable[[Request, SessionDep, BearerDep, KeyHeaderDep], Awaitable[KeyGrant]]:
+    """A dependency that authenticates the API key (through the process's short-lived key
+    cache), checks it carries ``scope`` and counts the request against the key's rate limit
+    (the RateLimit-* headers go out with the response)."""
 
     async def dependency(
         request: Request, session: SessionDep, bearer: BearerDep, header: KeyHeaderDep
-    ) -> ApiKey:
+    ) -> KeyGrant:
         secret = bearer.credentials.strip() if bearer else header
-        key = await authenticate(session=session, secret=secret)
+        keys: ApiKeyCache = request.app.state.api_key_cache
+        key = await keys.authenticate(session=session, secret=secret)
         authorise(key, scope)
         ctx = get_context(request)
         request.state.rate_limit = await ctx.rate_limits.hit(key.id, now=ctx.clock())
@@ -128,8 +130,8 @@ def require(
     return dependency
 
 
-IngestKey = Annotated[ApiKey, Depends(require(Scope.INGEST))]
-ReadKey = Annotated[ApiKey, Depends(require(Scope.READ))]
-ActKey = Annotated[ApiKey, Depends(require(Scope.ACT))]
-InAppKey = Annotated[ApiKey, Depends(require(Scope.INAPP))]
-AdminKey = Annotated[ApiKey, Depends(require(Scope.ADMIN))]
+IngestKey = Annotated[KeyGrant, Depends(require(Scope.INGEST))]
+ReadKey = Annotated[KeyGrant, Depends(require(Scope.READ))]
+ActKey = Annotated[KeyGrant, Depends(require(Scope.ACT))]
+InAppKey = Annotated[KeyGrant, Depends(require(Scope.INAPP))]
+AdminKey = Annotated[KeyGrant, Depends(require(Scope.ADMIN))]
