@@ -125,20 +125,42 @@ def _safe_url(url: str) -> str:
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="API processes sharing the port (more than 1 needs a shared event bus: "
+            "WEDSYNC_EVENT_BUS_URL=redis://...)",
+        ),
+    ] = 1,
 ) -> None:
     """Serve the dashboard and the HTTP API (OpenAPI docs at /docs)."""
     import uvicorn
 
+    from wedsync_success.config import get_settings
     from wedsync_success.kit.errors import WedSyncError
     from wedsync_success.web.app import create_app
+    from wedsync_success.web.serving import APP_FACTORY, workers_refusal
 
     try:
-        application = create_app()
+        settings = get_settings()
+        refusal = workers_refusal(workers, settings.event_bus_url)
+        if refusal:
+            raise WedSyncError(refusal)
+        application = create_app(settings)
     except WedSyncError as exc:
         err_console.print(f"[bold red]Error:[/] {escape(exc.message)}", soft_wrap=True)
         raise typer.Exit(1) from None
-    console.print(f"Serving on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
-    uvicorn.run(application, host=host, port=port, log_level="warning")
+    console.print(
+        f"Serving on http://{host}:{port}  (API docs: http://{host}:{port}/docs)"
+        + (f" with {workers} worker processes" if workers > 1 else "")
+    )
+    if workers == 1:
+        uvicorn.run(application, host=host, port=port, log_level="warning")
+    else:  # each worker process builds its own app (and context) from the same settings
+        uvicorn.run(
+            APP_FACTORY, factory=True, workers=workers, host=host, port=port, log_level="warning"
+        )
 
 
 FIRST_CURL = "/api/v1/suppliers?risk_level=critical&current_only=true&limit=5"
