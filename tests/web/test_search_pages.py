@@ -3,9 +3,11 @@ on every event list, with the events page filtered by name."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import uuid
+from dataclasses import replace
 from datetime import timedelta
 
 import httpx
@@ -14,10 +16,11 @@ import pytest
 from tests.conftest import FakeClock
 from tests.factories import event
 from tests.helpers import create_supplier, ingest
+from tests.statements import counted_statements
 from tests.web.signin import add_user, log_in
 from wedsync_success.context import AppContext
 from wedsync_success.events.types import SuccessEvent
-from wedsync_success.web.dashboard import live_frames
+from wedsync_success.web.live_frames import LiveFrames
 
 
 @pytest.fixture
@@ -152,6 +155,38 @@ async def test_live_frames_carry_the_business_name(
         SuccessEvent(n, uuid.uuid4(), "supplier.health_improved", who, clock.now, {"score": 70})
         for n, who in enumerate((sid, None, uuid.uuid4()), start=1)
     ]
-    frames = [json.loads(str(f.data)) for f in await live_frames(ctx, events)]
+    frames = [json.loads(str(f.data)) for f in await LiveFrames().frames(ctx.db, events)]
     assert [f["supplier_name"] for f in frames] == ["Hollow Oak Florals", None, None]
     assert frames[0]["supplier_id"] == str(sid)
+
+
+async def test_many_listeners_share_one_rendering_of_each_event(
+    client: httpx.AsyncClient, ctx: AppContext, clock: FakeClock
+) -> None:
+    sid = uuid.UUID(await create_supplier(client, business_name="Hollow Oak Florals"))
+    burst = [
+        SuccessEvent(n, uuid.uuid4(), "supplier.health_improved", sid, clock.now, {"score": n})
+        for n in range(1, 4)
+    ]
+    frames = LiveFrames()
+    with counted_statements(ctx) as statements:
+        per_listener = await asyncio.gather(*(frames.frames(ctx.db, burst) for _ in range(50)))
+        later = await frames.frames(ctx.db, burst[1:])  # a listener that fell behind
+    assert len([s for s in statements if "business_name" in s]) == 1
+    assert all(got == per_listener[0] for got in per_listener)
+    assert later == per_listener[0][1:]
+    assert [json.loads(str(f.data))["payload"]["score"] for f in per_listener[0]] == [1, 2, 3]
+
+
+async def test_a_failed_rendering_is_retried_by_the_next_listener(
+    ctx: AppContext, clock: FakeClock
+) -> None:
+    event = SuccessEvent(1, uuid.uuid4(), "supplier.health_improved", uuid.uuid4(), clock.now, {})
+    frames = LiveFrames(kept=10)
+
+    def unreachable() -> None:
+        raise ConnectionError("database away")
+
+    with pytest.raises(ConnectionError):
+        await frames.frames(replace(ctx.db, sessions=unreachable), [event])  # type: ignore[arg-type]
+    assert [f.id for f in await frames.frames(ctx.db, [event])] == ["1"]

@@ -8,7 +8,6 @@ Live updates arrive over Server-Sent Events from the in-process :class:`LiveHub`
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -25,7 +24,7 @@ from wedsync_success.access.team import stored_password, verify_password
 from wedsync_success.access.throttle import LoginThrottle
 from wedsync_success.context import AppContext
 from wedsync_success.events import repository as events_repository
-from wedsync_success.events.types import SuccessEvent, SuccessEventType
+from wedsync_success.events.types import SuccessEventType
 from wedsync_success.health.config import RiskLevel
 from wedsync_success.health.onboarding import onboarding_briefs
 from wedsync_success.health.repository import recent_scores
@@ -37,6 +36,7 @@ from wedsync_success.suppliers.schemas import SupplierMatch
 from wedsync_success.suppliers.search import search_suppliers
 from wedsync_success.suppliers.service import count_suppliers, list_suppliers
 from wedsync_success.web.deps import ContextDep, SessionDep, UnitOfWorkDep
+from wedsync_success.web.live_frames import LiveFrames
 from wedsync_success.web.owner_view import owner_choice, owner_view
 from wedsync_success.web.rendering import render, safe_next
 from wedsync_success.web.risk_view import any_current, churn_filters, risk_view
@@ -380,6 +380,7 @@ async def live(request: Request, ctx: ContextDep, session: SessionDep) -> Respon
     """Server-Sent Events: every success event as it is delivered, for signed-in users."""
     await current_user(request, ctx, session)
     await session.close()  # do not hold a connection for the life of the stream
+    frames: LiveFrames = request.app.state.live_frames
 
     async def stream() -> AsyncIterator[ServerSentEvent]:
         async with ctx.live.listen() as queue:
@@ -393,30 +394,7 @@ async def live(request: Request, ctx: ContextDep, session: SessionDep) -> Respon
                 burst = [event]
                 while not queue.empty():  # what arrived meanwhile: one name query for all
                     burst.append(queue.get_nowait())
-                for frame in await live_frames(ctx, burst):
+                for frame in await frames.frames(ctx.db, burst):
                     yield frame
 
     return EventSourceResponse(stream(), ping=HEARTBEAT_SECONDS)
-
-
-async def live_frames(ctx: AppContext, events: list[SuccessEvent]) -> list[ServerSentEvent]:
-    """The stream's frames for ``events``, each with its supplier's business name (one
-    query, on a session of its own: the stream holds no connection between bursts)."""
-    ids = [e.supplier_id for e in events if e.supplier_id]
-    names: dict[uuid.UUID, str] = {}
-    if ids:
-        async with ctx.db.sessions() as session:
-            names = await suppliers_repository.names_of(session, ids)
-    return [
-        ServerSentEvent(
-            event="success",
-            id=str(e.sequence),
-            data=json.dumps(
-                {
-                    **e.to_json(),
-                    "supplier_name": names.get(e.supplier_id) if e.supplier_id else None,
-                }
-            ),
-        )
-        for e in events
-    ]

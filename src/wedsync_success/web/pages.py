@@ -19,6 +19,7 @@ from wedsync_success.web.business_pages import router as business_router
 from wedsync_success.web.dashboard import router
 from wedsync_success.web.demo import router as demo_router
 from wedsync_success.web.errors import ErrorHandler
+from wedsync_success.web.live_frames import LiveFrames
 from wedsync_success.web.outreach_pages import router as outreach_router
 from wedsync_success.web.owner_pages import router as owner_router
 from wedsync_success.web.rendering import render
@@ -100,6 +101,7 @@ def install_dashboard(app: FastAPI, settings: Settings) -> None:
     )
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.add_exception_handler(LoginRequired, _to_login)
+    app.state.live_frames = LiveFrames()
     app.add_exception_handler(CsrfRejected, _csrf_rejected)
     app.include_router(router)
     app.include_router(outreach_router)
