@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -22,9 +21,9 @@ from wedsync_success.health.schemas import Explanation, FactorOut, HealthDetail,
 from wedsync_success.milestones.definitions import MilestoneCatalog
 from wedsync_success.milestones.schemas import MilestoneProgress
 from wedsync_success.milestones.service import progress_of
+from wedsync_success.suppliers.models import Supplier
 from wedsync_success.suppliers.repository import users_of
 from wedsync_success.suppliers.schemas import SupplierUserOut
-from wedsync_success.suppliers.service import get_supplier
 from wedsync_success.surveys.schemas import LatestScores
 from wedsync_success.surveys.service import latest_scores
 
@@ -98,9 +97,11 @@ def health_detail(
         components={n: getattr(score, n) for n in COMPONENT_NAMES},
         explanation=Explanation(
             healthy_score=found.healthy_score,
-            strengths=[FactorOut(**asdict(f)) for f in found.strengths],
-            gaps=[FactorOut(**asdict(f)) for f in found.gaps],
-            improvements=[ImprovementOut(**asdict(i)) for i in found.improvements],
+            strengths=[FactorOut.model_validate(f, from_attributes=True) for f in found.strengths],
+            gaps=[FactorOut.model_validate(f, from_attributes=True) for f in found.gaps],
+            improvements=[
+                ImprovementOut.model_validate(i, from_attributes=True) for i in found.improvements
+            ],
         ),
         onboarding=onboarding,
     )
@@ -118,13 +119,13 @@ async def _contacts(session: AsyncSession, supplier_id: uuid.UUID) -> list[Suppl
 async def supplier_profile(
     *,
     session: AsyncSession,
-    supplier_id: uuid.UUID,
+    supplier: Supplier,
     health_config: HealthConfig,
     catalog: MilestoneCatalog,
     event_limit: int = 20,
 ) -> SupplierProfile:
-    """Everything the success team needs on one supplier."""
-    supplier = await get_supplier(session=session, supplier_id=supplier_id)
+    """Everything the success team needs on ``supplier`` (a row the caller has read)."""
+    supplier_id = supplier.id
     score = await current_health(session, supplier_id)
     milestones = await progress_of(session=session, catalog=catalog, supplier_id=supplier_id)
     return SupplierProfile(

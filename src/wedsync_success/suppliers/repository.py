@@ -116,6 +116,20 @@ async def id_for_ref(
     return as_id if as_id in found else next(iter(found), None)
 
 
+async def supplier_for_ref(
+    session: AsyncSession, *, as_id: uuid.UUID | None, external_id: str
+) -> Supplier | None:
+    """The supplier row with id ``as_id``, else the one with ``external_id`` (one query)."""
+    s = Supplier
+    match = (
+        s.external_id == external_id
+        if as_id is None
+        else or_(s.id == as_id, s.external_id == external_id)
+    )
+    found = list(await session.scalars(select(s).where(match)))
+    return next((r for r in found if r.id == as_id), None) or next(iter(found), None)
+
+
 @dataclass(frozen=True)
 class StoredSupplier:
     """A supplier as an import finds it: its id and fields (as ``SupplierIn`` takes them,

@@ -329,6 +329,22 @@ async def resolve_supplier_ref(*, session: AsyncSession, ref: str) -> uuid.UUID:
     )
 
 
+async def supplier_by_ref(*, session: AsyncSession, ref: str) -> Supplier:
+    """The supplier a route's ``{supplier_id}`` names, as :func:`resolve_supplier_ref` finds
+    it, read whole in the same query (404 when none)."""
+    try:
+        as_id: uuid.UUID | None = uuid.UUID(ref)
+    except ValueError:
+        as_id = None
+    found = await repository.supplier_for_ref(session, as_id=as_id, external_id=ref)
+    if found is None:
+        raise NotFound(
+            f"No supplier with id or external id {safe_text(ref, limit=128)!r}",
+            details=[{"field": "supplier_id", "reason": "names no supplier"}],
+        )
+    return found
+
+
 async def get_supplier(*, session: AsyncSession, supplier_id: uuid.UUID) -> Supplier:
     supplier = await repository.get(session, supplier_id)
     if supplier is None:
