@@ -68,11 +68,16 @@ def _cli() -> str:
 
 @contextmanager
 def running_server(
-    database_url: str, *, ready_timeout: float = 60.0, env: dict[str, str] | None = None
+    database_url: str,
+    *,
+    ready_timeout: float = 60.0,
+    env: dict[str, str] | None = None,
+    args: Sequence[str] = (),
 ) -> Iterator[Server]:
     """``wedsync-success serve`` on a free port of 127.0.0.1, ready (``/readyz``) on entry.
 
     ``env`` adds or overrides ``WEDSYNC_*`` settings; a session key is made up when none is set.
+    ``args`` go to ``serve`` after the host and port (e.g. ``["--workers", "4"]``).
 
     The server runs as it does in production: uvicorn, one worker, outbox dispatcher on.
     It is terminated (then killed if it lingers) on exit, even after an error.
@@ -89,7 +94,7 @@ def running_server(
     log_path = workdir / "server.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [_cli(), "serve", "--host", HOST, "--port", str(port)],
+            [_cli(), "serve", "--host", HOST, "--port", str(port), *args],
             env=env,
             cwd=workdir,
             stdout=log,
