@@ -321,13 +321,28 @@ async def injector(
 # --- one level --------------------------------------------------------------------------------
 
 
-def server_rss_mb(server: Server) -> float:
-    """Resident memory of the server: the process and, with --workers, its worker processes."""
+def server_pids(server: Server) -> list[int]:
+    """The server process and, with --workers, its worker processes."""
     pids = [server.process.pid]
     children = Path(f"/proc/{server.process.pid}/task/{server.process.pid}/children")
     if children.exists():
         pids += [int(p) for p in children.read_text().split()]
-    return sum(process_rss_mb(pid)[0] for pid in pids)
+    return pids
+
+
+def server_rss_mb(server: Server) -> float:
+    """Resident memory of the server's processes, summed."""
+    return sum(process_rss_mb(pid)[0] for pid in server_pids(server))
+
+
+def server_cpu_seconds(server: Server) -> float:
+    """User + system CPU the server's processes have used so far (``/proc/<pid>/stat``)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in server_pids(server):
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return total / ticks
 
 
 @dataclass(frozen=True)
@@ -340,6 +355,8 @@ class LevelResult:
     rss_before: float
     rss_after: float
     client_cpu_share: float
+    server_cpu: float
+    """CPU seconds the server's processes used during the mix (PostgreSQL's not included)."""
     measured_seconds: float
 
 
@@ -379,6 +396,7 @@ async def run_level(
             rss_after = server_rss_mb(server)
             console.print(f"  {connected:,} connected; running the mix for {args.duration:.0f} s")
             cpu0, wall0 = time.process_time(), time.perf_counter()
+            server_cpu0 = server_cpu_seconds(server)
             until = wall0 + args.duration
             work = [
                 asyncio.create_task(
@@ -401,6 +419,7 @@ async def run_level(
             await asyncio.gather(*work, inject)
             await asyncio.sleep(args.grace)  # the last events' deliveries
             cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+            server_cpu = server_cpu_seconds(server) - server_cpu0
             for listener in listeners:
                 listener.close()
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -413,6 +432,7 @@ async def run_level(
         rss_before=rss_before,
         rss_after=rss_after,
         client_cpu_share=cpu / wall,
+        server_cpu=server_cpu,
         measured_seconds=wall,
     )
 
@@ -463,6 +483,14 @@ def report(result: LevelResult, args: argparse.Namespace) -> None:
     console.print(
         f"  server RSS {result.rss_before:,.0f} MB before the connections, "
         f"{result.rss_after:,.0f} MB with them: {per_connection_kb:,.1f} KB per connection"
+    )
+    answered = sum(len(v) for v in result.traffic.latencies.values()) + sum(
+        len(v) for v in result.traffic.errors.values()
+    )
+    console.print(
+        f"  server CPU: {result.server_cpu / result.measured_seconds:.0%} of one core, "
+        f"{result.server_cpu / max(answered, 1) * 1000:,.1f} ms per request "
+        f"({answered:,} requests; PostgreSQL's CPU not included)"
     )
     console.print(
         f"  load generator CPU: {result.client_cpu_share:.0%} of one core "
