@@ -24,6 +24,9 @@ For each ``--users`` level a fresh ``wedsync-success serve --workers N`` runs on
    it; the lag runs from just before the POST to the frame's arrival. A delivery missing after
    a grace period counts as lost.
 
+Before the connections open, each kind runs alone, 30 requests one at a time: its wall time
+and the server's CPU per request ("alone", "server CPU": what a request costs with no queue).
+
 Printed per level: p50/p95/p99 and errors per route, live deliveries (expected, received,
 lag p50/p99/max), server RSS per connection, and the load generator's CPU (when it is near
 100 % of a core, client-side figures are a floor set by the harness). The open-file limit is
@@ -68,7 +71,7 @@ from wedsync_success.milestones.models import MilestoneAchievement
 from wedsync_success.suppliers.models import Supplier
 from wedsync_success.synthetic import generate_population
 
-console = Console()
+console = Console(width=120)  # the route table stays whole in a log file
 POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 EMAIL, PASSWORD = "load@wedsync.example", "load-password-1"
 USERS_PER_KEY = 100
@@ -328,6 +331,26 @@ async def injector(
 # --- one level --------------------------------------------------------------------------------
 
 
+SERIAL_REQUESTS = 30
+
+
+async def serial_costs(
+    http: httpx.AsyncClient, server: Server, world: World
+) -> dict[str, tuple[float, float]]:
+    """Each kind alone, one request at a time: (wall, server CPU) per request. What a request
+    costs with no queue in front of it; the mix's figures are these plus the waiting."""
+    rng = random.Random(7)
+    costs = {}
+    for kind in MIX:
+        requests = [_request(kind, world, rng, world.read_keys[0]) for _ in range(SERIAL_REQUESTS)]
+        cpu0, wall0 = server_cpu_seconds(server), time.perf_counter()
+        for method, path, kwargs in requests:
+            (await http.request(method, path, **kwargs)).raise_for_status()
+        wall = (time.perf_counter() - wall0) / SERIAL_REQUESTS
+        costs[kind] = (wall, (server_cpu_seconds(server) - cpu0) / SERIAL_REQUESTS)
+    return costs
+
+
 def server_pids(server: Server) -> list[int]:
     """The server process and, with --workers, its worker processes."""
     pids = [server.process.pid]
@@ -361,6 +384,8 @@ class LevelResult:
     deliveries: Deliveries
     rss_before: float
     rss_after: float
+    serial: dict[str, tuple[float, float]]
+    """kind → (wall, server CPU) of one request alone, before any load."""
     client_cpu_share: float
     server_cpu: float
     """CPU seconds the server's processes used during the mix (PostgreSQL's not included)."""
@@ -388,6 +413,7 @@ async def run_level(
         ) as http:
             for _ in range(20):  # warm the pool and the server's caches, untimed
                 await http.get("/api/v1/suppliers?limit=25", headers=_auth(world.read_keys[0]))
+            serial = await serial_costs(http, server, world)
             rss_before = server_rss_mb(server)
             listeners = [
                 Listener(port, cookies[n % len(cookies)], deliveries) for n in range(users)
@@ -438,6 +464,7 @@ async def run_level(
         deliveries=deliveries,
         rss_before=rss_before,
         rss_after=rss_after,
+        serial=serial,
         client_cpu_share=cpu / wall,
         server_cpu=server_cpu,
         measured_seconds=wall,
@@ -460,13 +487,17 @@ def report(result: LevelResult, args: argparse.Namespace) -> None:
         title=f"{result.users:,} users, {args.workers} worker(s), {args.backend}, "
         f"{result.connected:,} live connections, {result.measured_seconds:.0f} s"
     )
-    for column in ("route", "requests", "p50", "p95", "p99", "errors"):
+    columns = ("route", "alone", "server CPU", "requests", "p50", "p95", "p99", "errors")
+    for column in columns:
         table.add_column(column, justify="right" if column != "route" else "left")
     for kind in [*MIX, "inject"]:
         done = result.traffic.latencies.get(kind, [])
         errors = result.traffic.errors.get(kind, [])
+        alone, cpu = result.serial.get(kind, (None, None))
         table.add_row(
             kind + (" (baseline)" if kind == "healthz" else ""),
+            fmt_ms(alone) if alone is not None else "-",
+            fmt_ms(cpu) if cpu is not None else "-",
             f"{len(done):,}",
             fmt_ms(_pct(done, 50)),
             fmt_ms(_pct(done, 95)),
