@@ -17,8 +17,8 @@ from sqlalchemy import Select, String, cast, literal, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wedsync_success.db.raw import collection_paused, epoch_or_text, epoch_seconds, untyped
-from wedsync_success.suppliers.models import SubscriptionPeriod, Supplier
-from wedsync_success.suppliers.subscriptions import has_periods
+from wedsync_success.suppliers.models import SubscriptionPeriod
+from wedsync_success.suppliers.subscriptions import implicit_periods
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -68,20 +68,17 @@ def _suppliers_of_periods_over_by(since: datetime) -> Select[Any]:
 
 
 def _implicit_periods_overlapping(since: datetime, until: datetime) -> Select[Any]:
-    """Suppliers without stored history: their row's subscription as one period."""
-    s = Supplier
+    """Suppliers without stored history: their row's subscription as one period (the
+    suppliers' one reading of it, :func:`implicit_periods`)."""
+    i = implicit_periods().subquery("implicit")
     statement: Any = select(
-        cast(s.id, String).label("supplier"),
-        epoch_or_text(s.subscription_started_at).label("starts"),
-        epoch_or_text(s.subscription_ended_at).label("ends"),
-        s.mrr_minor.label("net"),
-        s.currency.label("currency"),
+        cast(i.c.supplier_id, String).label("supplier"),
+        epoch_or_text(i.c.starts_at).label("starts"),
+        epoch_or_text(i.c.ends_at).label("ends"),
+        i.c.mrr_minor.label("net"),
+        i.c.currency.label("currency"),
         literal(1).label("implicit"),
-    ).where(
-        s.subscription_started_at <= until,
-        or_(s.subscription_ended_at.is_(None), s.subscription_ended_at > since),
-        ~has_periods(),
-    )
+    ).where(i.c.starts_at <= until, or_(i.c.ends_at.is_(None), i.c.ends_at > since))
     return untyped(statement)
 
 

@@ -6,7 +6,8 @@ several may overlap). A supplier without any (the synthetic demo population, or 
 who never imported billing history) has one *implicit* span taken from its supplier row:
 ``[subscription_started_at, subscription_ended_at)`` at its current ``mrr_minor`` and
 ``currency``. So reports read real history where it exists and the supplier row otherwise,
-never a mix for one supplier.
+never a mix for one supplier. Both readings live in :mod:`wedsync_success.suppliers.subscriptions`
+(:func:`stored_periods`, :func:`implicit_periods`), where the rule belongs.
 """
 
 from __future__ import annotations
@@ -14,29 +15,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Subquery, and_, exists, or_, select, union_all
+from sqlalchemy import ColumnElement, Subquery, and_, or_, union_all
 
-from wedsync_success.suppliers.models import SubscriptionPeriod, Supplier
+from wedsync_success.suppliers.subscriptions import implicit_periods, stored_periods
 
 
 def subscription_spans() -> Subquery:
     """A subquery with columns ``supplier_id, starts_at, ends_at, mrr_minor, currency``."""
-    p, s = SubscriptionPeriod, Supplier
-    periods = select(
-        p.supplier_id.label("supplier_id"),
-        p.starts_at.label("starts_at"),
-        p.ends_at.label("ends_at"),
-        (p.mrr_minor - p.discount_minor).label("mrr_minor"),
-        p.currency.label("currency"),
-    )
-    implicit = select(
-        s.id.label("supplier_id"),
-        s.subscription_started_at.label("starts_at"),
-        s.subscription_ended_at.label("ends_at"),
-        s.mrr_minor.label("mrr_minor"),
-        s.currency.label("currency"),
-    ).where(~exists().where(p.supplier_id == s.id))
-    return union_all(periods, implicit).subquery("spans")
+    return union_all(stored_periods(), implicit_periods()).subquery("spans")
 
 
 def covers(spans: Any, moment: datetime | ColumnElement[Any]) -> ColumnElement[bool]:

@@ -11,15 +11,20 @@ The same rule over the subscription *history* (``subscription_periods``, several
 once allowed) is :func:`period_covers` / :func:`active_at_by_periods`: a supplier is active at
 ``t`` when some period covers ``t``; a supplier without any stored period falls back to its
 row (the row as one implicit period). The retention report reads history through these.
+
+That implicit period has one reading, here: :func:`implicit_periods` (beside
+:func:`stored_periods`) is what every history-based report reads, and
+:func:`active_at_by_periods` is its condition form.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import ColumnElement, SQLColumnExpression, and_, exists, or_
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, and_, exists, or_, select
 
 from wedsync_success.suppliers.models import SubscriptionPeriod, Supplier
 
@@ -61,6 +66,33 @@ def active_at_by_periods(moment: datetime | SQLColumnExpression[datetime]) -> Co
     (:func:`active_at`), its subscription taken as one implicit period."""
     covered = exists().where(SubscriptionPeriod.supplier_id == Supplier.id, period_covers(moment))
     return or_(covered, and_(~has_periods(), active_at(moment)))
+
+
+def stored_periods() -> Select[Any]:
+    """The stored history as spans: ``supplier_id, starts_at, ends_at, mrr_minor`` (net of the
+    discount) and ``currency``, one row per period."""
+    p = SubscriptionPeriod
+    return select(
+        p.supplier_id.label("supplier_id"),
+        p.starts_at.label("starts_at"),
+        p.ends_at.label("ends_at"),
+        (p.mrr_minor - p.discount_minor).label("mrr_minor"),
+        p.currency.label("currency"),
+    )
+
+
+def implicit_periods() -> Select[Any]:
+    """The one implicit period of each supplier with no stored history, with the columns of
+    :func:`stored_periods`: its row's ``[subscription_started_at, subscription_ended_at)`` at
+    its current ``mrr_minor`` and ``currency``."""
+    s = Supplier
+    return select(
+        s.id.label("supplier_id"),
+        s.subscription_started_at.label("starts_at"),
+        s.subscription_ended_at.label("ends_at"),
+        s.mrr_minor.label("mrr_minor"),
+        s.currency.label("currency"),
+    ).where(~has_periods())
 
 
 def is_active_at(*, started_at: datetime, ended_at: datetime | None, moment: datetime) -> bool:
