@@ -57,7 +57,7 @@ from wedsync_success.db.types import UTCDateTime
 from wedsync_success.kit.clock import start_of_day
 from wedsync_success.milestones.models import MilestoneAchievement
 from wedsync_success.suppliers.models import PlanTier, Supplier, VendorType
-from wedsync_success.suppliers.subscriptions import active_at
+from wedsync_success.suppliers.subscriptions import active_at_by_periods
 
 FloatArray = npt.NDArray[np.float64]
 Source = Literal["rollups", "store"]
@@ -261,7 +261,7 @@ def _feature_query(spec: FeatureSpec, filtered: bool, source: Source = "rollups"
     ma, s, plan_changes = MilestoneAchievement, Supplier, SupplierEventTotal
     cutoff = bindparam("cutoff", type_=UTCDateTime)
     ms_filter = [ma.achieved_at < cutoff]
-    supplier_filter = [active_at(cutoff)]
+    supplier_filter = [active_at_by_periods(cutoff)]
     if filtered:
         ids = bindparam("ids", expanding=True, type_=Uuid)
         ms_filter.append(ma.supplier_id.in_(ids))

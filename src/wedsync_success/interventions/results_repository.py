@@ -1,6 +1,7 @@
 """The two set-based queries behind a playbook's results: runs by arm, and the treated funnel.
 
-Retention at a horizon uses the one rule of ``suppliers.subscriptions.active_at``, evaluated
+Retention at a horizon uses the one rule of ``suppliers.subscriptions.active_at_by_periods``
+(the subscription history, else the row as one implicit period), evaluated
 at each run's own ``enrolled_at + h``; only runs enrolled at least ``h`` days before
 ``as_of`` are observed at that horizon, so young runs never count as retained or lost.
 """
@@ -25,7 +26,7 @@ from wedsync_success.interventions.models import (
     RunStatus,
 )
 from wedsync_success.suppliers.models import Supplier
-from wedsync_success.suppliers.subscriptions import active_at
+from wedsync_success.suppliers.subscriptions import active_at_by_periods
 
 MESSAGE_CHANNELS = (Channel.EMAIL, Channel.IN_APP, Channel.SMS)
 """Channels that reach the supplier; tasks and webhooks are not part of the funnel."""
@@ -92,14 +93,14 @@ async def runs_by_arm(
     for h in horizons:
         moment = days_after(r.enrolled_at, h)
         observed = r.enrolled_at <= as_of - timedelta(days=h)
-        retained = and_(observed, active_at(moment))
+        retained = and_(observed, active_at_by_periods(moment))
         columns += [
             _count(observed).label(f"observed_{h}"),
             _count(retained).label(f"retained_{h}"),
             _count(and_(retained, r.status == RunStatus.GOAL_REACHED, r.ended_at <= moment)).label(
                 f"recovered_{h}"
             ),
-            _count(and_(observed, not_(active_at(moment)))).label(f"lost_{h}"),
+            _count(and_(observed, not_(active_at_by_periods(moment)))).label(f"lost_{h}"),
             _total(observed, r.mrr_minor_at_enrolment).label(f"observed_mrr_{h}"),
             _total(retained, r.mrr_minor_at_enrolment).label(f"retained_mrr_{h}"),
         ]

@@ -3,9 +3,10 @@
 For each month, each supplier's *first* prediction of the month by each model version whose
 horizon has ended by the report's ``as_of``: daily predictions of one supplier are nearly
 the same row again, so one a month keeps the counts honest. The outcome is computed from the
-supplier's subscription (the churn labels' rule: the subscription ended by the horizon's
-end), not read from the log's ``outcome`` column, so the report does not depend on outcomes
-having been filled in.
+supplier's subscription history (the churn labels' rule: not a customer at the horizon's
+end, :func:`~wedsync_success.suppliers.subscriptions.active_at_by_periods`), not read from
+the log's ``outcome`` column, so the report does not depend on outcomes having been filled
+in.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Select, and_, case, func, select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -25,6 +26,7 @@ from sqlalchemy.types import LargeBinary, String
 
 from wedsync_success.churn.models import ChurnPrediction
 from wedsync_success.suppliers.models import Supplier
+from wedsync_success.suppliers.subscriptions import active_at_by_periods
 
 
 class month_of(FunctionElement[str]):  # noqa: N801 - reads as a SQL function
@@ -93,13 +95,7 @@ def outcomes_query(*, start: date, end: date, known_by: datetime) -> Select[Any]
     predictions made in ``[start, end)`` whose horizon ended by ``known_by``: one window
     pass picks each (supplier, model, month)'s first, so the log is read once."""
     p, s = ChurnPrediction, Supplier
-    churned = case(
-        (
-            and_(s.subscription_ended_at.is_not(None), s.subscription_ended_at <= p.horizon_end),
-            1,
-        ),
-        else_=0,
-    )
+    churned = case((active_at_by_periods(p.horizon_end), 0), else_=1)
     nth = func.row_number().over(
         partition_by=(p.supplier_id, p.model_version, month_of(p.as_of)), order_by=p.as_of
     )

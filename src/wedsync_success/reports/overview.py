@@ -29,7 +29,7 @@ from wedsync_success.reports.schemas import (
     WeeklyCount,
 )
 from wedsync_success.suppliers.models import Supplier
-from wedsync_success.suppliers.subscriptions import active_at, running_at
+from wedsync_success.suppliers.subscriptions import active_at, active_at_by_periods
 
 AT_RISK_LEVELS = (RiskLevel.AT_RISK.value, RiskLevel.CRITICAL.value)
 
@@ -48,8 +48,8 @@ async def monthly_churn(session: AsyncSession, *, as_of: date, months: int) -> l
         start = start_of_day(_month_start(as_of, back))
         month_end = start_of_day(_month_start(as_of, back - 1)) if back else end_of_today
         spans.append((start.date(), back != 0))
-        starting = active_at(start)
-        left = and_(starting, not_(running_at(month_end)))
+        starting = active_at_by_periods(start)
+        left = and_(starting, not_(active_at_by_periods(month_end)))
         columns += [func.sum(case((starting, 1), else_=0)), func.sum(case((left, 1), else_=0))]
     row = (await session.execute(select(*columns))).one()
     out = []

@@ -2,8 +2,8 @@
 currency, and the messages and team tasks those runs were sent.
 
 The cohort is every run enrolled in ``[start, end)``; each is *retained* when its supplier
-is a customer at ``end`` (the one rule of ``suppliers.subscriptions.active_at``). Costs are
-the cohort's own: the messages and tasks of those runs handed to a channel before ``end``.
+is a customer at ``end`` (the one rule of ``suppliers.subscriptions.active_at_by_periods``).
+Costs are the cohort's own: the messages and tasks of those runs handed to a channel before ``end``.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from wedsync_success.interventions.channels.base import Channel
 from wedsync_success.interventions.models import Intervention, PlaybookRun, RunStatus
 from wedsync_success.interventions.results_repository import HANDED_TO_CHANNEL, MESSAGE_CHANNELS
 from wedsync_success.suppliers.models import Supplier
-from wedsync_success.suppliers.subscriptions import active_at
+from wedsync_success.suppliers.subscriptions import active_at_by_periods
 
 COSTED_CHANNELS = (*MESSAGE_CHANNELS, Channel.TASK)
 """Channels whose use costs money: messages to the supplier, and the team's tasks."""
@@ -60,7 +60,7 @@ def _in_window(start: datetime, end: datetime) -> ColumnElement[bool]:
 async def cohort(session: AsyncSession, *, start: datetime, end: datetime) -> list[CohortRow]:
     """Runs enrolled in ``[start, end)`` and how many were customers at ``end``."""
     r = PlaybookRun
-    retained = active_at(end)
+    retained = active_at_by_periods(end)
     query = (
         select(
             r.playbook_key,
