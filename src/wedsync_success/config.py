@@ -16,6 +16,7 @@ from wedsync_success.kit.currency import (
     check_rates,
 )
 from wedsync_success.kit.errors import ConfigError
+from wedsync_success.surveys.kinds import SurveyChannel
 
 DEFAULTS_DIR = Path(__file__).parent / "defaults"
 MIN_SECRET_KEY_LENGTH = 32
@@ -157,6 +158,28 @@ class Settings(BaseSettings):
     )
     survey_csat_interval_days: int = Field(
         default=14, ge=0, le=3650, description="A supplier user is asked CSAT at most this often."
+    )
+    survey_csat_after_ticket: bool = Field(
+        default=True,
+        description="Ask the user (else the primary contact) for a CSAT score when one of "
+        "their support tickets closes (an event of the `support_resolved` role), once per ticket.",
+    )
+    survey_csat_ticket_channel: SurveyChannel = Field(
+        default=SurveyChannel.EMAIL, description="How that CSAT is asked: email or in_app."
+    )
+    survey_ticket_id_property: str = Field(
+        default="ticket_id",
+        min_length=1,
+        max_length=64,
+        description="The event property naming the ticket (the survey's reference; a ticket "
+        "is asked about once ever).",
+    )
+    survey_ticket_recent_days: int = Field(
+        default=7,
+        ge=0,
+        le=365,
+        description="A ticket closed longer ago than this when its event arrives (an import "
+        "of history) asks nothing.",
     )
     max_batch_size: int = Field(default=5000, ge=1, description="Largest POST /events batch.")
     raw_event_retention_months: int | None = Field(

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from wedsync_success.activity import repository as activity_repository
 from wedsync_success.activity.schemas import IngestResult
 from wedsync_success.activity.service import StoredBatch, store_batch
+from wedsync_success.activity.tickets import announce_closed_tickets
 from wedsync_success.churn import feature_store
 from wedsync_success.churn import repository as churn_repository
 from wedsync_success.context import AppContext
@@ -61,6 +62,9 @@ async def store(*, session: AsyncSession, ctx: AppContext, items: Sequence[Any])
     if stored.result.accepted:
         await feature_store.apply_batch(session, stored.batch_id)
         await announce_payment_failures(session=session, batch_id=stored.batch_id, now=now)
+        await announce_closed_tickets(
+            session=session, batch_id=stored.batch_id, settings=ctx.settings, now=now
+        )
     return stored
 
 

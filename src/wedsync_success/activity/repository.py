@@ -482,6 +482,23 @@ async def failed_charges(
     return [c for c in charges if c[3].get("kind", "subscription") == "subscription"]
 
 
+async def newly_stored_since(
+    session: AsyncSession, batch_id: int, event_types: Iterable[str], *, since: datetime
+) -> list[tuple[str, uuid.UUID, uuid.UUID | None, datetime, dict[str, Any]]]:
+    """Events of ``event_types`` newly stored under ``batch_id`` that happened since
+    ``since``: (event id, supplier, user, when, properties), in time order."""
+    types = list(event_types)
+    if not types:
+        return []
+    e = ActivityEvent
+    rows = await session.execute(
+        select(e.event_id, e.supplier_id, e.user_id, e.occurred_at, e.properties)
+        .where(e.batch_id == batch_id, of_types(*types), e.occurred_at >= since)
+        .order_by(e.occurred_at, e.event_id)
+    )
+    return [(ev, supplier, user, at, props or {}) for ev, supplier, user, at, props in rows]
+
+
 async def pruned_before(session: AsyncSession) -> datetime | None:
     """How far back raw events were pruned (None: never)."""
     return await session.scalar(select(RawEventHorizon.pruned_before))

@@ -43,6 +43,13 @@ class Role(enum.StrEnum):
     SUPPORT = "support"
     REFERRAL = "referral"
     REFERRAL_CONVERSION = "referral_conversion"
+    SUPPORT_RESOLVED = "support_resolved"
+
+
+ACTION_ROLES = frozenset({Role.SUPPORT_RESOLVED})
+"""Roles that make the system act, not features: ``support_resolved`` (a support ticket
+closed, which asks its user for a CSAT score). A file may leave them out (nothing is asked),
+and their event types keep their generic features."""
 
 
 EventType = str
@@ -99,7 +106,7 @@ class EventRoles(BaseModel):
 
     @model_validator(mode="after")
     def _complete(self) -> Self:
-        missing = [r.value for r in Role if r not in self.roles]
+        missing = [r.value for r in Role if r not in self.roles and r not in ACTION_ROLES]
         if missing:
             raise ValueError(f"roles missing: {', '.join(missing)} (use [] for none)")
         if len(self.roles[Role.LOGIN]) > 1:
@@ -112,12 +119,14 @@ class EventRoles(BaseModel):
         return self
 
     def types(self, role: Role) -> tuple[EventType, ...]:
-        return self.roles[role]
+        return self.roles.get(role, ())
 
     @property
     def mapped(self) -> frozenset[EventType]:
-        """Every event type some role maps."""
-        return frozenset(t for types in self.roles.values() for t in types)
+        """Every event type some feature role maps (:data:`ACTION_ROLES` are not features)."""
+        return frozenset(
+            t for role, types in self.roles.items() if role not in ACTION_ROLES for t in types
+        )
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):

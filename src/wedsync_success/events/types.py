@@ -16,6 +16,7 @@ class SuccessEventType(enum.StrEnum):
     MILESTONE_ACHIEVED = "supplier.milestone_achieved"
     SUCCESS_CHAMPION = "supplier.success_champion"
     PAYMENT_FAILED = "supplier.payment_failed"
+    SUPPORT_TICKET_CLOSED = "supplier.support_ticket_closed"  # a recent ticket, once each
     INTERVENTION_ENROLLED = "intervention.enrolled"
     INTERVENTION_SENT = "intervention.sent"
     INTERVENTION_OPENED = "intervention.opened"

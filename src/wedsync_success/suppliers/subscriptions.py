@@ -19,8 +19,8 @@ That implicit period has one reading, here: :func:`implicit_periods` (beside
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -29,6 +29,8 @@ from sqlalchemy import ColumnElement, Select, SQLColumnExpression, and_, exists,
 from wedsync_success.suppliers.models import SubscriptionPeriod, Supplier
 
 BoolArray = npt.NDArray[np.bool_]
+PeriodRows = Select[uuid.UUID, datetime, datetime | None, int, str]
+"""Spans ``supplier_id, starts_at, ends_at, mrr_minor, currency``."""
 FloatArray = npt.NDArray[np.float64]
 
 
@@ -68,7 +70,7 @@ def active_at_by_periods(moment: datetime | SQLColumnExpression[datetime]) -> Co
     return or_(covered, and_(~has_periods(), active_at(moment)))
 
 
-def stored_periods() -> Select[Any]:
+def stored_periods() -> PeriodRows:
     """The stored history as spans: ``supplier_id, starts_at, ends_at, mrr_minor`` (net of the
     discount) and ``currency``, one row per period."""
     p = SubscriptionPeriod
@@ -81,7 +83,7 @@ def stored_periods() -> Select[Any]:
     )
 
 
-def implicit_periods() -> Select[Any]:
+def implicit_periods() -> PeriodRows:
     """The one implicit period of each supplier with no stored history, with the columns of
     :func:`stored_periods`: its row's ``[subscription_started_at, subscription_ended_at)`` at
     its current ``mrr_minor`` and ``currency``."""

@@ -28,12 +28,14 @@ class Period(enum.StrEnum):
 
 
 class Segment(enum.StrEnum):
-    """What a report is broken down by (the supplier's current values)."""
+    """What a report is broken down by: the supplier's current values, or why the survey
+    answered was asked (``trigger``; ``unprompted`` for responses no survey of ours asked)."""
 
     NONE = "none"
     VENDOR_TYPE = "vendor_type"
     PLAN = "plan"
     COUNTRY = "country"
+    TRIGGER = "trigger"
 
 
 SCALES: dict[SurveyKind, tuple[int, int]] = {SurveyKind.NPS: (0, 10), SurveyKind.CSAT: (1, 5)}

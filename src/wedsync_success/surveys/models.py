@@ -63,3 +63,20 @@ class SurveyResponse(Base):
     source: Mapped[str] = mapped_column(String(16))  # "api" | "import" | "email" | "in_app"
     responded_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SurveyTicketAsk(Base):
+    """A closed support ticket the CSAT after a ticket was decided for: one row per ticket
+    ever (its key), so a re-sent event or a re-import never asks twice."""
+
+    __tablename__ = "survey_ticket_asks"
+
+    supplier_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("suppliers.id", ondelete="CASCADE"), primary_key=True
+    )
+    ticket_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    closed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    outcome: Mapped[str] = mapped_column(String(16))
+    """What the ask came to: ``queued``, ``asked_recently`` or ``no_user``."""
+    survey_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from wedsync_success.db.bulk import upsert_columns
 from wedsync_success.db.types import as_date
+from wedsync_success.db.upsert import dialect_insert
 from wedsync_success.suppliers.models import Supplier
 from wedsync_success.surveys.kinds import (
     CSAT_LOW_MAX,
@@ -21,7 +22,7 @@ from wedsync_success.surveys.kinds import (
     SATISFIED_MIN,
     SurveyKind,
 )
-from wedsync_success.surveys.models import SurveyResponse, SurveySent
+from wedsync_success.surveys.models import SurveyResponse, SurveySent, SurveyTicketAsk
 from wedsync_success.surveys.schemas import Period, Segment
 
 SEGMENT_COLUMNS = {
@@ -30,6 +31,8 @@ SEGMENT_COLUMNS = {
     Segment.COUNTRY: Supplier.country,
 }
 """What a report breaks responses down by: the supplier's current values."""
+UNPROMPTED = "unprompted"
+"""The trigger segment of a response no survey of ours asked (an API or file response)."""
 
 
 async def insert_responses(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> set[str]:
@@ -52,6 +55,41 @@ async def insert_responses(session: AsyncSession, rows: Sequence[dict[str, Any]]
         select(SurveyResponse.response_id).where(SurveyResponse.id.in_(made))
     )
     return set(found.all())
+
+
+async def claim_tickets(
+    session: AsyncSession, rows: Sequence[dict[str, Any]]
+) -> set[tuple[uuid.UUID, str]]:
+    """Insert one row per ``(supplier_id, ticket_id)`` not decided before (even by a
+    concurrent transaction: that one wins, this one skips it), in key order; the keys this
+    call inserted."""
+    if not rows:
+        return set()
+    ordered = sorted(rows, key=lambda r: (str(r["supplier_id"]), r["ticket_id"]))
+    t = SurveyTicketAsk.__table__
+    statement = (
+        dialect_insert(session, SurveyTicketAsk)
+        .on_conflict_do_nothing(index_elements=[t.c.supplier_id, t.c.ticket_id])
+        .returning(t.c.supplier_id, t.c.ticket_id)
+    )
+    inserted = await session.execute(statement, ordered)
+    return {(supplier_id, ticket_id) for supplier_id, ticket_id in inserted}
+
+
+async def set_ticket_outcome(
+    session: AsyncSession,
+    *,
+    supplier_id: uuid.UUID,
+    ticket_id: str,
+    outcome: str,
+    survey_id: uuid.UUID | None,
+) -> None:
+    t = SurveyTicketAsk
+    await session.execute(
+        update(t)
+        .where(t.supplier_id == supplier_id, t.ticket_id == ticket_id)
+        .values(outcome=outcome, survey_id=survey_id)
+    )
 
 
 async def add_sent(session: AsyncSession, row: SurveySent) -> None:
@@ -212,14 +250,21 @@ async def score_counts(
     else:
         high = func.sum(case((score >= SATISFIED_MIN, 1), else_=0))
         low = func.sum(case((score <= CSAT_LOW_MAX, 1), else_=0))
-    segment_column = SEGMENT_COLUMNS.get(by)
+    segment_column: Any = SEGMENT_COLUMNS.get(by)
     columns: list[Any] = [bucket, func.count().label("n"), high.label("high"), low.label("low")]
     statement = select(*columns).where(
         SurveyResponse.kind == kind.value,
         SurveyResponse.responded_at >= start,
         SurveyResponse.responded_at < end,
     )
-    if segment_column is not None:
+    if by is Segment.TRIGGER:
+        segment_column = func.coalesce(SurveySent.trigger, UNPROMPTED)
+        statement = (
+            statement.add_columns(segment_column.label("segment"))
+            .outerjoin(SurveySent, SurveySent.id == SurveyResponse.survey_id)
+            .group_by(bucket, segment_column)
+        )
+    elif segment_column is not None:
         statement = (
             statement.add_columns(segment_column.label("segment"))
             .join(Supplier, Supplier.id == SurveyResponse.supplier_id)

@@ -1,0 +1,43 @@
+"""add survey_ticket_asks: the closed support tickets a CSAT was decided for, once each
+
+Revision ID: 0021
+Revises: 0016
+Create Date: 2026-12-03 19:00:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+import wedsync_success.db.types
+
+revision: str = "0021"
+down_revision: str | None = "0016"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+UTC_TIME = wedsync_success.db.types.UTCDateTime(timezone=True)
+
+
+def upgrade() -> None:
+    op.create_table(
+        "survey_ticket_asks",
+        sa.Column("supplier_id", sa.Uuid(), nullable=False),
+        sa.Column("ticket_id", sa.String(length=128), nullable=False),
+        sa.Column("closed_at", UTC_TIME, nullable=False),
+        sa.Column("outcome", sa.String(length=16), nullable=False),
+        sa.Column("survey_id", sa.Uuid(), nullable=True),
+        sa.Column("created_at", UTC_TIME, nullable=False),
+        sa.ForeignKeyConstraint(
+            ["supplier_id"],
+            ["suppliers.id"],
+            name=op.f("fk_survey_ticket_asks_supplier_id_suppliers"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("supplier_id", "ticket_id", name=op.f("pk_survey_ticket_asks")),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("survey_ticket_asks")

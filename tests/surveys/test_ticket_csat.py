@@ -1,0 +1,299 @@
+"""CSAT after a support ticket, automatically, on SQLite and PostgreSQL: a closed ticket's
+event (the ``support_resolved`` role) becomes one success event in the ingest's transaction,
+and its consumer asks the ticket's user once per ticket ever, through the interventions'
+gate (the CSAT interval, preferences, caps); the answers show up in the CSAT report by
+trigger. A ticket closed long ago (an import of history) asks nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlalchemy import func, select
+
+from tests.conftest import FakeClock
+from tests.interventions.conftest import (
+    emptied_context,
+    intervention_settings,
+    outbox_count,
+    playbooks_config,
+    seed_supplier,
+)
+from tests.interventions.sms_provider import ProviderState
+from tests.surveys.test_delivery import Mailbox, _message, _user
+from wedsync_success import pipeline
+from wedsync_success.activity.tickets import MAX_TICKET_ID_CHARS, ticket_id_of
+from wedsync_success.context import AppContext
+from wedsync_success.events.types import SuccessEvent, SuccessEventType
+from wedsync_success.interventions import preferences
+from wedsync_success.interventions.channels.base import Category, Channel
+from wedsync_success.surveys import service
+from wedsync_success.surveys.kinds import Segment
+from wedsync_success.surveys.metrics import csat_report
+from wedsync_success.surveys.models import SurveySent, SurveyTicketAsk
+from wedsync_success.surveys.schemas import Period, ResponseSource
+from wedsync_success.surveys.tickets import ask_after_tickets
+
+CLOSED = SuccessEventType.SUPPORT_TICKET_CLOSED.value
+
+
+def _closed(
+    supplier_id: uuid.UUID,
+    event_id: str,
+    ticket_id: Any,
+    at: datetime,
+    *,
+    user_id: uuid.UUID | None = None,
+) -> dict[str, Any]:
+    return {
+        "event_id": event_id,
+        "supplier_id": str(supplier_id),
+        "user_id": str(user_id) if user_id else None,
+        "type": "support_ticket_closed",
+        "occurred_at": at.isoformat(),
+        "properties": {"ticket_id": ticket_id, "category": "billing"},
+    }
+
+
+async def _ingest(ctx: AppContext, *items: dict[str, Any]) -> None:
+    """Store the events (the path of the API and of `import events`) and dispatch."""
+    async with ctx.db.transaction() as session:
+        stored = await pipeline.store(session=session, ctx=ctx, items=list(items))
+    assert stored.result.rejected == 0, stored.result.errors
+    await ctx.dispatcher.drain()
+
+
+async def _sent(ctx: AppContext) -> list[SurveySent]:
+    async with ctx.db.sessions() as session:
+        return list(await session.scalars(select(SurveySent).order_by(SurveySent.created_at)))
+
+
+async def _asks(ctx: AppContext) -> dict[str, str]:
+    async with ctx.db.sessions() as session:
+        rows = await session.scalars(select(SurveyTicketAsk))
+        return {r.ticket_id: r.outcome for r in rows}
+
+
+async def test_closing_a_ticket_asks_its_user_once_ever(octx: AppContext, clock: FakeClock) -> None:
+    supplier_id = await seed_supplier(octx)
+    user_id = await _user(octx, supplier_id)
+    await _ingest(octx, _closed(supplier_id, "ev-1", "T-100", clock.now, user_id=user_id))
+    (sent,) = await _sent(octx)
+    assert (sent.kind, sent.trigger, sent.reference) == ("csat", "support_ticket", "T-100")
+    assert (sent.supplier_user_id, sent.channel) == (user_id, "email")
+    assert await _asks(octx) == {"T-100": "queued"}
+    # The same event again, the ticket again under a new event id, and after the CSAT
+    # interval has passed: never a second ask about this ticket.
+    await _ingest(octx, _closed(supplier_id, "ev-1", "T-100", clock.now))
+    assert await outbox_count(octx, CLOSED) == 1
+    clock.advance(days=30)
+    await _ingest(octx, _closed(supplier_id, "ev-2", "T-100", clock.now))
+    assert await outbox_count(octx, CLOSED) == 2
+    assert len(await _sent(octx)) == 1
+    # Another ticket, past the interval: asked.
+    await _ingest(octx, _closed(supplier_id, "ev-3", 101, clock.now))
+    assert [s.reference for s in await _sent(octx)] == ["T-100", "101"]
+
+
+async def test_the_csat_interval_holds_a_second_ticket_back_and_says_so(
+    octx: AppContext, clock: FakeClock
+) -> None:
+    supplier_id = await seed_supplier(octx)
+    await _ingest(
+        octx,
+        _closed(supplier_id, "ev-1", "T-1", clock.now),
+        _closed(supplier_id, "ev-2", "T-2", clock.now + timedelta(seconds=1)),
+    )
+    assert len(await _sent(octx)) == 1
+    assert sorted((await _asks(octx)).values()) == ["asked_recently", "queued"]
+
+
+async def test_old_tickets_of_an_import_ask_nothing(octx: AppContext, clock: FakeClock) -> None:
+    supplier_id = await seed_supplier(octx)
+    await _ingest(
+        octx,
+        _closed(supplier_id, "old", "T-old", clock.now - timedelta(days=7, seconds=1)),
+        _closed(supplier_id, "no-ticket", None, clock.now),
+    )
+    assert await outbox_count(octx, CLOSED) == 0
+    assert await _sent(octx) == []
+    await _ingest(octx, _closed(supplier_id, "recent", "T-new", clock.now - timedelta(days=6)))
+    assert [s.reference for s in await _sent(octx)] == ["T-new"]
+
+
+async def test_a_user_of_another_supplier_or_none_asks_the_primary_contact(
+    octx: AppContext, clock: FakeClock
+) -> None:
+    supplier_id = await seed_supplier(octx)
+    other = await seed_supplier(octx)
+    stranger = await _user(octx, other)
+    await _ingest(octx, _closed(supplier_id, "ev-1", "T-1", clock.now, user_id=stranger))
+    (sent,) = await _sent(octx)
+    assert sent.supplier_user_id == await _user(octx, supplier_id)
+
+
+async def test_a_supplier_without_users_is_recorded_as_not_asked(
+    octx: AppContext, clock: FakeClock
+) -> None:
+    supplier_id = await seed_supplier(octx, users=[])
+    await _ingest(octx, _closed(supplier_id, "ev-1", "T-1", clock.now))
+    assert await _sent(octx) == []
+    assert await _asks(octx) == {"T-1": "no_user"}
+
+
+async def test_an_opted_out_user_is_recorded_as_unsubscribed(
+    octx: AppContext, mailbox: Mailbox, clock: FakeClock
+) -> None:
+    supplier_id = await seed_supplier(octx)
+    async with octx.db.transaction() as session:
+        await preferences.set_preference(
+            session=session,
+            supplier_user_id=await _user(octx, supplier_id),
+            channel=Channel.EMAIL,
+            category=Category.MARKETING,
+            subscribed=False,
+            source="api",
+            now=octx.clock(),
+        )
+    await _ingest(octx, _closed(supplier_id, "ev-1", "T-1", clock.now))
+    await octx.interventions.worker().work_once()
+    (sent,) = await _sent(octx)
+    assert mailbox[0].emails() == []
+    assert (await _message(octx, str(sent.intervention_id))).status == "unsubscribed"
+
+
+async def test_the_answer_shows_in_the_csat_report_by_trigger(
+    octx: AppContext, clock: FakeClock
+) -> None:
+    supplier_id = await seed_supplier(octx)
+    await _ingest(octx, _closed(supplier_id, "ev-1", "T-1", clock.now))
+    (sent,) = await _sent(octx)
+    async with octx.db.transaction() as session:
+        await service.answer_survey(
+            session=session,
+            intervention_id=sent.intervention_id,
+            score=5,
+            comment=None,
+            source=ResponseSource.EMAIL,
+            supplier_user_id=None,
+            now=clock.now,
+        )
+        await service.record_responses(
+            session=session,
+            items=[
+                {
+                    "response_id": "typeform-1",
+                    "kind": "csat",
+                    "score": 2,
+                    "supplier_id": str(supplier_id),
+                    "responded_at": clock.now.isoformat(),
+                }
+            ],
+            source=ResponseSource.API,
+            max_batch_size=10,
+            now=clock.now,
+        )
+    day = clock.now.date()
+    async with octx.db.sessions() as session:
+        report = await csat_report(
+            session=session,
+            start=day,
+            end=day + timedelta(days=1),
+            period=Period.MONTH,
+            by=Segment.TRIGGER,
+        )
+    by_trigger = {f.segment: (f.responses, f.satisfied) for f in report.segments}
+    assert by_trigger == {"support_ticket": (1, 1), "unprompted": (1, 0)}
+
+
+async def test_switched_off_nothing_is_asked(
+    database_url: str,
+    clock: FakeClock,
+    mailbox: Mailbox,
+    sms: tuple[str, ProviderState],
+    tmp_path: Path,
+) -> None:
+    settings = intervention_settings(
+        database_url,
+        smtp_port=mailbox[1].port,
+        sms_url=sms[0],
+        playbooks=playbooks_config(tmp_path / "playbooks.yaml"),
+        survey_csat_after_ticket=False,
+    )
+    async with emptied_context(settings, clock) as ctx:
+        supplier_id = await seed_supplier(ctx)
+        await _ingest(ctx, _closed(supplier_id, "ev-1", "T-1", clock.now))
+        assert await outbox_count(ctx, CLOSED) == 1  # the fact is still announced
+        assert await _sent(ctx) == []
+
+
+async def test_in_app_when_configured(
+    database_url: str,
+    clock: FakeClock,
+    mailbox: Mailbox,
+    sms: tuple[str, ProviderState],
+    tmp_path: Path,
+) -> None:
+    settings = intervention_settings(
+        database_url,
+        smtp_port=mailbox[1].port,
+        sms_url=sms[0],
+        playbooks=playbooks_config(tmp_path / "playbooks.yaml"),
+        survey_csat_ticket_channel="in_app",
+        survey_ticket_id_property="case",
+    )
+    async with emptied_context(settings, clock) as ctx:
+        supplier_id = await seed_supplier(ctx)
+        item = _closed(supplier_id, "ev-1", "ignored", clock.now)
+        item["properties"]["case"] = "C-9"
+        await _ingest(ctx, item)
+        (sent,) = await _sent(ctx)
+        assert (sent.channel, sent.reference) == ("in_app", "C-9")
+
+
+async def test_two_deliveries_at_once_ask_once(octx: AppContext, clock: FakeClock) -> None:
+    """Two dispatchers (or a redelivery) handing the same ticket to the consumer at once."""
+    supplier_id = await seed_supplier(octx)
+    event = SuccessEvent(
+        sequence=1,
+        event_id=uuid.uuid4(),
+        event_type=CLOSED,
+        supplier_id=supplier_id,
+        occurred_at=clock.now,
+        payload={"ticket_id": "T-1", "supplier_user_id": None},
+    )
+
+    async def deliver() -> None:
+        async with octx.db.transaction() as session:
+            await ask_after_tickets(session, [event], clock.now, settings=octx.settings)
+
+    await asyncio.gather(deliver(), deliver())
+    assert len(await _sent(octx)) == 1
+    async with octx.db.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(SurveyTicketAsk)) == 1
+
+
+@given(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(),
+        st.floats(),
+        st.text(max_size=300),
+        st.lists(st.text(max_size=3), max_size=2),
+        st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+    )
+)
+def test_any_property_value_is_a_ticket_id_or_none(value: object) -> None:
+    found = ticket_id_of({"ticket_id": value}, "ticket_id")
+    usable = isinstance(value, str | int) and not isinstance(value, bool)
+    text = str(value).strip()
+    if usable and 0 < len(text) <= MAX_TICKET_ID_CHARS:
+        assert found == text
+    else:
+        assert found is None
