@@ -10,8 +10,9 @@ import pytest
 
 from tests.helpers import create_supplier
 from wedsync_success.context import AppContext
+from wedsync_success.reports.windows import ReportPeriod
 from wedsync_success.surveys.metrics import csat_of, nps_of, period_bounds
-from wedsync_success.surveys.schemas import Period, ResponseSource
+from wedsync_success.surveys.schemas import ResponseSource
 from wedsync_success.surveys.service import record_responses
 
 A = {"vendor_type": "florist", "country": "GB", "plan_tier": "professional"}
@@ -67,15 +68,15 @@ def test_the_definitions() -> None:
 
 
 def test_periods_are_calendar_periods_clipped_to_the_window() -> None:
-    assert period_bounds(date(2026, 1, 10), date(2026, 3, 5), Period.MONTH) == [
+    assert period_bounds(date(2026, 1, 10), date(2026, 3, 5), ReportPeriod.MONTH) == [
         (date(2026, 1, 1), date(2026, 1, 10), date(2026, 2, 1)),
         (date(2026, 2, 1), date(2026, 2, 1), date(2026, 3, 1)),
         (date(2026, 3, 1), date(2026, 3, 1), date(2026, 3, 5)),
     ]
-    assert period_bounds(date(2025, 12, 1), date(2026, 1, 1), Period.MONTH)[-1][2] == date(
+    assert period_bounds(date(2025, 12, 1), date(2026, 1, 1), ReportPeriod.MONTH)[-1][2] == date(
         2026, 1, 1
     )
-    weeks = period_bounds(date(2026, 1, 1), date(2026, 1, 15), Period.WEEK)
+    weeks = period_bounds(date(2026, 1, 1), date(2026, 1, 15), ReportPeriod.WEEK)
     assert [w[0] for w in weeks] == [date(2025, 12, 29), date(2026, 1, 5), date(2026, 1, 12)]
 
 
@@ -128,6 +129,28 @@ async def test_nps_by_week_and_by_segment(client: httpx.AsyncClient) -> None:
     assert jan["total"]["nps"] == 25.0
     plans = (await client.get("/api/v1/reports/nps?from=2026-01-01&to=2026-04-01&by=plan")).json()
     assert {s["segment"] for s in plans["segments"]} == {"professional", "starter"}
+
+
+def test_quarters_are_calendar_quarters() -> None:
+    quarters = period_bounds(date(2025, 11, 15), date(2026, 5, 1), ReportPeriod.QUARTER)
+    assert quarters == [
+        (date(2025, 10, 1), date(2025, 11, 15), date(2026, 1, 1)),
+        (date(2026, 1, 1), date(2026, 1, 1), date(2026, 4, 1)),
+        (date(2026, 4, 1), date(2026, 4, 1), date(2026, 5, 1)),
+    ]
+
+
+@pytest.mark.usefixtures("answered")
+async def test_nps_by_quarter_adds_up_its_months(client: httpx.AsyncClient) -> None:
+    body = (
+        await client.get("/api/v1/reports/nps?from=2025-10-01&to=2026-07-01&period=quarter")
+    ).json()
+    counts = [(p["start"], p["total"]["responses"], p["total"]["nps"]) for p in body["periods"]]
+    assert counts == [
+        ("2025-10-01", 0, None),
+        ("2026-01-01", 6, pytest.approx(100 / 6)),
+        ("2026-04-01", 1, 100.0),  # 1 April 00:00 UTC
+    ]
 
 
 @pytest.mark.usefixtures("answered")

@@ -32,11 +32,12 @@ from wedsync_success.context import AppContext
 from wedsync_success.events.types import SuccessEvent, SuccessEventType
 from wedsync_success.interventions import preferences
 from wedsync_success.interventions.channels.base import Category, Channel
+from wedsync_success.reports.windows import ReportPeriod
 from wedsync_success.surveys import service
 from wedsync_success.surveys.kinds import Segment
 from wedsync_success.surveys.metrics import csat_report
 from wedsync_success.surveys.models import SurveySent, SurveyTicketAsk
-from wedsync_success.surveys.schemas import Period, ResponseSource
+from wedsync_success.surveys.schemas import ResponseSource
 from wedsync_success.surveys.tickets import ask_after_tickets
 
 CLOSED = SuccessEventType.SUPPORT_TICKET_CLOSED.value
@@ -204,7 +205,7 @@ async def test_the_answer_shows_in_the_csat_report_by_trigger(
             session=session,
             start=day,
             end=day + timedelta(days=1),
-            period=Period.MONTH,
+            period=ReportPeriod.MONTH,
             by=Segment.TRIGGER,
         )
     by_trigger = {f.segment: (f.responses, f.satisfied) for f in report.segments}

@@ -37,7 +37,7 @@ from wedsync_success.reports.schemas import RetentionReport
 from wedsync_success.reports.survival import survival_curves
 from wedsync_success.reports.windows import ReportPeriod
 from wedsync_success.surveys.metrics import csat_report, nps_report
-from wedsync_success.surveys.schemas import CsatReport, NpsReport, Period, Segment
+from wedsync_success.surveys.schemas import CsatReport, NpsReport, Segment
 
 TREND_MONTHS = 12
 """Months of trend shown before and including the report's month."""
@@ -144,10 +144,10 @@ async def business_pack(
         rates=rates,
     )
     nps = await nps_report(
-        session=session, start=trend_from, end=end, period=Period.MONTH, by=Segment.NONE
+        session=session, start=trend_from, end=end, period=ReportPeriod.MONTH, by=Segment.NONE
     )
     csat = await csat_report(
-        session=session, start=trend_from, end=end, period=Period.MONTH, by=Segment.NONE
+        session=session, start=trend_from, end=end, period=ReportPeriod.MONTH, by=Segment.NONE
     )
     roi = await roi_report(
         session=session,

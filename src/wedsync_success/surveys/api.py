@@ -17,13 +17,13 @@ from wedsync_success.interventions.channels.base import Category
 from wedsync_success.interventions.inapp_schemas import InAppAction
 from wedsync_success.kit.errors import NotFound
 from wedsync_success.kit.limits import BIGINT_MAX
+from wedsync_success.reports.windows import ReportPeriod
 from wedsync_success.surveys import metrics, service
 from wedsync_success.surveys.kinds import SurveyKind
 from wedsync_success.surveys.schemas import (
     CsatReport,
     InAppAnswerIn,
     NpsReport,
-    Period,
     ResponseOut,
     ResponseSource,
     ResponsesResult,
@@ -232,7 +232,7 @@ async def get_nps(
     _key: ReadKey,
     from_: ReportFrom,
     to: ReportTo,
-    period: Period = Period.MONTH,
+    period: ReportPeriod = ReportPeriod.MONTH,
     by: Segment = Segment.NONE,
 ) -> NpsReport:
     """NPS = % promoters (9-10) - % detractors (0-6), per calendar month or ISO week of
@@ -253,7 +253,7 @@ async def get_csat(
     _key: ReadKey,
     from_: ReportFrom,
     to: ReportTo,
-    period: Period = Period.MONTH,
+    period: ReportPeriod = ReportPeriod.MONTH,
     by: Segment = Segment.NONE,
 ) -> CsatReport:
     """CSAT = the share of responses scoring 4-5 of 5, in percent, per calendar month or ISO

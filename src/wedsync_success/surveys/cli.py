@@ -11,7 +11,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from wedsync_success.kit.cli import console, parse_day, progress_bar, run
-from wedsync_success.surveys.kinds import Period, Segment, SurveyChannel, SurveyKind
+from wedsync_success.reports.windows import ReportPeriod
+from wedsync_success.surveys.kinds import Segment, SurveyChannel, SurveyKind
 
 if TYPE_CHECKING:
     from wedsync_success.context import AppContext
@@ -32,8 +33,8 @@ KindOpt = Annotated[SurveyKind, typer.Option(help="nps (0-10) or csat (1-5)")]
 ChannelOpt = Annotated[SurveyChannel, typer.Option(help="email (a link per score) or in_app")]
 FromOpt = Annotated[str, typer.Option("--from", help="First day, YYYY-MM-DD (UTC)")]
 ToOpt = Annotated[str, typer.Option("--to", help="Day after the last, YYYY-MM-DD (exclusive)")]
-PeriodOpt = Annotated[Period, typer.Option(help="month or week (ISO weeks, from Monday)")]
-ByOpt = Annotated[Segment, typer.Option(help="none, vendor_type, plan or country")]
+PeriodOpt = Annotated[ReportPeriod, typer.Option(help="week (ISO, from Monday), month or quarter")]
+ByOpt = Annotated[Segment, typer.Option(help="none, vendor_type, plan, country or trigger")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the report as JSON")]
 
 
@@ -169,7 +170,7 @@ def _figure(value: float | None) -> str:
 def nps(
     start: FromOpt,
     end: ToOpt,
-    period: PeriodOpt = Period.MONTH,
+    period: PeriodOpt = ReportPeriod.MONTH,
     by: ByOpt = Segment.NONE,
     as_json: JsonOpt = False,
 ) -> None:
@@ -218,7 +219,7 @@ def nps(
 def csat(
     start: FromOpt,
     end: ToOpt,
-    period: PeriodOpt = Period.MONTH,
+    period: PeriodOpt = ReportPeriod.MONTH,
     by: ByOpt = Segment.NONE,
     as_json: JsonOpt = False,
 ) -> None:

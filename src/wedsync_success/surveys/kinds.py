@@ -20,13 +20,6 @@ class SurveyChannel(enum.StrEnum):
     IN_APP = "in_app"
 
 
-class Period(enum.StrEnum):
-    """The periods NPS and CSAT are reported by (UTC calendar months, ISO weeks)."""
-
-    MONTH = "month"
-    WEEK = "week"
-
-
 class Segment(enum.StrEnum):
     """What a report is broken down by: the supplier's current values, or why the survey
     answered was asked (``trigger``; ``unprompted`` for responses no survey of ours asked)."""

@@ -3,8 +3,10 @@
 - NPS = % promoters (9-10) - % detractors (0-6) of the NPS responses, -100 to 100.
 - CSAT = the share of CSAT responses scoring 4-5 of 5, in percent.
 
-Responses are counted in SQL per calendar period (UTC month, or ISO week from Monday) and
-segment (the supplier's current vendor type, plan or country); the figures are then added
+Responses are counted in SQL per calendar period (UTC quarter or month, or ISO week from
+Monday; the reports' one :class:`~wedsync_success.reports.windows.ReportPeriod`, aligned to the
+calendar here) and segment (the supplier's current vendor type, plan or country, or the
+trigger of the survey answered); the figures are then added
 up here, so a window's total is exactly the sum of its periods. A window ``[from, to)`` that
 does not start or end on a period boundary clips its first and last period.
 """
@@ -18,6 +20,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wedsync_success.kit.errors import ValidationFailed
+from wedsync_success.reports.windows import ReportPeriod
 from wedsync_success.surveys import repository
 from wedsync_success.surveys.kinds import SurveyKind
 from wedsync_success.surveys.repository import ScoreCounts
@@ -28,7 +31,6 @@ from wedsync_success.surveys.schemas import (
     NpsFigures,
     NpsPeriod,
     NpsReport,
-    Period,
     Segment,
 )
 
@@ -46,19 +48,23 @@ def csat_of(satisfied: int, responses: int) -> float | None:
     return None if responses == 0 else 100.0 * satisfied / responses
 
 
-def _next_start(start: date, period: Period) -> date:
-    if period is Period.WEEK:
+def _next_start(start: date, period: ReportPeriod) -> date:
+    if period is ReportPeriod.WEEK:
         return start + timedelta(days=7)
-    return date(start.year + start.month // 12, start.month % 12 + 1, 1)
+    months = 3 if period is ReportPeriod.QUARTER else 1
+    index = start.year * 12 + start.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
 
 
-def _first_start(day: date, period: Period) -> date:
-    if period is Period.WEEK:
+def _first_start(day: date, period: ReportPeriod) -> date:
+    if period is ReportPeriod.WEEK:
         return day - timedelta(days=day.weekday())
+    if period is ReportPeriod.QUARTER:
+        return date(day.year, (day.month - 1) // 3 * 3 + 1, 1)
     return day.replace(day=1)
 
 
-def period_bounds(start: date, end: date, period: Period) -> list[tuple[date, date, date]]:
+def period_bounds(start: date, end: date, period: ReportPeriod) -> list[tuple[date, date, date]]:
     """The calendar periods covering ``[start, end)``: (bucket, clipped start, clipped end)."""
     if end <= start:
         raise ValidationFailed(
@@ -83,7 +89,12 @@ def _instant(day: date) -> datetime:
 
 
 async def _counts(
-    session: AsyncSession, kind: SurveyKind, start: date, end: date, period: Period, by: Segment
+    session: AsyncSession,
+    kind: SurveyKind,
+    start: date,
+    end: date,
+    period: ReportPeriod,
+    by: Segment,
 ) -> tuple[list[tuple[date, date, date]], list[ScoreCounts]]:
     bounds = period_bounds(start, end, period)
     cells = await repository.score_counts(
@@ -126,7 +137,7 @@ def _csat(segment: str | None, cells: Iterable[ScoreCounts]) -> CsatFigures:
 
 
 async def nps_report(
-    *, session: AsyncSession, start: date, end: date, period: Period, by: Segment
+    *, session: AsyncSession, start: date, end: date, period: ReportPeriod, by: Segment
 ) -> NpsReport:
     """NPS over ``[start, end)`` per period (and segment), with response counts."""
     bounds, cells = await _counts(session, SurveyKind.NPS, start, end, period, by)
@@ -158,7 +169,7 @@ async def nps_report(
 
 
 async def csat_report(
-    *, session: AsyncSession, start: date, end: date, period: Period, by: Segment
+    *, session: AsyncSession, start: date, end: date, period: ReportPeriod, by: Segment
 ) -> CsatReport:
     """CSAT over ``[start, end)`` per period (and segment), with response counts."""
     bounds, cells = await _counts(session, SurveyKind.CSAT, start, end, period, by)

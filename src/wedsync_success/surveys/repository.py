@@ -8,12 +8,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, select, update
+from sqlalchemy import ColumnElement, Integer, and_, case, cast, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wedsync_success.db.bulk import upsert_columns
 from wedsync_success.db.types import as_date
 from wedsync_success.db.upsert import dialect_insert
+from wedsync_success.reports.windows import ReportPeriod
 from wedsync_success.suppliers.models import Supplier
 from wedsync_success.surveys.kinds import (
     CSAT_LOW_MAX,
@@ -23,7 +24,7 @@ from wedsync_success.surveys.kinds import (
     SurveyKind,
 )
 from wedsync_success.surveys.models import SurveyResponse, SurveySent, SurveyTicketAsk
-from wedsync_success.surveys.schemas import Period, Segment
+from wedsync_success.surveys.schemas import Segment
 
 SEGMENT_COLUMNS = {
     Segment.VENDOR_TYPE: Supplier.vendor_type,
@@ -220,14 +221,18 @@ class ScoreCounts:
     low: int  # NPS detractors (0-6) / CSAT low scores (1-2)
 
 
-def _bucket(session: AsyncSession, period: Period) -> ColumnElement[Any]:
-    """The first day of the calendar month or ISO week (Monday) of ``responded_at`` (UTC)."""
+def _bucket(session: AsyncSession, period: ReportPeriod) -> ColumnElement[Any]:
+    """The first day of the calendar quarter, month or ISO week (Monday) of ``responded_at``
+    (UTC)."""
     column = SurveyResponse.responded_at
     if session.get_bind().dialect.name == "postgresql":
         utc = func.timezone("UTC", column)
         return func.date(func.date_trunc(period.value, utc))
-    if period is Period.MONTH:
+    if period is ReportPeriod.MONTH:
         return func.strftime("%Y-%m-01", column)
+    if period is ReportPeriod.QUARTER:
+        month = cast(func.strftime("%m", column), Integer)
+        return func.printf("%s-%02d-01", func.strftime("%Y", column), (month - 1) // 3 * 3 + 1)
     # 'weekday 0' moves to the next Sunday (or stays on one); six days back is its Monday.
     return func.date(column, "weekday 0", "-6 days")
 
@@ -238,7 +243,7 @@ async def score_counts(
     kind: SurveyKind,
     start: datetime,
     end: datetime,
-    period: Period,
+    period: ReportPeriod,
     by: Segment,
 ) -> list[ScoreCounts]:
     """Responses of ``kind`` in ``[start, end)`` counted per period and segment, in SQL."""

@@ -11,17 +11,17 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from wedsync_success.kit.batch import RejectedItem
 from wedsync_success.kit.limits import StoredInstant, StoredText
+from wedsync_success.reports.windows import ReportPeriod
 from wedsync_success.suppliers.schemas import ExternalId
 from wedsync_success.surveys.kinds import (
     MAX_COMMENT_CHARS,
     SCALES,
-    Period,
     Segment,
     SurveyChannel,
     SurveyKind,
 )
 
-__all__ = ["Period", "Segment", "SurveyChannel", "SurveyKind"]
+__all__ = ["Segment", "SurveyChannel", "SurveyKind"]
 
 MAX_RESPONSE_ID_CHARS = 128
 
@@ -204,7 +204,7 @@ class CsatPeriod(BaseModel):
 class NpsReport(BaseModel):
     from_: date = Field(alias="from", serialization_alias="from")
     to: date = Field(description="Exclusive")
-    period: Period
+    period: ReportPeriod
     by: Segment
     total: NpsFigures
     segments: list[NpsFigures] = Field(description="The whole window, per segment")
@@ -216,7 +216,7 @@ class NpsReport(BaseModel):
 class CsatReport(BaseModel):
     from_: date = Field(alias="from", serialization_alias="from")
     to: date = Field(description="Exclusive")
-    period: Period
+    period: ReportPeriod
     by: Segment
     total: CsatFigures
     segments: list[CsatFigures]
