@@ -39,6 +39,15 @@ def parse_day(value: str | None, name: str) -> date | None:
         raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)", param_hint=name) from None
 
 
+def parse_window(start: str, end: str) -> tuple[date, date]:
+    """A report's required ``--from`` and ``--to`` days; a bad value is refused naming its
+    option (the report itself refuses a ``--to`` that is not after ``--from``)."""
+    first, after = parse_day(start, "--from"), parse_day(end, "--to")
+    assert first is not None
+    assert after is not None
+    return first, after
+
+
 def parse_zone(value: str | None, name: str) -> ZoneInfo | None:
     """An optional IANA time zone option; an unknown zone is refused naming the option."""
     if value is None:

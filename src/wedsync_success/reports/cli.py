@@ -10,13 +10,12 @@ from __future__ import annotations
 import csv
 import enum
 import sys
-from datetime import date
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
-from wedsync_success.kit.cli import console, parse_day, run
+from wedsync_success.kit.cli import console, parse_window, run
 from wedsync_success.reports.history_cli import add_history_commands
 
 if TYPE_CHECKING:
@@ -54,13 +53,6 @@ FormatOption = Annotated[
 ]
 
 
-def _window(start: str, end: str) -> tuple[date, date]:
-    first, after = parse_day(start, "--from"), parse_day(end, "--to")
-    assert first is not None
-    assert after is not None
-    return first, after
-
-
 def _pct(value: float | None) -> str:
     return "–" if value is None else f"{value:.1%}"
 
@@ -91,7 +83,7 @@ def roi(start: FromOption, end: ToOption, output: FormatOption = Format.TABLE) -
 
     Example: wedsync-success report roi --from 2026-01-01 --to 2026-07-01 --format csv
     """
-    first, after = _window(start, end)
+    first, after = parse_window(start, end)
 
     async def work(ctx: AppContext) -> RoiReport:
         from wedsync_success.reports.roi import holdouts_of, roi_report
@@ -281,7 +273,7 @@ def model_accuracy(start: FromOption, end: ToOption, output: FormatOption = Form
 
     Example: wedsync-success report model-accuracy --from 2026-01-01 --to 2026-07-01
     """
-    first, after = _window(start, end)
+    first, after = parse_window(start, end)
 
     async def work(ctx: AppContext) -> ModelAccuracyReport:
         from wedsync_success.reports.accuracy import model_accuracy as measure

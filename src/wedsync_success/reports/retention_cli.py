@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from wedsync_success.kit.cli import console, err_console, run
-from wedsync_success.reports.cli import Format, FromOption, ToOption, _window
+from wedsync_success.kit.cli import console, err_console, parse_window, run
+from wedsync_success.reports.cli import Format, FromOption, ToOption
 from wedsync_success.reports.windows import ReportPeriod
 
 if TYPE_CHECKING:
@@ -83,7 +83,7 @@ def retention(
 
     Example: wedsync-success report retention --from 2025-01-01 --to 2026-01-01 --format csv
     """
-    first, after = _window(start, end)
+    first, after = parse_window(start, end)
 
     async def work(ctx: AppContext) -> RetentionReport:
         from wedsync_success.reports.retention import retention_report
