@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import date
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from wedsync_success.kit.cli import console, parse_day, progress_bar, run
+from wedsync_success.kit.cli import console, parse_window, progress_bar, run
 from wedsync_success.reports.windows import ReportPeriod
 from wedsync_success.surveys.kinds import Segment, SurveyChannel, SurveyKind
 
@@ -156,14 +157,37 @@ def responses(
 
 
 def _window(start: str, end: str) -> tuple[date, date]:
-    first, last = parse_day(start, "--from"), parse_day(end, "--to")
-    if first is None or last is None or last <= first:
+    first, last = parse_window(start, end)
+    if last <= first:
         raise typer.BadParameter("--to must be a day after --from", param_hint="--to")
     return first, last
 
 
 def _figure(value: float | None) -> str:
     return "–" if value is None else f"{value:.1f}"
+
+
+def _print_report(
+    report: NpsReport | CsatReport,
+    *,
+    name: str,
+    columns: tuple[str, ...],
+    cells: Callable[[Any], list[str]],
+    as_json: bool,
+) -> None:
+    """A report as JSON, or as a table: a row per period and segment, then the total."""
+    if as_json:
+        console.print_json(json.dumps(report.model_dump(mode="json", by_alias=True)))
+        return
+    title = f"{name} {report.from_} to {report.to} (exclusive), by {report.by.value}"
+    table = Table(title=title)
+    for column in ("period", "segment", *columns):
+        table.add_column(column, justify="left" if column == "segment" else "right")
+    for p in report.periods:
+        for f in [p.total, *p.segments]:
+            table.add_row(f"{p.start}", escape(f.segment or "all"), *cells(f))
+    table.add_row("total", "all", *cells(report.total), style="bold")
+    console.print(table)
 
 
 @surveys_app.command("nps")
@@ -183,36 +207,19 @@ def nps(
         async with ctx.db.sessions() as session:
             return await nps_report(session=session, start=first, end=last, period=period, by=by)
 
-    report = run(work)
-    if as_json:
-        console.print_json(json.dumps(report.model_dump(mode="json", by_alias=True)))
-        return
-    table = Table(title=f"NPS {report.from_} to {report.to} (exclusive), by {by.value}")
-    for column in ("period", "segment", "responses", "promoters", "passives", "detractors", "NPS"):
-        table.add_column(column, justify="right" if column != "segment" else "left")
-    for p in report.periods:
-        for f in [p.total, *p.segments]:
-            table.add_row(
-                f"{p.start}",
-                escape(f.segment or "all"),
-                str(f.responses),
-                str(f.promoters),
-                str(f.passives),
-                str(f.detractors),
-                _figure(f.nps),
-            )
-    t = report.total
-    table.add_row(
-        "total",
-        "all",
-        str(t.responses),
-        str(t.promoters),
-        str(t.passives),
-        str(t.detractors),
-        _figure(t.nps),
-        style="bold",
+    _print_report(
+        run(work),
+        name="NPS",
+        columns=("responses", "promoters", "passives", "detractors", "NPS"),
+        cells=lambda f: [
+            str(f.responses),
+            str(f.promoters),
+            str(f.passives),
+            str(f.detractors),
+            _figure(f.nps),
+        ],
+        as_json=as_json,
     )
-    console.print(table)
 
 
 @surveys_app.command("csat")
@@ -232,22 +239,10 @@ def csat(
         async with ctx.db.sessions() as session:
             return await csat_report(session=session, start=first, end=last, period=period, by=by)
 
-    report = run(work)
-    if as_json:
-        console.print_json(json.dumps(report.model_dump(mode="json", by_alias=True)))
-        return
-    table = Table(title=f"CSAT {report.from_} to {report.to} (exclusive), by {by.value}")
-    for column in ("period", "segment", "responses", "satisfied (4-5)", "CSAT %"):
-        table.add_column(column, justify="right" if column != "segment" else "left")
-    for p in report.periods:
-        for f in [p.total, *p.segments]:
-            table.add_row(
-                f"{p.start}",
-                escape(f.segment or "all"),
-                str(f.responses),
-                str(f.satisfied),
-                _figure(f.csat),
-            )
-    t = report.total
-    table.add_row("total", "all", str(t.responses), str(t.satisfied), _figure(t.csat), style="bold")
-    console.print(table)
+    _print_report(
+        run(work),
+        name="CSAT",
+        columns=("responses", "satisfied (4-5)", "CSAT %"),
+        cells=lambda f: [str(f.responses), str(f.satisfied), _figure(f.csat)],
+        as_json=as_json,
+    )
