@@ -96,6 +96,10 @@ async def test_read_scope_is_required(
         ("ltv", {"from": "2026-10-19", "to": "2082-06-09", "as_of": "2074-08-30"}, "to"),
         ("cohorts", {"from": "2000-01-01", "to": "2020-01-01"}, "to"),
         ("churn-breakdown", {"from": "2000-01-01", "to": "2026-01-01"}, "to"),
+        # Only `from` given, the default `to` does not fit it: `from` is what to change.
+        ("cohorts", {"from": "2000-01-01"}, "from"),
+        ("ltv", {"from": "2100-01-01"}, "from"),
+        ("churn-breakdown", {"from": "1990-01-01"}, "from"),
     ],
 )
 async def test_refusals_name_the_field(

@@ -3,14 +3,12 @@ history reports, computed on request from subscription history (read scope)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from wedsync_success.reports.api_defaults import cohort_defaults, ltv_defaults
-from wedsync_success.reports.breakdown import churn_breakdown
-from wedsync_success.reports.cohorts import MAX_AGE, cohort_retention
+from wedsync_success.reports import history_requests
+from wedsync_success.reports.cohorts import MAX_AGE
 from wedsync_success.reports.history_schemas import (
     BreakdownBy,
     ChurnBreakdown,
@@ -21,8 +19,6 @@ from wedsync_success.reports.history_schemas import (
     SegmentBy,
     SurvivalReport,
 )
-from wedsync_success.reports.ltv import lifetime_value
-from wedsync_success.reports.survival import survival_curves
 from wedsync_success.web.deps import API_PREFIX, ContextDep, ReadKey, SessionDep
 from wedsync_success.web.openapi import READ, error_responses
 from wedsync_success.web.params import Day
@@ -56,14 +52,12 @@ async def get_cohorts(
 ) -> CohortTable:
     """Suppliers grouped by signup month (or vendor type, plan, acquisition channel), their
     logo and revenue retention at each month of age, ready for a heat map."""
-    day = as_of or ctx.clock().date()
-    first, last = cohort_defaults(day, from_, to)
-    return await cohort_retention(
+    return await history_requests.cohorts(
         session,
-        signed_up_from=first,
-        signed_up_to=last,
-        as_of=day,
-        rates=ctx.settings.rates,
+        settings=ctx.settings,
+        as_of=as_of or ctx.clock().date(),
+        signed_up_from=from_,
+        signed_up_to=to,
         by=by,
         metric=metric,
         max_age=max_age,
@@ -90,10 +84,10 @@ async def get_survival(
 ) -> SurvivalReport:
     """Share of suppliers still customers after each month, with 95 % bands and censoring,
     and a log-rank test across segments."""
-    return await survival_curves(
+    return await history_requests.survival(
         session,
+        settings=ctx.settings,
         as_of=as_of or ctx.clock().date(),
-        rates=ctx.settings.rates,
         by=by,
         signed_up_from=from_,
         signed_up_to=to,
@@ -126,16 +120,13 @@ async def get_ltv(
 ) -> LtvReport:
     """ARPA x gross margin / monthly logo churn per segment (gross margin configured, stated),
     beside a shifted-beta-geometric model's expected lifetime."""
-    day = as_of or ctx.clock().date()
-    first, last = ltv_defaults(day, from_, to)
-    return await lifetime_value(
+    return await history_requests.ltv(
         session,
-        window_from=first,
-        window_to=last,
-        as_of=day,
-        rates=ctx.settings.rates,
-        gross_margin=ctx.settings.gross_margin,
+        settings=ctx.settings,
+        as_of=as_of or ctx.clock().date(),
         by=by,
+        window_from=from_,
+        window_to=to,
         supplier_limit=supplier_limit,
     )
 
@@ -157,11 +148,11 @@ async def get_churn_breakdown(
     to: Annotated[Day | None, Query(description="Last day (included); default today")] = None,
 ) -> ChurnBreakdown:
     """Suppliers active at the window's start who left by its end, per segment."""
-    last = to or ctx.clock().date()
-    return await churn_breakdown(
+    return await history_requests.breakdown(
         session,
-        window_from=from_ or last - timedelta(days=29),
-        window_to=last,
+        settings=ctx.settings,
+        today=ctx.clock().date(),
         by=by,
-        rates=ctx.settings.rates,
+        window_from=from_,
+        window_to=to,
     )

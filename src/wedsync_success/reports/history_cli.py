@@ -126,22 +126,19 @@ def cohorts(
 
     Example: wedsync-success report cohorts --from 2025-01-01 --to 2025-12-31 --metric revenue
     """
-    from wedsync_success.reports.api_defaults import cohort_defaults
-    from wedsync_success.reports.cohorts import cohort_retention
+    from wedsync_success.reports import history_requests
     from wedsync_success.reports.history_schemas import CohortBy, CohortMetric
 
     group, kind = _choice(CohortBy, by, "--by"), _choice(CohortMetric, metric, "--metric")
     start, end, day = parse_day(from_, "--from"), parse_day(to, "--to"), parse_day(as_of, "--as-of")
 
     async def work(session: AsyncSession, ctx: AppContext) -> Any:
-        today = day or ctx.clock().date()
-        first, last = cohort_defaults(today, start, end)
-        return await cohort_retention(
+        return await history_requests.cohorts(
             session,
-            signed_up_from=first,
-            signed_up_to=last,
-            as_of=today,
-            rates=ctx.settings.rates,
+            settings=ctx.settings,
+            as_of=day or ctx.clock().date(),
+            signed_up_from=start,
+            signed_up_to=end,
             by=group,
             metric=kind,
             max_age=max_age,
@@ -177,17 +174,17 @@ def survival(
 ) -> None:
     """Kaplan-Meier survival per segment: the share still customers after each month, with
     95 % bands (censoring those still subscribed) and a log-rank p-value across segments."""
+    from wedsync_success.reports import history_requests
     from wedsync_success.reports.history_schemas import SegmentBy
-    from wedsync_success.reports.survival import survival_curves
 
     group = _choice(SegmentBy, by, "--by")
     start, end, day = parse_day(from_, "--from"), parse_day(to, "--to"), parse_day(as_of, "--as-of")
 
     async def work(session: AsyncSession, ctx: AppContext) -> Any:
-        return await survival_curves(
+        return await history_requests.survival(
             session,
+            settings=ctx.settings,
             as_of=day or ctx.clock().date(),
-            rates=ctx.settings.rates,
             by=group,
             signed_up_from=start,
             signed_up_to=end,
@@ -226,24 +223,20 @@ def ltv(
 ) -> None:
     """Lifetime value per segment: ARPA x gross margin / monthly logo churn (the configured
     WEDSYNC_GROSS_MARGIN, stated), beside a shifted-beta-geometric model's lifetime."""
-    from wedsync_success.reports.api_defaults import ltv_defaults
+    from wedsync_success.reports import history_requests
     from wedsync_success.reports.history_schemas import SegmentBy
-    from wedsync_success.reports.ltv import lifetime_value
 
     group = _choice(SegmentBy, by, "--by")
     start, end, day = parse_day(from_, "--from"), parse_day(to, "--to"), parse_day(as_of, "--as-of")
 
     async def work(session: AsyncSession, ctx: AppContext) -> Any:
-        today = day or ctx.clock().date()
-        first, last = ltv_defaults(today, start, end)
-        return await lifetime_value(
+        return await history_requests.ltv(
             session,
-            window_from=first,
-            window_to=last,
-            as_of=today,
-            rates=ctx.settings.rates,
-            gross_margin=ctx.settings.gross_margin,
+            settings=ctx.settings,
+            as_of=day or ctx.clock().date(),
             by=group,
+            window_from=start,
+            window_to=end,
         )
 
     report = _compute(work)
@@ -298,22 +291,20 @@ def breakdown(
 ) -> None:
     """Churn over a window (default the last 30 days) per segment: suppliers active at its
     start who had left by its end."""
-    from datetime import timedelta
-
-    from wedsync_success.reports.breakdown import churn_breakdown
+    from wedsync_success.reports import history_requests
     from wedsync_success.reports.history_schemas import BreakdownBy
 
     group = _choice(BreakdownBy, by, "--by")
     start, end = parse_day(from_, "--from"), parse_day(to, "--to")
 
     async def work(session: AsyncSession, ctx: AppContext) -> Any:
-        last = end or ctx.clock().date()
-        return await churn_breakdown(
+        return await history_requests.breakdown(
             session,
-            window_from=start or last - timedelta(days=29),
-            window_to=last,
+            settings=ctx.settings,
+            today=ctx.clock().date(),
             by=group,
-            rates=ctx.settings.rates,
+            window_from=start,
+            window_to=end,
         )
 
     report = _compute(work)
