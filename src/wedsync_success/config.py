@@ -164,8 +164,16 @@ class Settings(BaseSettings):
         description="Ask the user (else the primary contact) for a CSAT score when one of "
         "their support tickets closes (an event of the `support_resolved` role), once per ticket.",
     )
-    survey_csat_ticket_channel: SurveyChannel = Field(
-        default=SurveyChannel.EMAIL, description="How that CSAT is asked: email or in_app."
+    survey_csat_after_intervention: bool = Field(
+        default=False,
+        description="Ask the primary contact for a CSAT score when a playbook run of the "
+        "treatment arm ends complete or at its goal, once per run (off by default: every "
+        "playbook's runs would ask, automated nudges too).",
+    )
+    survey_csat_channel: SurveyChannel = Field(
+        default=SurveyChannel.EMAIL,
+        description="How the CSATs asked automatically (after a ticket, after an "
+        "intervention) are asked: email or in_app.",
     )
     survey_ticket_id_property: str = Field(
         default="ticket_id",

@@ -29,7 +29,7 @@ from wedsync_success.milestones.definitions import MilestoneCatalog, load_milest
 from wedsync_success.reports.business_cache import BusinessPacks, PackKey
 from wedsync_success.reports.costs import ProgrammeCosts, load_programme_costs
 from wedsync_success.reports.snapshots import OverviewSnapshots
-from wedsync_success.surveys.tickets import subscribe as subscribe_csat_after_tickets
+from wedsync_success.surveys.automatic import subscribe as subscribe_automatic_csat
 
 if TYPE_CHECKING:
     from wedsync_success.reports.business import BusinessPack
@@ -90,7 +90,7 @@ def build_context(settings: Settings, *, clock: Clock = utc_now) -> AppContext:
         clock=clock,
     )
     interventions.subscribe(transport)
-    subscribe_csat_after_tickets(transport, settings)
+    subscribe_automatic_csat(transport, settings)
     webhooks = Webhooks(settings=settings, db=db, clock=clock)
     webhooks.subscribe(transport)
     dispatcher.after_delivery(webhooks.wake_worker)

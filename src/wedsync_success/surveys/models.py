@@ -65,17 +65,21 @@ class SurveyResponse(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class SurveyTicketAsk(Base):
-    """A closed support ticket the CSAT after a ticket was decided for: one row per ticket
-    ever (its key), so a re-sent event or a re-import never asks twice."""
+class SurveyAutoAsk(Base):
+    """A CSAT the system decided to ask by itself (after a support ticket closed, after an
+    intervention ended): one row per ``(supplier, trigger, reference)`` ever (its key), so
+    a re-sent event, a re-import or a second delivery never asks twice."""
 
-    __tablename__ = "survey_ticket_asks"
+    __tablename__ = "survey_auto_asks"
 
     supplier_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("suppliers.id", ondelete="CASCADE"), primary_key=True
     )
-    ticket_id: Mapped[str] = mapped_column(String(128), primary_key=True)
-    closed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    trigger: Mapped[str] = mapped_column(String(32), primary_key=True)
+    reference: Mapped[str] = mapped_column(String(128), primary_key=True)
+    """The ticket's id, the playbook run's id."""
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    """When the ticket closed or the run ended."""
     outcome: Mapped[str] = mapped_column(String(16))
     """What the ask came to: ``queued``, ``asked_recently`` or ``no_user``."""
     survey_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)

@@ -23,7 +23,7 @@ from wedsync_success.surveys.kinds import (
     SATISFIED_MIN,
     SurveyKind,
 )
-from wedsync_success.surveys.models import SurveyResponse, SurveySent, SurveyTicketAsk
+from wedsync_success.surveys.models import SurveyAutoAsk, SurveyResponse, SurveySent
 from wedsync_success.surveys.schemas import Segment
 
 SEGMENT_COLUMNS = {
@@ -58,37 +58,37 @@ async def insert_responses(session: AsyncSession, rows: Sequence[dict[str, Any]]
     return set(found.all())
 
 
-async def claim_tickets(
+async def claim_asks(
     session: AsyncSession, rows: Sequence[dict[str, Any]]
-) -> set[tuple[uuid.UUID, str]]:
-    """Insert one row per ``(supplier_id, ticket_id)`` not decided before (even by a
-    concurrent transaction: that one wins, this one skips it), in key order; the keys this
-    call inserted."""
+) -> set[tuple[uuid.UUID, str, str]]:
+    """Insert one row per ``(supplier_id, trigger, reference)`` not decided before (even by
+    a concurrent transaction: that one wins, this one skips it), in key order; the keys
+    this call inserted."""
     if not rows:
         return set()
-    ordered = sorted(rows, key=lambda r: (str(r["supplier_id"]), r["ticket_id"]))
-    t = SurveyTicketAsk.__table__
+    ordered = sorted(rows, key=lambda r: (str(r["supplier_id"]), r["trigger"], r["reference"]))
+    t = SurveyAutoAsk.__table__
     statement = (
-        dialect_insert(session, SurveyTicketAsk)
-        .on_conflict_do_nothing(index_elements=[t.c.supplier_id, t.c.ticket_id])
-        .returning(t.c.supplier_id, t.c.ticket_id)
+        dialect_insert(session, SurveyAutoAsk)
+        .on_conflict_do_nothing(index_elements=[t.c.supplier_id, t.c.trigger, t.c.reference])
+        .returning(t.c.supplier_id, t.c.trigger, t.c.reference)
     )
     inserted = await session.execute(statement, ordered)
-    return {(supplier_id, ticket_id) for supplier_id, ticket_id in inserted}
+    return {(supplier_id, trigger, reference) for supplier_id, trigger, reference in inserted}
 
 
-async def set_ticket_outcome(
+async def set_ask_outcome(
     session: AsyncSession,
     *,
-    supplier_id: uuid.UUID,
-    ticket_id: str,
+    key: tuple[uuid.UUID, str, str],
     outcome: str,
     survey_id: uuid.UUID | None,
 ) -> None:
-    t = SurveyTicketAsk
+    t = SurveyAutoAsk
+    supplier_id, trigger, reference = key
     await session.execute(
         update(t)
-        .where(t.supplier_id == supplier_id, t.ticket_id == ticket_id)
+        .where(t.supplier_id == supplier_id, t.trigger == trigger, t.reference == reference)
         .values(outcome=outcome, survey_id=survey_id)
     )
 

@@ -1,4 +1,5 @@
-"""add survey_ticket_asks: the closed support tickets a CSAT was decided for, once each
+"""add survey_auto_asks: the CSATs asked by the system itself (after a ticket, after an
+intervention), once per supplier, trigger and reference
 
 Revision ID: 0021
 Revises: 0016
@@ -22,22 +23,25 @@ UTC_TIME = wedsync_success.db.types.UTCDateTime(timezone=True)
 
 def upgrade() -> None:
     op.create_table(
-        "survey_ticket_asks",
+        "survey_auto_asks",
         sa.Column("supplier_id", sa.Uuid(), nullable=False),
-        sa.Column("ticket_id", sa.String(length=128), nullable=False),
-        sa.Column("closed_at", UTC_TIME, nullable=False),
+        sa.Column("trigger", sa.String(length=32), nullable=False),
+        sa.Column("reference", sa.String(length=128), nullable=False),
+        sa.Column("occurred_at", UTC_TIME, nullable=False),
         sa.Column("outcome", sa.String(length=16), nullable=False),
         sa.Column("survey_id", sa.Uuid(), nullable=True),
         sa.Column("created_at", UTC_TIME, nullable=False),
         sa.ForeignKeyConstraint(
             ["supplier_id"],
             ["suppliers.id"],
-            name=op.f("fk_survey_ticket_asks_supplier_id_suppliers"),
+            name=op.f("fk_survey_auto_asks_supplier_id_suppliers"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("supplier_id", "ticket_id", name=op.f("pk_survey_ticket_asks")),
+        sa.PrimaryKeyConstraint(
+            "supplier_id", "trigger", "reference", name=op.f("pk_survey_auto_asks")
+        ),
     )
 
 
 def downgrade() -> None:
-    op.drop_table("survey_ticket_asks")
+    op.drop_table("survey_auto_asks")

@@ -1,17 +1,23 @@
-"""CSAT after a support ticket, automatically, on SQLite and PostgreSQL: a closed ticket's
+"""CSAT after a support ticket or an intervention, automatically, on SQLite and PostgreSQL.
+
+A closed ticket's
 event (the ``support_resolved`` role) becomes one success event in the ingest's transaction,
 and its consumer asks the ticket's user once per ticket ever, through the interventions'
 gate (the CSAT interval, preferences, caps); the answers show up in the CSAT report by
-trigger. A ticket closed long ago (an import of history) asks nothing."""
+trigger. A ticket closed long ago (an import of history) asks nothing. A treated playbook
+run that ends complete or at its goal asks the primary contact once per run; a control run
+or an early exit asks nothing."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import func, select
@@ -25,6 +31,7 @@ from tests.interventions.conftest import (
     seed_supplier,
 )
 from tests.interventions.sms_provider import ProviderState
+from tests.reports.roi_data import run
 from tests.surveys.test_delivery import Mailbox, _message, _user
 from wedsync_success import pipeline
 from wedsync_success.activity.tickets import MAX_TICKET_ID_CHARS, ticket_id_of
@@ -32,11 +39,14 @@ from wedsync_success.context import AppContext
 from wedsync_success.events.types import SuccessEvent, SuccessEventType
 from wedsync_success.interventions import preferences
 from wedsync_success.interventions.channels.base import Category, Channel
+from wedsync_success.interventions.models import Arm, RunStatus
+from wedsync_success.interventions.runs import end_run
 from wedsync_success.reports.windows import ReportPeriod
 from wedsync_success.surveys import service
+from wedsync_success.surveys.after_interventions import ask_after_interventions
 from wedsync_success.surveys.kinds import Segment
 from wedsync_success.surveys.metrics import csat_report
-from wedsync_success.surveys.models import SurveySent, SurveyTicketAsk
+from wedsync_success.surveys.models import SurveyAutoAsk, SurveySent
 from wedsync_success.surveys.schemas import ResponseSource
 from wedsync_success.surveys.tickets import ask_after_tickets
 
@@ -76,8 +86,8 @@ async def _sent(ctx: AppContext) -> list[SurveySent]:
 
 async def _asks(ctx: AppContext) -> dict[str, str]:
     async with ctx.db.sessions() as session:
-        rows = await session.scalars(select(SurveyTicketAsk))
-        return {r.ticket_id: r.outcome for r in rows}
+        rows = await session.scalars(select(SurveyAutoAsk))
+        return {r.reference: r.outcome for r in rows}
 
 
 async def test_closing_a_ticket_asks_its_user_once_ever(octx: AppContext, clock: FakeClock) -> None:
@@ -245,7 +255,7 @@ async def test_in_app_when_configured(
         smtp_port=mailbox[1].port,
         sms_url=sms[0],
         playbooks=playbooks_config(tmp_path / "playbooks.yaml"),
-        survey_csat_ticket_channel="in_app",
+        survey_csat_channel="in_app",
         survey_ticket_id_property="case",
     )
     async with emptied_context(settings, clock) as ctx:
@@ -276,7 +286,7 @@ async def test_two_deliveries_at_once_ask_once(octx: AppContext, clock: FakeCloc
     await asyncio.gather(deliver(), deliver())
     assert len(await _sent(octx)) == 1
     async with octx.db.sessions() as session:
-        assert await session.scalar(select(func.count()).select_from(SurveyTicketAsk)) == 1
+        assert await session.scalar(select(func.count()).select_from(SurveyAutoAsk)) == 1
 
 
 @given(
@@ -298,3 +308,74 @@ def test_any_property_value_is_a_ticket_id_or_none(value: object) -> None:
         assert found == text
     else:
         assert found is None
+
+
+async def _run_ends(
+    ctx: AppContext, supplier_id: uuid.UUID, *, arm: Arm, status: RunStatus
+) -> uuid.UUID:
+    """A playbook run of ``arm`` ends with ``status`` (its success event), dispatched."""
+    row = run(supplier_id, "nudge", arm=arm, enrolled_at=ctx.clock(), mrr=4900)
+    row.status = RunStatus.ACTIVE
+    async with ctx.db.transaction() as session:
+        session.add(row)
+        await session.flush()
+        await end_run(session, row, status, "test", ctx.clock())
+    await ctx.dispatcher.drain()
+    return row.id
+
+
+async def test_a_treated_run_that_ends_well_asks_once(actx: AppContext, clock: FakeClock) -> None:
+    supplier_id = await seed_supplier(actx)
+    done = await _run_ends(actx, supplier_id, arm=Arm.TREATMENT, status=RunStatus.COMPLETED)
+    (sent,) = await _sent(actx)
+    assert (sent.kind, sent.trigger, sent.reference) == ("csat", "intervention", str(done))
+    assert sent.supplier_user_id == await _user(actx, supplier_id)
+    # The same end delivered again (a second dispatcher) asks nothing more.
+    event = SuccessEvent(
+        sequence=99,
+        event_id=uuid.uuid4(),
+        event_type=SuccessEventType.INTERVENTION_EXITED.value,
+        supplier_id=supplier_id,
+        occurred_at=clock.now,
+        payload={"run_id": str(done), "arm": "treatment", "status": "completed"},
+    )
+    clock.advance(days=30)
+    async with actx.db.transaction() as session:
+        await ask_after_interventions(session, [event], clock.now, settings=actx.settings)
+    assert len(await _sent(actx)) == 1
+    goal = await _run_ends(actx, supplier_id, arm=Arm.TREATMENT, status=RunStatus.GOAL_REACHED)
+    assert [s.reference for s in await _sent(actx)] == [str(done), str(goal)]
+
+
+async def test_control_runs_and_early_exits_ask_nothing(actx: AppContext) -> None:
+    supplier_id = await seed_supplier(actx)
+    await _run_ends(actx, supplier_id, arm=Arm.CONTROL, status=RunStatus.COMPLETED)
+    await _run_ends(actx, supplier_id, arm=Arm.TREATMENT, status=RunStatus.EXITED)
+    assert await _sent(actx) == []
+    assert await _asks(actx) == {}
+
+
+@pytest.fixture
+async def actx(
+    database_url: str,
+    clock: FakeClock,
+    mailbox: Mailbox,
+    sms: tuple[str, ProviderState],
+    tmp_path: Path,
+) -> AsyncIterator[AppContext]:
+    """A context that asks CSAT after interventions (off by default)."""
+    settings = intervention_settings(
+        database_url,
+        smtp_port=mailbox[1].port,
+        sms_url=sms[0],
+        playbooks=playbooks_config(tmp_path / "playbooks.yaml"),
+        survey_csat_after_intervention=True,
+    )
+    async with emptied_context(settings, clock) as ctx:
+        yield ctx
+
+
+async def test_after_interventions_is_off_by_default(octx: AppContext) -> None:
+    supplier_id = await seed_supplier(octx)
+    await _run_ends(octx, supplier_id, arm=Arm.TREATMENT, status=RunStatus.COMPLETED)
+    assert await _sent(octx) == []
