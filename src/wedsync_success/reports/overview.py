@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, not_, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -29,7 +29,7 @@ from wedsync_success.reports.schemas import (
     WeeklyCount,
 )
 from wedsync_success.suppliers.models import Supplier
-from wedsync_success.suppliers.subscriptions import active_at, active_at_by_periods
+from wedsync_success.suppliers.subscriptions import active_at, coverage_by_supplier
 
 AT_RISK_LEVELS = (RiskLevel.AT_RISK.value, RiskLevel.CRITICAL.value)
 
@@ -42,15 +42,15 @@ def _month_start(day: date, back: int = 0) -> date:
 async def monthly_churn(session: AsyncSession, *, as_of: date, months: int) -> list[MonthlyChurn]:
     """Logo churn for the last ``months`` months (the current one partial), oldest first."""
     end_of_today = start_of_day(as_of + timedelta(days=1))
+    starts = [start_of_day(_month_start(as_of, back)) for back in range(months - 1, -1, -1)]
+    spans = [(start.date(), i != months - 1) for i, start in enumerate(starts)]
+    # Active at each month's start and at its end (the next start; today's end for the last),
+    # from the subscription periods: one pass grouped by supplier.
+    c = coverage_by_supplier([*starts, end_of_today]).c
     columns = []
-    spans = []
-    for back in range(months - 1, -1, -1):
-        start = start_of_day(_month_start(as_of, back))
-        month_end = start_of_day(_month_start(as_of, back - 1)) if back else end_of_today
-        spans.append((start.date(), back != 0))
-        starting = active_at_by_periods(start)
-        left = and_(starting, not_(active_at_by_periods(month_end)))
-        columns += [func.sum(case((starting, 1), else_=0)), func.sum(case((left, 1), else_=0))]
+    for i in range(months):
+        starting, ending = c[f"at_{i}"], c[f"at_{i + 1}"]
+        columns += [func.sum(starting), func.sum(starting * (1 - ending))]
     row = (await session.execute(select(*columns))).one()
     out = []
     for i, (month, complete) in enumerate(spans):
