@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
@@ -379,3 +379,64 @@ async def test_after_interventions_is_off_by_default(octx: AppContext) -> None:
     supplier_id = await seed_supplier(octx)
     await _run_ends(octx, supplier_id, arm=Arm.TREATMENT, status=RunStatus.COMPLETED)
     assert await _sent(octx) == []
+
+
+HOSTILE = settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+@HOSTILE
+@given(
+    tickets=st.lists(
+        st.one_of(
+            st.none(),
+            st.booleans(),
+            st.integers(-(2**63), 2**63 - 1),
+            st.text(max_size=140).filter(lambda t: "\x00" not in t),
+            st.sampled_from(["T-1", "T-2", " T-1 "]),
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+    user=st.sampled_from(["none", "own", "random"]),
+)
+async def test_hostile_closings_ask_once_per_distinct_ticket(
+    octx: AppContext, clock: FakeClock, tickets: list[Any], user: str
+) -> None:
+    """Whatever the events say, the ingest stores them and each distinct usable ticket id is
+    asked about (or recorded) exactly once; nothing else is. (The context lives across the
+    examples: each one has its own supplier.)"""
+    supplier_id = await seed_supplier(octx)
+    own = await _user(octx, supplier_id)
+    user_id = {"none": None, "own": own, "random": uuid.uuid4()}[user]
+    items = [
+        _closed(supplier_id, f"hyp-{uuid.uuid4()}", t, clock.now, user_id=user_id) for t in tickets
+    ]
+    async with octx.db.transaction() as session:
+        stored = await pipeline.store(session=session, ctx=octx, items=items)
+    await octx.dispatcher.drain()
+    usable = {ticket_id_of({"ticket_id": t}, "ticket_id") for t in tickets} - {None}
+    accepted = {
+        ticket_id_of(item["properties"], "ticket_id")
+        for item, error in zip(items, _rejected(stored.result, len(items)), strict=True)
+        if not error
+    } - {None}
+    async with octx.db.sessions() as session:
+        asks = set(
+            await session.scalars(
+                select(SurveyAutoAsk.reference).where(SurveyAutoAsk.supplier_id == supplier_id)
+            )
+        )
+    assert asks == accepted
+    assert accepted <= usable
+    sent = [s for s in await _sent(octx) if s.supplier_id == supplier_id]
+    assert len(sent) == (1 if accepted else 0)  # the CSAT interval: one ask at a time
+    assert all(s.supplier_user_id == own for s in sent)
+
+
+def _rejected(result: Any, n: int) -> list[bool]:
+    bad = {e.index for e in result.errors}
+    return [i in bad for i in range(n)]
