@@ -115,7 +115,15 @@ def coverage_by_supplier(moments: Sequence[datetime]) -> Subquery:
     one row per supplier with any period (stored or implicit), columns ``supplier_id`` and
     ``at_0 .. at_{n-1}`` (1 when some period covers ``moments[i]``, else 0). One scan of the
     periods grouped by supplier, instead of an EXISTS probe per supplier and instant."""
-    spans = union_all(stored_periods(), implicit_periods()).subquery("spans")
+    # Only periods that overlap [first, last] can cover one of the moments: the rest (most
+    # of a long history) are left out before grouping.
+    first, last = min(moments), max(moments)
+    p, s = SubscriptionPeriod, Supplier
+    stored = stored_periods().where(
+        p.starts_at <= last, or_(p.ends_at.is_(None), p.ends_at > first)
+    )
+    implicit = implicit_periods().where(s.subscription_started_at <= last, running_at(first))
+    spans = union_all(stored, implicit).subquery("spans")
     covering = [
         func.max(
             case(
