@@ -35,6 +35,18 @@ def test_the_defaults_are_wedsyncs_names() -> None:
     assert "adoption_breadth_30d__form_created" in {w.column for w in windows.STORED_WINDOWS}
 
 
+def test_support_resolved_is_an_action_not_a_feature() -> None:
+    """It may be left out (nothing asks CSAT after a ticket), and its types are not "mapped"
+    (they keep their generic churn features)."""
+    roles = load_event_roles(DEFAULT_PATH)
+    assert roles.types(Role.SUPPORT_RESOLVED) == ("support_ticket_closed",)
+    assert "support_ticket_closed" not in roles.mapped
+    assert "support_ticket_opened" in roles.mapped
+    lines = [line for line in DEFAULT_TEXT.splitlines() if "support_resolved:" not in line]
+    without = parse_event_roles("\n".join(lines))
+    assert without.types(Role.SUPPORT_RESOLVED) == ()
+
+
 def test_an_unknown_role_is_named() -> None:
     text = DEFAULT_TEXT.replace("  support: [support_ticket_opened]", "  helpdesk: [ticket]")
     with pytest.raises(ConfigError) as exc:
