@@ -90,15 +90,19 @@ async def _empty(ctx: AppContext) -> None:
 
 @pytest.fixture
 async def quiet_ctx(ctx: AppContext, tmp_path: Path) -> AsyncIterator[AppContext]:
-    """``ctx`` with every playbook switched off: the comparison is of what the two paths
-    load, and live enrolments while they rescore draw their arms at random."""
+    """``ctx`` with every playbook and the CSAT after a ticket switched off: the comparison
+    is of what the two paths load (both announce the closed tickets), and live enrolments
+    while they rescore draw their arms at random, surveys their ids."""
     data = yaml.safe_load((DEFAULTS_DIR / "playbooks.yaml").read_text(encoding="utf-8"))
     for playbook in data["playbooks"]:
         playbook["enabled"] = False
     path = tmp_path / "playbooks.yaml"
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
     quiet = build_context(
-        ctx.settings.model_copy(update={"playbooks_config": path}), clock=ctx.clock
+        ctx.settings.model_copy(
+            update={"playbooks_config": path, "survey_csat_after_ticket": False}
+        ),
+        clock=ctx.clock,
     )
     try:
         yield quiet

@@ -10,8 +10,9 @@ store does not exist yet, so there is nothing to keep current on the way. The su
 loaded in their end-of-window state; their subscription events are then written into the
 subscription history by the API path's own code
 (:func:`suppliers.subscription_events.apply_subscription_events`), which derives the same
-state from it. Failed charges of the last
-week announce themselves (``pipeline.announce_payment_failures``) as on the API path. The
+state from it. Failed charges and closed support
+tickets of the last week announce themselves (``pipeline.announce_payment_failures``,
+``activity.tickets.announce_closed_tickets``) as on the API path. The
 tests load a small
 population both ways and compare every table. The simulated history of the at-risk rescue
 playbook (``outreach``) has no API path: its runs and messages go straight to
@@ -29,6 +30,7 @@ import numpy as np
 
 from wedsync_success.activity import repository as activity
 from wedsync_success.activity.schemas import SUBSCRIPTION_EVENT_TYPES, EventIn
+from wedsync_success.activity.tickets import announce_closed_tickets
 from wedsync_success.context import AppContext
 from wedsync_success.db.bulk import upsert_columns
 from wedsync_success.db.locks import lock_suppliers
@@ -279,6 +281,9 @@ async def load_population(
             if inserted:
                 await activity.roll_up_batch(session, batch_id)
                 await announce_payment_failures(session=session, batch_id=batch_id, now=now)
+                await announce_closed_tickets(
+                    session=session, batch_id=batch_id, settings=ctx.settings, now=now
+                )
         stored += inserted
         progress("events", stop, size)
     await load_subscription_history(ctx, population, chunk=chunk)
