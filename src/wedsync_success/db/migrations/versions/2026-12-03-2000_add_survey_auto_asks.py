@@ -2,8 +2,8 @@
 intervention), once per supplier, trigger and reference
 
 Revision ID: 0021
-Revises: 0020
-Create Date: 2026-12-03 19:30:00
+Revises: 0019
+Create Date: 2026-12-03 20:00:00
 """
 
 from collections.abc import Sequence
@@ -14,7 +14,7 @@ from alembic import op
 import wedsync_success.db.types
 
 revision: str = "0021"
-down_revision: str | None = "0020"
+down_revision: str | None = "0019"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
