@@ -155,3 +155,9 @@ async def test_docs_are_served_from_the_app_itself(client: httpx.AsyncClient) ->
         asset = await client.get(source)
         assert asset.status_code == 200, source
     assert (await client.get("/redoc")).status_code == 404
+
+
+def test_asking_a_survey_documents_both_answers(document: dict[str, Any]) -> None:
+    """Queued is 202 and "asked recently" is 200: a client reading the schema sees both."""
+    answers = document["paths"]["/api/v1/suppliers/{supplier_id}/surveys"]["post"]["responses"]
+    assert {"200", "202"} <= set(answers)

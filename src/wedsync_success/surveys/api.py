@@ -143,7 +143,11 @@ def _instant(day: date | None) -> datetime | None:
     response_model=SurveySentOut,
     summary="Ask one of the supplier's users an NPS or CSAT survey",
     openapi_extra=json_body(SendSurveyIn, description='{"kind": "nps", "channel": "email"}'),
-    responses={**error_responses(*WRITE, 404), 200: {"model": SurveySentOut}},
+    responses={
+        **error_responses(*WRITE, 404),
+        200: {"model": SurveySentOut, "description": "Not asked: asked the same kind recently"},
+        202: {"model": SurveySentOut, "description": "Queued for delivery"},
+    },
 )
 async def post_survey(
     _key: ActKey, supplier_id: SupplierIdDep, request: Request, ctx: ContextDep, uow: UnitOfWorkDep
