@@ -40,6 +40,7 @@ from wedsync_success.activity.models import (
 )
 from wedsync_success.db.bulk import upsert_columns
 from wedsync_success.db.locks import EVENT_ID_LOCK_CLASS, PARTITIONS_KEY
+from wedsync_success.db.staging import StagingTable, stage
 from wedsync_success.db.upsert import dialect_insert
 from wedsync_success.kit.limits import BIGINT_MAX, BIGINT_MIN
 from wedsync_success.suppliers.models import Supplier
@@ -124,7 +125,7 @@ async def insert_event_columns(
     The bulk path of every write of events (API batches, imports, generated populations):
 
     - PostgreSQL: the rows stream through ``COPY`` (binary, the driver's
-      ``copy_records_to_table``) into a staging table private to the transaction; the
+      ``copy_records_to_table``) into the connection's staging table (``db/staging.py``); the
       partitions of the months they fall in are created if missing
       (:func:`ensure_month_partitions`); then one ``INSERT … SELECT`` merges them. An
       ``event_id`` is unique within a partition by that partition's index, and across
@@ -163,14 +164,19 @@ EVENT_COLUMNS = (
     "properties",
 )
 """The columns :func:`insert_event_columns` takes."""
-STAGING_TABLE = "activity_events_staging"
-_STAGED = ("event_id", "supplier_id", "user_id", "type_code", "occurred_at", "value", "properties")
-_CREATE_STAGING = text(
-    f"CREATE TEMPORARY TABLE IF NOT EXISTS {STAGING_TABLE} ("
-    "event_id varchar(128) NOT NULL, supplier_id uuid NOT NULL, user_id uuid, "
-    "type_code smallint NOT NULL, occurred_at timestamptz NOT NULL, value bigint, "
-    "properties text) ON COMMIT DROP"
+STAGING = StagingTable(
+    "activity_events_staging",
+    {
+        "event_id": ("varchar(128) NOT NULL", "VARCHAR(128) NOT NULL"),
+        "supplier_id": ("uuid NOT NULL", "CHAR(32) NOT NULL"),
+        "user_id": ("uuid", "CHAR(32)"),
+        "type_code": ("smallint NOT NULL", "SMALLINT NOT NULL"),
+        "occurred_at": ("timestamptz NOT NULL", "TEXT NOT NULL"),
+        "value": ("bigint", "BIGINT"),
+        "properties": ("text", "TEXT"),
+    },
 )
+STAGING_TABLE = STAGING.name
 EVENT_ID_BUCKETS = 64
 """Event ids are locked by bucket (a hash of the id modulo this): a batch of thousands takes
 at most this many advisory locks (PostgreSQL's lock table is shared and bounded), and two
@@ -200,15 +206,8 @@ async def _copy_then_merge(
     session: AsyncSession, columns: Mapping[str, Sequence[Any]], *, batch_id: int
 ) -> None:
     """PostgreSQL: ``COPY`` the rows into the staging table, then merge them set-based."""
-    await session.execute(_CREATE_STAGING)  # in the transaction the COPY then joins
-    await session.execute(text(f"DELETE FROM {STAGING_TABLE}"))  # an earlier batch's
     properties = [None if p is None else json.dumps(p) for p in columns["properties"]]
-    given = {**columns, "properties": properties}
-    records = list(zip(*(given[name] for name in _STAGED), strict=True))
-    connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    driver: Any = raw.driver_connection  # asyncpg's own connection, in this transaction
-    await driver.copy_records_to_table(STAGING_TABLE, records=records, columns=list(_STAGED))
+    await stage(session, STAGING, {**columns, "properties": properties})
     await _lock_event_ids(session)
     months = await session.scalars(_STAGED_MONTHS)
     await ensure_month_partitions(session, months.all())

@@ -27,7 +27,8 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wedsync_success.churn.models import SupplierChurnCurrent
-from wedsync_success.db.bulk import Keeping, stored_form, upsert_columns
+from wedsync_success.db.bulk import Keeping, upsert_columns
+from wedsync_success.db.staging import StagingTable, stage
 from wedsync_success.db.types import UTCDateTime
 from wedsync_success.health.models import HealthScore
 from wedsync_success.suppliers.models import (
@@ -710,44 +711,26 @@ async def upsert_periods(session: AsyncSession, columns: dict[str, list[Any]]) -
     )
 
 
-PERIOD_STAGING = "subscription_periods_staging"
-STAGED_PERIOD_COLUMNS = (
-    "idx",
-    "supplier_id",
-    "plan",
-    "starts_at",
-    "ends_at",
-    "mrr_minor",
-    "currency",
-    "quantity",
-    "discount_minor",
-    "bill_period_months",
+PERIOD_STAGING = StagingTable(
+    "subscription_periods_staging",
+    {
+        "idx": ("integer NOT NULL", "INTEGER NOT NULL"),
+        "supplier_id": ("uuid NOT NULL", "CHAR(32) NOT NULL"),
+        "plan": ("varchar(32) NOT NULL", "VARCHAR(32) NOT NULL"),
+        "starts_at": ("timestamptz NOT NULL", "TEXT NOT NULL"),
+        "ends_at": ("timestamptz", "TEXT"),
+        "mrr_minor": ("bigint NOT NULL", "BIGINT NOT NULL"),
+        "currency": ("varchar(3) NOT NULL", "VARCHAR(3) NOT NULL"),
+        "quantity": ("integer NOT NULL", "INTEGER NOT NULL"),
+        "discount_minor": ("bigint NOT NULL", "BIGINT NOT NULL"),
+        "bill_period_months": ("integer NOT NULL", "INTEGER NOT NULL"),
+    },
+    index=("supplier_id", "plan", "starts_at"),
 )
+STAGED_PERIOD_COLUMNS = tuple(PERIOD_STAGING.columns)
 """The columns :func:`stage_periods` takes: ``idx`` is the item's place in its batch."""
 _STORED_COLUMNS = STAGED_PERIOD_COLUMNS[1:]
-_STAGING_DDL = {
-    "postgresql": (
-        f"CREATE TEMPORARY TABLE IF NOT EXISTS {PERIOD_STAGING} (idx integer NOT NULL, "
-        "supplier_id uuid NOT NULL, plan varchar(32) NOT NULL, starts_at timestamptz NOT NULL, "
-        "ends_at timestamptz, mrr_minor bigint NOT NULL, currency varchar(3) NOT NULL, "
-        "quantity integer NOT NULL, discount_minor bigint NOT NULL, "
-        "bill_period_months integer NOT NULL) ON COMMIT DELETE ROWS",
-    ),
-    # The table stays with its connection (made once, not per batch: on PostgreSQL, a
-    # temporary table made and dropped by every transaction costs catalog writes at each
-    # commit), emptied at commit (PostgreSQL) or before each batch (both).
-    "sqlite": (
-        f"CREATE TEMPORARY TABLE IF NOT EXISTS {PERIOD_STAGING} (idx INTEGER NOT NULL, "
-        "supplier_id CHAR(32) NOT NULL, plan VARCHAR(32) NOT NULL, starts_at TEXT NOT NULL, "
-        "ends_at TEXT, mrr_minor BIGINT NOT NULL, currency VARCHAR(3) NOT NULL, "
-        "quantity INTEGER NOT NULL, discount_minor BIGINT NOT NULL, "
-        "bill_period_months INTEGER NOT NULL)",
-    ),
-}
-_STAGING_INDEX = (
-    f"CREATE INDEX IF NOT EXISTS {PERIOD_STAGING}_key "
-    f"ON {PERIOD_STAGING} (supplier_id, plan, starts_at)"
-)
+_PERIOD_STAGED = PERIOD_STAGING.name
 _NEVER = datetime(9999, 12, 31, tzinfo=UTC)
 """The end of an open period, in comparisons."""
 
@@ -759,31 +742,9 @@ def _instants(statement: str, *names: str) -> Any:
 
 async def stage_periods(session: AsyncSession, columns: Mapping[str, Sequence[Any]]) -> None:
     """Put a batch of periods (one value per row for each of :data:`STAGED_PERIOD_COLUMNS`)
-    in a staging table private to the transaction, where the checks and the merge below
-    read them set-based: PostgreSQL ``COPY``s them in (binary, the driver's
-    ``copy_records_to_table``), SQLite binds them in C (``executemany``), each distinct id
-    and instant converted to its stored form once."""
-    dialect = session.get_bind().dialect
-    for ddl in (*_STAGING_DDL[dialect.name], _STAGING_INDEX):
-        await session.execute(text(ddl))
-    connection = await session.connection()
-    if dialect.name == "postgresql":  # emptied at each commit
-        records = list(zip(*(columns[name] for name in STAGED_PERIOD_COLUMNS), strict=True))
-        raw = await connection.get_raw_connection()
-        driver: Any = raw.driver_connection  # asyncpg's own connection, in this transaction
-        await driver.copy_records_to_table(
-            PERIOD_STAGING, records=records, columns=list(STAGED_PERIOD_COLUMNS)
-        )
-        return
-    await session.execute(text(f"DELETE FROM {PERIOD_STAGING}"))  # an earlier batch's
-    converted = [columns["idx"]] + [
-        stored_form(_PERIODS, dialect, name, columns[name]) for name in _STORED_COLUMNS
-    ]
-    await connection.exec_driver_sql(
-        f"INSERT INTO {PERIOD_STAGING} ({', '.join(STAGED_PERIOD_COLUMNS)}) "
-        f"VALUES ({', '.join('?' * len(STAGED_PERIOD_COLUMNS))})",
-        list(zip(*converted, strict=True)),
-    )
+    in the staging table (``db/staging.py``), where the checks and the merge below read
+    them set-based."""
+    await stage(session, PERIOD_STAGING, columns, stored_as=_PERIODS)
 
 
 _CLASHING = _instants(
@@ -792,10 +753,10 @@ _CLASHING = _instants(
     # start (the same start is that period imported again). The stored side is a scalar
     # subquery: both backends then probe the stored periods' key per staged period, where a
     # join could be planned as a scan of every stored period per batch.
-    f"SELECT a.idx, b.idx FROM {PERIOD_STAGING} a JOIN {PERIOD_STAGING} b "
+    f"SELECT a.idx, b.idx FROM {_PERIOD_STAGED} a JOIN {_PERIOD_STAGED} b "
     "ON b.supplier_id = a.supplier_id AND b.plan = a.plan AND b.idx > a.idx "
     "AND b.starts_at < COALESCE(a.ends_at, :never) AND a.starts_at < COALESCE(b.ends_at, :never) "
-    f"UNION SELECT a.idx, a.idx FROM {PERIOD_STAGING} a WHERE (SELECT p.id "
+    f"UNION SELECT a.idx, a.idx FROM {_PERIOD_STAGED} a WHERE (SELECT p.id "
     "FROM subscription_periods p WHERE p.supplier_id = a.supplier_id AND p.plan = a.plan "
     "AND p.starts_at <> a.starts_at AND p.starts_at < COALESCE(a.ends_at, :never) "
     "AND a.starts_at < COALESCE(p.ends_at, :never) LIMIT 1) IS NOT NULL",
@@ -814,7 +775,7 @@ async def staged_clashes(session: AsyncSession) -> set[int]:
 async def unstage_periods(session: AsyncSession, indexes: Sequence[int]) -> None:
     if indexes:
         await session.execute(
-            text(f"DELETE FROM {PERIOD_STAGING} WHERE idx IN :idx").bindparams(
+            text(f"DELETE FROM {_PERIOD_STAGED} WHERE idx IN :idx").bindparams(
                 bindparam("idx", expanding=True)
             ),
             {"idx": sorted(indexes)},
@@ -825,7 +786,7 @@ async def staged_already_stored(session: AsyncSession) -> int:
     """How many staged periods are stored already (same supplier, plan and start)."""
     count = await session.scalar(
         text(
-            f"SELECT count(*) FROM {PERIOD_STAGING} a WHERE (SELECT p.id "
+            f"SELECT count(*) FROM {_PERIOD_STAGED} a WHERE (SELECT p.id "
             "FROM subscription_periods p WHERE p.supplier_id = a.supplier_id "
             "AND p.plan = a.plan AND p.starts_at = a.starts_at) IS NOT NULL"
         )
@@ -836,7 +797,7 @@ async def staged_already_stored(session: AsyncSession) -> int:
 _MERGE_STAGED = _instants(
     # WHERE true: SQLite needs it to tell ON CONFLICT from a join's ON.
     f"INSERT INTO subscription_periods ({', '.join(_STORED_COLUMNS)}, created_at) "
-    f"SELECT {', '.join(_STORED_COLUMNS)}, :now FROM {PERIOD_STAGING} WHERE true "
+    f"SELECT {', '.join(_STORED_COLUMNS)}, :now FROM {_PERIOD_STAGED} WHERE true "
     "ORDER BY supplier_id, plan, starts_at "
     "ON CONFLICT (supplier_id, plan, starts_at) DO UPDATE SET "
     + ", ".join(f"{c} = excluded.{c}" for c in _STORED_COLUMNS[3:]),
@@ -898,7 +859,7 @@ _DERIVE_FOR = {
     ).bindparams(bindparam("ids", type_=ARRAY(Uuid))),
     "sqlite": _instants(
         _DERIVE_STAGED.format(
-            suppliers=f"p.supplier_id IN (SELECT supplier_id FROM {PERIOD_STAGING})"
+            suppliers=f"p.supplier_id IN (SELECT supplier_id FROM {_PERIOD_STAGED})"
         ),
         "at",
         "never",
