@@ -14,7 +14,7 @@ import inspect
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
@@ -153,25 +153,60 @@ class ImportTiming:
     """The report's counts by outcome ("created", "accepted"…)."""
 
 
+COMMIT = "commit"
+"""The label under which :func:`timed_commits` adds the end of every transaction."""
+
+
+@contextmanager
+def timed_commits(times: PhaseTimes) -> Iterator[None]:
+    """Time the end of every transaction (its commit) while the block runs (``COMMIT``)."""
+    from sqlalchemy.ext.asyncio.session import AsyncSessionTransaction
+
+    original = AsyncSessionTransaction.__aexit__
+
+    async def leave(self: AsyncSessionTransaction, *exc: Any) -> None:
+        started = time.perf_counter()
+        try:
+            await original(self, *exc)
+        finally:
+            times.add(COMMIT, time.perf_counter() - started)
+
+    AsyncSessionTransaction.__aexit__ = leave  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        AsyncSessionTransaction.__aexit__ = original  # type: ignore[method-assign]
+
+
 async def timed_import(
     url: str,
     *,
     batches: Iterator[Any],
     writer: Callable[[Any], Any],
     lines: int,
+    times: PhaseTimes | None = None,
+    phases: Sequence[Phase] = (),
+    commits: bool = False,
 ) -> ImportTiming:
     """Time ``import_cli.run_import`` on a fresh context over ``url``: ``batches`` yields the
     file's batches, ``writer(ctx)`` is the command's writer (``import_cli.supplier_writer``…).
-    An import that rejects or stops raises: a figure must not hide a failure."""
+    An import that rejects or stops raises: a figure must not hide a failure.
+
+    ``times`` (given) receives the time of each of ``phases`` (the final rescoring always,
+    as "rescore"), of every commit with ``commits``, and the wall time without the
+    rescoring."""
     from wedsync_success import import_cli, pipeline
     from wedsync_success.config import Settings
     from wedsync_success.context import build_context
 
     ctx = build_context(Settings(database_url=url))
-    times = PhaseTimes()
+    times = PhaseTimes() if times is None else times
+    watched = list(phases)
+    if not any(phase.label == "rescore" for phase in watched):
+        watched.append(Phase(pipeline, "rescore_touched", "rescore"))
     try:
         started = time.perf_counter()
-        with profiled([Phase(pipeline, "rescore_touched", "rescore")], times):
+        with profiled(watched, times), timed_commits(times) if commits else nullcontext():
             report = await import_cli.run_import(
                 ctx, batches=batches, lines=lines, write=writer(ctx)
             )
@@ -181,6 +216,7 @@ async def timed_import(
     if report.problems or report.stopped:
         raise RuntimeError(f"the import failed: {report.problems[:3]} {report.stopped}")
     rescore = times.seconds.get("rescore", 0.0)
+    times.wall = wall - rescore
     return ImportTiming(seconds=wall - rescore, rescore=rescore, counts=dict(report.stored))
 
 

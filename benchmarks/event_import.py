@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import csv
 import itertools
 import json
@@ -39,10 +38,18 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy.engine.url import make_url
-from sqlalchemy.ext.asyncio.session import AsyncSessionTransaction
 
 from bench_data import DEFAULT_POSTGRES_URL, BenchDatabase, pg_connect, supplier_items
-from bench_timing import Phase, PhaseTimes, breakdown_rows, fmt_rate, fmt_s, profiled
+from bench_timing import (
+    COMMIT,
+    ImportTiming,
+    Phase,
+    PhaseTimes,
+    breakdown_rows,
+    fmt_rate,
+    fmt_s,
+)
+from bench_timing import timed_import as shared_timed_import
 from wedsync_success import import_cli, pipeline
 from wedsync_success.activity import repository as activity_repository
 from wedsync_success.activity import service as activity_service
@@ -152,7 +159,7 @@ PHASES = [
 ]
 """Where an import's time goes (``--phases``): reading the file and the commit are timed
 apart (``READ``, ``COMMIT``)."""
-READ, COMMIT = "read and parse the file (CSV rows to items)", "commit"
+READ = "read and parse the file (CSV rows to items)"
 
 
 def _timed_batches(batches: Iterator[FileBatch], times: PhaseTimes) -> Iterator[FileBatch]:
@@ -168,47 +175,19 @@ def _timed_batches(batches: Iterator[FileBatch], times: PhaseTimes) -> Iterator[
 
 async def timed_import(
     url: str, path: Path, batch_size: int, times: PhaseTimes, *, phases: bool = False
-) -> tuple[float, float, dict[str, int]]:
-    """(seconds without the final rescoring, rescoring seconds, counts) of one import;
-    the time of each of :data:`PHASES` goes into ``times`` (only the rescoring's unless
-    ``phases``)."""
-    ctx = build_context(Settings(database_url=url))
-    try:
-        started = time.perf_counter()
-        with profiled(PHASES if phases else PHASES[-1:], times), _timed_commits(times):
-            report = await import_cli.run_import(
-                ctx,
-                batches=_timed_batches(read_batches(path, batch_size=batch_size), times),
-                lines=count_lines(path),
-                write=import_cli.event_writer(ctx),
-            )
-        wall = time.perf_counter() - started
-    finally:
-        await ctx.close()
-    if report.problems or report.stopped:
-        raise RuntimeError(f"the import failed: {report.problems[:3]} {report.stopped}")
-    rescore = times.seconds.get("rescore", 0.0)
-    times.wall = wall - rescore
-    return wall - rescore, rescore, report.stored
-
-
-@contextlib.contextmanager
-def _timed_commits(times: PhaseTimes) -> Iterator[None]:
-    """Time the end of every transaction (its commit) while the block runs (``COMMIT``)."""
-    original = AsyncSessionTransaction.__aexit__
-
-    async def leave(self: AsyncSessionTransaction, *exc: Any) -> None:
-        started = time.perf_counter()
-        try:
-            await original(self, *exc)
-        finally:
-            times.add(COMMIT, time.perf_counter() - started)
-
-    AsyncSessionTransaction.__aexit__ = leave  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        AsyncSessionTransaction.__aexit__ = original  # type: ignore[method-assign]
+) -> ImportTiming:
+    """One import of ``path`` (the shared ``bench_timing.timed_import``); the time of each
+    of :data:`PHASES`, of reading the file and of the commits goes into ``times`` (only the
+    rescoring's unless ``phases``)."""
+    return await shared_timed_import(
+        url,
+        batches=_timed_batches(read_batches(path, batch_size=batch_size), times),
+        writer=import_cli.event_writer,
+        lines=count_lines(path),
+        times=times,
+        phases=PHASES if phases else (),
+        commits=True,
+    )
 
 
 RAW_CHUNK = 500_000
@@ -333,9 +312,8 @@ async def one_backend(
         for label in ("first import", "same file again (all duplicates)"):
             console.print(f"[dim]{backend}: {label}…[/]")
             times = PhaseTimes()
-            seconds, rescore, counts = await timed_import(
-                db.url, history, batch_size, times, phases=phases
-            )
+            timing = await timed_import(db.url, history, batch_size, times, phases=phases)
+            seconds, rescore, counts = timing.seconds, timing.rescore, timing.counts
             if phases:
                 print_phases(f"{backend}, {label}: where the time goes", times)
             rate = events / seconds
