@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from wedsync_success.access import repository as access_repository
 from wedsync_success.churn.models import SupplierChurnCurrent
-from wedsync_success.db.locks import lock_suppliers
+from wedsync_success.db.locks import MAX_SUPPLIER_LOCKS, lock_population, lock_suppliers
 from wedsync_success.kit.batch import RejectedItem, validate_each
 from wedsync_success.kit.errors import NotFound, PayloadTooLarge, ValidationFailed
 from wedsync_success.kit.limits import safe_text
@@ -20,6 +20,7 @@ from wedsync_success.suppliers import repository
 from wedsync_success.suppliers.models import PlanTier, Supplier
 from wedsync_success.suppliers.repository import SORTS, SupplierFilters
 from wedsync_success.suppliers.schemas import (
+    SUPPLIER_FIELDS,
     ChurnSummary,
     HealthSummary,
     SupplierBatchResult,
@@ -61,7 +62,9 @@ async def _upsert(
     externals = [item.external_id for _, item in valid if item.external_id is not None]
     # An external id's own lock makes two writers that create the same new supplier, or
     # give the id to different suppliers, take turns: the second sees the first's row.
-    await lock_suppliers(session, [*given_ids, *map(external_id_lock, externals)])
+    # An import (``stored`` given) took these locks, and more, before reading.
+    if stored is None:
+        await _lock_writers(session, given_ids, externals)
     owners = None if stored is None else {ext: row.id for ext, row in stored.items()}
     valid, clashes, matched = await _match_external_ids(session, valid, owners=owners)
     rejected = sorted(rejected + collisions + unknown_owners + clashes, key=lambda i: i.index)
@@ -89,14 +92,13 @@ async def _upsert(
     for item, known_id in resolved:
         sid = known_id or uuid.uuid4()
         ids.append(sid)
-        row = {
-            "id": sid,
-            **item.model_dump(exclude={"id", "users", "subscription_started_at"}),
-            "subscription_started_at": item.subscription_started_at or item.signed_up_at,
-        }
+        # Read off the model, not model_dump: a fifth of a second per 20,000 lines.
+        row: dict[str, Any] = {"id": sid, "external_id": item.external_id}
+        row |= {name: getattr(item, name) for name in SUPPLIER_FIELDS}
+        row["subscription_started_at"] = item.subscription_started_at or item.signed_up_at
         before = stored.get(item.external_id) if stored and item.external_id else None
         if before is None or before.id != sid or not before.same_fields(row):
-            supplier_rows.append(row | {"created_at": now})
+            supplier_rows.append(row)
         if item.users is None:
             continue
         users = [
@@ -113,8 +115,10 @@ async def _upsert(
         if before is not None and _same_users(users, users_of.get(sid, [])):
             continue
         listed_users.append(sid)
-        user_rows.extend(user | {"created_at": now} for user in users)
-    await repository.upsert(session, supplier_rows, user_rows, users_of=listed_users, names=named)
+        user_rows.extend(users)
+    await repository.upsert(
+        session, supplier_rows, user_rows, users_of=listed_users, names=named, created_at=now
+    )
     updated = sum(sid in named for sid in ids)
     return SupplierBatchResult(
         created=len(ids) - updated,
@@ -172,7 +176,7 @@ async def import_batch(
     externals = [i["external_id"] for _, i in given]
     # The same locks _upsert takes (a superset of them), taken first: its own call then
     # takes none that is not held already, so the global lock order holds.
-    await lock_suppliers(session, [*_given_ids(given), *map(external_id_lock, externals)])
+    await _lock_writers(session, _given_ids(given), externals)
     stored = await repository.stored_by_external_id(session, externals)
     filled = []
     for _, item in given:
@@ -186,6 +190,21 @@ async def import_batch(
     rejected.extend(e.model_copy(update={"index": given[e.index][0]}) for e in result.errors)
     rejected.sort(key=lambda e: e.index)
     return result.model_copy(update={"rejected": len(rejected), "errors": rejected})
+
+
+async def _lock_writers(
+    session: AsyncSession, ids: Sequence[uuid.UUID], externals: Sequence[str]
+) -> None:
+    """:func:`lock_suppliers` of ``ids`` and of the external ids' own keys, computing those
+    keys only when they are taken: SQLite takes none, and past ``MAX_SUPPLIER_LOCKS`` the
+    population lock stands for them all (the uuid5 of every line was 0.4 s of an import of
+    20,000 suppliers on SQLite, where no lock is taken at all)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    if len(set(ids)) + len(set(externals)) > MAX_SUPPLIER_LOCKS:
+        await lock_population(session)  # what lock_suppliers does for that many keys
+        return
+    await lock_suppliers(session, [*ids, *map(external_id_lock, externals)])
 
 
 def _given_ids(given: list[tuple[int, dict[str, Any]]]) -> list[uuid.UUID]:
