@@ -106,26 +106,30 @@ async def test_a_renamed_supplier_gets_the_new_words_only(ctx: AppContext) -> No
     assert words == ["lodge", "willow"]
 
 
-async def test_two_imports_of_overlapping_files_store_each_line_once(ctx: AppContext) -> None:
+@pytest.mark.parametrize("half", [10, 40])
+async def test_two_imports_of_overlapping_files_store_each_line_once(
+    ctx: AppContext, half: int
+) -> None:
     """Two writers at once (separate transactions): every external id ends as one supplier,
-    created by one import and updated by the other, with no line rejected. Batches are kept
-    under the per-supplier lock limit, so on PostgreSQL the writers really interleave on
-    their own suppliers' locks."""
-    first = [line(f"o-{i}") for i in range(0, 20)]
-    second = [line(f"o-{i}", mrr_minor="2900") for i in range(10, 30)]
+    created by one import and updated by the other, with no line rejected. With 20 lines a
+    batch the writers stay under the per-supplier lock limit, so on PostgreSQL they really
+    interleave on their own suppliers' locks; with 80 lines each (160 keys, over MAX_SUPPLIER_LOCKS)
+    each takes the population lock instead, which must serialise them just as well."""
+    first = [line(f"o-{i}") for i in range(0, 2 * half)]
+    second = [line(f"o-{i}", mrr_minor="2900") for i in range(half, 3 * half)]
     results = await asyncio.gather(_import(ctx, first), _import(ctx, second))
     assert [r.rejected for r in results] == [0, 0], [r.errors for r in results]
-    assert sum(r.created for r in results) == 30
-    assert sum(r.updated for r in results) == 10
+    assert sum(r.created for r in results) == 3 * half
+    assert sum(r.updated for r in results) == half
     async with ctx.db.sessions() as session:
         count = await session.scalar(select(func.count()).select_from(Supplier))
         users = await session.scalar(select(func.count()).select_from(SupplierUser))
         mrr = dict((await session.execute(select(Supplier.external_id, Supplier.mrr_minor))).all())
-    assert (count, users) == (30, 30)
-    assert {mrr[f"o-{i}"] for i in range(0, 10)} == {1900}
-    assert {mrr[f"o-{i}"] for i in range(20, 30)} == {2900}
+    assert (count, users) == (3 * half, 3 * half)
+    assert {mrr[f"o-{i}"] for i in range(0, half)} == {1900}
+    assert {mrr[f"o-{i}"] for i in range(2 * half, 3 * half)} == {2900}
     # The overlap holds whichever import went second, whole: never a mix within one line.
-    assert {mrr[f"o-{i}"] for i in range(10, 20)} in ({1900}, {2900})
+    assert {mrr[f"o-{i}"] for i in range(half, 2 * half)} in ({1900}, {2900})
 
 
 async def _ids(ctx: AppContext, externals: list[str]) -> list[Any]:
