@@ -25,20 +25,22 @@ from sqlalchemy import func, select
 from tests.conftest import FakeClock
 from tests.interventions.conftest import (
     emptied_context,
-    intervention_settings,
     outbox_count,
-    playbooks_config,
     seed_supplier,
 )
 from tests.interventions.sms_provider import ProviderState
 from tests.reports.roi_data import run
-from tests.surveys.test_delivery import Mailbox, _message, _user
+from tests.surveys.helpers import (
+    Mailbox,
+    intervention_of,
+    survey_settings,
+    unsubscribe_from_email,
+    user_of,
+)
 from wedsync_success import pipeline
 from wedsync_success.activity.tickets import MAX_TICKET_ID_CHARS, ticket_id_of
 from wedsync_success.context import AppContext
 from wedsync_success.events.types import SuccessEvent, SuccessEventType
-from wedsync_success.interventions import preferences
-from wedsync_success.interventions.channels.base import Category, Channel
 from wedsync_success.interventions.models import Arm, RunStatus
 from wedsync_success.interventions.runs import end_run
 from wedsync_success.reports.windows import ReportPeriod
@@ -92,7 +94,7 @@ async def _asks(ctx: AppContext) -> dict[str, str]:
 
 async def test_closing_a_ticket_asks_its_user_once_ever(octx: AppContext, clock: FakeClock) -> None:
     supplier_id = await seed_supplier(octx)
-    user_id = await _user(octx, supplier_id)
+    user_id = await user_of(octx, supplier_id)
     await _ingest(octx, _closed(supplier_id, "ev-1", "T-100", clock.now, user_id=user_id))
     (sent,) = await _sent(octx)
     assert (sent.kind, sent.trigger, sent.reference) == ("csat", "support_ticket", "T-100")
@@ -142,10 +144,10 @@ async def test_a_user_of_another_supplier_or_none_asks_the_primary_contact(
 ) -> None:
     supplier_id = await seed_supplier(octx)
     other = await seed_supplier(octx)
-    stranger = await _user(octx, other)
+    stranger = await user_of(octx, other)
     await _ingest(octx, _closed(supplier_id, "ev-1", "T-1", clock.now, user_id=stranger))
     (sent,) = await _sent(octx)
-    assert sent.supplier_user_id == await _user(octx, supplier_id)
+    assert sent.supplier_user_id == await user_of(octx, supplier_id)
 
 
 async def test_a_supplier_without_users_is_recorded_as_not_asked(
@@ -161,21 +163,12 @@ async def test_an_opted_out_user_is_recorded_as_unsubscribed(
     octx: AppContext, mailbox: Mailbox, clock: FakeClock
 ) -> None:
     supplier_id = await seed_supplier(octx)
-    async with octx.db.transaction() as session:
-        await preferences.set_preference(
-            session=session,
-            supplier_user_id=await _user(octx, supplier_id),
-            channel=Channel.EMAIL,
-            category=Category.MARKETING,
-            subscribed=False,
-            source="api",
-            now=octx.clock(),
-        )
+    await unsubscribe_from_email(octx, supplier_id)
     await _ingest(octx, _closed(supplier_id, "ev-1", "T-1", clock.now))
     await octx.interventions.worker().work_once()
     (sent,) = await _sent(octx)
     assert mailbox[0].emails() == []
-    assert (await _message(octx, str(sent.intervention_id))).status == "unsubscribed"
+    assert (await intervention_of(octx, str(sent.intervention_id))).status == "unsubscribed"
 
 
 async def test_the_answer_shows_in_the_csat_report_by_trigger(
@@ -229,11 +222,11 @@ async def test_switched_off_nothing_is_asked(
     sms: tuple[str, ProviderState],
     tmp_path: Path,
 ) -> None:
-    settings = intervention_settings(
+    settings = survey_settings(
         database_url,
-        smtp_port=mailbox[1].port,
-        sms_url=sms[0],
-        playbooks=playbooks_config(tmp_path / "playbooks.yaml"),
+        mailbox,
+        sms,
+        tmp_path,
         survey_csat_after_ticket=False,
     )
     async with emptied_context(settings, clock) as ctx:
@@ -250,11 +243,11 @@ async def test_in_app_when_configured(
     sms: tuple[str, ProviderState],
     tmp_path: Path,
 ) -> None:
-    settings = intervention_settings(
+    settings = survey_settings(
         database_url,
-        smtp_port=mailbox[1].port,
-        sms_url=sms[0],
-        playbooks=playbooks_config(tmp_path / "playbooks.yaml"),
+        mailbox,
+        sms,
+        tmp_path,
         survey_csat_channel="in_app",
         survey_ticket_id_property="case",
     )
@@ -329,7 +322,7 @@ async def test_a_treated_run_that_ends_well_asks_once(actx: AppContext, clock: F
     done = await _run_ends(actx, supplier_id, arm=Arm.TREATMENT, status=RunStatus.COMPLETED)
     (sent,) = await _sent(actx)
     assert (sent.kind, sent.trigger, sent.reference) == ("csat", "intervention", str(done))
-    assert sent.supplier_user_id == await _user(actx, supplier_id)
+    assert sent.supplier_user_id == await user_of(actx, supplier_id)
     # The same end delivered again (a second dispatcher) asks nothing more.
     event = SuccessEvent(
         sequence=99,
@@ -364,11 +357,11 @@ async def actx(
     tmp_path: Path,
 ) -> AsyncIterator[AppContext]:
     """A context that asks CSAT after interventions (off by default)."""
-    settings = intervention_settings(
+    settings = survey_settings(
         database_url,
-        smtp_port=mailbox[1].port,
-        sms_url=sms[0],
-        playbooks=playbooks_config(tmp_path / "playbooks.yaml"),
+        mailbox,
+        sms,
+        tmp_path,
         survey_csat_after_intervention=True,
     )
     async with emptied_context(settings, clock) as ctx:
@@ -410,7 +403,7 @@ async def test_hostile_closings_ask_once_per_distinct_ticket(
     asked about (or recorded) exactly once; nothing else is. (The context lives across the
     examples: each one has its own supplier.)"""
     supplier_id = await seed_supplier(octx)
-    own = await _user(octx, supplier_id)
+    own = await user_of(octx, supplier_id)
     user_id = {"none": None, "own": own, "random": uuid.uuid4()}[user]
     items = [
         _closed(supplier_id, f"hyp-{uuid.uuid4()}", t, clock.now, user_id=user_id) for t in tickets

@@ -12,33 +12,32 @@ from pathlib import Path
 
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from tests.conftest import FakeClock
 from tests.interventions.conftest import (
     emptied_context,
-    intervention_settings,
     outbox_count,
-    playbooks_config,
     seed_supplier,
 )
 from tests.interventions.sms_provider import ProviderState
-from tests.interventions.smtp_server import Collector
+from tests.surveys.helpers import (
+    Mailbox,
+    intervention_of,
+    survey_settings,
+    unsubscribe_from_email,
+    user_of,
+)
 from wedsync_success.context import AppContext
-from wedsync_success.interventions import preferences
-from wedsync_success.interventions.channels.base import Category, Channel
+from wedsync_success.interventions.channels.base import Category
 from wedsync_success.interventions.models import (
     InAppMessage,
-    Intervention,
     PlaybookRun,
     SuccessTask,
 )
-from wedsync_success.suppliers.models import SupplierUser
 from wedsync_success.surveys.models import SurveyResponse
 from wedsync_success.web.app import create_app
 
-Mailbox = tuple[Collector, Controller]
 LINK = re.compile(r"http://127\.0\.0\.1:8000(/s/[A-Za-z0-9_.\-]+)")
 
 
@@ -58,25 +57,9 @@ def _text(email: EmailMessage) -> str:
     return str(part.get_content())  # type: ignore[attr-defined]
 
 
-async def _user(ctx: AppContext, supplier_id: uuid.UUID) -> uuid.UUID:
-    async with ctx.db.sessions() as session:
-        found = await session.scalar(
-            select(SupplierUser.id).where(SupplierUser.supplier_id == supplier_id)
-        )
-    assert found is not None
-    return found
-
-
 async def _responses(ctx: AppContext) -> list[SurveyResponse]:
     async with ctx.db.sessions() as session:
         return list((await session.scalars(select(SurveyResponse))).all())
-
-
-async def _message(ctx: AppContext, ident: str) -> Intervention:
-    async with ctx.db.sessions() as session:
-        row = await session.get(Intervention, uuid.UUID(ident))
-    assert row is not None
-    return row
 
 
 async def test_the_email_has_a_link_per_score_and_a_click_records_the_answer_once(
@@ -101,7 +84,7 @@ async def test_the_email_has_a_link_per_score_and_a_click_records_the_answer_onc
     assert (stored.kind, stored.score, stored.source) == ("nps", 3, "email")
     assert stored.supplier_id == supplier_id
     assert await outbox_count(octx, "survey.detractor") == 1
-    message = await _message(octx, asked.json()["intervention_id"])
+    message = await intervention_of(octx, asked.json()["intervention_id"])
     assert message.clicked_at is not None
     assert message.template == "survey_nps"
 
@@ -131,7 +114,7 @@ async def test_the_in_app_survey_takes_the_score_the_user_picks(
     octx: AppContext, http: httpx.AsyncClient, api_keys: dict[str, str]
 ) -> None:
     supplier_id = await seed_supplier(octx)
-    user_id = await _user(octx, supplier_id)
+    user_id = await user_of(octx, supplier_id)
     asked = await http.post(
         f"/api/v1/suppliers/{supplier_id}/surveys", json={"kind": "csat", "channel": "in_app"}
     )
@@ -195,20 +178,11 @@ async def test_an_unsubscribed_user_gets_no_survey_email(
     octx: AppContext, mailbox: Mailbox, http: httpx.AsyncClient
 ) -> None:
     supplier_id = await seed_supplier(octx)
-    async with octx.db.transaction() as session:
-        await preferences.set_preference(
-            session=session,
-            supplier_user_id=await _user(octx, supplier_id),
-            channel=Channel.EMAIL,
-            category=Category.MARKETING,
-            subscribed=False,
-            source="api",
-            now=octx.clock(),
-        )
+    await unsubscribe_from_email(octx, supplier_id)
     asked = await http.post(f"/api/v1/suppliers/{supplier_id}/surveys", json={"kind": "nps"})
     await octx.interventions.worker().work_once()
     assert mailbox[0].emails() == []
-    assert (await _message(octx, asked.json()["intervention_id"])).status == "unsubscribed"
+    assert (await intervention_of(octx, asked.json()["intervention_id"])).status == "unsubscribed"
 
 
 async def test_the_frequency_cap_holds_a_survey_back(
@@ -218,13 +192,12 @@ async def test_the_frequency_cap_holds_a_survey_back(
     sms: tuple[str, ProviderState],
     tmp_path: Path,
 ) -> None:
-    settings = intervention_settings(
+    settings = survey_settings(
         database_url,
-        smtp_port=mailbox[1].port,
-        sms_url=sms[0],
-        playbooks=playbooks_config(
-            tmp_path / "playbooks.yaml", frequency_cap={"messages": 1, "per_days": 7}
-        ),
+        mailbox,
+        sms,
+        tmp_path,
+        playbook_options={"frequency_cap": {"messages": 1, "per_days": 7}},
     )
     from wedsync_success.surveys import service
     from wedsync_success.surveys.schemas import SendSurveyIn, SurveyKind
@@ -247,7 +220,7 @@ async def test_the_frequency_cap_holds_a_survey_back(
                 )
             await ctx.interventions.worker().work_once()
         assert len(mailbox[0].emails()) == 1
-        statuses = [(await _message(ctx, str(a.intervention_id))).status for a in asked]
+        statuses = [(await intervention_of(ctx, str(a.intervention_id))).status for a in asked]
         assert statuses == ["sent", "capped"]
 
 
