@@ -13,6 +13,7 @@ import subprocess
 import sys
 import uuid
 from collections import defaultdict
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -89,6 +90,18 @@ async def _receipts(ctx: AppContext, consumer: str) -> int:
 
 
 @pytest.fixture
+async def one_stream(redis_prefix: str) -> AsyncIterator[tuple[RedisStreamTransport, Recorder]]:
+    """A bus of one stream with one recording consumer group, ``audit``."""
+    transport = redis_bus(redis_prefix, shards=1)
+    audit = Recorder()
+    transport.subscribe("audit", audit)
+    try:
+        yield transport, audit
+    finally:
+        await transport.close()
+
+
+@pytest.fixture
 def effects_table() -> str:
     return f"bus_effects_{uuid.uuid4().hex[:10]}"
 
@@ -137,80 +150,65 @@ async def test_events_reach_every_group_once_in_supplier_order_and_a_repeat_runs
 
 
 async def test_a_failed_event_holds_its_suppliers_later_events_until_it_succeeds(
-    ctx: AppContext, clock: FakeClock, redis_prefix: str
+    ctx: AppContext, clock: FakeClock, one_stream: tuple[RedisStreamTransport, Recorder]
 ) -> None:
-    transport = redis_bus(redis_prefix, shards=1)
-    flaky = Recorder()
-    transport.subscribe("flaky", flaky)
+    transport, flaky = one_stream
     stuck, fine = uuid.uuid4(), uuid.uuid4()
     flaky.failing = {(stuck, 0)}
     worker = StreamWorker(transport, db=ctx.db, name="w1", clock=clock, retry_base_seconds=0)
-    try:
-        await enqueue_events(ctx.db, suppliers=[stuck, fine], per_supplier=3, at=clock.now)
-        await _publish(ctx, transport, clock)
-        assert await worker.drain() == 3
-        assert flaky.order() == {fine: [0, 1, 2]}  # the stuck supplier's 1 and 2 wait for 0
-        assert await _pending(transport, "flaky") == 3
+    await enqueue_events(ctx.db, suppliers=[stuck, fine], per_supplier=3, at=clock.now)
+    await _publish(ctx, transport, clock)
+    assert await worker.drain() == 3
+    assert flaky.order() == {fine: [0, 1, 2]}  # the stuck supplier's 1 and 2 wait for 0
+    assert await _pending(transport, "audit") == 3
 
-        # A new event of the stuck supplier arrives while it is still failing: held too.
-        await enqueue_events(ctx.db, suppliers=[stuck], per_supplier=1, at=clock.now)
-        await _publish(ctx, transport, clock)
-        assert await worker.drain() == 0
-        assert flaky.order() == {fine: [0, 1, 2]}
+    # A new event of the stuck supplier arrives while it is still failing: held too.
+    await enqueue_events(ctx.db, suppliers=[stuck], per_supplier=1, at=clock.now)
+    await _publish(ctx, transport, clock)
+    assert await worker.drain() == 0
+    assert flaky.order() == {fine: [0, 1, 2]}
 
-        flaky.failing = set()
-        assert await worker.drain() == 4
-        assert flaky.order() == {fine: [0, 1, 2], stuck: [0, 1, 2, 0]}
-        assert [e.sequence for e in flaky.seen if e.supplier_id == stuck] == sorted(
-            e.sequence for e in flaky.seen if e.supplier_id == stuck
-        )
-        assert await _pending(transport, "flaky") == 0
-    finally:
-        await transport.close()
+    flaky.failing = set()
+    assert await worker.drain() == 4
+    assert flaky.order() == {fine: [0, 1, 2], stuck: [0, 1, 2, 0]}
+    assert [e.sequence for e in flaky.seen if e.supplier_id == stuck] == sorted(
+        e.sequence for e in flaky.seen if e.supplier_id == stuck
+    )
+    assert await _pending(transport, "audit") == 0
 
 
 async def test_entries_not_written_by_the_bus_are_skipped_and_acknowledged(
-    ctx: AppContext, clock: FakeClock, redis_prefix: str
+    ctx: AppContext, clock: FakeClock, one_stream: tuple[RedisStreamTransport, Recorder]
 ) -> None:
-    transport = redis_bus(redis_prefix, shards=1)
-    audit = Recorder()
-    transport.subscribe("audit", audit)
+    transport, audit = one_stream
     sid = uuid.uuid4()
-    try:
-        await transport.ensure_groups()
-        await enqueue_events(ctx.db, suppliers=[sid], per_supplier=2, at=clock.now)
-        await _publish(ctx, transport, clock)
-        for junk in ({"e": "not json"}, {"x": "1"}, {"e": '{"type": 3}'}, {"e": "[]"}):
-            await transport.client.xadd(transport.stream(0), junk)  # type: ignore[arg-type]
-        await enqueue_events(ctx.db, suppliers=[sid], per_supplier=1, at=clock.now)
-        await _publish(ctx, transport, clock)
-        worker = transport.consumer_worker(db=ctx.db, name="w1", clock=clock)
-        assert await worker.drain() == 3
-        assert audit.order() == {sid: [0, 1, 0]}
-        assert await _pending(transport, "audit") == 0  # junk is not retried forever
-    finally:
-        await transport.close()
+    await transport.ensure_groups()
+    await enqueue_events(ctx.db, suppliers=[sid], per_supplier=2, at=clock.now)
+    await _publish(ctx, transport, clock)
+    for junk in ({"e": "not json"}, {"x": "1"}, {"e": '{"type": 3}'}, {"e": "[]"}):
+        await transport.client.xadd(transport.stream(0), junk)  # type: ignore[arg-type]
+    await enqueue_events(ctx.db, suppliers=[sid], per_supplier=1, at=clock.now)
+    await _publish(ctx, transport, clock)
+    worker = transport.consumer_worker(db=ctx.db, name="w1", clock=clock)
+    assert await worker.drain() == 3
+    assert audit.order() == {sid: [0, 1, 0]}
+    assert await _pending(transport, "audit") == 0  # junk is not retried forever
 
 
 async def test_groups_lost_with_redis_data_are_made_again_and_miss_nothing(
-    ctx: AppContext, clock: FakeClock, redis_prefix: str
+    ctx: AppContext, clock: FakeClock, one_stream: tuple[RedisStreamTransport, Recorder]
 ) -> None:
-    transport = redis_bus(redis_prefix, shards=1)
-    audit = Recorder()
-    transport.subscribe("audit", audit)
+    transport, audit = one_stream
     sid = uuid.uuid4()
     worker = transport.consumer_worker(db=ctx.db, name="w1", clock=clock)
-    try:
-        await enqueue_events(ctx.db, suppliers=[sid], per_supplier=1, at=clock.now)
-        await _publish(ctx, transport, clock)
-        assert await worker.drain() == 1
-        await transport.client.delete(transport.stream(0))  # Redis restarted without its data
-        await enqueue_events(ctx.db, suppliers=[sid], per_supplier=2, at=clock.now)
-        await _publish(ctx, transport, clock)  # the stream is made again, without groups
-        assert await worker.drain() == 2
-        assert audit.order() == {sid: [0, 0, 1]}
-    finally:
-        await transport.close()
+    await enqueue_events(ctx.db, suppliers=[sid], per_supplier=1, at=clock.now)
+    await _publish(ctx, transport, clock)
+    assert await worker.drain() == 1
+    await transport.client.delete(transport.stream(0))  # Redis restarted without its data
+    await enqueue_events(ctx.db, suppliers=[sid], per_supplier=2, at=clock.now)
+    await _publish(ctx, transport, clock)  # the stream is made again, without groups
+    assert await worker.drain() == 2
+    assert audit.order() == {sid: [0, 0, 1]}
 
 
 async def test_two_workers_split_the_streams_and_no_event_is_handled_twice(
