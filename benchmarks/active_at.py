@@ -14,7 +14,6 @@ overview read before.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
 import time
@@ -24,9 +23,10 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import and_, case, func, not_, select
 
-from bench_data import DEFAULT_POSTGRES_URL, BenchDatabase
+from bench_cli import chosen_backends
+from bench_data import BenchDatabase
 from bench_timing import fmt_s
-from retention import generate, write
+from retention import generate, history_parser, write
 from wedsync_success.config import Settings
 from wedsync_success.context import build_context
 from wedsync_success.kit.clock import start_of_day
@@ -72,15 +72,7 @@ async def measure(url: str, months: int, runs: int) -> tuple[float, float, int]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
-    parser.add_argument("--suppliers", type=int, default=100_000)
-    parser.add_argument("--periods-per-supplier", type=int, default=5)
-    parser.add_argument("--months", type=int, default=12)
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL)
-    parser.add_argument("--seed", type=int, default=13)
-    args = parser.parse_args()
+    args = history_parser(__doc__.splitlines()[0], months=12).parse_args()
     history = generate(args.suppliers, args.periods_per_supplier, args.seed)
     table = Table(
         title=f"Overview monthly churn, {args.months} months, {args.suppliers:,} suppliers, "
@@ -88,7 +80,7 @@ def main() -> None:
     )
     for header in ("Backend", "Row rule (before)", "Periods (now)", "Now / before", "Active"):
         table.add_column(header, justify="right")
-    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    backends = chosen_backends(args.backend)
     for backend in backends:
         db = BenchDatabase(backend, args.postgres_url)
         try:

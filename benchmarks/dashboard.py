@@ -33,6 +33,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
 
+from bench_cli import add_backend_option, chosen_backends
 from bench_data import Seeder
 from bench_http import running_server
 from bench_timing import fmt_goal, fmt_ms, fmt_s, p50_p99
@@ -219,7 +220,7 @@ async def render_times(backend: str, suppliers: int, runs: int) -> dict[str, Any
 
 async def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    add_backend_option(parser)
     parser.add_argument("--suppliers", type=int, default=100_000)
     parser.add_argument("--events", type=int, default=50)
     parser.add_argument("--runs", type=int, default=50, help="requests per page")
@@ -239,7 +240,7 @@ async def main(argv: Sequence[str] | None = None) -> int:
     )
     console.print(table)
 
-    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    backends = chosen_backends(args.backend)
     for backend in backends:
         console.print(
             f"\n[bold]2. Server render time, {args.suppliers:,} suppliers, "

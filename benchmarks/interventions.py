@@ -41,6 +41,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import func, select
 
+from bench_cli import add_backend_option, chosen_backends
 from bench_data import BenchDatabase
 from bench_timing import fmt_ms, fmt_s, p50_p99
 from wedsync_success.config import DEFAULTS_DIR, Settings
@@ -294,7 +295,7 @@ def report(results: list[dict[str, Any]]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    add_backend_option(parser)
     parser.add_argument("--suppliers", type=int, default=10_000)
     parser.add_argument("--latency-samples", type=int, default=200)
     parser.add_argument(
@@ -302,7 +303,7 @@ def main() -> None:
     )
     parser.add_argument("--postgres-url", default=POSTGRES_URL)
     args = parser.parse_args()
-    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    backends = chosen_backends(args.backend)
     import tempfile
 
     results = []

@@ -29,6 +29,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from bench_cli import add_backend_option, chosen_backends
 from roi import END, postgres_url, prediction_log
 from wedsync_success.config import Settings
 from wedsync_success.context import build_context
@@ -157,8 +158,8 @@ async def main(backends: list[str], sizes: list[int]) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    add_backend_option(parser)
     parser.add_argument("--suppliers", type=int, nargs="+", default=[2000, 20000])
     args = parser.parse_args()
-    chosen = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    chosen = chosen_backends(args.backend)
     asyncio.run(main(chosen, args.suppliers))

@@ -27,6 +27,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from bench_cli import add_backend_option, chosen_backends
 from bench_data import DEFAULT_POSTGRES_URL, BenchDatabase
 from bench_timing import fmt_rate, fmt_s
 from event_import import SHARES, TYPES, events_bytes, seed_suppliers
@@ -140,12 +141,12 @@ async def one_backend(backend: str, months: int, per: int, suppliers: int) -> li
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    add_backend_option(parser)
     parser.add_argument("--months", type=int, default=6)
     parser.add_argument("--per-month", type=int, default=50_000)
     parser.add_argument("--suppliers", type=int, default=2000)
     args = parser.parse_args()
-    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    backends = chosen_backends(args.backend)
     table = Table(
         "backend",
         "run",

@@ -32,6 +32,7 @@ from rich.table import Table
 from sqlalchemy import text
 from sqlalchemy.engine.url import make_url
 
+from bench_cli import add_backend_option, chosen_backends
 from bench_data import DEFAULT_POSTGRES_URL, PLANS, BenchDatabase, pg_connect
 from bench_timing import fmt_s
 from wedsync_success.config import Settings
@@ -238,16 +239,22 @@ async def measure(url: str, months: int, runs: int) -> tuple[float, float, int]:
         await ctx.close()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+def history_parser(description: str, *, months: int) -> argparse.ArgumentParser:
+    """The options of a benchmark over a generated subscription history (this one's and
+    ``active_at.py``'s): backend, population, months reported, repeats, seed."""
+    parser = argparse.ArgumentParser(description=description)
+    add_backend_option(parser)
     parser.add_argument("--suppliers", type=int, default=100_000)
     parser.add_argument("--periods-per-supplier", type=int, default=5)
-    parser.add_argument("--months", type=int, default=24, choices=[12, 24, 36, 48, 60])
+    parser.add_argument("--months", type=int, default=months, choices=[12, 24, 36, 48, 60])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL)
     parser.add_argument("--seed", type=int, default=13)
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> None:
+    args = history_parser(__doc__.splitlines()[0], months=24).parse_args()
     history = generate(args.suppliers, args.periods_per_supplier, args.seed)
     table = Table(
         title=f"Retention report: {args.months} monthly periods, {args.suppliers:,} suppliers, "
@@ -255,7 +262,7 @@ def main() -> None:
     )
     for header in ("Backend", "Load", "Baseline scan", "Report", "Report / scan", "Goal < 2 s"):
         table.add_column(header, justify="right")
-    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    backends = chosen_backends(args.backend)
     for backend in backends:
         db = BenchDatabase(backend, args.postgres_url)
         try:

@@ -34,6 +34,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import update
 
+from bench_cli import add_backend_option, chosen_backends
 from bench_data import DEFAULT_POSTGRES_URL, BenchDatabase, Seeder, pg_connect
 from bench_timing import fmt_goal, fmt_ms, fmt_s
 from dashboard import _account, _sign_in, _timed
@@ -154,11 +155,11 @@ async def figures(backend: str, suppliers: int, runs: int) -> dict[str, Any]:
 
 async def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    add_backend_option(parser)
     parser.add_argument("--suppliers", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=100, help="requests per query")
     args = parser.parse_args(argv)
-    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    backends = chosen_backends(args.backend)
     for backend in backends:
         console.rule(f"[bold]{backend}, {args.suppliers:,} suppliers")
         out = await figures(backend, args.suppliers, args.runs)

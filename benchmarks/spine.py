@@ -40,6 +40,7 @@ from rich.table import Table
 from sqlalchemy import Table as SqlTable
 from sqlalchemy import func, insert, select
 
+from bench_cli import add_backend_option, chosen_backends
 from bench_data import (
     DEFAULT_POSTGRES_URL,
     BenchDatabase,
@@ -644,7 +645,7 @@ def peak_rss(reports: Sequence[BackendReport]) -> str:
 def parse_args(argv: Sequence[str] | None = None) -> Options:
     """Options from the command line (``--quick`` scales every figure down)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
+    add_backend_option(parser)
     parser.add_argument(
         "--full-sizes",
         default=None,
@@ -671,7 +672,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
     if not sizes or min(sizes) < 1:
         parser.error("--full-sizes needs at least one positive size")
     return Options(
-        backends=["sqlite", "postgresql"] if args.backend == "both" else [args.backend],
+        backends=chosen_backends(args.backend),
         sizes=sizes,
         ingest_suppliers=2000,
         ingest_batches=5 if args.quick else 30,

@@ -25,13 +25,16 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import func, insert, select
 
+from bench_cli import add_backend_option, chosen_backends
 from bench_data import BenchDatabase
 from wedsync_success.config import Settings
 from wedsync_success.context import build_context
+from wedsync_success.reports.windows import ReportPeriod
 from wedsync_success.suppliers.service import upsert_batch
+from wedsync_success.surveys.kinds import Segment
 from wedsync_success.surveys.metrics import csat_report, nps_report
 from wedsync_success.surveys.models import SurveyResponse
-from wedsync_success.surveys.schemas import Period, ResponseSource, Segment
+from wedsync_success.surveys.schemas import ResponseSource
 from wedsync_success.surveys.service import record_responses
 
 POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -138,13 +141,17 @@ async def bench(backend: str, args: argparse.Namespace) -> dict[str, Any]:
                     session=session,
                     start=first,
                     end=last,
-                    period=Period.MONTH,
+                    period=ReportPeriod.MONTH,
                     by=Segment.VENDOR_TYPE,
                 )
                 timings["nps"].append(time.perf_counter() - t)
                 t = time.perf_counter()
                 await csat_report(
-                    session=session, start=first, end=last, period=Period.WEEK, by=Segment.NONE
+                    session=session,
+                    start=first,
+                    end=last,
+                    period=ReportPeriod.WEEK,
+                    by=Segment.NONE,
                 )
                 timings["csat"].append(time.perf_counter() - t)
                 t = time.perf_counter()
@@ -169,13 +176,13 @@ async def bench(backend: str, args: argparse.Namespace) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    add_backend_option(parser)
     parser.add_argument("--suppliers", type=int, default=10_000)
     parser.add_argument("--responses", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--postgres-url", default=POSTGRES_URL)
     args = parser.parse_args()
-    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    backends = chosen_backends(args.backend)
     rows = [asyncio.run(bench(b, args)) for b in backends]
     table = Table(title=f"Surveys: {args.responses:,} responses, {args.suppliers:,} suppliers")
     for column in (

@@ -42,6 +42,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import insert
 
+from bench_cli import add_backend_option, chosen_backends
 from bench_data import DEFAULT_POSTGRES_URL, BenchDatabase, Seeder, pg_connect
 from bench_timing import fmt_goal, fmt_ms, fmt_s, p50_p99
 from risk import _batch
@@ -236,11 +237,11 @@ async def _read_key(ctx: AppContext) -> str:
 
 async def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    add_backend_option(parser)
     parser.add_argument("--suppliers", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=60, help="requests per page")
     args = parser.parse_args(argv)
-    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    backends = chosen_backends(args.backend)
     for backend in backends:
         console.rule(f"[bold]{backend}, {args.suppliers:,} suppliers")
         out = await figures(backend, args.suppliers, args.runs)
