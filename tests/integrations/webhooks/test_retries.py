@@ -79,6 +79,8 @@ def test_the_whole_schedule_spans_about_three_days() -> None:
         ("soon", None),
         ("-5", None),
         ("", None),
+        ("²", None),  # a Unicode digit int() refuses
+        ("٣", None),  # a decimal digit int() reads, but not the header's ASCII DIGIT
     ],
 )
 def test_retry_after(header: str | None, wait: timedelta | None) -> None:

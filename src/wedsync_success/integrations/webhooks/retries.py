@@ -31,7 +31,7 @@ def retry_after(value: str | None, *, now: datetime) -> timedelta | None:
     if value is None:
         return None
     text = value.strip()
-    if text.isdigit():
+    if text.isascii() and text.isdigit():  # delay-seconds are ASCII digits ("²" is a digit too)
         wait = timedelta(seconds=int(text[:9]))
     else:
         try:
