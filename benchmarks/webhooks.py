@@ -160,7 +160,12 @@ async def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
     loops: list[asyncio.Task[None]] = []
     try:
         async with ctx.db.transaction() as session:
-            await service.create_endpoint(session=session, data=EndpointIn(url=url), now=utc_now())
+            await service.create_endpoint(
+                session=session,
+                data=EndpointIn(url=url),
+                sealer=ctx.webhooks.sealer,
+                now=utc_now(),
+            )
         worker = ctx.webhooks.worker(name="bench")
         loops.append(asyncio.create_task(ctx.dispatcher.run(stop, interval=0.5)))
         loops.append(asyncio.create_task(worker.run(stop, interval=0.5)))

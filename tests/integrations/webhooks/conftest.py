@@ -52,7 +52,10 @@ async def emit(
 async def add_endpoint(ctx: AppContext, url: str, **fields: Any) -> tuple[uuid.UUID, str]:
     async with ctx.db.transaction() as session:
         endpoint, secret = await service.create_endpoint(
-            session=session, data=EndpointIn(url=url, **fields), now=ctx.clock()
+            session=session,
+            data=EndpointIn(url=url, **fields),
+            sealer=ctx.webhooks.sealer,
+            now=ctx.clock(),
         )
         return endpoint.id, secret
 
@@ -61,6 +64,7 @@ def make_worker(ctx: AppContext, clock: FakeClock, name: str = "w1", **kw: Any) 
     return WebhookWorker(
         db=ctx.db,
         policy=kw.pop("policy", ctx.webhooks.policy),
+        sealer=kw.pop("sealer", ctx.webhooks.sealer),
         clock=clock,
         name=name,
         rng=random.Random(7),

@@ -220,6 +220,7 @@ async def test_rotation_sends_both_signatures_during_the_overlap_then_only_the_n
                 session=session,
                 endpoint_id=endpoint_id,
                 overlap=ctx.webhooks.policy.rotation_overlap,
+                sealer=ctx.webhooks.sealer,
                 now=clock(),
             )
         assert until == clock() + timedelta(hours=24)
@@ -277,7 +278,9 @@ async def test_the_effect_is_exactly_once_at_a_deduplicating_receiver(
         from wedsync_success.integrations.webhooks.delivery import send_attempt
 
         async with httpx.AsyncClient() as http:
-            await send_attempt(http, outgoing, allow_private=True, clock=clock)
+            await send_attempt(
+                http, outgoing, allow_private=True, sealer=ctx.webhooks.sealer, clock=clock
+            )
         assert await worker.drain() == 0  # still leased to the dead worker
         clock.advance(seconds=worker.lease.total_seconds() + 1)
         assert await worker.drain() == 1

@@ -66,7 +66,9 @@ async def create_endpoint(
     now = ctx.clock()
 
     async def work(session: AsyncSession) -> EndpointCreated:
-        endpoint, secret = await service.create_endpoint(session=session, data=data, now=now)
+        endpoint, secret = await service.create_endpoint(
+            session=session, data=data, sealer=ctx.webhooks.sealer, now=now
+        )
         out = service.endpoint_out(endpoint, {})
         return EndpointCreated(**out.model_dump(), secret=secret)
 
@@ -131,6 +133,7 @@ async def rotate_secret(
             session=session,
             endpoint_id=endpoint_id,
             overlap=ctx.webhooks.policy.rotation_overlap,
+            sealer=ctx.webhooks.sealer,
             now=now,
         )
     )

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 import httpx
 
 from wedsync_success.integrations.webhooks.retries import retry_after
+from wedsync_success.integrations.webhooks.sealing import SecretSealer
 from wedsync_success.integrations.webhooks.service import AttemptResult, Outgoing
 from wedsync_success.interventions.channels.http_rules import excerpt
 from wedsync_success.kit.clock import Clock
@@ -18,14 +19,23 @@ USER_AGENT = "WedSync-Success-Webhooks/1"
 
 
 async def send_attempt(
-    client: httpx.AsyncClient, outgoing: Outgoing, *, allow_private: bool, clock: Clock
+    client: httpx.AsyncClient,
+    outgoing: Outgoing,
+    *,
+    allow_private: bool,
+    sealer: SecretSealer,
+    clock: Clock,
 ) -> AttemptResult:
     """POST ``outgoing`` to its endpoint, signed now with every live secret.
+
+    The secrets are opened here, first, and live only for this call: a key that cannot
+    open them raises :class:`~.sealing.SecretKeyMismatch` before anything is sent.
 
     The host is resolved and checked first, and the request goes to the checked address
     (see :func:`kit.ssrf.pinned_request_target`); a refused address is a failed attempt.
     Redirects are not followed (a redirect could lead anywhere).
     """
+    signers = [webhook_signer(sealer.open(s)) for s in outgoing.sealed_secrets]
     started_at = clock()
     began = time.perf_counter()
     try:
@@ -38,7 +48,7 @@ async def send_attempt(
         "user-agent": USER_AGENT,
         **host_header,
         **signature_headers(
-            signers=[webhook_signer(s) for s in outgoing.secrets],
+            signers=signers,
             msg_id=outgoing.msg_id,
             timestamp=started_at,
             body=outgoing.body,

@@ -38,7 +38,8 @@ class WebhookEndpoint(Base):
     """A URL that hears success events of the types in ``event_types`` (``None``: all).
 
     ``secret`` signs every attempt; after a rotation ``previous_secret`` signs too until
-    ``previous_secret_expires_at``. ``failing_since`` is the first failed attempt since the
+    ``previous_secret_expires_at``. Both are stored sealed (``v1:…``, see :mod:`.sealing`),
+    never in clear. ``failing_since`` is the first failed attempt since the
     last success: the sustained-failure rule reads it.
     """
 

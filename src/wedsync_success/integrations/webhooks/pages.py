@@ -110,7 +110,9 @@ async def add_endpoint(
     except (ValidationError, WedSyncError) as exc:
         return await _page(request, session, user, status_code=422, error=_form_error(exc))
     endpoint, secret = await uow.run(
-        lambda write: service.create_endpoint(session=write, data=data, now=ctx.clock())
+        lambda write: service.create_endpoint(
+            session=write, data=data, sealer=ctx.webhooks.sealer, now=ctx.clock()
+        )
     )
     return await _page(request, session, user, selected=endpoint.id, new_secret=secret)
 
@@ -141,6 +143,7 @@ async def edit_endpoint(
                     session=write,
                     endpoint_id=endpoint_id,
                     overlap=ctx.webhooks.policy.rotation_overlap,
+                    sealer=ctx.webhooks.sealer,
                     now=now,
                 )
             )

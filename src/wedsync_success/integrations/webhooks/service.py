@@ -29,6 +29,7 @@ from wedsync_success.integrations.webhooks.schemas import (
     EndpointOut,
     EndpointPatch,
 )
+from wedsync_success.integrations.webhooks.sealing import SecretSealer
 from wedsync_success.kit.errors import NotFound, ValidationFailed
 from wedsync_success.kit.ssrf import check_target
 from wedsync_success.kit.standard_webhooks import new_secret
@@ -124,9 +125,10 @@ async def _endpoint(
 
 
 async def create_endpoint(
-    *, session: AsyncSession, data: EndpointIn, now: datetime
+    *, session: AsyncSession, data: EndpointIn, sealer: SecretSealer, now: datetime
 ) -> tuple[WebhookEndpoint, str]:
-    """Store an endpoint (its URL already checked); returns it and its new secret."""
+    """Store an endpoint (its URL already checked) with its new secret sealed; returns it
+    and the secret in clear (shown once, never stored so)."""
     secret = new_secret()
     endpoint = WebhookEndpoint(
         id=uuid.uuid4(),
@@ -136,7 +138,7 @@ async def create_endpoint(
         enabled=data.enabled,
         disabled_reason=None if data.enabled else "created disabled",
         disabled_at=None if data.enabled else now,
-        secret=secret,
+        secret=sealer.seal(secret),
         created_at=now,
         updated_at=now,
     )
@@ -175,14 +177,20 @@ async def update_endpoint(
 
 
 async def rotate_secret(
-    *, session: AsyncSession, endpoint_id: uuid.UUID, overlap: timedelta, now: datetime
+    *,
+    session: AsyncSession,
+    endpoint_id: uuid.UUID,
+    overlap: timedelta,
+    sealer: SecretSealer,
+    now: datetime,
 ) -> tuple[str, datetime]:
-    """A new secret; the current one keeps signing too for ``overlap``."""
+    """A new secret (sealed when stored); the current one keeps signing too for
+    ``overlap``. Both stay sealed: the old one moves without being opened."""
     endpoint = await _endpoint(session, endpoint_id, for_update=True)
     secret = new_secret()
     endpoint.previous_secret = endpoint.secret
     endpoint.previous_secret_expires_at = now + overlap
-    endpoint.secret = secret
+    endpoint.secret = sealer.seal(secret)
     endpoint.updated_at = now
     await session.flush()
     return secret, now + overlap
@@ -304,13 +312,14 @@ async def on_success_events(
 
 @dataclass(frozen=True)
 class Outgoing:
-    """One attempt about to be sent: where, signed with which secrets, what."""
+    """One attempt about to be sent: where, signed with which secrets (still sealed: the
+    sender opens them just before signing), what."""
 
     delivery_id: int
     endpoint_id: uuid.UUID
     attempt_no: int
     url: str
-    secrets: tuple[str, ...]
+    sealed_secrets: tuple[str, ...]
     msg_id: str
     body: str
 
@@ -358,7 +367,7 @@ def _outgoing(delivery: WebhookDelivery, endpoint: WebhookEndpoint, now: datetim
         endpoint_id=endpoint.id,
         attempt_no=delivery.attempts + 1,
         url=endpoint.url,
-        secrets=tuple(live),
+        sealed_secrets=tuple(live),
         msg_id=delivery.msg_id,
         body=encode_body(delivery.body),
     )

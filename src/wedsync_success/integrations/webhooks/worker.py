@@ -27,6 +27,7 @@ from wedsync_success.db import Database
 from wedsync_success.db.unit_of_work import UnitOfWork
 from wedsync_success.integrations.webhooks import repository, service
 from wedsync_success.integrations.webhooks.delivery import send_attempt
+from wedsync_success.integrations.webhooks.sealing import SecretKeyMismatch, SecretSealer
 from wedsync_success.integrations.webhooks.service import DeliveryPolicy
 from wedsync_success.interventions.worker import worker_name
 from wedsync_success.kit.clock import Clock
@@ -37,6 +38,11 @@ ATTEMPTS = Counter(
     "wedsync_webhook_attempts_total",
     "Webhook delivery attempts, by what became of the delivery.",
     ["outcome"],
+)
+KEY_MISMATCHES = Counter(
+    "wedsync_webhook_secret_key_mismatches_total",
+    "Deliveries not sent because this process's WEDSYNC_SECRET_KEY cannot open the "
+    "endpoint's signing secret.",
 )
 ATTEMPT_SECONDS = Histogram(
     "wedsync_webhook_attempt_seconds", "Time one webhook delivery attempt took."
@@ -57,6 +63,7 @@ class WebhookWorker:
         *,
         db: Database,
         policy: DeliveryPolicy,
+        sealer: SecretSealer,
         clock: Clock,
         name: str | None = None,
         rng: random.Random | None = None,
@@ -66,6 +73,7 @@ class WebhookWorker:
     ) -> None:
         self._db = db
         self.policy = policy
+        self._sealer = sealer
         self._clock = clock
         self.name = f"webhooks:{name or worker_name()}"
         self._rng = rng or random.Random()
@@ -148,8 +156,18 @@ class WebhookWorker:
                     self._client,
                     outgoing,
                     allow_private=self.policy.allow_private,
+                    sealer=self._sealer,
                     clock=self._clock,
                 )
+            except SecretKeyMismatch as exc:  # ours, not the receiver's: no attempt counted
+                log.error(
+                    "webhook_secret_key_mismatch",
+                    delivery_id=outgoing.delivery_id,
+                    endpoint_id=str(outgoing.endpoint_id),
+                    reason=exc.message,
+                )
+                KEY_MISMATCHES.inc()
+                return None
             except Exception:
                 log.exception("webhook_delivery_failed", delivery_id=outgoing.delivery_id)
                 return None
