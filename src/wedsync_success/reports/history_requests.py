@@ -55,6 +55,13 @@ def _window(
     return first, last
 
 
+def request_window(
+    given_from: date | None, given_to: date | None, default_from: date, default_to: date
+) -> tuple[date, date]:
+    """The same window rule for the other reports' requests (success attribution)."""
+    return _window(given_from, given_to, default_from, default_to)
+
+
 async def cohorts(
     session: AsyncSession,
     *,
