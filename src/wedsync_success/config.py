@@ -313,6 +313,13 @@ class Settings(BaseSettings):
         "gross margin / monthly logo churn; stated in every LTV output. Default 0.8, a typical "
         "SaaS margin: set the real one.",
     )
+    attribution_window_days: int = Field(
+        default=30,
+        ge=1,
+        le=365,
+        description="Success attribution: how many days before a conversion (upgrade, "
+        "renewal, referral converted) a success event or intervention still earns credit.",
+    )
 
     @model_validator(mode="after")
     def _rates_are_usable(self) -> Settings:

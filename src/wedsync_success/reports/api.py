@@ -7,6 +7,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from wedsync_success.reports.attribution import MAX_WINDOW_DAYS, attribution_report, check_request
+from wedsync_success.reports.attribution_schemas import AttributionReport, CreditModel
 from wedsync_success.reports.overview import overview
 from wedsync_success.reports.retention import retention_report
 from wedsync_success.reports.schemas import Overview, RetentionReport
@@ -86,4 +88,59 @@ async def get_retention(
         period=period,
         rates=ctx.settings.rates,
         currency=currency,
+    )
+
+
+ATTRIBUTION = (
+    "For each conversion in `[from, to)` (an **upgrade**: a subscription period continuing "
+    "the previous one at a higher net MRR; a **renewal**: one starting at or after the "
+    "previous one's end; a **referral converted** event), the success events and "
+    "interventions of its supplier in the `window_days` days before it, and the credit each "
+    "touch type earned under first-touch, last-touch and linear models (`model` picks one; "
+    "default all three). Control-arm interventions are never credited. Default window: the "
+    "90 days through today. Refused with 422 naming the field: `to` not after `from`, a "
+    "window over 20 years, `window_days` out of range, an unknown `model`."
+)
+
+
+@router.get(
+    "/reports/attribution",
+    response_model=AttributionReport,
+    summary="Success attribution: what preceded upgrades, renewals and referrals",
+    description=ATTRIBUTION,
+    responses=error_responses(*READ),
+)
+async def get_attribution(
+    ctx: ContextDep,
+    session: SessionDep,
+    _key: ReadKey,
+    from_: Annotated[
+        Day | None, Query(alias="from", description="First day of the conversions")
+    ] = None,
+    to: Annotated[Day | None, Query(description="The day after the last one")] = None,
+    window_days: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            le=MAX_WINDOW_DAYS,
+            description="Days before a conversion a touch still counts; default "
+            "WEDSYNC_ATTRIBUTION_WINDOW_DAYS (30)",
+        ),
+    ] = None,
+    model: Annotated[
+        CreditModel | None, Query(description="One credit model; default all three")
+    ] = None,
+) -> AttributionReport:
+    """Which success events and interventions preceded each conversion (described above)."""
+    days = ctx.settings.attribution_window_days if window_days is None else window_days
+    start, end = check_request(
+        given_from=from_, given_to=to, window_days=days, today=ctx.clock().date()
+    )
+    return await attribution_report(
+        session=session,
+        start=start,
+        end=end,
+        window_days=days,
+        models=[model] if model else list(CreditModel),
+        rates=ctx.settings.rates,
     )

@@ -21,6 +21,7 @@ from wedsync_success.reports.history_cli import add_history_commands
 if TYPE_CHECKING:
     from wedsync_success.context import AppContext
     from wedsync_success.reports.accuracy_schemas import ModelAccuracyReport
+    from wedsync_success.reports.attribution_schemas import AttributionReport, CreditModel
     from wedsync_success.reports.roi_schemas import Amount, Ratio, RoiReport
 
 report_app = typer.Typer(
@@ -347,3 +348,130 @@ ACCURACY_COLUMNS = (
     "accuracy_if_nobody_churns",
     "meets_claim",
 )
+
+
+@report_app.command("attribution")
+def attribution(
+    start: FromOption,
+    end: ToOption,
+    window_days: Annotated[
+        int | None,
+        typer.Option(
+            "--window-days",
+            help="Days before a conversion a touch still counts (1-365); default "
+            "WEDSYNC_ATTRIBUTION_WINDOW_DAYS (30)",
+            show_default=False,
+        ),
+    ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            help="first_touch, last_touch or linear; default all three",
+            show_default=False,
+        ),
+    ] = None,
+    output: FormatOption = Format.TABLE,
+) -> None:
+    """Which success events and interventions preceded the conversions of [--from, --to).
+
+    A conversion is an upgrade (a subscription period continuing the previous one at a
+    higher net MRR), a renewal (a period starting at or after the previous one's end) or a
+    referral converted. Each shares one unit of credit among the success events and sent,
+    opened or clicked interventions of its supplier in the window before it: all to the
+    first touch, all to the last, or equally (linear). Control-arm runs earn nothing.
+
+    Example: wedsync-success report attribution --from 2026-05-01 --to 2026-06-01 --window-days 14
+    """
+    first, after = parse_window(start, end)
+    models = _models(model)
+
+    async def work(ctx: AppContext) -> AttributionReport:
+        from wedsync_success.reports.attribution import attribution_report, check_request
+
+        days = ctx.settings.attribution_window_days if window_days is None else window_days
+        check_request(given_from=first, given_to=after, window_days=days, today=ctx.clock().date())
+        async with ctx.db.sessions() as session:
+            return await attribution_report(
+                session=session,
+                start=first,
+                end=after,
+                window_days=days,
+                models=models,
+                rates=ctx.settings.rates,
+            )
+
+    report = run(work)
+    if output is Format.JSON:
+        sys.stdout.write(report.model_dump_json(by_alias=True, indent=2) + "\n")
+        return
+    names = [m.value for m in report.models]
+    if output is Format.CSV:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(
+            ["kind", "touch_type", "touches", "conversions"]
+            + [f"credit_{n}" for n in names]
+            + [f"value_minor_{n}" for n in names]
+        )
+        for row in report.credit:
+            writer.writerow(
+                [row.kind.value, row.touch_type, row.touches, row.conversions]
+                + [row.credit[m] for m in report.models]
+                + [row.value_minor[m] for m in report.models]
+            )
+        return
+    _attribution_table(report)
+
+
+def _models(value: str | None) -> list[CreditModel]:
+    """The credit models asked for; an unknown one is refused naming ``--model``."""
+    from wedsync_success.reports.attribution_schemas import CreditModel
+
+    if value is None:
+        return list(CreditModel)
+    try:
+        return [CreditModel(value)]
+    except ValueError:
+        choices = ", ".join(m.value for m in CreditModel)
+        raise typer.BadParameter(f"must be one of {choices}", param_hint="--model") from None
+
+
+def _attribution_table(report: AttributionReport) -> None:
+    from wedsync_success.kit.currency import minor_digits
+
+    digits = minor_digits(report.rates.currency)
+    counts = Table(
+        "conversion",
+        "conversions",
+        "with a touch",
+        "without",
+        f"MRR ({report.rates.currency})",
+        title=f"Conversions {report.from_} to {report.to} (exclusive), touches within "
+        f"{report.window_days} days before",
+    )
+    for c in report.conversions:
+        counts.add_row(
+            c.kind.value,
+            f"{c.conversions:,}",
+            f"{c.attributed:,}",
+            f"{c.unattributed:,}",
+            _money(c.value_minor, digits),
+        )
+    console.print(counts)
+    table = Table(
+        "conversion",
+        "touch",
+        "touches",
+        "conversions",
+        *(f"credit {m.value}" for m in report.models),
+        title="Credit by touch type (conversions credited; each conversion shares 1)",
+    )
+    for row in report.credit:
+        table.add_row(
+            row.kind.value,
+            row.touch_type,
+            f"{row.touches:,}",
+            f"{row.conversions:,}",
+            *(f"{row.credit[m]:.2f}" for m in report.models),
+        )
+    console.print(table)
