@@ -147,6 +147,7 @@ def _business_gathering(
                 holdouts=holdouts_of(interventions.catalog),
                 costs=costs,
                 segment=key.segment,
+                attribution_window_days=settings.attribution_window_days,
             )
 
     return gather

@@ -96,3 +96,19 @@ async def test_the_printable_report_is_self_contained(signed_in: httpx.AsyncClie
     assert summary
     assert "1 of 3 suppliers left: a monthly logo churn of 33.3%" in summary.group(1)
     assert '<details class="chart-data" open>' in html  # numbers printed beside the charts
+
+
+async def test_the_attribution_section_charts_credit_by_touch(
+    signed_in: httpx.AsyncClient, ctx: AppContext
+) -> None:
+    from tests.reports.attribution_data import store_history
+
+    await store_history(ctx)
+    html = (await signed_in.get("/business?month=2026-05&months=2")).text
+    section = html[html.index('id="attribution"') : html.index('id="model-accuracy"')]
+    assert 'id="chart-attribution"' in section
+    assert section.count('class="bar ') == 6  # one bar segment per (touch, kind) credited
+    assert "Renewals, Milestone: 0.7" in section  # tips: kind, touch, linear credit
+    # renewals: 2, one with a touch before it, 4,900 + 2,900 pence
+    assert re.search(r"Renewal</th><td>2</td><td>1</td><td>£78</td>", section)
+    assert "Control-group runs received nothing" in section

@@ -18,6 +18,8 @@ from wedsync_success.kit.currency import Rates
 from wedsync_success.kit.errors import ValidationFailed
 from wedsync_success.reports.accuracy import model_accuracy
 from wedsync_success.reports.accuracy_schemas import ModelAccuracyReport
+from wedsync_success.reports.attribution import attribution_report
+from wedsync_success.reports.attribution_schemas import AttributionReport, CreditModel
 from wedsync_success.reports.breakdown import churn_breakdown
 from wedsync_success.reports.cohorts import cohort_retention
 from wedsync_success.reports.costs import ProgrammeCosts
@@ -65,6 +67,8 @@ class BusinessPack:
     roi: RoiReport
     accuracy: ModelAccuracyReport
     segment: SegmentBy
+    attribution: AttributionReport
+    """Conversions of the trend window and the touches credited for them."""
 
 
 def month_start(day: date, back: int = 0) -> date:
@@ -113,6 +117,7 @@ async def business_pack(
     holdouts: Mapping[str, float],
     costs: ProgrammeCosts,
     segment: SegmentBy = SegmentBy.VENDOR_TYPE,
+    attribution_window_days: int = 30,
 ) -> BusinessPack:
     """Gather the reports for ``month`` (a month's first day) and the ``months`` before it."""
     check_window(month=month, months=months, today=today)
@@ -159,6 +164,14 @@ async def business_pack(
         rates=rates,
     )
     accuracy = await model_accuracy(session=session, start=trend_from, end=end, as_of=as_of)
+    attribution = await attribution_report(
+        session=session,
+        start=trend_from,
+        end=end,
+        window_days=attribution_window_days,
+        models=list(CreditModel),
+        rates=rates,
+    )
     return BusinessPack(
         month=month,
         trend_from=trend_from,
@@ -174,4 +187,5 @@ async def business_pack(
         roi=roi,
         accuracy=accuracy,
         segment=segment,
+        attribution=attribution,
     )

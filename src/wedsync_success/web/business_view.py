@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from wedsync_success.reports.accuracy_schemas import ModelAccuracyReport
+from wedsync_success.reports.attribution_schemas import AttributionReport, CreditModel
 from wedsync_success.reports.business import BusinessPack
 from wedsync_success.reports.history_schemas import CohortTable, SurvivalReport
 from wedsync_success.reports.roi_schemas import RoiReport
@@ -227,6 +228,42 @@ def accuracy_chart(report: ModelAccuracyReport) -> charts.LineChart | None:
     )
 
 
+TOUCH_LABELS = {
+    "supplier.health_improved": "Health improved",
+    "supplier.milestone_achieved": "Milestone",
+    "supplier.success_champion": "Champion",
+    "supplier.support_ticket_closed": "Ticket closed",
+    "intervention.sent": "Message sent",
+    "intervention.opened": "Message opened",
+    "intervention.clicked": "Message clicked",
+}
+KIND_LABELS = {"upgrade": "Upgrades", "renewal": "Renewals", "referral_converted": "Referrals"}
+
+
+def attribution_chart(
+    report: AttributionReport, *, model: CreditModel = CreditModel.LINEAR
+) -> charts.BarChart:
+    """Conversions credited to each touch type under ``model``, stacked by conversion kind."""
+    touch_types = sorted(
+        {r.touch_type for r in report.credit},
+        key=lambda t: -sum(r.credit.get(model, 0.0) for r in report.credit if r.touch_type == t),
+    )
+    kinds = [c.kind for c in report.conversions]
+    credit = {(r.kind, r.touch_type): r.credit.get(model, 0.0) for r in report.credit}
+    return charts.bar_chart(
+        title=f"Conversions credited by touch ({model.value.replace('_', ' ')}, "
+        f"{report.window_days} days before)",
+        labels=[TOUCH_LABELS.get(t, t) for t in touch_types],
+        series=[
+            charts.Series(
+                KIND_LABELS.get(k.value, k.value), [credit.get((k, t), 0.0) for t in touch_types]
+            )
+            for k in kinds
+        ],
+        fmt=lambda v: f"{v:,.1f}",
+    )
+
+
 @dataclass(frozen=True)
 class BusinessView:
     """The charts of one Business page or monthly report."""
@@ -240,6 +277,7 @@ class BusinessView:
     roi: charts.IntervalChart
     accuracy: charts.LineChart | None
     calibration: charts.LineChart | None
+    attribution: charts.BarChart
 
 
 def view_of(pack: BusinessPack) -> BusinessView:
@@ -253,4 +291,5 @@ def view_of(pack: BusinessPack) -> BusinessView:
         roi=roi_chart(pack.roi),
         accuracy=accuracy_chart(pack.accuracy),
         calibration=calibration_chart(pack.accuracy),
+        attribution=attribution_chart(pack.attribution),
     )
