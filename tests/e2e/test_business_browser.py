@@ -38,6 +38,12 @@ async def test_the_business_page_and_its_printed_report(
     assert churn_line
     assert churn_line.count("L") >= 2
     assert await page.locator("#chart-cohorts table.heat-map td[class^=h]").count() > 0
+    # Attribution: the demo's upgrades and renewals, and the touches credited for them.
+    attribution = page.locator("#attribution")
+    await expect(attribution.locator(":scope > table.data tbody tr")).to_have_count(3)
+    credited = page.locator("#chart-attribution svg")
+    await expect(credited).to_be_visible()
+    assert await page.locator("#chart-attribution rect.bar").count() > 0
     await shot(page, "business-page")
 
     await page.get_by_role("link", name="Printable report").click()
