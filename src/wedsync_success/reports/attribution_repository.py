@@ -88,7 +88,7 @@ def _instant(day: date) -> datetime:
     return datetime.combine(day, time(), tzinfo=UTC)
 
 
-def _period_conversions(start: datetime, end: datetime, rates: Rates) -> Any:
+def _period_conversions(start: datetime, end: datetime, rates: Rates, window_days: int) -> Any:
     p = SubscriptionPeriod
     net = (p.mrr_minor - p.discount_minor) * rates.sql_factor(_PERIODS.c.currency)
     order = (p.starts_at, p.id)
@@ -104,32 +104,39 @@ def _period_conversions(start: datetime, end: datetime, rates: Rates) -> Any:
         .where(p.starts_at < end)
         .subquery("seq")
     )
-    follows = and_(
-        seq.c.prev_end.is_not(None), seq.c.starts_at <= days_after(seq.c.prev_end, GRACE_DAYS)
-    )
-    upgrade = and_(follows, seq.c.net > seq.c.prev_net)
+    higher = seq.c.net > seq.c.prev_net
     kind = case(
-        (upgrade, literal(ConversionKind.UPGRADE.value)),
-        (and_(follows, seq.c.starts_at >= seq.c.prev_end), literal(ConversionKind.RENEWAL.value)),
+        (higher, literal(ConversionKind.UPGRADE.value)),
+        (seq.c.starts_at >= seq.c.prev_end, literal(ConversionKind.RENEWAL.value)),
         else_=None,
     )
-    value = case((upgrade, seq.c.net - seq.c.prev_net), else_=seq.c.net)
+    value = case((higher, seq.c.net - seq.c.prev_net), else_=seq.c.net)
     return select(
         kind.label("kind"),
         cast(seq.c.id, String).label("key"),
         seq.c.supplier_id,
         seq.c.starts_at.label("at"),
+        days_after(seq.c.starts_at, -window_days).label("window_start"),
         func.coalesce(cast(value, Float), 0.0).label("value"),
-    ).where(seq.c.starts_at >= start, kind.is_not(None))
+    ).where(
+        seq.c.starts_at >= start,
+        # a continuation: no later than GRACE_DAYS after the previous period's end
+        seq.c.prev_end.is_not(None),
+        seq.c.starts_at <= days_after(seq.c.prev_end, GRACE_DAYS),
+        kind.is_not(None),
+    )
 
 
-def _referral_conversions(start: datetime, end: datetime, types: Sequence[str]) -> Any:
+def _referral_conversions(
+    start: datetime, end: datetime, types: Sequence[str], window_days: int
+) -> Any:
     a = ActivityEvent
     return select(
         literal(ConversionKind.REFERRAL.value).label("kind"),
         a.event_id.label("key"),
         a.supplier_id,
         a.occurred_at.label("at"),
+        days_after(a.occurred_at, -window_days).label("window_start"),
         cast(literal(0.0), Float).label("value"),
     ).where(of_types(*types), a.occurred_at >= start, a.occurred_at < end)
 
@@ -172,15 +179,15 @@ async def candidates(
     ``window_days`` days before it (see the module's docstring for both)."""
     first, after = _instant(start), _instant(end)
     conversions = union_all(
-        _period_conversions(first, after, rates),
-        _referral_conversions(first, after, referral_types),
+        _period_conversions(first, after, rates, window_days),
+        _referral_conversions(first, after, referral_types, window_days),
     ).subquery("conversions")
     touches = _touches(first - timedelta(days=window_days), after)
     c, t = conversions.c, touches.c
     in_window = and_(
         t.supplier_id == c.supplier_id,
         t.at < c.at,
-        t.at >= days_after(c.at, -window_days),
+        t.at >= c.window_start,
     )
     statement = (
         select(
