@@ -5,6 +5,8 @@ sends nothing and says why (no attempt is charged to the receiver)."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import uuid
 
 import pytest
@@ -150,12 +152,24 @@ def test_any_text_round_trips_and_only_with_its_key(secret: str) -> None:
         SecretSealer(OTHER_KEY).open(sealed)
 
 
+SEALED_ONCE = SEALER.seal(new_secret())
+"""One sealed value for every example, so a failing example fails again when replayed."""
+
+
+def _token_bytes(value: str) -> bytes | None:
+    """The Fernet token's bytes, or None where the text is not base64 at all."""
+    try:
+        return base64.urlsafe_b64decode(value[len(SEALED_PREFIX) :].encode())
+    except (binascii.Error, ValueError):
+        return None
+
+
 @given(position=st.integers(min_value=len(SEALED_PREFIX)), garbage=st.text(min_size=1, max_size=3))
 def test_an_altered_sealed_value_never_opens(position: int, garbage: str) -> None:
-    sealed = SEALER.seal(new_secret())
+    sealed = SEALED_ONCE
     at = len(SEALED_PREFIX) + position % (len(sealed) - len(SEALED_PREFIX))
     altered = sealed[:at] + garbage + sealed[at + 1 :]
-    if altered == sealed:
-        return
+    if _token_bytes(altered) == _token_bytes(sealed):
+        return  # the same token: only base64's unused low bits of the last character moved
     with pytest.raises(SecretKeyMismatch):
         SEALER.open(altered)
