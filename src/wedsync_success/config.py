@@ -320,6 +320,36 @@ class Settings(BaseSettings):
         description="Success attribution: how many days before a conversion (upgrade, "
         "renewal, referral converted) a success event or intervention still earns credit.",
     )
+    marketing_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^\s/?#@]+(/[^\s?#]*)?$",
+        description="A Segment-compatible collector (Segment, RudderStack, Customer.io, …): "
+        "success events are sent to {URL}/v1/batch as track/identify calls. Unset: marketing "
+        "sync is off and nothing is queued for it.",
+    )
+    marketing_write_key: SecretStr | None = Field(
+        default=None, description="The collector's write key (HTTP basic auth user name)."
+    )
+    marketing_event_types: list[str] | None = Field(
+        default=None,
+        description="Success event types sent as track calls, as JSON "
+        "(WEDSYNC_MARKETING_EVENT_TYPES='[\"supplier.milestone_achieved\"]'). Unset: every "
+        "type but campaign.triggered (a campaign's own track call says it).",
+    )
+    marketing_timeout_seconds: float = Field(
+        default=10, gt=0, le=120, description="How long one batch POST to the collector may take."
+    )
+    marketing_retry_window_hours: float = Field(
+        default=24,
+        gt=0,
+        description="How long a marketing message is retried after it was first due; then it "
+        "is failed with its last error.",
+    )
+    campaigns_config: Path = Field(
+        default=DEFAULTS_DIR / "campaigns.yaml",
+        description="Predictive campaign triggers: which risk rises and segment entries start "
+        "which campaign (docs/marketing.md).",
+    )
 
     @model_validator(mode="after")
     def _rates_are_usable(self) -> Settings:

@@ -19,6 +19,7 @@ from wedsync_success.health.config import (
     load_health_config,
 )
 from wedsync_success.health.peers import PeerGroups, peer_snapshots
+from wedsync_success.integrations.marketing.runtime import Marketing
 from wedsync_success.integrations.webhooks.runtime import Webhooks
 from wedsync_success.interventions.channels.templates import EmailTemplates
 from wedsync_success.interventions.runtime import Interventions, load_checked_playbooks
@@ -56,9 +57,12 @@ class AppContext:
     programme_costs: ProgrammeCosts
     """The ROI report's cost model (``WEDSYNC_PROGRAMME_COSTS_CONFIG``)."""
     webhooks: Webhooks
+    marketing: Marketing
+    """Segment-spec sync of success events, and campaign triggers (``integrations.marketing``)."""
 
     async def close(self) -> None:
         await self.webhooks.close()
+        await self.marketing.close()
         await self.transport.close()
         await self.db.dispose()
 
@@ -94,6 +98,9 @@ def build_context(settings: Settings, *, clock: Clock = utc_now) -> AppContext:
     webhooks = Webhooks(settings=settings, db=db, clock=clock)
     webhooks.subscribe(transport)
     dispatcher.after_delivery(webhooks.wake_worker)
+    marketing = Marketing(settings=settings, db=db, clock=clock)
+    marketing.subscribe(transport)
+    dispatcher.after_delivery(marketing.wake_worker)
     return AppContext(
         settings=settings,
         db=db,
@@ -119,6 +126,7 @@ def build_context(settings: Settings, *, clock: Clock = utc_now) -> AppContext:
         peers=peer_snapshots(db, max_age_seconds=settings.overview_max_age_seconds),
         programme_costs=programme_costs,
         webhooks=webhooks,
+        marketing=marketing,
     )
 
 

@@ -6,6 +6,7 @@ from wedsync_success.churn import models as churn_models
 from wedsync_success.db.base import Base
 from wedsync_success.events import models as events_models
 from wedsync_success.health import models as health_models
+from wedsync_success.integrations.marketing import models as marketing_models
 from wedsync_success.integrations.webhooks import models as webhooks_models
 from wedsync_success.interventions import models as interventions_models
 from wedsync_success.milestones import models as milestones_models
@@ -20,6 +21,7 @@ ALL_MODEL_MODULES = (
     events_models,
     health_models,
     webhooks_models,
+    marketing_models,
     interventions_models,
     milestones_models,
     suppliers_models,

@@ -25,6 +25,9 @@ class SuccessEventType(enum.StrEnum):
     INTERVENTION_EXITED = "intervention.exited"
     SURVEY_DETRACTOR = "survey.detractor"  # an NPS response of 0-6
     SURVEY_CSAT_LOW = "survey.csat_low"  # a CSAT response of 1-2
+    SEGMENT_ENTERED = "segment.entered"
+    SEGMENT_EXITED = "segment.exited"
+    CAMPAIGN_TRIGGERED = "campaign.triggered"
 
 
 @dataclass(frozen=True)

@@ -359,6 +359,20 @@ async def risk_levels(
     return {supplier_id: level for supplier_id, level in rows}
 
 
+async def current_scores(
+    session: AsyncSession, supplier_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, tuple[float, str]]:
+    """The current score and risk level of each of ``supplier_ids`` that has a score."""
+    if not supplier_ids:
+        return {}
+    rows = await session.execute(
+        select(HealthScore.supplier_id, HealthScore.score, HealthScore.risk_level).where(
+            HealthScore.supplier_id.in_(list(supplier_ids))
+        )
+    )
+    return {supplier_id: (float(score), level) for supplier_id, score, level in rows}
+
+
 async def peer_score_counts(session: AsyncSession) -> list[tuple[str, str, float, int]]:
     """(vendor type, plan, score, suppliers) over every current customer with a score: one
     aggregate, at most 1,001 rows per (vendor type, plan) as scores have one decimal."""

@@ -162,9 +162,9 @@ def worker(
     ] = False,
 ) -> None:
     """Work due intervention steps: send emails, SMS and webhooks, post in-app messages, open
-    tasks; and send due outbound webhook deliveries. Run as many as you like beside the API
-    (set WEDSYNC_RUN_WORKER=false there): on PostgreSQL they share the work without ever
-    sending one step or one delivery attempt twice. With a Redis event bus
+    tasks; send due outbound webhook deliveries and marketing messages. Run as many as you
+    like beside the API (set WEDSYNC_RUN_WORKER=false there): on PostgreSQL they share the
+    work without ever sending one step or one delivery attempt twice. With a Redis event bus
     (WEDSYNC_EVENT_BUS_URL=redis://…) workers also run the success-event consumers, each a
     consumer group whose work they share."""
     import asyncio
@@ -186,6 +186,7 @@ def worker(
             if consumers is not None:
                 await consumers.drain()
             total += await ctx.webhooks.worker(name=name).drain()
+            total += await ctx.marketing.worker(name=name).drain()
             return total
         stop = asyncio.Event()
         tasks = [
@@ -194,6 +195,11 @@ def worker(
             ),
             asyncio.create_task(
                 ctx.webhooks.worker(name=name).run(
+                    stop, interval=ctx.settings.worker_interval_seconds
+                )
+            ),
+            asyncio.create_task(
+                ctx.marketing.worker(name=name).run(
                     stop, interval=ctx.settings.worker_interval_seconds
                 )
             ),
@@ -207,6 +213,7 @@ def worker(
             stop.set()
             ctx.dispatcher.notify()
             ctx.webhooks.wake_worker()
+            ctx.marketing.wake_worker()
             for task in tasks:
                 await task
         return 0

@@ -84,6 +84,12 @@ def create_app(
                         webhooks.run(stop, interval=ctx.settings.worker_interval_seconds)
                     )
                 )
+                marketing = ctx.marketing.worker()
+                tasks.append(
+                    asyncio.create_task(
+                        marketing.run(stop, interval=ctx.settings.worker_interval_seconds)
+                    )
+                )
         try:
             yield
         finally:
@@ -91,6 +97,7 @@ def create_app(
             ctx.dispatcher.notify()
             ctx.interventions.wake_worker()
             ctx.webhooks.wake_worker()
+            ctx.marketing.wake_worker()
             for task in tasks:
                 await task
             if context is None:

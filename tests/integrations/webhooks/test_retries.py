@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from wedsync_success.integrations.webhooks.retries import (
+from wedsync_success.kit.retries import (
     CAP,
     backoff,
     next_attempt,

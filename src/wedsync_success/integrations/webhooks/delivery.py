@@ -7,11 +7,11 @@ from datetime import datetime, timedelta
 
 import httpx
 
-from wedsync_success.integrations.webhooks.retries import retry_after
 from wedsync_success.integrations.webhooks.sealing import SecretSealer
 from wedsync_success.integrations.webhooks.service import AttemptResult, Outgoing
 from wedsync_success.interventions.channels.http_rules import excerpt
 from wedsync_success.kit.clock import Clock
+from wedsync_success.kit.retries import retry_after
 from wedsync_success.kit.ssrf import UrlRefused, check_target, pinned_request_target
 from wedsync_success.kit.standard_webhooks import signature_headers, webhook_signer
 

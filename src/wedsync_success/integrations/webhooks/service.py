@@ -23,7 +23,6 @@ from wedsync_success.integrations.webhooks.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
-from wedsync_success.integrations.webhooks.retries import next_attempt
 from wedsync_success.integrations.webhooks.schemas import (
     EndpointIn,
     EndpointOut,
@@ -31,6 +30,7 @@ from wedsync_success.integrations.webhooks.schemas import (
 )
 from wedsync_success.integrations.webhooks.sealing import SecretSealer
 from wedsync_success.kit.errors import NotFound, ValidationFailed
+from wedsync_success.kit.retries import next_attempt
 from wedsync_success.kit.ssrf import check_target
 from wedsync_success.kit.standard_webhooks import new_secret
 

@@ -1,11 +1,15 @@
-"""When a failed webhook delivery is tried again.
+"""When a failed outbound delivery (a webhook, a marketing batch) is tried again.
+
+Shared by outbound webhooks (:mod:`integrations.webhooks`) and the marketing adapter
+(:mod:`integrations.marketing`), which pass their own ``base`` and ``cap``.
 
 Exponential backoff with full jitter: after the n-th failed attempt the wait is drawn
-uniformly from ``[0, min(CAP, BASE * 2**(n-1))]`` (30 s, 1 min, 2 min, … up to 12 h), so
-receivers coming back from an outage are not hit by every sender at once. A ``Retry-After``
-answer (seconds or an HTTP date) is a floor on the wait, itself capped at 12 h. Retries go
-on while the next attempt would still fall inside the retry window (72 h after the delivery
-was first due, ``WEDSYNC_WEBHOOKS_RETRY_WINDOW_HOURS``): about three days,
+uniformly from ``[0, min(CAP, BASE * 2**(n-1))]`` (webhooks: 30 s, 1 min, 2 min, … up
+to 12 h), so receivers coming back from an outage are not hit by every sender at once. A
+``Retry-After`` answer (seconds or an HTTP date) is a floor on the wait, itself capped at
+12 h. Retries go on while the next attempt would still fall inside the retry window (for
+webhooks 72 h after the delivery was first due, ``WEDSYNC_WEBHOOKS_RETRY_WINDOW_HOURS``):
+about three days,
 some 20 attempts (22 with average draws); after that the delivery is failed (a resend
 or a replay queues it again).
 """
@@ -20,9 +24,11 @@ BASE = timedelta(seconds=30)
 CAP = timedelta(hours=12)
 
 
-def backoff(attempts: int, rng: random.Random) -> timedelta:
+def backoff(
+    attempts: int, rng: random.Random, *, base: timedelta = BASE, cap: timedelta = CAP
+) -> timedelta:
     """The full-jitter wait after ``attempts`` failed attempts (``attempts`` ≥ 1)."""
-    ceiling = min(CAP, BASE * (2 ** min(attempts - 1, 20)))
+    ceiling = min(cap, base * (2 ** min(attempts - 1, 20)))
     return timedelta(seconds=rng.uniform(0, ceiling.total_seconds()))
 
 
@@ -52,9 +58,11 @@ def next_attempt(
     window: timedelta,
     rng: random.Random,
     floor: timedelta | None = None,
+    base: timedelta = BASE,
+    cap: timedelta = CAP,
 ) -> datetime | None:
     """When to try again after ``attempts`` failed attempts; None once the window is spent."""
-    wait = backoff(attempts, rng)
+    wait = backoff(attempts, rng, base=base, cap=cap)
     if floor is not None:
         wait = max(wait, floor)
     due = now + wait

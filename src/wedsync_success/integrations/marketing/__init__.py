@@ -1,0 +1,1 @@
+"""Marketing automation: success events as Segment-spec calls, and predictive campaign triggers."""
