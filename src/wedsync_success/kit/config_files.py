@@ -7,6 +7,7 @@ from typing import TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from wedsync_success.kit.errors import ConfigError
 
@@ -24,8 +25,14 @@ def load_yaml_model(path: Path, model: type[ModelT]) -> ModelT:
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
-        details = [
-            {"field": ".".join(str(p) for p in err["loc"]), "reason": err["msg"]}
-            for err in exc.errors()
-        ]
+        details = [{"field": _field(err), "reason": err["msg"]} for err in exc.errors()]
         raise ConfigError(f"{path} does not match its schema", details=details) from exc
+
+
+def _field(err: ErrorDetails) -> str:
+    """The dotted path of an error; a tagged union's unknown or missing tag names the tag's
+    own field (``campaigns.0.when``), not just the item holding it."""
+    loc = [str(p) for p in err["loc"]]
+    if err["type"] in ("union_tag_invalid", "union_tag_not_found"):
+        loc.append(str(err.get("ctx", {}).get("discriminator", "")).strip("'"))
+    return ".".join(loc)

@@ -57,7 +57,8 @@ class Collector:
     """Every batch accepted (with duplicates)."""
     effects: list[dict[str, Any]] = field(default_factory=list)
     """Messages acted on: once per ``messageId``."""
-    hooks: list[tuple[dict[str, str], dict[str, Any]]] = field(default_factory=list)
+    hooks: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
+    """Campaign webhooks as received: headers and raw body."""
     hook_effects: list[dict[str, Any]] = field(default_factory=list)
     answers: list[tuple[int, dict[str, str]]] = field(default_factory=list)
     """Scripted answers, used up in order by every request; then 200."""
@@ -106,7 +107,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _hook(self, state: Collector, raw: bytes) -> None:
         headers = {k.lower(): v for k, v in self.headers.items()}
         body = json.loads(raw)
-        state.hooks.append((headers, body))
+        state.hooks.append((headers, raw))
         key = headers.get("idempotency-key", "")
         if key and key not in state._seen_hooks:
             state._seen_hooks.add(key)
