@@ -31,6 +31,7 @@ COMMANDS: dict[str, set[str]] = {
     "user": {"create", "password", "disable"},
     "surveys": {"send", "responses", "nps", "csat"},
     "report": {"retention", "roi", "model-accuracy", "nps", "csat", "monthly"},
+    "marketing": {"status", "flush"},
 }
 """What a user finds in ``--help`` (commands added later belong here too)."""
 

@@ -21,6 +21,7 @@ from wedsync_success.context import AppContext, build_context
 from wedsync_success.events.api import router as events_router
 from wedsync_success.events.backlog import measure_backlog
 from wedsync_success.health.api import router as health_router
+from wedsync_success.integrations.marketing.api import router as marketing_router
 from wedsync_success.integrations.webhooks.api import router as webhooks_router
 from wedsync_success.interventions.api import router as interventions_router
 from wedsync_success.interventions.inapp_api import router as inapp_router
@@ -145,6 +146,7 @@ def create_app(
         widget_router,
         workspace_router,
         webhooks_router,
+        marketing_router,
         surveys_router,
         survey_links_router,
     ):

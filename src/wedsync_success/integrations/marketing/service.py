@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,9 +20,18 @@ from wedsync_success.events.types import SuccessEvent, SuccessEventType
 from wedsync_success.health import repository as health_repository
 from wedsync_success.integrations.marketing import repository, segment
 from wedsync_success.integrations.marketing.models import COLLECTOR, MessageState
+from wedsync_success.integrations.marketing.schemas import (
+    CampaignOut,
+    MarketingStatus,
+    MessageOut,
+    MessagePage,
+)
 from wedsync_success.kit.retries import next_attempt
 from wedsync_success.suppliers import repository as suppliers_repository
 from wedsync_success.suppliers.models import Supplier
+
+if TYPE_CHECKING:
+    from wedsync_success.integrations.marketing.campaigns import Campaigns
 
 CONSUMER = "marketing"
 """The bus consumer's name: it keys its receipts, so it never changes."""
@@ -270,3 +279,45 @@ async def record_results(
             rows.append(row)
     await repository.record(session, rows)
     return counts
+
+
+def status(
+    *, counts: Mapping[str, int], policy: MarketingPolicy, campaigns: Campaigns
+) -> MarketingStatus:
+    """What ``marketing status`` and ``GET /marketing/status`` show."""
+    active = {c.key for c in campaigns.active(policy)}
+    return MarketingStatus(
+        enabled=policy.enabled,
+        batch_url=policy.batch_url if policy.enabled else None,
+        messages={state.value: int(counts.get(state.value, 0)) for state in MessageState},
+        campaigns=[
+            CampaignOut(
+                key=c.key,
+                when=c.when,
+                action="track" if c.action.track else "webhook",
+                cooldown_days=c.cooldown_days,
+                active=c.key in active,
+            )
+            for c in campaigns.file.campaigns
+        ],
+    )
+
+
+async def read_status(
+    *, session: AsyncSession, policy: MarketingPolicy, campaigns: Campaigns
+) -> MarketingStatus:
+    counts = await repository.state_counts(session)
+    return status(counts=counts, policy=policy, campaigns=campaigns)
+
+
+async def list_messages(
+    *, session: AsyncSession, state: MessageState | None, before_id: int | None, limit: int
+) -> MessagePage:
+    rows = await repository.messages(session, state=state, before_id=before_id, limit=limit)
+    items = [MessageOut.model_validate(r, from_attributes=True) for r in rows]
+    return MessagePage(items=items, next_before_id=rows[-1].id if len(rows) == limit else None)
+
+
+async def flush(*, session: AsyncSession, now: datetime) -> int:
+    """Make every pending message due now (their backoff skipped); returns how many moved."""
+    return await repository.make_due(session, now=now)
