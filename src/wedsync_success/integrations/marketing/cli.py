@@ -43,9 +43,10 @@ def _show(status: MarketingStatus) -> None:
 def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print the status as JSON")] = False,
 ) -> None:
-    """Whether a collector is set, messages by state (pending, sending, sent, failed) and
-    which campaigns are active. Failed messages and their errors: GET
-    /api/v1/marketing/messages?status=failed."""
+    """Collector, messages by state and which campaigns are active.
+
+    Messages are pending, sending, sent or failed; a failed one's error (with the
+    collector's answer) is listed by GET /api/v1/marketing/messages?status=failed."""
     from wedsync_success.integrations.marketing import service
 
     async def work(ctx: AppContext) -> MarketingStatus:
@@ -63,9 +64,10 @@ def status(
 
 @marketing_app.command("flush")
 def flush() -> None:
-    """Send every pending message now, waiting retries included, then show the status.
-    Messages still failing stay pending with their next retry (or fail when their retry
-    window, WEDSYNC_MARKETING_RETRY_WINDOW_HOURS, is spent)."""
+    """Send every pending message now, waiting retries included.
+
+    Then shows the status. Messages still failing stay pending with their next retry (or
+    fail once their retry window, WEDSYNC_MARKETING_RETRY_WINDOW_HOURS, is spent)."""
     from wedsync_success.db.unit_of_work import UnitOfWork
     from wedsync_success.integrations.marketing import service
 
