@@ -7,9 +7,11 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import random
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,8 +27,11 @@ from tests.integrations.marketing.conftest import (
     make_worker,
     messages,
 )
+from wedsync_success.config import Settings
 from wedsync_success.db.unit_of_work import UnitOfWork
-from wedsync_success.integrations.marketing import repository, segment
+from wedsync_success.integrations.marketing import repository, segment, service
+from wedsync_success.integrations.marketing.service import MarketingPolicy, SendResult
+from wedsync_success.kit.errors import ConfigError
 
 
 async def test_two_workers_at_once_send_each_message_once(
@@ -110,3 +115,49 @@ def test_hostile_text_in_a_payload_still_makes_a_valid_message(
     assert decoded == json.loads(text)
     assert decoded["properties"] == properties
     assert problems(decoded) == []
+
+
+async def test_a_worker_whose_lease_ran_out_does_not_overwrite_the_next_ones_outcome(
+    make_ctx: MakeContext, clock: FakeClock, port: int
+) -> None:
+    ctx = await make_ctx()
+    await emit(ctx, await add_suppliers(ctx, 1))
+    slow = make_worker(ctx, clock, "slow")
+
+    async def claim(session: AsyncSession) -> list[repository.Claimed]:
+        return await repository.claim(
+            session, now=clock(), lease=slow.lease, worker=slow.name, limit=100
+        )
+
+    claimed = await UnitOfWork(ctx.db).run(claim)
+    clock.now = clock() + slow.lease + timedelta(seconds=1)
+    fast = make_worker(ctx, clock, "fast")
+    try:
+        with collector(WRITE_KEY, port=port):
+            assert await fast.drain() == 2
+    finally:
+        await fast.aclose()
+        await slow.aclose()
+    late = [SendResult(tuple(c.id for c in claimed), 503, "answered HTTP 503", None)]
+    counts = await UnitOfWork(ctx.db).run(
+        lambda session: service.record_results(
+            session=session,
+            results=late,
+            claimed={c.id: c for c in claimed},
+            worker=slow.name,
+            policy=ctx.marketing.policy,
+            rng=random.Random(1),
+            now=clock(),
+        )
+    )
+    assert counts == {"sent": 0, "failed": 0, "retried": 0}
+    assert {(r.state, r.attempts) for r in await messages(ctx)} == {("sent", 1)}
+
+
+def test_an_unknown_event_type_in_the_settings_is_refused_naming_the_setting() -> None:
+    settings = Settings(marketing_event_types=["supplier.milestone_achieved", "supplier.oops"])
+    with pytest.raises(ConfigError) as refused:
+        MarketingPolicy.from_settings(settings)
+    [detail] = refused.value.details
+    assert detail["field"] == "WEDSYNC_MARKETING_EVENT_TYPES"
+    assert "supplier.oops" in detail["reason"]

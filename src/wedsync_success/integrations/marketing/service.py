@@ -26,6 +26,7 @@ from wedsync_success.integrations.marketing.schemas import (
     MessageOut,
     MessagePage,
 )
+from wedsync_success.kit.errors import ConfigError
 from wedsync_success.kit.retries import next_attempt
 from wedsync_success.suppliers import repository as suppliers_repository
 from wedsync_success.suppliers.models import Supplier
@@ -66,11 +67,21 @@ class MarketingPolicy:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> MarketingPolicy:
+        """The policy; an event type no success event has is refused (a typo would
+        silently send nothing)."""
         key = settings.marketing_write_key
+        types = frozenset(settings.marketing_event_types or DEFAULT_EVENT_TYPES)
+        unknown = sorted(types - {t.value for t in SuccessEventType})
+        if unknown:
+            reason = f"not success event types: {', '.join(map(repr, unknown))}"
+            raise ConfigError(
+                f"WEDSYNC_MARKETING_EVENT_TYPES: {reason}",
+                details=[{"field": "WEDSYNC_MARKETING_EVENT_TYPES", "reason": reason}],
+            )
         return cls(
             base_url=settings.marketing_url,
             write_key=key.get_secret_value() if key else "",
-            event_types=frozenset(settings.marketing_event_types or DEFAULT_EVENT_TYPES),
+            event_types=types,
             timeout=timedelta(seconds=settings.marketing_timeout_seconds),
             retry_window=timedelta(hours=settings.marketing_retry_window_hours),
         )
