@@ -147,17 +147,20 @@ async def queue_events(
     Unique on ``messageId``, so an event delivered again adds nothing."""
     if not policy.enabled:
         return 0
-    wanted = [e for e in events if e.supplier_id is not None and e.event_type in policy.event_types]
+    wanted = [
+        (e.supplier_id, e)
+        for e in events
+        if e.supplier_id is not None and e.event_type in policy.event_types
+    ]
     if not wanted:
         return 0
-    ids = sorted({e.supplier_id for e in wanted if e.supplier_id is not None})
+    ids = sorted({supplier_id for supplier_id, _ in wanted})
     suppliers = await suppliers_repository.by_ids(session, ids)
     scores = await health_repository.current_scores(session, ids)
     known = await repository.trait_hashes(session, ids)
     first_event: dict[uuid.UUID, SuccessEvent] = {}
-    for event in wanted:
-        assert event.supplier_id is not None
-        first_event.setdefault(event.supplier_id, event)
+    for supplier_id, event in wanted:
+        first_event.setdefault(supplier_id, event)
     rows: list[dict[str, Any]] = []
     changed: dict[uuid.UUID, str] = {}
     for supplier_id, supplier in sorted(suppliers.items()):
@@ -182,11 +185,10 @@ async def queue_events(
                 now=now,
             )
         )
-    for event in wanted:
-        assert event.supplier_id is not None
+    for supplier_id, event in wanted:
         message = segment.track(
             message_id=segment.track_message_id(event.event_id),
-            user_id=user_id(event.supplier_id, suppliers.get(event.supplier_id)),
+            user_id=user_id(supplier_id, suppliers.get(supplier_id)),
             event=segment.event_name(event.event_type),
             properties={
                 **event.payload,
@@ -200,7 +202,7 @@ async def queue_events(
                 message=message,
                 destination=COLLECTOR,
                 kind="track",
-                supplier_id=event.supplier_id,
+                supplier_id=supplier_id,
                 now=now,
             )
         )
