@@ -36,6 +36,7 @@ from wedsync_success.kit.cli import run as _run  # every command body below runs
 from wedsync_success.monthly_cli import monthly_command
 from wedsync_success.reports.cli import report_app
 from wedsync_success.reports.retention_cli import retention as report_retention
+from wedsync_success.segments.cli import segments_app
 from wedsync_success.surveys.cli import csat as csat_command
 from wedsync_success.surveys.cli import nps as nps_command
 from wedsync_success.surveys.cli import surveys_app
@@ -80,6 +81,7 @@ report_app.command("retention")(report_retention)
 report_app.command("monthly")(monthly_command)
 app.add_typer(report_app, name="report")
 app.add_typer(surveys_app, name="surveys")
+app.add_typer(segments_app, name="segments")
 report_app.command("nps")(nps_command)  # also `surveys nps` / `surveys csat`
 report_app.command("csat")(csat_command)
 app.command("worker")(worker_command)

@@ -74,6 +74,11 @@ class Settings(BaseSettings):
         default=DEFAULTS_DIR / "playbooks.yaml",
         description="Intervention playbooks, frequency cap, quiet hours and webhook targets.",
     )
+    segments_config: Path = Field(
+        default=DEFAULTS_DIR / "segments.yaml",
+        description="Behavioural segments (rules over suppliers, scores, milestones, activity); "
+        "more can be defined through the API.",
+    )
     programme_costs_config: Path = Field(
         default=DEFAULTS_DIR / "programme_costs.yaml",
         description="The ROI report's costs: per message by channel, CSM hours per team task "

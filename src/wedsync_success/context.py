@@ -30,6 +30,7 @@ from wedsync_success.milestones.definitions import MilestoneCatalog, load_milest
 from wedsync_success.reports.business_cache import BusinessPacks, PackKey
 from wedsync_success.reports.costs import ProgrammeCosts, load_programme_costs
 from wedsync_success.reports.snapshots import OverviewSnapshots
+from wedsync_success.segments.definitions import SegmentCatalog, load_segment_catalog
 from wedsync_success.surveys.automatic import subscribe as subscribe_automatic_csat
 
 if TYPE_CHECKING:
@@ -59,6 +60,8 @@ class AppContext:
     webhooks: Webhooks
     marketing: Marketing
     """Segment-spec sync of success events, and campaign triggers (``integrations.marketing``)."""
+    segments: SegmentCatalog
+    """The segments file's segments (``WEDSYNC_SEGMENTS_CONFIG``); the API's are stored."""
 
     async def close(self) -> None:
         await self.webhooks.close()
@@ -74,6 +77,9 @@ def build_context(settings: Settings, *, clock: Clock = utc_now) -> AppContext:
     milestones = load_milestone_catalog(settings.milestones_config)
     check_onboarding_milestones(
         health, {m.key for m in milestones.milestones}, path=settings.health_config
+    )
+    segments = load_segment_catalog(
+        settings.segments_config, milestone_keys={m.key for m in milestones.milestones}
     )
     programme_costs = load_programme_costs(settings.programme_costs_config, rates=settings.rates)
     db = create_database(settings.database_url)
@@ -127,6 +133,7 @@ def build_context(settings: Settings, *, clock: Clock = utc_now) -> AppContext:
         programme_costs=programme_costs,
         webhooks=webhooks,
         marketing=marketing,
+        segments=segments,
     )
 
 

@@ -25,6 +25,7 @@ from wedsync_success.events.outbox import enqueue
 from wedsync_success.events.types import NewEvent, SuccessEventType
 from wedsync_success.health.service import RecomputeSummary, recompute
 from wedsync_success.milestones.service import detect
+from wedsync_success.segments.service import evaluate as evaluate_segments
 from wedsync_success.suppliers.subscription_events import apply_subscription_events
 
 
@@ -133,7 +134,8 @@ async def refresh(
     supplier_ids: Sequence[uuid.UUID] | None,
     detect_milestones: bool = True,
 ) -> RecomputeSummary:
-    """Detect milestones and rescore ``supplier_ids`` (every active supplier when ``None``).
+    """Detect milestones, rescore ``supplier_ids`` (every active supplier when ``None``) and
+    bring their segment memberships up to date.
 
     The caller locked ``supplier_ids`` (they are the ones it wrote); rescoring everyone
     takes the population lock here, first.
@@ -143,7 +145,7 @@ async def refresh(
     now = ctx.clock()
     if detect_milestones:
         await detect(session=session, catalog=ctx.milestones, supplier_ids=supplier_ids, now=now)
-    return await recompute(
+    summary = await recompute(
         session=session,
         config=ctx.health,
         milestones_defined=len(ctx.milestones.milestones),
@@ -151,6 +153,11 @@ async def refresh(
         supplier_ids=supplier_ids,
         now=now,
     )
+    # Segments follow the scores they read: the same suppliers, now, in this transaction.
+    await evaluate_segments(
+        session=session, catalog=ctx.segments, now=now, supplier_ids=supplier_ids
+    )
+    return summary
 
 
 async def rescore_all(*, session: AsyncSession, ctx: AppContext, as_of: date) -> RecomputeSummary:

@@ -10,6 +10,7 @@ from wedsync_success.integrations.marketing import models as marketing_models
 from wedsync_success.integrations.webhooks import models as webhooks_models
 from wedsync_success.interventions import models as interventions_models
 from wedsync_success.milestones import models as milestones_models
+from wedsync_success.segments import models as segments_models
 from wedsync_success.suppliers import models as suppliers_models
 from wedsync_success.surveys import models as surveys_models
 from wedsync_success.workspace import models as workspace_models
@@ -24,6 +25,7 @@ ALL_MODEL_MODULES = (
     marketing_models,
     interventions_models,
     milestones_models,
+    segments_models,
     suppliers_models,
     surveys_models,
     workspace_models,

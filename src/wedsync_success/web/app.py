@@ -34,6 +34,7 @@ from wedsync_success.milestones.api import router as milestones_router
 from wedsync_success.reports.api import router as reports_router
 from wedsync_success.reports.history_api import router as history_reports_router
 from wedsync_success.reports.success_api import router as report_outcomes_router
+from wedsync_success.segments.api import router as segments_router
 from wedsync_success.suppliers.api import router as suppliers_router
 from wedsync_success.suppliers.search_api import router as supplier_search_router
 from wedsync_success.surveys.api import router as surveys_router
@@ -149,6 +150,7 @@ def create_app(
         marketing_router,
         surveys_router,
         survey_links_router,
+        segments_router,
     ):
         app.include_router(router)
 
