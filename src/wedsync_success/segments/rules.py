@@ -115,6 +115,13 @@ FIELDS: dict[str, FieldSpec] = {
 ACTIVITY_SPEC = FieldSpec(Kind.ACTIVITY, low=0, high=MAX_NUMBER, integer=True)
 
 
+UNKNOWN_FIELD = (
+    "unknown field: one of vendor_type, plan_tier, country, subscription_status, "
+    "acquisition_channel, tenure_days, mrr_minor, health.*, churn.*, milestone, "
+    "activity.<event type> (docs/segments.md)"
+)
+
+
 def field_spec(name: str) -> FieldSpec | None:
     """The spec of field ``name`` (``activity.<event type>`` for any valid event type)."""
     if name.startswith(ACTIVITY_PREFIX):
@@ -156,10 +163,10 @@ class Rule(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     all: tuple[Rule, ...] | None = Field(
-        default=None, min_length=1, max_length=MAX_GROUP_ITEMS, description="Every one holds"
+        default=None, max_length=MAX_GROUP_ITEMS, description="Every one holds"
     )
     any: tuple[Rule, ...] | None = Field(
-        default=None, min_length=1, max_length=MAX_GROUP_ITEMS, description="One at least holds"
+        default=None, max_length=MAX_GROUP_ITEMS, description="One at least holds"
     )
     field: str | None = Field(default=None, max_length=80, validate_default=True)
     op: Op | None = Field(default=None, validate_default=True)
@@ -218,6 +225,8 @@ class Rule(BaseModel):
         condition = self.field is not None or self.op is not None or self.value is not None
         if groups > 1:
             raise ValueError("a group has either all or any, not both")
+        if groups and not self.items:
+            raise ValueError("a group needs at least one rule")
         if groups and (condition or self.days is not None):
             raise ValueError("a group (all/any) takes no field, op, value or days")
         if not groups and (self.field is None or self.op is None):
