@@ -219,13 +219,17 @@ async def apply_segment(
 ) -> Changes:
     """Make the stored members of ``key`` (among ``supplier_ids`` when given) exactly the
     suppliers ``rule`` matches now: delete who left, insert who joined, returning each set.
+    Two statements whatever the population: the set differences are computed in SQL.
 
     The caller holds the segment's lock (:func:`lock_segments`), so a concurrent evaluation
     sees this one's members once it commits and inserts none of them again.
     """
     m = SegmentMembership
     found = matching(rule, moment, supplier_ids)
-    gone = delete(m).where(m.segment_key == key, m.supplier_id.not_in(found.scalar_subquery()))
+    # Who left: the rule probed per current member by key (a member is a few suppliers of
+    # the population), not the whole matching set computed a second time.
+    still = exists(found.where(Supplier.id == m.supplier_id))
+    gone = delete(m).where(m.segment_key == key, not_(still))
     if supplier_ids is not None:
         gone = gone.where(m.supplier_id.in_(list(supplier_ids)))
     exited = list(await session.scalars(gone.returning(m.supplier_id)))
