@@ -30,6 +30,7 @@ COMMANDS: dict[str, set[str]] = {
     "churn": {"train", "report", "models", "promote", "rollback", "score", "drift", "outcomes"},
     "user": {"create", "password", "disable"},
     "surveys": {"send", "responses", "nps", "csat"},
+    "segments": {"list", "show", "evaluate", "members"},
     "report": {"retention", "roi", "model-accuracy", "nps", "csat", "monthly"},
     "marketing": {"status", "flush"},
 }

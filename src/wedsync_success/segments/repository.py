@@ -24,6 +24,7 @@ from sqlalchemy import (
     Select,
     and_,
     bindparam,
+    case,
     delete,
     exists,
     false,
@@ -167,13 +168,40 @@ def _milestone(rule: Rule) -> ColumnElement[bool]:
     return achieved if rule.op is Op.ACHIEVED else not_(achieved)
 
 
+def _costly(rule: Rule) -> bool:
+    """Whether ``rule`` probes another table per supplier (milestones, activity counts)."""
+    return any(
+        c.op in MILESTONE_OPS or (c.field or "").startswith(ACTIVITY_PREFIX)
+        for c in rule.conditions()
+    )
+
+
+def _group(rule: Rule, moment: Moment) -> ColumnElement[bool]:
+    """A group with its cheap terms (columns of the joined rows) first and its costly ones
+    (subqueries) behind a ``CASE`` on them.
+
+    A planner evaluates a term at the first join level where its tables are available: a
+    subquery on the supplier alone ran for every supplier before the health score's join
+    could reject it (champions: every supplier's 180 days of rollups summed to keep the 1 %
+    scoring 85+; 1.5 s of 1.5 s at 20,000 suppliers on SQLite). ``CASE`` is evaluated in
+    order, so the subqueries run only for the rows the cheap terms let through."""
+    cheap = [compile_rule(r, moment) for r in rule.items if not _costly(r)]
+    costly = [compile_rule(r, moment) for r in rule.items if _costly(r)]
+    if rule.all is not None:
+        if not cheap or not costly:
+            return and_(true(), *cheap, *costly)
+        gate = and_(*cheap)
+        return and_(gate, case((gate, and_(*costly)), else_=false()))
+    if not cheap or not costly:
+        return or_(false(), *cheap, *costly)
+    return case((or_(*cheap), true()), else_=or_(*costly))
+
+
 def compile_rule(rule: Rule, moment: Moment) -> ColumnElement[bool]:
     """``rule`` as one SQL condition over suppliers joined to their current health score and
     churn prediction (see :func:`matching`)."""
-    if rule.all is not None:
-        return and_(true(), *(compile_rule(r, moment) for r in rule.all))
-    if rule.any is not None:
-        return or_(false(), *(compile_rule(r, moment) for r in rule.any))
+    if rule.items:
+        return _group(rule, moment)
     assert rule.field is not None
     assert rule.op is not None
     if rule.op in MILESTONE_OPS:
