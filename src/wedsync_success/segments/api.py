@@ -85,20 +85,6 @@ async def create_segment(
     return await uow.run(work)
 
 
-@router.post(
-    "/evaluate",
-    response_model=list[Evaluation],
-    summary="Evaluate every segment now",
-    responses=error_responses(*READ, 503),
-)
-async def evaluate(ctx: ContextDep, uow: UnitOfWorkDep, _key: AdminKey) -> list[Evaluation]:
-    """Segments are evaluated after every health recompute; this runs it for everyone now."""
-    now = ctx.clock()
-    return await uow.run(
-        lambda session: service.evaluate(session=session, catalog=ctx.segments, now=now)
-    )
-
-
 @router.get(
     "/{key}",
     response_model=SegmentOut,

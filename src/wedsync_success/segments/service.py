@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from wedsync_success.events.outbox import enqueue
 from wedsync_success.events.types import NewEvent, SuccessEventType
-from wedsync_success.kit.errors import NotFound, ValidationFailed
+from wedsync_success.kit.errors import Forbidden, NotFound, ValidationFailed
 from wedsync_success.kit.pagination import decode_cursor, encode_cursor
 from wedsync_success.milestones.definitions import MilestoneCatalog
 from wedsync_success.segments import repository
@@ -115,8 +115,8 @@ def _check_milestones(rule: Rule, milestones: MilestoneCatalog) -> None:
         )
 
 
-def _file_segment(key: str) -> ValidationFailed:
-    return ValidationFailed(
+def _file_segment(key: str) -> Forbidden:
+    return Forbidden(
         f"Segment {key!r} is defined in the segments file; change it there",
         details=[{"field": "key", "reason": "defined in the segments file (read-only here)"}],
     )
@@ -133,7 +133,10 @@ async def create_segment(
     """Store a new segment and evaluate it at once (its members' events included)."""
     _check_milestones(data.rules, milestones)
     if catalog.get(data.key) is not None:
-        raise _file_segment(data.key)
+        raise ValidationFailed(
+            f"Segment {data.key!r} is defined in the segments file",
+            details=[{"field": "key", "reason": "already exists (in the segments file)"}],
+        )
     await repository.lock_segments(session, [data.key])
     if await repository.stored_segment(session, data.key) is not None:
         raise ValidationFailed(
