@@ -39,6 +39,10 @@ from wedsync_success.segments.schemas import (
     SegmentSource,
 )
 
+SEGMENT_KEY = "segment_key"
+"""The payload field of ``segment.entered`` / ``segment.exited`` that names the segment
+(campaign triggers match on it)."""
+
 
 @dataclass(frozen=True)
 class Segment:
@@ -272,7 +276,7 @@ async def _evaluate_locked(
 async def _announce(
     session: AsyncSession, definition: SegmentDefinition, changes: Changes, *, now: datetime
 ) -> None:
-    payload = {"segment_key": definition.key, "segment_name": definition.name}
+    payload = {SEGMENT_KEY: definition.key, "segment_name": definition.name}
     events = [
         NewEvent(event_type=event_type, supplier_id=supplier_id, occurred_at=now, payload=payload)
         for event_type, ids in (

@@ -25,6 +25,7 @@ from wedsync_success.events.types import SuccessEvent, SuccessEventType
 from wedsync_success.integrations.marketing.campaigns import fire_campaigns
 from wedsync_success.integrations.marketing.models import CampaignFiring
 from wedsync_success.kit.standard_webhooks import new_secret
+from wedsync_success.segments.service import SEGMENT_KEY
 
 RISK_RISE = """
 version: 1
@@ -129,9 +130,9 @@ async def test_a_segment_entry_posts_a_signed_webhook_with_an_idempotency_key(
     ctx = await make_ctx(SEGMENT_HOOK.replace("URL", url), marketing_url=None)
     [s] = await add_suppliers(ctx, 1, external_id="crm-7")
     entered = SuccessEventType.SEGMENT_ENTERED
-    await emit(ctx, [s], entered, {"segment": "some_other_segment"})
-    await emit(ctx, [s], entered, {"segment": "onboarding_stalled"})
-    await emit(ctx, [s], entered, {"segment": "onboarding_stalled"})  # cooldown
+    await emit(ctx, [s], entered, {SEGMENT_KEY: "some_other_segment"})
+    await emit(ctx, [s], entered, {SEGMENT_KEY: "onboarding_stalled"})
+    await emit(ctx, [s], entered, {SEGMENT_KEY: "onboarding_stalled"})  # cooldown
     [row] = await messages(ctx)
     assert row.kind == "webhook"
     worker = make_worker(ctx, clock)
@@ -149,7 +150,7 @@ async def test_a_segment_entry_posts_a_signed_webhook_with_an_idempotency_key(
     assert headers["idempotency-key"] == row.message_id
     assert body["campaign"] == "stalled"
     assert body["user_id"] == "crm-7"
-    assert body["event"]["payload"]["segment"] == "onboarding_stalled"
+    assert body["event"]["payload"][SEGMENT_KEY] == "onboarding_stalled"
     [event] = await triggered(ctx)
     assert event.payload["action"] == "webhook"
 

@@ -27,6 +27,7 @@ from wedsync_success.integrations.marketing.service import MarketingPolicy, mess
 from wedsync_success.kit.config_files import load_yaml_model
 from wedsync_success.kit.errors import ConfigError
 from wedsync_success.kit.standard_webhooks import webhook_signer
+from wedsync_success.segments.service import SEGMENT_KEY
 from wedsync_success.suppliers import repository as suppliers_repository
 
 CONSUMER = "campaigns"
@@ -121,7 +122,7 @@ class SegmentEntered(_Campaign):
     def matches(self, event: SuccessEvent) -> bool:
         return (
             event.event_type == SuccessEventType.SEGMENT_ENTERED
-            and event.payload.get("segment") == self.segment
+            and event.payload.get(SEGMENT_KEY) == self.segment
         )
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql
 import wedsync_success.db.types
 
 revision: str = "0023"
-down_revision: str | None = "0021"
+down_revision: str | None = "0024"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
