@@ -273,7 +273,8 @@ def _check(periods: list[Period], row: dict[str, Any]) -> None:
     )
 
 
-NO_NUL = st.characters(blacklist_characters="\x00")  # events refuse NUL, rightly
+# Events refuse NUL and lone surrogates (neither can be stored as text), rightly.
+NO_NUL = st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",))
 INT64 = st.integers(-(2**63), 2**63 - 1)  # events refuse wider integers, rightly
 HOSTILE_VALUES = st.one_of(
     st.none(),
