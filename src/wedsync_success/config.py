@@ -20,6 +20,9 @@ from wedsync_success.surveys.kinds import SurveyChannel
 
 DEFAULTS_DIR = Path(__file__).parent / "defaults"
 MIN_SECRET_KEY_LENGTH = 32
+BACKGROUND_CONNECTIONS = 4
+"""Pooled connections kept for work outside the admission gates: the dispatcher, the live
+fan-out, the dashboard's background refreshes, /readyz and /metrics."""
 
 
 class Settings(BaseSettings):
@@ -222,6 +225,42 @@ class Settings(BaseSettings):
         description="How long a POST /events waits for its turn before it is answered 503 "
         "with Retry-After.",
     )
+    ingest_queue_limit: int = Field(
+        default=200,
+        ge=0,
+        description="Ingest requests (POST /events, /suppliers, /surveys/responses) one "
+        "process keeps waiting for a turn; the next is answered 503 with Retry-After at once.",
+    )
+    request_concurrency: int = Field(
+        default=24,
+        ge=1,
+        description="Other API and dashboard requests one process works on at once (live "
+        "streams, /healthz, /readyz, /metrics and static files are not counted); later ones "
+        "wait in arrival order. With the ingest places it must fit in the database pool.",
+    )
+    request_queue_limit: int = Field(
+        default=2000,
+        ge=0,
+        description="Requests one process keeps waiting for a turn; the next is answered 503 "
+        "with Retry-After at once.",
+    )
+    request_queue_timeout_seconds: float = Field(
+        default=10,
+        ge=0,
+        description="How long a request waits for its turn before it is answered 503 with "
+        "Retry-After.",
+    )
+    database_pool_size: int = Field(
+        default=20,
+        ge=1,
+        description="Database connections each process keeps open.",
+    )
+    database_max_overflow: int = Field(
+        default=10,
+        ge=0,
+        description="Connections a process may open beyond the pool size at a peak. PostgreSQL "
+        "must allow (pool size + overflow) x processes (its max_connections).",
+    )
     secret_key: SecretStr | None = Field(
         default=None,
         description="Signs dashboard session cookies and CSRF tokens; required to serve, at "
@@ -367,6 +406,23 @@ class Settings(BaseSettings):
         if problems:
             raise ValueError(
                 "WEDSYNC_REPORTING_CURRENCY / WEDSYNC_FX_RATES: " + "; ".join(problems)
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _gates_fit_the_pool(self) -> Settings:
+        gated = self.ingest_concurrency + self.request_concurrency
+        pool = self.database_pool_size + self.database_max_overflow
+        if gated + BACKGROUND_CONNECTIONS > pool:
+            raise ValueError(
+                f"WEDSYNC_REQUEST_CONCURRENCY ({self.request_concurrency}) + "
+                f"WEDSYNC_INGEST_CONCURRENCY ({self.ingest_concurrency}) + "
+                f"{BACKGROUND_CONNECTIONS} for background work need "
+                f"{gated + BACKGROUND_CONNECTIONS} database connections, more than "
+                f"WEDSYNC_DATABASE_POOL_SIZE "
+                f"({self.database_pool_size}) + WEDSYNC_DATABASE_MAX_OVERFLOW "
+                f"({self.database_max_overflow}) = {pool}: requests let in would wait for a "
+                "connection inside the pool. Lower the concurrency or raise the pool"
             )
         return self
 

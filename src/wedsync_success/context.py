@@ -82,7 +82,11 @@ def build_context(settings: Settings, *, clock: Clock = utc_now) -> AppContext:
         settings.segments_config, milestone_keys={m.key for m in milestones.milestones}
     )
     programme_costs = load_programme_costs(settings.programme_costs_config, rates=settings.rates)
-    db = create_database(settings.database_url)
+    db = create_database(
+        settings.database_url,
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
+    )
     transport = create_transport(settings)
     register_builtin_consumers(transport)
     live = LiveHub()

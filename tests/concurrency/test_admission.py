@@ -25,7 +25,7 @@ from tests.factories import event, supplier
 from wedsync_success.activity import api as activity_api
 from wedsync_success.activity.models import ActivityEvent
 from wedsync_success.context import AppContext
-from wedsync_success.kit.admission import Admission, AdmissionTimeout
+from wedsync_success.kit.admission import Admission, AdmissionQueueFull, AdmissionTimeout
 from wedsync_success.suppliers.service import upsert_batch
 from wedsync_success.web.app import create_app
 
@@ -103,6 +103,26 @@ async def test_a_place_handed_to_a_waiter_cancelled_meanwhile_goes_to_the_next()
     assert admission.waiting == 0
 
 
+async def test_a_full_queue_refuses_a_newcomer_at_once_and_keeps_its_order() -> None:
+    admission = Admission(limit=1, timeout_seconds=HANG_GUARD, max_waiting=2)
+    await admission.acquire()
+    queued = [asyncio.create_task(admission.acquire()) for _ in range(2)]
+    await until(lambda: admission.waiting == 2)
+    with pytest.raises(AdmissionQueueFull):
+        await admission.acquire()
+    assert admission.waiting == 2  # the refused one took no place in the line
+    admission.release()
+    await queued[0]
+    assert not queued[1].done()
+    admission.release()  # the first queued leaves: now the line has room again
+    await queued[1]
+    third = asyncio.create_task(admission.acquire())
+    await until(lambda: admission.waiting == 1)
+    admission.release()
+    await third
+    assert admission.active == 1
+
+
 def test_the_limit_is_at_least_one() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         Admission(limit=0, timeout_seconds=1)
@@ -157,10 +177,14 @@ async def _suppliers(ctx: AppContext, clock: FakeClock, count: int) -> list[str]
 
 @contextlib.asynccontextmanager
 async def _client(
-    ctx: AppContext, key: str, *, concurrency: int, queue_timeout: float
+    ctx: AppContext, key: str, *, concurrency: int, queue_timeout: float, queue_limit: int = 200
 ) -> AsyncIterator[httpx.AsyncClient]:
     settings = ctx.settings.model_copy(
-        update={"ingest_concurrency": concurrency, "ingest_queue_timeout_seconds": queue_timeout}
+        update={
+            "ingest_concurrency": concurrency,
+            "ingest_queue_timeout_seconds": queue_timeout,
+            "ingest_queue_limit": queue_limit,
+        }
     )
     app = create_app(context=dataclasses.replace(ctx, settings=settings), run_dispatcher=False)
     async with httpx.AsyncClient(
@@ -239,3 +263,49 @@ async def test_a_batch_queued_past_its_timeout_gets_503_with_retry_after_and_wri
     assert accepted.json()["accepted"] == 5
     assert section.entered == ["1"]
     assert await _stored(ctx) == 5
+
+
+async def test_a_full_ingest_queue_gets_503_with_retry_after_while_reads_go_on(
+    ctx: AppContext, clock: FakeClock, api_keys: dict[str, str], section: RouteBody
+) -> None:
+    ids = await _suppliers(ctx, clock, 2)
+    first, queued, refused_batch = _batches(ids, clock, 3)
+    async with _client(
+        ctx, api_keys["ingest"], concurrency=1, queue_timeout=HANG_GUARD, queue_limit=1
+    ) as client:
+        admission: Admission = client._transport.app.state.ingest_admission  # type: ignore[attr-defined]
+        inside = asyncio.create_task(
+            client.post("/api/v1/events", json={"events": first}, headers={"X-Test-Batch": "1"})
+        )
+        await until(lambda: len(section.entered) == 1)
+        waiting = asyncio.create_task(
+            client.post("/api/v1/events", json={"events": queued}, headers={"X-Test-Batch": "2"})
+        )
+        await until(lambda: admission.waiting == 1)
+        refused = await client.post(
+            "/api/v1/events", json={"events": refused_batch}, headers={"X-Test-Batch": "3"}
+        )
+        # Ingest is saturated (one in, one waiting, the queue full): reads are not behind it.
+        read = await client.get(
+            "/api/v1/suppliers", headers={"Authorization": f"Bearer {api_keys['read']}"}
+        )
+        profile = await client.get(
+            f"/api/v1/suppliers/{ids[0]}", headers={"Authorization": f"Bearer {api_keys['read']}"}
+        )
+        assert not inside.done()
+        assert not waiting.done()
+        section.leave["1"].set()
+        section.leave.setdefault("2", asyncio.Event()).set()
+        responses = await asyncio.gather(inside, waiting)
+    assert refused.status_code == 503
+    assert refused.headers["Retry-After"] == "1"
+    assert refused.json()["error"] == {
+        "code": "service_unavailable",
+        "message": "The service is busy ingesting other batches; try again shortly",
+        "details": [{"field": "ingest", "reason": "ingest queue full"}],
+    }
+    assert read.status_code == 200
+    assert profile.json()["id"] == ids[0]
+    assert [r.status_code for r in responses] == [200, 200]
+    assert section.entered == ["1", "2"]  # the refused batch never reached the route
+    assert await _stored(ctx) == 2 * 5

@@ -12,7 +12,6 @@ from wedsync_success.web.deps import (
     API_PREFIX,
     ContextDep,
     IngestKey,
-    IngestTurn,
     UnitOfWorkDep,
 )
 from wedsync_success.web.openapi import WRITE, error_responses, json_body
@@ -55,7 +54,7 @@ class EventBatchIn(BaseModel):
     responses=error_responses(*WRITE),
 )
 async def post_events(
-    _turn: IngestTurn, request: Request, ctx: ContextDep, uow: UnitOfWorkDep, _key: IngestKey
+    request: Request, ctx: ContextDep, uow: UnitOfWorkDep, _key: IngestKey
 ) -> IngestResult:
     """Store up to 5,000 events. Duplicates (by `event_id`) are recognised and never counted
     twice; invalid items are reported by index, field and reason while the rest are stored.

@@ -177,23 +177,38 @@ def _sqlite_hooks(busy_timeout_ms: int) -> tuple[Any, Any]:
     return connect, begin
 
 
+POOL_SIZE, MAX_OVERFLOW = 20, 10
+"""The pool when the caller names none (``WEDSYNC_DATABASE_POOL_SIZE`` / ``_MAX_OVERFLOW``)."""
+
+
 def create_database(
-    url: str, *, sqlite_busy_timeout_ms: int = BUSY_TIMEOUT_MS, **engine_kwargs: Any
+    url: str,
+    *,
+    sqlite_busy_timeout_ms: int = BUSY_TIMEOUT_MS,
+    pool_size: int = POOL_SIZE,
+    max_overflow: int = MAX_OVERFLOW,
+    **engine_kwargs: Any,
 ) -> Database:
-    """Build the engine for ``url``; SQLite files get WAL mode and their folder created."""
+    """Build the engine for ``url``; SQLite files get WAL mode and their folder created.
+
+    The pool (``pool_size`` kept, ``max_overflow`` more at a peak) is sized for the API's
+    admission gates (``web.admission``): a request they let in always finds a connection.
+    An in-memory SQLite database has one connection, whatever is asked.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            engine_kwargs.update(pool_size=pool_size, max_overflow=max_overflow)
         engine = create_async_engine(url, **engine_kwargs)
         connect, begin = _sqlite_hooks(sqlite_busy_timeout_ms)
         event.listen(engine.sync_engine, "connect", connect)
         event.listen(engine.sync_engine, "begin", begin)
     else:
-        engine_kwargs.setdefault("pool_size", 20)
-        engine_kwargs.setdefault("max_overflow", 20)
         engine_kwargs.setdefault("pool_pre_ping", True)
-        engine = create_async_engine(url, **engine_kwargs)
+        engine = create_async_engine(
+            url, pool_size=pool_size, max_overflow=max_overflow, **engine_kwargs
+        )
     return Database(
         engine=engine,
         sessions=async_sessionmaker(engine, expire_on_commit=False),

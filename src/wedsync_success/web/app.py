@@ -28,7 +28,6 @@ from wedsync_success.interventions.inapp_api import router as inapp_router
 from wedsync_success.interventions.preferences_api import router as preferences_router
 from wedsync_success.interventions.tracking_api import router as tracking_router
 from wedsync_success.interventions.widget_api import router as widget_router
-from wedsync_success.kit.admission import Admission
 from wedsync_success.kit.clock import utc_now
 from wedsync_success.milestones.api import router as milestones_router
 from wedsync_success.reports.api import router as reports_router
@@ -39,6 +38,7 @@ from wedsync_success.suppliers.api import router as suppliers_router
 from wedsync_success.suppliers.search_api import router as supplier_search_router
 from wedsync_success.surveys.api import router as surveys_router
 from wedsync_success.surveys.links_api import router as survey_links_router
+from wedsync_success.web.admission import AdmissionMiddleware, Gates
 from wedsync_success.web.cors import WidgetCors
 from wedsync_success.web.errors import error_response, install_error_handlers
 from wedsync_success.web.openapi import error_responses, install_openapi
@@ -123,9 +123,9 @@ def create_app(
         ttl_seconds=effective.api_key_cache_seconds,
         clock=context.clock if context else utc_now,
     )
-    app.state.ingest_admission = Admission(
-        limit=effective.ingest_concurrency, timeout_seconds=effective.ingest_queue_timeout_seconds
-    )
+    gates = Gates.from_settings(effective)
+    app.state.ingest_admission = gates.ingest
+    app.state.request_admission = gates.requests
     if context is not None:
         app.state.ctx = context  # usable without running the lifespan (in-process test clients)
 
@@ -154,6 +154,7 @@ def create_app(
     ):
         app.include_router(router)
 
+    app.add_middleware(AdmissionMiddleware, gates=gates)  # inside the timer: waits are timed
     app.add_middleware(RequestTimer)
     app.add_middleware(WidgetCors)
     install_security(app, effective)

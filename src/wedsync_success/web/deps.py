@@ -15,8 +15,6 @@ from wedsync_success.access.key_cache import ApiKeyCache, KeyGrant
 from wedsync_success.access.service import Scope, authorise
 from wedsync_success.context import AppContext
 from wedsync_success.db.unit_of_work import UnitOfWork
-from wedsync_success.kit.admission import Admission, AdmissionTimeout
-from wedsync_success.kit.errors import ServiceUnavailable
 from wedsync_success.suppliers.models import Supplier
 from wedsync_success.suppliers.service import resolve_supplier_ref, supplier_by_ref
 
@@ -81,31 +79,6 @@ _key_header = APIKeyHeader(
 )
 BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 KeyHeaderDep = Annotated[str | None, Depends(_key_header)]
-
-
-async def ingest_turn(request: Request) -> AsyncIterator[None]:
-    """Wait in line (arrival order) for one of this process's ``WEDSYNC_INGEST_CONCURRENCY``
-    places to ingest; 503 with ``Retry-After`` after ``WEDSYNC_INGEST_QUEUE_TIMEOUT_SECONDS``.
-
-    Declare it before every other dependency of the route: a waiting request must hold no
-    pooled connection (authentication takes one), or the requests let in could starve for one.
-    """
-    admission: Admission = request.app.state.ingest_admission
-    try:
-        await admission.acquire()
-    except AdmissionTimeout:
-        raise ServiceUnavailable(
-            "The service is busy ingesting other batches; try again shortly",
-            retry_after_seconds=1,
-            details=[{"field": "events", "reason": "ingest queue wait timed out"}],
-        ) from None
-    try:
-        yield
-    finally:
-        admission.release()
-
-
-IngestTurn = Annotated[None, Depends(ingest_turn)]
 
 
 def get_unit_of_work(ctx: ContextDep, session: SessionDep) -> UnitOfWork:
