@@ -382,13 +382,11 @@ def suppliers_show(
 ) -> None:
     """Show a supplier's health, its explanation and milestones."""
     from wedsync_success.suppliers.profile import supplier_profile
-    from wedsync_success.suppliers.service import supplier_by_ref
 
     async def work(ctx: AppContext) -> None:
         async with ctx.db.sessions() as session:
-            found = await supplier_by_ref(session=session, ref=supplier_id)
             p = await supplier_profile(
-                session=session, supplier=found, health_config=ctx.health, catalog=ctx.milestones
+                session=session, ref=supplier_id, health_config=ctx.health, catalog=ctx.milestones
             )
         # Names and reasons are the customer's data: printed as given, never as markup.
         console.rule(f"[bold]{escape(p.business_name)}[/] — {p.vendor_type}, {p.country}")

@@ -17,11 +17,11 @@ from tests.helpers import create_supplier, ingest
 from tests.statements import counted_statements
 from wedsync_success.context import AppContext
 
-PROFILE_STATEMENTS = 12
-"""The profile's reads (supplier, health, milestones x2, users x2, activity, success events,
-surveys x3) and the rate-limit counter (PostgreSQL; SQLite counts in the process); the API
-key comes from the process's key cache. It was 14: a key lookup, and the supplier read twice
-(once to resolve the id in the URL, once for its fields)."""
+PROFILE_STATEMENTS = 2
+"""The profile's one read (the supplier, its health, milestones, users, activity, success
+events and surveys: ``suppliers/profile_repository.py``) and the rate-limit counter
+(PostgreSQL; SQLite counts in the process); the API key comes from the process's key cache.
+It was 12: one or more statements for each domain, the supplier read on its own before."""
 LIST_STATEMENTS = 2
 """One page query and the rate-limit counter."""
 TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK")

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,7 +14,7 @@ from wedsync_success.activity.repository import lifetime_counts
 from wedsync_success.events.outbox import enqueue
 from wedsync_success.events.types import NewEvent, SuccessEventType
 from wedsync_success.milestones import repository
-from wedsync_success.milestones.definitions import MilestoneCatalog
+from wedsync_success.milestones.definitions import Condition, MilestoneCatalog
 from wedsync_success.milestones.schemas import ConditionOut, MilestoneProgress, MilestoneStats
 
 SECONDS_PER_DAY = 86_400.0
@@ -107,16 +108,58 @@ async def progress_of(
     *, session: AsyncSession, catalog: MilestoneCatalog, supplier_id: uuid.UUID
 ) -> list[MilestoneProgress]:
     """Each milestone for one supplier: achieved (with when), or how far along it is."""
-    achieved = {a.milestone_key: a for a in await repository.achievements_of(session, supplier_id)}
+    achieved = {
+        a.milestone_key: AchievedAt(a.achieved_at, a.days_to_achieve)
+        for a in await repository.achievements_of(session, supplier_id)
+    }
     counts = await lifetime_counts(session, supplier_id)
+    matching = {
+        key: await repository.matching_count(session, supplier_id, c)
+        for key, c in filtered_conditions(catalog)
+        if counts.get(c.event_type, 0) and key[0] not in achieved
+    }
+    return progress_from(catalog=catalog, achieved=achieved, counts=counts, matching=matching)
+
+
+class AchievedAt(NamedTuple):
+    """When a supplier achieved a milestone, and how many days after sign-up."""
+
+    achieved_at: datetime
+    days_to_achieve: float
+
+
+ConditionKey = tuple[str, int]
+"""A milestone's key and the position of one of its conditions."""
+
+
+def filtered_conditions(catalog: MilestoneCatalog) -> list[tuple[ConditionKey, Condition]]:
+    """The catalog's conditions with a property filter: their counts need the raw events;
+    the others are read off the supplier's event totals."""
+    return [
+        ((m.key, n), c)
+        for m in catalog.milestones
+        for n, c in enumerate(m.conditions)
+        if c.properties
+    ]
+
+
+def progress_from(
+    *,
+    catalog: MilestoneCatalog,
+    achieved: Mapping[str, AchievedAt],
+    counts: Mapping[str, int],
+    matching: Mapping[ConditionKey, int],
+) -> list[MilestoneProgress]:
+    """Each milestone's progress from what was read: achievements by key, event totals by
+    type and the counts of the property-filtered conditions (``matching``)."""
     out = []
     for m in catalog.milestones:
         done = achieved.get(m.key)
         share = 0.0
-        for c in m.conditions:
+        for n, c in enumerate(m.conditions):
             have = counts.get(c.event_type, 0)
             if c.properties and have and not done:
-                have = await repository.matching_count(session, supplier_id, c)
+                have = matching[(m.key, n)]
             share += min(have / c.min_count, 1.0)
         out.append(
             MilestoneProgress(

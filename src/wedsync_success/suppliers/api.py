@@ -33,7 +33,7 @@ from wedsync_success.web.deps import (
     IngestKey,
     ReadKey,
     SessionDep,
-    SupplierDep,
+    SupplierRef,
     UnitOfWorkDep,
 )
 from wedsync_success.web.openapi import READ, WRITE, error_responses, json_body
@@ -167,12 +167,12 @@ async def get_suppliers(
     responses=error_responses(*READ, 404),
 )
 async def get_supplier(
-    _key: ReadKey, supplier: SupplierDep, ctx: ContextDep, session: SessionDep
+    _key: ReadKey, supplier_id: SupplierRef, ctx: ContextDep, session: SessionDep
 ) -> SupplierProfile:
     """Current health with components, explanation and trend, milestones, recent events."""
     return await supplier_profile(
         session=session,
-        supplier=supplier,
+        ref=supplier_id,
         health_config=ctx.health,
         catalog=ctx.milestones,
     )

@@ -10,22 +10,18 @@ from typing import Any
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from wedsync_success.activity.repository import last_seen_by_user, recent_events
-from wedsync_success.events.repository import recent as recent_success_events
 from wedsync_success.health.config import COMPONENT_NAMES, HealthConfig, RiskLevel
 from wedsync_success.health.explanation import explain
 from wedsync_success.health.models import HealthScore
 from wedsync_success.health.onboarding import next_milestone, onboarding_progress
-from wedsync_success.health.repository import current as current_health
 from wedsync_success.health.schemas import Explanation, FactorOut, HealthDetail, ImprovementOut
 from wedsync_success.milestones.definitions import MilestoneCatalog
 from wedsync_success.milestones.schemas import MilestoneProgress
-from wedsync_success.milestones.service import progress_of
-from wedsync_success.suppliers.models import Supplier
-from wedsync_success.suppliers.repository import users_of
+from wedsync_success.milestones.service import AchievedAt, filtered_conditions, progress_from
+from wedsync_success.suppliers.profile_repository import profile_rows
 from wedsync_success.suppliers.schemas import SupplierUserOut
-from wedsync_success.surveys.schemas import LatestScores
-from wedsync_success.surveys.service import latest_scores
+from wedsync_success.suppliers.service import no_such_supplier
+from wedsync_success.surveys.schemas import LatestScores, ResponseOut
 
 
 class ActivityOut(BaseModel):
@@ -107,27 +103,42 @@ def health_detail(
     )
 
 
-async def _contacts(session: AsyncSession, supplier_id: uuid.UUID) -> list[SupplierUserOut]:
-    """The supplier's users, each with when they were last seen."""
-    seen = await last_seen_by_user(session, supplier_id)
-    return [
-        SupplierUserOut.model_validate(u).model_copy(update={"last_seen_at": seen.get(u.id)})
-        for u in await users_of(session, supplier_id)
-    ]
-
-
 async def supplier_profile(
     *,
     session: AsyncSession,
-    supplier: Supplier,
+    ref: str,
     health_config: HealthConfig,
     catalog: MilestoneCatalog,
     event_limit: int = 20,
+    response_limit: int = 10,
 ) -> SupplierProfile:
-    """Everything the success team needs on ``supplier`` (a row the caller has read)."""
-    supplier_id = supplier.id
-    score = await current_health(session, supplier_id)
-    milestones = await progress_of(session=session, catalog=catalog, supplier_id=supplier_id)
+    """Everything the success team needs on the supplier ``ref`` names (its id, or its
+    external id), read in one statement (:mod:`suppliers.profile_repository`); 404 when
+    none."""
+    try:
+        as_id: uuid.UUID | None = uuid.UUID(ref)
+    except ValueError:
+        as_id = None
+    read = await profile_rows(
+        session,
+        as_id=as_id,
+        external_id=ref,
+        conditions=filtered_conditions(catalog),
+        event_limit=event_limit,
+        response_limit=response_limit,
+    )
+    if read is None:
+        raise no_such_supplier(ref)
+    supplier, score = read.supplier, read.health
+    milestones = progress_from(
+        catalog=catalog,
+        achieved={
+            a["milestone_key"]: AchievedAt(a["achieved_at"], a["days_to_achieve"])
+            for a in read.achievements
+        },
+        counts=read.event_totals,
+        matching=read.matching,
+    )
     return SupplierProfile(
         id=supplier.id,
         external_id=supplier.external_id,
@@ -144,7 +155,7 @@ async def supplier_profile(
         cancellation_reason=supplier.cancellation_reason,
         acquisition_channel=supplier.acquisition_channel,
         account_owner_id=supplier.account_owner_id,
-        users=await _contacts(session, supplier_id),
+        users=[SupplierUserOut.model_validate(u) for u in read.users],
         health=(
             health_detail(
                 score, health_config, milestones=milestones, signed_up_at=supplier.signed_up_at
@@ -155,20 +166,25 @@ async def supplier_profile(
         milestones=milestones,
         recent_events=[
             ActivityOut(
-                event_id=e.event_id,
-                type=e.event_type,
-                occurred_at=e.occurred_at,
-                properties=e.properties or {},
+                event_id=e["event_id"],
+                type=e["event_type"],
+                occurred_at=e["occurred_at"],
+                properties=e["properties"] or {},
             )
-            for e in await recent_events(session, supplier_id, limit=event_limit)
+            for e in read.recent_events
         ],
         success_events=[
             SuccessEventOut(
-                event_id=e.event_id, type=e.event_type, occurred_at=e.occurred_at, payload=e.payload
+                event_id=e["event_id"],
+                type=e["event_type"],
+                occurred_at=e["occurred_at"],
+                payload=e["payload"],
             )
-            for e in await recent_success_events(
-                session, supplier_id=supplier_id, limit=event_limit
-            )
+            for e in read.success_events
         ],
-        surveys=await latest_scores(session=session, supplier_id=supplier_id),
+        surveys=LatestScores(
+            nps=ResponseOut.model_validate(read.latest_nps) if read.latest_nps else None,
+            csat=ResponseOut.model_validate(read.latest_csat) if read.latest_csat else None,
+            recent=[ResponseOut.model_validate(r) for r in read.recent_responses],
+        ),
     )

@@ -357,11 +357,16 @@ async def supplier_by_ref(*, session: AsyncSession, ref: str) -> Supplier:
         as_id = None
     found = await repository.supplier_for_ref(session, as_id=as_id, external_id=ref)
     if found is None:
-        raise NotFound(
-            f"No supplier with id or external id {safe_text(ref, limit=128)!r}",
-            details=[{"field": "supplier_id", "reason": "names no supplier"}],
-        )
+        raise no_such_supplier(ref)
     return found
+
+
+def no_such_supplier(ref: str) -> NotFound:
+    """The 404 for a ``{supplier_id}`` (an id or external id) that names no supplier."""
+    return NotFound(
+        f"No supplier with id or external id {safe_text(ref, limit=128)!r}",
+        details=[{"field": "supplier_id", "reason": "names no supplier"}],
+    )
 
 
 async def get_supplier(*, session: AsyncSession, supplier_id: uuid.UUID) -> Supplier:

@@ -23,7 +23,6 @@ from wedsync_success.interventions.channels.base import Category
 from wedsync_success.interventions.one_off import ONE_OFF_CHANNELS
 from wedsync_success.interventions.repository import InterventionFilters, TaskFilters
 from wedsync_success.suppliers.profile import supplier_profile
-from wedsync_success.suppliers.service import get_supplier
 from wedsync_success.web import formatting
 from wedsync_success.web.churn_view import churn_block
 from wedsync_success.web.workspace_view import workspace_context
@@ -56,7 +55,7 @@ async def supplier_context(
     """Everything ``supplier.html`` renders for one supplier."""
     profile = await supplier_profile(
         session=session,
-        supplier=await get_supplier(session=session, supplier_id=supplier_id),
+        ref=str(supplier_id),
         health_config=ctx.health,
         catalog=ctx.milestones,
         event_limit=30,
