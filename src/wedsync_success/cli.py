@@ -144,7 +144,11 @@ def serve(
     from wedsync_success.config import get_settings
     from wedsync_success.kit.errors import WedSyncError
     from wedsync_success.web.app import create_app
-    from wedsync_success.web.serving import APP_FACTORY, workers_refusal
+    from wedsync_success.web.serving import (
+        APP_FACTORY,
+        WORKER_HEALTHCHECK_SECONDS,
+        workers_refusal,
+    )
 
     try:
         settings = get_settings()
@@ -163,7 +167,13 @@ def serve(
         uvicorn.run(application, host=host, port=port, log_level="warning")
     else:  # each worker process builds its own app (and context) from the same settings
         uvicorn.run(
-            APP_FACTORY, factory=True, workers=workers, host=host, port=port, log_level="warning"
+            APP_FACTORY,
+            factory=True,
+            workers=workers,
+            host=host,
+            port=port,
+            log_level="warning",
+            timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
         )
 
 

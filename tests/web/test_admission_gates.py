@@ -17,6 +17,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
+from starlette.types import Message, Receive, Scope, Send
 
 from wedsync_success.config import Settings
 from wedsync_success.kit.admission import Admission
@@ -88,12 +89,12 @@ async def gated(held: Held) -> AsyncIterator[tuple[httpx.AsyncClient, Gates]]:
         ("GET", "/api/v1/events", [], "requests"),  # reading events is a read
         ("GET", "/api/v1/suppliers/abc", [], "requests"),
         ("GET", "/", [], "requests"),
-        ("GET", "/live", [], None),
+        ("GET", "/live", [], "stream"),
         ("GET", "/healthz", [], None),
         ("GET", "/readyz", [], None),
         ("GET", "/metrics", [], None),
         ("GET", "/static/app.css", [], None),
-        ("GET", "/api/v1/stream", [(b"accept", b"text/event-stream")], None),
+        ("GET", "/api/v1/stream", [(b"accept", b"text/event-stream")], "stream"),
     ],
 )
 def test_each_request_waits_at_its_gate(
@@ -111,9 +112,8 @@ async def test_a_full_request_queue_is_refused_at_once_in_the_api_error_shape(
     second = asyncio.create_task(client.get("/api/v1/suppliers/held"))
     await until(lambda: gates.requests.waiting == 1)
     refused = await client.get("/api/v1/suppliers")
-    # Not gated: a busy process still answers its liveness probe, live streams and files.
+    # Not gated: a busy process still answers its liveness probe and serves its files.
     assert (await client.get("/healthz")).status_code == 200
-    assert (await client.get("/live")).status_code == 200
     assert (await client.get("/static/app.css")).status_code == 200
     # The ingest gate is separate: a write is not refused because reads are queued.
     assert gates.ingest.active == 0
@@ -234,3 +234,53 @@ def test_out_of_range_gate_settings_name_the_field(
     with pytest.raises(ValidationError) as refused:
         Settings()
     assert refused.value.errors()[0]["loc"] == (name.removeprefix("WEDSYNC_").lower(),)
+
+
+async def test_a_live_stream_holds_its_place_only_until_its_response_starts(
+    held: Held,
+) -> None:
+    # Raw ASGI: httpx's in-process transport would wait for the whole (endless) body.
+    gates = Gates(
+        ingest=Admission(limit=1, timeout_seconds=HANG_GUARD),
+        requests=Admission(limit=1, timeout_seconds=HANG_GUARD),
+    )
+    began = asyncio.Event()
+    seen_inside: list[int] = []
+
+    async def stream(scope: Scope, receive: Receive, send: Send) -> None:
+        seen_inside.append(gates.requests.active)  # the sign-in check runs holding a place
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        began.set()
+        await held.leave.wait()
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(_message: Message) -> None:
+        return None
+
+    middleware = AdmissionMiddleware(stream, gates=gates)
+    scope = {"type": "http", "method": "GET", "path": "/live", "headers": []}
+    open_stream = asyncio.create_task(middleware(scope, receive, send))
+    await asyncio.wait_for(began.wait(), HANG_GUARD)
+    assert seen_inside == [1]
+    assert gates.requests.active == 0  # open for hours, and the place is free again
+    held.leave.set()
+    await open_stream
+    assert gates.requests.active == 0  # given back once, not twice
+
+
+async def test_a_live_stream_is_refused_while_the_requests_queue_is_full(
+    gated: tuple[httpx.AsyncClient, Gates], held: Held
+) -> None:
+    client, gates = gated
+    first = asyncio.create_task(client.get("/api/v1/suppliers/held"))
+    await until(lambda: held.inside == 1)
+    second = asyncio.create_task(client.get("/api/v1/suppliers/held"))
+    await until(lambda: gates.requests.waiting == 1)
+    refused = await client.get("/live")  # its sign-in check would need a connection too
+    held.leave.set()
+    await asyncio.gather(first, second)
+    assert refused.status_code == 503
+    assert refused.headers["Retry-After"] == "1"

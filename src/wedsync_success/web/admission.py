@@ -14,16 +14,18 @@ connection, and a request waiting at a gate holds none (it has not authenticated
 queue, or a wait past its timeout, is answered at once with the API's one error shape: 503,
 ``service_unavailable``, ``Retry-After``.
 
-Left out: liveness, readiness and metrics (a busy process must still say it is alive), static
-files, and Server-Sent Events (a live connection stays open for hours and holds no database
-connection while it waits).
+Left out: liveness, readiness and metrics (a busy process must still say it is alive) and
+static files. Server-Sent Events (``/live``, ``Accept: text/event-stream``) hold a place only
+until their response starts: the sign-in check before the stream reads the database (5,000
+listeners connecting at once otherwise took every pooled connection), the stream itself
+stays open for hours and holds no connection while it waits.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from wedsync_success.config import Settings
 from wedsync_success.kit.admission import Admission, AdmissionQueueFull, AdmissionTimeout
@@ -37,8 +39,10 @@ INGEST_ROUTES = frozenset(
     }
 )
 """The bulk writes that go through the ``ingest`` gate (method, path)."""
-UNGATED_PATHS = frozenset({"/live", "/healthz", "/metrics", "/readyz"})
+UNGATED_PATHS = frozenset({"/healthz", "/metrics", "/readyz"})
 UNGATED_PREFIXES = ("/static/",)
+STREAM_PATHS = frozenset({"/live"})
+"""Live streams (as any ``Accept: text/event-stream`` request): gated until they start."""
 RETRY_AFTER_SECONDS = 1
 
 
@@ -73,10 +77,13 @@ def _wants_event_stream(scope: Scope) -> bool:
 
 
 def gate_name(scope: Scope) -> str | None:
-    """Which gate a request waits at: ``ingest``, ``requests``, or ``None`` (not gated)."""
+    """Which gate a request waits at: ``ingest``, ``requests`` (``stream``: the requests gate
+    until the response starts), or ``None`` (not gated)."""
     path: str = scope["path"]
-    if path in UNGATED_PATHS or path.startswith(UNGATED_PREFIXES) or _wants_event_stream(scope):
+    if path in UNGATED_PATHS or path.startswith(UNGATED_PREFIXES):
         return None
+    if path in STREAM_PATHS or _wants_event_stream(scope):
+        return "stream"
     return "ingest" if (scope["method"], path.rstrip("/")) in INGEST_ROUTES else "requests"
 
 
@@ -90,10 +97,12 @@ class AdmissionMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         name = gate_name(scope) if scope["type"] == "http" else None
+        stream = name == "stream"
         if name is None:
             await self.app(scope, receive, send)
             return
         gate = self.gates.ingest if name == "ingest" else self.gates.requests
+        name = "ingest" if name == "ingest" else "requests"
         try:
             await gate.acquire()
         except (AdmissionQueueFull, AdmissionTimeout) as exc:
@@ -109,7 +118,20 @@ class AdmissionMiddleware:
             )
             await refusal(scope, receive, send)
             return
+        held = True
+
+        def give_back() -> None:
+            nonlocal held
+            if held:
+                held = False
+                gate.release()
+
+        async def send_and_release_on_start(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                give_back()
+            await send(message)
+
         try:
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, send_and_release_on_start if stream else send)
         finally:
-            gate.release()
+            give_back()

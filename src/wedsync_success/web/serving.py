@@ -7,6 +7,11 @@ from urllib.parse import urlsplit
 APP_FACTORY = "wedsync_success.web.app:create_app"
 """What each uvicorn worker process imports and calls to build its own app."""
 
+WORKER_HEALTHCHECK_SECONDS = 30
+"""How long uvicorn's supervisor waits for a worker to answer its ping before killing it.
+uvicorn's 5 s killed busy workers at 5,000 live connections on a machine at load 14 (the ping
+thread did not get the interpreter in time), closing every stream the worker held."""
+
 IN_PROCESS_BUSES = frozenset({"memory"})
 """Event-bus schemes whose events never leave the process that published them."""
 
