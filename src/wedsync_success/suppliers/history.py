@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from wedsync_success.db.locks import lock_suppliers
 from wedsync_success.kit.batch import RejectedItem, validate_each
 from wedsync_success.suppliers import repository
+from wedsync_success.suppliers.coverage import refresh_coverage
 from wedsync_success.suppliers.periods import (
     Period,
     PeriodIn,
@@ -49,7 +50,8 @@ async def import_periods(
     Set-based: the batch is staged in the database, one query finds the few periods that
     share an instant with another of their supplier and plan (only those can be refused,
     and only by each other: :func:`overlap_refusals` judges them in the batch's order), one
-    statement merges the rest and one derives the suppliers' subscriptions."""
+    statement merges the rest and one derives the suppliers' subscriptions; their coverage
+    stretches are rebuilt from their periods (``suppliers/coverage.py``)."""
     valid, rejected = validate_each(PeriodIn, items, key_field="supplier_external_id")
     ids = await repository.ids_by_external_id(
         session, [item.supplier_external_id for _, item in valid]
@@ -92,6 +94,7 @@ async def import_periods(
     touched = sorted({sid for _, sid in accepted})
     if touched:
         await repository.derive_staged_subscriptions(session, touched, at=now)
+        await refresh_coverage(session=session, supplier_ids=touched)
     return PeriodBatchResult(
         created=len(accepted) - updated,
         updated=updated,

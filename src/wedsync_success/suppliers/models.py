@@ -152,3 +152,27 @@ class SubscriptionPeriod(Base):
     """Monthly discount, in minor units: the period brings ``mrr_minor - discount_minor``."""
     bill_period_months: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SupplierCoverage(Base):
+    """One stretch of a supplier's stored subscription history: its periods merged where
+    they overlap or touch, so the supplier is a customer at every instant of
+    ``[starts_at, ends_at)`` and at no instant between two stretches. Derived from
+    ``subscription_periods`` by ``suppliers/coverage.py`` wherever periods change; a
+    supplier without stored periods has no stretch (its row is its one implicit period).
+
+    ``start_month`` and ``end_month`` are the calendar-month numbers (``year * 12 + month -
+    1``) of the first month start the stretch covers and of the first it no longer covers
+    (NULL while open): the month starts covered are ``start_month <= m < end_month``."""
+
+    __tablename__ = "supplier_coverage"
+
+    supplier_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("suppliers.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    """1 for the supplier's first stretch, counting up in time."""
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    start_month: Mapped[int] = mapped_column(Integer)
+    end_month: Mapped[int | None] = mapped_column(Integer, nullable=True)

@@ -50,6 +50,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from wedsync_success.activity.schemas import EventIn
 from wedsync_success.kit.limits import MAX_AMOUNT_MINOR
 from wedsync_success.suppliers import repository
+from wedsync_success.suppliers.coverage import refresh_coverage
 from wedsync_success.suppliers.history import derive_subscriptions
 from wedsync_success.suppliers.models import PlanTier, SubscriptionStatus
 from wedsync_success.suppliers.periods import Period
@@ -242,6 +243,7 @@ async def apply_subscription_events(
     if writes.inserted:
         await repository.upsert_periods(session, _columns(writes.inserted, now))
     derived = await derive_subscriptions(session, history, statuses=statuses, now=now)
+    await refresh_coverage(session=session, supplier_ids=sids)
     await repository.set_cancellation_reasons(
         session,
         [
