@@ -2,7 +2,7 @@
 ~500,000 subscription periods, beside a baseline in the same run.
 
 Usage: ``.venv/bin/python benchmarks/cohorts.py [--backend sqlite|postgresql|both]
-[--suppliers 100000] [--periods-per-supplier 5] [--repeat 3]``
+[--suppliers 100000] [--periods-per-supplier 5] [--repeat 3] [--before /work/main]``
 
 For each backend, on a fresh database: N suppliers signed up over 24 months, each with
 ``--periods-per-supplier`` billed periods (one to four months each, back to back, one in ten
@@ -11,13 +11,24 @@ Timed (best of ``--repeat``): the 24-month cohort table by signup month (logo an
 once: both come from the same two queries), and by vendor type. Baseline: one aggregate over
 every period joined to its supplier (``count`` and ``sum`` of MRR grouped by signup day's
 vendor type) - the least any history report reads. Goal: cohort table < 3 s.
+
+The periods are bulk-written, so the coverage stretches the cohort table reads
+(``suppliers/coverage.py``) are then rebuilt for every supplier in one refresh, timed too:
+what the migration's backfill costs. ``--before CHECKOUT`` also times the same tables, on the
+same database in the same run, with the code of another checkout (e.g. ``main``, which reads
+the periods themselves): a child process of this script with that checkout's ``src`` first
+on its path (``--time-only``).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import os
 import sqlite3
+import subprocess
+import sys
 import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
@@ -132,7 +143,11 @@ def load(db: BenchDatabase, *tables: tuple[str, list[dict[str, Any]]]) -> None:
                     cp.write_row([r[c] for c in columns])
 
 
-async def run_backend(backend: str, n: int, per: int, repeat: int, pg_url: str) -> dict[str, float]:
+async def run_backend(
+    backend: str, n: int, per: int, repeat: int, pg_url: str, before: str | None
+) -> dict[str, float]:
+    from wedsync_success.suppliers.coverage import refresh_coverage  # not in older checkouts
+
     db = BenchDatabase(backend, pg_url)
     ctx = build_context(Settings(database_url=db.url, secret_key="x" * 40))
     try:
@@ -143,48 +158,92 @@ async def run_backend(backend: str, n: int, per: int, repeat: int, pg_url: str) 
             f"[dim]{backend}: {n:,} suppliers, {len(periods):,} periods loaded in "
             f"{time.perf_counter() - began:.1f} s[/]"
         )
+        began = time.perf_counter()
+        async with ctx.db.transaction() as session:
+            await refresh_coverage(session=session, supplier_ids=None)
+        refreshed = time.perf_counter() - began
         await ctx.db.refresh_statistics()
-        figures: dict[str, float] = {}
-
-        async def best(label: str, work: Any) -> None:
-            times = []
-            for _ in range(repeat):
-                t0 = time.perf_counter()
-                async with ctx.db.sessions() as session:
-                    await work(session)
-                times.append(time.perf_counter() - t0)
-            figures[label] = min(times)
-
-        async def baseline(session: Any) -> None:
-            p, s = SubscriptionPeriod, Supplier
-            await session.execute(
-                select(s.vendor_type, func.count(), func.sum(p.mrr_minor))
-                .join(s, s.id == p.supplier_id)
-                .group_by(s.vendor_type)
-            )
-
-        def cohort(by: CohortBy) -> Any:
-            async def work(session: Any) -> None:
-                table = await cohort_retention(
-                    session,
-                    signed_up_from=START.date(),
-                    signed_up_to=date(2026, 12, 31),
-                    as_of=AS_OF,
-                    rates=DEFAULT_RATES,
-                    by=by,
-                    max_age=24,
-                )
-                assert sum(r.size for r in table.rows) == n
-
-            return work
-
-        await best("baseline", baseline)
-        await best("signup_month", cohort(CohortBy.SIGNUP_MONTH))
-        await best("vendor_type", cohort(CohortBy.VENDOR_TYPE))
+        figures = await time_tables(ctx, n, repeat)
+        figures["refresh"] = refreshed
+        if before is not None:
+            figures |= {f"before_{k}": v for k, v in time_before(before, db.url, n, repeat).items()}
         return figures
     finally:
         await ctx.close()
         db.drop()
+
+
+def time_before(checkout: str, url: str, n: int, repeat: int) -> dict[str, float]:
+    """The timings of this script's ``--time-only`` run with ``checkout``'s code."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    env = os.environ | {"PYTHONPATH": f"{os.path.join(checkout, 'src')}:{here}"}
+    out = subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "--time-only",
+            url,
+            *("--suppliers", str(n)),
+            "--repeat",
+            str(repeat),
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    figures: dict[str, float] = json.loads(out.strip().splitlines()[-1])
+    return figures
+
+
+async def time_only(url: str, n: int, repeat: int) -> None:
+    ctx = build_context(Settings(database_url=url, secret_key="x" * 40))
+    try:
+        print(json.dumps(await time_tables(ctx, n, repeat)))
+    finally:
+        await ctx.close()
+
+
+async def time_tables(ctx: Any, n: int, repeat: int) -> dict[str, float]:
+    """Best of ``repeat`` of the baseline and the two cohort tables."""
+    figures: dict[str, float] = {}
+
+    async def best(label: str, work: Any) -> None:
+        times = []
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            async with ctx.db.sessions() as session:
+                await work(session)
+            times.append(time.perf_counter() - t0)
+        figures[label] = min(times)
+
+    async def baseline(session: Any) -> None:
+        p, s = SubscriptionPeriod, Supplier
+        await session.execute(
+            select(s.vendor_type, func.count(), func.sum(p.mrr_minor))
+            .join(s, s.id == p.supplier_id)
+            .group_by(s.vendor_type)
+        )
+
+    def cohort(by: CohortBy) -> Any:
+        async def work(session: Any) -> None:
+            table = await cohort_retention(
+                session,
+                signed_up_from=START.date(),
+                signed_up_to=date(2026, 12, 31),
+                as_of=AS_OF,
+                rates=DEFAULT_RATES,
+                by=by,
+                max_age=24,
+            )
+            assert sum(r.size for r in table.rows) == n
+
+        return work
+
+    await best("baseline", baseline)
+    await best("signup_month", cohort(CohortBy.SIGNUP_MONTH))
+    await best("vendor_type", cohort(CohortBy.VENDOR_TYPE))
+    return figures
 
 
 def main() -> None:
@@ -194,14 +253,24 @@ def main() -> None:
     parser.add_argument("--periods-per-supplier", type=int, default=5)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL)
+    parser.add_argument("--before", metavar="CHECKOUT", help="also time this checkout's code")
+    parser.add_argument("--time-only", metavar="URL", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.time_only:
+        asyncio.run(time_only(args.time_only, args.suppliers, args.repeat))
+        return
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     table = Table(
         title=f"Cohort table, {args.suppliers:,} suppliers x {args.periods_per_supplier} periods"
-        f" (goal < {GOAL:.0f} s)"
+        f" (goal < {GOAL:.0f} s; load average {os.getloadavg()[0]:.1f} at start)"
     )
-    for name in ("backend", "baseline: one aggregate", "by signup month", "by vendor type"):
+    columns = ["backend", "code", "baseline: one aggregate", "by signup month", "by vendor type"]
+    for name in (*columns, "coverage refresh, all"):
         table.add_column(name, justify="right")
+
+    def mark(s: float) -> str:
+        return f"[green]{fmt_s(s)}[/]" if s < GOAL else f"[red]{fmt_s(s)}[/]"
+
     for backend in backends:
         f = asyncio.run(
             run_backend(
@@ -210,16 +279,16 @@ def main() -> None:
                 args.periods_per_supplier,
                 args.repeat,
                 args.postgres_url,
+                args.before,
             )
         )
-
-        def mark(s: float) -> str:
-            return f"[green]{fmt_s(s)}[/]" if s < GOAL else f"[red]{fmt_s(s)}[/]"
-
-        table.add_row(
-            backend, fmt_s(f["baseline"]), mark(f["signup_month"]), mark(f["vendor_type"])
-        )
+        if args.before:
+            b = [f[f"before_{k}"] for k in ("baseline", "signup_month", "vendor_type")]
+            table.add_row(backend, "before", fmt_s(b[0]), mark(b[1]), mark(b[2]), "")
+        row = [fmt_s(f["baseline"]), mark(f["signup_month"]), mark(f["vendor_type"])]
+        table.add_row(backend, "this", *row, fmt_s(f["refresh"]))
     console.print(table)
+    console.print(f"[dim]load average at the end: {os.getloadavg()}[/]")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import numpy as np
 from wedsync_success.churn import repository as churn_repository
 from wedsync_success.churn.labels import period_labels
 from wedsync_success.context import AppContext
+from wedsync_success.suppliers.coverage import refresh_coverage
 from wedsync_success.suppliers.models import SubscriptionPeriod
 from wedsync_success.suppliers.service import upsert_batch
 
@@ -99,6 +100,8 @@ async def test_history_read_from_the_table_gives_the_same_labels(ctx: AppContext
                     created_at=ctx.clock(),
                 )
             )
+        await session.flush()
+        await refresh_coverage(session=session, supplier_ids=ids)
     async with ctx.db.sessions() as session:
         history = await churn_repository.subscription_history(session)
     has, active, later = period_labels(

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from wedsync_success.context import AppContext
+from wedsync_success.suppliers.coverage import refresh_coverage
 from wedsync_success.suppliers.models import SubscriptionPeriod, Supplier
 
 CREATED = datetime(2025, 1, 1, tzinfo=UTC)
@@ -81,4 +82,6 @@ async def store(ctx: AppContext, histories: dict[str, Sequence[P] | Row]) -> dic
                 )
                 for p in history
             )
+        await session.flush()
+        await refresh_coverage(session=session, supplier_ids=list(ids.values()))
     return ids

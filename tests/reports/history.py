@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import insert
 
 from wedsync_success.context import AppContext
+from wedsync_success.suppliers.coverage import refresh_coverage
 from wedsync_success.suppliers.models import SubscriptionPeriod, Supplier
 
 NOW = datetime(2026, 6, 15, tzinfo=UTC)
@@ -76,3 +77,4 @@ async def store(
         await session.execute(insert(Supplier), suppliers)
         if periods:
             await session.execute(insert(SubscriptionPeriod), list(periods))
+            await refresh_coverage(session=session, supplier_ids=None)

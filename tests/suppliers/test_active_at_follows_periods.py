@@ -27,6 +27,7 @@ from wedsync_success.interventions import results_repository
 from wedsync_success.interventions.models import Arm
 from wedsync_success.reports import accuracy_repository, roi_repository
 from wedsync_success.reports.overview import monthly_churn
+from wedsync_success.suppliers.coverage import refresh_coverage
 from wedsync_success.suppliers.models import SubscriptionPeriod
 
 KEY = "disagreeing_rows"
@@ -68,6 +69,8 @@ async def disagreeing(ctx: AppContext) -> dict[str, uuid.UUID]:
                 _period(ids["c"], "2026-06-10", None),
             ]
         )
+        await session.flush()
+        await refresh_coverage(session=session, supplier_ids=list(ids.values()))
     return ids
 
 

@@ -38,7 +38,7 @@ from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Date, Uuid, and_, bindparam, case, func, literal, select
+from sqlalchemy import ColumnElement, Date, Uuid, and_, bindparam, case, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wedsync_success.activity.models import ActivityEvent, DailyRollup, SupplierEventTotal
@@ -57,7 +57,7 @@ from wedsync_success.db.types import UTCDateTime
 from wedsync_success.kit.clock import start_of_day
 from wedsync_success.milestones.models import MilestoneAchievement
 from wedsync_success.suppliers.models import PlanTier, Supplier, VendorType
-from wedsync_success.suppliers.subscriptions import active_at_by_periods
+from wedsync_success.suppliers.subscriptions import join_active_at
 
 FloatArray = npt.NDArray[np.float64]
 Source = Literal["rollups", "store"]
@@ -261,7 +261,7 @@ def _feature_query(spec: FeatureSpec, filtered: bool, source: Source = "rollups"
     ma, s, plan_changes = MilestoneAchievement, Supplier, SupplierEventTotal
     cutoff = bindparam("cutoff", type_=UTCDateTime)
     ms_filter = [ma.achieved_at < cutoff]
-    supplier_filter = [active_at_by_periods(cutoff)]
+    supplier_filter: list[ColumnElement[bool]] = []
     if filtered:
         ids = bindparam("ids", expanding=True, type_=Uuid)
         ms_filter.append(ma.supplier_id.in_(ids))
@@ -310,9 +310,10 @@ def _feature_query(spec: FeatureSpec, filtered: bool, source: Source = "rollups"
                 plan_changes.event_type == "subscription_changed",
             ),
         )
-        .where(*supplier_filter)
-        .order_by(s.id)
     )
+    # Eligible: a customer at the cutoff, by its history (two joins on its coverage).
+    query, eligible = join_active_at(query, s.id, cutoff)
+    query = query.where(eligible, *supplier_filter).order_by(s.id)
     # Raw driver values, converted a column at a time by _frame (see db.raw).
     return untyped(query)
 

@@ -4,7 +4,7 @@ For each month, each supplier's *first* prediction of the month by each model ve
 horizon has ended by the report's ``as_of``: daily predictions of one supplier are nearly
 the same row again, so one a month keeps the counts honest. The outcome is computed from the
 supplier's subscription history (the churn labels' rule: not a customer at the horizon's
-end, :func:`~wedsync_success.suppliers.subscriptions.active_at_by_periods`), not read from
+end, :func:`~wedsync_success.suppliers.subscriptions.join_active_at`), not read from
 the log's ``outcome`` column, so the report does not depend on outcomes having been filled
 in.
 """
@@ -26,7 +26,7 @@ from sqlalchemy.types import LargeBinary, String
 
 from wedsync_success.churn.models import ChurnPrediction
 from wedsync_success.suppliers.models import Supplier
-from wedsync_success.suppliers.subscriptions import active_at_by_periods
+from wedsync_success.suppliers.subscriptions import join_active_at
 
 
 class month_of(FunctionElement[str]):  # noqa: N801 - reads as a SQL function
@@ -95,19 +95,20 @@ def outcomes_query(*, start: date, end: date, known_by: datetime) -> Select[Any]
     predictions made in ``[start, end)`` whose horizon ended by ``known_by``: one window
     pass picks each (supplier, model, month)'s first, so the log is read once."""
     p, s = ChurnPrediction, Supplier
-    churned = case((active_at_by_periods(p.horizon_end), 0), else_=1)
     nth = func.row_number().over(
         partition_by=(p.supplier_id, p.model_version, month_of(p.as_of)), order_by=p.as_of
     )
+    logged = select(p.as_of).join(s, s.id == p.supplier_id)
+    logged, active = join_active_at(logged, p.supplier_id, p.horizon_end)
     realised = (
-        select(
+        logged.with_only_columns(
             month_of(p.as_of).label("month"),
             p.model_version.label("model_version"),
             p.probability.label("probability"),
-            churned.label("churned"),
+            case((active, 0), else_=1).label("churned"),
             nth.label("nth"),
+            maintain_column_froms=True,
         )
-        .join(s, s.id == p.supplier_id)
         .where(p.as_of >= start, p.as_of < end, p.horizon_end <= known_by)
         .subquery("realised")
     )

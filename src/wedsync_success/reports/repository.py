@@ -18,6 +18,8 @@ import numpy as np
 from sqlalchemy import (
     ColumnElement,
     Integer,
+    SQLColumnExpression,
+    String,
     and_,
     case,
     func,
@@ -28,12 +30,13 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from wedsync_success.db.types import UTCDateTime
 from wedsync_success.kit.currency import Rates
 from wedsync_success.reports.spans import covers, subscription_spans
 from wedsync_success.reports.sql_months import month_ceiling, month_number
-from wedsync_success.suppliers.models import Supplier
+from wedsync_success.suppliers.models import SubscriptionPeriod, Supplier, SupplierCoverage
 
 
 def _months(starts: Sequence[datetime]) -> Any:
@@ -76,32 +79,15 @@ def _least(a: ColumnElement[Any], b: ColumnElement[Any]) -> ColumnElement[Any]:
     return case((a <= b, a), (a > b, b))
 
 
-def _member_spans(key: ColumnElement[Any], signed_up: tuple[datetime, datetime]) -> Any:
-    """The members' spans, with the ages (months after the signup month) of the first and
-    last month starts each covers (``lo``, ``hi``). Materialised: the month numbers are
-    computed once per span, not once per use (both backends would otherwise repeat them)."""
-    spans, s = subscription_spans(), Supplier
-    signup = month_number(s.signed_up_at)
-    return (
-        select(
-            spans.c.supplier_id.label("supplier_id"),
-            key.label("key"),
-            signup.label("signup_month"),
-            spans.c.starts_at.label("starts_at"),
-            (month_ceiling(spans.c.starts_at) - signup).label("lo"),
-            case(
-                (spans.c.ends_at.is_(None), OPEN_END),
-                else_=month_ceiling(spans.c.ends_at) - 1 - signup,
-            ).label("hi"),
-            spans.c.mrr_minor.label("mrr_minor"),
-            spans.c.currency.label("currency"),
-        )
-        .select_from(spans)
-        .join(s, s.id == spans.c.supplier_id)
-        .where(s.signed_up_at >= signed_up[0], s.signed_up_at < signed_up[1])
-        .cte("member_spans")
-        .prefix_with("MATERIALIZED")
-    )
+def _ages(
+    lo_month: SQLColumnExpression[Any],
+    end_month: SQLColumnExpression[Any],
+    signup: ColumnElement[Any],
+) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
+    """The first and last ages (months after the signup month) of the month starts
+    ``lo_month <= m < end_month`` (an open end: :data:`OPEN_END`)."""
+    hi = case((end_month.is_(None), OPEN_END), else_=end_month - 1 - signup)
+    return lo_month - signup, hi
 
 
 async def cohort_counts(
@@ -112,78 +98,131 @@ async def cohort_counts(
     max_age: int,
     rates: Rates,
 ) -> list[CohortCounts]:
-    """The cohort table's sums in one statement: one window pass over the members' spans
-    and one grouping, so the work is per span, not per span and age.
+    """The cohort table's sums in one statement, work per stretch and period, not per age.
 
-    Each span covers ages ``a..b`` (``lo..hi`` clipped to ``1..max_age``). Its supplier is
-    counted active only over ``o..b``, the ages none of the supplier's earlier spans (by
-    start) covers: those all start no later, so together they cover every age from ``lo`` up
-    to ``covered_to``, the largest ``hi`` among them, and ``o = max(a, covered_to + 1)``. So
-    a supplier is counted once per age however many of its spans cover it. The spans are
-    grouped by (cohort, currency, a, b, o), a few thousand rows; NumPy turns them into
-    difference arrays (+n at the first age, -n after the last) and sums them over ages. MRR
-    stays in integer minor units per currency until those sums are converted."""
-    m = _member_spans(key, signed_up).c
-    one: ColumnElement[int] = literal_column("1")
+    Logo: each coverage stretch (``suppliers/coverage.py``; for a supplier without stored
+    periods, the implicit span of its row) covers ages ``a..b`` (its month numbers less the
+    signup month, clipped to ``1..max_age``). A supplier's stretches are disjoint, so it is
+    counted once per age with no window over its spans. Revenue: each span (period, or the
+    row's implicit one) adds its MRR over its ages ``a..b``; its MRR counts as start MRR when
+    it starts at the supplier's first instant (its first stretch's start). Both are grouped
+    by (cohort, currency, a, b) beside the members per cohort, a few thousand rows; NumPy
+    turns them into difference arrays (+n at the first age, -n after the last) and sums
+    them over ages. MRR stays in integer minor units per currency until those sums are
+    converted."""
+    s, c, p = Supplier, SupplierCoverage, SubscriptionPeriod
+    signup = month_number(s.signed_up_at)
+    members = [s.signed_up_at >= signed_up[0], s.signed_up_at < signed_up[1]]
     top: ColumnElement[int] = literal_column(str(max_age))
-    by_start = {"partition_by": m.supplier_id, "order_by": m.starts_at}
-    covered_to = func.max(m.hi).over(**by_start, rows=(None, -1))
-    a, b = _greatest(m.lo, one), _least(m.hi, top)
-    first_at = func.first_value(m.starts_at).over(**by_start)
-    ranged = select(
-        m.key,
-        m.signup_month,
-        m.currency,
-        m.mrr_minor,
-        a.label("a"),
-        b.label("b"),
-        _greatest(a, func.coalesce(covered_to + one, m.lo)).label("o"),
-        case((func.row_number().over(**by_start) == 1, 1), else_=0).label("lead"),
-        case((m.starts_at == first_at, m.mrr_minor), else_=0).label("first_mrr"),
-    ).subquery("ranged")
-    r = ranged.c
-    groups = (r.key, r.signup_month, r.currency, r.a, r.b, r.o)
-    rows = await session.execute(
-        select(
-            *groups,
-            func.sum(r.lead),
-            func.coalesce(func.sum(r.first_mrr), 0),
-            func.count(),
-            func.coalesce(func.sum(r.mrr_minor), 0),
-        ).group_by(*groups)
+    one: ColumnElement[int] = literal_column("1")
+    first = aliased(c, name="first_stretch")
+    stored = select(c.supplier_id).where(c.supplier_id == s.id, c.seq == 1).exists()
+    row_start = month_ceiling(s.subscription_started_at)
+    row_end = case(
+        (s.subscription_ended_at.is_(None), None), else_=month_ceiling(s.subscription_ended_at)
     )
+    parts = []
+    for kind, lo_month, end_month, mrr, currency, is_first, source in (
+        ("logo", c.start_month, c.end_month, literal(0), literal(None, String), literal(0), c),
+        ("logo", row_start, row_end, literal(0), literal(None, String), literal(0), None),
+        (
+            "money",
+            month_ceiling(p.starts_at),
+            case((p.ends_at.is_(None), None), else_=month_ceiling(p.ends_at)),
+            p.mrr_minor - p.discount_minor,
+            p.currency,
+            case((p.starts_at == first.starts_at, 1), else_=0),
+            p,
+        ),
+        (
+            "money",
+            row_start,
+            row_end,
+            s.mrr_minor,
+            s.currency,
+            case((s.subscription_started_at.is_(None), 0), else_=1),
+            None,
+        ),
+    ):
+        lo, hi = _ages(lo_month, end_month, signup)
+        spans = select(
+            literal(kind).label("kind"),
+            key.label("key"),
+            signup.label("signup_month"),
+            currency.label("currency"),
+            _greatest(lo, one).label("a"),
+            _least(hi, top).label("b"),
+            mrr.label("mrr"),
+            is_first.label("is_first"),
+        ).where(*members)
+        if source is c:
+            spans = spans.select_from(c).join(s, s.id == c.supplier_id)
+        elif source is p:
+            spans = (
+                spans.select_from(p)
+                .join(s, s.id == p.supplier_id)
+                .join(first, and_(first.supplier_id == p.supplier_id, first.seq == 1))
+            )
+        else:
+            spans = spans.where(~stored)
+        parts.append(spans)
+    spans_q = union_all(*parts).subquery("spans")
+    r = spans_q.c
+    groups = (r.kind, r.key, r.signup_month, r.currency, r.a, r.b)
+    counted = select(
+        *groups,
+        func.count(),
+        func.coalesce(func.sum(r.mrr), 0),
+        func.coalesce(func.sum(case((r.is_first == 1, r.mrr), else_=0)), 0),
+    ).group_by(*groups)
+    head = select(
+        literal("members"),
+        key,
+        signup,
+        literal(None, String),
+        literal(None, Integer),
+        literal(None, Integer),
+        func.count(),
+        literal(0),
+        literal(0),
+    ).where(*members)
+    head = head.group_by(key, signup)
+    rows = await session.execute(union_all(counted, head))
     return _running_sums(rows.all(), max_age, rates)
 
 
 def _running_sums(rows: Sequence[Any], max_age: int, rates: Rates) -> list[CohortCounts]:
-    """Each cohort's figures from :func:`cohort_counts`' groups: members, start MRR, and the
-    difference arrays summed over ages (a currency without a rate counts as 0)."""
-    cohorts = sorted({(str(row[0]), int(row[1])) for row in rows})
+    """Each cohort's figures from :func:`cohort_counts`' rows (``kind, key, signup month,
+    currency, a, b, count, MRR, first MRR``): members, start MRR, and the difference arrays
+    summed over ages (a currency without a rate counts as 0)."""
+    cohorts = sorted({(str(row[1]), int(row[2])) for row in rows})
     row_of = {c: i for i, c in enumerate(cohorts)}
-    codes = sorted({str(row[2]) for row in rows if row[2] is not None})
+    codes = sorted({str(row[3]) for row in rows if row[3] is not None})
     factor = np.array([rates.factor(c) or 0.0 for c in codes] + [0.0], dtype=np.float64)
     code_of = {c: i for i, c in enumerate(codes)}
-    cohort = np.array([row_of[(str(row[0]), int(row[1]))] for row in rows], dtype=np.intp)
-    currency = np.array([code_of.get(str(row[2]), len(codes)) for row in rows], dtype=np.intp)
+    kind = np.array([row[0] for row in rows], dtype=object)
+    cohort = np.array([row_of[(str(row[1]), int(row[2]))] for row in rows], dtype=np.intp)
+    currency = np.array([code_of.get(str(row[3]), len(codes)) for row in rows], dtype=np.intp)
     # A span without a start (a supplier row without a subscription) covers no age.
-    a, b, o = (
-        np.array([-1 if row[i] is None else row[i] for row in rows], dtype=np.intp)
-        for i in (3, 4, 5)
+    a, b = (
+        np.array([-1 if row[i] is None else row[i] for row in rows], dtype=np.intp) for i in (4, 5)
     )
-    valid = a >= 1
-    lead, first, spans, mrr = (
-        np.array([int(row[i] or 0) for row in rows], dtype=np.int64) for i in range(6, 10)
+    count, mrr, first = (
+        np.array([int(row[i] or 0) for row in rows], dtype=np.int64) for i in (6, 7, 8)
     )
     n = len(cohorts)
-    members = np.bincount(cohort, weights=lead, minlength=n).astype(np.int64)
+    head = kind == "members"
+    members = np.bincount(cohort[head], weights=count[head], minlength=n).astype(np.int64)
+    money_rows = kind == "money"
     by_currency = np.zeros((n, len(codes) + 1), dtype=np.int64)
-    np.add.at(by_currency, (cohort, currency), first)
+    np.add.at(by_currency, (cohort[money_rows], currency[money_rows]), first[money_rows])
+    spanned = (a >= 1) & (a <= b)
     active = np.zeros((n, max_age + 2), dtype=np.int64)
-    own = valid & (o <= b)
-    np.add.at(active, (cohort[own], o[own]), spans[own])
-    np.add.at(active, (cohort[own], b[own] + 1), -spans[own])
+    own = spanned & (kind == "logo")
+    np.add.at(active, (cohort[own], a[own]), count[own])
+    np.add.at(active, (cohort[own], b[own] + 1), -count[own])
     money = np.zeros((n, len(codes) + 1, max_age + 2), dtype=np.int64)
-    paid = valid & (a <= b)
+    paid = spanned & money_rows
     np.add.at(money, (cohort[paid], currency[paid], a[paid]), mrr[paid])
     np.add.at(money, (cohort[paid], currency[paid], b[paid] + 1), -mrr[paid])
     active = np.cumsum(active, axis=1)

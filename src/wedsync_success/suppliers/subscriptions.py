@@ -22,6 +22,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any, TypeVarTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -38,13 +39,15 @@ from sqlalchemy import (
     select,
     union_all,
 )
+from sqlalchemy.orm import aliased
 
-from wedsync_success.suppliers.models import SubscriptionPeriod, Supplier
+from wedsync_success.suppliers.models import SubscriptionPeriod, Supplier, SupplierCoverage
 
 BoolArray = npt.NDArray[np.bool_]
 PeriodRows = Select[uuid.UUID, datetime, datetime | None, int, str]
 """Spans ``supplier_id, starts_at, ends_at, mrr_minor, currency``."""
 FloatArray = npt.NDArray[np.float64]
+_Ts = TypeVarTuple("_Ts")
 
 
 def active_at(moment: datetime | SQLColumnExpression[datetime]) -> ColumnElement[bool]:
@@ -71,16 +74,50 @@ def period_covers(moment: datetime | SQLColumnExpression[datetime]) -> ColumnEle
 
 
 def has_periods() -> ColumnElement[bool]:
-    """SQL condition on ``suppliers``: the supplier has subscription history stored."""
-    return exists().where(SubscriptionPeriod.supplier_id == Supplier.id)
+    """SQL condition on ``suppliers``: the supplier has subscription history stored (then it
+    has a first coverage stretch: one primary-key probe)."""
+    c = SupplierCoverage
+    return exists().where(c.supplier_id == Supplier.id, c.seq == 1)
+
+
+def stretch_covers(
+    stretch: type[SupplierCoverage] | Any, moment: datetime | SQLColumnExpression[datetime]
+) -> ColumnElement[bool]:
+    """SQL condition on a coverage stretch (``supplier_coverage`` or an alias of it): it
+    covers ``moment``. The stretches are the stored periods merged (``suppliers/coverage.py``),
+    so this is :func:`period_covers` for some period of the supplier."""
+    return and_(
+        stretch.starts_at <= moment, or_(stretch.ends_at.is_(None), stretch.ends_at > moment)
+    )
 
 
 def active_at_by_periods(moment: datetime | SQLColumnExpression[datetime]) -> ColumnElement[bool]:
     """SQL condition on ``suppliers``, from history: some subscription period of the supplier
-    covers ``moment``; a supplier with no stored period is judged by its row
-    (:func:`active_at`), its subscription taken as one implicit period."""
-    covered = exists().where(SubscriptionPeriod.supplier_id == Supplier.id, period_covers(moment))
+    covers ``moment`` (read from its coverage stretches, at most one of which can); a
+    supplier with no stored period is judged by its row (:func:`active_at`), its
+    subscription taken as one implicit period. Where a query reads many suppliers, the join
+    form :func:`join_active_at` says the same with two outer joins instead of probes."""
+    c = SupplierCoverage
+    covered = exists().where(c.supplier_id == Supplier.id, stretch_covers(c, moment))
     return or_(covered, and_(~has_periods(), active_at(moment)))
+
+
+def join_active_at(
+    query: Select[*_Ts],
+    supplier_id: SQLColumnExpression[uuid.UUID],
+    moment: datetime | SQLColumnExpression[datetime],
+) -> tuple[Select[*_Ts], ColumnElement[bool]]:
+    """:func:`active_at_by_periods` as joins: ``query`` (which must read ``suppliers``, the
+    row of ``supplier_id``) outer-joined to the supplier's stretch covering ``moment`` and to
+    its first stretch (at most one row each, so no row is repeated), and the condition on
+    them. ``moment`` may be a column of a joined table (a prediction's horizon end)."""
+    at = aliased(SupplierCoverage, name="covering_stretch")
+    first = aliased(SupplierCoverage, name="first_stretch")
+    joined = query.outerjoin(
+        at, and_(at.supplier_id == supplier_id, stretch_covers(at, moment))
+    ).outerjoin(first, and_(first.supplier_id == supplier_id, first.seq == 1))
+    active = or_(at.supplier_id.is_not(None), and_(first.supplier_id.is_(None), active_at(moment)))
+    return joined, active
 
 
 def stored_periods() -> PeriodRows:
@@ -114,15 +151,22 @@ def coverage_by_supplier(moments: Sequence[datetime]) -> Subquery:
     """:func:`active_at_by_periods` at many instants in one pass, for counting: a subquery of
     one row per supplier with any period (stored or implicit), columns ``supplier_id`` and
     ``at_0 .. at_{n-1}`` (1 when some period covers ``moments[i]``, else 0). One scan of the
-    periods grouped by supplier, instead of an EXISTS probe per supplier and instant."""
-    # Only periods that overlap [first, last] can cover one of the moments: the rest (most
-    # of a long history) are left out before grouping.
+    coverage stretches grouped by supplier, instead of an EXISTS probe per supplier and
+    instant."""
+    # Only stretches that overlap [first, last] can cover one of the moments: the rest are
+    # left out before grouping.
     first, last = min(moments), max(moments)
-    p, s = SubscriptionPeriod, Supplier
-    stored = stored_periods().where(
-        p.starts_at <= last, or_(p.ends_at.is_(None), p.ends_at > first)
-    )
-    implicit = implicit_periods().where(s.subscription_started_at <= last, running_at(first))
+    c, s = SupplierCoverage, Supplier
+    stored = select(
+        c.supplier_id.label("supplier_id"),
+        c.starts_at.label("starts_at"),
+        c.ends_at.label("ends_at"),
+    ).where(c.starts_at <= last, or_(c.ends_at.is_(None), c.ends_at > first))
+    implicit = select(
+        s.id.label("supplier_id"),
+        s.subscription_started_at.label("starts_at"),
+        s.subscription_ended_at.label("ends_at"),
+    ).where(~has_periods(), s.subscription_started_at <= last, running_at(first))
     spans = union_all(stored, implicit).subquery("spans")
     covering = [
         func.max(
