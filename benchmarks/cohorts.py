@@ -163,6 +163,7 @@ async def run_backend(
             await refresh_coverage(session=session, supplier_ids=None)
         refreshed = time.perf_counter() - began
         await ctx.db.refresh_statistics()
+        await ctx.db.refresh_plans(["suppliers", "subscription_periods", "supplier_coverage"])
         figures = await time_tables(ctx, n, repeat)
         figures["refresh"] = refreshed
         if before is not None:

@@ -204,8 +204,11 @@ async def test_a_logged_prediction_gets_its_outcome(
         subscription_status="cancelled",
         subscription_ended_at=(clock.now - timedelta(days=1)).isoformat(),
     )
+    async with ctx.db.transaction() as session:  # a return within the horizon could come
+        assert await repository.fill_outcomes(session, now=clock.now) == (0, 0)
+    [row] = await _logged(ctx)
     async with ctx.db.transaction() as session:
-        churned, stayed = await repository.fill_outcomes(session, now=clock.now)
+        churned, stayed = await repository.fill_outcomes(session, now=row.horizon_end)
     assert (churned, stayed) == (1, 0)
     [row] = await _logged(ctx)
     assert row.outcome is True

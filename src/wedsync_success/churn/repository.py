@@ -8,7 +8,7 @@ import typing
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -33,9 +33,10 @@ from wedsync_success.db.types import as_date
 from wedsync_success.health import repository as health_repository
 from wedsync_success.health.components import compute as compute_health
 from wedsync_success.health.config import HealthConfig
+from wedsync_success.kit.clock import start_of_day
 from wedsync_success.kit.currency import Rates
-from wedsync_success.suppliers.models import SubscriptionPeriod, Supplier
-from wedsync_success.suppliers.subscriptions import running_at
+from wedsync_success.suppliers.models import SubscriptionPeriod, Supplier, SupplierCoverage
+from wedsync_success.suppliers.subscriptions import active_at_by_periods, stretch_covers
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -300,28 +301,65 @@ async def any_current(session: AsyncSession) -> bool:
 async def fill_outcomes(session: AsyncSession, *, now: datetime) -> tuple[int, int]:
     """Record outcomes that are now known; returns (churned, stayed) rows updated.
 
-    Churned: the subscription ended by the end of the horizon (known as soon as it happens).
-    Stayed: the horizon has passed and the subscription had not ended within it.
-    """
-    p, s = ChurnPrediction, Supplier
-    ended = select(s.subscription_ended_at).where(s.id == p.supplier_id).scalar_subquery()
-    # Start from the few suppliers who left, not from every open prediction (the log grows
-    # by every active supplier each day).
-    left = select(s.id).where(s.subscription_ended_at.is_not(None))
-    result_churned = await session.execute(
-        update(p)
-        .where(p.outcome.is_(None), p.supplier_id.in_(left), ended <= p.horizon_end)
-        .values(outcome=True, outcome_at=ended)
-        .execution_options(synchronize_session=False)
+    The churn labels' rule (``churn/labels.py``), from subscription history: a prediction
+    for the cutoff ``C`` (midnight after its ``as_of`` day) churned when the supplier was a
+    customer at ``C`` and is not one at its horizon's end (one who left and came back within
+    the horizon stayed); it stayed when the supplier is a customer at both. "A customer at
+    t" is :func:`~wedsync_success.suppliers.subscriptions.active_at_by_periods` (its coverage
+    stretches, or its row's implicit period). So an outcome is known once the horizon has
+    ended (a return before then would change it), and recorded once. A churned outcome is
+    dated at the end of the stretch that covered ``C``; a stayed one at the horizon's end. A
+    prediction for a supplier who was not a customer at ``C`` gets no outcome.
+
+    One pair of statements per distinct (day, horizon end) of the open predictions (one a
+    scoring day), each set-based over that day's suppliers."""
+    p = ChurnPrediction
+    due = (
+        await session.execute(
+            select(p.as_of, p.horizon_end)
+            .where(p.outcome.is_(None), p.horizon_end <= now)
+            .distinct()
+            .order_by(p.as_of, p.horizon_end)
+        )
+    ).all()
+    churned = stayed = 0
+    for as_of, horizon_end in due:
+        cutoff = start_of_day(as_of + timedelta(days=1))
+        of_day = (p.outcome.is_(None), p.as_of == as_of, p.horizon_end == horizon_end)
+        left = await session.execute(
+            update(p)
+            .where(*of_day, _customer_at(cutoff), ~_customer_at(horizon_end))
+            .values(outcome=True, outcome_at=_left_at(cutoff))
+            .execution_options(synchronize_session=False)
+        )
+        kept = await session.execute(
+            update(p)
+            .where(*of_day, _customer_at(cutoff), _customer_at(horizon_end))
+            .values(outcome=False, outcome_at=horizon_end)
+            .execution_options(synchronize_session=False)
+        )
+        churned += int(getattr(left, "rowcount", 0))
+        stayed += int(getattr(kept, "rowcount", 0))
+    return churned, stayed
+
+
+def _customer_at(moment: datetime) -> ColumnElement[bool]:
+    """The prediction's supplier is a customer at ``moment``, by its history."""
+    s = Supplier
+    return exists().where(s.id == ChurnPrediction.supplier_id, active_at_by_periods(moment))
+
+
+def _left_at(cutoff: datetime) -> Any:
+    """When the prediction's supplier stopped being a customer after ``cutoff``: the end of
+    its stretch covering ``cutoff``, or its row's end when it has no stored history."""
+    c, s, p = SupplierCoverage, Supplier, ChurnPrediction
+    stretch_end = (
+        select(c.ends_at)
+        .where(c.supplier_id == p.supplier_id, stretch_covers(c, cutoff))
+        .scalar_subquery()
     )
-    stayed = exists().where(s.id == p.supplier_id, running_at(p.horizon_end))
-    result_stayed = await session.execute(
-        update(p)
-        .where(p.outcome.is_(None), p.horizon_end <= now, stayed)
-        .values(outcome=False, outcome_at=p.horizon_end)
-        .execution_options(synchronize_session=False)
-    )
-    return int(getattr(result_churned, "rowcount", 0)), int(getattr(result_stayed, "rowcount", 0))
+    row_end = select(s.subscription_ended_at).where(s.id == p.supplier_id).scalar_subquery()
+    return func.coalesce(stretch_end, row_end)
 
 
 @dataclass(frozen=True)

@@ -580,8 +580,9 @@ class OutcomeSummary:
 
 
 async def fill_outcomes(*, session: AsyncSession, now: datetime) -> OutcomeSummary:
-    """Record the outcomes of logged predictions that have become known by ``now``: churned
-    as soon as the supplier leaves within the horizon, stayed once the horizon has passed."""
+    """Record the outcomes of logged predictions whose horizon has ended by ``now``, from
+    subscription history: churned when the supplier was a customer at the cutoff and is not
+    one at the horizon's end, stayed when it is (``repository.fill_outcomes``)."""
     started = time.perf_counter()
     churned, stayed = await repository.fill_outcomes(session, now=now)
     return OutcomeSummary(churned, stayed, round(time.perf_counter() - started, 3))

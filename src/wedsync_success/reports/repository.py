@@ -35,7 +35,7 @@ from sqlalchemy.orm import aliased
 from wedsync_success.db.types import UTCDateTime
 from wedsync_success.kit.currency import Rates
 from wedsync_success.reports.spans import covers, subscription_spans
-from wedsync_success.reports.sql_months import month_ceiling, month_number
+from wedsync_success.reports.sql_months import greatest, least, month_ceiling, month_number
 from wedsync_success.suppliers.models import SubscriptionPeriod, Supplier, SupplierCoverage
 
 
@@ -150,8 +150,8 @@ async def cohort_counts(
             key.label("key"),
             signup.label("signup_month"),
             currency.label("currency"),
-            _greatest(lo, one).label("a"),
-            _least(hi, top).label("b"),
+            greatest(lo, one).label("a"),
+            least(hi, top).label("b"),
             mrr.label("mrr"),
             is_first.label("is_first"),
         ).where(*members)
