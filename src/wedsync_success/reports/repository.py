@@ -1,5 +1,6 @@
 """Every query of the history reports (cohorts, survival, LTV, churn breakdowns): set-based,
-one statement each, over :func:`spans.subscription_spans`.
+one statement each, over :func:`spans.subscription_spans` (the cohort table over the
+coverage stretches of ``suppliers/coverage.py`` and the periods).
 
 The cohort table counts months as integers (``sql_months``: no join on a table of months);
 the churn windows are passed in as a small table of their bounds (``_months``), each window
@@ -68,15 +69,6 @@ class CohortCounts:
     start_mrr: float
     active: list[int]
     mrr: list[float]
-
-
-def _greatest(a: ColumnElement[Any], b: ColumnElement[Any]) -> ColumnElement[Any]:
-    """``max(a, b)``, NULL when either is (SQLite has no GREATEST; PostgreSQL's skips NULLs)."""
-    return case((a >= b, a), (a < b, b))
-
-
-def _least(a: ColumnElement[Any], b: ColumnElement[Any]) -> ColumnElement[Any]:
-    return case((a <= b, a), (a > b, b))
 
 
 def _ages(
@@ -203,7 +195,6 @@ def _running_sums(rows: Sequence[Any], max_age: int, rates: Rates) -> list[Cohor
     kind = np.array([row[0] for row in rows], dtype=object)
     cohort = np.array([row_of[(str(row[1]), int(row[2]))] for row in rows], dtype=np.intp)
     currency = np.array([code_of.get(str(row[3]), len(codes)) for row in rows], dtype=np.intp)
-    # A span without a start (a supplier row without a subscription) covers no age.
     a, b = (
         np.array([-1 if row[i] is None else row[i] for row in rows], dtype=np.intp) for i in (4, 5)
     )
