@@ -15,7 +15,7 @@ import wedsync_success.db.types
 from wedsync_success.suppliers.coverage import refresh_statements
 
 revision: str = "0026"
-down_revision: str | None = "0021"
+down_revision: str | None = "0023"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
