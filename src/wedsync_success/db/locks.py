@@ -60,21 +60,29 @@ def _postgres(session: AsyncSession) -> bool:
 async def lock_suppliers(session: AsyncSession, supplier_ids: Iterable[uuid.UUID]) -> None:
     """Serialise this transaction with every other writer of ``supplier_ids``.
 
+    ``supplier_ids`` is consumed lazily, and only as far as needed: not at all on SQLite,
+    and only up to the first key past :data:`MAX_SUPPLIER_LOCKS` on PostgreSQL, where the
+    population lock stands for them all. A caller can therefore pass keys that cost
+    something to compute (``chain(ids, map(external_id_lock, externals))``): an import of
+    thousands of lines computes at most 65 of them.
+
     Call once, before the transaction writes anything (a second call could wait on a lock
     earlier in the order than one already held).
     """
     if not _postgres(session):
         return
-    keys = sorted({supplier_key(s) for s in supplier_ids})
+    keys: set[int] = set()
+    for supplier_id in supplier_ids:
+        keys.add(supplier_key(supplier_id))
+        if len(keys) > MAX_SUPPLIER_LOCKS:
+            await lock_population(session)
+            return
     if not keys:
-        return
-    if len(keys) > MAX_SUPPLIER_LOCKS:
-        await lock_population(session)
         return
     await session.execute(text("SELECT pg_advisory_xact_lock_shared(:k)"), {"k": POPULATION_KEY})
     # One round trip: a function scan of the array yields its elements in array order, and
     # each row's lock is taken as the row is produced, so locks follow the sorted list.
-    await session.execute(_LOCK_EACH, {"keys": keys})
+    await session.execute(_LOCK_EACH, {"keys": sorted(keys)})
 
 
 PREDICTION_LOG_KEY = 0x5EDD_0000_0002

@@ -5,13 +5,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from itertools import chain
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wedsync_success.access import repository as access_repository
 from wedsync_success.churn.models import SupplierChurnCurrent
-from wedsync_success.db.locks import MAX_SUPPLIER_LOCKS, lock_population, lock_suppliers
+from wedsync_success.db.locks import lock_suppliers
 from wedsync_success.kit.batch import RejectedItem, validate_each
 from wedsync_success.kit.errors import NotFound, PayloadTooLarge, ValidationFailed
 from wedsync_success.kit.limits import safe_text
@@ -64,7 +65,7 @@ async def _upsert(
     # give the id to different suppliers, take turns: the second sees the first's row.
     # An import (``stored`` given) took these locks, and more, before reading.
     if stored is None:
-        await _lock_writers(session, given_ids, externals)
+        await lock_suppliers(session, chain(given_ids, map(external_id_lock, externals)))
     owners = None if stored is None else {ext: row.id for ext, row in stored.items()}
     valid, clashes, matched = await _match_external_ids(session, valid, owners=owners)
     rejected = sorted(rejected + collisions + unknown_owners + clashes, key=lambda i: i.index)
@@ -176,7 +177,7 @@ async def import_batch(
     externals = [i["external_id"] for _, i in given]
     # The same locks _upsert takes (a superset of them), taken first: its own call then
     # takes none that is not held already, so the global lock order holds.
-    await _lock_writers(session, _given_ids(given), externals)
+    await lock_suppliers(session, chain(_given_ids(given), map(external_id_lock, externals)))
     stored = await repository.stored_by_external_id(session, externals)
     filled = []
     for _, item in given:
@@ -190,21 +191,6 @@ async def import_batch(
     rejected.extend(e.model_copy(update={"index": given[e.index][0]}) for e in result.errors)
     rejected.sort(key=lambda e: e.index)
     return result.model_copy(update={"rejected": len(rejected), "errors": rejected})
-
-
-async def _lock_writers(
-    session: AsyncSession, ids: Sequence[uuid.UUID], externals: Sequence[str]
-) -> None:
-    """:func:`lock_suppliers` of ``ids`` and of the external ids' own keys, computing those
-    keys only when they are taken: SQLite takes none, and past ``MAX_SUPPLIER_LOCKS`` the
-    population lock stands for them all (the uuid5 of every line was 0.4 s of an import of
-    20,000 suppliers on SQLite, where no lock is taken at all)."""
-    if session.get_bind().dialect.name != "postgresql":
-        return
-    if len(set(ids)) + len(set(externals)) > MAX_SUPPLIER_LOCKS:
-        await lock_population(session)  # what lock_suppliers does for that many keys
-        return
-    await lock_suppliers(session, [*ids, *map(external_id_lock, externals)])
 
 
 def _given_ids(given: list[tuple[int, dict[str, Any]]]) -> list[uuid.UUID]:
