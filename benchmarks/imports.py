@@ -16,6 +16,12 @@ final rescoring of the touched suppliers (once per import) shown apart. Baseline
 same run: the same supplier rows written by the driver alone (``executemany`` on SQLite,
 ``COPY`` on PostgreSQL) into a scratch copy of the table, no validation, users or words.
 Goal: >= 20,000 rows/s.
+
+``--against REF`` (e.g. ``main``) also times the three supplier imports with REF's code in
+the same run: REF's ``src/`` is extracted with ``git archive`` and this script runs again
+with it first on the path (``--suppliers-only --emit-json``), just before this code on the
+same backend, so both see the same machine; the load average (``uptime``) is printed beside
+them.
 """
 
 from __future__ import annotations
@@ -23,8 +29,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
+import io
 import json
+import os
 import sqlite3
+import subprocess
+import sys
+import tarfile
 import tempfile
 import time
 import uuid
@@ -181,9 +192,25 @@ def raw_baseline(url: str, count: int) -> float:
         return time.perf_counter() - started
 
 
+SUPPLIER_IMPORTS = (
+    "first import (all created)",
+    "same file again (all updated, unchanged)",
+    "JSONL: one field (MRR) per supplier",
+)
+
+
 async def one_backend(
-    backend: str, count: int, batch_size: int, period_batch_size: int, folder: Path
+    backend: str,
+    count: int,
+    batch_size: int,
+    period_batch_size: int,
+    folder: Path,
+    *,
+    suppliers_only: bool = False,
+    rates: dict[str, float] | None = None,
 ) -> list[list[str]]:
+    """The figures of one backend as table rows; ``rates`` (given) receives the supplier
+    imports' rows/s by label."""
     db = BenchDatabase(backend, DEFAULT_POSTGRES_URL)
     try:
         export = folder / "suppliers.csv"
@@ -191,14 +218,14 @@ async def one_backend(
         update = folder / "mrr.jsonl"
         write_jsonl_update(update, count)
         rows = []
-        for label, path in (
-            ("first import (all created)", export),
-            ("same file again (all updated, unchanged)", export),
-            ("JSONL: one field (MRR) per supplier", update),
-        ):
+        for label, path in zip(SUPPLIER_IMPORTS, (export, export, update), strict=True):
             console.print(f"[dim]{backend}: {label}…[/]")
             timing = await timed(db.url, path, batch_size)
             rows.append(import_row(backend, label, timing, lines=count, unit="rows", goal=GOAL))
+            if rates is not None:
+                rates[label] = count / timing.seconds
+        if suppliers_only:
+            return rows
         history = folder / "periods.csv"
         write_periods(history, count)
         for again in ("", ", again (all updated)"):
@@ -216,6 +243,49 @@ async def one_backend(
         db.drop()
 
 
+def load_average() -> str:
+    """The machine's load averages (1, 5, 15 minutes), as ``uptime`` prints them."""
+    return ", ".join(f"{v:.2f}" for v in os.getloadavg())
+
+
+def ref_rates(ref: str, backend: str, args: argparse.Namespace, folder: Path) -> dict[str, float]:
+    """The supplier imports' rows/s with ``ref``'s code: its ``src/`` extracted from git,
+    this script run on it in a subprocess."""
+    code = folder / f"src-{ref.replace('/', '_')}"
+    if not code.exists():
+        repo = Path(__file__).resolve().parent.parent
+        archive = subprocess.run(
+            ["git", "-C", str(repo), "archive", "--format=tar", ref, "src"],
+            check=True,
+            capture_output=True,
+        ).stdout
+        code.mkdir()
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            tar.extractall(code, filter="data")
+    out = folder / f"rates-{backend}.json"
+    here = Path(__file__).resolve().parent
+    env = os.environ | {"PYTHONPATH": os.pathsep.join([str(code / "src"), str(here)])}
+    subprocess.run(
+        [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--backend",
+            backend,
+            "--suppliers",
+            str(args.suppliers),
+            "--batch-size",
+            str(args.batch_size),
+            "--suppliers-only",
+            "--emit-json",
+            str(out),
+        ],
+        check=True,
+        env=env,
+    )
+    rates: dict[str, float] = json.loads(out.read_text())
+    return rates
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
@@ -227,6 +297,13 @@ async def main() -> None:
         default=import_cli.PERIOD_BATCH_SIZE,
         help="periods per batch of import subscriptions (default: the command's)",
     )
+    parser.add_argument(
+        "--against",
+        metavar="REF",
+        help="also time the supplier imports with this git ref's code (e.g. main), same run",
+    )
+    parser.add_argument("--suppliers-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--emit-json", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     table = Table(
@@ -238,18 +315,53 @@ async def main() -> None:
         "then rescoring",
         title=f"import suppliers: {args.suppliers:,} lines, batches of {args.batch_size:,}",
     )
+    against = Table(
+        "backend",
+        "import",
+        f"{args.against} rows/s",
+        "this code rows/s",
+        "ratio",
+        "load average (1, 5, 15 min)",
+        title=f"supplier imports: {args.against} against this code, same run",
+    )
+    emitted: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="wedsync_imports_") as tmp:
         for backend in backends:
+            before = load_average()
+            theirs = ref_rates(args.against, backend, args, Path(tmp)) if args.against else {}
+            mine: dict[str, float] = {}
             rows = await one_backend(
-                backend, args.suppliers, args.batch_size, args.period_batch_size, Path(tmp)
+                backend,
+                args.suppliers,
+                args.batch_size,
+                args.period_batch_size,
+                Path(tmp),
+                suppliers_only=args.suppliers_only,
+                rates=mine,
             )
+            emitted |= mine
             for row in rows:
                 table.add_row(*row)
+            for label in theirs:
+                against.add_row(
+                    backend,
+                    label,
+                    f"{theirs[label]:,.0f}",
+                    f"{mine[label]:,.0f}",
+                    f"{mine[label] / theirs[label]:.2f}x",
+                    f"{before} → {load_average()}",
+                )
+    if args.emit_json:
+        args.emit_json.write_text(json.dumps(emitted))
+        return
     console.print(table)
     console.print(
         "rows/s counts the file's lines over the import's time without the final rescoring, "
         "shown apart: once per import, the touched suppliers' health (everyone above 5,000)."
     )
+    if args.against:
+        console.print(against)
+    console.print(f"load average at the end: {load_average()}")
 
 
 if __name__ == "__main__":
