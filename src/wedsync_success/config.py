@@ -197,6 +197,18 @@ class Settings(BaseSettings):
         description="A ticket closed longer ago than this when its event arrives (an import "
         "of history) asks nothing.",
     )
+    referral_super_connector_top_share: float = Field(
+        default=0.01,
+        gt=0,
+        le=1,
+        description="A super-connector is among this share of the referral network with "
+        "the highest PageRank (at least one supplier) ...",
+    )
+    referral_super_connector_min_converted: int = Field(
+        default=3,
+        ge=1,
+        description="... and has at least this many converted referrals.",
+    )
     max_batch_size: int = Field(default=5000, ge=1, description="Largest POST /events batch.")
     raw_event_retention_months: int | None = Field(
         default=None,

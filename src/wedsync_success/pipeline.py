@@ -24,6 +24,7 @@ from wedsync_success.db.locks import lock_population, lock_suppliers
 from wedsync_success.events.outbox import enqueue
 from wedsync_success.events.types import NewEvent, SuccessEventType
 from wedsync_success.health.service import RecomputeSummary, recompute
+from wedsync_success.integrations.referrals import service as referrals
 from wedsync_success.milestones.service import detect
 from wedsync_success.segments.service import evaluate as evaluate_segments
 from wedsync_success.suppliers.subscription_events import apply_subscription_events
@@ -62,6 +63,7 @@ async def store(*, session: AsyncSession, ctx: AppContext, items: Sequence[Any])
         await reprice_churn(session=session, ctx=ctx, supplier_ids=changed)
     if stored.result.accepted:
         await feature_store.apply_batch(session, stored.batch_id)
+        await referrals.fold_batch(session=session, batch_id=stored.batch_id)
         await announce_payment_failures(session=session, batch_id=stored.batch_id, now=now)
         await announce_closed_tickets(
             session=session, batch_id=stored.batch_id, settings=ctx.settings, now=now

@@ -106,7 +106,41 @@ def properties_problem(value: dict[Any, Any]) -> tuple[str, str] | None:
             f"must be a whole number of minor units (pence, cents) between "
             f"-{MAX_AMOUNT_MINOR} and {MAX_AMOUNT_MINOR}",
         )
-    return json_problem(value)
+    return referral_problem(value) or json_problem(value)
+
+
+REFERRED_MAX_LENGTH = 254
+"""The longest ``referred`` reference (an email address's limit; ``referral_edges`` keeps it)."""
+
+
+def referral_problem(value: dict[Any, Any]) -> tuple[str, str] | None:
+    """What is wrong with the referral network's properties, wherever they appear: the
+    ``referred`` business (an email or the product's own reference) and the
+    ``referred_supplier_id`` that signed up become a referral edge, so each must be storable
+    as one (``integrations.referrals``)."""
+    referred = value.get("referred")
+    if referred is not None and (
+        not isinstance(referred, str)
+        or not referred.strip()
+        or len(referred) > REFERRED_MAX_LENGTH
+    ):
+        return (
+            "referred",
+            f"must be a non-blank text of at most {REFERRED_MAX_LENGTH} characters "
+            "(the referred business's email or reference)",
+        )
+    supplier = value.get("referred_supplier_id")
+    if supplier is not None:
+        try:
+            if not isinstance(supplier, str) or str(uuid.UUID(supplier)) != supplier.lower():
+                raise ValueError
+        except ValueError:
+            return (
+                "referred_supplier_id",
+                "must be the id of the supplier that signed up, a UUID as "
+                "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx",
+            )
+    return None
 
 
 class IngestResult(BaseModel):

@@ -7,6 +7,7 @@ from wedsync_success.db.base import Base
 from wedsync_success.events import models as events_models
 from wedsync_success.health import models as health_models
 from wedsync_success.integrations.marketing import models as marketing_models
+from wedsync_success.integrations.referrals import models as referrals_models
 from wedsync_success.integrations.webhooks import models as webhooks_models
 from wedsync_success.interventions import models as interventions_models
 from wedsync_success.milestones import models as milestones_models
@@ -21,6 +22,7 @@ ALL_MODEL_MODULES = (
     churn_models,
     events_models,
     health_models,
+    referrals_models,
     webhooks_models,
     marketing_models,
     interventions_models,

@@ -16,7 +16,7 @@ from wedsync_success.db import Base, UTCDateTime
 
 
 class ComponentScores:
-    """The seven component scores, 0-100, shared by the current score and its history."""
+    """The eight component scores, 0-100, shared by the current score and its history."""
 
     engagement: Mapped[float] = mapped_column(Float)
     adoption: Mapped[float] = mapped_column(Float)
@@ -25,6 +25,7 @@ class ComponentScores:
     billing: Mapped[float] = mapped_column(Float)
     support: Mapped[float] = mapped_column(Float)
     referrals: Mapped[float] = mapped_column(Float)
+    network: Mapped[float] = mapped_column(Float, server_default="0")
 
 
 class HealthScore(ComponentScores, Base):
@@ -49,6 +50,7 @@ class HealthScore(ComponentScores, Base):
     billing_signal: Mapped[float] = mapped_column(Float)
     support_signal: Mapped[float] = mapped_column(Float)
     referrals_signal: Mapped[float] = mapped_column(Float)
+    network_signal: Mapped[float] = mapped_column(Float, server_default="0")
     last_active_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     change_7d: Mapped[float | None] = mapped_column(Float, nullable=True)
     change_30d: Mapped[float | None] = mapped_column(Float, nullable=True)

@@ -34,6 +34,7 @@ from wedsync_success.activity.tickets import announce_closed_tickets
 from wedsync_success.context import AppContext
 from wedsync_success.db.bulk import upsert_columns
 from wedsync_success.db.locks import lock_suppliers
+from wedsync_success.integrations.referrals import service as referrals
 from wedsync_success.interventions.channels.base import Category
 from wedsync_success.interventions.models import Arm, DeliveryStatus, Intervention, PlaybookRun
 from wedsync_success.pipeline import announce_payment_failures
@@ -280,6 +281,7 @@ async def load_population(
             inserted = await activity.batch_size(session, batch_id)
             if inserted:
                 await activity.roll_up_batch(session, batch_id)
+                await referrals.fold_batch(session=session, batch_id=batch_id)
                 await announce_payment_failures(session=session, batch_id=batch_id, now=now)
                 await announce_closed_tickets(
                     session=session, batch_id=batch_id, settings=ctx.settings, now=now

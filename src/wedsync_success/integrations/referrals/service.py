@@ -1,0 +1,184 @@
+"""The referral network: edges folded from activity as it lands, metrics recomputed whole.
+
+Edges are kept incrementally (:func:`fold_batch`, called by the ingest and demo-load paths
+with each batch); the metrics are a set-based pass over every edge (:func:`compute`), run
+by ``wedsync-success referrals compute`` and after imports and full rescoring.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from wedsync_success.activity.roles import Role, current_roles
+from wedsync_success.integrations.referrals import graph, repository
+from wedsync_success.integrations.referrals.models import ReferralMetric
+from wedsync_success.integrations.referrals.schemas import (
+    ComputeSummary,
+    NetworkMetricsOut,
+    ReferralNode,
+    SupplierReferralsOut,
+)
+
+MAX_TREE_DEPTH = 5
+MAX_TREE_WIDTH = 50
+"""A tree shows at most this many referrals of one supplier (the rest are counted)."""
+
+
+@dataclass(frozen=True)
+class SuperConnectorRule:
+    """Top ``top_share`` of the network by PageRank with ``min_converted`` conversions."""
+
+    top_share: float
+    min_converted: int
+
+
+async def fold_batch(*, session: AsyncSession, batch_id: int | None) -> None:
+    """Fold the referral events stored under ``batch_id`` into the edges (``None``: every
+    stored event, a rebuild); the event types are those of the ``referral`` and
+    ``referral_conversion`` roles."""
+    roles = current_roles()
+    await repository.upsert_edges(
+        session,
+        sent_types=roles.types(Role.REFERRAL),
+        converted_types=roles.types(Role.REFERRAL_CONVERSION),
+        batch_id=batch_id,
+    )
+
+
+def _node_numbers(
+    values: Sequence[uuid.UUID],
+) -> tuple[list[uuid.UUID], npt.NDArray[np.int64]]:
+    """The distinct ids (sorted) and each value's number among them."""
+    raw = np.array([v.bytes for v in values], dtype="S16") if values else np.zeros(0, "S16")
+    distinct, numbers = np.unique(raw, return_inverse=True)
+    return [uuid.UUID(bytes=bytes(b)) for b in distinct.tolist()], numbers.astype(np.int64)
+
+
+async def compute(
+    *, session: AsyncSession, rule: SuperConnectorRule, now: datetime
+) -> ComputeSummary:
+    """Recompute every supplier's referral metrics from the edges, replacing the old set."""
+    started = time.perf_counter()
+    edges = await repository.edge_columns(session)
+    referrers, referees, converted = edges["referrer"], edges["referee"], edges["converted"]
+    named = [r for r, c in zip(referees, converted, strict=True) if c and r is not None]
+    known = await repository.existing_suppliers(session, list(set(named)))
+    in_network = np.array(
+        [c and r is not None and r in known for r, c in zip(referees, converted, strict=True)],
+        dtype=np.bool_,
+    )
+    network_referees = [
+        r for r, keep in zip(referees, in_network.tolist(), strict=True) if keep and r is not None
+    ]
+    ids, numbers = _node_numbers([*referrers, *network_referees])
+    n, m = len(ids), len(referrers)
+    src_all = numbers[:m]
+    dst = numbers[m:]
+    src = src_all[in_network]
+    done = np.array(converted, dtype=np.bool_)
+    sent = np.bincount(src_all, minlength=n)
+    conversions = np.bincount(src_all[done], minlength=n) if n else np.zeros(0, np.int64)
+    found = graph.metrics(n, src, dst)
+    supers = graph.super_connectors(
+        found.pagerank, conversions, top_share=rule.top_share, min_converted=rule.min_converted
+    )
+    await repository.replace_metrics(
+        session,
+        columns={
+            "supplier_id": ids,
+            "sent": sent.tolist(),
+            "converted": conversions.tolist(),
+            "reach": found.reach.tolist(),
+            "in_degree": found.in_degree.tolist(),
+            "out_degree": found.out_degree.tolist(),
+            "pagerank": found.pagerank.tolist(),
+            "core": found.core.tolist(),
+            "super_connector": supers.tolist(),
+        },
+        computed_at=now,
+    )
+    return ComputeSummary(
+        suppliers=n,
+        edges=m,
+        network_edges=int(np.diff(graph.simple_adjacency(n, src, dst).indptr).sum()) if n else 0,
+        super_connectors=int(supers.sum()),
+        seconds=round(time.perf_counter() - started, 3),
+    )
+
+
+def metrics_out(metric: ReferralMetric | None) -> NetworkMetricsOut:
+    """A metrics row as the API shows it; a supplier outside the network reads as zeros."""
+    if metric is None:
+        return NetworkMetricsOut(
+            sent=0,
+            converted=0,
+            reach=0,
+            in_degree=0,
+            out_degree=0,
+            pagerank=0.0,
+            core=0,
+            super_connector=False,
+            computed_at=None,
+        )
+    return NetworkMetricsOut(
+        sent=metric.sent,
+        converted=metric.converted,
+        reach=metric.reach,
+        in_degree=metric.in_degree,
+        out_degree=metric.out_degree,
+        pagerank=metric.pagerank,
+        core=metric.core,
+        super_connector=metric.super_connector,
+        computed_at=metric.computed_at,
+    )
+
+
+async def supplier_referrals(
+    *, session: AsyncSession, supplier_id: uuid.UUID, depth: int
+) -> SupplierReferralsOut:
+    """A supplier's metrics and referral tree ``depth`` levels down (one query a level; at
+    most :data:`MAX_TREE_WIDTH` referrals shown per supplier, the rest counted in ``more``;
+    a supplier met twice, through a cycle, is expanded once)."""
+    depth = max(1, min(depth, MAX_TREE_DEPTH))
+    out = SupplierReferralsOut(
+        supplier_id=supplier_id,
+        metrics=metrics_out(await repository.metrics_of(session, supplier_id)),
+        depth=depth,
+        tree=[],
+    )
+    level: dict[uuid.UUID, ReferralNode | SupplierReferralsOut] = {supplier_id: out}
+    seen = {supplier_id}
+    for current in range(depth):
+        following: dict[uuid.UUID, ReferralNode | SupplierReferralsOut] = {}
+        for referrer, key, referee, sent_at, converted_at, name in await repository.referees_of(
+            session, list(level)
+        ):
+            parent = level[referrer]
+            children = parent.tree if isinstance(parent, SupplierReferralsOut) else parent.referrals
+            if len(children) >= MAX_TREE_WIDTH:
+                parent.more += 1
+                continue
+            node = ReferralNode(
+                referee_key=key,
+                supplier_id=referee,
+                business_name=name,
+                sent_at=sent_at,
+                converted_at=converted_at,
+            )
+            children.append(node)
+            if referee is not None and converted_at is not None and referee not in seen:
+                seen.add(referee)
+                if current + 1 < depth:
+                    following[referee] = node
+        level = following
+        if not level:
+            break
+    return out
