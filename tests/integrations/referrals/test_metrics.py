@@ -1,0 +1,150 @@
+"""Network metrics: a hand-built graph's figures known by hand (on each database), and the
+SciPy implementation held to networkx's on random graphs."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import httpx
+import networkx as nx
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import FakeClock
+from tests.factories import event
+from tests.helpers import create_supplier, ingest
+from wedsync_success.context import AppContext
+from wedsync_success.integrations.referrals import graph, repository
+from wedsync_success.integrations.referrals.service import SuperConnectorRule, compute
+
+NAMES = "ABCDEFG"
+
+
+async def _hand_built(client: httpx.AsyncClient, clock: FakeClock) -> dict[str, str]:
+    """A -> B (twice, by email and by id), A -> C, B -> D, D -> A (a cycle), C -> E, F -> E,
+    G -> G (a self-referral); A also has one pending referral and one converted to a supplier
+    that is not known here."""
+    ids = {name: await create_supplier(client) for name in NAMES}
+    at = clock.now - timedelta(days=3)
+
+    def converted(referrer: str, key: str, referee: str) -> dict[str, object]:
+        props = {"referred": key, "referred_supplier_id": referee}
+        return event(ids[referrer], "referral_converted", at, properties=props)
+
+    await ingest(
+        client,
+        [
+            converted("A", "b@x.example", ids["B"]),
+            event(
+                ids["A"], "referral_converted", at, properties={"referred_supplier_id": ids["B"]}
+            ),
+            converted("A", "c@x.example", ids["C"]),
+            event(ids["A"], "referral_sent", at, properties={"referred": "pending@x.example"}),
+            converted("A", "gone@x.example", str(uuid.uuid4())),
+            converted("B", "d@x.example", ids["D"]),
+            converted("D", "a@x.example", ids["A"]),
+            converted("C", "e@x.example", ids["E"]),
+            converted("F", "e2@x.example", ids["E"]),
+            converted("G", "g@x.example", ids["G"]),
+        ],
+    )
+    return ids
+
+
+async def test_the_hand_built_network_has_the_figures_worked_out_by_hand(
+    client: httpx.AsyncClient, ctx: AppContext, clock: FakeClock
+) -> None:
+    ids = await _hand_built(client, clock)
+    rule = SuperConnectorRule(top_share=0.3, min_converted=2)
+    async with ctx.db.transaction() as session:
+        summary = await compute(session=session, rule=rule, now=clock.now)
+    assert (summary.suppliers, summary.edges, summary.network_edges) == (7, 10, 6)
+    async with ctx.db.transaction() as session:
+        rows = {n: await repository.metrics_of(session, uuid.UUID(ids[n])) for n in NAMES}
+    got = {
+        n: (m.sent, m.converted, m.out_degree, m.in_degree, m.reach, m.core)
+        for n, m in rows.items()
+        if m is not None
+    }
+    assert got == {
+        "A": (5, 4, 2, 1, 4, 2),  # B and C (one edge to B), reaches B, C, D, E; triangle ABD
+        "B": (1, 1, 1, 1, 4, 2),  # through D back to A: D, A, C, E (never itself)
+        "C": (1, 1, 1, 1, 1, 1),
+        "D": (1, 1, 1, 1, 4, 2),
+        "E": (0, 0, 0, 2, 0, 1),
+        "F": (1, 1, 1, 0, 1, 1),
+        "G": (1, 1, 0, 0, 0, 0),  # a self-referral is no edge
+    }
+    ranks = {n: m.pagerank for n, m in rows.items() if m is not None}
+    assert sum(ranks.values()) == pytest.approx(1.0)
+    reference = _networkx_pagerank(7, [(0, 1), (0, 2), (1, 3), (3, 0), (2, 4), (5, 4)])
+    assert [ranks[n] for n in NAMES] == pytest.approx(reference, abs=1e-8)
+    # top 30 % (3 of 7) by PageRank with at least 2 conversions: only A
+    assert {n for n, m in rows.items() if m is not None and m.super_connector} == {"A"}
+    assert summary.super_connectors == 1
+
+
+async def test_recomputing_replaces_the_network(
+    client: httpx.AsyncClient, ctx: AppContext, clock: FakeClock
+) -> None:
+    ids = await _hand_built(client, clock)
+    rule = SuperConnectorRule(top_share=1.0, min_converted=1)
+    async with ctx.db.transaction() as session:
+        await compute(session=session, rule=rule, now=clock.now)
+        first = await repository.network_size(session)
+        again = await compute(session=session, rule=rule, now=clock.now)
+        assert await repository.network_size(session) == first == again.suppliers == 7
+        g = await repository.metrics_of(session, uuid.UUID(ids["G"]))
+        assert g is not None
+        assert g.super_connector
+
+
+def _networkx_pagerank(n: int, edges: list[tuple[int, int]]) -> list[float]:
+    g: nx.DiGraph[int] = nx.DiGraph()
+    g.add_nodes_from(range(n))
+    g.add_edges_from(edges)
+    ranks = nx.pagerank(g.reverse(), alpha=graph.DAMPING, tol=1e-12, max_iter=10_000)
+    return [ranks[i] for i in range(n)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n=st.integers(1, 30),
+    data=st.data(),
+)
+def test_scipy_metrics_agree_with_networkx(n: int, data: st.DataObject) -> None:
+    pairs = data.draw(
+        st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=3 * n),
+        label="edges",
+    )
+    src = np.array([a for a, _ in pairs], dtype=np.int64)
+    dst = np.array([b for _, b in pairs], dtype=np.int64)
+    found = graph.metrics(n, src, dst)
+    g: nx.DiGraph[int] = nx.DiGraph()
+    g.add_nodes_from(range(n))
+    g.add_edges_from((a, b) for a, b in pairs if a != b)  # the simple graph
+    assert found.out_degree.tolist() == [g.out_degree(i) for i in range(n)]
+    assert found.in_degree.tolist() == [g.in_degree(i) for i in range(n)]
+    assert found.reach.tolist() == [len(nx.descendants(g, i)) for i in range(n)]
+    cores = nx.core_number(g.to_undirected())
+    assert found.core.tolist() == [cores[i] for i in range(n)]
+    reference = _networkx_pagerank(n, list(g.edges()))
+    assert found.pagerank.tolist() == pytest.approx(reference, abs=1e-8)
+
+
+def test_super_connectors_follow_the_stated_rule() -> None:
+    ranks = np.array([0.4, 0.3, 0.2, 0.1])
+    converted = np.array([1, 5, 5, 5])
+    # top half by PageRank is nodes 0 and 1; node 0 has too few conversions
+    picked = graph.super_connectors(ranks, converted, top_share=0.5, min_converted=3)
+    assert picked.tolist() == [False, True, False, False]
+    # a tiny share still picks the single best node
+    assert graph.super_connectors(ranks, converted, top_share=0.01, min_converted=1).tolist() == [
+        True,
+        False,
+        False,
+        False,
+    ]
