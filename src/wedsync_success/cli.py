@@ -22,6 +22,7 @@ from rich.text import Text
 from wedsync_success.churn.cli import churn_app
 from wedsync_success.import_cli import import_app
 from wedsync_success.integrations.marketing.cli import marketing_app
+from wedsync_success.integrations.referrals.cli import referrals_app
 from wedsync_success.interventions.cli import playbooks_app
 from wedsync_success.interventions.cli import worker as worker_command
 from wedsync_success.kit.cli import (
@@ -82,6 +83,7 @@ report_app.command("monthly")(monthly_command)
 app.add_typer(report_app, name="report")
 app.add_typer(surveys_app, name="surveys")
 app.add_typer(segments_app, name="segments")
+app.add_typer(referrals_app, name="referrals")
 report_app.command("nps")(nps_command)  # also `surveys nps` / `surveys csat`
 report_app.command("csat")(csat_command)
 app.command("worker")(worker_command)

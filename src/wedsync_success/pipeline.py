@@ -84,7 +84,15 @@ async def rescore_touched(
         return await rescore_all(session=session, ctx=ctx, as_of=as_of)
     ids = sorted(supplier_ids)
     await lock_suppliers(session, ids)
+    await recompute_network(session=session, ctx=ctx)
     return await refresh(session=session, ctx=ctx, as_of=as_of, supplier_ids=ids)
+
+
+async def recompute_network(*, session: AsyncSession, ctx: AppContext) -> None:
+    """The referral network's metrics afresh (one set-based pass over every edge), before
+    the health score's network component reads them: after an import, and when everyone is
+    rescored. A single API batch does not: its edges wait for the next of these."""
+    await referrals.compute(session=session, rule=referrals.rule_of(ctx.settings), now=ctx.clock())
 
 
 async def reprice_churn(
@@ -163,5 +171,8 @@ async def refresh(
 
 
 async def rescore_all(*, session: AsyncSession, ctx: AppContext, as_of: date) -> RecomputeSummary:
-    """Detect milestones and rescore every active supplier as of ``as_of``."""
+    """Recompute the referral network, detect milestones and rescore every active supplier
+    as of ``as_of`` (the population lock first: the network is everyone's)."""
+    await lock_population(session)
+    await recompute_network(session=session, ctx=ctx)
     return await refresh(session=session, ctx=ctx, as_of=as_of, supplier_ids=None)

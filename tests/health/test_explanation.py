@@ -24,7 +24,7 @@ from wedsync_success.health.explanation import Explanation, explain_components
 from wedsync_success.kit.errors import ConfigError
 
 CONFIG = load_health_config(DEFAULTS_DIR / "health.yaml")
-MILESTONES = 8
+MILESTONES = 10  # the default catalog's
 
 
 def _explain(
@@ -38,6 +38,7 @@ def _explain(
     past_due: bool = False,
     tickets: float = 0,
     referrals: float = 1,
+    network: float = 1,
     next_milestone: str | None = None,
 ) -> tuple[Explanation, dict[str, float]]:
     """Score one supplier with the real formula, then explain it."""
@@ -49,6 +50,7 @@ def _explain(
         "billing": failed,
         "support": tickets,
         "referrals": referrals,
+        "network": network,
     }
     scores = compute(
         Signals(
@@ -60,6 +62,7 @@ def _explain(
             past_due=np.array([past_due]),
             tickets_opened=np.array([tickets]),
             referral_points=np.array([referrals]),
+            network_reach=np.array([network]),
         ),
         config,
         milestones_defined=MILESTONES,
@@ -90,7 +93,14 @@ def test_a_failed_payment_and_a_ticket_are_gaps_never_strengths() -> None:
     assert raise_most["billing"].points == 4.5
     assert raise_most["billing"].next_step is None  # a failure cannot be undone, only outgrown
     # Everything else is exactly on its healthy score.
-    assert sorted(strengths) == ["adoption", "clients", "engagement", "milestones", "referrals"]
+    assert sorted(strengths) == [
+        "adoption",
+        "clients",
+        "engagement",
+        "milestones",
+        "network",
+        "referrals",
+    ]
     assert all(f.impact == 0 for f in found.strengths)
 
 
@@ -110,8 +120,8 @@ def test_inactivity_is_a_gap_with_its_next_step() -> None:
     assert engagement.healthy_detail == "Healthy: active on 16 of 30 days"
     top = found.improvements[0]
     assert (top.component, top.action) == ("engagement", "Use WedSync on 16 days in 30 (12 more)")
-    assert (top.points, top.score_if_reached) == (18.8, 74.6)  # 0.25 * 75: 74.6 - 55.8
-    assert (top.next_step, top.next_step_points) == ("One more active day", 1.6)
+    assert (top.points, top.score_if_reached) == (18.7, 72.3)  # 0.25 * 75: 72.3 - 53.6
+    assert (top.next_step, top.next_step_points) == ("One more active day", 1.5)
     clients = next(i for i in found.improvements if i.component == "clients")
     assert clients.action == "Add clients, send forms, start journeys: 9 in 30 days (9 more)"
     assert clients.next_step == "One more client action, e.g. start a client journey"
@@ -120,9 +130,9 @@ def test_inactivity_is_a_gap_with_its_next_step() -> None:
 def test_the_next_milestone_is_named_and_referrals_ask_for_one() -> None:
     found, _ = _explain(milestones=2, referrals=0, next_milestone="First journey started")
     by = {i.component: i for i in found.improvements}
-    assert by["milestones"].action == "Reach 6 of 8 milestones (4 more)"
+    assert by["milestones"].action == "Reach 6 of 10 milestones (4 more)"
     assert by["milestones"].next_step == "Reach “First journey started”"
-    assert by["milestones"].next_step_points == 1.9  # one milestone of 8: 0.15 * 12.5
+    assert by["milestones"].next_step_points == 1.5  # one milestone of 10: 0.15 * 10
     assert by["referrals"].action == "Refer a supplier (a referral that joins counts ×3)"
     assert by["referrals"].next_step is None  # one referral is the whole action
     referrals = next(f for f in found.gaps if f.component == "referrals")
@@ -133,9 +143,9 @@ def test_a_supplier_on_every_healthy_score_has_nothing_to_raise() -> None:
     found, _ = _explain(active_days=20, referrals=3)
     assert found.gaps == []
     assert found.improvements == []
-    assert found.healthy_score == 85.8
+    assert found.healthy_score == 83.6
     best = found.strengths[0]
-    assert (best.component, best.impact) == ("referrals", 6.7)  # 0.1 * (100 - 33.3)
+    assert (best.component, best.impact) == ("referrals", 3.3)  # 0.05 * (100 - 33.3)
 
 
 @settings(max_examples=300, deadline=None)
@@ -148,6 +158,7 @@ def test_a_supplier_on_every_healthy_score_has_nothing_to_raise() -> None:
     past_due=st.booleans(),
     tickets=st.integers(0, 6),
     referrals=st.integers(0, 9),
+    network=st.integers(0, 9),
 )
 def test_strengths_gaps_and_what_ifs_hold_for_any_supplier(
     active_days: int,
@@ -158,6 +169,7 @@ def test_strengths_gaps_and_what_ifs_hold_for_any_supplier(
     past_due: bool,
     tickets: int,
     referrals: int,
+    network: int,
 ) -> None:
     found, components = _explain(
         active_days=active_days,
@@ -168,6 +180,7 @@ def test_strengths_gaps_and_what_ifs_hold_for_any_supplier(
         past_due=past_due,
         tickets=tickets,
         referrals=referrals,
+        network=network,
     )
     healthy = CONFIG.healthy_scores()
     assert sorted(f.component for f in found.strengths + found.gaps) == sorted(COMPONENT_NAMES)

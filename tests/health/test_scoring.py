@@ -38,10 +38,11 @@ async def test_components_follow_the_configured_targets(
     assert c["billing"] == pytest.approx(70.0)  # one failed payment costs 30
     assert c["support"] == pytest.approx(80.0)  # one ticket costs 20
     assert c["referrals"] == 0.0
-    # first_client_added is 1 of 8 milestones
-    assert c["milestones"] == pytest.approx(12.5)
+    assert c["network"] == 0.0
+    # first_client_added is 1 of 10 milestones
+    assert c["milestones"] == pytest.approx(10.0)
     assert health["score"] == pytest.approx(
-        0.25 * 50 + 0.15 * 16.7 + 0.15 * 12.5 + 0.15 * 25 + 0.15 * 70 + 0.05 * 80, abs=0.05
+        0.25 * 50 + 0.15 * 16.7 + 0.15 * 10 + 0.15 * 25 + 0.15 * 70 + 0.05 * 80, abs=0.05
     )
 
 
@@ -54,8 +55,9 @@ async def test_explanation_measures_against_healthy_and_adds_up_to_the_score(
     explanation = health["explanation"]
     factors = explanation["strengths"] + explanation["gaps"]
     assert sorted(f["component"] for f in factors) == sorted(health["components"])
-    # healthy everywhere: 0.25*100 + 0.15*100 + 0.15*75 + 0.15*75 + 0.15*100 + 0.05*100 + 0.1*33.3
-    assert explanation["healthy_score"] == pytest.approx(85.8)
+    # healthy everywhere: 0.25*100 + 0.15*100 + 0.15*60 + 0.15*75 + 0.15*100 + 0.05*100
+    # + 0.05*33.3 (referrals) + 0.05*33.3 (network)
+    assert explanation["healthy_score"] == pytest.approx(83.6)
     total = sum(f["impact"] for f in factors)
     assert total == pytest.approx(health["score"] - explanation["healthy_score"], abs=0.3)
     assert {f["status"] for f in explanation["strengths"]} == {"on_track"}
@@ -115,7 +117,8 @@ async def test_history_trend_and_change_events(
     assert detail["as_of"] == clock.now.date().isoformat()
     assert detail["change_7d"] == pytest.approx(detail["score"] - by_day[week_ago.isoformat()])
     assert detail["change_7d"] < -10  # a quiet week costs engagement: 13 active days -> 6
-    assert (by_day[week_ago.isoformat()], detail["risk_level"]) == (pytest.approx(77.8), "watch")
+    # 4 of the 10 milestones reached
+    assert (by_day[week_ago.isoformat()], detail["risk_level"]) == (pytest.approx(76.3), "watch")
 
     async with ctx.db.sessions() as session:
         declines = list(
@@ -134,7 +137,7 @@ async def test_history_trend_and_change_events(
         "supplier.risk_level_changed",
         "supplier.health_declined",
     ]
-    assert declines[-1].payload["previous_score"] == pytest.approx(77.8)
+    assert declines[-1].payload["previous_score"] == pytest.approx(76.3)
     assert declines[-2].payload["previous_risk_level"] == "healthy"
     assert declines[-2].payload["risk_level"] == "watch"
 

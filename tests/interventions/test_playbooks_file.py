@@ -44,6 +44,7 @@ def test_the_shipped_playbooks_cover_the_wedding_supplier_journeys() -> None:
         "onboarding_nudge",
         "milestone_celebration",
         "referral_ask",
+        "referral_milestone_ask",
         "detractor_follow_up",
     }
     rescue = catalog.get("at_risk_rescue")

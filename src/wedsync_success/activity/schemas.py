@@ -120,9 +120,7 @@ def referral_problem(value: dict[Any, Any]) -> tuple[str, str] | None:
     as one (``integrations.referrals``)."""
     referred = value.get("referred")
     if referred is not None and (
-        not isinstance(referred, str)
-        or not referred.strip()
-        or len(referred) > REFERRED_MAX_LENGTH
+        not isinstance(referred, str) or not referred.strip() or len(referred) > REFERRED_MAX_LENGTH
     ):
         return (
             "referred",

@@ -1,4 +1,4 @@
-"""The seven score components, computed with NumPy over every supplier at once.
+"""The eight score components, computed with NumPy over every supplier at once.
 
 Each component maps a raw signal (a count over a window) to 0-100; the score is the
 weighted sum. Explanations (``health.explanation``) compare each component with what a
@@ -31,6 +31,7 @@ class Signals:
     past_due: npt.NDArray[np.bool_]
     tickets_opened: FloatArray
     referral_points: FloatArray
+    network_reach: FloatArray
 
     def by_component(self) -> dict[str, FloatArray]:
         """The signal that drives each component."""
@@ -42,6 +43,7 @@ class Signals:
             "billing": self.payments_failed,
             "support": self.tickets_opened,
             "referrals": self.referral_points,
+            "network": self.network_reach,
         }
 
 
@@ -75,6 +77,7 @@ def component_scores(
         "billing": billing,
         "support": _penalised(signals.tickets_opened, c.support.penalty_per_event),
         "referrals": _toward_target(signals.referral_points, c.referrals.target),
+        "network": _toward_target(signals.network_reach, c.network.target),
     }
     return {name: np.round(values, 1) for name, values in components.items()}
 

@@ -90,6 +90,18 @@ class Referrals(WindowedTarget):
     bonus_multiplier: float = Field(default=1, ge=0)
 
 
+class Network(_Strict):
+    """Success in the referral network: the suppliers a supplier brought into WedSync,
+    directly or down the chain (its reach over converted referrals, from
+    ``referral_metrics``), earning 100 at ``target``. Read as of the network's last
+    computation (``wedsync-success referrals compute``, and after imports and full rescores),
+    not per event: the network is a property of everyone's referrals at once."""
+
+    weight: float = Field(ge=0, le=1)
+    target: float = Field(gt=0)
+    healthy: float = Field(default=100, gt=0, le=100)
+
+
 class Components(_Strict):
     engagement: Engagement
     adoption: Adoption
@@ -98,6 +110,7 @@ class Components(_Strict):
     billing: Billing
     support: Support
     referrals: Referrals
+    network: Network
 
 
 class RiskBands(_Strict):
@@ -173,6 +186,7 @@ COMPONENT_NAMES: tuple[str, ...] = (
     "billing",
     "support",
     "referrals",
+    "network",
 )
 
 

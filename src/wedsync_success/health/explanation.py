@@ -100,6 +100,7 @@ class _Supplier:
             past_due=np.array([self.past_due]),
             tickets_opened=np.array([values["support"]]),
             referral_points=np.array([values["referrals"]]),
+            network_reach=np.array([values["network"]]),
         )
         scores = component_scores(signals, self.config, milestones_defined=self.milestones_defined)
         return float(scores[name][0])
@@ -118,6 +119,7 @@ class _Supplier:
             "milestones": float(max(self.milestones_defined, 1)),
             "clients": self.config.components.clients.target,
             "referrals": self.config.components.referrals.target,
+            "network": self.config.components.network.target,
         }[name]
         n = max(0, math.ceil(healthy / 100.0 * unit - _EPSILON) - 1)
         while self.component_at(name, n) < healthy - _EPSILON:
@@ -216,6 +218,7 @@ _STEPS: Mapping[str, str] = {
     "adoption": "Try one more core feature",
     "clients": "One more client action, e.g. start a client journey",
     "referrals": "Send one referral",
+    "network": "Bring one more supplier into WedSync",
 }
 """The next step of the components that grow one unit at a time (milestones name theirs)."""
 
@@ -267,6 +270,13 @@ class _Words:
                     f"{c.referrals.window_days} days (a referral that joins counts "
                     f"×{c.referrals.bonus_multiplier:g})"
                 )
+            case "network":
+                if signal == 0:
+                    return "No supplier brought into WedSync through referrals yet"
+                return (
+                    f"Brought {_plural(signal, 'supplier')} into WedSync, directly or through "
+                    "those they referred"
+                )
         raise ValueError(f"unknown component {name}")
 
     def _needed(self, name: str) -> int:
@@ -298,6 +308,9 @@ class _Words:
             case "referrals":
                 n = self._needed(name)
                 return f"Healthy: {_plural(n, 'referral')} in {c.referrals.window_days} days"
+            case "network":
+                n = self._needed(name)
+                return f"Healthy: {_plural(n, 'supplier')} brought into WedSync"
         raise ValueError(f"unknown component {name}")
 
     def action(self, name: str) -> str:
@@ -343,6 +356,12 @@ class _Words:
                 return (
                     f"Refer {'a supplier' if more == 1 else f'{more} suppliers'} "
                     f"(a referral that joins counts ×{c.referrals.bonus_multiplier:g})"
+                )
+            case "network":
+                more = self._more(name)
+                return (
+                    f"Bring {'a supplier' if more == 1 else f'{more} suppliers'} into WedSync: "
+                    "a referral that signs up, or one that they refer"
                 )
         raise ValueError(f"unknown component {name}")
 

@@ -32,6 +32,7 @@ from wedsync_success.db.types import UTCDateTime, as_date
 from wedsync_success.health.components import Signals
 from wedsync_success.health.config import HealthConfig
 from wedsync_success.health.models import HealthScore, HealthScoreHistory
+from wedsync_success.integrations.referrals.models import ReferralMetric
 from wedsync_success.kit.clock import start_of_day
 from wedsync_success.milestones.models import MilestoneAchievement
 from wedsync_success.suppliers.models import SubscriptionStatus, Supplier
@@ -147,6 +148,7 @@ def _build_scoring_statement(config: HealthConfig, *, filtered: bool) -> Select[
     )
     s = Supplier
     hs = HealthScore
+    network = ReferralMetric
 
     def score_between(name: str) -> Any:
         h = aliased(HealthScoreHistory)
@@ -178,6 +180,7 @@ def _build_scoring_statement(config: HealthConfig, *, filtered: bool) -> Select[
             agg.c.failed,
             agg.c.tickets,
             agg.c.referrals,
+            network.reach,
             agg.c.last_day,
             hs.score,
             hs.risk_level,
@@ -188,6 +191,7 @@ def _build_scoring_statement(config: HealthConfig, *, filtered: bool) -> Select[
         .outerjoin(agg, agg.c.supplier_id == s.id)
         .outerjoin(achieved, achieved.c.supplier_id == s.id)
         .outerjoin(hs, hs.supplier_id == s.id)
+        .outerjoin(network, network.supplier_id == s.id)
         .where(*active_filter)
         .order_by(s.id)
     )
@@ -233,7 +237,7 @@ async def scoring_input(
     query = _scoring_statement(config, filtered=supplier_ids is not None)
     params = _scoring_params(config, as_of, supplier_ids)
     rows = (await session.execute(query, params)).all()
-    cols: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [[] for _ in range(16)]
+    cols: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [[] for _ in range(17)]
     (
         ids,
         status,
@@ -245,6 +249,7 @@ async def scoring_input(
         failed,
         tickets,
         referrals,
+        reach,
         last_day,
         prev_score,
         prev_risk,
@@ -265,6 +270,7 @@ async def scoring_input(
         past_due=np.array([v == SubscriptionStatus.PAST_DUE for v in status], dtype=bool),
         tickets_opened=counts(tickets),
         referral_points=counts(referrals),
+        network_reach=counts(reach),
     )
     return ScoringInput(
         supplier_ids=list(ids),

@@ -22,6 +22,7 @@ from wedsync_success.events.api import router as events_router
 from wedsync_success.events.backlog import measure_backlog
 from wedsync_success.health.api import router as health_router
 from wedsync_success.integrations.marketing.api import router as marketing_router
+from wedsync_success.integrations.referrals.api import router as referrals_router
 from wedsync_success.integrations.webhooks.api import router as webhooks_router
 from wedsync_success.interventions.api import router as interventions_router
 from wedsync_success.interventions.inapp_api import router as inapp_router
@@ -148,6 +149,7 @@ def create_app(
         workspace_router,
         webhooks_router,
         marketing_router,
+        referrals_router,
         surveys_router,
         survey_links_router,
         segments_router,

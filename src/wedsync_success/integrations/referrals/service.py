@@ -18,14 +18,20 @@ import numpy.typing as npt
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wedsync_success.activity.roles import Role, current_roles
+from wedsync_success.config import Settings
 from wedsync_success.integrations.referrals import graph, repository
 from wedsync_success.integrations.referrals.models import ReferralMetric
 from wedsync_success.integrations.referrals.schemas import (
     ComputeSummary,
+    ConnectorOut,
+    ConnectorPage,
     NetworkMetricsOut,
     ReferralNode,
     SupplierReferralsOut,
 )
+from wedsync_success.kit.errors import NotFound
+from wedsync_success.kit.pagination import decode_cursor, encode_cursor
+from wedsync_success.suppliers import repository as supplier_repository
 
 MAX_TREE_DEPTH = 5
 MAX_TREE_WIDTH = 50
@@ -38,6 +44,15 @@ class SuperConnectorRule:
 
     top_share: float
     min_converted: int
+
+
+def rule_of(settings: Settings) -> SuperConnectorRule:
+    """The super-connector rule the settings state
+    (``WEDSYNC_REFERRAL_SUPER_CONNECTOR_TOP_SHARE`` / ``_MIN_CONVERTED``)."""
+    return SuperConnectorRule(
+        top_share=settings.referral_super_connector_top_share,
+        min_converted=settings.referral_super_connector_min_converted,
+    )
 
 
 async def fold_batch(*, session: AsyncSession, batch_id: int | None) -> None:
@@ -147,6 +162,11 @@ async def supplier_referrals(
     """A supplier's metrics and referral tree ``depth`` levels down (one query a level; at
     most :data:`MAX_TREE_WIDTH` referrals shown per supplier, the rest counted in ``more``;
     a supplier met twice, through a cycle, is expanded once)."""
+    if not await supplier_repository.existing_ids(session, [supplier_id]):
+        raise NotFound(
+            f"No supplier with id {supplier_id}",
+            details=[{"field": "supplier_id", "reason": "names no supplier"}],
+        )
     depth = max(1, min(depth, MAX_TREE_DEPTH))
     out = SupplierReferralsOut(
         supplier_id=supplier_id,
@@ -182,3 +202,25 @@ async def supplier_referrals(
         if not level:
             break
     return out
+
+
+async def top_connectors(*, session: AsyncSession, limit: int, cursor: str | None) -> ConnectorPage:
+    """The network's suppliers by PageRank, highest first, a keyset page at a time."""
+    after = decode_cursor(cursor, shape=(float, uuid.UUID)) if cursor else None
+    rows = await repository.top(
+        session, limit=limit + 1, after=(after[0], after[1]) if after else None
+    )
+    items = [
+        ConnectorOut(
+            supplier_id=metric.supplier_id,
+            business_name=name,
+            **metrics_out(metric).model_dump(),
+        )
+        for metric, name in rows[:limit]
+    ]
+    last = items[-1] if len(rows) > limit else None
+    return ConnectorPage(
+        items=items,
+        total=await repository.network_size(session),
+        next_cursor=encode_cursor([last.pagerank, str(last.supplier_id)]) if last else None,
+    )
