@@ -302,8 +302,52 @@ def daily_events(
     tickets = tickets.within(lo, hi)
     numbers = ticket_base + np.arange(len(tickets), dtype=np.int64)
     tickets = _replace_detail(tickets, (numbers << cat.TICKET_CATEGORY_BITS) | tickets.detail)
+    primary = _with_referral_tokens(primary)
     follow_ups = _follow_ups(rng, primary, tickets).within(lo, hi)
     return EventBatch.concat([primary, tickets, follow_ups]), len(tickets)
+
+
+def _with_referral_tokens(primary: EventBatch) -> EventBatch:
+    """Give each referral sent a token naming the business invited (a hash of the referrer
+    and the moment: no draw, so every other draw is as it was), kept in its detail beside the
+    channel; the conversion that follows copies the detail, so both events name the same
+    invitee (``cat.referral_detail``)."""
+    sent = primary.code == cat.EventCode.REFERRAL_SENT
+    if not sent.any():
+        return primary
+    mixed = (primary.sec[sent] * 2_654_435_761 + primary.supplier[sent] * 40_503) % (
+        cat.REFERRAL_TOKENS - 1
+    ) + 1
+    detail = primary.detail.copy()
+    detail[sent] = cat.referral_detail(primary.detail[sent], mixed)
+    return _replace_detail(primary, detail)
+
+
+def name_referees(events: EventBatch, signup_sec: IntArray) -> EventBatch:
+    """Name the supplier each converted referral brought in: the first supplier of the
+    population to sign up at or after the conversion and not brought in by an earlier one
+    (never the referrer itself), so the
+    demo's referral network links real suppliers. No draw: the population's other events and
+    figures are unchanged. A conversion after the last signup names none."""
+    converted = np.flatnonzero(events.code == cat.EventCode.REFERRAL_CONVERTED)
+    if not converted.size or not signup_sec.size:
+        return events
+    converted = converted[np.argsort(events.sec[converted], kind="stable")]
+    by_signup = np.argsort(signup_sec, kind="stable")
+    ordered = signup_sec[by_signup]
+    at = np.searchsorted(ordered, events.sec[converted], side="left")
+    # each signup is brought in once: a conversion whose signup is taken gets the next free
+    # one (at[i] = max(at[i], at[i-1] + 1), as a running maximum)
+    steps = np.arange(at.size)
+    at = np.maximum.accumulate(at - steps) + steps
+    referrer = events.supplier[converted]
+    clash = (at < ordered.size) & (by_signup[np.minimum(at, ordered.size - 1)] == referrer)
+    at = at + clash  # the referrer's own signup: the next one (rarely shared with another)
+    found = at < ordered.size
+    detail = events.detail.copy()
+    rows = converted[found]
+    detail[rows] = cat.with_referee(detail[rows], by_signup[at[found]])
+    return EventBatch(events.supplier, events.user, events.code, events.sec, events.amount, detail)
 
 
 def _replace_detail(batch: EventBatch, detail: IntArray) -> EventBatch:

@@ -8,7 +8,14 @@ those codes back into the strings and property dicts the platform's API expects.
 from __future__ import annotations
 
 import enum
+import uuid
+from collections.abc import Sequence
 from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+IntArray = npt.NDArray[np.int64]
 
 VENDOR_TYPES: tuple[str, ...] = (
     "photographer",
@@ -174,8 +181,41 @@ TICKET_CATEGORY_BITS = 3
 """Ticket details pack ``ticket_number << 3 | category`` so opened and closed pair up."""
 
 
-def properties(code: int, detail: int, amount: int, currency: str) -> dict[str, Any]:
-    """The API ``properties`` dict of one event, rebuilt from its compact codes."""
+REFERRAL_TOKENS = 1 << 26
+"""A referral's detail: its channel (2 bits), the invitee's token (26 bits) and, for a
+conversion, the referee's supplier row + 1 above them (0: none named)."""
+_REFEREE_UNIT = 4 * REFERRAL_TOKENS
+
+
+def referral_detail(channel: IntArray, token: IntArray) -> IntArray:
+    """The detail of a referral: its channel and the invitee's token (1 to 2^26 - 1)."""
+    return channel + 4 * token
+
+
+def with_referee(detail: IntArray, row: IntArray) -> IntArray:
+    """A conversion's detail naming the supplier (its row) that signed up."""
+    return detail + _REFEREE_UNIT * (row + 1)
+
+
+def _referral(detail: int, supplier_ids: Sequence[uuid.UUID]) -> dict[str, Any]:
+    out: dict[str, Any] = {"channel": REFERRAL_CHANNELS[detail % 4]}
+    token, referee = (detail >> 2) % REFERRAL_TOKENS, detail // _REFEREE_UNIT - 1
+    if token:
+        out["referred"] = f"invite-{token}@referrals.example"
+    if 0 <= referee < len(supplier_ids):
+        out["referred_supplier_id"] = str(supplier_ids[referee])
+    return out
+
+
+def properties(
+    code: int,
+    detail: int,
+    amount: int,
+    currency: str,
+    supplier_ids: Sequence[uuid.UUID] = (),
+) -> dict[str, Any]:
+    """The API ``properties`` dict of one event, rebuilt from its compact codes
+    (``supplier_ids``: the population's, which a converted referral names one of)."""
     match code:
         case EventCode.LOGIN:
             return {"device": DEVICES[detail]}
@@ -204,7 +244,7 @@ def properties(code: int, detail: int, amount: int, currency: str) -> dict[str, 
         case EventCode.FEATURE_USED:
             return {"feature": FEATURES[detail]}
         case EventCode.REFERRAL_SENT | EventCode.REFERRAL_CONVERTED:
-            return {"channel": REFERRAL_CHANNELS[detail]}
+            return _referral(detail, supplier_ids)
         case EventCode.SUBSCRIPTION_CHANGED:
             return {"from_plan": PLAN_TIERS[detail >> 2], "to_plan": PLAN_TIERS[detail & 0b11]}
         case EventCode.SUBSCRIPTION_CANCELLED:

@@ -110,7 +110,7 @@ def event_columns(population: Population, start: int, stop: int) -> dict[str, li
     user_ids = [[u.id for u in s.users] for s in suppliers]
     occurred_at = [datetime.fromtimestamp(sec, UTC) for sec in seconds]
     props = [
-        properties(_CODE_OF_TYPE.get(name, -1), detail, amount, currencies[row])
+        properties(_CODE_OF_TYPE.get(name, -1), detail, amount, currencies[row], supplier_ids)
         for name, detail, amount, row in zip(types, details, amounts, supplier_rows, strict=True)
     ]
     return {

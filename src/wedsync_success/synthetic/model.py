@@ -67,8 +67,8 @@ class GroundTruth:
     churned_at: datetime | None
 
 
-def _empty_detail() -> npt.NDArray[np.int32]:
-    return np.zeros(0, dtype=np.int32)
+def _empty_detail() -> npt.NDArray[np.int64]:
+    return np.zeros(0, dtype=np.int64)
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,7 @@ class EventColumns:
     """``datetime64[s]``, UTC."""
     amount_minor: npt.NDArray[np.int64]
     """Money amount of invoice_sent / payment_received / payment_failed, else 0."""
-    detail_code: npt.NDArray[np.int32] = field(default_factory=_empty_detail)
+    detail_code: npt.NDArray[np.int64] = field(default_factory=_empty_detail)
     """Compact code of the event's properties (see ``catalog.properties``); may be empty."""
 
     def __len__(self) -> int:
@@ -123,6 +123,8 @@ class EventColumns:
             self.detail_code[start:stop].tolist() if len(self.detail_code) else [0] * (stop - start)
         )
         codes = [_CODE_OF_TYPE.get(name, -1) for name in types]
+        # a converted referral names its referee by row: the ids, only when one is here
+        supplier_ids = [s.id for s in suppliers] if "referral_converted" in types else []
         out: list[dict[str, Any]] = []
         for offset in range(stop - start):
             supplier = suppliers[supplier_rows[offset]]
@@ -135,7 +137,11 @@ class EventColumns:
                     "type": types[offset],
                     "occurred_at": datetime.fromtimestamp(seconds[offset], UTC).isoformat(),
                     "properties": properties(
-                        codes[offset], details[offset], amounts[offset], supplier.currency
+                        codes[offset],
+                        details[offset],
+                        amounts[offset],
+                        supplier.currency,
+                        supplier_ids,
                     ),
                 }
             )

@@ -29,7 +29,7 @@ import numpy.typing as npt
 
 from wedsync_success.synthetic import catalog as cat
 from wedsync_success.synthetic import names
-from wedsync_success.synthetic.activity import daily_events
+from wedsync_success.synthetic.activity import daily_events, name_referees
 from wedsync_success.synthetic.archetypes import ARCHETYPE_NAMES
 from wedsync_success.synthetic.batch import EventBatch
 from wedsync_success.synthetic.billing import charge_events, failure_hazard, plan_charges
@@ -228,7 +228,7 @@ def _columns(events: EventBatch, seed: int) -> EventColumns:
         event_type=type_names[events.code[order]],
         occurred_at=events.sec[order].astype("datetime64[s]"),
         amount_minor=events.amount[order].astype(np.int64),
-        detail_code=events.detail[order].astype(np.int32),
+        detail_code=events.detail[order].astype(np.int64),
     )
 
 
@@ -361,7 +361,7 @@ def generate_population(
         window,
         _channels(np.random.default_rng(channel_seq), frame),
     )
-    all_events = EventBatch.concat(batches)
+    all_events = name_referees(EventBatch.concat(batches), frame.signup_sec)
     batches.clear()  # the per-group copies are no longer needed: halve peak memory
     outreach_columns, outreach_truth = _outreach_columns(
         np.random.default_rng(outreach_ids_seq), runs, outreach
