@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from wedsync_success.access.models import TeamRole, TeamUser
 from wedsync_success.access.team import create_user
 from wedsync_success.context import AppContext
-from wedsync_success.pipeline import refresh
+from wedsync_success.pipeline import recompute_network, refresh
 from wedsync_success.suppliers import repository as suppliers_repository
 from wedsync_success.suppliers.models import Supplier
 from wedsync_success.suppliers.owners import assign_owner
@@ -127,7 +127,10 @@ async def seed(
     progress("history", 0, len(days))
     for i, day in enumerate(days, start=1):
         async with ctx.db.transaction() as session:
-            # Every event is stored already: milestones found on the first day are all there are.
+            # Every event is stored already: milestones found on the first day are all there
+            # are, and so is the referral network.
+            if i == 1:
+                await recompute_network(session=session, ctx=ctx)
             await refresh(
                 session=session, ctx=ctx, as_of=day, supplier_ids=None, detect_milestones=i == 1
             )

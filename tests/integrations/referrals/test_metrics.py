@@ -18,7 +18,7 @@ from tests.factories import event
 from tests.helpers import create_supplier, ingest
 from wedsync_success.context import AppContext
 from wedsync_success.integrations.referrals import graph, repository
-from wedsync_success.integrations.referrals.service import SuperConnectorRule, compute
+from wedsync_success.integrations.referrals.service import SuperConnectorRule, compute, node_numbers
 
 NAMES = "ABCDEFG"
 
@@ -148,3 +148,13 @@ def test_super_connectors_follow_the_stated_rule() -> None:
         False,
         False,
     ]
+
+
+def test_node_numbers_keep_ids_ending_in_zero_bytes() -> None:
+    """A UUID whose last bytes are zero is still itself (NumPy's ``S16`` would trim it)."""
+    low = uuid.UUID(int=5 << 8)
+    other = uuid.UUID("ffffffff-0000-4000-8000-000000000000")
+    ids, numbers = node_numbers([other, low, other])
+    assert ids == [low, other]
+    assert numbers.tolist() == [1, 0, 1]
+    assert node_numbers([])[0] == []

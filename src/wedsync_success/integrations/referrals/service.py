@@ -68,11 +68,15 @@ async def fold_batch(*, session: AsyncSession, batch_id: int | None) -> None:
     )
 
 
-def _node_numbers(
+_UUID_BYTES = np.dtype((np.void, 16))
+"""A UUID's 16 bytes as one NumPy value (``S16`` would drop trailing zero bytes)."""
+
+
+def node_numbers(
     values: Sequence[uuid.UUID],
 ) -> tuple[list[uuid.UUID], npt.NDArray[np.int64]]:
     """The distinct ids (sorted) and each value's number among them."""
-    raw = np.array([v.bytes for v in values], dtype="S16") if values else np.zeros(0, "S16")
+    raw = np.frombuffer(b"".join(v.bytes for v in values), dtype=_UUID_BYTES)
     distinct, numbers = np.unique(raw, return_inverse=True)
     return [uuid.UUID(bytes=bytes(b)) for b in distinct.tolist()], numbers.astype(np.int64)
 
@@ -93,7 +97,7 @@ async def compute(
     network_referees = [
         r for r, keep in zip(referees, in_network.tolist(), strict=True) if keep and r is not None
     ]
-    ids, numbers = _node_numbers([*referrers, *network_referees])
+    ids, numbers = node_numbers([*referrers, *network_referees])
     n, m = len(ids), len(referrers)
     src_all = numbers[:m]
     dst = numbers[m:]
