@@ -10,7 +10,8 @@ chains several levels deep), plus ~0.6 invitations per supplier that never conve
 few referrals back up the chain (cycles). Then, median of ``--runs``:
 
 * baseline: loading the edges alone (``repository.edge_columns`` and the supplier ids);
-* the metrics in memory on those arrays (degrees, reach, PageRank, k-core: ``graph.metrics``);
+* the metrics in memory from those columns (numbering the nodes, then degrees, reach,
+  PageRank, k-core: ``service.Network``, ``graph.metrics``);
 * the whole ``service.compute`` (load, metrics, super-connectors, rewrite of
   ``referral_metrics``) in one transaction, as the command runs it. Goal: < 10 s at 100,000.
 """
@@ -41,7 +42,7 @@ from wedsync_success.db.bulk import upsert_columns
 from wedsync_success.integrations.referrals import graph, repository, service
 from wedsync_success.integrations.referrals.models import ReferralEdge
 
-console = Console()
+console = Console(width=150)
 GOAL = 10.0
 REFERRED_SHARE = 0.35
 PENDING_PER_SUPPLIER = 0.6
@@ -84,12 +85,9 @@ async def _write_edges(ctx: AppContext, edges: dict[str, list[Any]]) -> None:
             await upsert_columns(session, table, key=("referrer_id", "referee_key"), columns=part)
 
 
-async def _load(ctx: AppContext) -> tuple[dict[str, list[Any]], int]:
+async def _load(ctx: AppContext) -> dict[str, list[Any]]:
     async with ctx.db.sessions() as session:
-        edges = await repository.edge_columns(session)
-        named = list({r for r in edges["referee"] if r is not None})
-        known = await repository.existing_suppliers(session, named)
-    return edges, len(known)
+        return await repository.edge_columns(session)
 
 
 async def figures(backend: str, suppliers: int, runs: int) -> dict[str, Any]:
@@ -111,15 +109,11 @@ async def figures(backend: str, suppliers: int, runs: int) -> dict[str, Any]:
         summary = None
         for _ in range(runs):
             t0 = time.perf_counter()
-            loaded, _known = await _load(ctx)
+            loaded = await _load(ctx)
             load.append(time.perf_counter() - t0)
-            ids_, numbers = service.node_numbers(
-                [*loaded["referrer"], *[r for r in loaded["referee"] if r is not None]]
-            )
-            m = len(loaded["referrer"])
-            mask = np.array([r is not None for r in loaded["referee"]], dtype=np.bool_)
             t0 = time.perf_counter()
-            found = graph.metrics(len(ids_), numbers[:m][mask], numbers[m:])
+            network = service.Network.of(loaded)
+            found = graph.metrics(len(network.ids), network.src, network.dst)
             metrics.append(time.perf_counter() - t0)
             t0 = time.perf_counter()
             async with ctx.db.transaction() as session:

@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from wedsync_success.activity.models import ActivityEvent
 from wedsync_success.activity.repository import of_types
 from wedsync_success.db.bulk import upsert_columns
-from wedsync_success.db.raw import untyped, uuids
+from wedsync_success.db.raw import untyped
 from wedsync_success.db.upsert import dialect_insert
 from wedsync_success.integrations.referrals.models import (
     REFEREE_KEY_LENGTH,
@@ -120,44 +120,24 @@ async def upsert_edges(
 
 
 async def edge_columns(session: AsyncSession) -> dict[str, list[Any]]:
-    """Every edge as columns: ``referrer``, ``referee`` (a supplier id or None),
-    ``converted`` (a bool), read raw (one conversion per column, not per value)."""
+    """Every edge as columns of the driver's own values (:func:`untyped`: UUID objects on
+    PostgreSQL, 32 hex digits on SQLite; nothing converted a value at a time): ``referrer``,
+    ``referee`` (None when no supplier is named), ``converted`` and ``known`` (the referee is
+    a stored supplier: a conversion may name one not imported yet)."""
     edge = ReferralEdge
-    rows = (
-        await session.execute(
-            untyped(
-                typing.cast(
-                    "Select[Any]",
-                    select(
-                        edge.referrer_id,
-                        edge.referee_supplier_id,
-                        edge.converted_at.is_not(None).label("converted"),
-                    ),
-                )
-            )
+    statement = (
+        select(
+            edge.referrer_id,
+            edge.referee_supplier_id,
+            edge.converted_at.is_not(None).label("converted"),
+            Supplier.id.is_not(None).label("known"),
         )
-    ).all()
-    referrers, referees, converted = (
-        (list(c) for c in zip(*rows, strict=True)) if rows else ([], [], [])
+        .select_from(edge)
+        .outerjoin(Supplier, Supplier.id == edge.referee_supplier_id)
     )
-    known = [i for i, r in enumerate(referees) if r is not None]
-    named = uuids([referees[i] for i in known])
-    referee: list[uuid.UUID | None] = [None] * len(referees)
-    for i, value in zip(known, named, strict=True):
-        referee[i] = value
-    return {
-        "referrer": uuids(referrers),
-        "referee": referee,
-        "converted": [bool(c) for c in converted],
-    }
-
-
-async def existing_suppliers(session: AsyncSession, ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
-    """Which of ``ids`` are suppliers (a conversion may name one not imported yet)."""
-    if not ids:
-        return set()
-    rows = await session.execute(untyped(select(Supplier.id)))
-    return set(uuids([r[0] for r in rows])) & set(ids)
+    rows = (await session.execute(untyped(typing.cast("Select[Any]", statement)))).all()
+    columns = [list(c) for c in zip(*rows, strict=True)] if rows else [[], [], [], []]
+    return dict(zip(("referrer", "referee", "converted", "known"), columns, strict=True))
 
 
 async def replace_metrics(

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -20,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from wedsync_success.activity.roles import Role, current_roles
 from wedsync_success.config import Settings
 from wedsync_success.integrations.referrals import graph, repository
+from wedsync_success.integrations.referrals.graph import IntArray
 from wedsync_success.integrations.referrals.models import ReferralMetric
 from wedsync_success.integrations.referrals.schemas import (
     ComputeSummary,
@@ -72,13 +74,41 @@ _UUID_BYTES = np.dtype((np.void, 16))
 """A UUID's 16 bytes as one NumPy value (``S16`` would drop trailing zero bytes)."""
 
 
-def node_numbers(
-    values: Sequence[uuid.UUID],
-) -> tuple[list[uuid.UUID], npt.NDArray[np.int64]]:
-    """The distinct ids (sorted) and each value's number among them."""
-    raw = np.frombuffer(b"".join(v.bytes for v in values), dtype=_UUID_BYTES)
+def node_numbers(values: Sequence[uuid.UUID | str]) -> tuple[list[uuid.UUID], IntArray]:
+    """The distinct ids (sorted) and each value's number among them. ``values`` are UUIDs or,
+    as SQLite hands them over, their 32 hex digits: numbered as NumPy values, so only the
+    distinct ones become UUID objects."""
+    if values and isinstance(values[0], str):
+        hexes = np.array(values, dtype="U32")
+        distinct_hex, numbers = np.unique(hexes, return_inverse=True)
+        return [uuid.UUID(hex=h) for h in distinct_hex.tolist()], numbers.astype(np.int64)
+    raw = np.frombuffer(b"".join(v.bytes for v in values), dtype=_UUID_BYTES)  # type: ignore[union-attr]
     distinct, numbers = np.unique(raw, return_inverse=True)
     return [uuid.UUID(bytes=bytes(b)) for b in distinct.tolist()], numbers.astype(np.int64)
+
+
+@dataclass(frozen=True)
+class Network:
+    """The edges as node numbers: every edge's referrer (for sent and converted counts), and
+    the supplier-to-supplier edges ``src -> dst`` of the graph."""
+
+    ids: list[uuid.UUID]
+    referrer: IntArray
+    converted: npt.NDArray[np.bool_]
+    src: IntArray
+    dst: IntArray
+
+    @classmethod
+    def of(cls, edges: dict[str, list[Any]]) -> Network:
+        """From :func:`repository.edge_columns`: the graph's edges are the converted
+        referrals naming a stored supplier."""
+        referrers, referees = edges["referrer"], edges["referee"]
+        converted = np.array(edges["converted"], dtype=np.bool_)
+        in_network = converted & np.array(edges["known"], dtype=np.bool_)
+        named = [referees[i] for i in np.flatnonzero(in_network).tolist()]
+        ids, numbers = node_numbers([*referrers, *named])
+        m = len(referrers)
+        return cls(ids, numbers[:m], converted, numbers[:m][in_network], numbers[m:])
 
 
 async def compute(
@@ -86,25 +116,12 @@ async def compute(
 ) -> ComputeSummary:
     """Recompute every supplier's referral metrics from the edges, replacing the old set."""
     started = time.perf_counter()
-    edges = await repository.edge_columns(session)
-    referrers, referees, converted = edges["referrer"], edges["referee"], edges["converted"]
-    named = [r for r, c in zip(referees, converted, strict=True) if c and r is not None]
-    known = await repository.existing_suppliers(session, list(set(named)))
-    in_network = np.array(
-        [c and r is not None and r in known for r, c in zip(referees, converted, strict=True)],
-        dtype=np.bool_,
-    )
-    network_referees = [
-        r for r, keep in zip(referees, in_network.tolist(), strict=True) if keep and r is not None
-    ]
-    ids, numbers = node_numbers([*referrers, *network_referees])
-    n, m = len(ids), len(referrers)
-    src_all = numbers[:m]
-    dst = numbers[m:]
-    src = src_all[in_network]
-    done = np.array(converted, dtype=np.bool_)
+    network = Network.of(await repository.edge_columns(session))
+    ids, src_all, converted = network.ids, network.referrer, network.converted
+    n, m = len(ids), src_all.size
+    src, dst = network.src, network.dst
     sent = np.bincount(src_all, minlength=n)
-    conversions = np.bincount(src_all[done], minlength=n) if n else np.zeros(0, np.int64)
+    conversions = np.bincount(src_all[converted], minlength=n)
     found = graph.metrics(n, src, dst)
     supers = graph.super_connectors(
         found.pagerank, conversions, top_share=rule.top_share, min_converted=rule.min_converted
@@ -127,7 +144,7 @@ async def compute(
     return ComputeSummary(
         suppliers=n,
         edges=m,
-        network_edges=int(np.diff(graph.simple_adjacency(n, src, dst).indptr).sum()) if n else 0,
+        network_edges=int(found.out_degree.sum()),
         super_connectors=int(supers.sum()),
         seconds=round(time.perf_counter() - started, 3),
     )
