@@ -14,7 +14,7 @@ from alembic import op
 import wedsync_success.db.types
 
 revision: str = "0025"
-down_revision: str | None = "0021"
+down_revision: str | None = "0026"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
