@@ -19,7 +19,7 @@ def test_the_shipped_playbooks_validate(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setattr(console, "width", 60)  # a long path must not break the line
     result = runner.invoke(app, ["playbooks", "validate", str(DEFAULTS_DIR / "playbooks.yaml")])
     assert result.exit_code == 0, result.output
-    assert "6 playbooks" in result.output
+    assert "7 playbooks" in result.output
 
 
 @pytest.mark.parametrize(
