@@ -187,6 +187,7 @@ async def timed_import(
     times: PhaseTimes | None = None,
     phases: Sequence[Phase] = (),
     commits: bool = False,
+    batches_per_commit: int = 1,
 ) -> ImportTiming:
     """Time ``import_cli.run_import`` on a fresh context over ``url``: ``batches`` yields the
     file's batches, ``writer(ctx)`` is the command's writer (``import_cli.supplier_writer``…).
@@ -194,7 +195,7 @@ async def timed_import(
 
     ``times`` (given) receives the time of each of ``phases`` (the final rescoring always,
     as "rescore"), of every commit with ``commits``, and the wall time without the
-    rescoring."""
+    rescoring. ``batches_per_commit``: as ``run_import`` takes it."""
     from wedsync_success import import_cli, pipeline
     from wedsync_success.config import Settings
     from wedsync_success.context import build_context
@@ -208,7 +209,11 @@ async def timed_import(
         started = time.perf_counter()
         with profiled(watched, times), timed_commits(times) if commits else nullcontext():
             report = await import_cli.run_import(
-                ctx, batches=batches, lines=lines, write=writer(ctx)
+                ctx,
+                batches=batches,
+                lines=lines,
+                write=writer(ctx),
+                batches_per_commit=batches_per_commit,
             )
         wall = time.perf_counter() - started
     finally:

@@ -149,10 +149,10 @@ PHASES = [
     Phase(activity_service, "parse_batch", "validate (fast path, schema for the rest)", 1),
     Phase(activity_repository, "existing_supplier_ids", "check the suppliers exist", 1),
     Phase(activity_service, "lock_suppliers", "lock the suppliers", 1),
-    Phase(activity_repository, "insert_event_columns", "insert / merge the events", 1),
+    Phase(activity_repository, "store_events", "insert / merge the events, roll them up", 1),
     Phase(activity_repository, "type_codes", "event-type dictionary", 2),
-    Phase(activity_repository, "batch_size", "count the new events", 1),
-    Phase(activity_repository, "roll_up_batch", "roll up (daily, totals)", 1),
+    Phase(activity_repository, "insert_event_columns", "insert (SQLite)", 2),
+    Phase(activity_repository, "roll_up_batch", "roll up (SQLite: daily, totals)", 2),
     Phase(pipeline.feature_store, "apply_batch", "feature store"),
     Phase(pipeline, "announce_payment_failures", "outbox (payment failures)"),
     Phase(pipeline, "rescore_touched", "rescore"),
@@ -187,6 +187,9 @@ async def timed_import(
         times=times,
         phases=PHASES if phases else (),
         commits=True,
+        batches_per_commit=import_cli.event_batches_per_commit(
+            "sqlite" if url.startswith("sqlite") else "postgresql"
+        ),
     )
 
 

@@ -8,6 +8,7 @@ import json
 import re
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, cast
 
@@ -137,12 +138,10 @@ async def insert_event_columns(
     """
     if not columns["event_id"]:
         return
-    codes = await type_codes(session, columns["event_type"])
-    rows = {name: columns[name] for name in EVENT_COLUMNS if name != "event_type"}
-    rows["type_code"] = [codes[name] for name in columns["event_type"]]
-    rows["properties"] = [p or None for p in columns["properties"]]
+    rows = await _event_rows(session, columns)
     if session.get_bind().dialect.name == "postgresql":
-        await _copy_then_merge(session, rows, batch_id=batch_id)
+        await _stage_and_lock(session, rows)
+        await session.execute(_MERGE_STAGED, {"batch_id": batch_id})
         return
     await upsert_columns(
         session,
@@ -202,16 +201,98 @@ _MERGE_STAGED = text(
 ).bindparams(bindparam("batch_id", type_=Integer))
 
 
-async def _copy_then_merge(
-    session: AsyncSession, columns: Mapping[str, Sequence[Any]], *, batch_id: int
-) -> None:
-    """PostgreSQL: ``COPY`` the rows into the staging table, then merge them set-based."""
+async def _event_rows(
+    session: AsyncSession, columns: Mapping[str, Sequence[Any]]
+) -> dict[str, Sequence[Any]]:
+    """The columns of :func:`insert_event_columns` as stored: type codes, empty properties
+    as None."""
+    codes = await type_codes(session, columns["event_type"])
+    rows = {name: columns[name] for name in EVENT_COLUMNS if name != "event_type"}
+    rows["type_code"] = [codes[name] for name in columns["event_type"]]
+    rows["properties"] = [p or None for p in columns["properties"]]
+    return rows
+
+
+async def _stage_and_lock(session: AsyncSession, columns: Mapping[str, Sequence[Any]]) -> None:
+    """PostgreSQL: ``COPY`` the rows into the staging table, take their event-id locks and
+    create the partitions of their months: all the merge needs."""
     properties = [None if p is None else json.dumps(p) for p in columns["properties"]]
     await stage(session, STAGING, {**columns, "properties": properties})
     await _lock_event_ids(session)
     months = await session.scalars(_STAGED_MONTHS)
     await ensure_month_partitions(session, months.all())
-    await session.execute(_MERGE_STAGED, {"batch_id": batch_id})
+
+
+def _saturating_sql(total: str, added: str) -> str:
+    """:func:`_saturating_add` written out for the text statement below."""
+    top, bottom = f"{BIGINT_MAX}::bigint", f"'{BIGINT_MIN}'::bigint"
+    return (
+        f"CASE WHEN {added} > 0 THEN CASE WHEN {total} > {top} - {added} THEN {top} "
+        f"ELSE {total} + {added} END WHEN {added} < 0 THEN CASE WHEN {total} < "
+        f"{bottom} - {added} THEN {bottom} ELSE {total} + {added} END ELSE {total} END"
+    )
+
+
+_MERGE_AND_ROLL_UP = text(
+    "WITH ins AS ("
+    + str(_MERGE_STAGED)
+    + " RETURNING supplier_id, occurred_at, type_code, value), "
+    "by_day AS (INSERT INTO daily_rollups (supplier_id, day, event_type, count, value_sum) "
+    "SELECT i.supplier_id, (i.occurred_at AT TIME ZONE 'UTC')::date, t.name, count(*), "
+    "coalesce(sum(i.value), 0) FROM ins i JOIN event_types t ON t.code = i.type_code "
+    "GROUP BY 1, 2, 3 ORDER BY 1, 2, 3 "  # rows locked in key order
+    "ON CONFLICT (supplier_id, day, event_type) DO UPDATE SET "
+    "count = daily_rollups.count + excluded.count, value_sum = "
+    + _saturating_sql("daily_rollups.value_sum", "excluded.value_sum")
+    + "), by_type AS (INSERT INTO supplier_event_totals "
+    "(supplier_id, event_type, count, value_sum, first_at, last_at) "
+    "SELECT i.supplier_id, t.name, count(*), coalesce(sum(i.value), 0), min(i.occurred_at), "
+    "max(i.occurred_at) FROM ins i JOIN event_types t ON t.code = i.type_code "
+    "GROUP BY 1, 2 ORDER BY 1, 2 "
+    "ON CONFLICT (supplier_id, event_type) DO UPDATE SET "
+    "count = supplier_event_totals.count + excluded.count, value_sum = "
+    + _saturating_sql("supplier_event_totals.value_sum", "excluded.value_sum")
+    + ", first_at = least(supplier_event_totals.first_at, excluded.first_at), "
+    "last_at = greatest(supplier_event_totals.last_at, excluded.last_at) "
+    "RETURNING supplier_id) "
+    "SELECT (SELECT count(*) FROM ins), ARRAY(SELECT DISTINCT supplier_id FROM by_type)"
+).bindparams(bindparam("batch_id", type_=Integer))
+"""The merge of :data:`_MERGE_STAGED` and the rollups of exactly the rows it inserted, in
+one statement: the rollups aggregate the merge's ``RETURNING`` rows (an id skipped as a
+duplicate is not among them, so it is never counted twice), with no second read of the
+events by batch. Returns how many were inserted and the suppliers they belong to."""
+
+
+@dataclass(frozen=True)
+class StoredEvents:
+    """What :func:`store_events` did."""
+
+    inserted: int
+    """Events newly stored (those carrying the batch's id)."""
+    supplier_ids: list[uuid.UUID]
+    """The suppliers of those events, whose rollups changed."""
+
+
+async def store_events(
+    session: AsyncSession, columns: Mapping[str, Sequence[Any]], *, batch_id: int
+) -> StoredEvents:
+    """:func:`insert_event_columns` and the rollups of the rows it inserted (what
+    :func:`roll_up_batch` does), for a write of events that stores and rolls up at once.
+
+    PostgreSQL: the staged rows are merged and rolled up by one statement
+    (:data:`_MERGE_AND_ROLL_UP`). SQLite: the driver's ``executemany`` of the upsert, then
+    the rollups from the batch's rows (found by its index), in the same transaction."""
+    if not columns["event_id"]:
+        return StoredEvents(0, [])
+    if session.get_bind().dialect.name != "postgresql":
+        await insert_event_columns(session, columns, batch_id=batch_id)
+        inserted = await batch_size(session, batch_id)
+        affected = await roll_up_batch(session, batch_id) if inserted else []
+        return StoredEvents(inserted, affected)
+    rows = await _event_rows(session, columns)
+    await _stage_and_lock(session, rows)
+    result = (await session.execute(_MERGE_AND_ROLL_UP, {"batch_id": batch_id})).one()
+    return StoredEvents(int(result[0]), sorted(uuid.UUID(int=found.int) for found in result[1]))
 
 
 async def _lock_event_ids(session: AsyncSession) -> None:

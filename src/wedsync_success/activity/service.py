@@ -86,7 +86,7 @@ async def store_batch(
         supplier_ids = [supplier_ids[n] for n in kept]
         occurred_at = [occurred_at[n] for n in kept]
     batch_id = await repository.open_batch(session, now=now)
-    await repository.insert_event_columns(
+    stored = await repository.store_events(
         session,
         {
             "event_id": events.event_id,
@@ -99,8 +99,7 @@ async def store_batch(
         },
         batch_id=batch_id,
     )
-    inserted = await repository.batch_size(session, batch_id) if len(events) else 0
-    affected = await repository.roll_up_batch(session, batch_id) if inserted else []
+    inserted, affected = stored.inserted, stored.supplier_ids
     candidates = [n for n, kind in enumerate(events.type) if kind in SUBSCRIPTION_EVENT_TYPES]
     new_subscription_ids = (
         await repository.batch_event_ids(session, batch_id, SUBSCRIPTION_EVENT_TYPES)
