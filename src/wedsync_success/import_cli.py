@@ -84,8 +84,10 @@ def event_writer(ctx: AppContext) -> Write:
     """Store and roll up a batch of events (:func:`pipeline.store`), without rescoring."""
 
     async def write(session: AsyncSession, items: list[Any]) -> _Written:
+        from wedsync_success.activity.repository import use_bulk_cache
         from wedsync_success.pipeline import store
 
+        await use_bulk_cache(session)
         stored = await store(session=session, ctx=ctx, items=items)
         result = stored.result
         return _Written(

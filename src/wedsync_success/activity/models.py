@@ -8,12 +8,15 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Column,
     Date,
     ForeignKey,
     Index,
     Integer,
+    MetaData,
     SmallInteger,
     String,
+    Table,
     Uuid,
     select,
 )
@@ -64,18 +67,16 @@ class ActivityEvent(Base):
     (its own index) and across them through the insert (see
     :func:`repository.insert_event_columns`). SQLite keeps one table keyed by ``event_id``.
 
-    Two secondary indexes only: (supplier, time), which every per-supplier read walks (the
+    One secondary index only: (supplier, time), which every per-supplier read walks (the
     latest events, last seen, the Nth event of a type, plan changes: a supplier's events of
-    one type are found by filtering its own), and the batch, which the rollups fold from
-    (a B-tree: a BRIN index would take 0.1 byte an event instead of 6.6, but the pages a
-    batch has just written are not summarised yet, so each lookup read the whole month).
-    A (supplier, type, time) index cost 75-90 bytes an event for reads that the first
-    serves (migration 0018)."""
+    one type are found by filtering its own). A (supplier, type, time) index cost 75-90
+    bytes an event for reads that this one serves (migration 0018); a batch index, 8 bytes
+    an event for the reads of what a batch has just stored, which now read the rows the
+    write itself kept aside (:data:`new_events`, migration 0029)."""
 
     __tablename__ = "activity_events"
     __table_args__ = (
         Index("ix_activity_events_supplier_time", "supplier_id", "occurred_at"),
-        Index("ix_activity_events_batch_id", "batch_id"),
         {"postgresql_partition_by": "RANGE (occurred_at)"},
     )
 
@@ -103,6 +104,23 @@ class ActivityEvent(Base):
     )
     """The type's name, read through the dictionary (filter on :func:`repository.of_types`
     instead: one lookup of the codes, not one per row)."""
+
+
+new_events = Table(
+    "activity_events_new",
+    MetaData(),  # a temporary table of each connection, not part of the schema
+    Column("event_id", String(128)),
+    Column("supplier_id", Uuid),
+    Column("user_id", Uuid),
+    Column("type_code", Integer),
+    Column("occurred_at", UTCDateTime),
+    Column("value", BigInteger),
+    Column("properties", JSONType),
+    Column("batch_id", Integer),
+)
+"""The events the last write of events on this connection newly stored, with their batch:
+what the rollups, the feature store and the success events of that batch read (see
+``repository.NEW_EVENTS``), instead of finding the batch's rows among all events."""
 
 
 class DailyRollup(Base):

@@ -38,10 +38,12 @@ from wedsync_success.activity.models import (
     EventType,
     RawEventHorizon,
     SupplierEventTotal,
+    new_events,
 )
 from wedsync_success.db.bulk import upsert_columns
 from wedsync_success.db.locks import EVENT_ID_LOCK_CLASS, PARTITIONS_KEY
-from wedsync_success.db.staging import StagingTable, stage
+from wedsync_success.db.staging import StagingTable, prepare, stage
+from wedsync_success.db.types import utc_day
 from wedsync_success.db.upsert import dialect_insert
 from wedsync_success.kit.limits import BIGINT_MAX, BIGINT_MIN
 from wedsync_success.suppliers.models import Supplier
@@ -77,6 +79,21 @@ _EXISTING_SQLITE = text(
 ).bindparams(bindparam("ids", type_=String()))
 
 
+BULK_CACHE_KIB = 512 * 1024
+"""SQLite page cache of a connection that imports events (the engine's default: 64 MiB). An
+import of history inserts into the (supplier, time) index and the rollups' keys all over
+them; once those outgrow the cache every insert reads and rewrites pages from the file, and
+a million events took 15 times as long as 200,000. Allocated only as pages are read."""
+
+
+async def use_bulk_cache(session: AsyncSession) -> None:
+    """Give the session's SQLite connection :data:`BULK_CACHE_KIB` of page cache, for a bulk
+    import (kept by the connection; nothing to do on PostgreSQL, whose buffers are shared)."""
+    connection = await session.connection()
+    if connection.dialect.name == "sqlite":
+        await connection.exec_driver_sql(f"PRAGMA cache_size=-{BULK_CACHE_KIB}")
+
+
 async def open_batch(session: AsyncSession, *, now: datetime) -> int:
     """A new batch stored at ``now``: the number its events carry."""
     batch_id = await session.scalar(
@@ -109,10 +126,11 @@ async def type_codes(session: AsyncSession, names: Iterable[str]) -> dict[str, i
     return found
 
 
-def of_types(*names: str) -> ColumnElement[bool]:
-    """Events of one of the types ``names`` (their codes are looked up once per query)."""
+def of_types(*names: str, column: ColumnElement[int] | None = None) -> ColumnElement[bool]:
+    """Events of one of the types ``names`` (their codes are looked up once per query), by
+    ``column`` (default: ``activity_events.type_code``)."""
     codes = select(EventType.code).where(EventType.name.in_(names))
-    return ActivityEvent.type_code.in_(codes)
+    return (ActivityEvent.type_code if column is None else column).in_(codes)
 
 
 async def insert_event_columns(
@@ -135,13 +153,18 @@ async def insert_event_columns(
       every id found in any partition (an anti-join probing each partition's index).
     - SQLite: the driver's own ``executemany`` of the upsert (values bound in C), inside
       the batch's transaction; in process there is no round trip for a staging table to save.
+
+    Either way the rows it inserted are kept in :data:`NEW_EVENTS` for the reads of what the
+    batch stored (:func:`batch_size`, :func:`roll_up_batch`, the feature store…): on
+    PostgreSQL by the merge itself (its ``RETURNING`` rows), on SQLite by a lookup of the
+    batch's ids by key. No index on ``batch_id`` is needed to find them.
     """
     if not columns["event_id"]:
         return
     rows = await _event_rows(session, columns)
     if session.get_bind().dialect.name == "postgresql":
         await _stage_and_lock(session, rows)
-        await session.execute(_MERGE_STAGED, {"batch_id": batch_id})
+        await session.execute(_MERGE_KEEPING_NEW, {"batch_id": batch_id})
         return
     await upsert_columns(
         session,
@@ -151,6 +174,10 @@ async def insert_event_columns(
         constants={"batch_id": batch_id},
         skip_existing=True,
     )
+    connection = await session.connection()
+    await prepare(connection, NEW_EVENTS)
+    ids = json.dumps(list(rows["event_id"]))
+    await connection.execute(_KEEP_NEW_SQLITE, {"ids": ids, "batch_id": batch_id})
 
 
 EVENT_COLUMNS = (
@@ -176,6 +203,30 @@ STAGING = StagingTable(
     },
 )
 STAGING_TABLE = STAGING.name
+NEW_EVENTS = StagingTable(
+    new_events.name,
+    {
+        "event_id": ("varchar(128) NOT NULL", "VARCHAR(128) NOT NULL"),
+        "supplier_id": ("uuid NOT NULL", "CHAR(32) NOT NULL"),
+        "user_id": ("uuid", "CHAR(32)"),
+        "type_code": ("smallint NOT NULL", "INTEGER NOT NULL"),
+        "occurred_at": ("timestamptz NOT NULL", "TEXT NOT NULL"),
+        "value": ("bigint", "BIGINT"),
+        "properties": ("jsonb", "TEXT"),
+        "batch_id": ("integer NOT NULL", "INTEGER NOT NULL"),
+    },
+)
+"""Where a write of events keeps the rows it inserted (:data:`models.new_events`), with the
+lifetime of every staging table (``db/staging.py``): emptied by the next write on the
+connection, and at commit on PostgreSQL. Its readers run in the write's transaction, right
+after it."""
+_NEW_COLUMNS = ", ".join(NEW_EVENTS.columns)
+_KEEP_NEW_SQLITE = text(
+    f"INSERT INTO {NEW_EVENTS.name} ({_NEW_COLUMNS}) SELECT "
+    + ", ".join(f"e.{name}" for name in NEW_EVENTS.columns)
+    + " FROM activity_events e WHERE e.event_id IN (SELECT value FROM json_each(:ids)) "
+    "AND e.batch_id = :batch_id"
+).bindparams(bindparam("ids", type_=String()), bindparam("batch_id", type_=Integer))
 EVENT_ID_BUCKETS = 64
 """Event ids are locked by bucket (a hash of the id modulo this): a batch of thousands takes
 at most this many advisory locks (PostgreSQL's lock table is shared and bounded), and two
@@ -214,13 +265,14 @@ async def _event_rows(
 
 
 async def _stage_and_lock(session: AsyncSession, columns: Mapping[str, Sequence[Any]]) -> None:
-    """PostgreSQL: ``COPY`` the rows into the staging table, take their event-id locks and
-    create the partitions of their months: all the merge needs."""
+    """PostgreSQL: ``COPY`` the rows into the staging table, take their event-id locks,
+    create the partitions of their months and empty :data:`NEW_EVENTS`: all the merge needs."""
     properties = [None if p is None else json.dumps(p) for p in columns["properties"]]
     await stage(session, STAGING, {**columns, "properties": properties})
     await _lock_event_ids(session)
     months = await session.scalars(_STAGED_MONTHS)
     await ensure_month_partitions(session, months.all())
+    await prepare(await session.connection(), NEW_EVENTS)
 
 
 def _saturating_sql(total: str, added: str) -> str:
@@ -236,7 +288,8 @@ def _saturating_sql(total: str, added: str) -> str:
 _MERGE_AND_ROLL_UP = text(
     "WITH ins AS ("
     + str(_MERGE_STAGED)
-    + " RETURNING supplier_id, occurred_at, type_code, value), "
+    + f" RETURNING {_NEW_COLUMNS}), kept AS (INSERT INTO {NEW_EVENTS.name} ({_NEW_COLUMNS}) "
+    f"SELECT {_NEW_COLUMNS} FROM ins), "
     "by_day AS (INSERT INTO daily_rollups (supplier_id, day, event_type, count, value_sum) "
     "SELECT i.supplier_id, (i.occurred_at AT TIME ZONE 'UTC')::date, t.name, count(*), "
     "coalesce(sum(i.value), 0) FROM ins i JOIN event_types t ON t.code = i.type_code "
@@ -260,7 +313,13 @@ _MERGE_AND_ROLL_UP = text(
 """The merge of :data:`_MERGE_STAGED` and the rollups of exactly the rows it inserted, in
 one statement: the rollups aggregate the merge's ``RETURNING`` rows (an id skipped as a
 duplicate is not among them, so it is never counted twice), with no second read of the
-events by batch. Returns how many were inserted and the suppliers they belong to."""
+events by batch; the rows are also kept in :data:`NEW_EVENTS`. Returns how many were
+inserted and the suppliers they belong to."""
+_MERGE_KEEPING_NEW = text(
+    f"WITH ins AS ({_MERGE_STAGED} RETURNING {_NEW_COLUMNS}) "
+    f"INSERT INTO {NEW_EVENTS.name} ({_NEW_COLUMNS}) SELECT {_NEW_COLUMNS} FROM ins"
+).bindparams(bindparam("batch_id", type_=Integer))
+"""The merge alone, keeping the rows it inserted in :data:`NEW_EVENTS`."""
 
 
 @dataclass(frozen=True)
@@ -281,7 +340,7 @@ async def store_events(
 
     PostgreSQL: the staged rows are merged and rolled up by one statement
     (:data:`_MERGE_AND_ROLL_UP`). SQLite: the driver's ``executemany`` of the upsert, then
-    the rollups from the batch's rows (found by its index), in the same transaction."""
+    the rollups from the rows it kept in :data:`NEW_EVENTS`, in the same transaction."""
     if not columns["event_id"]:
         return StoredEvents(0, [])
     if session.get_bind().dialect.name != "postgresql":
@@ -371,9 +430,8 @@ async def ensure_month_partitions(session: AsyncSession, months: Iterable[dateti
 
 async def batch_size(session: AsyncSession, batch_id: int) -> int:
     """How many events were newly stored under ``batch_id``."""
-    count = await session.scalar(
-        select(func.count()).select_from(ActivityEvent).where(ActivityEvent.batch_id == batch_id)
-    )
+    n = new_events
+    count = await session.scalar(select(func.count()).where(n.c.batch_id == batch_id))
     return int(count or 0)
 
 
@@ -381,9 +439,10 @@ async def batch_event_ids(
     session: AsyncSession, batch_id: int, event_types: Iterable[str]
 ) -> set[str]:
     """Ids of the events of ``event_types`` newly stored under ``batch_id``."""
+    n = new_events
     rows = await session.scalars(
-        select(ActivityEvent.event_id).where(
-            ActivityEvent.batch_id == batch_id, of_types(*event_types)
+        select(n.c.event_id).where(
+            n.c.batch_id == batch_id, of_types(*event_types, column=n.c.type_code)
         )
     )
     return set(rows)
@@ -406,18 +465,20 @@ def _saturating_add(total: Any, added: Any) -> Any:
 
 
 async def roll_up_batch(session: AsyncSession, batch_id: int) -> list[uuid.UUID]:
-    """Fold the events newly stored under ``batch_id`` into the rollups; returns the suppliers."""
-    ev, types = ActivityEvent, EventType
+    """Fold the events newly stored under ``batch_id`` (kept in :data:`NEW_EVENTS`) into the
+    rollups; returns the suppliers."""
+    ev, types = new_events.c, EventType
+    occurred_on = utc_day(ev.occurred_at)
     by_day = (
         select(
             ev.supplier_id,
-            ev.occurred_on,
+            occurred_on.label("occurred_on"),
             ev.type_code,
             func.count().label("count"),
             func.coalesce(func.sum(ev.value), 0).label("value_sum"),
         )
         .where(ev.batch_id == batch_id)
-        .group_by(ev.supplier_id, ev.occurred_on, ev.type_code)
+        .group_by(ev.supplier_id, occurred_on, ev.type_code)
         .subquery()
     )
     daily = (
@@ -552,10 +613,14 @@ async def failed_charges(
 ) -> list[tuple[str, uuid.UUID, datetime, dict[str, Any]]]:
     """Failed subscription charges newly stored under ``batch_id`` that happened since
     ``since``: (event id, supplier, when, properties), in time order."""
-    e = ActivityEvent
+    e = new_events.c
     rows = await session.execute(
         select(e.event_id, e.supplier_id, e.occurred_at, e.properties)
-        .where(e.batch_id == batch_id, of_types("payment_failed"), e.occurred_at >= since)
+        .where(
+            e.batch_id == batch_id,
+            of_types("payment_failed", column=e.type_code),
+            e.occurred_at >= since,
+        )
         .order_by(e.occurred_at, e.event_id)
     )
     charges = [(event_id, supplier, at, props or {}) for event_id, supplier, at, props in rows]
@@ -570,10 +635,10 @@ async def newly_stored_since(
     types = list(event_types)
     if not types:
         return []
-    e = ActivityEvent
+    e = new_events.c
     rows = await session.execute(
         select(e.event_id, e.supplier_id, e.user_id, e.occurred_at, e.properties)
-        .where(e.batch_id == batch_id, of_types(*types), e.occurred_at >= since)
+        .where(e.batch_id == batch_id, of_types(*types, column=e.type_code), e.occurred_at >= since)
         .order_by(e.occurred_at, e.event_id)
     )
     return [(ev, supplier, user, at, props or {}) for ev, supplier, user, at, props in rows]

@@ -32,9 +32,10 @@ from typing import Any
 from sqlalchemy import Date, and_, bindparam, case, delete, exists, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from wedsync_success.activity.models import ActivityEvent, DailyRollup, EventType
+from wedsync_success.activity.models import DailyRollup, EventType, new_events
 from wedsync_success.churn.models import FeatureStoreDay, activity_windows
 from wedsync_success.churn.windows import LOOKBACK_DAYS, STORED_WINDOWS, StoredWindow
+from wedsync_success.db.types import utc_day
 from wedsync_success.db.upsert import dialect_insert
 
 STORE_ROW = 1
@@ -262,21 +263,22 @@ async def apply_batch(session: AsyncSession, batch_id: Any) -> None:
     as_of = await store_day(session, lock="share")
     if as_of is None:
         return
-    e, r, t = ActivityEvent, DailyRollup, EventType
+    e, r, t = new_events.c, DailyRollup, EventType  # the rows the batch's write kept aside
+    day = utc_day(e.occurred_at)
     batch = (
         select(
             e.supplier_id,
-            e.occurred_on.label("day"),
+            day.label("day"),
             t.name.label("event_type"),
             func.count().label("count"),
         )
         .join(t, t.code == e.type_code)  # one join, not the name's lookup per event
         .where(
             e.batch_id == batch_id,
-            e.occurred_on > _back("at", LOOKBACK_DAYS),
-            e.occurred_on <= _back("at", 0),
+            day > _back("at", LOOKBACK_DAYS),
+            day <= _back("at", 0),
         )
-        .group_by(e.supplier_id, e.occurred_on, t.name)
+        .group_by(e.supplier_id, day, t.name)
         .subquery()
     )
     # The rollup row holds exactly this batch's count: the day was not active before.

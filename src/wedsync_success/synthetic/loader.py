@@ -4,7 +4,7 @@ The population is trusted and already in memory, so the per-event work of the AP
 (building a dict per event, pydantic validation, SQLAlchemy's per-row parameters) is
 skipped: events go to ``activity_events`` as columns (:func:`db.bulk.upsert_columns`), in
 chunks that each carry one ``batch_id``. Everything after the insert is the real path's own
-code: the rollups and totals are folded from the chunk's ``batch_id`` by the same set-based
+code: the rollups and totals are folded from the rows the chunk inserted by the same set-based
 statements as an API batch. It loads an empty database (the demo's): the churn feature
 store does not exist yet, so there is nothing to keep current on the way. The suppliers are
 loaded in their end-of-window state; their subscription events are then written into the
@@ -275,12 +275,11 @@ async def load_population(
         stop = min(start + chunk, size)
         async with ctx.db.transaction() as session:
             batch_id = await activity.open_batch(session, now=now)
-            await activity.insert_event_columns(
+            written = await activity.store_events(
                 session, event_columns(population, start, stop), batch_id=batch_id
             )
-            inserted = await activity.batch_size(session, batch_id)
+            inserted = written.inserted
             if inserted:
-                await activity.roll_up_batch(session, batch_id)
                 await referrals.fold_batch(session=session, batch_id=batch_id)
                 await announce_payment_failures(session=session, batch_id=batch_id, now=now)
                 await announce_closed_tickets(
