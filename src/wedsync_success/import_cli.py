@@ -312,8 +312,10 @@ def import_events(
     CSV columns: event_id, supplier_id (or supplier_external_id), user_id, type,
     occurred_at, properties (a JSON object); any other column is added to properties.
     JSONL: one event object per line. Re-importing a file is safe: events already stored
-    are counted as duplicates. Batches are stored and rolled up as they are read; the
-    suppliers they touched are rescored once, at the end (as of today).
+    are counted as duplicates. Batches are stored and rolled up as they are read (on
+    PostgreSQL each in its own transaction, on SQLite ten to a transaction); the suppliers
+    they touched are rescored once, at the end (as of today). An import that stops keeps
+    what it committed, events and rollups together: run it again to store the rest.
 
     Exit status: 0 when every line was stored (or already was), 2 when some lines were
     rejected, 1 when the import stopped early or its success events could not be delivered
