@@ -24,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from wedsync_success.activity.models import ActivityEvent
+from wedsync_success.activity.models import ActivityEvent, new_events
 from wedsync_success.activity.repository import of_types
 from wedsync_success.db.bulk import upsert_columns
 from wedsync_success.db.raw import untyped
@@ -59,7 +59,8 @@ async def upsert_edges(
     converted_types: Sequence[str],
     batch_id: int | None,
 ) -> None:
-    """Fold the referral events newly stored under ``batch_id`` (every stored event when
+    """Fold the referral events newly stored under ``batch_id`` (read from the rows the
+    batch's write kept aside, :data:`activity.models.new_events`; every stored event when
     ``None``: a rebuild) into ``referral_edges``, in one ``INSERT … SELECT … ON CONFLICT``.
 
     An edge is (referrer, referee key); its times are the earliest sent and converted events
@@ -69,10 +70,11 @@ async def upsert_edges(
     types = [*sent_types, *converted_types]
     if not types:
         return
-    e = ActivityEvent
+    # Events have no batch index: a batch's rows are found among those its write kept.
+    e: Any = ActivityEvent if batch_id is None else new_events.c
     referred = func.lower(func.trim(e.properties["referred"].as_string()))
     named = func.lower(e.properties["referred_supplier_id"].as_string())
-    filters: list[ColumnElement[bool]] = [of_types(*types)]
+    filters: list[ColumnElement[bool]] = [of_types(*types, column=e.type_code)]
     if batch_id is not None:
         filters.append(e.batch_id == batch_id)
     per_event = (
@@ -80,11 +82,19 @@ async def upsert_edges(
             e.supplier_id.label("referrer_id"),
             func.substr(func.coalesce(referred, named), 1, REFEREE_KEY_LENGTH).label("key"),
             named.label("referee"),
-            case((of_types(*sent_types) if sent_types else literal(False), e.occurred_at)).label(
-                "sent"
-            ),
             case(
-                (of_types(*converted_types) if converted_types else literal(False), e.occurred_at)
+                (
+                    of_types(*sent_types, column=e.type_code) if sent_types else literal(False),
+                    e.occurred_at,
+                )
+            ).label("sent"),
+            case(
+                (
+                    of_types(*converted_types, column=e.type_code)
+                    if converted_types
+                    else literal(False),
+                    e.occurred_at,
+                )
             ).label("converted"),
         )
         .where(*filters)
