@@ -10,7 +10,6 @@ once its lease has run out, and a send it left half-recorded is reconciled (see
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import socket
 import uuid
@@ -41,6 +40,7 @@ from wedsync_success.interventions.steps import (
     record_sent,
 )
 from wedsync_success.kit.clock import Clock
+from wedsync_success.kit.due_loop import DueLoop
 
 log = structlog.get_logger(__name__)
 
@@ -67,8 +67,10 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-class InterventionWorker:
+class InterventionWorker(DueLoop):
     """Works the due steps of every run, in batches, a few sends at a time."""
+
+    error_event = "intervention_worker_error"
 
     def __init__(
         self,
@@ -86,17 +88,12 @@ class InterventionWorker:
         self._db = db
         self.env = env
         self.adapters = adapters
-        self._clock = clock
+        super().__init__(clock=clock)
         self._after_commit = after_commit
         self.name = name or worker_name()
         self._lease = lease
         self._batch_size = batch_size
         self._slots = asyncio.Semaphore(concurrency)
-        self._wake = asyncio.Event()
-
-    def notify(self) -> None:
-        """Look for due jobs now (after a commit that scheduled some)."""
-        self._wake.set()
 
     def _uow(self) -> UnitOfWork:
         return UnitOfWork(self._db, after_commit=self._after_commit)
@@ -215,29 +212,10 @@ class InterventionWorker:
 
         return await self._uow().run(sweep)
 
-    async def run(self, stop: asyncio.Event, *, interval: float) -> None:
-        """Work due jobs until ``stop`` is set, waking on :meth:`notify` or every ``interval`` s."""
-        while not stop.is_set():
-            self._wake.clear()
-            busy = False
-            try:
-                await self.sweep_daily()
-                stats = await self.work_once()
-                busy = stats.claimed >= self._batch_size
-            except Exception:  # keep the loop alive: the jobs stay in the database
-                log.exception("intervention_worker_error")
-            if busy:
-                continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=await self._idle(interval))
+    async def round(self) -> bool:
+        await self.sweep_daily()
+        return (await self.work_once()).claimed >= self._batch_size
 
-    async def _idle(self, interval: float) -> float:
-        """Sleep until the next job falls due, at most ``interval`` seconds."""
-        try:
-            async with self._db.sessions() as session:
-                due: datetime | None = await repository.next_due(session)
-        except Exception:
-            return interval
-        if due is None:
-            return interval
-        return max(0.0, min(interval, (due - self._clock()).total_seconds()))
+    async def next_due(self) -> datetime | None:
+        async with self._db.sessions() as session:
+            return await repository.next_due(session)

@@ -10,7 +10,6 @@ under the same ``messageId`` (collectors de-duplicate on it).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from wedsync_success.integrations.marketing.sender import send_batch, send_webho
 from wedsync_success.integrations.marketing.service import MarketingPolicy, SendResult
 from wedsync_success.interventions.worker import worker_name
 from wedsync_success.kit.clock import Clock
+from wedsync_success.kit.due_loop import DueLoop
 
 log = structlog.get_logger(__name__)
 
@@ -47,8 +47,10 @@ class MarketingStats:
     failed: int
 
 
-class MarketingWorker:
+class MarketingWorker(DueLoop):
     """Sends due messages: collector batches within the spec's limits, a few at a time."""
+
+    error_event = "marketing_worker_error"
 
     def __init__(
         self,
@@ -66,7 +68,7 @@ class MarketingWorker:
         self._db = db
         self.policy = policy
         self._targets = targets
-        self._clock = clock
+        super().__init__(clock=clock)
         self.name = f"marketing:{name or worker_name()}"
         self._rng = rng or random.Random()
         self._claim_limit = claim_limit
@@ -75,7 +77,6 @@ class MarketingWorker:
         """A claim (some ten batches and webhooks, ``concurrency`` at a time) outlasts its
         sending even when every request times out; should a split of refused batches
         take longer, another worker sends the rest again under the same ``messageId``."""
-        self._wake = asyncio.Event()
         self._client = httpx.AsyncClient(
             timeout=policy.timeout.total_seconds(),
             follow_redirects=False,
@@ -85,10 +86,6 @@ class MarketingWorker:
 
     async def aclose(self) -> None:
         await self._client.aclose()
-
-    def notify(self) -> None:
-        """Look for due messages now (after a commit that queued some)."""
-        self._wake.set()
 
     async def work_once(self) -> MarketingStats:
         """Claim one lot of due messages and send them."""
@@ -180,31 +177,12 @@ class MarketingWorker:
                 break
         return total
 
-    async def run(self, stop: asyncio.Event, *, interval: float) -> None:
-        """Send due messages until ``stop`` is set, waking on :meth:`notify`, when the next
-        retry falls due, or every ``interval`` seconds."""
-        while not stop.is_set():
-            self._wake.clear()
-            busy = False
-            try:
-                stats = await self.work_once()
-                busy = stats.claimed >= self._claim_limit
-            except Exception:  # keep the loop alive: the messages stay in the database
-                log.exception("marketing_worker_error")
-            if busy:
-                continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=await self._idle(interval))
+    async def round(self) -> bool:
+        return (await self.work_once()).claimed >= self._claim_limit
 
-    async def _idle(self, interval: float) -> float:
-        try:
-            async with self._db.sessions() as session:
-                due = await repository.next_due(session)
-        except Exception:
-            return interval
-        if due is None:
-            return interval
-        return max(0.0, min(interval, (due - self._clock()).total_seconds()))
+    async def next_due(self) -> datetime | None:
+        async with self._db.sessions() as session:
+            return await repository.next_due(session)
 
 
 async def _ready(results: list[SendResult]) -> list[SendResult]:

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
 import math
 import random
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import httpx
 import structlog
@@ -31,6 +30,7 @@ from wedsync_success.integrations.webhooks.sealing import SecretKeyMismatch, Sec
 from wedsync_success.integrations.webhooks.service import DeliveryPolicy
 from wedsync_success.interventions.worker import worker_name
 from wedsync_success.kit.clock import Clock
+from wedsync_success.kit.due_loop import DueLoop
 
 log = structlog.get_logger(__name__)
 
@@ -55,8 +55,10 @@ class WebhookStats:
     delivered: int
 
 
-class WebhookWorker:
+class WebhookWorker(DueLoop):
     """Sends due deliveries in batches, a few at a time."""
+
+    error_event = "webhook_worker_error"
 
     def __init__(
         self,
@@ -74,7 +76,7 @@ class WebhookWorker:
         self._db = db
         self.policy = policy
         self._sealer = sealer
-        self._clock = clock
+        super().__init__(clock=clock)
         self.name = f"webhooks:{name or worker_name()}"
         self._rng = rng or random.Random()
         self._batch_size = batch_size
@@ -84,7 +86,6 @@ class WebhookWorker:
         )
         """A claimed batch outlasts its slowest possible sending (every attempt timing out,
         ``concurrency`` at a time), so no other worker takes a delivery over meanwhile."""
-        self._wake = asyncio.Event()
         self._client = httpx.AsyncClient(
             timeout=policy.timeout.total_seconds(),
             follow_redirects=False,
@@ -94,10 +95,6 @@ class WebhookWorker:
 
     async def aclose(self) -> None:
         await self._client.aclose()
-
-    def notify(self) -> None:
-        """Look for due deliveries now (after a commit that queued some)."""
-        self._wake.set()
 
     async def work_once(self) -> WebhookStats:
         """Claim one batch of due deliveries and send them."""
@@ -174,28 +171,9 @@ class WebhookWorker:
         ATTEMPT_SECONDS.observe(result.duration_ms / 1000)
         return result
 
-    async def run(self, stop: asyncio.Event, *, interval: float) -> None:
-        """Send due deliveries until ``stop`` is set, waking on :meth:`notify`, when the
-        next retry falls due, or every ``interval`` seconds."""
-        while not stop.is_set():
-            self._wake.clear()
-            busy = False
-            try:
-                stats = await self.work_once()
-                busy = stats.claimed >= self._batch_size
-            except Exception:  # keep the loop alive: the deliveries stay in the database
-                log.exception("webhook_worker_error")
-            if busy:
-                continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=await self._idle(interval))
+    async def round(self) -> bool:
+        return (await self.work_once()).claimed >= self._batch_size
 
-    async def _idle(self, interval: float) -> float:
-        try:
-            async with self._db.sessions() as session:
-                due = await repository.next_due(session)
-        except Exception:
-            return interval
-        if due is None:
-            return interval
-        return max(0.0, min(interval, (due - self._clock()).total_seconds()))
+    async def next_due(self) -> datetime | None:
+        async with self._db.sessions() as session:
+            return await repository.next_due(session)
