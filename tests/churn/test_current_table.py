@@ -96,6 +96,27 @@ async def test_a_batch_becomes_each_suppliers_current_prediction(ctx: AppContext
     assert await _log_count(ctx) == 12  # the log keeps every (supplier, day, model)
 
 
+async def test_a_reprice_writes_only_the_rows_whose_price_changed(ctx: AppContext) -> None:
+    ids = await _suppliers(ctx, 2)
+    await _write(ctx, _batch(ids, 0.25))
+    later = NOW + timedelta(hours=1)
+    async with ctx.db.transaction() as session:
+        await repository.price_current(
+            session, rates=DEFAULT_RATES, supplier_ids=ids, now=later
+        )  # nothing changed: nothing written
+    before = await _current(ctx)
+    assert {r.updated_at for r in before.values()} == {NOW}
+    async with ctx.db.transaction() as session:
+        await upsert_batch(
+            session=session, items=[supplier(id=str(ids[0]), mrr_minor=8000)], now=later
+        )
+        await repository.price_current(session, rates=DEFAULT_RATES, supplier_ids=ids, now=later)
+    current = await _current(ctx)
+    assert (current[ids[0]].expected_mrr_loss_minor, current[ids[0]].updated_at) == (2000, later)
+    untouched = (current[ids[1]].expected_mrr_loss_minor, current[ids[1]].updated_at)
+    assert untouched == (before[ids[1]].expected_mrr_loss_minor, NOW)
+
+
 async def test_a_failed_write_rolls_the_current_table_back_with_the_log(
     ctx: AppContext,
 ) -> None:

@@ -269,7 +269,8 @@ async def price_current(
     session: AsyncSession, *, rates: Rates, supplier_ids: Sequence[uuid.UUID], now: datetime
 ) -> None:
     """Reprice the current predictions of ``supplier_ids`` from their MRR and currency as
-    they are now (after a subscription change or a supplier update). One statement."""
+    they are now (after a subscription change or a supplier update). One statement; a row
+    whose price is unchanged is not written (a re-import of unchanged lines writes nothing)."""
     if not supplier_ids:
         return
     c = SupplierChurnCurrent
@@ -280,7 +281,10 @@ async def price_current(
     )
     await session.execute(
         update(c)
-        .where(c.supplier_id.in_(sorted(set(supplier_ids))))
+        .where(
+            c.supplier_id.in_(sorted(set(supplier_ids))),
+            c.expected_mrr_loss_minor.is_distinct_from(priced),
+        )
         .values(expected_mrr_loss_minor=priced, updated_at=now)
         .execution_options(synchronize_session=False)
     )
