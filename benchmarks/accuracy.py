@@ -34,6 +34,7 @@ from rich.table import Table
 from sqlalchemy import and_, case, false, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bench_cli import add_backend_option, chosen_backends
 from bench_data import DEFAULT_POSTGRES_URL, BenchDatabase
 from bench_timing import fmt_s
 from cohorts import load, population
@@ -187,13 +188,13 @@ async def run_backend(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
-    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    add_backend_option(parser)
     parser.add_argument("--suppliers", type=int, default=20_000)
     parser.add_argument("--months", type=int, default=12)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL)
     args = parser.parse_args()
-    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    backends = chosen_backends(args.backend)
     table = Table(
         title=f"Model-accuracy report, {args.suppliers:,} suppliers x {args.months} months "
         f"(best of {args.repeat}; the two ways' reports equal)"

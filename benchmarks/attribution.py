@@ -29,6 +29,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import func, select
 
+from bench_cli import add_backend_option, chosen_backends
 from bench_data import DEFAULT_POSTGRES_URL, BenchDatabase
 from bench_timing import fmt_s
 from cohorts import START, load, population
@@ -182,14 +183,14 @@ async def run_backend(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    add_backend_option(parser)
     parser.add_argument("--suppliers", type=int, default=100_000)
     parser.add_argument("--periods-per-supplier", type=int, default=5)
     parser.add_argument("--touches-per-supplier", type=int, default=4)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL)
     args = parser.parse_args()
-    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    backends = chosen_backends(args.backend)
     table = Table(title=f"Success attribution, {args.suppliers:,} suppliers, two years")
     for name in (
         "backend",

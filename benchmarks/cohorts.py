@@ -40,6 +40,7 @@ from rich.table import Table
 from sqlalchemy import func, select
 from sqlalchemy.engine.url import make_url
 
+from bench_cli import add_backend_option, chosen_backends
 from bench_data import DEFAULT_POSTGRES_URL, VENDOR_TYPES, BenchDatabase, _sqlite_ts, pg_connect
 from bench_timing import fmt_s
 from wedsync_success.config import Settings
@@ -249,7 +250,7 @@ async def time_tables(ctx: Any, n: int, repeat: int) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    add_backend_option(parser)
     parser.add_argument("--suppliers", type=int, default=100_000)
     parser.add_argument("--periods-per-supplier", type=int, default=5)
     parser.add_argument("--repeat", type=int, default=3)
@@ -260,7 +261,7 @@ def main() -> None:
     if args.time_only:
         asyncio.run(time_only(args.time_only, args.suppliers, args.repeat))
         return
-    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    backends = chosen_backends(args.backend)
     table = Table(
         title=f"Cohort table, {args.suppliers:,} suppliers x {args.periods_per_supplier} periods"
         f" (goal < {GOAL:.0f} s; load average {os.getloadavg()[0]:.1f} at start)"

@@ -40,6 +40,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.engine.url import make_url
 
+from bench_cli import add_backend_option, chosen_backends
 from bench_data import DEFAULT_POSTGRES_URL, BenchDatabase, pg_connect, supplier_items
 from bench_timing import (
     COMMIT,
@@ -392,7 +393,7 @@ def print_phases(title: str, times: PhaseTimes) -> None:
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    add_backend_option(parser)
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--suppliers", type=int, default=7000)
     parser.add_argument("--batch-size", type=int, default=5000)
@@ -400,7 +401,7 @@ async def main() -> None:
         "--phases", action="store_true", help="also print where each import's time goes"
     )
     args = parser.parse_args()
-    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    backends = chosen_backends(args.backend)
     table = Table(
         "backend",
         "import",

@@ -46,6 +46,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.engine.url import make_url
 
+from bench_cli import add_backend_option, chosen_backends
 from bench_data import (
     COUNTRIES,
     DEFAULT_POSTGRES_URL,
@@ -288,7 +289,7 @@ def ref_rates(ref: str, backend: str, args: argparse.Namespace, folder: Path) ->
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    add_backend_option(parser)
     parser.add_argument("--suppliers", type=int, default=100_000)
     parser.add_argument("--batch-size", type=int, default=1000)
     parser.add_argument(
@@ -305,7 +306,7 @@ async def main() -> None:
     parser.add_argument("--suppliers-only", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--emit-json", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    backends = chosen_backends(args.backend)
     table = Table(
         "backend",
         "import",

@@ -39,6 +39,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
 
+from bench_cli import add_backend_option, chosen_backends
 from bench_data import BenchDatabase
 from bench_timing import fmt_ms, fmt_rate, p50_p99
 from wedsync_success.config import Settings
@@ -250,12 +251,12 @@ async def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
 def main() -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    add_backend_option(parser)
     parser.add_argument("--postgres-url", default=POSTGRES_URL)
     parser.add_argument("--latency-count", type=int, default=200)
     parser.add_argument("--burst", type=int, default=5000)
     args = parser.parse_args()
-    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    backends = chosen_backends(args.backend)
     table = Table(title="Marketing sync (Segment-compatible collector on 127.0.0.1)")
     for column in (
         "backend",

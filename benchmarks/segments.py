@@ -38,6 +38,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import delete, func, select
 
+from bench_cli import add_backend_option, chosen_backends
 from bench_data import DEFAULT_POSTGRES_URL, BenchDatabase, Seeder, pg_connect
 from bench_timing import fmt_s
 from wedsync_success.config import Settings
@@ -129,11 +130,11 @@ def _cell(seconds: float, goal: float | None = None) -> str:
 
 async def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    add_backend_option(parser)
     parser.add_argument("--suppliers", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=3, help="unchanged re-evaluations")
     args = parser.parse_args(argv)
-    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    backends = chosen_backends(args.backend)
     for backend in backends:
         console.rule(f"[bold]{backend}, {args.suppliers:,} suppliers")
         out = await figures(backend, args.suppliers, args.runs)
