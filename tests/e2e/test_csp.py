@@ -77,7 +77,7 @@ async def test_every_page_loads_without_a_csp_violation(
     bars = await page.locator(".components .bar > span").evaluate_all(
         "spans => spans.map(s => [s.className, s.getBoundingClientRect().width])"
     )
-    assert len(bars) == 7
+    assert len(bars) == 8  # one bar per health component
     assert all(re.fullmatch(r"w-\d+", name) for name, _ in bars)
     assert any(width > 0 for _, width in bars)
     await _visit(page, f"{base}/events", console)

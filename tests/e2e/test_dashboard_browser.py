@@ -55,9 +55,9 @@ async def test_success_manager_journey(page: Page, live_server: LiveServer) -> N
 
     await first.get_by_role("link").first.click()
     await expect(page.get_by_role("heading", name="Components")).to_be_visible()
-    await expect(page.locator(".components li")).to_have_count(7)
+    await expect(page.locator(".components li")).to_have_count(8)
     await expect(page.get_by_role("heading", name="Milestones")).to_be_visible()
-    await expect(page.locator(".milestone-card")).to_have_count(8)
+    await expect(page.locator(".milestone-card")).to_have_count(10)
     await shot(page, "supplier-profile")
 
     # A milestone completed through the API appears on the open page, without a reload.

@@ -7,12 +7,13 @@ by ``wedsync-success referrals compute`` and after imports and full rescoring.
 
 from __future__ import annotations
 
+import sys
 import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -20,8 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from wedsync_success.activity.roles import Role, current_roles
 from wedsync_success.config import Settings
-from wedsync_success.integrations.referrals import graph, repository
-from wedsync_success.integrations.referrals.graph import IntArray
+from wedsync_success.integrations.referrals import repository
 from wedsync_success.integrations.referrals.models import ReferralMetric
 from wedsync_success.integrations.referrals.schemas import (
     ComputeSummary,
@@ -33,7 +33,15 @@ from wedsync_success.integrations.referrals.schemas import (
 )
 from wedsync_success.kit.errors import NotFound
 from wedsync_success.kit.pagination import decode_cursor, encode_cursor
+from wedsync_success.reports.deferred import load
 from wedsync_success.suppliers import repository as supplier_repository
+
+if TYPE_CHECKING:
+    from wedsync_success.integrations.referrals.graph import IntArray
+
+GRAPH = "wedsync_success.integrations.referrals.graph"
+"""The graph maths, over SciPy: loaded on the first compute (``reports/deferred.py`` says
+why heavy numerical libraries are not imported with the app)."""
 
 MAX_TREE_DEPTH = 5
 MAX_TREE_WIDTH = 50
@@ -116,6 +124,8 @@ async def compute(
 ) -> ComputeSummary:
     """Recompute every supplier's referral metrics from the edges, replacing the old set."""
     started = time.perf_counter()
+    await load(GRAPH)  # SciPy: imported on the first compute, off the event loop, not with the app
+    graph = sys.modules[GRAPH]
     network = Network.of(await repository.edge_columns(session))
     ids, src_all, converted = network.ids, network.referrer, network.converted
     n, m = len(ids), src_all.size
