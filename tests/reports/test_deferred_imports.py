@@ -1,5 +1,5 @@
 """The web app starts without lifelines (and pandas) or SciPy: the survival and LTV reports
-import them on first use (``reports/deferred.py``)."""
+import them on first use (``kit/deferred.py``)."""
 
 from __future__ import annotations
 

@@ -24,7 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from wedsync_success.kit.clock import start_of_day
 from wedsync_success.kit.currency import Rates
-from wedsync_success.reports import deferred, repository, sbg
+from wedsync_success.kit.deferred import load
+from wedsync_success.reports import repository, sbg
 from wedsync_success.reports.history_schemas import (
     LtvReport,
     LtvSegment,
@@ -36,6 +37,8 @@ from wedsync_success.reports.months import check_range, month_starts, stated
 from wedsync_success.reports.segments import Segment, segment_key
 from wedsync_success.reports.survival import Durations, load_durations
 
+SCIPY = "scipy.optimize"
+"""The sBG fit's optimiser, loaded on the first LTV report: see kit/deferred.py."""
 MIN_SBG_SUPPLIERS = 20
 """A segment with fewer lifetimes, or without any churn, gets no sBG fit."""
 DEFINITION = (
@@ -85,7 +88,7 @@ async def lifetime_value(
         acc[1] += row.churned
         acc[2] += row.mrr_at_start
     durations = await load_durations(session, by=by, as_of=as_of, rates=rates)
-    await deferred.load(deferred.SCIPY)
+    await load(SCIPY)
     left_in, made = renewals(durations)
     keys = np.array(durations.keys, dtype=np.str_)
     mrr = np.array([life.mrr for life in durations.lifetimes], dtype=np.float64)

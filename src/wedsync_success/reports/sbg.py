@@ -38,7 +38,7 @@ def negative_log_likelihood(
     alive_after: IntArray,
     alive_count: FloatArray,
 ) -> float:
-    from scipy.special import betaln  # deferred: see reports/deferred.py
+    from scipy.special import betaln  # deferred: see kit/deferred.py
 
     alpha, beta = np.exp(log_params)
     base = betaln(alpha, beta)
@@ -54,7 +54,7 @@ def fit_sbg(churn_month: IntArray, renewals_alive: IntArray) -> SbgParameters:
         raise ValueError("churn months start at 1")
     months, m_counts = np.unique(churn_month, return_counts=True)
     alive, a_counts = np.unique(renewals_alive, return_counts=True)
-    from scipy.optimize import minimize  # deferred: see reports/deferred.py
+    from scipy.optimize import minimize  # deferred: see kit/deferred.py
 
     result = minimize(
         negative_log_likelihood,
@@ -69,7 +69,7 @@ def fit_sbg(churn_month: IntArray, renewals_alive: IntArray) -> SbgParameters:
 
 def survival(params: SbgParameters, months: IntArray | FloatArray) -> FloatArray:
     """S(t): the share of a new cohort still a customer after ``months`` renewals."""
-    from scipy.special import betaln  # deferred: see reports/deferred.py
+    from scipy.special import betaln  # deferred: see kit/deferred.py
 
     s: FloatArray = np.exp(
         betaln(params.alpha, params.beta + months) - betaln(params.alpha, params.beta)
@@ -80,7 +80,7 @@ def survival(params: SbgParameters, months: IntArray | FloatArray) -> FloatArray
 def expected_remaining(params: SbgParameters, renewals: IntArray, *, horizon: int) -> FloatArray:
     """Expected further months of suppliers alive after ``renewals`` renewals, counting at most
     ``horizon`` months ahead: sum over k = 1..horizon of S(n + k) / S(n)."""
-    from scipy.special import betaln  # deferred: see reports/deferred.py
+    from scipy.special import betaln  # deferred: see kit/deferred.py
 
     distinct, back = np.unique(renewals, return_inverse=True)
     ahead = np.arange(1, horizon + 1, dtype=np.float64)

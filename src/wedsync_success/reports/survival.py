@@ -21,7 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from wedsync_success.kit.clock import start_of_day
 from wedsync_success.kit.currency import Rates
-from wedsync_success.reports import deferred, repository
+from wedsync_success.kit.deferred import load
+from wedsync_success.reports import repository
 from wedsync_success.reports.history_schemas import (
     SegmentBy,
     SurvivalCurve,
@@ -33,6 +34,9 @@ from wedsync_success.reports.repository import Lifetime
 from wedsync_success.reports.segments import Segment, segment_key
 
 FloatArray = npt.NDArray[np.float64]
+
+LIFELINES = "lifelines.statistics"
+"""Loaded on the first survival report (with pandas), not with the app: see kit/deferred.py."""
 EARLIEST = date(1970, 1, 1)
 DEFINITION = (
     "Lifetime: from a supplier's first subscription start to the end of its last (churn), "
@@ -90,7 +94,7 @@ def km_curve(
     key: str, months: FloatArray, churned: npt.NDArray[np.bool_], grid: FloatArray
 ) -> SurvivalCurve:
     """One segment's Kaplan-Meier curve read at ``grid`` (months)."""
-    from lifelines import KaplanMeierFitter  # deferred: see reports/deferred.py
+    from lifelines import KaplanMeierFitter  # deferred: see kit/deferred.py
 
     fitter = KaplanMeierFitter().fit(months, churned, timeline=grid)
     survival = fitter.survival_function_.to_numpy()[:, 0]
@@ -140,7 +144,7 @@ async def survival_curves(
         signed_up_from=signed_up_from,
         signed_up_to=signed_up_to,
     )
-    await deferred.load(deferred.LIFELINES)
+    await load(LIFELINES)
     from lifelines.statistics import multivariate_logrank_test
 
     longest = float(data.months.max()) if data.months.size else 0.0

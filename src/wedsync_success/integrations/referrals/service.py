@@ -31,16 +31,16 @@ from wedsync_success.integrations.referrals.schemas import (
     ReferralNode,
     SupplierReferralsOut,
 )
+from wedsync_success.kit.deferred import load
 from wedsync_success.kit.errors import NotFound
 from wedsync_success.kit.pagination import decode_cursor, encode_cursor
-from wedsync_success.reports.deferred import load
 from wedsync_success.suppliers import repository as supplier_repository
 
 if TYPE_CHECKING:
     from wedsync_success.integrations.referrals.graph import IntArray
 
 GRAPH = "wedsync_success.integrations.referrals.graph"
-"""The graph maths, over SciPy: loaded on the first compute (``reports/deferred.py`` says
+"""The graph maths, over SciPy: loaded on the first compute (``kit/deferred.py`` says
 why heavy numerical libraries are not imported with the app)."""
 
 MAX_TREE_DEPTH = 5
