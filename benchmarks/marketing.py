@@ -190,6 +190,7 @@ async def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
             secret_key=SECRET,
             marketing_url=base,
             marketing_write_key=WRITE_KEY,
+            outbound_allow_private=True,  # the collector is on 127.0.0.1
         )
     )
     stop = asyncio.Event()

@@ -154,7 +154,7 @@ async def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
     thread.start()
     url = f"http://127.0.0.1:{server.server_address[1]}/hooks"
     ctx = build_context(
-        Settings(database_url=database.url, secret_key=SECRET, webhooks_allow_private=True)
+        Settings(database_url=database.url, secret_key=SECRET, outbound_allow_private=True)
     )
     stop = asyncio.Event()
     loops: list[asyncio.Task[None]] = []

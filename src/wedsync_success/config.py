@@ -6,7 +6,7 @@ import secrets
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from wedsync_success.kit.currency import (
@@ -28,7 +28,9 @@ fan-out, the dashboard's background refreshes, /readyz and /metrics."""
 class Settings(BaseSettings):
     """Process settings; domain tuning (weights, milestones) lives in the YAML files named here."""
 
-    model_config = SettingsConfigDict(env_prefix="WEDSYNC_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="WEDSYNC_", env_file=".env", extra="ignore", populate_by_name=True
+    )
 
     database_url: str = Field(
         default="sqlite+aiosqlite:///var/wedsync.db",
@@ -136,10 +138,15 @@ class Settings(BaseSettings):
     worker_interval_seconds: float = Field(
         default=1.0, gt=0, description="How often the intervention worker looks for due steps."
     )
-    webhooks_allow_private: bool = Field(
+    outbound_allow_private: bool = Field(
         default=False,
-        description="Let outbound webhook endpoints point at loopback, link-local, private or "
-        "reserved addresses (SSRF protection off: for tests and closed networks only).",
+        validation_alias=AliasChoices(
+            "WEDSYNC_OUTBOUND_ALLOW_PRIVATE", "WEDSYNC_WEBHOOKS_ALLOW_PRIVATE"
+        ),
+        description="Let outbound webhook endpoints, the marketing collector and campaign "
+        "webhooks point at loopback, link-local, private or reserved addresses (SSRF "
+        "protection off: for tests and closed networks only). WEDSYNC_WEBHOOKS_ALLOW_PRIVATE "
+        "is its earlier name, still read.",
     )
     webhooks_timeout_seconds: float = Field(
         default=10, gt=0, le=120, description="How long one webhook delivery attempt may take."

@@ -5,9 +5,16 @@ private targets are explicitly allowed, every address its host resolves to must 
 public unicast address: loopback, link-local (cloud metadata at 169.254.169.254),
 private, shared (100.64/10), reserved, multicast and unspecified addresses are refused,
 as are IPv6 forms embedding one (``::ffff:127.0.0.1``, NAT64 ``64:ff9b::/96``).
-The check runs when a URL is stored and again, after DNS resolution, before each request;
+Host names are read as the resolver reads them: a host in any form ``inet_aton`` accepts
+(``2130706433``, ``0x7f.1``, ``127.1``, ``0177.0.0.1``) is that IPv4 address.
+
+The check runs when a URL is stored (webhook endpoints, by the API, resolving the host) or
+configured (the marketing collector and campaign webhooks, at start, without DNS:
+:func:`check_configured_url`), and again, after DNS resolution, before each request;
 :func:`pinned_request_target` then sends the request to the address that was checked, so
-a DNS answer that changes between check and connect (rebinding) cannot redirect it.
+a DNS answer that changes between check and connect (rebinding) cannot redirect it
+(:mod:`kit.outbound_http` does both for every outbound integration). One setting,
+``WEDSYNC_OUTBOUND_ALLOW_PRIVATE``, turns the address rules off (tests, closed networks).
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from wedsync_success.kit.errors import ValidationFailed
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 MAX_URL_LENGTH = 2000
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_INET_ATON_CHARS = frozenset("0123456789abcdefxABCDEFX.")
 
 
 class UrlRefused(ValidationFailed):
@@ -90,14 +98,49 @@ def check_url_shape(url: str, *, field: str = "url") -> tuple[SplitResult, str, 
     return parts, hostname, port or (443 if parts.scheme == "https" else 80)
 
 
+def literal_address(hostname: str) -> IPAddress | None:
+    """The address ``hostname`` spells, in any form ``inet_aton`` accepts (decimal, hex,
+    octal, shortened), or None for a name. The resolver reads such hosts the same way, so
+    ``http://2130706433/`` is ``127.0.0.1`` and is checked as such."""
+    try:
+        return ipaddress.ip_address(hostname)
+    except ValueError:
+        pass
+    if not hostname or not all(ch in _INET_ATON_CHARS for ch in hostname):
+        return None
+    try:
+        return ipaddress.IPv4Address(socket.inet_aton(hostname))
+    except OSError:
+        return None
+
+
+def _is_local_name(hostname: str) -> bool:
+    """``localhost`` and its subdomains name this machine (RFC 6761), whatever DNS says."""
+    name = hostname.lower().rstrip(".")
+    return name == "localhost" or name.endswith(".localhost")
+
+
+def check_configured_url(url: str, *, allow_private: bool, field: str) -> None:
+    """The rules that need no DNS, for a URL read from configuration at start: its shape,
+    and, unless private targets are allowed, a literal address (in any spelling) or
+    ``localhost`` is refused. Names are resolved and checked before each request."""
+    _parts, hostname, _port = check_url_shape(url, field=field)
+    if allow_private:
+        return
+    if _is_local_name(hostname):
+        raise UrlRefused(f"refused: {hostname} names this machine (loopback)", field=field)
+    address = literal_address(hostname)
+    if address is not None:
+        reason = address_refusal(address)
+        if reason is not None:
+            raise UrlRefused(f"refused: {reason}", field=field)
+
+
 async def resolve(hostname: str, port: int) -> tuple[IPAddress, ...]:
     """Every address ``hostname`` resolves to (literal addresses, in any form
     ``inet_aton`` accepts, resolve to themselves without a DNS query)."""
-    try:
-        literal = ipaddress.ip_address(hostname)
-    except ValueError:
-        pass
-    else:
+    literal = literal_address(hostname)
+    if literal is not None:
         return (literal,)
     loop = asyncio.get_running_loop()
     infos = await loop.getaddrinfo(hostname, port, type=socket.SOCK_STREAM)

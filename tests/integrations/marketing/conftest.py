@@ -51,6 +51,7 @@ async def make_ctx(
             "marketing_write_key": WRITE_KEY,
             "campaigns_config": path,
             "marketing_timeout_seconds": 5,
+            "outbound_allow_private": True,  # the collector and receivers are on 127.0.0.1
         }
         values.update(settings)
         context = build_context(
@@ -105,7 +106,7 @@ async def messages(ctx: AppContext) -> list[MarketingMessage]:
 def make_worker(ctx: AppContext, clock: FakeClock, name: str = "w1", **kw: Any) -> MarketingWorker:
     return MarketingWorker(
         db=ctx.db,
-        policy=ctx.marketing.policy,
+        policy=kw.pop("policy", ctx.marketing.policy),
         targets=ctx.marketing.campaigns.targets,
         clock=clock,
         name=name,

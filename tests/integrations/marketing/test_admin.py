@@ -102,6 +102,7 @@ def test_the_cli_shows_the_status_and_flush_sends_waiting_retries(
         "WEDSYNC_DATABASE_URL": database_url,
         "WEDSYNC_MARKETING_URL": f"http://127.0.0.1:{port}",
         "WEDSYNC_MARKETING_WRITE_KEY": WRITE_KEY,
+        "WEDSYNC_OUTBOUND_ALLOW_PRIVATE": "1",
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)

@@ -76,6 +76,13 @@ HOSTILE: dict[tuple[Any, ...], st.SearchStrategy[Any]] = {
             "javascript:alert(1)",
             "https://hooks.example.com/" + "x" * 2000,
             "https://hooks.example.com/a b",
+            "http://127.0.0.1/hooks",
+            "http://2130706433/hooks",
+            "http://0x7f.1:8080/",
+            "https://[::ffff:10.0.0.1]/x",
+            "http://169.254.169.254/latest/meta-data",
+            "http://[fe80::1]/",
+            "http://localhost:8080/hooks",
             None,
         ]
     ),
@@ -101,13 +108,13 @@ def set_at(data: Any, path: tuple[Any, ...], value: Any) -> Any:
 
 
 def test_the_shipped_file_and_the_base_load() -> None:
-    shipped = load_campaigns(DEFAULTS_DIR / "campaigns.yaml")
+    shipped = load_campaigns(DEFAULTS_DIR / "campaigns.yaml", allow_private=False)
     assert [c.key for c in shipped.file.campaigns] == [
         "churn_risk_rescue",
         "onboarding_stalled_nudge",
     ]
     with tempfile.TemporaryDirectory() as folder:
-        loaded = load_campaigns(write(BASE, folder))
+        loaded = load_campaigns(write(BASE, folder), allow_private=False)
     assert loaded.targets["stalled"].url == "https://hooks.example.com/stalled?x=1"
     assert loaded.targets["stalled"].secret is None
 
@@ -119,7 +126,7 @@ def test_a_hostile_value_is_refused_naming_its_field(data: st.DataObject) -> Non
     value = data.draw(HOSTILE[path])
     hostile = set_at(copy.deepcopy(BASE), path, value)
     with tempfile.TemporaryDirectory() as folder, pytest.raises(ConfigError) as refused:
-        load_campaigns(write(hostile, folder))
+        load_campaigns(write(hostile, folder), allow_private=False)
     fields = [d["field"] for d in refused.value.details]
     assert all(d["reason"] for d in refused.value.details)
     named = [str(p) for p in path if not isinstance(p, int)][-1]
@@ -133,7 +140,7 @@ def test_duplicate_keys_are_refused() -> None:
     twice = copy.deepcopy(BASE)
     twice["campaigns"][1]["key"] = "rescue"
     with tempfile.TemporaryDirectory() as folder, pytest.raises(ConfigError) as refused:
-        load_campaigns(write(twice, folder))
+        load_campaigns(write(twice, folder), allow_private=False)
     assert "used twice" in refused.value.details[0]["reason"]
 
 
@@ -148,9 +155,14 @@ def test_a_webhook_secret_must_be_set_and_usable(environ: dict[str, str], reason
     with tempfile.TemporaryDirectory() as folder:
         path = write(signed, folder)
         with pytest.raises(ConfigError) as refused:
-            load_campaigns(path, environ)
+            load_campaigns(path, environ, allow_private=False)
         secret = new_secret()
-        assert load_campaigns(path, {"HOOK_SECRET": secret}).targets["stalled"].secret == secret
+        assert (
+            load_campaigns(path, {"HOOK_SECRET": secret}, allow_private=False)
+            .targets["stalled"]
+            .secret
+            == secret
+        )
     [detail] = refused.value.details
     assert detail["field"] == "campaigns.1.action.webhook.secret_env"
     assert reason in detail["reason"]

@@ -21,7 +21,7 @@ from wedsync_success.integrations.webhooks.worker import WebhookWorker
 
 @pytest.fixture(autouse=True)
 def _private_targets_allowed(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("WEDSYNC_WEBHOOKS_ALLOW_PRIVATE", "1")
+    monkeypatch.setenv("WEDSYNC_OUTBOUND_ALLOW_PRIVATE", "1")
     return
 
 

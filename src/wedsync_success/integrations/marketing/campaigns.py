@@ -26,6 +26,7 @@ from wedsync_success.integrations.marketing.models import CAMPAIGN_PREFIX, COLLE
 from wedsync_success.integrations.marketing.service import MarketingPolicy, message_row, user_id
 from wedsync_success.kit.config_files import load_yaml_model
 from wedsync_success.kit.errors import ConfigError
+from wedsync_success.kit.ssrf import UrlRefused, check_configured_url
 from wedsync_success.kit.standard_webhooks import webhook_signer
 from wedsync_success.segments.service import SEGMENT_KEY
 from wedsync_success.suppliers import repository as suppliers_repository
@@ -145,10 +146,12 @@ class CampaignFile(_Strict):
 
 @dataclass(frozen=True)
 class WebhookTarget:
-    """Where a webhook campaign POSTs, and the secret (if any) that signs it."""
+    """Where a webhook campaign POSTs, the secret (if any) that signs it, and the field of
+    the campaigns file its URL came from (errors name it)."""
 
     url: str
     secret: str | None
+    field: str
 
 
 @dataclass(frozen=True)
@@ -163,9 +166,13 @@ class Campaigns:
         return [c for c in self.file.campaigns if c.action.webhook or policy.enabled]
 
 
-def load_campaigns(path: Path, environ: Mapping[str, str] | None = None) -> Campaigns:
+def load_campaigns(
+    path: Path, environ: Mapping[str, str] | None = None, *, allow_private: bool
+) -> Campaigns:
     """Read and validate the campaigns file; a webhook's ``secret_env`` must name a set
-    variable holding a usable secret (the error names the field)."""
+    variable holding a usable secret, and its URL must pass the SSRF rules that need no
+    DNS unless ``allow_private`` (``WEDSYNC_OUTBOUND_ALLOW_PRIVATE``); errors name the
+    field."""
     file = load_yaml_model(path, CampaignFile)
     env = os.environ if environ is None else environ
     targets: dict[str, WebhookTarget] = {}
@@ -173,6 +180,11 @@ def load_campaigns(path: Path, environ: Mapping[str, str] | None = None) -> Camp
         hook = campaign.action.webhook
         if hook is None:
             continue
+        url_field = f"campaigns.{i}.action.webhook.url"
+        try:
+            check_configured_url(hook.url, allow_private=allow_private, field=url_field)
+        except UrlRefused as exc:
+            raise ConfigError(f"{path}: {exc.message}", details=exc.details) from None
         secret = None
         if hook.secret_env is not None:
             field = f"campaigns.{i}.action.webhook.secret_env"
@@ -187,7 +199,7 @@ def load_campaigns(path: Path, environ: Mapping[str, str] | None = None) -> Camp
                     f"{path}: {exc.message}",
                     details=[{"field": field, "reason": exc.message}],
                 ) from exc
-        targets[campaign.key] = WebhookTarget(url=hook.url, secret=secret)
+        targets[campaign.key] = WebhookTarget(url=hook.url, secret=secret, field=url_field)
     return Campaigns(file=file, targets=targets)
 
 

@@ -23,7 +23,9 @@ class Marketing:
 
     def __init__(self, *, settings: Settings, db: Database, clock: Clock) -> None:
         self.policy = MarketingPolicy.from_settings(settings)
-        self.campaigns: Campaigns = load_campaigns(settings.campaigns_config)
+        self.campaigns: Campaigns = load_campaigns(
+            settings.campaigns_config, allow_private=settings.outbound_allow_private
+        )
         self._db = db
         self._clock = clock
         self._worker: MarketingWorker | None = None

@@ -28,6 +28,7 @@ from wedsync_success.integrations.marketing.schemas import (
 )
 from wedsync_success.kit.errors import ConfigError
 from wedsync_success.kit.retries import next_attempt
+from wedsync_success.kit.ssrf import UrlRefused, check_configured_url
 from wedsync_success.suppliers import repository as suppliers_repository
 from wedsync_success.suppliers.models import Supplier
 
@@ -39,6 +40,7 @@ CONSUMER = "marketing"
 DEFAULT_EVENT_TYPES = tuple(
     t.value for t in SuccessEventType if t is not SuccessEventType.CAMPAIGN_TRIGGERED
 )
+COLLECTOR_URL_FIELD = "WEDSYNC_MARKETING_URL"
 RETRY_BASE = timedelta(seconds=5)
 RETRY_CAP = timedelta(hours=1)
 """Collectors recover in minutes; waits double from 5 s up to an hour."""
@@ -53,6 +55,9 @@ class MarketingPolicy:
     event_types: frozenset[str]
     timeout: timedelta
     retry_window: timedelta
+    allow_private: bool
+    """``WEDSYNC_OUTBOUND_ALLOW_PRIVATE``: the collector and campaign webhooks may be at
+    private addresses (the SSRF rules of :mod:`kit.ssrf` off)."""
 
     @property
     def enabled(self) -> bool:
@@ -68,7 +73,8 @@ class MarketingPolicy:
     @classmethod
     def from_settings(cls, settings: Settings) -> MarketingPolicy:
         """The policy; an event type no success event has is refused (a typo would
-        silently send nothing)."""
+        silently send nothing), and so is a collector URL the SSRF rules refuse without
+        DNS (a private or loopback address, in any spelling; names are checked at send)."""
         key = settings.marketing_write_key
         types = frozenset(settings.marketing_event_types or DEFAULT_EVENT_TYPES)
         unknown = sorted(types - {t.value for t in SuccessEventType})
@@ -78,12 +84,22 @@ class MarketingPolicy:
                 f"WEDSYNC_MARKETING_EVENT_TYPES: {reason}",
                 details=[{"field": "WEDSYNC_MARKETING_EVENT_TYPES", "reason": reason}],
             )
+        if settings.marketing_url is not None:
+            try:
+                check_configured_url(
+                    settings.marketing_url,
+                    allow_private=settings.outbound_allow_private,
+                    field=COLLECTOR_URL_FIELD,
+                )
+            except UrlRefused as exc:
+                raise ConfigError(exc.message, details=exc.details) from None
         return cls(
             base_url=settings.marketing_url,
             write_key=key.get_secret_value() if key else "",
             event_types=types,
             timeout=timedelta(seconds=settings.marketing_timeout_seconds),
             retry_window=timedelta(hours=settings.marketing_retry_window_hours),
+            allow_private=settings.outbound_allow_private,
         )
 
 

@@ -30,8 +30,11 @@ from wedsync_success.integrations.marketing.service import MarketingPolicy, Send
 from wedsync_success.interventions.worker import worker_name
 from wedsync_success.kit.clock import Clock
 from wedsync_success.kit.due_loop import DueLoop
+from wedsync_success.kit.outbound_http import outbound_client
 
 log = structlog.get_logger(__name__)
+
+USER_AGENT = "WedSync-Success-Marketing/1"
 
 MESSAGES = Counter(
     "wedsync_marketing_messages_total",
@@ -77,11 +80,11 @@ class MarketingWorker(DueLoop):
         """A claim (some ten batches and webhooks, ``concurrency`` at a time) outlasts its
         sending even when every request times out; should a split of refused batches
         take longer, another worker sends the rest again under the same ``messageId``."""
-        self._client = httpx.AsyncClient(
+        self._client = outbound_client(
             timeout=policy.timeout.total_seconds(),
-            follow_redirects=False,
+            max_connections=concurrency,
+            user_agent=USER_AGENT,
             transport=transport,
-            limits=httpx.Limits(max_connections=concurrency),
         )
 
     async def aclose(self) -> None:
@@ -155,10 +158,10 @@ class MarketingWorker(DueLoop):
             await send_webhook(
                 self._client,
                 row_id=message.id,
-                url=target.url,
+                target=target,
                 message_id=message.message_id,
                 body=message.body,
-                secret=target.secret,
+                allow_private=self.policy.allow_private,
                 now=now,
             )
         ]

@@ -11,11 +11,10 @@ from wedsync_success.integrations.webhooks.sealing import SecretSealer
 from wedsync_success.integrations.webhooks.service import AttemptResult, Outgoing
 from wedsync_success.interventions.channels.http_rules import excerpt
 from wedsync_success.kit.clock import Clock
+from wedsync_success.kit.outbound_http import post_checked
 from wedsync_success.kit.retries import retry_after
-from wedsync_success.kit.ssrf import UrlRefused, check_target, pinned_request_target
+from wedsync_success.kit.ssrf import UrlRefused
 from wedsync_success.kit.standard_webhooks import signature_headers, webhook_signer
-
-USER_AGENT = "WedSync-Success-Webhooks/1"
 
 
 async def send_attempt(
@@ -32,21 +31,14 @@ async def send_attempt(
     open them raises :class:`~.sealing.SecretKeyMismatch` before anything is sent.
 
     The host is resolved and checked first, and the request goes to the checked address
-    (see :func:`kit.ssrf.pinned_request_target`); a refused address is a failed attempt.
+    (:func:`kit.outbound_http.post_checked`); a refused address is a failed attempt.
     Redirects are not followed (a redirect could lead anywhere).
     """
     signers = [webhook_signer(sealer.open(s)) for s in outgoing.sealed_secrets]
     started_at = clock()
     began = time.perf_counter()
-    try:
-        target = await check_target(outgoing.url, allow_private=allow_private)
-    except UrlRefused as exc:
-        return _result(started_at, began, error=f"url {exc.reason}")
-    url, host_header, extensions = pinned_request_target(target)
     headers = {
         "content-type": "application/json",
-        "user-agent": USER_AGENT,
-        **host_header,
         **signature_headers(
             signers=signers,
             msg_id=outgoing.msg_id,
@@ -55,9 +47,16 @@ async def send_attempt(
         ),
     }
     try:
-        response = await client.post(
-            url, content=outgoing.body.encode(), headers=headers, extensions=extensions
+        response = await post_checked(
+            client,
+            outgoing.url,
+            content=outgoing.body.encode(),
+            headers=headers,
+            allow_private=allow_private,
+            field="url",
         )
+    except UrlRefused as exc:
+        return _result(started_at, began, error=f"url {exc.reason}")
     except httpx.TimeoutException as exc:
         return _result(started_at, began, error=f"timed out ({type(exc).__name__})")
     except httpx.TransportError as exc:

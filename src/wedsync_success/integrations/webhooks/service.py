@@ -57,7 +57,7 @@ class DeliveryPolicy:
             retry_window=timedelta(hours=settings.webhooks_retry_window_hours),
             disable_after=timedelta(hours=settings.webhooks_disable_after_hours),
             rotation_overlap=timedelta(hours=settings.webhooks_rotation_overlap_hours),
-            allow_private=settings.webhooks_allow_private,
+            allow_private=settings.outbound_allow_private,
         )
 
 

@@ -31,8 +31,11 @@ from wedsync_success.integrations.webhooks.service import DeliveryPolicy
 from wedsync_success.interventions.worker import worker_name
 from wedsync_success.kit.clock import Clock
 from wedsync_success.kit.due_loop import DueLoop
+from wedsync_success.kit.outbound_http import outbound_client
 
 log = structlog.get_logger(__name__)
+
+USER_AGENT = "WedSync-Success-Webhooks/1"
 
 ATTEMPTS = Counter(
     "wedsync_webhook_attempts_total",
@@ -86,11 +89,11 @@ class WebhookWorker(DueLoop):
         )
         """A claimed batch outlasts its slowest possible sending (every attempt timing out,
         ``concurrency`` at a time), so no other worker takes a delivery over meanwhile."""
-        self._client = httpx.AsyncClient(
+        self._client = outbound_client(
             timeout=policy.timeout.total_seconds(),
-            follow_redirects=False,
+            max_connections=concurrency,
+            user_agent=USER_AGENT,
             transport=transport,
-            limits=httpx.Limits(max_connections=concurrency),
         )
 
     async def aclose(self) -> None:

@@ -1,4 +1,5 @@
-"""The SSRF rules: hostile URLs are refused (naming the field), public ones pass."""
+"""The SSRF rules (``kit.ssrf``, used by outbound webhooks and marketing): hostile URLs are
+refused (naming the field), public ones pass."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from hypothesis import strategies as st
 from wedsync_success.kit.ssrf import (
     UrlRefused,
     address_refusal,
+    check_configured_url,
     check_target,
     check_url_shape,
+    literal_address,
     pinned_request_target,
 )
 
@@ -148,3 +151,48 @@ async def test_requests_are_pinned_to_the_checked_address_and_keep_the_host_name
     assert url in ("http://127.0.0.1:80/hooks", "http://[::1]:80/hooks")
     assert headers == {"host": "localhost"}
     assert extensions == {}
+
+
+@given(
+    host=HOSTILE_HOSTS,
+    scheme=st.sampled_from(["http", "https"]),
+    port=st.sampled_from(["", ":8080"]),
+    field=st.sampled_from(["WEDSYNC_MARKETING_URL", "campaigns.3.action.webhook.url"]),
+)
+def test_configured_urls_naming_a_private_address_are_refused_without_dns(
+    host: str, scheme: str, port: str, field: str
+) -> None:
+    url = f"{scheme}://{host}{port}/hooks"
+    with pytest.raises(UrlRefused) as caught:
+        check_configured_url(url, allow_private=False, field=field)
+    assert caught.value.details == [{"field": field, "reason": caught.value.reason}]
+    assert caught.value.reason.startswith("refused: ")
+    check_configured_url(url, allow_private=True, field=field)  # the allow setting
+
+
+def test_configured_urls_keep_the_shape_rules_when_allowed() -> None:
+    with pytest.raises(UrlRefused, match="credentials"):
+        check_configured_url("http://u:p@127.0.0.1/", allow_private=True, field="f")
+    check_configured_url("https://collector.example.com/v1", allow_private=False, field="f")
+
+
+@pytest.mark.parametrize(
+    ("host", "address"),
+    [
+        ("2130706433", "127.0.0.1"),
+        ("0x7f000001", "127.0.0.1"),
+        ("0x7f.1", "127.0.0.1"),
+        ("0177.0.0.1", "127.0.0.1"),
+        ("10.1", "10.0.0.1"),
+        ("::ffff:127.0.0.1", "::ffff:7f00:1"),
+        ("example.com", None),
+        ("cafe", None),
+        ("1.2.3.4.5", None),
+        ("", None),
+    ],
+)
+def test_literal_addresses_are_read_as_the_resolver_reads_them(
+    host: str, address: str | None
+) -> None:
+    found = literal_address(host)
+    assert (None if found is None else str(found)) == address
