@@ -23,6 +23,7 @@ from wedsync_success.churn.cli import churn_app
 from wedsync_success.import_cli import import_app
 from wedsync_success.integrations.marketing.cli import marketing_app
 from wedsync_success.integrations.referrals.cli import referrals_app
+from wedsync_success.integrations.webhooks.cli import secrets_app
 from wedsync_success.interventions.cli import playbooks_app
 from wedsync_success.interventions.cli import worker as worker_command
 from wedsync_success.kit.cli import (
@@ -88,6 +89,7 @@ report_app.command("nps")(nps_command)  # also `surveys nps` / `surveys csat`
 report_app.command("csat")(csat_command)
 app.command("worker")(worker_command)
 app.add_typer(marketing_app, name="marketing")
+app.add_typer(secrets_app, name="secrets")
 
 DEMO_EMAIL = "demo@wedsync.example"
 DEMO_PASSWORD = "wedsync-demo"

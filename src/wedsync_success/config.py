@@ -286,6 +286,14 @@ class Settings(BaseSettings):
         f"least {MIN_SECRET_KEY_LENGTH} characters, the same in every API process "
         "(`wedsync-success demo` makes and keeps its own under var/).",
     )
+    sealing_keys: list[SecretStr] | None = Field(
+        default=None,
+        description="Keys that seal webhook signing secrets at rest, as JSON: "
+        'WEDSYNC_SEALING_KEYS=\'["new…", "old…"]\'. The first seals, every one opens, '
+        f"each at least {MIN_SECRET_KEY_LENGTH} characters, the same list in every process. "
+        "Unset: WEDSYNC_SECRET_KEY seals. To roll: put the new key first and the old after "
+        "it, run `wedsync-success secrets rekey`, then drop the old one.",
+    )
     public_base_url: str = Field(
         default="http://127.0.0.1:8000",
         pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$",

@@ -33,6 +33,7 @@ COMMANDS: dict[str, set[str]] = {
     "segments": {"list", "show", "evaluate", "members"},
     "report": {"retention", "roi", "model-accuracy", "nps", "csat", "monthly"},
     "marketing": {"status", "flush"},
+    "secrets": {"rekey"},
 }
 """What a user finds in ``--help`` (commands added later belong here too)."""
 

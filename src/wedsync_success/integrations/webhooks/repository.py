@@ -287,3 +287,22 @@ async def claimed_by(
 async def add_attempts(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
     if rows:
         await session.execute(insert(WebhookAttempt), list(rows))
+
+
+async def sealed_secrets(
+    session: AsyncSession,
+) -> list[tuple[uuid.UUID, str, str | None]]:
+    """Every endpoint's two sealed secrets, by id, locked until the transaction ends (a
+    rotation meanwhile waits rather than being overwritten)."""
+    rows = await session.execute(
+        select(WebhookEndpoint.id, WebhookEndpoint.secret, WebhookEndpoint.previous_secret)
+        .order_by(WebhookEndpoint.id)
+        .with_for_update()
+    )
+    return [(r.id, r.secret, r.previous_secret) for r in rows]
+
+
+async def set_sealed_secrets(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Store new sealed forms (``id``, ``secret``, ``previous_secret``), by primary key."""
+    if rows:
+        await session.execute(update(WebhookEndpoint), list(rows))
