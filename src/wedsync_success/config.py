@@ -143,8 +143,8 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices(
             "WEDSYNC_OUTBOUND_ALLOW_PRIVATE", "WEDSYNC_WEBHOOKS_ALLOW_PRIVATE"
         ),
-        description="Let outbound webhook endpoints, the marketing collector and campaign "
-        "webhooks point at loopback, link-local, private or reserved addresses (SSRF "
+        description="Let outbound webhook endpoints, the marketing collector, campaign "
+        "webhooks and the playbooks' webhook targets point at loopback, link-local, private or reserved addresses (SSRF "
         "protection off: for tests and closed networks only). WEDSYNC_WEBHOOKS_ALLOW_PRIVATE "
         "is its earlier name, still read.",
     )

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import yaml
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
@@ -31,7 +32,10 @@ from wedsync_success.events.models import OutboxEvent
 from wedsync_success.events.outbox import enqueue
 from wedsync_success.events.types import NewEvent, SuccessEventType
 from wedsync_success.interventions.models import InAppMessage, Intervention, PlaybookRun
+from wedsync_success.interventions.playbooks import load_playbooks
+from wedsync_success.interventions.runtime import build_adapters
 from wedsync_success.kit.currency import DEFAULT_RATES
+from wedsync_success.kit.errors import ConfigError
 from wedsync_success.milestones.models import MilestoneAchievement
 from wedsync_success.web.app import create_app
 
@@ -227,6 +231,9 @@ async def test_a_webhook_step_posts_a_signed_payload_to_the_marketing_tool(
         settings = intervention_settings(
             database_url, smtp_port=mailbox[1].port, sms_url=sms[0], playbooks=path
         )
+        with pytest.raises(ConfigError, match=r"webhooks\.marketing\.url: refused: 127\.0\.0\.1"):
+            build_adapters(settings, load_playbooks(path), clock)  # the receiver is on loopback
+        settings = settings.model_copy(update={"outbound_allow_private": True})
         async with emptied_context(settings, clock) as ctx:
             supplier_id = await seed_supplier(
                 ctx, business_name="Grand Oak Barn", vendor_type="venue"

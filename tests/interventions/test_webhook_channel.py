@@ -6,6 +6,7 @@ import asyncio
 import base64
 import hashlib
 import hmac
+import ipaddress
 import json
 import socket
 import threading
@@ -59,7 +60,9 @@ def receiver() -> Iterator[tuple[str, ReceiverState]]:
 
 @pytest.fixture
 async def adapter(receiver: tuple[str, ReceiverState]) -> AsyncIterator[WebhookAdapter]:
-    async with WebhookAdapter(url=receiver[0], secret=SECRET, timeout=5) as made:
+    async with WebhookAdapter(
+        url=receiver[0], secret=SECRET, timeout=5, allow_private=True
+    ) as made:
         yield made
 
 
@@ -81,7 +84,9 @@ async def test_the_signature_is_hmac_sha256_of_id_timestamp_body(
     receiver: tuple[str, ReceiverState],
 ) -> None:
     clock = FakeClock(utc_now().replace(microsecond=0))
-    async with WebhookAdapter(url=receiver[0], secret=SECRET, timeout=5, clock=clock) as adapter:
+    async with WebhookAdapter(
+        url=receiver[0], secret=SECRET, timeout=5, allow_private=True, clock=clock
+    ) as adapter:
         await adapter.send(message())
     [delivery] = receiver[1].deliveries
     timestamp = str(int(clock.now.timestamp()))
@@ -96,7 +101,9 @@ async def test_a_receiver_with_another_secret_refuses_and_that_is_permanent(
     receiver: tuple[str, ReceiverState],
 ) -> None:
     other = "whsec_" + base64.b64encode(b"another secret entirely, 32 byte").decode()
-    async with WebhookAdapter(url=receiver[0], secret=other, timeout=5) as adapter:
+    async with WebhookAdapter(
+        url=receiver[0], secret=other, timeout=5, allow_private=True
+    ) as adapter:
         with pytest.raises(PermanentFailure, match="HTTP 401: bad signature"):
             await adapter.send(message())
     assert receiver[1].rejected == 1
@@ -107,7 +114,9 @@ async def test_a_stale_timestamp_is_refused_by_the_receiver(
     receiver: tuple[str, ReceiverState],
 ) -> None:
     clock = FakeClock(utc_now() - timedelta(minutes=10))
-    async with WebhookAdapter(url=receiver[0], secret=SECRET, timeout=5, clock=clock) as adapter:
+    async with WebhookAdapter(
+        url=receiver[0], secret=SECRET, timeout=5, allow_private=True, clock=clock
+    ) as adapter:
         with pytest.raises(PermanentFailure, match="401"):
             await adapter.send(message())
 
@@ -142,7 +151,7 @@ async def test_an_unreachable_receiver_is_a_temporary_failure() -> None:
     with socket.socket() as blocker:
         blocker.bind(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{blocker.getsockname()[1]}/hooks"
-        async with WebhookAdapter(url=url, secret=SECRET, timeout=5) as adapter:
+        async with WebhookAdapter(url=url, secret=SECRET, timeout=5, allow_private=True) as adapter:
             with pytest.raises(TemporaryFailure, match="ConnectError"):
                 await adapter.send(message())
 
@@ -151,7 +160,9 @@ async def test_a_receiver_that_does_not_answer_in_time_is_a_temporary_failure(
     receiver: tuple[str, ReceiverState],
 ) -> None:
     receiver[1].hold = threading.Event()
-    async with WebhookAdapter(url=receiver[0], secret=SECRET, timeout=0.2) as adapter:
+    async with WebhookAdapter(
+        url=receiver[0], secret=SECRET, timeout=0.2, allow_private=True
+    ) as adapter:
         with pytest.raises(TemporaryFailure, match="ReadTimeout"):
             await adapter.send(message())
     receiver[1].hold.set()
@@ -207,7 +218,7 @@ async def test_a_repeated_send_carries_the_same_webhook_id(
 )
 def test_malformed_or_short_secrets_are_config_errors(secret: str) -> None:
     with pytest.raises(ConfigError) as caught:
-        WebhookAdapter(url="http://127.0.0.1:9/hooks", secret=secret, timeout=5)
+        WebhookAdapter(url="http://127.0.0.1:9/hooks", secret=secret, timeout=5, allow_private=True)
     assert caught.value.details[0]["field"] == "secret"
 
 
@@ -264,3 +275,42 @@ async def test_sends_run_concurrently(
     assert sorted(d.headers["webhook-id"] for d in receiver[1].deliveries) == sorted(
         f"run-3:step-{n}" for n in range(10)
     )
+
+
+@pytest.mark.parametrize(
+    "host", ["127.0.0.1", "localhost", "10.1.2.3", "169.254.169.254", "[::1]", "2130706433"]
+)
+def test_a_private_target_is_refused_at_start_naming_its_field(host: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        WebhookAdapter(
+            url=f"http://{host}:9/hooks", secret=SECRET, timeout=5, field="webhooks.crm.url"
+        )
+    [detail] = caught.value.details
+    assert detail["field"] == "webhooks.crm.url"
+    assert detail["reason"].startswith("refused: ")
+
+
+async def test_a_name_resolving_to_a_private_address_is_refused_before_the_post(
+    receiver: tuple[str, ReceiverState],
+) -> None:
+    """A host name passes the start check (no DNS then); the address it resolves to is
+    checked before each POST, and a refused one is a permanent failure: nothing is sent."""
+    name = socket.gethostname()
+    try:
+        resolved = {info[4][0] for info in socket.getaddrinfo(name, None)}
+    except OSError:
+        pytest.skip(f"this machine's name {name!r} does not resolve")
+    if not any(ipaddress.ip_address(a).is_private for a in resolved):
+        pytest.skip(f"this machine's name {name!r} resolves to no private address")
+    port = receiver[0].split(":")[2].split("/")[0]
+    url = f"http://{name}:{port}/hooks"
+    async with WebhookAdapter(
+        url=url, secret=SECRET, timeout=5, field="webhooks.crm.url"
+    ) as strict:
+        with pytest.raises(PermanentFailure, match=r"webhooks\.crm\.url: refused: "):
+            await strict.send(message())
+    assert receiver[1].deliveries == []
+    assert receiver[1].rejected == 0
+    async with WebhookAdapter(url=url, secret=SECRET, timeout=5, allow_private=True) as allowed:
+        await allowed.send(message())
+    assert len(receiver[1].deliveries) == 1

@@ -74,7 +74,12 @@ def build_adapters(
                 details=[{"field": target.secret_env, "reason": "not set"}],
             )
         adapters[f"webhook:{name}"] = WebhookAdapter(
-            url=target.url, secret=secret, timeout=10.0, clock=clock
+            url=target.url,
+            secret=secret,
+            timeout=10.0,
+            allow_private=settings.outbound_allow_private,
+            field=f"webhooks.{name}.url",
+            clock=clock,
         )
     return adapters
 

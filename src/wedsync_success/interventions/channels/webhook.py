@@ -3,7 +3,10 @@
 Headers: ``webhook-id`` (the message's idempotency key), ``webhook-timestamp`` (Unix
 seconds) and ``webhook-signature: v1,<base64 HMAC-SHA256 of "id.timestamp.body">`` keyed
 with the ``whsec_``-prefixed base64 secret; the scheme lives in :mod:`kit.standard_webhooks`,
-shared with outbound webhooks (:mod:`integrations.webhooks`).
+shared with outbound webhooks (:mod:`integrations.webhooks`). The target obeys the same SSRF
+rules as they do (:mod:`kit.ssrf`): no loopback, link-local or private address unless
+``WEDSYNC_OUTBOUND_ALLOW_PRIVATE`` allows it, checked at start and again, after resolving the
+host, before every POST.
 """
 
 from __future__ import annotations
@@ -29,7 +32,8 @@ from wedsync_success.interventions.channels.http_rules import (
 )
 from wedsync_success.kit.clock import Clock, utc_now
 from wedsync_success.kit.errors import ConfigError
-from wedsync_success.kit.ssrf import UrlRefused, check_url_shape
+from wedsync_success.kit.outbound_http import outbound_client, post_checked
+from wedsync_success.kit.ssrf import UrlRefused, check_configured_url
 from wedsync_success.kit.standard_webhooks import signature_headers, webhook_signer
 
 
@@ -41,20 +45,40 @@ def encode_payload(payload: dict[str, Any]) -> str:
         raise PermanentFailure(f"the webhook payload is not JSON: {exc}") from None
 
 
+USER_AGENT = "WedSync-Success-Interventions/1"
+MAX_CONNECTIONS = 10
+"""Connections one target's adapter keeps open at most (the worker sends steps a few at a
+time)."""
+
+
 class WebhookAdapter:
     """POSTs ``message.payload`` to one URL, signed; receivers dedupe on ``webhook-id``."""
 
     channel = Channel.WEBHOOK
 
-    def __init__(self, *, url: str, secret: str, timeout: float, clock: Clock = utc_now) -> None:
+    def __init__(
+        self,
+        *,
+        url: str,
+        secret: str,
+        timeout: float,
+        allow_private: bool = False,
+        field: str = "url",
+        clock: Clock = utc_now,
+    ) -> None:
+        """``field`` names the URL's place in the configuration, for the errors."""
         try:
-            check_url_shape(url)
+            check_configured_url(url, allow_private=allow_private, field=field)
         except UrlRefused as exc:
-            raise ConfigError(f"webhook url: {exc.reason}", details=exc.details) from None
+            raise ConfigError(f"webhook {field}: {exc.reason}", details=exc.details) from None
         self._url = url
+        self._field = field
+        self._allow_private = allow_private
         self._signer = webhook_signer(secret)
         self._clock = clock
-        self._client = httpx.AsyncClient(timeout=timeout)
+        self._client = outbound_client(
+            timeout=timeout, max_connections=MAX_CONNECTIONS, user_agent=USER_AGENT
+        )
 
     async def aclose(self) -> None:
         """Close the pooled connections."""
@@ -77,7 +101,16 @@ class WebhookAdapter:
             ),
         }
         try:
-            response = await self._client.post(self._url, content=body.encode(), headers=headers)
+            response = await post_checked(
+                self._client,
+                self._url,
+                content=body.encode(),
+                headers=headers,
+                allow_private=self._allow_private,
+                field=self._field,
+            )
+        except UrlRefused as exc:
+            raise PermanentFailure(f"webhook {self._field}: {exc.reason}") from None
         except httpx.TransportError as exc:
             raise TemporaryFailure(f"webhook receiver unreachable: {type(exc).__name__}") from exc
         if response.is_success:
