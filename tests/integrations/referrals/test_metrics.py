@@ -18,7 +18,12 @@ from tests.factories import event
 from tests.helpers import create_supplier, ingest
 from wedsync_success.context import AppContext
 from wedsync_success.integrations.referrals import graph, repository
-from wedsync_success.integrations.referrals.service import SuperConnectorRule, compute, node_numbers
+from wedsync_success.integrations.referrals.service import (
+    SuperConnectorRule,
+    compute,
+    hex_ids,
+    node_numbers,
+)
 
 NAMES = "ABCDEFG"
 
@@ -154,7 +159,9 @@ def test_node_numbers_keep_ids_ending_in_zero_bytes() -> None:
     """A UUID whose last bytes are zero is still itself (NumPy's ``S16`` would trim it)."""
     low = uuid.UUID(int=5 << 8)
     other = uuid.UUID("ffffffff-0000-4000-8000-000000000000")
-    ids, numbers = node_numbers([other, low, other])
-    assert ids == [low, other]
+    values = np.frombuffer(b"".join(u.bytes for u in (other, low, other)), dtype="V16")
+    ids, numbers = node_numbers(values)
+    assert [uuid.UUID(bytes=b) for b in ids.tolist()] == [low, other]
+    assert hex_ids(ids) == [low.hex, other.hex]
     assert numbers.tolist() == [1, 0, 1]
-    assert node_numbers([])[0] == []
+    assert node_numbers(np.zeros(0, dtype="V16"))[0].size == 0

@@ -61,4 +61,7 @@ class ComputeSummary(BaseModel):
     edges: int = Field(description="Referral edges (one per referrer and referred business)")
     network_edges: int = Field(description="Converted supplier-to-supplier edges, simple graph")
     super_connectors: int
+    written: int = Field(
+        description="Metrics rows inserted, updated or removed (0 when nothing changed)"
+    )
     seconds: float
