@@ -22,7 +22,10 @@ class NetworkMetricsOut(BaseModel):
     pagerank: float = Field(description="PageRank with credit flowing back to referrers")
     core: int = Field(description="k-core number in the undirected referral graph")
     super_connector: bool
-    computed_at: datetime | None = Field(description="When the network was last computed")
+    computed_at: datetime | None = Field(
+        description="When these figures were computed (a recompute that finds them unchanged "
+        "keeps the time); null outside the network"
+    )
 
 
 class ConnectorOut(NetworkMetricsOut):
