@@ -52,7 +52,8 @@ def compute() -> None:
     console.print(
         f"[green]{summary.suppliers}[/] suppliers in the network, {summary.edges} referrals, "
         f"{summary.network_edges} converted supplier-to-supplier edges, "
-        f"{summary.super_connectors} super-connectors ({summary.seconds:.2f} s)."
+        f"{summary.super_connectors} super-connectors; {summary.written} metrics rows "
+        f"written ({summary.seconds:.2f} s)."
     )
 
 

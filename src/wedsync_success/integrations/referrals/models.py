@@ -37,10 +37,12 @@ class ReferralEdge(Base):
 
 
 class ReferralMetric(Base):
-    """A supplier's place in the referral network, as of ``computed_at``.
+    """A supplier's place in the referral network, as computed at ``computed_at``.
 
     Only suppliers in the network (a referrer or a converted referee) have a row; the others
-    read as zeros. Recomputed whole by ``referrals compute`` (and after imports).
+    read as zeros. Recomputed whole by ``referrals compute`` (and after imports), which
+    writes only the rows whose figures changed: ``computed_at`` is when the stored figures
+    were computed, still current after a recompute that found them the same.
     """
 
     __tablename__ = "referral_metrics"

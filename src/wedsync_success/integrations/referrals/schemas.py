@@ -22,7 +22,10 @@ class NetworkMetricsOut(BaseModel):
     pagerank: float = Field(description="PageRank with credit flowing back to referrers")
     core: int = Field(description="k-core number in the undirected referral graph")
     super_connector: bool
-    computed_at: datetime | None = Field(description="When the network was last computed")
+    computed_at: datetime | None = Field(
+        description="When these figures were computed (a recompute that finds them unchanged "
+        "keeps the time); null outside the network"
+    )
 
 
 class ConnectorOut(NetworkMetricsOut):
@@ -61,4 +64,7 @@ class ComputeSummary(BaseModel):
     edges: int = Field(description="Referral edges (one per referrer and referred business)")
     network_edges: int = Field(description="Converted supplier-to-supplier edges, simple graph")
     super_connectors: int
+    written: int = Field(
+        description="Metrics rows inserted, updated or removed (0 when nothing changed)"
+    )
     seconds: float

@@ -10,10 +10,9 @@ from __future__ import annotations
 import sys
 import time
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -78,21 +77,23 @@ async def fold_batch(*, session: AsyncSession, batch_id: int | None) -> None:
     )
 
 
-_UUID_BYTES = np.dtype((np.void, 16))
-"""A UUID's 16 bytes as one NumPy value (``S16`` would drop trailing zero bytes)."""
+UuidBytes = npt.NDArray[np.void]
+"""UUIDs as 16-byte NumPy values (``V16``: ``S16`` would drop trailing zero bytes), in the
+order of the UUIDs themselves."""
 
 
-def node_numbers(values: Sequence[uuid.UUID | str]) -> tuple[list[uuid.UUID], IntArray]:
-    """The distinct ids (sorted) and each value's number among them. ``values`` are UUIDs or,
-    as SQLite hands them over, their 32 hex digits: numbered as NumPy values, so only the
-    distinct ones become UUID objects."""
-    if values and isinstance(values[0], str):
-        hexes = np.array(values, dtype="U32")
-        distinct_hex, numbers = np.unique(hexes, return_inverse=True)
-        return [uuid.UUID(hex=h) for h in distinct_hex.tolist()], numbers.astype(np.int64)
-    raw = np.frombuffer(b"".join(v.bytes for v in values), dtype=_UUID_BYTES)  # type: ignore[union-attr]
-    distinct, numbers = np.unique(raw, return_inverse=True)
-    return [uuid.UUID(bytes=bytes(b)) for b in distinct.tolist()], numbers.astype(np.int64)
+def node_numbers(values: UuidBytes) -> tuple[UuidBytes, IntArray]:
+    """The distinct ids (sorted) and each value's number among them, all in NumPy: no UUID
+    object is built."""
+    distinct, numbers = np.unique(values, return_inverse=True)
+    return distinct, numbers.astype(np.int64).ravel()
+
+
+def hex_ids(ids: UuidBytes) -> list[str]:
+    """Each id as 32 hex digits: how SQLite stores a ``Uuid``, and text PostgreSQL's
+    ``COPY`` takes as one."""
+    digits = ids.tobytes().hex()
+    return [digits[i : i + 32] for i in range(0, len(digits), 32)]
 
 
 @dataclass(frozen=True)
@@ -100,33 +101,33 @@ class Network:
     """The edges as node numbers: every edge's referrer (for sent and converted counts), and
     the supplier-to-supplier edges ``src -> dst`` of the graph."""
 
-    ids: list[uuid.UUID]
+    ids: UuidBytes
     referrer: IntArray
     converted: npt.NDArray[np.bool_]
     src: IntArray
     dst: IntArray
 
     @classmethod
-    def of(cls, edges: dict[str, list[Any]]) -> Network:
-        """From :func:`repository.edge_columns`: the graph's edges are the converted
+    def of(cls, edges: npt.NDArray[np.void]) -> Network:
+        """From :func:`repository.edge_records`: the graph's edges are the converted
         referrals naming a stored supplier."""
-        referrers, referees = edges["referrer"], edges["referee"]
-        converted = np.array(edges["converted"], dtype=np.bool_)
-        in_network = converted & np.array(edges["known"], dtype=np.bool_)
-        named = [referees[i] for i in np.flatnonzero(in_network).tolist()]
-        ids, numbers = node_numbers([*referrers, *named])
-        m = len(referrers)
-        return cls(ids, numbers[:m], converted, numbers[:m][in_network], numbers[m:])
+        kind = edges["kind"]
+        linked = kind == repository.LINKED
+        referrers = edges["referrer"]
+        ids, numbers = node_numbers(np.concatenate([referrers, edges["referee"][linked]]))
+        m = referrers.size
+        return cls(ids, numbers[:m], kind != repository.PENDING, numbers[:m][linked], numbers[m:])
 
 
 async def compute(
     *, session: AsyncSession, rule: SuperConnectorRule, now: datetime
 ) -> ComputeSummary:
-    """Recompute every supplier's referral metrics from the edges, replacing the old set."""
+    """Recompute every supplier's referral metrics from the edges, writing only the rows
+    that changed (``computed_at`` is when a row's figures were last written)."""
     started = time.perf_counter()
     await load(GRAPH)  # SciPy: imported on the first compute, off the event loop, not with the app
     graph = sys.modules[GRAPH]
-    network = Network.of(await repository.edge_columns(session))
+    network = Network.of(await repository.edge_records(session))
     ids, src_all, converted = network.ids, network.referrer, network.converted
     n, m = len(ids), src_all.size
     src, dst = network.src, network.dst
@@ -136,10 +137,10 @@ async def compute(
     supers = graph.super_connectors(
         found.pagerank, conversions, top_share=rule.top_share, min_converted=rule.min_converted
     )
-    await repository.replace_metrics(
+    written = await repository.write_metrics(
         session,
         columns={
-            "supplier_id": ids,
+            "supplier_id": hex_ids(ids),
             "sent": sent.tolist(),
             "converted": conversions.tolist(),
             "reach": found.reach.tolist(),
@@ -156,6 +157,7 @@ async def compute(
         edges=m,
         network_edges=int(found.out_degree.sum()),
         super_connectors=int(supers.sum()),
+        written=written,
         seconds=round(time.perf_counter() - started, 3),
     )
 
