@@ -11,7 +11,7 @@ anyone else from creating them), :func:`insert_new`:
 - PostgreSQL: ``COPY ... FROM STDIN`` in binary (asyncpg's ``copy_records_to_table``) on
   the session's own connection, inside its transaction;
 - SQLite: a plain ``INSERT`` through the driver's ``executemany``, each value in the stored
-  form SQLAlchemy would give it (:func:`wedsync_success.db.bulk.stored_form`).
+  form SQLAlchemy would give it (each column type's bind processor).
 
 A row that does exist after all fails the whole statement (a unique violation), as a plain
 INSERT would: the transaction rolls back and nothing is half-written.
@@ -30,14 +30,36 @@ from typing import Any
 
 from sqlalchemy import JSON, Table, bindparam, func, update
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
-
-from wedsync_success.db.bulk import stored_form
 
 
 def _copy_value(value: Any) -> Any:
     """What asyncpg's binary COPY takes for ``value``: an enum member as its value."""
     return value.value if isinstance(value, Enum) else value
+
+
+def _stored(table: Table, dialect: Dialect, name: str, values: Sequence[Any]) -> Sequence[Any]:
+    """``values`` of column ``name`` in SQLAlchemy's SQLite storage format: each converted
+    by the column type's bind processor, if it has one (text and integers have none and go
+    as they are; :func:`~wedsync_success.db.bulk.stored_form` would hash every value to
+    convert repeats once, which costs more than it saves on UUIDs)."""
+    processor = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+    if processor is None:
+        return values
+    return [None if v is None else processor(v) for v in values]
+
+
+def _as_sqlalchemy_error(adapted: Any, statement: str, error: Exception) -> Exception:
+    """``error`` from asyncpg itself (a COPY bypasses SQLAlchemy) as SQLAlchemy raises it for
+    a statement (``IntegrityError``, ``OperationalError``... with the driver's SQLSTATE), so
+    callers and the transaction retries see one kind of error whichever way rows went in."""
+    try:
+        adapted._handle_exception(error)  # raises the DB-API error SQLAlchemy's adapter maps
+    except Exception as dbapi_error:
+        return DBAPIError.instance(statement, None, dbapi_error, Exception)
+    return error
 
 
 def _quoted(name: str) -> str:
@@ -67,12 +89,15 @@ async def insert_new(
         fixed = [repeat(_copy_value(v), size) for v in constants.values()]
         raw = await connection.get_raw_connection()
         driver: Any = raw.driver_connection  # asyncpg's own connection, in this transaction
-        await driver.copy_records_to_table(
-            table.name, records=zip(*per_row, *fixed, strict=False), columns=names
-        )
+        try:
+            await driver.copy_records_to_table(
+                table.name, records=zip(*per_row, *fixed, strict=False), columns=names
+            )
+        except Exception as exc:
+            raise _as_sqlalchemy_error(raw.dbapi_connection, f"COPY {table.name}", exc) from exc
         return
-    stored = [stored_form(table, dialect, name, values) for name, values in columns.items()]
-    fixed = [repeat(stored_form(table, dialect, n, [v])[0], size) for n, v in constants.items()]
+    stored = [_stored(table, dialect, name, values) for name, values in columns.items()]
+    fixed = [repeat(_stored(table, dialect, n, [v])[0], size) for n, v in constants.items()]
     await connection.exec_driver_sql(
         f"INSERT INTO {table.name} ({', '.join(map(_quoted, names))}) "
         f"VALUES ({', '.join('?' * len(names))})",
@@ -105,7 +130,7 @@ async def update_columns(
         )
         await connection.execute(statement, {f"v_{n}": list(columns[n]) for n in ordered})
         return
-    stored = [stored_form(table, dialect, n, columns[n]) for n in [*names, key]]
+    stored = [_stored(table, dialect, n, columns[n]) for n in [*names, key]]
     await connection.exec_driver_sql(
         f"UPDATE {table.name} SET {', '.join(f'{_quoted(n)} = ?' for n in names)} "
         f"WHERE {_quoted(key)} = ?",
