@@ -302,6 +302,8 @@ def _line_keeps(
                 return False
             continue
         stored = fields.get(name)
+        if type(value) is type(stored) and value == stored:
+            continue  # the common case, text as stored: no call (stored is never None here)
         if name not in _KEPT_FIELDS or stored is None or not _same_raw(value, stored):
             return False
     return True
