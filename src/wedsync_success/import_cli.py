@@ -113,7 +113,8 @@ def supplier_writer(ctx: AppContext) -> Write:
         from wedsync_success.suppliers.service import import_batch
 
         result = await import_batch(session=session, items=items, now=ctx.clock())
-        await reprice_churn(session=session, ctx=ctx, supplier_ids=result.ids)
+        # A supplier whose row was not written has the MRR and currency it was priced at.
+        await reprice_churn(session=session, ctx=ctx, supplier_ids=result.written)
         return _Written(
             counts={"created": result.created, "updated": result.updated},
             errors=result.errors,
@@ -164,6 +165,13 @@ def survey_writer(ctx: AppContext) -> Write:
         )
 
     return write
+
+
+SUPPLIER_BATCH_SIZE = 5000
+"""Suppliers per batch of ``import suppliers`` by default, the most a batch may hold
+(``suppliers.service.MAX_IMPORT_BATCH``): each batch costs a transaction, its lock and a
+handful of set-based statements, so fewer, larger batches cost less (measured in
+benchmarks/README.md)."""
 
 
 PERIOD_BATCH_SIZE = 2000
@@ -351,7 +359,9 @@ def import_suppliers(
         ),
     ],
     # max: suppliers.service.MAX_IMPORT_BATCH (not imported here: the CLI starts lazily)
-    batch_size: Annotated[int, typer.Option(min=1, max=5000, help="Suppliers per batch")] = 1000,
+    batch_size: Annotated[
+        int, typer.Option(min=1, max=5000, help="Suppliers per batch")
+    ] = SUPPLIER_BATCH_SIZE,
     errors_out: ErrorsOut = None,
 ) -> None:
     """Create or update suppliers from FILE, matched on their external_id.

@@ -227,3 +227,134 @@ async def _state(ctx: AppContext, prefix: str) -> tuple[list[Any], list[Any], li
             )
         ).all()
     return sorted(map(tuple, suppliers)), sorted(map(tuple, users)), sorted(map(tuple, words))
+
+
+async def test_only_the_suppliers_whose_row_changed_are_written(ctx: AppContext) -> None:
+    """``written`` (what the command reprices) is the created and changed suppliers: not
+    one whose line changes nothing, nor one whose users alone change."""
+    first = await _import(ctx, [line("w-1"), line("w-2")])
+    assert set(first.written) == set(first.ids)
+    new_user = [{"email": "w-2@studio.example", "name": "Bo"}]
+    again = await _import(
+        ctx, [line("w-1", mrr_minor="4900"), line("w-2", users=new_user), line("w-3")]
+    )
+    externals = ["w-1", "w-2", "w-3"]
+    by_ext = dict(zip(externals, await _ids_in_order(ctx, externals), strict=True))
+    assert set(again.written) == {by_ext["w-1"], by_ext["w-3"]}
+    assert set(again.ids) == set(by_ext.values())
+
+
+async def test_a_change_updates_only_its_columns(ctx: AppContext) -> None:
+    """A line changing one field sends an UPDATE of that column alone (the indexes of the
+    others are not rewritten), and a renamed supplier's words follow its name."""
+    await _import(ctx, [line("u-1"), line("u-2")])
+    statements: list[str] = []
+
+    def keep(*args: Any) -> None:
+        if re.match(r"^\s*UPDATE\s+suppliers\b", args[2], re.IGNORECASE):
+            statements.append(args[2])
+
+    engine = ctx.db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", keep)
+    try:
+        await _import(ctx, [{"external_id": "u-1", "mrr_minor": 2500}])
+    finally:
+        event.remove(engine, "before_cursor_execute", keep)
+    assert len(statements) == 1, statements
+    assigned = statements[0].split("SET", 1)[1].split("FROM")[0].split("WHERE")[0]
+    assert "mrr_minor" in assigned
+    for other in ("business_name", "plan_tier", "vendor_type", "external_id"):
+        assert other not in assigned, statements[0]
+    await _import(ctx, [{"external_id": "u-2", "business_name": "Hazel Yard"}])
+    async with ctx.db.sessions() as session:
+        mrr = dict((await session.execute(select(Supplier.external_id, Supplier.mrr_minor))).all())
+        words = sorted((await session.scalars(select(SupplierNameWord.word))).all())
+    assert mrr == {"u-1": 2500, "u-2": 1900}
+    assert words == sorted(["hazel", "yard", "studio", "u", "1"])
+
+
+async def test_a_repeated_line_is_refused_even_when_it_changes_nothing(ctx: AppContext) -> None:
+    """Unchanged lines skip validation, but an external id given twice is still refused,
+    named by its place in the batch (a line without an external id counts)."""
+    await _import(ctx, [line("p-1")])
+    result = await _import(ctx, [{"business_name": "No id"}, line("p-1"), line("p-1")])
+    assert [(e.index, e.field, e.reason) for e in result.errors] == [
+        (0, "external_id", "is required to import a supplier (the customer's own id)"),
+        (2, "external_id", "repeats the external_id of item 1 in this batch"),
+    ]
+    assert (result.created, result.updated) == (0, 1)
+
+
+@pytest.mark.parametrize(
+    ("change", "keeps"),
+    [
+        ({}, True),
+        ({"signed_up_at": "2025-03-01T00:00:00+00:00"}, True),  # the same instant, as stored
+        ({"mrr_minor": 1900}, True),  # JSON's integer for the CSV's text
+        ({"signed_up_at": "2025-03-01T01:00:00+01:00"}, False),  # same instant, other form
+        ({"business_name": " Studio k "}, False),  # validation strips it: not the stored text
+        ({"mrr_minor": "01900"}, False),
+        ({"mrr_minor": True}, False),
+        ({"currency": None}, False),  # clears (or is refused): never "unchanged"
+        ({"subscription_status": "active"}, True),
+        ({"id": "00000000-0000-4000-8000-000000000000"}, False),
+        ({"colour": "red"}, False),  # unknown: validation refuses it
+        ({"users": [{"email": "k@studio.example", "name": "Ana", "role": "owner"}]}, True),
+        ({"users": [{"email": "K@studio.example", "name": "Ana"}]}, False),
+        (
+            {"users": [{"email": "k@studio.example", "name": "Ana", "phone": "+447700900123"}]},
+            False,
+        ),
+        ({"users": []}, False),
+        ({"users": None}, True),  # keeps the users
+    ],
+)
+async def test_a_line_is_unchanged_only_in_the_stored_forms(
+    ctx: AppContext, change: dict[str, Any], keeps: bool
+) -> None:
+    from wedsync_success.suppliers import repository
+    from wedsync_success.suppliers.service import _line_keeps
+
+    item = line("k", business_name="Studio k", users=[{"email": "k@studio.example", "name": "Ana"}])
+    await _import(ctx, [item])
+    async with ctx.db.transaction() as session:
+        stored = await repository.stored_by_external_id(session, ["k"])
+        users = {stored["k"].id: await repository.stored_users(session, [stored["k"].id])}
+    assert _line_keeps(item | change, stored["k"], users) is keeps
+    if keeps:  # and the full path agrees: nothing to write
+        with writes(ctx) as seen:
+            result = await _import(ctx, [item | change])
+        assert result.written == []
+        assert result.rejected == 0
+        assert not seen & Counter(["suppliers", "supplier_users", "supplier_name_words"])
+
+
+async def test_a_cancellation_line_that_leaves_out_the_end_is_not_unchanged(
+    ctx: AppContext,
+) -> None:
+    """Setting the subscription status clears the end and reason a line leaves out."""
+    from wedsync_success.suppliers import repository
+    from wedsync_success.suppliers.service import _line_keeps
+
+    ended = {"subscription_status": "cancelled", "subscription_ended_at": "2026-01-01T00:00:00Z"}
+    await _import(ctx, [line("x", **ended)])
+    async with ctx.db.transaction() as session:
+        stored = await repository.stored_by_external_id(session, ["x"])
+    assert not _line_keeps(
+        {"external_id": "x", "subscription_status": "cancelled"}, stored["x"], {}
+    )
+    assert _line_keeps({"external_id": "x"} | ended, stored["x"], {})
+
+
+async def _ids_in_order(ctx: AppContext, externals: list[str]) -> list[Any]:
+    async with ctx.db.sessions() as session:
+        found = dict(
+            (
+                await session.execute(
+                    select(Supplier.external_id, Supplier.id).where(
+                        Supplier.external_id.in_(externals)
+                    )
+                )
+            ).all()
+        )
+    return [found[e] for e in externals]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeVarTuple, cast
@@ -14,6 +14,7 @@ from sqlalchemy import (
     Table,
     Uuid,
     and_,
+    any_,
     bindparam,
     delete,
     func,
@@ -24,10 +25,11 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from wedsync_success.churn.models import SupplierChurnCurrent
 from wedsync_success.db.bulk import Keeping, upsert_columns
+from wedsync_success.db.plain_writes import insert_new, update_columns
 from wedsync_success.db.staging import StagingTable, stage
 from wedsync_success.db.types import UTCDateTime
 from wedsync_success.health.models import HealthScore
@@ -131,6 +133,15 @@ async def supplier_for_ref(
     return next((r for r in found if r.id == as_id), None) or next(iter(found), None)
 
 
+def _among(connection: AsyncConnection, column: Any, values: list[Any]) -> Any:
+    """``column IN values``; on PostgreSQL ``column = ANY(array)``, one parameter: the same
+    statement for any number of values, prepared once, where an IN of a batch's 5,000
+    values is a new 5,000-parameter statement to parse and plan at every batch size."""
+    if connection.dialect.name != "postgresql":
+        return column.in_(values)
+    return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
+
+
 @dataclass(frozen=True)
 class StoredSupplier:
     """A supplier as an import finds it: its id and fields (as ``SupplierIn`` takes them,
@@ -139,10 +150,10 @@ class StoredSupplier:
     id: uuid.UUID
     fields: dict[str, Any]
 
-    def same_fields(self, row: Mapping[str, Any]) -> bool:
-        """Whether writing ``row`` (a supplier row by field name) would change none of these
-        fields."""
-        return all(self.fields.get(name) == row[name] for name in SUPPLIER_FIELDS)
+    def changes(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        """The fields writing ``row`` (a supplier row by field name) would change, with their
+        new values (empty: it would change nothing)."""
+        return {name: row[name] for name in SUPPLIER_FIELDS if self.fields.get(name) != row[name]}
 
 
 async def stored_by_external_id(
@@ -152,10 +163,12 @@ async def stored_by_external_id(
     query)."""
     if not external_ids:
         return {}
-    columns = [getattr(Supplier, name) for name in SUPPLIER_FIELDS]
-    rows = await session.execute(
-        select(Supplier.external_id, Supplier.id, *columns).where(
-            Supplier.external_id.in_(sorted(set(external_ids)))
+    columns = [_SUPPLIERS.c[name] for name in SUPPLIER_FIELDS]
+    # On the connection, past the ORM: its per-row work doubled this read of 5,000 rows.
+    connection = await session.connection()
+    rows = await connection.execute(
+        select(_SUPPLIERS.c.external_id, _SUPPLIERS.c.id, *columns).where(
+            _among(connection, _SUPPLIERS.c.external_id, sorted(set(external_ids)))
         )
     )
     return {
@@ -198,6 +211,7 @@ async def upsert(
     suppliers: list[dict[str, Any]],
     users: list[dict[str, Any]],
     *,
+    updates: Sequence[dict[str, Any]] = (),
     users_of: Sequence[uuid.UUID],
     names: Mapping[uuid.UUID, str],
     created_at: datetime,
@@ -206,14 +220,24 @@ async def upsert(
     ``users`` (rows in id order, so concurrent writers lock them in one order); the other
     suppliers' users are left as they are. ``names``: the stored business names of those
     of ``suppliers`` that exist (:func:`names_of`), whose search words change only with them.
+    ``updates``: stored suppliers' ``id`` and only the fields that change, written as such
+    (an UPDATE of those columns rewrites no index of the others).
 
     Users are updated in place, not deleted and re-added, so what hangs off a user (contact
     preferences, in-app messages) survives an update of its supplier.
     """
-    if suppliers:
-        await _upsert_suppliers(
-            session, sorted(suppliers, key=lambda row: row["id"]), names, created_at=created_at
-        )
+    # A supplier not in ``names`` is new: created here under the locks of its ids, so its
+    # rows, its users' and its words can only be new too, and are simply inserted.
+    ordered = sorted(suppliers, key=lambda row: row["id"])
+    new = [row for row in ordered if row["id"] not in names]
+    if new:
+        await insert_new(session, _SUPPLIERS, _columns(new), constants={"created_at": created_at})
+        await insert_new(session, _WORDS, _word_columns(new))
+    changed = [row for row in ordered if row["id"] in names]
+    if changed:
+        await _upsert_suppliers(session, changed, names, created_at=created_at)
+    if updates:
+        await _update_suppliers(session, sorted(updates, key=lambda row: row["id"]), names)
     stored_users_of = [sid for sid in users_of if sid in names]  # a new supplier has none
     if stored_users_of:
         await session.execute(
@@ -222,15 +246,24 @@ async def upsert(
                 SupplierUser.id.not_in([u["id"] for u in users]),
             )
         )
-    if users:
+    new_users = [u for u in users if u["supplier_id"] not in names]
+    if new_users:
+        await insert_new(session, _USERS, _columns(new_users), constants={"created_at": created_at})
+    stored_users = [u for u in users if u["supplier_id"] in names]
+    if stored_users:
         await upsert_columns(
             session,
             _USERS,
             key=("id",),
-            columns={c: [row[c] for row in users] for c in users[0]},
+            columns=_columns(stored_users),
             constants={"created_at": created_at},  # converted once, not once a row
             keeping=Keeping(kept=("supplier_id", "created_at")),
         )
+
+
+def _columns(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    """``rows`` (dicts with the same keys) as one list of values per column."""
+    return {name: [row[name] for row in rows] for name in rows[0]}
 
 
 async def _upsert_suppliers(
@@ -246,17 +279,31 @@ async def _upsert_suppliers(
         session,
         _SUPPLIERS,
         key=("id",),
-        columns={c: [row[c] for row in suppliers] for c in suppliers[0]},
+        columns=_columns(suppliers),
         constants={"created_at": created_at},
         # An update that omits the external id (None) keeps the one the supplier has.
         keeping=Keeping(kept=("created_at",), filled=("external_id",)),
     )
     # A name's words change only with the name: most updates (plan, MRR, users) keep them.
     await replace_name_words(
-        session,
-        [s for s in suppliers if names.get(s["id"]) != s["business_name"]],
-        new={s["id"] for s in suppliers if s["id"] not in names},
+        session, [s for s in suppliers if names.get(s["id"]) != s["business_name"]]
     )
+
+
+async def _update_suppliers(
+    session: AsyncSession, updates: list[dict[str, Any]], names: Mapping[uuid.UUID, str]
+) -> None:
+    """Write ``updates`` (in id order: the rows' lock order) to stored suppliers, one
+    statement per set of changed columns (an import changing one field: one statement)."""
+    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in updates:
+        shapes.setdefault(tuple(row), []).append(row)
+    for rows in shapes.values():
+        await update_columns(session, _SUPPLIERS, key="id", columns=_columns(rows))
+    renamed = [
+        r for r in updates if "business_name" in r and names.get(r["id"]) != r["business_name"]
+    ]
+    await replace_name_words(session, renamed)
 
 
 @dataclass(frozen=True)
@@ -277,10 +324,11 @@ async def stored_users(
     """The users of ``supplier_ids`` as stored (one query)."""
     if not supplier_ids:
         return []
-    u = SupplierUser
-    rows = await session.execute(
+    u = _USERS.c
+    connection = await session.connection()  # past the ORM, as stored_by_external_id
+    rows = await connection.execute(
         select(u.id, u.supplier_id, u.email, u.name, u.role, u.phone).where(
-            u.supplier_id.in_(list(supplier_ids))
+            _among(connection, u.supplier_id, list(supplier_ids))
         )
     )
     return [StoredUser(*row) for row in rows]
@@ -511,34 +559,38 @@ async def all_ids(session: AsyncSession) -> list[uuid.UUID]:
     return list(await session.scalars(select(Supplier.id)))
 
 
-async def replace_name_words(
-    session: AsyncSession,
-    suppliers: Sequence[dict[str, Any]],
-    *,
-    new: Collection[uuid.UUID] = frozenset(),
-) -> None:
-    """Make the search words of ``suppliers`` (rows with ``id`` and ``business_name``, in id
-    order) exactly those of their names; those of ``new`` (suppliers created in this
-    transaction) have none yet to delete."""
+async def replace_name_words(session: AsyncSession, suppliers: Sequence[dict[str, Any]]) -> None:
+    """Make the search words of stored ``suppliers`` (rows with ``id`` and ``business_name``,
+    in id order) exactly those of their names (a new supplier's are inserted with it)."""
     if not suppliers:
         return
     words = SupplierNameWord
-    stored = [s["id"] for s in suppliers if s["id"] not in new]
-    if stored:
-        await session.execute(delete(words).where(words.supplier_id.in_(stored)))
-    columns: dict[str, list[Any]] = {"supplier_id": [], "word": [], "name_key": [], "first": []}
-    for s in suppliers:
-        searched = searched_name(s["business_name"])
-        for word in sorted(searched.words):
-            columns["supplier_id"].append(s["id"])
-            columns["word"].append(word)
-            columns["name_key"].append(searched.key)
-            columns["first"].append(word == searched.first)
+    await session.execute(delete(words).where(words.supplier_id.in_([s["id"] for s in suppliers])))
     # Column-wise through the driver (db.bulk): four or five rows a supplier, 80,000 for an
     # import of 20,000, where the ORM's executemany took 1.6 s.
     await upsert_columns(
-        session, _WORDS, key=("supplier_id", "word"), columns=columns, skip_existing=True
+        session,
+        _WORDS,
+        key=("supplier_id", "word"),
+        columns=_word_columns(suppliers),
+        skip_existing=True,
     )
+
+
+def _word_columns(suppliers: Sequence[dict[str, Any]]) -> dict[str, list[Any]]:
+    """The search-word rows of ``suppliers`` (with ``id`` and ``business_name``), as columns."""
+    supplier_ids: list[Any] = []
+    found: list[str] = []
+    keys: list[str] = []
+    first: list[bool] = []
+    for s in suppliers:
+        searched = searched_name(s["business_name"])
+        for word in sorted(searched.words):
+            supplier_ids.append(s["id"])
+            found.append(word)
+            keys.append(searched.key)
+            first.append(word == searched.first)
+    return {"supplier_id": supplier_ids, "word": found, "name_key": keys, "first": first}
 
 
 DRIVE_CAP = 1_000

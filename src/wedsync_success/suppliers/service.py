@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from itertools import chain
 from typing import Any
@@ -42,7 +44,14 @@ async def upsert_batch(
             f"A batch holds at most {MAX_SUPPLIER_BATCH} suppliers; this one has {len(items)}.",
             details=[{"field": "suppliers", "reason": f"more than {MAX_SUPPLIER_BATCH} items"}],
         )
-    return await _upsert(session=session, items=items, now=now, stored=None)
+    return (await _upsert(session=session, items=items, now=now, stored=None)).result
+
+
+@dataclass(frozen=True)
+class _Upserted:
+    result: SupplierBatchResult
+    written: list[uuid.UUID]
+    """The suppliers whose row was written (created or changed)."""
 
 
 async def _upsert(
@@ -51,13 +60,18 @@ async def _upsert(
     items: Sequence[Any],
     now: datetime,
     stored: Mapping[str, repository.StoredSupplier] | None,
-) -> SupplierBatchResult:
+    known_users: Mapping[uuid.UUID, list[repository.StoredUser]] | None = None,
+    positions: Sequence[int] | None = None,
+) -> _Upserted:
     """:func:`upsert_batch` without its size limit. ``stored``: the suppliers the items'
     external ids name, read under their locks (an import has them): they are not read
     again, and a supplier the item would leave exactly as it is, users included, is not
-    written."""
+    written. ``known_users``: the stored users of some of them, already read (by supplier),
+    not read again. ``positions``: the number each item has in the caller's batch (where
+    it is not its place in ``items``), for the reasons that name another item."""
     valid, rejected = validate_each(SupplierIn, items, key_field="id")
-    valid, collisions = await _without_id_collisions(session, valid)
+    place = (lambda i: i) if positions is None else positions.__getitem__
+    valid, collisions = await _without_id_collisions(session, valid, place)
     valid, unknown_owners = await _with_known_owners(session, valid)
     given_ids = [item.id for _, item in valid if item.id is not None]
     externals = [item.external_id for _, item in valid if item.external_id is not None]
@@ -67,9 +81,10 @@ async def _upsert(
     if stored is None:
         await lock_suppliers(session, chain(given_ids, map(external_id_lock, externals)))
     owners = None if stored is None else {ext: row.id for ext, row in stored.items()}
-    valid, clashes, matched = await _match_external_ids(session, valid, owners=owners)
+    valid, clashes, matched = await _match_external_ids(session, valid, place, owners=owners)
     rejected = sorted(rejected + collisions + unknown_owners + clashes, key=lambda i: i.index)
     supplier_rows: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []  # stored suppliers: their id and what changes
     user_rows: list[dict[str, Any]] = []
     listed_users: list[uuid.UUID] = []
     ids: list[uuid.UUID] = []
@@ -77,13 +92,21 @@ async def _upsert(
         (item, item.id or (matched.get(item.external_id) if item.external_id else None))
         for _, item in valid
     ]
-    users_of: dict[uuid.UUID, list[repository.StoredUser]] = {}
-    by_email: dict[tuple[uuid.UUID, str], uuid.UUID] = {}
+    users_of: dict[uuid.UUID, list[repository.StoredUser]] = dict(known_users or {})
     for user in await repository.stored_users(
-        session, [sid for item, sid in resolved if sid is not None and item.users is not None]
+        session,
+        [
+            sid
+            for item, sid in resolved
+            if sid is not None and item.users is not None and sid not in users_of
+        ],
     ):
         users_of.setdefault(user.supplier_id, []).append(user)
-        by_email[(user.supplier_id, user.email.lower())] = user.id
+    by_email = {
+        (user.supplier_id, user.email.lower()): user.id
+        for users in users_of.values()
+        for user in users
+    }
     # What the stored suppliers' names are (and so which suppliers exist): from ``stored``
     # where the import read them, the rest in one query.
     named = {row.id: row.fields["business_name"] for row in (stored or {}).values()}
@@ -98,8 +121,10 @@ async def _upsert(
         row |= {name: getattr(item, name) for name in SUPPLIER_FIELDS}
         row["subscription_started_at"] = item.subscription_started_at or item.signed_up_at
         before = stored.get(item.external_id) if stored and item.external_id else None
-        if before is None or before.id != sid or not before.same_fields(row):
+        if before is None or before.id != sid:
             supplier_rows.append(row)
+        elif changed := before.changes(row):
+            updates.append({"id": sid} | changed)
         if item.users is None:
             continue
         users = [
@@ -118,16 +143,23 @@ async def _upsert(
         listed_users.append(sid)
         user_rows.extend(users)
     await repository.upsert(
-        session, supplier_rows, user_rows, users_of=listed_users, names=named, created_at=now
+        session,
+        supplier_rows,
+        user_rows,
+        updates=updates,
+        users_of=listed_users,
+        names=named,
+        created_at=now,
     )
     updated = sum(sid in named for sid in ids)
-    return SupplierBatchResult(
+    result = SupplierBatchResult(
         created=len(ids) - updated,
         updated=updated,
         rejected=len(rejected),
         errors=rejected,
         ids=ids,
     )
+    return _Upserted(result=result, written=[row["id"] for row in [*supplier_rows, *updates]])
 
 
 def _same_users(users: list[dict[str, Any]], stored: list[repository.StoredUser]) -> bool:
@@ -150,16 +182,37 @@ MAX_IMPORT_BATCH = 5000
 """Lines an import writes in one transaction at most (:func:`import_batch`)."""
 
 
+@dataclass(frozen=True)
+class ImportedBatch:
+    """What :func:`import_batch` did with a batch of lines."""
+
+    created: int
+    updated: int
+    """Stored suppliers the batch named, changed or not."""
+    errors: list[RejectedItem]
+    ids: list[uuid.UUID]
+    """Every supplier an accepted line names."""
+    written: list[uuid.UUID]
+    """The suppliers whose row was written (created or changed): the only ones whose MRR,
+    currency or anything else can have changed."""
+
+    @property
+    def rejected(self) -> int:
+        return len(self.errors)
+
+
 async def import_batch(
     *, session: AsyncSession, items: Sequence[Any], now: datetime
-) -> SupplierBatchResult:
+) -> ImportedBatch:
     """Create or update suppliers by ``external_id``, as a file import does: a field a line
     leaves out keeps the supplier's current value (for a new supplier, the defaults of
     :data:`IMPORT_DEFAULTS`), and its users are replaced only when the line lists them.
 
-    The stored suppliers are read once, under the locks of their external ids (and of the
-    ids the lines give), so the fields a line keeps are the ones a concurrent import left;
-    a line that changes nothing writes nothing."""
+    The stored suppliers (and the users of those whose lines list users) are read once,
+    under the locks of their external ids (and of the ids the lines give), so the fields a
+    line keeps are the ones a concurrent import left. A line that changes nothing writes
+    nothing; one whose every value is already the stored one, in its stored form
+    (:func:`_line_keeps`: a re-import of the same file), is not even validated again."""
     if len(items) > MAX_IMPORT_BATCH:
         raise PayloadTooLarge(
             f"An import batch holds at most {MAX_IMPORT_BATCH} lines; this one has {len(items)}.",
@@ -179,18 +232,124 @@ async def import_batch(
     # takes none that is not held already, so the global lock order holds.
     await lock_suppliers(session, chain(_given_ids(given), map(external_id_lock, externals)))
     stored = await repository.stored_by_external_id(session, externals)
-    filled = []
-    for _, item in given:
+    listing = sorted(
+        {known.id for _, i in given if "users" in i and (known := stored.get(i["external_id"]))}
+    )
+    known_users: dict[uuid.UUID, list[repository.StoredUser]] = {sid: [] for sid in listing}
+    for user in await repository.stored_users(session, listing):
+        known_users[user.supplier_id].append(user)
+    # An external id given twice goes to _upsert both times, which refuses the repeat.
+    repeated = {ext for ext, n in Counter(externals).items() if n > 1}
+    kept: list[uuid.UUID] = []
+    lines: list[tuple[int, dict[str, Any]]] = []
+    for index, item in given:
         known = stored.get(item["external_id"])
-        base = dict(IMPORT_DEFAULTS) if known is None else dict(known.fields)
-        if known is not None and any(f in item for f in _SUBSCRIPTION_STATE):
+        if known is None:
+            lines.append((index, dict(IMPORT_DEFAULTS) | item))
+            continue
+        if item["external_id"] not in repeated and _line_keeps(item, known, known_users):
+            kept.append(known.id)
+            continue
+        base = dict(known.fields)
+        if any(f in item for f in _SUBSCRIPTION_STATE):
             for name in _SUBSCRIPTION_STATE:
                 base.pop(name, None)
-        filled.append(base | item)
-    result = await _upsert(session=session, items=filled, now=now, stored=stored)
-    rejected.extend(e.model_copy(update={"index": given[e.index][0]}) for e in result.errors)
+        lines.append((index, base | item))
+    done = await _upsert(
+        session=session,
+        items=[item for _, item in lines],
+        now=now,
+        stored=stored,
+        known_users=known_users,
+        positions=[index for index, _ in lines],
+    )
+    result = done.result
+    rejected.extend(e.model_copy(update={"index": lines[e.index][0]}) for e in result.errors)
     rejected.sort(key=lambda e: e.index)
-    return result.model_copy(update={"rejected": len(rejected), "errors": rejected})
+    return ImportedBatch(
+        created=result.created,
+        updated=result.updated + len(kept),
+        errors=rejected,
+        ids=[*result.ids, *kept],
+        written=done.written,
+    )
+
+
+_KEPT_FIELDS = frozenset(SUPPLIER_FIELDS)
+_USER_KEYS = frozenset({"email", "name", "role", "phone"})
+
+
+def _line_keeps(
+    line: Mapping[str, Any],
+    known: repository.StoredSupplier,
+    users: Mapping[uuid.UUID, list[repository.StoredUser]],
+) -> bool:
+    """Whether ``line`` (as read from the file) gives only values ``known`` already has,
+    each exactly in its stored form, users included: then validating it could only find
+    the stored values again, and importing it changes nothing. Any other line (a value
+    written another way, an id, a field it clears, anything unknown) goes through
+    validation as usual, so this never decides what is valid, only what is unchanged."""
+    fields = known.fields
+    if any(name in line for name in _SUBSCRIPTION_STATE) and any(
+        name not in line and name in fields for name in _SUBSCRIPTION_STATE
+    ):
+        return False  # the line clears what it leaves out of the subscription state
+    for name, value in line.items():
+        if name == "external_id":
+            continue  # the stored supplier was found by it
+        if name == "users":
+            if value is not None and not _same_raw_users(value, users.get(known.id)):
+                return False
+            continue
+        stored = fields.get(name)
+        if type(value) is type(stored) and value == stored:
+            continue  # the common case, text as stored: no call (stored is never None here)
+        if name not in _KEPT_FIELDS or stored is None or not _same_raw(value, stored):
+            return False
+    return True
+
+
+def _same_raw(value: Any, stored: Any) -> bool:
+    """Whether ``value`` (from a file) is ``stored`` written as the file would write it."""
+    if isinstance(stored, str):
+        return type(value) is str and value == stored
+    if isinstance(stored, int):
+        return (type(value) is int and value == stored) or (
+            type(value) is str and value == str(stored)
+        )
+    if isinstance(stored, datetime):
+        if type(value) is str:
+            iso = stored.isoformat()
+            return value == iso or (iso.endswith("+00:00") and value == iso[:-6] + "Z")
+        return isinstance(value, datetime) and value.tzinfo is not None and value == stored
+    if isinstance(stored, uuid.UUID):
+        return type(value) is str and value == str(stored)
+    return False
+
+
+def _same_raw_users(value: Any, stored: list[repository.StoredUser] | None) -> bool:
+    """Whether ``value`` (a line's users, as read) lists exactly the ``stored`` users, each
+    matched by its email as stored, with every field as stored."""
+    if stored is None or type(value) is not list or len(value) != len(stored):
+        return False
+    by_email = {user.email.lower(): user for user in stored}
+    matched: set[uuid.UUID] = set()
+    for raw in value:
+        if type(raw) is not dict or not raw.keys() <= _USER_KEYS:
+            return False
+        email = raw.get("email")
+        user = by_email.get(email.lower()) if type(email) is str else None
+        if user is None or user.id in matched:
+            return False
+        matched.add(user.id)
+        if (email, raw.get("name"), raw.get("role", "owner"), raw.get("phone")) != (
+            user.email,
+            user.name,
+            user.role,
+            user.phone,
+        ):
+            return False
+    return True
 
 
 def _given_ids(given: list[tuple[int, dict[str, Any]]]) -> list[uuid.UUID]:
@@ -210,7 +369,7 @@ def _given_ids(given: list[tuple[int, dict[str, Any]]]) -> list[uuid.UUID]:
 
 
 async def _without_id_collisions(
-    session: AsyncSession, valid: list[tuple[int, SupplierIn]]
+    session: AsyncSession, valid: list[tuple[int, SupplierIn]], place: Callable[[int], int]
 ) -> tuple[list[tuple[int, SupplierIn]], list[RejectedItem]]:
     """Refuse, item by item, what the primary keys would refuse for the whole batch: a
     supplier id given twice, a user id given twice, a user id of another supplier. Only
@@ -225,7 +384,7 @@ async def _without_id_collisions(
     for index, item in valid:
         problem: tuple[str, str] | None = None
         if item.id is not None and item.id in first_of:
-            problem = ("id", f"repeats the id of item {first_of[item.id]} in this batch")
+            problem = ("id", f"repeats the id of item {place(first_of[item.id])} in this batch")
         mine: set[uuid.UUID] = set()
         for j, user in enumerate(item.users or ()):
             if problem is not None or user.id is None:
@@ -257,6 +416,7 @@ def external_id_lock(external_id: str) -> uuid.UUID:
 async def _match_external_ids(
     session: AsyncSession,
     valid: list[tuple[int, SupplierIn]],
+    place: Callable[[int], int],
     *,
     owners: Mapping[str, uuid.UUID] | None = None,
 ) -> tuple[list[tuple[int, SupplierIn]], list[RejectedItem], dict[str, uuid.UUID | None]]:
@@ -279,11 +439,11 @@ async def _match_external_ids(
         sid = item.id if item.id is not None else (owners.get(ext) if ext else None)
         problem: str | None = None
         if ext is not None and ext in first_ext:
-            problem = f"repeats the external_id of item {first_ext[ext]} in this batch"
+            problem = f"repeats the external_id of item {place(first_ext[ext])} in this batch"
         elif ext is not None and item.id is not None and owners.get(ext, item.id) != item.id:
             problem = f"is already the external id of another supplier ({owners[ext]})"
         elif sid is not None and sid in first_id:
-            problem = f"names the supplier that item {first_id[sid]} in this batch updates"
+            problem = f"names the supplier that item {place(first_id[sid])} in this batch updates"
         if problem is not None:
             key = str(item.id) if item.id is not None else ext
             rejected.append(RejectedItem(index=index, key=key, field="external_id", reason=problem))
