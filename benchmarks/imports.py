@@ -208,10 +208,12 @@ async def one_backend(
     folder: Path,
     *,
     suppliers_only: bool = False,
+    periods_only: bool = False,
     rates: dict[str, float] | None = None,
 ) -> list[list[str]]:
     """The figures of one backend as table rows; ``rates`` (given) receives the supplier
-    imports' rows/s by label."""
+    imports' rows/s by label. ``periods_only``: the suppliers are imported once, untimed,
+    and only the subscription imports are measured."""
     db = BenchDatabase(backend, DEFAULT_POSTGRES_URL)
     try:
         export = folder / "suppliers.csv"
@@ -219,7 +221,12 @@ async def one_backend(
         update = folder / "mrr.jsonl"
         write_jsonl_update(update, count)
         rows = []
-        for label, path in zip(SUPPLIER_IMPORTS, (export, export, update), strict=True):
+        if periods_only:
+            console.print(f"[dim]{backend}: loading the suppliers (untimed)…[/]")
+            await timed(db.url, export, batch_size)
+        paths = (export, export, update)
+        imports = [] if periods_only else list(zip(SUPPLIER_IMPORTS, paths, strict=True))
+        for label, path in imports:
             console.print(f"[dim]{backend}: {label}…[/]")
             timing = await timed(db.url, path, batch_size)
             rows.append(import_row(backend, label, timing, lines=count, unit="rows", goal=GOAL))
@@ -306,6 +313,11 @@ async def main() -> None:
         metavar="REF",
         help="also time the supplier imports with this git ref's code (e.g. main), same run",
     )
+    parser.add_argument(
+        "--periods-only",
+        action="store_true",
+        help="import the suppliers once, untimed, and measure only the subscription imports",
+    )
     parser.add_argument("--suppliers-only", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--emit-json", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -344,6 +356,7 @@ async def main() -> None:
                 args.period_batch_size,
                 Path(tmp),
                 suppliers_only=args.suppliers_only,
+                periods_only=args.periods_only,
                 rates=mine,
             )
             emitted |= mine

@@ -126,6 +126,10 @@ def supplier_writer(ctx: AppContext) -> Write:
     return write
 
 
+PERIOD_TABLES = ("subscription_periods", "supplier_coverage")
+"""What ``import subscriptions`` grows."""
+
+
 def period_writer(ctx: AppContext) -> Write:
     """Store a batch of subscription periods and derive the suppliers' subscriptions."""
 
@@ -139,6 +143,8 @@ def period_writer(ctx: AppContext) -> Write:
             counts={"created": result.created, "updated": result.updated},
             errors=result.errors,
             touched=result.supplier_ids,
+            added=result.created,
+            tables=PERIOD_TABLES,
         )
 
     return write

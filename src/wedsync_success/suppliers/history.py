@@ -30,7 +30,8 @@ class PeriodBatchResult(BaseModel):
     rejected: int
     errors: list[RejectedItem] = Field(default_factory=list)
     supplier_ids: list[uuid.UUID] = Field(
-        default_factory=list, description="Suppliers whose history changed"
+        default_factory=list,
+        description="Suppliers whose stored periods or derived subscription changed",
     )
 
 
@@ -50,18 +51,21 @@ async def import_periods(
     Set-based: the batch is staged in the database, one query finds the few periods that
     share an instant with another of their supplier and plan (only those can be refused,
     and only by each other: :func:`overlap_refusals` judges them in the batch's order), one
-    statement merges the rest and one derives the suppliers' subscriptions; their coverage
-    stretches are rebuilt from their periods (``suppliers/coverage.py``)."""
+    statement merges the rest (only those new or saying something else than the stored
+    period of their key: a file imported again writes nothing) and one derives the
+    suppliers' subscriptions, writing those that change; the coverage stretches of the
+    suppliers whose periods changed are rebuilt from them (``suppliers/coverage.py``)."""
     valid, rejected = validate_each(PeriodIn, items, key_field="supplier_external_id")
-    ids = await repository.ids_by_external_id(
-        session, [item.supplier_external_id for _, item in valid]
-    )
+    wanted = {item.supplier_external_id for _, item in valid}
+    ids = await repository.period_supplier_ids(session, wanted)
     await lock_suppliers(session, list(ids.values()))
-    there = await repository.existing_ids(session, sorted(set(ids.values())))
+    # Read again under the locks: a supplier deleted (or an external id moved) before them
+    # is not written to.
+    held = await repository.period_supplier_ids(session, list(ids)) if ids else {}
     known: list[tuple[int, uuid.UUID, PeriodIn]] = []
     for index, item in valid:
         sid = ids.get(item.supplier_external_id)
-        if sid is None or sid not in there:  # not there, or deleted before the lock
+        if sid is None or held.get(item.supplier_external_id) != sid:
             rejected.append(
                 RejectedItem(
                     index=index,
@@ -74,33 +78,51 @@ async def import_periods(
             known.append((index, sid, item))
     refused: list[RejectedItem] = []
     updated = 0
+    changed: set[uuid.UUID] = set()
     if known:
         await repository.stage_periods(session, _staged(known))
-        clashing = await repository.staged_clashes(session)
-        if clashing:
-            candidates = [k for k in known if k[0] in clashing]
+        checks = await repository.check_staged(session)
+        updated = checks.already_stored
+        if checks.clashing:
+            candidates = [k for k in known if k[0] in checks.clashing]
             history = await repository.history_of(
                 session, sorted({sid for _, sid, _ in candidates})
             )
             stored = {sid: [p for _, p in rows] for sid, rows in history.periods.items()}
             refused = overlap_refusals(candidates, stored)
             await repository.unstage_periods(session, [e.index for e in refused])
-        updated = await repository.staged_already_stored(session)
-        await repository.merge_staged_periods(session, now=now)
+            updated -= _stored_among(refused, candidates, stored)
+        changed = await repository.merge_staged_periods(session, now=now)
     rejected.extend(refused)
     rejected.sort(key=lambda e: e.index)
     dropped = {e.index for e in refused}
     accepted = [(index, sid) for index, sid, _ in known if index not in dropped]
-    touched = sorted({sid for _, sid in accepted})
-    if touched:
-        await repository.derive_staged_subscriptions(session, touched, at=now)
-        await refresh_coverage(session=session, supplier_ids=touched)
+    derived: set[uuid.UUID] = set()
+    if accepted:
+        batch = sorted({sid for _, sid in accepted})
+        await refresh_coverage(session=session, supplier_ids=sorted(changed))
+        derived = await repository.derive_staged_subscriptions(session, batch, at=now)
     return PeriodBatchResult(
         created=len(accepted) - updated,
         updated=updated,
         rejected=len(rejected),
         errors=rejected,
-        supplier_ids=touched,
+        supplier_ids=sorted(changed | derived),
+    )
+
+
+def _stored_among(
+    refused: Sequence[RejectedItem],
+    candidates: Sequence[tuple[int, uuid.UUID, PeriodIn]],
+    stored: Mapping[uuid.UUID, Sequence[Period]],
+) -> int:
+    """How many of the ``refused`` items have a stored period of the same supplier, plan
+    and start (counted as stored already before they were refused)."""
+    keys = {(sid, p.plan, p.starts_at) for sid, periods in stored.items() for p in periods}
+    by_index = {index: (sid, item) for index, sid, item in candidates}
+    return sum(
+        (sid, item.plan.value, item.starts_at) in keys
+        for sid, item in (by_index[e.index] for e in refused)
     )
 
 

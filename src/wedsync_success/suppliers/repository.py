@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from typing import Any, Literal, TypeVarTuple, cast
 from sqlalchemy import (
     Row,
     Select,
+    String,
     Table,
     Uuid,
     and_,
@@ -808,29 +810,68 @@ async def stage_periods(session: AsyncSession, columns: Mapping[str, Sequence[An
     await stage(session, PERIOD_STAGING, columns, stored_as=_PERIODS)
 
 
-_CLASHING = _instants(
+async def period_supplier_ids(
+    session: AsyncSession, external_ids: Collection[str]
+) -> dict[str, uuid.UUID]:
+    """The supplier each of ``external_ids`` names, for those that name one: one bound value
+    whatever their number (an array on PostgreSQL, a JSON list on SQLite), so a batch of
+    thousands of ids is neither rendered into the statement nor re-planned per length."""
+    if not external_ids:
+        return {}
+    listed = sorted(set(external_ids))
+    s = Supplier
+    if session.get_bind().dialect.name == "postgresql":
+        match = s.external_id == any_(bindparam("ext", listed, type_=ARRAY(String)))
+    else:
+        each = text("SELECT value FROM json_each(:ext)").bindparams(ext=json.dumps(listed))
+        match = s.external_id.in_(each)
+    rows = await session.execute(select(s.external_id, s.id).where(match))
+    return {ext: sid for ext, sid in rows if ext is not None}
+
+
+_CHECKS = _instants(
     # Two staged periods of one supplier and plan sharing an instant (the same start too:
     # one period twice), and staged periods sharing one with a stored period of a different
-    # start (the same start is that period imported again). The stored side is a scalar
-    # subquery: both backends then probe the stored periods' key per staged period, where a
-    # join could be planned as a scan of every stored period per batch.
+    # start (the same start is that period imported again): the pairs that can refuse. Last,
+    # one row (-1, n): n staged periods have a stored one of the same supplier, plan and start.
+    # The stored side is scalar subqueries: both backends then probe the stored periods' key
+    # per staged period, where a join could be planned as a scan of every stored period.
     f"SELECT a.idx, b.idx FROM {_PERIOD_STAGED} a JOIN {_PERIOD_STAGED} b "
     "ON b.supplier_id = a.supplier_id AND b.plan = a.plan AND b.idx > a.idx "
     "AND b.starts_at < COALESCE(a.ends_at, :never) AND a.starts_at < COALESCE(b.ends_at, :never) "
-    f"UNION SELECT a.idx, a.idx FROM {_PERIOD_STAGED} a WHERE (SELECT p.id "
+    f"UNION ALL SELECT a.idx, a.idx FROM {_PERIOD_STAGED} a WHERE (SELECT p.id "
     "FROM subscription_periods p WHERE p.supplier_id = a.supplier_id AND p.plan = a.plan "
     "AND p.starts_at <> a.starts_at AND p.starts_at < COALESCE(a.ends_at, :never) "
-    "AND a.starts_at < COALESCE(p.ends_at, :never) LIMIT 1) IS NOT NULL",
+    "AND a.starts_at < COALESCE(p.ends_at, :never) LIMIT 1) IS NOT NULL "
+    f"UNION ALL SELECT -1, count(*) FROM {_PERIOD_STAGED} a WHERE (SELECT p.id "
+    "FROM subscription_periods p WHERE p.supplier_id = a.supplier_id "
+    "AND p.plan = a.plan AND p.starts_at = a.starts_at) IS NOT NULL",
     "never",
 )
 
 
-async def staged_clashes(session: AsyncSession) -> set[int]:
-    """The staged items (by ``idx``) that share an instant with another period of the same
-    supplier and plan, staged or stored: only these can be refused as overlapping, and
-    only by each other (one query, an index probe per staged period)."""
-    rows = await session.execute(_CLASHING, {"never": _NEVER})
-    return {idx for pair in rows for idx in pair}
+@dataclass(frozen=True)
+class StagedChecks:
+    """What the stored history says of a staged batch (:func:`check_staged`)."""
+
+    clashing: set[int]
+    """The items (by ``idx``) sharing an instant with another period of their supplier and
+    plan, staged or stored: only these can be refused as overlapping, only by each other."""
+    already_stored: int
+    """Staged periods whose supplier, plan and start are stored already."""
+
+
+async def check_staged(session: AsyncSession) -> StagedChecks:
+    """The clashes and the periods stored already of the staged batch (one query, an index
+    probe or two per staged period)."""
+    clashing: set[int] = set()
+    stored = 0
+    for first, second in await session.execute(_CHECKS, {"never": _NEVER}):
+        if first < 0:
+            stored = int(second)
+        else:
+            clashing.update((first, second))
+    return StagedChecks(clashing=clashing, already_stored=stored)
 
 
 async def unstage_periods(session: AsyncSession, indexes: Sequence[int]) -> None:
@@ -843,103 +884,132 @@ async def unstage_periods(session: AsyncSession, indexes: Sequence[int]) -> None
         )
 
 
-async def staged_already_stored(session: AsyncSession) -> int:
-    """How many staged periods are stored already (same supplier, plan and start)."""
-    count = await session.scalar(
-        text(
-            f"SELECT count(*) FROM {_PERIOD_STAGED} a WHERE (SELECT p.id "
-            "FROM subscription_periods p WHERE p.supplier_id = a.supplier_id "
-            "AND p.plan = a.plan AND p.starts_at = a.starts_at) IS NOT NULL"
-        )
-    )
-    return int(count or 0)
-
-
+_UPDATED = _STORED_COLUMNS[3:]
+"""What an import of a stored period can change (the rest is its key)."""
 _MERGE_STAGED = _instants(
-    # WHERE true: SQLite needs it to tell ON CONFLICT from a join's ON.
+    # The staged periods that are new or say something else than the stored one of their
+    # key (a scalar subquery probing the key, as above), in key order; the others are left
+    # alone, so a file imported again writes no row. Their suppliers are locked, so nothing
+    # can change the stored rows between the probe and the upsert. WHERE: SQLite also needs
+    # one to tell ON CONFLICT from a join's ON.
     f"INSERT INTO subscription_periods ({', '.join(_STORED_COLUMNS)}, created_at) "
-    f"SELECT {', '.join(_STORED_COLUMNS)}, :now FROM {_PERIOD_STAGED} WHERE true "
-    "ORDER BY supplier_id, plan, starts_at "
+    f"SELECT {', '.join(_STORED_COLUMNS)}, :now FROM {_PERIOD_STAGED} a "
+    "WHERE (SELECT p.id FROM subscription_periods p WHERE p.supplier_id = a.supplier_id "
+    "AND p.plan = a.plan AND p.starts_at = a.starts_at "
+    "AND COALESCE(p.ends_at, :never) = COALESCE(a.ends_at, :never) AND "
+    + " AND ".join(f"p.{c} = a.{c}" for c in _UPDATED[1:])
+    + ") IS NULL ORDER BY supplier_id, plan, starts_at "
     "ON CONFLICT (supplier_id, plan, starts_at) DO UPDATE SET "
-    + ", ".join(f"{c} = excluded.{c}" for c in _STORED_COLUMNS[3:]),
+    + ", ".join(f"{c} = excluded.{c}" for c in _UPDATED)
+    + " RETURNING supplier_id",
     "now",
-)
+    "never",
+).columns(supplier_id=Uuid)
 
 
-async def merge_staged_periods(session: AsyncSession, *, now: datetime) -> None:
+async def merge_staged_periods(session: AsyncSession, *, now: datetime) -> set[uuid.UUID]:
     """Insert the staged periods, or update the stored one of the same supplier, plan and
-    start (keeping its ``created_at``), in key order (see ``db/locks.py``)."""
-    await session.execute(_MERGE_STAGED, {"now": now})
+    start (keeping its ``created_at``) where they differ, in key order (see ``db/locks.py``);
+    returns the suppliers whose stored history changed."""
+    return set(await session.scalars(_MERGE_STAGED, {"now": now, "never": _NEVER}))
 
 
 _DERIVED = ("subscription_status", "plan_tier", "mrr_minor", "currency", "subscription_started_at")
-_DERIVE_STAGED = (
+_BEGUN = (
+    # The periods of a supplier begun by :at, ``covers`` those covering it.
+    "SELECT p.id, p.supplier_id, p.plan, p.currency, p.starts_at, p.ends_at,"
+    " p.mrr_minor - p.discount_minor AS net,"
+    " CASE WHEN p.ends_at IS NULL OR p.ends_at > :at THEN 1 ELSE 0 END AS covers"
+    " FROM subscription_periods p WHERE p.starts_at <= :at AND "
+)
+_PICK_ORDER = (
+    # The period naming the plan: a covering one first, the largest; else the latest to end.
+    " ORDER BY q.covers DESC, CASE WHEN q.covers = 1 THEN q.net END DESC,"
+    " CASE WHEN q.covers = 1 THEN q.plan END DESC, COALESCE(q.ends_at, :never) DESC,"
+    " q.starts_at DESC, q.net DESC, q.plan DESC LIMIT 1"
+)
+_STATUS = (
+    # Kept while covered when trialing or past due (the supplier row's own status).
+    "CASE WHEN d.covering IS NULL THEN 'cancelled'"
+    " WHEN suppliers.subscription_status IN ('trialing', 'past_due')"
+    " THEN suppliers.subscription_status ELSE 'active' END"
+)
+_STARTED = (
+    # When the unbroken coverage began: the supplier's last coverage stretch begun by :at
+    # (``suppliers/coverage.py``, refreshed before this runs).
+    "(SELECT MAX(c.starts_at) FROM supplier_coverage c WHERE c.supplier_id = {sid}"
+    " AND c.starts_at <= :at) AS subscription_started_at"
+)
+_DERIVE_SET = (
     # suppliers/periods.py current_subscription, set-based over every period of the staged
-    # suppliers: ``b`` the periods begun by :at, ``covers`` those covering it; a new run of
-    # coverage starts where a period starts after every earlier one has ended. A supplier
-    # whose subscription is already so is left alone (a file imported again writes nothing).
-    "UPDATE suppliers SET "
-    + ", ".join(f"{c} = d.{c}" for c in (*_DERIVED, "subscription_ended_at"))
-    + " FROM (SELECT r.supplier_id,"
-    " CASE WHEN r.covered = 0 THEN 'cancelled'"
-    "  WHEN s.subscription_status IN ('trialing', 'past_due') THEN s.subscription_status"
-    "  ELSE 'active' END AS subscription_status,"
-    " r.plan AS plan_tier, r.currency,"
-    " CASE WHEN r.covered = 1 THEN r.covering_mrr ELSE r.net END AS mrr_minor,"
-    " r.run_start AS subscription_started_at,"
-    " CASE WHEN r.covered = 1 THEN NULL ELSE r.ends_at END AS subscription_ended_at"
-    " FROM ("
-    " SELECT b.supplier_id, b.plan, b.currency, b.net, b.ends_at,"
-    "  ROW_NUMBER() OVER (PARTITION BY b.supplier_id ORDER BY b.covers DESC,"
-    "   CASE WHEN b.covers = 1 THEN b.net END DESC, CASE WHEN b.covers = 1 THEN b.plan END DESC,"
-    "   COALESCE(b.ends_at, :never) DESC, b.starts_at DESC, b.net DESC, b.plan DESC) AS pick,"
-    "  MAX(b.covers) OVER (PARTITION BY b.supplier_id) AS covered,"
-    "  SUM(CASE WHEN b.covers = 1 THEN b.net ELSE 0 END) OVER (PARTITION BY b.supplier_id)"
-    "   AS covering_mrr,"
-    "  MAX(CASE WHEN b.before_end IS NULL OR b.starts_at > b.before_end THEN b.starts_at END)"
-    "   OVER (PARTITION BY b.supplier_id) AS run_start"
-    " FROM (SELECT p.supplier_id, p.plan, p.currency, p.starts_at, p.ends_at,"
-    "  p.mrr_minor - p.discount_minor AS net,"
-    "  CASE WHEN p.ends_at IS NULL OR p.ends_at > :at THEN 1 ELSE 0 END AS covers,"
-    "  MAX(COALESCE(p.ends_at, :never)) OVER (PARTITION BY p.supplier_id ORDER BY p.starts_at"
-    "   ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS before_end"
-    "  FROM subscription_periods p"
-    "  WHERE {suppliers}"
-    "  AND p.starts_at <= :at) b"
-    " ) r JOIN suppliers s ON s.id = r.supplier_id WHERE r.pick = 1) d "
-    "WHERE suppliers.id = d.supplier_id AND ("
-    + " OR ".join(f"suppliers.{c} <> d.{c}" for c in _DERIVED)
+    # suppliers (``d``: ``covering`` the net MRR of the periods covering :at, NULL when none
+    # does, and the picked period's fields). A supplier whose subscription is already so is
+    # left alone (a file imported again writes nothing).
+    "UPDATE suppliers SET subscription_status = "
+    + _STATUS
+    + ", "
+    + ", ".join(f"{c} = d.{c}" for c in (*_DERIVED[1:], "subscription_ended_at"))
+    + " FROM ({derived}) d WHERE suppliers.id = d.supplier_id{target}"
+    " AND (suppliers.subscription_status"
+    " <> "
+    + _STATUS
+    + " OR "
+    + " OR ".join(f"suppliers.{c} <> d.{c}" for c in _DERIVED[1:])
     + " OR COALESCE(suppliers.subscription_ended_at, :never)"
-    " <> COALESCE(d.subscription_ended_at, :never))"
+    " <> COALESCE(d.subscription_ended_at, :never)) RETURNING suppliers.id"
+)
+_DERIVED_POSTGRESQL = (
+    # Driven by the array of ids, each supplier's sum and pick a LATERAL probe of its
+    # periods' index: a join to the periods was planned as a hash of every stored period.
+    "SELECT i.supplier_id, g.covering, k.plan AS plan_tier, k.currency,"
+    " COALESCE(g.covering, k.net) AS mrr_minor, "
+    + _STARTED.format(sid="i.supplier_id")
+    + ", CASE WHEN g.covering IS NULL THEN k.ends_at END AS subscription_ended_at"
+    " FROM unnest(CAST(:ids AS uuid[])) AS i(supplier_id)"
+    " CROSS JOIN LATERAL (SELECT SUM(CASE WHEN q.covers = 1 THEN q.net END) AS covering"
+    " FROM (" + _BEGUN + "p.supplier_id = i.supplier_id) q) g"
+    " CROSS JOIN LATERAL (SELECT q.plan, q.currency, q.net, q.ends_at"
+    " FROM (" + _BEGUN + "p.supplier_id = i.supplier_id) q" + _PICK_ORDER + ") k"
+)
+_DERIVED_SQLITE = (
+    # Grouped, the pick a correlated probe (SQLite sorted the periods once per window).
+    "SELECT g.supplier_id, g.covering, k.plan AS plan_tier, k.currency,"
+    " COALESCE(g.covering, k.mrr_minor - k.discount_minor) AS mrr_minor, "
+    + _STARTED.format(sid="g.supplier_id")
+    + ", CASE WHEN g.covering IS NULL THEN k.ends_at END AS subscription_ended_at"
+    " FROM (SELECT b.supplier_id, SUM(CASE WHEN b.covers = 1 THEN b.net END) AS covering,"
+    " (SELECT q.id FROM (" + _BEGUN + "p.supplier_id = b.supplier_id) q" + _PICK_ORDER + ") AS pick"
+    f" FROM ({_BEGUN}p.supplier_id IN (SELECT supplier_id FROM {_PERIOD_STAGED})) b"
+    " GROUP BY b.supplier_id) g JOIN subscription_periods k ON k.id = g.pick"
 )
 _DERIVE_FOR = {
-    # An array of ids: PostgreSQL probes the index per id (``IN (SELECT …)`` of the staging
-    # table may be planned as a scan of every stored period).
+    # The target rows by the array too: a hash of every supplier was planned otherwise.
     "postgresql": _instants(
-        _DERIVE_STAGED.format(suppliers="p.supplier_id = ANY(:ids)"), "at", "never"
-    ).bindparams(bindparam("ids", type_=ARRAY(Uuid))),
-    "sqlite": _instants(
-        _DERIVE_STAGED.format(
-            suppliers=f"p.supplier_id IN (SELECT supplier_id FROM {_PERIOD_STAGED})"
-        ),
+        _DERIVE_SET.format(derived=_DERIVED_POSTGRESQL, target=" AND suppliers.id = ANY(:ids)"),
         "at",
         "never",
-    ),
+    )
+    .bindparams(bindparam("ids", type_=ARRAY(Uuid)))
+    .columns(id=Uuid),
+    "sqlite": _instants(
+        _DERIVE_SET.format(derived=_DERIVED_SQLITE, target=""), "at", "never"
+    ).columns(id=Uuid),
 }
 
 
 async def derive_staged_subscriptions(
     session: AsyncSession, supplier_ids: Sequence[uuid.UUID], *, at: datetime
-) -> None:
+) -> set[uuid.UUID]:
     """Write the current subscription at ``at`` of the suppliers of ``supplier_ids`` (those
-    with a staged period), as
-    all its stored periods say (one statement; the rule of ``periods.current_subscription``,
-    which ``tests/suppliers/test_period_import_equivalence.py`` holds this to)."""
+    with a staged period), as all its stored periods say, where it is not so already (one
+    statement; the rule of ``periods.current_subscription``, which
+    ``tests/suppliers/test_period_import_equivalence.py`` holds this to); returns the
+    suppliers written. Their coverage stretches must be current (refreshed first)."""
     statement = _DERIVE_FOR[session.get_bind().dialect.name]
     params: dict[str, Any] = {"at": at, "never": _NEVER}
     if session.get_bind().dialect.name == "postgresql":
         params["ids"] = sorted(set(supplier_ids))
-    await session.execute(statement, params)
+    return set(await session.scalars(statement, params))
 
 
 async def set_subscriptions(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
