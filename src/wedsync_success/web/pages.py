@@ -20,6 +20,7 @@ from wedsync_success.web.dashboard import router
 from wedsync_success.web.demo import router as demo_router
 from wedsync_success.web.errors import ErrorHandler
 from wedsync_success.web.live_frames import LiveFrames
+from wedsync_success.web.marketing_pages import router as marketing_router
 from wedsync_success.web.outreach_pages import router as outreach_router
 from wedsync_success.web.owner_pages import router as owner_router
 from wedsync_success.web.referral_pages import router as referral_router
@@ -114,5 +115,6 @@ def install_dashboard(app: FastAPI, settings: Settings) -> None:
     app.include_router(business_router)
     app.include_router(referral_router)
     app.include_router(segment_router)
+    app.include_router(marketing_router)
     if settings.demo_pages:
         app.include_router(demo_router)
