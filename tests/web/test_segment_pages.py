@@ -8,6 +8,7 @@ import csv
 import io
 import re
 from collections.abc import AsyncIterator
+from datetime import date
 from pathlib import Path
 
 import httpx
@@ -19,7 +20,8 @@ from tests.web.signin import add_user, browser, log_in
 from wedsync_success.access.models import TeamRole
 from wedsync_success.config import Settings
 from wedsync_success.context import AppContext, build_context
-from wedsync_success.web import segment_pages
+from wedsync_success.segments.history import DayCount
+from wedsync_success.web import segment_pages, segment_view
 
 VENUES = {
     "key": "venues_gb",
@@ -230,3 +232,29 @@ async def test_without_segments_the_page_says_how_to_define_one(no_segments: App
     assert "WEDSYNC_SEGMENTS_CONFIG" in empty
     assert "POST /api/v1/segments" in empty
     assert "data-segment=" not in html
+
+
+def test_a_rule_in_words() -> None:
+    rule = {
+        "any": [
+            {"field": "health.score", "op": "lt", "value": 40},
+            {
+                "all": [
+                    {"field": "activity.login", "op": "lte", "value": 2, "days": 14},
+                    {"field": "milestone", "op": "not_achieved", "value": "first_form"},
+                ]
+            },
+            {"all": [{"field": "plan_tier", "op": "not_in", "value": ["free", "starter"]}]},
+        ]
+    }
+    assert segment_view.rule_summary(rule) == (
+        "health.score < 40 or (activity.login ≤ 2 in the last 14 days and milestone "
+        "first_form not achieved) or plan_tier not in free, starter"
+    )
+
+
+def test_the_chart_keeps_whole_numbers_for_a_small_segment() -> None:
+    points = [DayCount(day=date(2026, 6, d), members=n) for d, n in ((14, 0), (15, 1))]
+    chart = segment_view.membership_chart(points)
+    assert [t.text for t in chart.frame.y_ticks] == ["0", "1", "2", "3", "4", "5"]
+    assert chart.table() == [["14 Jun", "0"], ["15 Jun", "1"]]

@@ -58,6 +58,7 @@ def membership_chart(points: Sequence[DayCount]) -> charts.LineChart:
         series=[charts.Series("Members", [float(p.members) for p in points], step=True)],
         fmt=lambda v: f"{v:,.0f}",
         y_min=0,
+        y_max=max([5, *(p.members for p in points)]),  # whole-number ticks for small segments
         width=640,
         height=200,
     )
