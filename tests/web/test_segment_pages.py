@@ -95,7 +95,9 @@ async def test_the_segments_page_lists_every_segment_with_its_movement(
     assert "vendor_type = venue and country in GB, IE" in row
     assert '<td class="num" data-segment-members="venues_gb">3</td>' in row
     assert row.count("+5 / −2") == 2  # the 7 and the 30 days
-    assert "20 Jun 2026, 12:00 UTC" in row  # the latest member entered now
+    assert row.count("20 Jun 2026, 12:00 UTC") == 2  # the latest entry, the last evaluation
+    assert '<td data-evaluated="venues_gb">20 Jun 2026, 12:00 UTC</td>' in row
+    assert '<td data-evaluated="onboarding_stalled">not yet</td>' in html
 
 
 async def test_the_movement_counts_only_the_window(
