@@ -209,3 +209,19 @@ async def test_only_admins_see_the_marketing_page(
     assert 'href="/segments"' in overview
     admin = await _admin_page(ctx, "/")
     assert 'href="/marketing"' in admin.text
+
+
+async def test_messages_waiting_to_retry_count_as_failures(make: Make, clock: FakeClock) -> None:
+    with collector(WRITE_KEY) as sink:
+        ctx = await make(campaigns="version: 1\ncampaigns: []\n", marketing_url=sink.url)
+        sink.answers = [(503, {})]  # the first batch; its retries are not due yet
+        suppliers = await add_suppliers(ctx, 1)
+        await emit(ctx, suppliers)
+        await make_worker(ctx, clock).drain()
+        html = (await _admin_page(ctx)).text
+    failing = html[html.index('id="failing-messages"') :].split("</table>")[0]
+    rows = MESSAGE_ROW.findall(failing)
+    assert [state for _, state in rows] == ["pending", "pending"]  # identify and track
+    assert failing.count('<span class="muted small">HTTP 503</span>') == 2
+    assert failing.count("scripted failure") == 2  # the collector's answer, as last error
+    assert failing.count("retry 15 Jun 2026") == 2

@@ -73,7 +73,6 @@ async def segment_page(
     points = await history.membership_by_day(
         session=session, key=key, members_now=members.total, now=now, days=HISTORY_DAYS
     )
-    changed = any(p.members != members.total for p in points)
     ids = sorted({c.supplier_id for c in changes if c.supplier_id is not None})
     names = await suppliers_repository.names_of(session, ids)
     return render(
@@ -88,7 +87,8 @@ async def segment_page(
         moved=(await history.movements(session=session, keys=[key], now=now))[key],
         changes=changes,
         names=names,
-        chart=membership_chart(points) if changes or changed or members.total else None,
+        # Nothing to draw for a segment that never had a member: no event, no history.
+        chart=membership_chart(points) if changes or members.total else None,
     )
 
 
