@@ -122,6 +122,12 @@ async def test_a_segment_page_shows_members_history_and_changes(
     client: httpx.AsyncClient, ctx: AppContext, clock: FakeClock
 ) -> None:
     people = await _population(client, clock)
+    florists = {
+        "key": "florists",
+        "name": "Florists",
+        "rules": {"all": [{"field": "vendor_type", "op": "eq", "value": "florist"}]},
+    }
+    assert (await client.post("/api/v1/segments", json=florists)).status_code == 201
     await _sign_in(client, ctx)
     response = await client.get("/segments/venues_gb")
     assert response.status_code == 200
