@@ -45,3 +45,18 @@ class SegmentMembership(Base):
         ForeignKey("suppliers.id", ondelete="CASCADE"), primary_key=True
     )
     entered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SegmentEvaluation(Base):
+    """When a segment was last evaluated over every supplier (a full rescore, the nightly
+    job, ``segments evaluate``, its creation or change through the API).
+
+    Ingested batches re-evaluate only the suppliers they touched and are not recorded here:
+    they would write this row in every ingest transaction. No foreign key, as for
+    memberships: the file's segments have no row in ``segments``.
+    """
+
+    __tablename__ = "segment_evaluations"
+
+    segment_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    evaluated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -42,9 +42,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from wedsync_success.activity.models import DailyRollup
 from wedsync_success.churn.models import SupplierChurnCurrent
+from wedsync_success.db.upsert import dialect_insert
 from wedsync_success.health.models import HealthScore
 from wedsync_success.milestones.models import MilestoneAchievement
-from wedsync_success.segments.models import SegmentMembership, StoredSegment
+from wedsync_success.segments.models import SegmentEvaluation, SegmentMembership, StoredSegment
 from wedsync_success.segments.rules import ACTIVITY_PREFIX, MILESTONE_OPS, Op, Rule
 from wedsync_success.suppliers.models import Supplier
 from wedsync_success.suppliers.subscriptions import active_at
@@ -298,6 +299,31 @@ async def last_entered(session: AsyncSession, keys: Sequence[str]) -> dict[str, 
         .group_by(m.segment_key)
     )
     return {key: at for key, at in rows}
+
+
+async def record_evaluations(session: AsyncSession, keys: Sequence[str], at: datetime) -> None:
+    """Remember that ``keys`` were evaluated over every supplier at ``at`` (in key order: the
+    caller holds those segments' locks, taken in the same order)."""
+    if not keys:
+        return
+    e = SegmentEvaluation
+    stmt = dialect_insert(session, e)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["segment_key"], set_={"evaluated_at": stmt.excluded.evaluated_at}
+    )
+    await session.execute(stmt, [{"segment_key": k, "evaluated_at": at} for k in sorted(keys)])
+
+
+async def evaluated_at(session: AsyncSession, keys: Sequence[str]) -> dict[str, datetime]:
+    e = SegmentEvaluation
+    rows = await session.execute(
+        select(e.segment_key, e.evaluated_at).where(e.segment_key.in_(list(keys)))
+    )
+    return {key: at for key, at in rows}
+
+
+async def forget_evaluation(session: AsyncSession, key: str) -> None:
+    await session.execute(delete(SegmentEvaluation).where(SegmentEvaluation.segment_key == key))
 
 
 MemberRow = tuple[uuid.UUID, str | None, str, str, str, str, datetime]

@@ -51,6 +51,10 @@ class SegmentOut(BaseModel):
     last_entered_at: datetime | None = Field(
         description="When the latest current member entered (null: no members)"
     )
+    last_evaluated_at: datetime | None = Field(
+        description="The last evaluation over every supplier (null: none yet); ingested "
+        "batches re-evaluate the suppliers they touch in between",
+    )
     created_at: datetime | None = Field(description="API segments only")
     updated_at: datetime | None = Field(description="API segments only")
 

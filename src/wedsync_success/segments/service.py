@@ -84,6 +84,7 @@ async def _outs(session: AsyncSession, segments: Sequence[Segment]) -> list[Segm
     keys = [s.definition.key for s in segments]
     counts = await repository.member_counts(session, keys)
     latest = await repository.last_entered(session, keys)
+    evaluated = await repository.evaluated_at(session, keys)
     return [
         SegmentOut(
             key=s.definition.key,
@@ -93,6 +94,7 @@ async def _outs(session: AsyncSession, segments: Sequence[Segment]) -> list[Segm
             source=s.source,
             member_count=counts.get(s.definition.key, 0),
             last_entered_at=latest.get(s.definition.key),
+            last_evaluated_at=evaluated.get(s.definition.key),
             created_at=s.stored.created_at if s.stored else None,
             updated_at=s.stored.updated_at if s.stored else None,
         )
@@ -201,6 +203,7 @@ async def delete_segment(
         raise NotFound(f"No segment {key!r}", details=[{"field": "key", "reason": "unknown"}])
     segment = _from_row(row)
     exited = await repository.forget_members(session, key)
+    await repository.forget_evaluation(session, key)
     await repository.delete_segment(session, row)
     await _announce(session, segment.definition, Changes(entered=[], exited=exited), now=now)
     return len(exited)
@@ -261,6 +264,8 @@ async def _evaluate_locked(
         )
         await _announce(session, definition, changes, now=now)
         results.append((definition.key, changes))
+    if supplier_ids is None:
+        await repository.record_evaluations(session, [key for key, _ in results], now)
     counts = await repository.member_counts(session, [key for key, _ in results])
     return [
         Evaluation(

@@ -20,11 +20,13 @@ from wedsync_success.web.dashboard import router
 from wedsync_success.web.demo import router as demo_router
 from wedsync_success.web.errors import ErrorHandler
 from wedsync_success.web.live_frames import LiveFrames
+from wedsync_success.web.marketing_pages import router as marketing_router
 from wedsync_success.web.outreach_pages import router as outreach_router
 from wedsync_success.web.owner_pages import router as owner_router
 from wedsync_success.web.referral_pages import router as referral_router
 from wedsync_success.web.rendering import render
 from wedsync_success.web.search_pages import router as search_router
+from wedsync_success.web.segment_pages import router as segment_router
 from wedsync_success.web.session import CsrfRejected, LoginRequired, current_user, login_url
 from wedsync_success.web.workspace_pages import router as workspace_router
 
@@ -112,5 +114,7 @@ def install_dashboard(app: FastAPI, settings: Settings) -> None:
     app.include_router(webhooks_pages_router)
     app.include_router(business_router)
     app.include_router(referral_router)
+    app.include_router(segment_router)
+    app.include_router(marketing_router)
     if settings.demo_pages:
         app.include_router(demo_router)

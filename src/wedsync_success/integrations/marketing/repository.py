@@ -230,3 +230,56 @@ async def fire(
         ).returning(table.c.supplier_id)
         fired.extend(await session.scalars(stmt))
     return fired
+
+
+# Read-only queries for the dashboard's Marketing page.
+
+
+async def failing_messages(session: AsyncSession, *, limit: int) -> list[MarketingMessage]:
+    """Messages that failed for good, and those waiting to retry after a failure, newest
+    first: what an admin looks at first."""
+    m = MarketingMessage
+    query = (
+        select(m)
+        .where(
+            or_(
+                m.state == MessageState.FAILED,
+                m.state.in_([MessageState.PENDING, MessageState.SENDING])
+                & m.last_error.is_not(None),
+            )
+        )
+        .order_by(m.id.desc())
+        .limit(limit)
+    )
+    return list(await session.scalars(query))
+
+
+@dataclass(frozen=True)
+class CampaignFirings:
+    """How often a campaign fired: suppliers it fired for, firings in all, the last one."""
+
+    suppliers: int
+    firings: int
+    last_fired_at: datetime | None
+
+
+async def firing_totals(session: AsyncSession) -> dict[str, CampaignFirings]:
+    f = CampaignFiring
+    rows = await session.execute(
+        select(f.campaign_key, func.count(), func.sum(f.firings), func.max(f.fired_at)).group_by(
+            f.campaign_key
+        )
+    )
+    return {
+        key: CampaignFirings(suppliers=int(n), firings=int(total or 0), last_fired_at=last)
+        for key, n, total, last in rows
+    }
+
+
+async def recent_firings(session: AsyncSession, *, limit: int) -> list[CampaignFiring]:
+    """The latest firing per (campaign, supplier), most recent first."""
+    f = CampaignFiring
+    rows = await session.scalars(
+        select(f).order_by(f.fired_at.desc(), f.campaign_key, f.supplier_id).limit(limit)
+    )
+    return list(rows)

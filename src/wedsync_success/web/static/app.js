@@ -191,6 +191,29 @@ function applyToProfile(event) {
   }
 }
 
+// Segments: a member count moves with each entry or exit, and a segment's page lists it.
+function applyToSegments(event) {
+  if (event.type !== "segment.entered" && event.type !== "segment.exited") return;
+  const key = (event.payload || {}).segment_key;
+  if (!key) return;
+  const entered = event.type === "segment.entered";
+  for (const cell of document.querySelectorAll(`[data-segment-members="${CSS.escape(key)}"]`)) {
+    const count = Number(cell.textContent.replace(/,/g, "")) + (entered ? 1 : -1);
+    cell.textContent = Math.max(0, count).toLocaleString("en-GB");
+    cell.classList.add("fresh");
+  }
+  const head = document.querySelector("[data-segment-page]");
+  const table = document.getElementById("segment-changes");
+  if (!head || head.dataset.segmentPage !== key || !table) return;
+  table.hidden = false;
+  document.getElementById("segment-changes-empty")?.remove();
+  table.tBodies[0].prepend(el("tr", { class: "fresh" },
+    el("td", {}, el("time", {}, when(event.occurred_at))),
+    el("td", {}, supplierLink(event)),
+    el("td", {}, el("span", { class: `badge ${entered ? "status-good" : "status-quiet"}` }, entered ? "Entered" : "Exited"))));
+  while (table.tBodies[0].rows.length > 20) table.tBodies[0].lastElementChild.remove();
+}
+
 function connectLive() {
   const url = document.body.dataset.live;
   const indicator = document.getElementById("live-indicator");
@@ -206,6 +229,7 @@ function connectLive() {
     applyToOverview(event);
     applyToEvents(event);
     applyToProfile(event);
+    applyToSegments(event);
     if (event.type === "supplier.milestone_achieved" || event.type === "supplier.risk_level_changed") {
       toast(`${EVENT_LABELS[event.type]}: ${summary(event)}`);
     }
