@@ -400,7 +400,9 @@ async def run_level(
         "WEDSYNC_EVENT_BUS_URL": args.bus_url,
         "WEDSYNC_RUN_WORKER": "false",  # no playbook or webhook sends: this measures the API
     }
-    with running_server(world.db.url, env=env, args=["--workers", str(args.workers)]) as server:
+    with running_server(
+        world.db.url, env=env, args=["--workers", str(args.workers)], ready_timeout=300
+    ) as server:  # N workers importing the app on a loaded machine: minutes, not seconds
         port = int(server.base_url.rsplit(":", 1)[1])
         cookies = await sign_in_cookies(server.base_url, SIGN_INS)
         deliveries = Deliveries()

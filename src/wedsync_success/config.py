@@ -335,6 +335,14 @@ class Settings(BaseSettings):
     api_rate_limit_window_seconds: int = Field(
         default=60, ge=1, description="The window API-key requests are counted over."
     )
+    api_rate_limit_sync_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        le=60,
+        description="How often an API process adds the requests it counted to the shared "
+        "count on PostgreSQL (also at a window's first request and near the limit); a key may "
+        "pass its limit by what the other processes counted since (0: every request).",
+    )
     api_key_cache_seconds: float = Field(
         default=5,
         ge=0,

@@ -131,6 +131,7 @@ def build_context(settings: Settings, *, clock: Clock = utc_now) -> AppContext:
             limit=settings.api_rate_limit_requests,
             window_seconds=settings.api_rate_limit_window_seconds,
             db=db,
+            sync_seconds=settings.api_rate_limit_sync_seconds,
         ),
         interventions=interventions,
         peers=peer_snapshots(db, max_age_seconds=settings.overview_max_age_seconds),

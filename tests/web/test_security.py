@@ -7,6 +7,7 @@ import dataclasses
 import os
 import stat
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -19,7 +20,7 @@ from wedsync_success.access.ratelimit import ApiRateLimiter
 from wedsync_success.cli import app as cli_app
 from wedsync_success.config import Settings, demo_secret_key, get_settings
 from wedsync_success.context import AppContext
-from wedsync_success.kit.errors import ConfigError
+from wedsync_success.kit.errors import ConfigError, RateLimited
 from wedsync_success.web.app import create_app
 from wedsync_success.web.security import STRICT_CSP, csp_for
 
@@ -143,17 +144,65 @@ async def test_an_api_key_over_its_limit_gets_429(
 
 
 async def test_rate_counts_are_shared_by_processes_on_postgresql(ctx: AppContext) -> None:
-    """Two limiters stand for two API processes over one database."""
+    """Two limiters stand for two API processes over one database; syncing every request."""
     import uuid
 
     key = uuid.uuid4()
-    first, second = (ApiRateLimiter(limit=5, window_seconds=60, db=ctx.db) for _ in range(2))
+    first, second = (
+        ApiRateLimiter(limit=5, window_seconds=60, db=ctx.db, sync_seconds=0) for _ in range(2)
+    )
     await first.hit(key, now=ctx.clock())
     await first.hit(key, now=ctx.clock())
     decision = await second.hit(key, now=ctx.clock())
     assert decision is not None
     # PostgreSQL: one count in the database; SQLite (one process by design): per process.
     assert decision.remaining == (2 if ctx.db.dialect == "postgresql" else 4)
+
+
+async def test_a_process_adds_its_count_to_the_shared_one_once_a_second(ctx: AppContext) -> None:
+    """Between syncs a process counts in memory: the other sees its requests up to its last
+    sync, and all of them once it has synced again."""
+    import uuid
+
+    if ctx.db.dialect != "postgresql":
+        pytest.skip("SQLite counts in the process: there is nothing shared to sync")
+    key = uuid.uuid4()
+    start = ctx.clock().replace(second=0, microsecond=0)
+    first, second = (
+        ApiRateLimiter(limit=100, window_seconds=60, db=ctx.db, sync_seconds=1) for _ in range(2)
+    )
+    for _ in range(3):  # the window's first request syncs, the next two stay in memory
+        await first.hit(key, now=start)
+    seen = await second.hit(key, now=start)
+    assert seen is not None
+    assert seen.remaining == 100 - 2
+    await first.hit(key, now=start + timedelta(seconds=1))  # a second later: syncs all four
+    seen = await second.hit(key, now=start + timedelta(seconds=1))
+    assert seen is not None
+    assert seen.remaining == 100 - 6
+
+
+async def test_near_its_limit_a_process_asks_the_shared_count(ctx: AppContext) -> None:
+    """The request that would reach the limit by this process's reckoning reads the shared
+    count, so a key is refused on what every process counted, not on one process's view."""
+    import uuid
+
+    if ctx.db.dialect != "postgresql":
+        pytest.skip("SQLite counts in the process: there is nothing shared to ask")
+    key = uuid.uuid4()
+    now = ctx.clock().replace(second=0, microsecond=0)
+    first, second = (
+        ApiRateLimiter(limit=4, window_seconds=60, db=ctx.db, sync_seconds=60) for _ in range(2)
+    )
+    await first.hit(key, now=now)  # synced: 1
+    await second.hit(key, now=now)  # synced: 2
+    await second.hit(key, now=now)  # in memory: second reckons 3
+    decision = await first.hit(key, now=now)  # first reckons 2: still in memory
+    assert decision is not None
+    assert decision.remaining == 2
+    await first.hit(key, now=now)  # reckons 3
+    with pytest.raises(RateLimited):  # reckons 4 = the limit: syncs, the shared count is 5
+        await first.hit(key, now=now)
 
 
 async def test_no_limit_when_set_to_zero(ctx: AppContext) -> None:

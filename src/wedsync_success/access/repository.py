@@ -75,18 +75,20 @@ async def clear_failures(session: AsyncSession, *, scope: str, subject: str) -> 
     )
 
 
-async def count_request(session: AsyncSession, *, key_id: uuid.UUID, window_start: datetime) -> int:
-    """Add one request to the key's counter for this window; the count so far, this one included."""
+async def count_requests(
+    session: AsyncSession, *, key_id: uuid.UUID, window_start: datetime, requests: int
+) -> int:
+    """Add ``requests`` to the key's counter for this window; the count so far, these included."""
     insert = dialect_insert(session, ApiRateCounter).values(
-        key_id=key_id, window_start=window_start, requests=1
+        key_id=key_id, window_start=window_start, requests=requests
     )
     table = ApiRateCounter.__table__
     insert = insert.on_conflict_do_update(
         index_elements=["key_id", "window_start"],
-        set_={"requests": table.c.requests + 1},
+        set_={"requests": table.c.requests + insert.excluded.requests},
     ).returning(table.c.requests)
     count = int((await session.execute(insert)).scalar_one())
-    if count == 1:  # the first request of a new window: earlier windows count for nothing now
+    if count == requests:  # this made the window's row: earlier windows count for nothing now
         await session.execute(
             delete(ApiRateCounter).where(
                 ApiRateCounter.key_id == key_id, ApiRateCounter.window_start < window_start

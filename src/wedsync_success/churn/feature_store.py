@@ -36,7 +36,7 @@ from wedsync_success.activity.models import DailyRollup, EventType, new_events
 from wedsync_success.churn.models import FeatureStoreDay, activity_windows
 from wedsync_success.churn.windows import LOOKBACK_DAYS, STORED_WINDOWS, StoredWindow
 from wedsync_success.db.types import utc_day
-from wedsync_success.db.upsert import dialect_insert
+from wedsync_success.db.upsert import dialect_insert, insert_for
 
 STORE_ROW = 1
 """The primary key of the store's single ``churn_feature_store`` row."""
@@ -96,11 +96,10 @@ def _rollups() -> _Source:
     return _Source(r.supplier_id, r.day, r.event_type, r.count, literal(1))
 
 
-def _add_into_store(session: AsyncSession, deltas: Any) -> Any:
-    """Upsert ``deltas`` (a select of supplier_id and every column) by adding to the store."""
-    ins = dialect_insert(session, activity_windows).from_select(
-        ["supplier_id", *(w.column for w in STORED_WINDOWS)], deltas
-    )
+def _add_into_store(insert: Any, deltas: Any) -> Any:
+    """Upsert ``deltas`` (a select of supplier_id and every column) by adding to the store
+    (``insert``: the backend's insert of ``activity_windows``)."""
+    ins = insert.from_select(["supplier_id", *(w.column for w in STORED_WINDOWS)], deltas)
     table, new = activity_windows.c, ins.excluded
     updates: dict[str, Any] = {}
     for w in STORED_WINDOWS:
@@ -193,7 +192,9 @@ async def roll_forward(session: AsyncSession, *, to: date, now: datetime) -> Rol
     if to <= previous:
         return RollForward(as_of=previous, previous=previous, rebuilt=False, suppliers=0)
     params = {**_bounds("old", previous), **_bounds("new", to), "crossing": _crossing(previous, to)}
-    result = await session.execute(_add_into_store(session, _moves()), params)
+    result = await session.execute(
+        _add_into_store(dialect_insert(session, activity_windows), _moves()), params
+    )
     await _set_day(session, to, now)
     return RollForward(
         as_of=to,
@@ -263,6 +264,15 @@ async def apply_batch(session: AsyncSession, batch_id: Any) -> None:
     as_of = await store_day(session, lock="share")
     if as_of is None:
         return
+    statement = _apply_statement(session.get_bind().dialect.name)
+    await session.execute(statement, {**_bounds("at", as_of), "batch_id": batch_id})
+
+
+@functools.lru_cache(maxsize=4)
+def _apply_statement(dialect: str) -> Any:
+    """:func:`apply_batch`'s upsert for one backend, the batch id and days bound at execution.
+    Built once: its thirty-odd window aggregates took longer to build than to run for a batch
+    of a few events. It holds no data."""
     e, r, t = new_events.c, DailyRollup, EventType  # the rows the batch's write kept aside
     day = utc_day(e.occurred_at)
     batch = (
@@ -274,7 +284,7 @@ async def apply_batch(session: AsyncSession, batch_id: Any) -> None:
         )
         .join(t, t.code == e.type_code)  # one join, not the name's lookup per event
         .where(
-            e.batch_id == batch_id,
+            e.batch_id == bindparam("batch_id", type_=e.batch_id.type),
             day > _back("at", LOOKBACK_DAYS),
             day <= _back("at", 0),
         )
@@ -298,7 +308,7 @@ async def apply_batch(session: AsyncSession, batch_id: Any) -> None:
         .group_by(joined.supplier_id)
         .order_by(joined.supplier_id)  # store rows locked in key order
     )
-    await session.execute(_add_into_store(session, deltas), _bounds("at", as_of))
+    return _add_into_store(insert_for(dialect, activity_windows), deltas)
 
 
 def _parts(aggregate: str) -> list[StoredWindow]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 import uuid
+from collections import OrderedDict
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import numpy as np
@@ -40,13 +42,47 @@ def _horizon_end(as_of: date, horizon_days: int | None) -> datetime:
     return start_of_day(as_of + timedelta(days=1 + (horizon_days or 0)))
 
 
-def _prediction_out(
-    predictor: Predictor,
-    row: FloatArray,
-    *,
-    supplier_id: uuid.UUID | None,
-    as_of: date | None,
-) -> ChurnPredictionOut:
+@dataclass(frozen=True)
+class _Scored:
+    """What a model makes of one feature row: its probability, band and drivers."""
+
+    predictor: Predictor
+    """Held, so the predictor whose identity keys the entry outlives it."""
+    probability: float
+    risk_band: str
+    up: list[Driver]
+    down: list[Driver]
+    groups: list[DriverGroup]
+
+
+class ScoredRows:
+    """The answers of the last ``size`` distinct (predictor, feature row) pairs.
+
+    Scoring a row and its SHAP drivers is most of a live prediction's CPU, and a supplier
+    read twice between two of its ingests has the same row: its answer is taken from here.
+    The key is the predictor (a promoted model is another one) and the row's exact bytes (a
+    new event changes the row), so an entry can never answer for other data; none is ever
+    out of date, and the oldest is dropped past ``size``.
+    """
+
+    def __init__(self, size: int = 4_096) -> None:
+        self.size = size
+        self._entries: OrderedDict[tuple[int, bytes], _Scored] = OrderedDict()
+
+    def score(self, predictor: Predictor, row: FloatArray) -> _Scored:
+        key = (id(predictor), np.ascontiguousarray(row, dtype=np.float64).tobytes())
+        hit = self._entries.get(key)
+        if hit is not None and hit.predictor is predictor:
+            self._entries.move_to_end(key)
+            return hit
+        scored = _score(predictor, row)
+        self._entries[key] = scored
+        if len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+        return scored
+
+
+def _score(predictor: Predictor, row: FloatArray) -> _Scored:
     x = row.reshape(1, -1)
     probability = float(predictor.probabilities(x)[0])
     found = drivers(
@@ -56,16 +92,38 @@ def _prediction_out(
         spec=predictor.spec,
         categorical=predictor.categorical,
     )
+    return _Scored(
+        predictor=predictor,
+        probability=round(probability, 6),
+        risk_band=str(predictor.risk_bands(np.asarray([probability]))[0]),
+        up=[Driver(**d) for d in found["up"]],
+        down=[Driver(**d) for d in found["down"]],
+        groups=[DriverGroup(**g) for g in found["groups"]],
+    )
+
+
+SCORED = ScoredRows()
+"""The process's answers by (predictor, feature row)."""
+
+
+def _prediction_out(
+    predictor: Predictor,
+    row: FloatArray,
+    *,
+    supplier_id: uuid.UUID | None,
+    as_of: date | None,
+) -> ChurnPredictionOut:
+    scored = SCORED.score(predictor, row)
     return ChurnPredictionOut(
         supplier_id=supplier_id,
         as_of=as_of,
-        probability=round(probability, 6),
-        risk_band=str(predictor.risk_bands(np.asarray([probability]))[0]),
+        probability=scored.probability,
+        risk_band=scored.risk_band,
         horizon_days=predictor.horizon_days,
         model_version=predictor.version,
-        drivers_up=[Driver(**d) for d in found["up"]],
-        drivers_down=[Driver(**d) for d in found["down"]],
-        groups=[DriverGroup(**g) for g in found["groups"]],
+        drivers_up=list(scored.up),
+        drivers_down=list(scored.down),
+        groups=list(scored.groups),
     )
 
 

@@ -15,8 +15,13 @@ def dialect_insert(session: AsyncSession, model: Any) -> Any:
     Built on the Table, not the mapped class: the ORM bulk path re-splices RETURNING rows
     batch by batch, which grows quadratically (minutes for 100K rows); Core does not.
     """
+    return insert_for(session.get_bind().dialect.name, model)
+
+
+def insert_for(name: str, model: Any) -> Any:
+    """:func:`dialect_insert` for the backend named ``name``: for statements built once, before
+    any session."""
     table: Table = model if isinstance(model, Table) else model.__table__
-    name = session.get_bind().dialect.name
     if name == "postgresql":
         return postgresql.insert(table)
     if name == "sqlite":

@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select, union_all
+from sqlalchemy import ColumnElement, Select, bindparam, func, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wedsync_success.activity.models import ActivityEvent, SupplierEventTotal
@@ -18,10 +19,9 @@ from wedsync_success.milestones.models import MilestoneAchievement
 from wedsync_success.suppliers.models import Supplier
 
 
-def _condition_times(
-    condition: Condition, key: str, supplier_ids: Sequence[uuid.UUID] | None
-) -> Select[uuid.UUID, datetime]:
-    """(supplier_id, t): when each not-yet-achieving supplier met ``condition``."""
+def _condition_times(condition: Condition, key: str, by_ids: bool) -> Select[uuid.UUID, datetime]:
+    """(supplier_id, t): when each not-yet-achieving supplier met ``condition`` (those of the
+    ``supplier_ids`` expanding bind when ``by_ids``)."""
     totals = SupplierEventTotal
     eligible: list[ColumnElement[bool]] = [
         totals.event_type == condition.event_type,
@@ -32,8 +32,8 @@ def _condition_times(
             )
         ),
     ]
-    if supplier_ids is not None:
-        eligible.append(totals.supplier_id.in_(supplier_ids))
+    if by_ids:
+        eligible.append(totals.supplier_id.in_(bindparam("supplier_ids", expanding=True)))
     if condition.min_count == 1 and not condition.properties:
         return select(totals.supplier_id, totals.first_at.label("t")).where(*eligible)
     # The Nth matching event: only suppliers whose totals already allow it are ranked.
@@ -82,6 +82,33 @@ async def matching_count(
     return int(count or 0)
 
 
+@lru_cache(maxsize=256)
+def _newly_met_statement(
+    key: str, conditions: tuple[tuple[str, int, tuple[tuple[str, str], ...]], ...], by_ids: bool
+) -> Select[uuid.UUID, datetime, datetime]:
+    """:func:`newly_met`'s statement for one milestone definition (its key and conditions:
+    a changed definition is another entry), built once: building it was most of the CPU an
+    ingest of a few events cost, ten milestones a batch. It holds no data."""
+    parts = [
+        _condition_times(
+            Condition(event_type=event_type, min_count=min_count, properties=dict(properties)),
+            key,
+            by_ids,
+        )
+        for event_type, min_count, properties in conditions
+    ]
+    met = union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
+    per_supplier = (
+        select(met.c.supplier_id, func.max(met.c.t).label("achieved_at"))
+        .group_by(met.c.supplier_id)
+        .having(func.count() == len(parts))
+        .subquery()
+    )
+    return select(
+        per_supplier.c.supplier_id, per_supplier.c.achieved_at, Supplier.signed_up_at
+    ).join(Supplier, Supplier.id == per_supplier.c.supplier_id)
+
+
 async def newly_met(
     session: AsyncSession,
     milestone: MilestoneDefinition,
@@ -92,19 +119,13 @@ async def newly_met(
     Returns (supplier_id, achieved_at, signed_up_at); ``achieved_at`` is the time of the
     event that completed the last condition.
     """
-    parts = [_condition_times(c, milestone.key, supplier_ids) for c in milestone.conditions]
-    met = union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
-    per_supplier = (
-        select(met.c.supplier_id, func.max(met.c.t).label("achieved_at"))
-        .group_by(met.c.supplier_id)
-        .having(func.count() == len(parts))
-        .subquery()
+    conditions = tuple(
+        (c.event_type, c.min_count, tuple(sorted(c.properties.items())))
+        for c in milestone.conditions
     )
-    rows = await session.execute(
-        select(per_supplier.c.supplier_id, per_supplier.c.achieved_at, Supplier.signed_up_at).join(
-            Supplier, Supplier.id == per_supplier.c.supplier_id
-        )
-    )
+    statement = _newly_met_statement(milestone.key, conditions, supplier_ids is not None)
+    values = {} if supplier_ids is None else {"supplier_ids": list(supplier_ids)}
+    rows = await session.execute(statement, values)
     return list(rows)
 
 

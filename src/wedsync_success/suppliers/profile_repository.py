@@ -18,9 +18,20 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, func, literal_column, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    bindparam,
+    case,
+    func,
+    literal_column,
+    or_,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wedsync_success.activity.models import ActivityEvent, SupplierEventTotal
@@ -109,29 +120,40 @@ def _typed(rows: list[Row], *, uuids: Sequence[str] = (), times: Sequence[str] =
     return rows
 
 
-async def profile_rows(
-    session: AsyncSession,
-    *,
-    as_id: uuid.UUID | None,
-    external_id: str,
-    conditions: Sequence[tuple[ConditionKey, Condition]],
-    event_limit: int,
-    response_limit: int,
-) -> ProfileRows | None:
-    """The supplier with id ``as_id`` (else the one with ``external_id``) and everything its
-    profile shows, in one statement; ``None`` when no supplier matches. ``conditions``: the
-    property-filtered milestone conditions whose counts are wanted."""
-    j = _Json(session.get_bind().dialect.name)
+ConditionSpec = tuple[ConditionKey, str, tuple[tuple[str, str], ...]]
+"""A property-filtered condition as the statement needs it, hashable: its key, event type and
+property filter (sorted)."""
+
+
+def _spec(key: ConditionKey, condition: Condition) -> ConditionSpec:
+    return key, condition.event_type, tuple(sorted(condition.properties.items()))
+
+
+@lru_cache(maxsize=64)
+def _profile_statement(
+    dialect: str, by_id: bool, conditions: tuple[ConditionSpec, ...]
+) -> Select[*tuple[Any, ...]]:
+    """The profile's statement for one shape (backend, looked up by id or by external id only,
+    the conditions counted), its values bound at execution (``as_id``, ``external_id``,
+    ``event_limit``, ``response_limit``). Built once per shape: building it (a dozen JSON
+    subqueries, each proxying its columns) cost more CPU than the database took to run it,
+    and a reused statement also keeps its cache key, so SQLAlchemy finds the compiled form
+    without walking the tree again. It holds no data: the rows are read at each execution."""
+    j = _Json(dialect)
     s = Supplier
+    as_id = bindparam("as_id", type_=s.id.type)
+    external_id = bindparam("external_id", type_=s.external_id.type)
+    event_limit = bindparam("event_limit", type_=Integer())
+    response_limit = bindparam("response_limit", type_=Integer())
     match = (
-        s.external_id == external_id
-        if as_id is None
-        else or_(s.id == as_id, s.external_id == external_id)
+        or_(s.id == as_id, s.external_id == external_id)
+        if by_id
+        else (s.external_id == external_id)
     )
     target = (
         select(s.id)
         .where(match)
-        .order_by(case((s.id == as_id, 0), else_=1) if as_id is not None else s.id)
+        .order_by(case((s.id == as_id, 0), else_=1) if by_id else s.id)
         .limit(1)
         .correlate(None)
         .scalar_subquery()
@@ -157,9 +179,13 @@ async def profile_rows(
     matching = [
         select(func.count())
         .select_from(e)
-        .where(e.supplier_id == target, of_types(c.event_type), *property_matches(c))
+        .where(
+            e.supplier_id == target,
+            of_types(event_type),
+            *property_matches(Condition(event_type=event_type, properties=dict(properties))),
+        )
         .scalar_subquery()
-        for _, c in conditions
+        for _, event_type, properties in conditions
     ]
     recent = j.rows(
         select(e.event_id, e.event_type.label("event_type"), e.occurred_at, e.properties)
@@ -205,7 +231,7 @@ async def profile_rows(
         .order_by(*newest)
         .limit(response_limit)
     )
-    statement = (
+    return (
         select(
             s,
             HealthScore,
@@ -221,7 +247,33 @@ async def profile_rows(
         .outerjoin(HealthScore, HealthScore.supplier_id == s.id)
         .where(s.id == target)
     )
-    row = (await session.execute(statement)).first()
+
+
+async def profile_rows(
+    session: AsyncSession,
+    *,
+    as_id: uuid.UUID | None,
+    external_id: str,
+    conditions: Sequence[tuple[ConditionKey, Condition]],
+    event_limit: int,
+    response_limit: int,
+) -> ProfileRows | None:
+    """The supplier with id ``as_id`` (else the one with ``external_id``) and everything its
+    profile shows, in one statement; ``None`` when no supplier matches. ``conditions``: the
+    property-filtered milestone conditions whose counts are wanted."""
+    statement = _profile_statement(
+        session.get_bind().dialect.name,
+        as_id is not None,
+        tuple(_spec(key, condition) for key, condition in conditions),
+    )
+    values: dict[str, Any] = {
+        "external_id": external_id,
+        "event_limit": event_limit,
+        "response_limit": response_limit,
+    }
+    if as_id is not None:
+        values["as_id"] = as_id
+    row = (await session.execute(statement, values)).first()
     if row is None:
         return None
     supplier, health, users_j, achieved_j, totals_j, recent_j, success_j, nps_j, csat_j = row[:9]

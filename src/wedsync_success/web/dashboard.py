@@ -386,12 +386,10 @@ async def live(request: Request, ctx: ContextDep, session: SessionDep) -> Respon
         async with ctx.live.listen() as queue:
             yield ServerSentEvent(event="ready", data="{}", retry=2000)
             while True:
-                try:
-                    event = await asyncio.wait_for(queue.get(), timeout=HEARTBEAT_SECONDS)
-                except TimeoutError:
-                    yield ServerSentEvent(comment="heartbeat")
-                    continue
-                burst = [event]
+                # No timeout here: EventSourceResponse's ping keeps an idle stream alive. A
+                # heartbeat of our own as well made two timers and two writes per listener
+                # every 15 s (1,300 wake-ups a second at 10,000 listeners).
+                burst = [await queue.get()]
                 while not queue.empty():  # what arrived meanwhile: one name query for all
                     burst.append(queue.get_nowait())
                 for frame in await frames.frames(ctx.db, burst):

@@ -24,7 +24,9 @@ template is its full path: FastAPI keeps an included router's routes as they wer
 and the request metrics label requests by that template."""
 
 
-def get_context(request: Request) -> AppContext:
+async def get_context(request: Request) -> AppContext:
+    """The app's context. Async, as every dependency on a hot path: FastAPI runs a plain
+    ``def`` dependency in its thread pool, a thread hop per request."""
     ctx: AppContext = request.app.state.ctx
     return ctx
 
@@ -81,7 +83,7 @@ BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 KeyHeaderDep = Annotated[str | None, Depends(_key_header)]
 
 
-def get_unit_of_work(ctx: ContextDep, session: SessionDep) -> UnitOfWork:
+async def get_unit_of_work(ctx: ContextDep, session: SessionDep) -> UnitOfWork:
     """The request's one write transaction: ``await uow.run(work)`` commits once, retries the
     whole transaction on contention (503 when it stays contended), then wakes the dispatcher.
     It reuses the request's session (the one that authenticated), so a request holds one
@@ -106,7 +108,7 @@ def require(
         keys: ApiKeyCache = request.app.state.api_key_cache
         key = await keys.authenticate(session=session, secret=secret)
         authorise(key, scope)
-        ctx = get_context(request)
+        ctx: AppContext = request.app.state.ctx
         request.state.rate_limit = await ctx.rate_limits.hit(key.id, now=ctx.clock())
         return key
 
