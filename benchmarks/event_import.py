@@ -2,7 +2,9 @@
 beside the raw driver write of the same rows.
 
 Usage: ``.venv/bin/python benchmarks/event_import.py [--backend sqlite|postgresql|both]
-[--events 1000000] [--suppliers 7000] [--batch-size 5000] [--phases]``; the issue's second
+[--events 1000000] [--suppliers 7000] [--batch-size 5000] [--phases] [--history]``
+(``--history``: as ``import events --history``, batches of 50,000 and, on PostgreSQL, the
+new months' per-supplier index compacted, timed with the import); the issue's second
 size is ``--events 10000000`` (10 M: the file is generated and the baseline parsed in
 chunks, so memory stays bounded; expect tens of minutes per backend).
 
@@ -24,6 +26,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
+import dataclasses
+import functools
 import itertools
 import json
 import sqlite3
@@ -198,21 +202,59 @@ def _timed_batches(batches: Iterator[FileBatch], times: PhaseTimes) -> Iterator[
 
 
 async def timed_import(
-    url: str, path: Path, batch_size: int, times: PhaseTimes, *, phases: bool = False
+    url: str,
+    path: Path,
+    batch_size: int,
+    times: PhaseTimes,
+    *,
+    phases: bool = False,
+    history: bool = False,
 ) -> ImportTiming:
     """One import of ``path`` (the shared ``bench_timing.timed_import``); the time of each
     of :data:`PHASES`, of reading the file and of the commits goes into ``times`` (only the
-    rescoring's unless ``phases``)."""
+    rescoring's unless ``phases``). ``history`` on PostgreSQL: then the per-supplier index
+    of the months it created is compacted, as ``import events --history`` does, and that
+    time counts in the import's."""
+    compacting = history and not url.startswith("sqlite")
+    ctx = build_context(Settings(database_url=url))
+    try:
+        before = await import_cli.event_partitions(ctx) if compacting else set()
+    finally:
+        await ctx.close()
+    timing = await _timed_import(url, path, batch_size, times, phases=phases)
+    if not compacting:
+        return timing
+    ctx = build_context(Settings(database_url=url))
+    try:
+        started = time.perf_counter()
+        report = import_cli.ImportReport()
+        await import_cli.compact_new_partitions(ctx, report, before=before)
+        took = time.perf_counter() - started
+    finally:
+        await ctx.close()
+    if report.uncompacted:
+        raise RuntimeError(f"compacting failed: {report.uncompacted}")
+    times.add(COMPACT, took)
+    times.wall += took
+    return dataclasses.replace(timing, seconds=timing.seconds + took)
+
+
+COMPACT = "compact the per-supplier index of the new months (--history, PostgreSQL)"
+
+
+async def _timed_import(
+    url: str, path: Path, batch_size: int, times: PhaseTimes, *, phases: bool
+) -> ImportTiming:
     return await shared_timed_import(
         url,
         batches=_timed_batches(read_batches(path, batch_size=batch_size), times),
-        writer=import_cli.event_writer,
+        writer=functools.partial(import_cli.event_writer, max_batch_size=batch_size),
         lines=count_lines(path),
         times=times,
         phases=PHASES if phases else (),
         commits=True,
         batches_per_commit=import_cli.event_batches_per_commit(
-            "sqlite" if url.startswith("sqlite") else "postgresql"
+            "sqlite" if url.startswith("sqlite") else "postgresql", batch_size
         ),
     )
 
@@ -325,21 +367,29 @@ def validation_seconds(path: Path, batch_size: int) -> tuple[float, float, int]:
 
 
 async def one_backend(
-    backend: str, events: int, suppliers: int, batch_size: int, folder: Path, phases: bool
+    backend: str,
+    events: int,
+    suppliers: int,
+    batch_size: int,
+    folder: Path,
+    phases: bool,
+    as_history: bool = False,
 ) -> list[list[str]]:
     db = BenchDatabase(backend, DEFAULT_POSTGRES_URL)
     try:
         console.print(f"[dim]{backend}: {suppliers:,} suppliers…[/]")
         ids = await seed_suppliers(db.url, suppliers)
-        history = folder / f"history-{backend}.csv"
-        write_history(history, ids, events)
+        history_file = folder / f"history-{backend}.csv"
+        write_history(history_file, ids, events)
         empty = events_bytes(db.url)
         goal = GOALS[backend]
         rows = []
         for label in ("first import", "same file again (all duplicates)"):
             console.print(f"[dim]{backend}: {label}…[/]")
             times = PhaseTimes()
-            timing = await timed_import(db.url, history, batch_size, times, phases=phases)
+            timing = await timed_import(
+                db.url, history_file, batch_size, times, phases=phases, history=as_history
+            )
             seconds, rescore, counts = timing.seconds, timing.rescore, timing.counts
             if phases:
                 print_phases(f"{backend}, {label}: where the time goes", times)
@@ -357,7 +407,7 @@ async def one_backend(
                     f"{per_event:,.0f}" if counts.get("accepted") else "–",
                 ]
             )
-        raw, count = raw_baseline(db.url, history)
+        raw, count = raw_baseline(db.url, history_file)
         rows.append(
             [
                 backend,
@@ -371,7 +421,7 @@ async def one_backend(
                 "–",
             ]
         )
-        schema, fast, lines = validation_seconds(history, batch_size)
+        schema, fast, lines = validation_seconds(history_file, batch_size)
         for label, took in (
             ("validation alone: the schema for every line (before)", schema),
             ("validation alone: fast path, schema for the rest (now)", fast),
@@ -385,7 +435,8 @@ async def one_backend(
 
 def print_phases(title: str, times: PhaseTimes) -> None:
     table = Table("phase", "seconds", "share", title=title)
-    for label, depth, seconds in breakdown_rows(PHASES[:-1], times, extra=(READ, COMMIT)):
+    extra = (READ, COMMIT, COMPACT) if COMPACT in times.seconds else (READ, COMMIT)
+    for label, depth, seconds in breakdown_rows(PHASES[:-1], times, extra=extra):
         share = seconds / times.wall if times.wall else 0.0
         table.add_row("  " * depth + label, fmt_s(seconds), f"{share:.0%}")
     console.print(table)
@@ -396,11 +447,20 @@ async def main() -> None:
     add_backend_option(parser)
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--suppliers", type=int, default=7000)
-    parser.add_argument("--batch-size", type=int, default=5000)
+    parser.add_argument(
+        "--batch-size", type=int, help="events per batch [default: 5,000; --history 50,000]"
+    )
+    parser.add_argument(
+        "--history",
+        action="store_true",
+        help="import as `import events --history` does (batches of 50,000 events)",
+    )
     parser.add_argument(
         "--phases", action="store_true", help="also print where each import's time goes"
     )
     args = parser.parse_args()
+    if args.batch_size is None:
+        args.batch_size = import_cli.HISTORY_BATCH_SIZE if args.history else 5000
     backends = chosen_backends(args.backend)
     table = Table(
         "backend",
@@ -415,7 +475,13 @@ async def main() -> None:
     with tempfile.TemporaryDirectory(prefix="wedsync_event_import_") as tmp:
         for backend in backends:
             for row in await one_backend(
-                backend, args.events, args.suppliers, args.batch_size, Path(tmp), args.phases
+                backend,
+                args.events,
+                args.suppliers,
+                args.batch_size,
+                Path(tmp),
+                args.phases,
+                args.history,
             ):
                 table.add_row(*row)
     console.print(table)

@@ -48,13 +48,25 @@ async def ingest(
     return stored.result
 
 
-async def store(*, session: AsyncSession, ctx: AppContext, items: Sequence[Any]) -> StoredBatch:
+async def store(
+    *,
+    session: AsyncSession,
+    ctx: AppContext,
+    items: Sequence[Any],
+    max_batch_size: int | None = None,
+) -> StoredBatch:
     """Store one batch, roll it up and apply what it says of subscriptions, without
     rescoring: an import of many batches calls it for each, then :func:`rescore_touched`
-    once; rescoring after every batch scored the same suppliers as of today over and over."""
+    once; rescoring after every batch scored the same suppliers as of today over and over.
+
+    ``max_batch_size`` (default: the API's, ``WEDSYNC_MAX_BATCH_SIZE``) is larger for an
+    import of history (``import events --history``)."""
     now = ctx.clock()
     stored = await store_batch(
-        session=session, items=items, now=now, max_batch_size=ctx.settings.max_batch_size
+        session=session,
+        items=items,
+        now=now,
+        max_batch_size=max_batch_size or ctx.settings.max_batch_size,
     )
     if stored.subscription_events:
         changed = await apply_subscription_events(
