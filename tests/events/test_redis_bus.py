@@ -19,6 +19,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from redis.asyncio import Redis
 from sqlalchemy import func, select
 
 from tests.conftest import REDIS_URL, FakeClock
@@ -248,6 +249,42 @@ async def test_a_stream_redis_refuses_fails_alone_and_its_events_are_retried(
         assert await worker.drain() == 4
         assert audit.order() == {fine: [0, 1], refused: [0, 1]}
     finally:
+        await transport.close()
+
+
+async def test_a_worker_blocked_on_its_read_gets_a_new_entry_at_once(
+    ctx: AppContext, clock: FakeClock, redis_prefix: str
+) -> None:
+    """The worker's read waits up to an hour for entries: only a blocking ``XREADGROUP``
+    woken by the new entry (not a poll) can hand the event over before the test gives up."""
+    name = f"{redis_prefix}-worker"
+    transport = RedisStreamTransport(
+        Redis.from_url(REDIS_URL, decode_responses=True, client_name=name),
+        prefix=redis_prefix,
+        shards=2,
+        maxlen=1000,
+        claim_idle=timedelta(seconds=30),
+    )
+    audit = Recorder()
+    transport.subscribe("audit", audit)
+    worker = StreamWorker(transport, db=ctx.db, name="w1", clock=clock, read_block_ms=3_600_000)
+
+    async def blocked_reading() -> bool:
+        clients = await transport.client.client_list()
+        return any(
+            c["name"] == name and c["cmd"] == "xreadgroup" and "b" in c["flags"] for c in clients
+        )
+
+    running = asyncio.create_task(worker.run(asyncio.Event()))
+    try:
+        await wait_for(blocked_reading, "the worker blocked in XREADGROUP")
+        await enqueue_events(ctx.db, suppliers=[uuid.uuid4()], per_supplier=1, at=clock.now)
+        assert await _publish(ctx, transport, clock) == 1
+        await wait_for(lambda: len(audit.seen) == 1, "the event handed to the consumer")
+    finally:
+        running.cancel()  # its read would wait out the hour
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
         await transport.close()
 
 
