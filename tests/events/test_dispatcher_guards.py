@@ -280,3 +280,79 @@ async def test_one_round_takes_at_most_a_batch(ctx: AppContext, clock: FakeClock
     assert consumer.seen == [0, 1]
     assert await dispatcher.drain() == 3
     assert consumer.seen == [0, 1, 2, 3, 4]
+
+
+class CountingRounds(InProcessTransport):
+    """Counts the rounds that reached the transport (every round hands it its events)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rounds = 0
+
+    async def publish(self, **kwargs: Any) -> PublishOutcome:
+        self.rounds += 1
+        return await super().publish(**kwargs)
+
+
+async def test_a_drain_of_less_than_a_batch_takes_one_round(
+    ctx: AppContext, clock: FakeClock
+) -> None:
+    """The round saw the whole outbox, so no second round looks for what is not there; a
+    round that filled its batch is followed by another."""
+    transport = CountingRounds()
+    consumer = FailingFor()
+    transport.subscribe("consumer", consumer)
+    dispatcher = Dispatcher(db=ctx.db, transport=transport, clock=clock, batch_size=3)
+    await _enqueue_for(ctx, uuid.uuid4(), 0, 1)
+    assert await dispatcher.drain() == 2
+    assert transport.rounds == 1
+    await _enqueue_for(ctx, uuid.uuid4(), 2, 3, 4, 5)
+    assert await dispatcher.drain() == 4
+    assert transport.rounds == 3  # 3 (a full batch), then 1
+    assert consumer.seen == [0, 1, 2, 3, 4, 5]
+
+
+class Contending(Dispatcher):
+    """A dispatcher that lets the test wait until one of its rounds found the lock taken."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.contended = asyncio.Event()
+
+    def _note_contention(self) -> None:
+        super()._note_contention()
+        self.contended.set()
+
+
+async def test_a_dispatcher_that_found_the_lock_taken_looks_again_soon(
+    ctx: AppContext, clock: FakeClock
+) -> None:
+    """The active dispatcher read the outbox before the second event committed and stops
+    after its round; the other found the lock taken. Its poll interval is an hour, so only
+    its early retry can deliver the second event."""
+    if ctx.db.dialect != "postgresql":
+        pytest.skip("the advisory lock is PostgreSQL's; a SQLite round waits for the lock")
+    first_consumer, second_consumer = Gate(), Signal()
+    first = _dispatcher(ctx, clock, first_consumer)
+    transport = InProcessTransport()
+    transport.subscribe("consumer", second_consumer)
+    second = Contending(db=ctx.db, transport=transport, clock=clock)
+    await _enqueue(ctx, 1)
+    active = asyncio.create_task(first.drain())
+    await asyncio.wait_for(first_consumer.entered.wait(), SAFETY)  # holds the lock
+    await _enqueue(ctx, 1)
+    stop = asyncio.Event()
+    loop = asyncio.create_task(second.run(stop, interval=3600))
+    try:
+        second.notify()
+        await asyncio.wait_for(second.contended.wait(), SAFETY)  # its round met the lock
+        first_consumer.release.set()
+        assert await asyncio.wait_for(active, SAFETY) == 1
+        await asyncio.wait_for(second_consumer.arrived.wait(), SAFETY)
+    finally:
+        stop.set()
+        second.notify()
+        await asyncio.wait_for(loop, SAFETY)
+    assert len(first_consumer.seen) == 1
+    assert [e.event_id for e in second_consumer.seen] != [first_consumer.seen[0].event_id]
+    assert len(second_consumer.seen) == 1

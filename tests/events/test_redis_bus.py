@@ -19,6 +19,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from redis.asyncio import Redis
 from sqlalchemy import func, select
 
 from tests.conftest import REDIS_URL, FakeClock
@@ -193,6 +194,98 @@ async def test_entries_not_written_by_the_bus_are_skipped_and_acknowledged(
     assert await worker.drain() == 3
     assert audit.order() == {sid: [0, 1, 0]}
     assert await _pending(transport, "audit") == 0  # junk is not retried forever
+
+
+async def test_appending_goes_on_after_redis_forgot_its_scripts(
+    ctx: AppContext, clock: FakeClock, one_stream: tuple[RedisStreamTransport, Recorder]
+) -> None:
+    """Events are appended by a script called by its hash; a Redis restarted (or flushed)
+    no longer has it, and the transport loads it again instead of failing the round."""
+    transport, audit = one_stream
+    sid = uuid.uuid4()
+    worker = transport.consumer_worker(db=ctx.db, name="w1", clock=clock)
+    await enqueue_events(ctx.db, suppliers=[sid], per_supplier=1, at=clock.now)
+    assert await _publish(ctx, transport, clock) == 1
+    await transport.client.script_flush()
+    await enqueue_events(ctx.db, suppliers=[sid], per_supplier=2, at=clock.now)
+    assert await _publish(ctx, transport, clock) == 2
+    assert await worker.drain() == 3
+    assert audit.order() == {sid: [0, 0, 1]}
+
+
+async def test_a_stream_redis_refuses_fails_alone_and_its_events_are_retried(
+    ctx: AppContext, clock: FakeClock, redis_prefix: str
+) -> None:
+    """One round appends to two streams; Redis refuses one (its key holds a string). Only
+    that stream's events stay in the outbox, with Redis's reason, and go on the retry."""
+    transport = redis_bus(redis_prefix, shards=2)
+    audit = Recorder()
+    transport.subscribe("audit", audit)
+    worker = transport.consumer_worker(db=ctx.db, name="w1", clock=clock)
+    sids = [uuid.uuid4() for _ in range(40)]
+    fine = next(s for s in sids if transport.shard_of(s) == 0)
+    refused = next(s for s in sids if transport.shard_of(s) == 1)
+    try:
+        await transport.ensure_groups()
+        await transport.client.delete(transport.stream(1))
+        await transport.client.set(transport.stream(1), "not a stream")
+        await enqueue_events(ctx.db, suppliers=[fine, refused], per_supplier=2, at=clock.now)
+        assert await _publish(ctx, transport, clock) == 2
+        async with ctx.db.sessions() as session:
+            waiting = (
+                await session.execute(
+                    select(OutboxEvent.supplier_id, OutboxEvent.last_error)
+                    .where(OutboxEvent.published_at.is_(None))
+                    .order_by(OutboxEvent.id)
+                )
+            ).all()
+        assert [sid for sid, _ in waiting] == [refused, refused]
+        assert all("WRONGTYPE" in (error or "") for _, error in waiting)
+
+        await transport.client.delete(transport.stream(1))
+        await transport.ensure_groups(recreate=True)
+        clock.advance(seconds=1)
+        assert await _publish(ctx, transport, clock) == 2
+        assert await worker.drain() == 4
+        assert audit.order() == {fine: [0, 1], refused: [0, 1]}
+    finally:
+        await transport.close()
+
+
+async def test_a_worker_blocked_on_its_read_gets_a_new_entry_at_once(
+    ctx: AppContext, clock: FakeClock, redis_prefix: str
+) -> None:
+    """The worker's read waits up to an hour for entries: only a blocking ``XREADGROUP``
+    woken by the new entry (not a poll) can hand the event over before the test gives up."""
+    name = f"{redis_prefix}-worker"
+    transport = RedisStreamTransport(
+        Redis.from_url(REDIS_URL, decode_responses=True, client_name=name),
+        prefix=redis_prefix,
+        shards=2,
+        maxlen=1000,
+        claim_idle=timedelta(seconds=30),
+    )
+    audit = Recorder()
+    transport.subscribe("audit", audit)
+    worker = StreamWorker(transport, db=ctx.db, name="w1", clock=clock, read_block_ms=3_600_000)
+
+    async def blocked_reading() -> bool:
+        clients = await transport.client.client_list()
+        return any(
+            c["name"] == name and c["cmd"] == "xreadgroup" and "b" in c["flags"] for c in clients
+        )
+
+    running = asyncio.create_task(worker.run(asyncio.Event()))
+    try:
+        await wait_for(blocked_reading, "the worker blocked in XREADGROUP")
+        await enqueue_events(ctx.db, suppliers=[uuid.uuid4()], per_supplier=1, at=clock.now)
+        assert await _publish(ctx, transport, clock) == 1
+        await wait_for(lambda: len(audit.seen) == 1, "the event handed to the consumer")
+    finally:
+        running.cancel()  # its read would wait out the hour
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+        await transport.close()
 
 
 async def test_groups_lost_with_redis_data_are_made_again_and_miss_nothing(

@@ -40,7 +40,8 @@ from wedsync_success.kit.clock import Clock
 log = structlog.get_logger(__name__)
 
 READ_BLOCK_MS = 1000
-"""How long one ``XREADGROUP`` waits for new entries before the worker looks around again."""
+"""How long one ``XREADGROUP`` waits for new entries before the worker looks around again
+(claims, retries); a new entry ends the wait at once, so this is no delivery delay."""
 MAX_BACKOFF_SECONDS = 60.0
 
 _RENEW = """
@@ -94,8 +95,10 @@ class StreamWorker:
         clock: Clock,
         after_delivery: Callable[[], None] | None = None,
         retry_base_seconds: float = 1.0,
+        read_block_ms: int = READ_BLOCK_MS,
     ) -> None:
         self._transport = transport
+        self._read_block_ms = read_block_ms
         self._retry_base = retry_base_seconds
         self._redis = transport.client
         self._db = db
@@ -186,7 +189,7 @@ class StreamWorker:
     async def _consume(self, group: str, stop: asyncio.Event) -> None:
         while not stop.is_set():
             try:
-                handled = await self.round(group, block_ms=READ_BLOCK_MS)
+                handled = await self.round(group, block_ms=self._read_block_ms)
             except Exception:  # the entries stay pending and are retried
                 log.exception("bus_consumer_error", consumer=group, worker=self.name)
                 self._state[group].has_pending = True
@@ -260,22 +263,26 @@ class StreamWorker:
     # --- the parts of a round -------------------------------------------------------------------
 
     async def _claim(self, group: str, shards: list[int], state: _GroupState) -> None:
-        """Take over entries of this worker's streams left pending by a silent worker."""
-        for shard in shards:
-            claimed = await self._redis.xautoclaim(
-                self._transport.stream(shard),
-                group,
-                self.name,
-                min_idle_time=self._lease_ms,
-                start_id="0-0",
-                count=self._transport.batch_size,
-                justid=True,
-            )
-            if claimed:
-                EVENTS_CLAIMED.labels(consumer=group).inc(len(claimed))
-                log.info("bus_events_claimed", consumer=group, worker=self.name, n=len(claimed))
-                state.has_pending = True
-                state.retry_at = 0.0
+        """Take over entries of this worker's streams left pending by a silent worker (one
+        round trip for all of them: a round that claims waits for it before reading)."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for shard in shards:
+                pipe.xautoclaim(
+                    self._transport.stream(shard),
+                    group,
+                    self.name,
+                    min_idle_time=self._lease_ms,
+                    start_id="0-0",
+                    count=self._transport.batch_size,
+                    justid=True,
+                )
+            replies = await pipe.execute()
+        claimed = sum(len(ids) for ids in replies)
+        if claimed:
+            EVENTS_CLAIMED.labels(consumer=group).inc(claimed)
+            log.info("bus_events_claimed", consumer=group, worker=self.name, n=claimed)
+            state.has_pending = True
+            state.retry_at = 0.0
 
     async def _settled(self, group: str, shard: int, state: _GroupState) -> bool:
         """Whether no other worker still has entries of this stream pending (until they are
