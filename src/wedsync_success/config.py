@@ -144,8 +144,9 @@ class Settings(BaseSettings):
             "WEDSYNC_OUTBOUND_ALLOW_PRIVATE", "WEDSYNC_WEBHOOKS_ALLOW_PRIVATE"
         ),
         description="Let outbound webhook endpoints, the marketing collector, campaign "
-        "webhooks and the playbooks' webhook targets point at loopback, link-local, private or reserved addresses (SSRF "
-        "protection off: for tests and closed networks only). WEDSYNC_WEBHOOKS_ALLOW_PRIVATE "
+        "webhooks and the playbooks' webhook targets point at loopback, link-local, "
+        "private or reserved addresses (SSRF protection off: for tests and closed networks "
+        "only). WEDSYNC_WEBHOOKS_ALLOW_PRIVATE "
         "is its earlier name, still read.",
     )
     webhooks_timeout_seconds: float = Field(

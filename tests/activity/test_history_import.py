@@ -111,7 +111,10 @@ async def test_the_merge_probes_each_partition_by_its_event_id_index(ctx: AppCon
         rows = await repository._event_rows(session, _columns(new))
         await repository._stage_and_lock(session, rows)
         explain = text("EXPLAIN (FORMAT JSON) " + str(repository._MERGE_AND_ROLL_UP))
-        plan = (await repository._merge(session, explain, batch)).scalar_one()[0]["Plan"]
+        tuned = repository.TUNED_MERGE_MIN_ROWS  # the plan of a history batch
+        plan = (await repository._merge(session, explain, batch, rows=tuned)).scalar_one()[0][
+            "Plan"
+        ]
         setting = await session.scalar(text("SELECT current_setting('enable_seqscan')"))
     scans = _scans(plan)
     events = [(node, rel) for node, rel in scans if rel.startswith("activity_events_y")]

@@ -38,7 +38,10 @@ async def _prepare(database_url: str, collector_url: str) -> str:
     """Seed the demo population with the marketing sync on: the seed's success events
     reach the marketing consumer, which queues their messages for the server to send."""
     settings = Settings(
-        database_url=database_url, marketing_url=collector_url, marketing_write_key=WRITE_KEY
+        database_url=database_url,
+        marketing_url=collector_url,
+        marketing_write_key=WRITE_KEY,
+        outbound_allow_private=True,  # the collector runs on 127.0.0.1
     )
     ctx = build_context(settings)
     try:
@@ -72,6 +75,7 @@ async def synced_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterat
             "WEDSYNC_DISPATCH_INTERVAL_SECONDS": "0.5",
             "WEDSYNC_MARKETING_URL": sink.url,
             "WEDSYNC_MARKETING_WRITE_KEY": WRITE_KEY,
+            "WEDSYNC_OUTBOUND_ALLOW_PRIVATE": "1",
         }
         async with served(database_url, env=env, start_timeout=30) as url:
             deadline = time.monotonic() + 60

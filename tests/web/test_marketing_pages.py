@@ -58,6 +58,7 @@ async def make(
                 secret_key=TEST_SECRET_KEY,
                 campaigns_config=path,
                 marketing_timeout_seconds=5,
+                outbound_allow_private=True,  # the collector runs on 127.0.0.1
                 **settings,
             ),
             clock=clock,
