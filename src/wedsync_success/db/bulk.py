@@ -181,7 +181,7 @@ def _build_sqlite(
     return str(compiled), tuple(compiled.positiontup or ())
 
 
-def _sqlite_values(table: Table, dialect: Dialect, name: str, values: Sequence[Any]) -> list[Any]:
+def sqlite_values(table: Table, dialect: Dialect, name: str, values: Sequence[Any]) -> list[Any]:
     """One column in SQLAlchemy's SQLite storage format, as the driver takes it."""
     processor = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
     if processor is not None:
@@ -191,10 +191,10 @@ def _sqlite_values(table: Table, dialect: Dialect, name: str, values: Sequence[A
 
 
 def stored_form(table: Table, dialect: Dialect, name: str, values: Sequence[Any]) -> list[Any]:
-    """:func:`_sqlite_values` for a column whose values repeat (a supplier's id on each of its
+    """:func:`sqlite_values` for a column whose values repeat (a supplier's id on each of its
     rows, billing dates): each distinct value is converted once."""
     distinct = list(dict.fromkeys(values))
-    converted = dict(zip(distinct, _sqlite_values(table, dialect, name, distinct), strict=True))
+    converted = dict(zip(distinct, sqlite_values(table, dialect, name, distinct), strict=True))
     return [converted[v] for v in values]
 
 
@@ -269,10 +269,10 @@ async def upsert_columns(
         _build_sqlite(*one_row, lookup, keeping) if lookup else _sqlite_statement(*one_row, keeping)
     )
     values: dict[str, Iterable[Any]] = {
-        name: _sqlite_values(table, dialect, name, columns[name]) for name in per_row
+        name: sqlite_values(table, dialect, name, columns[name]) for name in per_row
     }
     for name, value in constants.items():  # converted once, repeated in every row
-        values[name] = itertools.repeat(_sqlite_values(table, dialect, name, [value])[0], size)
+        values[name] = itertools.repeat(sqlite_values(table, dialect, name, [value])[0], size)
     connection = await session.connection()
     await connection.exec_driver_sql(sql, list(zip(*(values[name] for name in order), strict=True)))
 

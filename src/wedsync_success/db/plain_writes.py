@@ -30,25 +30,15 @@ from typing import Any
 
 from sqlalchemy import JSON, Table, bindparam, func, update
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from wedsync_success.db.bulk import sqlite_values
 
 
 def _copy_value(value: Any) -> Any:
     """What asyncpg's binary COPY takes for ``value``: an enum member as its value."""
     return value.value if isinstance(value, Enum) else value
-
-
-def _stored(table: Table, dialect: Dialect, name: str, values: Sequence[Any]) -> Sequence[Any]:
-    """``values`` of column ``name`` in SQLAlchemy's SQLite storage format: each converted
-    by the column type's bind processor, if it has one (text and integers have none and go
-    as they are; :func:`~wedsync_success.db.bulk.stored_form` would hash every value to
-    convert repeats once, which costs more than it saves on UUIDs)."""
-    processor = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-    if processor is None:
-        return values
-    return [None if v is None else processor(v) for v in values]
 
 
 def _as_sqlalchemy_error(adapted: Any, statement: str, error: Exception) -> Exception:
@@ -96,8 +86,8 @@ async def insert_new(
         except Exception as exc:
             raise _as_sqlalchemy_error(raw.dbapi_connection, f"COPY {table.name}", exc) from exc
         return
-    stored = [_stored(table, dialect, name, values) for name, values in columns.items()]
-    fixed = [repeat(_stored(table, dialect, n, [v])[0], size) for n, v in constants.items()]
+    stored = [sqlite_values(table, dialect, name, values) for name, values in columns.items()]
+    fixed = [repeat(sqlite_values(table, dialect, n, [v])[0], size) for n, v in constants.items()]
     await connection.exec_driver_sql(
         f"INSERT INTO {table.name} ({', '.join(map(_quoted, names))}) "
         f"VALUES ({', '.join('?' * len(names))})",
@@ -130,7 +120,7 @@ async def update_columns(
         )
         await connection.execute(statement, {f"v_{n}": list(columns[n]) for n in ordered})
         return
-    stored = [_stored(table, dialect, n, columns[n]) for n in [*names, key]]
+    stored = [sqlite_values(table, dialect, n, columns[n]) for n in [*names, key]]
     await connection.exec_driver_sql(
         f"UPDATE {table.name} SET {', '.join(f'{_quoted(n)} = ?' for n in names)} "
         f"WHERE {_quoted(key)} = ?",
