@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     Uuid,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -116,7 +117,14 @@ class SupplierNameWord(Base):
     __tablename__ = "supplier_name_words"
     __table_args__ = (
         Index("ix_supplier_name_words_word", "word", "name_key", "supplier_id"),
-        Index("ix_supplier_name_words_first", "first", "name_key", "supplier_id"),
+        # Only first words are read through it (the names in order): one entry a supplier.
+        Index(
+            "ix_supplier_name_words_first",
+            "name_key",
+            "supplier_id",
+            postgresql_where=text("first IS true"),
+            sqlite_where=text("first IS 1"),
+        ),
     )
 
     supplier_id: Mapped[uuid.UUID] = mapped_column(
