@@ -626,7 +626,9 @@ async def search(
     those whose folded name starts with ``query_key`` first, then the rest, each by folded
     name; as (id, business name, vendor type, health score, risk level).
 
-    Name-prefix matches are one index range over (first, name_key). The rest come from the
+    Name-prefix matches are one index range over the first words' (name_key) (a partial
+    index: its ``first IS`` condition is the one ``first.is_(True)`` renders, or SQLite
+    would not use it). The rest come from the
     query word with the fewest matches when it has few (its range over (word, name_key),
     the other words probed on (supplier_id, word)), else from the names in order, probing
     every word, which stops at the first ``limit`` matches.
