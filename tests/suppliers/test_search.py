@@ -9,7 +9,7 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 
 from tests.factories import supplier
 from tests.helpers import create_supplier
@@ -175,3 +175,21 @@ async def test_the_name_scan_and_the_word_range_give_the_same_answer(
     assert {q: await _names(client, q, limit=5) for q in queries} == by_range
     monkeypatch.setattr(repository, "SCAN_CAP", 3)  # scan stops early: fall back to the range
     assert {q: await _names(client, q, limit=5) for q in queries} == by_range
+
+
+async def test_name_prefixes_are_read_through_the_partial_first_word_index(
+    ctx: AppContext,
+) -> None:
+    """The partial index serves the query only while its ``WHERE first IS …`` is the very
+    condition the query renders (SQLite matches the text): a change to either that breaks
+    the match falls back to a scan of every word, unnoticed by any answer."""
+    query = repository.name_prefix_matches("oak", 10)
+    sql = str(query.compile(ctx.db.engine, compile_kwargs={"literal_binds": True}))
+    async with ctx.db.transaction() as session:
+        if ctx.db.engine.dialect.name == "postgresql":
+            await session.execute(text("SET LOCAL enable_seqscan = off"))  # an empty table
+            plan = list((await session.execute(text(f"EXPLAIN {sql}"))).scalars())
+        else:
+            plan = [row[-1] for row in await session.execute(text(f"EXPLAIN QUERY PLAN {sql}"))]
+    described = "\n".join(plan)
+    assert "ix_supplier_name_words_first" in described, described

@@ -619,6 +619,18 @@ def _has_word(row: Any, prefix: str) -> Any:
     )
 
 
+def name_prefix_matches(query_key: str, limit: int) -> Select[uuid.UUID, str]:
+    """The first ``limit`` (supplier id, name key) whose folded name starts with
+    ``query_key``, by name: one range over the partial first-word index."""
+    first = SupplierNameWord.__table__.alias("first")
+    return (
+        select(first.c.supplier_id, first.c.name_key)
+        .where(first.c.first.is_(True), _prefix(first.c.name_key, query_key))
+        .order_by(first.c.name_key, first.c.supplier_id)
+        .limit(limit)
+    )
+
+
 async def search(
     session: AsyncSession, *, query_words: Sequence[str], query_key: str, limit: int
 ) -> Sequence[Row[uuid.UUID, str, str, float | None, str | None]]:
@@ -633,16 +645,7 @@ async def search(
     the other words probed on (supplier_id, word)), else from the names in order, probing
     every word, which stops at the first ``limit`` matches.
     """
-    words = SupplierNameWord.__table__
-    first = words.alias("first")
-    rows = list(
-        await session.execute(
-            select(first.c.supplier_id, first.c.name_key)
-            .where(first.c.first.is_(True), _prefix(first.c.name_key, query_key))
-            .order_by(first.c.name_key, first.c.supplier_id)
-            .limit(limit)
-        )
-    )
+    rows = list(await session.execute(name_prefix_matches(query_key, limit)))
     if len(rows) < limit:
         rows += await _others(session, query_words, query_key, limit - len(rows))
     order = {sid: n for n, (sid, _) in enumerate(rows)}
