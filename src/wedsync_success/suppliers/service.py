@@ -51,7 +51,7 @@ async def upsert_batch(
 class _Upserted:
     result: SupplierBatchResult
     written: list[uuid.UUID]
-    """The suppliers whose row was written (created or changed)."""
+    """The stored suppliers whose row was written (changed); not those created here."""
 
 
 async def _upsert(
@@ -159,7 +159,8 @@ async def _upsert(
         errors=rejected,
         ids=ids,
     )
-    return _Upserted(result=result, written=[row["id"] for row in [*supplier_rows, *updates]])
+    written = [row["id"] for row in [*supplier_rows, *updates] if row["id"] in named]
+    return _Upserted(result=result, written=written)
 
 
 def _same_users(users: list[dict[str, Any]], stored: list[repository.StoredUser]) -> bool:
@@ -193,8 +194,9 @@ class ImportedBatch:
     ids: list[uuid.UUID]
     """Every supplier an accepted line names."""
     written: list[uuid.UUID]
-    """The suppliers whose row was written (created or changed): the only ones whose MRR,
-    currency or anything else can have changed."""
+    """The stored suppliers whose row was written (changed): the only ones whose MRR,
+    currency or anything else a churn prediction was priced at can have changed (a supplier
+    created here has no prediction yet)."""
 
     @property
     def rejected(self) -> int:
