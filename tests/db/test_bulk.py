@@ -7,11 +7,14 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import select
+from sqlalchemy.dialects import sqlite
 
 from tests.factories import supplier
 from wedsync_success.context import AppContext
-from wedsync_success.db.bulk import Keeping, upsert_columns
+from wedsync_success.db.bulk import Keeping, sqlite_values, upsert_columns
 from wedsync_success.health.models import HealthScore
 from wedsync_success.suppliers.models import Supplier
 from wedsync_success.suppliers.service import upsert_batch
@@ -138,3 +141,33 @@ async def test_kept_columns_stay_and_filled_ones_change_only_when_given(ctx: App
     assert await stored() == {ids[0]: ("ext-a", NOW, 100), ids[1]: ("ext-b", NOW, 200)}
     await write([None, "ext-c"])
     assert await stored() == {ids[0]: ("ext-a", NOW, 100), ids[1]: ("ext-c", NOW, 200)}
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.none(),
+            st.datetimes(
+                min_value=datetime(1900, 1, 1),
+                max_value=datetime(2200, 1, 1),
+                timezones=st.timezones(),
+            ),
+        ),
+        max_size=5,
+    )
+)
+def test_instants_are_converted_as_sqlalchemy_stores_them(values: list[datetime | None]) -> None:
+    """The fast conversion of ``UTCDateTime`` columns gives what the type's own bind
+    processing and SQLite's DATETIME give, value for value."""
+    table = Supplier.__table__
+    dialect = sqlite.dialect()
+    column = table.c.signed_up_at.type
+    processor = column.dialect_impl(dialect).bind_processor(dialect)
+    assert processor is not None
+    expected = [None if v is None else processor(v) for v in values]
+    assert sqlite_values(table, dialect, "signed_up_at", values) == expected
+
+
+def test_a_naive_instant_is_refused_by_the_fast_conversion_too() -> None:
+    with pytest.raises(ValueError, match="naive datetime"):
+        sqlite_values(Supplier.__table__, sqlite.dialect(), "signed_up_at", [datetime(2024, 1, 1)])

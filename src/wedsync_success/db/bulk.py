@@ -22,6 +22,7 @@ import json
 import math
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, ColumnElement, Table, Text, bindparam, cast, func, select
@@ -30,6 +31,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.schema import CreateIndex, DropIndex
+
+from wedsync_success.db.types import UTCDateTime
 
 CHUNK = 5000
 """Rows per PostgreSQL statement: bounds the size of one array parameter."""
@@ -183,11 +186,28 @@ def _build_sqlite(
 
 def sqlite_values(table: Table, dialect: Dialect, name: str, values: Sequence[Any]) -> list[Any]:
     """One column in SQLAlchemy's SQLite storage format, as the driver takes it."""
+    if isinstance(table.c[name].type, UTCDateTime):
+        return _sqlite_instants(values)
     processor = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
     if processor is not None:
         return [None if v is None else processor(v) for v in values]
     # SQLite has no NaN: it would store NULL anyway; say so rather than rely on it.
     return [None if isinstance(v, float) and math.isnan(v) else v for v in values]
+
+
+def _sqlite_instants(values: Sequence[datetime | None]) -> list[str | None]:
+    """:class:`UTCDateTime` values as its bind processing and SQLite's ``DATETIME`` store
+    them (UTC, naive, ``YYYY-MM-DD HH:MM:SS.ffffff``), in half their time: one ``isoformat``
+    in C instead of two Python processors a value (an import's instants)."""
+    stored: list[str | None] = []
+    for value in values:
+        if value is None:
+            stored.append(None)
+        elif value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column; attach a time zone")
+        else:
+            stored.append(value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds"))
+    return stored
 
 
 def stored_form(table: Table, dialect: Dialect, name: str, values: Sequence[Any]) -> list[Any]:

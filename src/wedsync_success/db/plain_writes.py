@@ -36,9 +36,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from wedsync_success.db.bulk import sqlite_values
 
 
-def _copy_value(value: Any) -> Any:
-    """What asyncpg's binary COPY takes for ``value``: an enum member as its value."""
-    return value.value if isinstance(value, Enum) else value
+def _copy_values(values: Sequence[Any]) -> Sequence[Any]:
+    """What asyncpg's binary COPY takes for a column's ``values``: enum members as their
+    values. Decided by the column's distinct types (one C-level pass), so a column without
+    enums, nearly all of them, is passed on as it is."""
+    if not any(issubclass(kind, Enum) for kind in set(map(type, values))):
+        return values
+    return [v.value if isinstance(v, Enum) else v for v in values]
 
 
 def _as_sqlalchemy_error(adapted: Any, statement: str, error: Exception) -> Exception:
@@ -75,8 +79,8 @@ async def insert_new(
     connection = await session.connection()
     dialect = connection.dialect
     if dialect.name == "postgresql":
-        per_row = [[_copy_value(v) for v in values] for values in columns.values()]
-        fixed = [repeat(_copy_value(v), size) for v in constants.values()]
+        per_row = [_copy_values(values) for values in columns.values()]
+        fixed = [repeat(_copy_values([v])[0], size) for v in constants.values()]
         raw = await connection.get_raw_connection()
         driver: Any = raw.driver_connection  # asyncpg's own connection, in this transaction
         try:
