@@ -127,9 +127,9 @@ class SupplierNameWord(Base):
         ),
     )
 
-    supplier_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("suppliers.id", ondelete="CASCADE"), primary_key=True
-    )
+    supplier_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    """No foreign key (migration 0038): its check of every inserted word was a tenth of a
+    first import on PostgreSQL; a trigger on ``suppliers`` deletes a deleted supplier's words."""
     word: Mapped[str] = mapped_column(_search_text(64), primary_key=True)
     name_key: Mapped[str] = mapped_column(_search_text(200))
     first: Mapped[bool] = mapped_column(Boolean)
