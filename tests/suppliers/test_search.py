@@ -9,7 +9,7 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, select, text
 
 from tests.factories import supplier
 from tests.helpers import create_supplier
