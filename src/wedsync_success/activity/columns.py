@@ -20,15 +20,21 @@ the same values (tests/activity/test_fast_path.py proves both with hypothesis).
 from __future__ import annotations
 
 import functools
-import re
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from operator import methodcaller
 from typing import Any
 
 from wedsync_success.activity.schemas import EventIn, properties_problem
+from wedsync_success.kit.columns import (
+    INSTANT,
+    TextColumn,
+    column_getter,
+    read_instants,
+    refuse,
+)
 from wedsync_success.kit.limits import EARLIEST, LATEST
 
 
@@ -91,45 +97,14 @@ _EVENT_ID = "[!-~]{1,128}"
 """Printable ASCII without spaces: nothing for the schema to strip or refuse."""
 _UUID = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 _TYPE = "[a-z][a-z0-9_.]{0,63}"
-_INSTANT = (
-    "(?:19|20|21)[0-9]{2}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
-    "T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:[.][0-9]{1,6})?"
-    "(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"
-)
-"""ISO 8601 as exports write it, with a UTC offset in hours and minutes; the day of the
-month is checked by ``datetime.fromisoformat`` (which reads every text this matches)."""
-
-
-@dataclass(frozen=True)
-class _Column:
-    """How one text column is recognised: ``joined`` matches the whole column at once."""
-
-    one: re.Pattern[str]
-    joined: re.Pattern[str]
-
-    @classmethod
-    def of(cls, pattern: str) -> _Column:
-        return cls(re.compile(pattern), re.compile(f"(?:{pattern}\n)*{pattern}"))
-
-    def plain(self, values: list[Any]) -> list[bool] | None:
-        """None when every value matches (one regex over the joined column); otherwise
-        which values match."""
-        try:
-            if self.joined.fullmatch("\n".join(values)) is not None:
-                return None
-        except TypeError:  # a value that is not text
-            pass
-        one = self.one.fullmatch
-        return [isinstance(v, str) and one(v) is not None for v in values]
-
 
 _uuid = functools.lru_cache(maxsize=1 << 16)(uuid.UUID)
 """``uuid.UUID`` of a text, remembered: an import names the same suppliers batch after batch,
 and building a UUID object cost more than validating the rest of the event."""
-_EVENT_IDS = _Column.of(_EVENT_ID)
-_UUIDS = _Column.of(_UUID)
-_TYPES = _Column.of(_TYPE)
-_INSTANTS = _Column.of(_INSTANT)
+_EVENT_IDS = TextColumn.of(_EVENT_ID)
+_UUIDS = TextColumn.of(_UUID)
+_TYPES = TextColumn.of(_TYPE)
+_INSTANTS = TextColumn.of(INSTANT)
 
 
 @dataclass
@@ -155,23 +130,23 @@ def split_plain(items: Sequence[Any]) -> FastSplit:
         deferred = sorted({i for i in range(n) if not ok[i]} | {kept[i] for i in inner.deferred})
         return FastSplit(inner.accepted, deferred)
     if not set().union(*items) <= _KNOWN_KEYS:
-        _refuse(ok, [set(item) <= _KNOWN_KEYS for item in items])
-    get = _getter(items)
+        refuse(ok, [set(item) <= _KNOWN_KEYS for item in items])
+    get = column_getter(items)
     event_id, supplier_id, user_id = get("event_id"), get("supplier_id"), get("user_id")
     event_type, occurred_at = get("type"), get("occurred_at")
     properties = get("properties", {})
-    _refuse(ok, _EVENT_IDS.plain(event_id))
-    _refuse(ok, _UUIDS.plain(supplier_id))
+    refuse(ok, _EVENT_IDS.plain(event_id))
+    refuse(ok, _UUIDS.plain(supplier_id))
     if any(map(_is_set, get("supplier_external_id"))):  # named by external id: the schema's
-        _refuse(ok, [v is None for v in get("supplier_external_id")])
+        refuse(ok, [v is None for v in get("supplier_external_id")])
     if any(map(_is_set, user_id)):
-        _refuse(ok, [v is None or m for v, m in zip(user_id, _each(_UUIDS, user_id), strict=True)])
-    _refuse(ok, _TYPES.plain(event_type))
-    _refuse(ok, _INSTANTS.plain(occurred_at))
-    _refuse(ok, [type(p) is dict and (not p or properties_problem(p) is None) for p in properties])
+        refuse(ok, [v is None or m for v, m in zip(user_id, _UUIDS.each(user_id), strict=True)])
+    refuse(ok, _TYPES.plain(event_type))
+    refuse(ok, _INSTANTS.plain(occurred_at))
+    refuse(ok, [type(p) is dict and (not p or properties_problem(p) is None) for p in properties])
     positions = [i for i in range(n) if ok[i]] if not all(ok) else range(n)
     texts = [occurred_at[i] for i in positions]
-    moments, readable = _instants(texts)
+    moments, readable = read_instants(texts)
     kept = [p for p, good in zip(positions, readable, strict=True) if good]
     moments = [m for m, good in zip(moments, readable, strict=True) if good]
     utc = list(map(AS_UTC, moments))
@@ -193,42 +168,5 @@ def split_plain(items: Sequence[Any]) -> FastSplit:
     return FastSplit(accepted, [i for i in range(n) if i not in taken])
 
 
-def _getter(items: Sequence[dict[str, Any]]) -> Callable[..., list[Any]]:
-    def column(name: str, default: Any = None) -> list[Any]:
-        return list(map(methodcaller("get", name, default), items))
-
-    return column
-
-
 def _is_set(value: Any) -> bool:
     return value is not None
-
-
-def _each(column: _Column, values: list[Any]) -> list[bool]:
-    found = column.plain(values)
-    return [True] * len(values) if found is None else found
-
-
-def _refuse(ok: list[bool], plain: list[bool] | None) -> None:
-    """Clear ``ok`` where ``plain`` is False (None: every item is plain)."""
-    if plain is not None:
-        ok[:] = [a and b for a, b in zip(ok, plain, strict=True)]
-
-
-def _instants(texts: list[str]) -> tuple[list[datetime], list[bool]]:
-    """The instants of ``texts`` (all matching ``_INSTANT``), and which could be read (a
-    31st of a shorter month cannot)."""
-    try:
-        return list(map(datetime.fromisoformat, texts)), [True] * len(texts)
-    except ValueError:
-        pass
-    moments: list[datetime] = []
-    readable: list[bool] = []
-    for text in texts:
-        try:
-            moments.append(datetime.fromisoformat(text))
-            readable.append(True)
-        except ValueError:
-            moments.append(EARLIEST)
-            readable.append(False)
-    return moments, readable
