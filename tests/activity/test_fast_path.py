@@ -85,6 +85,7 @@ supplier_ids = st.one_of(
     uuids.map(lambda u: "urn:uuid:" + u),
     uuids.map(lambda u: f" {u} "),
     uuids.map(lambda u: u[:-1] + "g"),
+    uuids.map(lambda u: f"{u}\n{u}"),  # two ids in one: must not read as two plain values
     hostile_text,
     st.integers(),
     st.none(),
@@ -94,13 +95,13 @@ event_ids = st.one_of(
     st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126), min_size=1, max_size=8),
     hostile_text,
     long_text,
-    st.sampled_from(["", " ", " e1", "e1\n", "x" * 128, "x" * 129, "é"]),
+    st.sampled_from(["", " ", " e1", "e1\n", "e1\ne2", "x" * 128, "x" * 129, "é"]),
     st.integers(),
 )
 types = st.one_of(
     st.sampled_from(["login", "page.viewed", "a", "x" * 64, "x" * 65, "Login", "1a", "a-b"]),
     st.from_regex(r"[a-z][a-z0-9_.]{0,70}", fullmatch=True),
-    st.sampled_from([" login", "login\n", "login ", ""]),
+    st.sampled_from([" login", "login\n", "login\nlogin", "login ", ""]),
     hostile_text,
     st.integers(),
 )

@@ -3,8 +3,8 @@ plain items column by column (events in ``activity/columns.py``, new suppliers i
 ``suppliers/columns.py``) and leave every other item to the schema.
 
 A column of text is matched by one regular expression over the column joined by newlines
-(the patterns never match a newline, so a value cannot spill into the next); only when that
-fails is each value matched on its own, to tell which ones are plain.
+(the patterns never match a newline, and a value holding one is caught by counting them);
+only when that fails is each value matched on its own, to tell which ones are plain.
 """
 
 from __future__ import annotations
@@ -42,7 +42,9 @@ class TextColumn:
         """None when every value matches (one regex over the joined column); otherwise
         which values match."""
         try:
-            if self.joined.fullmatch("\n".join(values)) is not None:
+            joined = "\n".join(values)
+            # A value holding a newline would read as two: count them.
+            if joined.count("\n") == len(values) - 1 and self.joined.fullmatch(joined):
                 return None
         except TypeError:  # a value that is not text
             pass
