@@ -25,9 +25,9 @@ _SPECIAL_USE = frozenset({"arpa", "invalid", "local", "localhost", "onion", "tes
 """Top-level domains email-validator refuses (its SPECIAL_USE_DOMAIN_NAMES)."""
 
 
-def normalise(value: str) -> str:
-    """``value`` as ``EmailStr`` would return it, or refused with ``EmailStr``'s reason."""
-    text = value.strip()
+def plain_normalised(text: str) -> str | None:
+    """``text`` normalised as ``EmailStr`` would, when it is a plain address (see the module
+    note) with nothing around it; None for anything else, which only email-validator judges."""
     plain = _PLAIN.fullmatch(text)
     if (
         plain is not None
@@ -37,7 +37,13 @@ def normalise(value: str) -> str:
         and "--" not in plain.group(2)  # punycode (decoded) and reserved "ab--" labels
     ):
         return f"{plain.group(1)}@{plain.group(2).lower()}"
-    return validate_email(value)[1]
+    return None
+
+
+def normalise(value: str) -> str:
+    """``value`` as ``EmailStr`` would return it, or refused with ``EmailStr``'s reason."""
+    plain = plain_normalised(value.strip())
+    return plain if plain is not None else validate_email(value)[1]
 
 
 Email = Annotated[str, AfterValidator(normalise), Field(json_schema_extra={"format": "email"})]

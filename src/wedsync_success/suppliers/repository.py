@@ -233,8 +233,13 @@ async def upsert(
     ordered = sorted(suppliers, key=lambda row: row["id"])
     new = [row for row in ordered if row["id"] not in names]
     if new:
-        await insert_new(session, _SUPPLIERS, _columns(new), constants={"created_at": created_at})
-        await insert_new(session, _WORDS, _word_columns(new))
+        new_users = [u for u in users if u["supplier_id"] not in names]
+        await insert_created(
+            session,
+            _columns(new),
+            _columns(new_users) if new_users else {},
+            created_at=created_at,
+        )
     changed = [row for row in ordered if row["id"] in names]
     if changed:
         await _upsert_suppliers(session, changed, names, created_at=created_at)
@@ -248,9 +253,6 @@ async def upsert(
                 SupplierUser.id.not_in([u["id"] for u in users]),
             )
         )
-    new_users = [u for u in users if u["supplier_id"] not in names]
-    if new_users:
-        await insert_new(session, _USERS, _columns(new_users), constants={"created_at": created_at})
     stored_users = [u for u in users if u["supplier_id"] in names]
     if stored_users:
         await upsert_columns(
@@ -261,6 +263,23 @@ async def upsert(
             constants={"created_at": created_at},  # converted once, not once a row
             keeping=Keeping(kept=("supplier_id", "created_at")),
         )
+
+
+async def insert_created(
+    session: AsyncSession,
+    suppliers: Mapping[str, Sequence[Any]],
+    users: Mapping[str, Sequence[Any]],
+    *,
+    created_at: datetime,
+) -> None:
+    """Insert suppliers that cannot exist yet (fresh ids, external ids locked and not
+    stored), with their search words and ``users`` (columns; empty: none): ``suppliers``
+    holds ``id``, ``external_id`` and every field of ``SUPPLIER_FIELDS``, ``users`` the
+    user columns but ``created_at``."""
+    await insert_new(session, _SUPPLIERS, suppliers, constants={"created_at": created_at})
+    await insert_new(session, _WORDS, _word_columns(suppliers["id"], suppliers["business_name"]))
+    if users:
+        await insert_new(session, _USERS, users, constants={"created_at": created_at})
 
 
 def _columns(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
@@ -574,21 +593,23 @@ async def replace_name_words(session: AsyncSession, suppliers: Sequence[dict[str
         session,
         _WORDS,
         key=("supplier_id", "word"),
-        columns=_word_columns(suppliers),
+        columns=_word_columns(
+            [s["id"] for s in suppliers], [s["business_name"] for s in suppliers]
+        ),
         skip_existing=True,
     )
 
 
-def _word_columns(suppliers: Sequence[dict[str, Any]]) -> dict[str, list[Any]]:
-    """The search-word rows of ``suppliers`` (with ``id`` and ``business_name``), as columns."""
+def _word_columns(ids: Sequence[uuid.UUID], names: Sequence[str]) -> dict[str, list[Any]]:
+    """The search-word rows of the suppliers ``ids`` named ``names``, as columns."""
     supplier_ids: list[Any] = []
     found: list[str] = []
     keys: list[str] = []
     first: list[bool] = []
-    for s in suppliers:
-        searched = searched_name(s["business_name"])
+    for sid, name in zip(ids, names, strict=True):
+        searched = searched_name(name)
         for word in sorted(searched.words):
-            supplier_ids.append(s["id"])
+            supplier_ids.append(sid)
             found.append(word)
             keys.append(searched.key)
             first.append(word == searched.first)

@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import chain
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,6 +21,7 @@ from wedsync_success.kit.errors import NotFound, PayloadTooLarge, ValidationFail
 from wedsync_success.kit.limits import safe_text
 from wedsync_success.kit.pagination import decode_cursor, encode_cursor
 from wedsync_success.suppliers import repository
+from wedsync_success.suppliers.columns import split_new
 from wedsync_success.suppliers.models import PlanTier, Supplier
 from wedsync_success.suppliers.repository import SORTS, SupplierFilters
 from wedsync_success.suppliers.schemas import (
@@ -244,10 +246,12 @@ async def import_batch(
     repeated = {ext for ext, n in Counter(externals).items() if n > 1}
     kept: list[uuid.UUID] = []
     lines: list[tuple[int, dict[str, Any]]] = []
+    fresh: list[tuple[int, dict[str, Any]]] = []  # new suppliers, each named once
     for index, item in given:
         known = stored.get(item["external_id"])
         if known is None:
-            lines.append((index, dict(IMPORT_DEFAULTS) | item))
+            new = item["external_id"] not in repeated
+            (fresh if new else lines).append((index, dict(IMPORT_DEFAULTS) | item))
             continue
         if item["external_id"] not in repeated and _line_keeps(item, known, known_users):
             kept.append(known.id)
@@ -257,6 +261,13 @@ async def import_batch(
             for name in _SUBSCRIPTION_STATE:
                 base.pop(name, None)
         lines.append((index, base | item))
+    # The plain lines of new suppliers are written as columns, without models (see
+    # ``suppliers/columns.py``); the schema judges the rest, in the batch's order.
+    created, deferred = split_new([item for _, item in fresh])
+    if deferred:
+        lines = sorted([*lines, *(fresh[i] for i in deferred)], key=itemgetter(0))
+    if len(created):
+        await repository.insert_created(session, created.suppliers, created.users, created_at=now)
     done = await _upsert(
         session=session,
         items=[item for _, item in lines],
@@ -269,10 +280,10 @@ async def import_batch(
     rejected.extend(e.model_copy(update={"index": lines[e.index][0]}) for e in result.errors)
     rejected.sort(key=lambda e: e.index)
     return ImportedBatch(
-        created=result.created,
+        created=result.created + len(created),
         updated=result.updated + len(kept),
         errors=rejected,
-        ids=[*result.ids, *kept],
+        ids=[*result.ids, *created.suppliers.get("id", []), *kept],
         written=done.written,
     )
 
