@@ -29,7 +29,6 @@ hypothesis).
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC
@@ -40,6 +39,7 @@ from typing import Any
 
 from wedsync_success.kit.columns import INSTANT, TextColumn, column_getter, read_instants, refuse
 from wedsync_success.kit.emails import plain_normalised
+from wedsync_success.kit.ids import fresh_uuids
 from wedsync_success.kit.limits import EARLIEST, LATEST, MAX_AMOUNT_MINOR
 from wedsync_success.suppliers.models import PlanTier, VendorType
 from wedsync_success.suppliers.schemas import SUPPLIER_FIELDS, SupplierIn, SupplierUserIn
@@ -229,7 +229,7 @@ def _columns(
 ) -> NewSuppliers:
     """The columns of the ``kept`` lines (``moments``: their signup instants, in order)."""
     count = len(kept)
-    ids = [uuid.uuid4() for _ in range(count)]
+    ids = fresh_uuids(count)
     picked = [lines[i] for i in kept]
     suppliers: dict[str, list[Any]] = {"id": ids}
     for name in ("external_id", *SUPPLIER_FIELDS):
@@ -246,7 +246,7 @@ def _columns(
     if listed:
         owners = list(chain.from_iterable(repeat(sid, len(given)) for sid, given, _ in listed))
         users = {
-            "id": [uuid.uuid4() for _ in owners],
+            "id": fresh_uuids(len(owners)),
             "supplier_id": owners,
             "email": list(chain.from_iterable(mails for _, _, mails in listed)),
             "name": list(map(itemgetter("name"), chain.from_iterable(g for _, g, _ in listed))),
