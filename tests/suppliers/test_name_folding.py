@@ -48,3 +48,11 @@ def test_one_pass_gives_the_key_the_first_word_and_the_words(name: str) -> None:
 def test_an_accented_name_still_folds() -> None:
     assert searched_name("Café Lumière").words == {"cafe", "lumiere"}
     assert searched_name("O'Brien's Cakes").first == "obriens"
+
+
+def test_a_long_word_is_cut_to_the_stored_width_with_or_without_apostrophes() -> None:
+    for name in ("x" * 70 + " Oak", "x" * 70 + " O'Brien"):
+        searched = searched_name(name)
+        assert searched.words == name_words(name)
+        assert "x" * 64 in searched.words
+        assert searched.first == "x" * 64

@@ -24,12 +24,15 @@ REQUIRED_COLUMNS = ("external_id", "business_name", "vendor_type", "country", "s
 KNOWN_COLUMNS = (*FIELD_COLUMNS, "users", *CONTACT_COLUMNS)
 
 
+_FIELD_SET = frozenset(FIELD_COLUMNS)
+
+
 def _csv_item(row: dict[str, str]) -> dict[str, Any]:
     item: dict[str, Any] = {
-        k: v.strip() for k, v in row.items() if k in FIELD_COLUMNS and v and v.strip()
+        k: text for k, v in row.items() if k in _FIELD_SET and v and (text := v.strip())
     }
     raw_users = (row.get("users") or "").strip()
-    email, name, phone = ((row.get(c) or "").strip() for c in CONTACT_COLUMNS)
+    email, name, phone = [(row.get(c) or "").strip() for c in CONTACT_COLUMNS]
     if raw_users and email:
         raise ValueError("users: give a users column or user_email, not both")
     if raw_users:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from typing import NamedTuple
 
 MAX_QUERY_CHARS = 100
 """The longest search query accepted (longer is refused, not cut)."""
@@ -69,10 +69,9 @@ def _all_words(folded: str, joined: list[str]) -> set[str]:
     return {w[:MAX_WORD_CHARS] for w in found}
 
 
-@dataclass(frozen=True)
-class SearchedName:
+class SearchedName(NamedTuple):
     """What the search stores of one name: :func:`name_key`, :func:`first_word` and
-    :func:`name_words`, from one folding of it."""
+    :func:`name_words`, from one folding of it (a tuple: an import makes one a supplier)."""
 
     key: str
     first: str | None
@@ -81,8 +80,15 @@ class SearchedName:
 
 def searched_name(name: str) -> SearchedName:
     folded = fold(name)
-    joined = _joined_words(folded)
-    return SearchedName(key=_key(joined), first=_first(joined), words=_all_words(folded, joined))
+    if _APOSTROPHES.search(folded) is not None:
+        joined = _joined_words(folded)
+        return SearchedName(_key(joined), _first(joined), _all_words(folded, joined))
+    # No apostrophe, the common case: the joined and the split words are the same words.
+    found = _WORD.findall(folded)
+    words = set(found)
+    if any(len(word) > MAX_WORD_CHARS for word in words):
+        words = {word[:MAX_WORD_CHARS] for word in words}
+    return SearchedName(_key(found), _first(found), words)
 
 
 def after_prefix(prefix: str) -> str:
