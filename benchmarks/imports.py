@@ -140,11 +140,16 @@ def write_jsonl_update(path: Path, count: int) -> None:
 async def timed(url: str, path: Path, batch_size: int, *, periods: bool = False) -> ImportTiming:
     """One import of suppliers (or, with ``periods``, of subscription periods) of ``path``."""
     read = read_period_batches if periods else read_batches
+    dialect = "sqlite" if url.startswith("sqlite") else "postgresql"
     return await timed_import(
         url,
         batches=read(path, batch_size=batch_size),
         writer=import_cli.period_writer if periods else import_cli.supplier_writer,
         lines=count_lines(path),
+        # As the command groups them (``import suppliers``: several batches a commit on SQLite).
+        batches_per_commit=1
+        if periods
+        else import_cli.supplier_batches_per_commit(dialect, batch_size),
     )
 
 

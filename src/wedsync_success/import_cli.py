@@ -180,8 +180,9 @@ def survey_writer(ctx: AppContext) -> Write:
 
 SUPPLIER_BATCH_SIZE = 5000
 """Suppliers per batch of ``import suppliers`` by default, the most a batch may hold
-(``suppliers.service.MAX_IMPORT_BATCH``): each batch costs a transaction, its lock and a
-handful of set-based statements, so fewer, larger batches cost less (measured in
+(``suppliers.service.MAX_IMPORT_BATCH``): each batch costs its locks and a handful of
+set-based statements (and on PostgreSQL a transaction; on SQLite several batches share one,
+:data:`SQLITE_SUPPLIERS_PER_COMMIT`), so fewer, larger batches cost less (measured in
 benchmarks/README.md)."""
 
 
@@ -219,12 +220,28 @@ MAX_HISTORY_BATCH_SIZE = 200_000
 """The largest ``--batch-size`` with ``--history`` (memory: a batch's items are held whole)."""
 
 
+SQLITE_SUPPLIERS_PER_COMMIT = 20_000
+"""Lines of ``import suppliers`` per transaction on SQLite (four batches of 5,000), for the
+same reason as :data:`SQLITE_EVENTS_PER_COMMIT`: the pages of the suppliers' seven indexes
+and of their search words, keyed by random ids and names, are touched again by every batch,
+and each commit wrote them all again (a first import of 20,000: 1.13 s in four commits,
+1.06 s in one, 8 December 2026). 20,000 lines hold the write lock about a second."""
+
+
 def event_batches_per_commit(dialect: str, batch_size: int = 5000) -> int:
     """How many batches of ``batch_size`` events ``import events`` writes per transaction on
     a ``dialect`` database: on SQLite as many as make :data:`SQLITE_EVENTS_PER_COMMIT`."""
-    if dialect != "sqlite":
-        return 1
-    return max(1, SQLITE_EVENTS_PER_COMMIT // batch_size)
+    return _batches_per_commit(dialect, batch_size, SQLITE_EVENTS_PER_COMMIT)
+
+
+def supplier_batches_per_commit(dialect: str, batch_size: int) -> int:
+    """How many batches of ``batch_size`` lines ``import suppliers`` writes per transaction
+    on a ``dialect`` database: on SQLite as many as make :data:`SQLITE_SUPPLIERS_PER_COMMIT`."""
+    return _batches_per_commit(dialect, batch_size, SQLITE_SUPPLIERS_PER_COMMIT)
+
+
+def _batches_per_commit(dialect: str, batch_size: int, per_commit: int) -> int:
+    return 1 if dialect != "sqlite" else max(1, per_commit // batch_size)
 
 
 async def event_partitions(ctx: AppContext) -> set[str]:
@@ -463,8 +480,13 @@ def import_suppliers(
     lines = count_lines(file)
 
     async def work(ctx: AppContext) -> ImportReport:
-        batches = read_batches(file, batch_size=batch_size)
-        return await run_import(ctx, batches=batches, lines=lines, write=supplier_writer(ctx))
+        return await run_import(
+            ctx,
+            batches=read_batches(file, batch_size=batch_size),
+            lines=lines,
+            write=supplier_writer(ctx),
+            batches_per_commit=supplier_batches_per_commit(ctx.db.dialect, batch_size),
+        )
 
     _finish(_run(work), errors_out)
 

@@ -194,3 +194,35 @@ def test_a_large_import_refreshes_the_planners_statistics_as_it_goes(
         "SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables WHERE relname = 'suppliers'",
     )
     assert analyzed[0] is True
+
+
+def test_on_sqlite_several_batches_share_a_commit(
+    cli_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each SQLite commit writes every page its batches touched; the suppliers' indexes are
+    touched again by every batch, so the command groups batches (PostgreSQL: one each)."""
+    from wedsync_success import import_cli
+
+    seen: list[int] = []
+    real = import_cli.run_import
+
+    async def spy(ctx: Any, **kwargs: Any) -> Any:
+        seen.append(kwargs["batches_per_commit"])
+        return await real(ctx, **kwargs)
+
+    monkeypatch.setattr(import_cli, "run_import", spy)
+    path = tmp_path / "few.csv"
+    path.write_text(
+        HEADER
+        + "".join(
+            f"g-{n},Oak Hall {n},venue,GB,2025-01-01T09:00:00Z,starter,1900,GBP,g{n}@o.example,J\n"
+            for n in range(5)
+        )
+    )
+    result = runner.invoke(app, ["import", "suppliers", str(path), "--batch-size", "2"])
+    assert result.exit_code == 0, result.output
+    assert seen == [10_000 if cli_db.startswith("sqlite") else 1]
+    assert _rows(cli_db, "SELECT count(*) FROM suppliers WHERE external_id LIKE 'g-%'")[0][0] == 5
+    assert import_cli.supplier_batches_per_commit("sqlite", 5000) == 4
+    assert import_cli.supplier_batches_per_commit("sqlite", 30_000) == 1
+    assert import_cli.supplier_batches_per_commit("postgresql", 5000) == 1

@@ -182,7 +182,7 @@ at signup, active; the subscription history import then says more)."""
 _SUBSCRIPTION_STATE = ("subscription_status", "subscription_ended_at", "cancellation_reason")
 """Taken together: a line that sets one of them does not keep the others."""
 MAX_IMPORT_BATCH = 5000
-"""Lines an import writes in one transaction at most (:func:`import_batch`)."""
+"""Lines one :func:`import_batch` call takes at most (the import's largest batch)."""
 
 
 @dataclass(frozen=True)
