@@ -186,7 +186,9 @@ async def _stored(ctx: AppContext, prefix: str) -> tuple[list[Any], list[Any], l
         rows = sorted(
             (r["external_id"][cut:], *[v for k, v in r.items() if k not in skip]) for r in suppliers
         )
-        joined = select(Supplier.external_id, SupplierUser).join(Supplier)
+        joined = select(Supplier.external_id, SupplierUser).join(
+            Supplier, Supplier.id == SupplierUser.supplier_id
+        )
         users = sorted(
             ((ext or "")[cut:], u.email, u.name, u.role, u.phone)
             for ext, u in await session.execute(joined.where(ours))
