@@ -196,7 +196,9 @@ benchmarks/README.md."""
 
 FIRST_ANALYZE_AT = 2_000
 """Rows stored before the planner's statistics are first refreshed during an import, then
-again each time the count doubles (a few times per import: see ``Database.refresh_plans``)."""
+again each time the count doubles (a few times per import: see ``Database.refresh_plans``).
+Those refreshes are quick ones, to re-plan; an import that made any ends with a full one,
+so it leaves the statistics ANALYZE would."""
 
 
 SQLITE_EVENTS_PER_COMMIT = 50_000
@@ -298,6 +300,7 @@ async def run_import(
     report = ImportReport()
     touched: set[uuid.UUID] = set()
     added, next_analyze = 0, FIRST_ANALYZE_AT
+    refreshed: Sequence[str] | None = None  # the tables quickly analysed, to analyse fully
     with bulk_job(), progress_bar() as bar:
         task = bar.add_task("lines", total=lines)
         try:
@@ -323,11 +326,14 @@ async def run_import(
                     grew = written.added
                     added += sum(written.counts.values()) if grew is None else grew
                 if done and added >= next_analyze:
-                    await ctx.db.refresh_plans(done[-1][1].tables)
+                    refreshed = done[-1][1].tables
+                    await ctx.db.refresh_plans(refreshed, quick=True)
                     while next_analyze <= added:
                         next_analyze *= 2
                 bar.update(task, completed=group[-1].last_line)
             bar.update(task, completed=lines)
+            if refreshed is not None:
+                await ctx.db.refresh_plans(refreshed)
         except WedSyncError as exc:
             if not report.batches:  # the file itself is refused (format, CSV header)
                 raise

@@ -22,10 +22,10 @@ CSV = "external_id,business_name,vendor_type,country,signed_up_at\n" + "".join(
 async def test_statistics_follow_the_rows_added_and_name_the_tables(
     ctx: AppContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    calls: list[tuple[str, ...]] = []
+    calls: list[tuple[tuple[str, ...], bool]] = []
 
-    async def spy(self: Database, tables: Sequence[str] = ()) -> None:
-        calls.append(tuple(tables))
+    async def spy(self: Database, tables: Sequence[str] = (), *, quick: bool = False) -> None:
+        calls.append((tuple(tables), quick))
 
     monkeypatch.setattr(Database, "refresh_plans", spy)
     monkeypatch.setattr(import_cli, "FIRST_ANALYZE_AT", 2)
@@ -42,7 +42,9 @@ async def test_statistics_follow_the_rows_added_and_name_the_tables(
 
     first = await run()
     assert first.stored == {"created": 4, "updated": 0}
-    assert calls == [import_cli.SUPPLIER_TABLES] * 2  # at 2 rows added, then at 4
+    tables = import_cli.SUPPLIER_TABLES
+    # Quick ones at 2 rows added, then at 4; a full one once the import is done.
+    assert calls == [(tables, True), (tables, True), (tables, False)]
     calls.clear()
     again = await run()
     assert again.stored == {"created": 0, "updated": 4}
@@ -70,3 +72,7 @@ async def test_refresh_plans_analyses_only_the_tables_named(ctx: AppContext) -> 
     assert after["supplier_users"] == before["supplier_users"]
     await ctx.db.refresh_plans()  # no tables named: all of them
     assert (await manual_analyses())["supplier_users"] == before["supplier_users"] + 1
+    await ctx.db.refresh_plans(("suppliers",), quick=True)
+    assert (await manual_analyses())["suppliers"] == before["suppliers"] + 3
+    async with ctx.db.sessions() as session:  # the small sample was for that ANALYZE only
+        assert await session.scalar(text("SHOW default_statistics_target")) == "100"

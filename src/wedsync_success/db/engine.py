@@ -102,7 +102,7 @@ class Database:
             async with self.engine.begin() as conn:
                 await conn.exec_driver_sql("ANALYZE")
 
-    async def refresh_plans(self, tables: Sequence[str] = ()) -> None:
+    async def refresh_plans(self, tables: Sequence[str] = (), *, quick: bool = False) -> None:
         """Let PostgreSQL re-plan the statements a bulk load repeats, as its tables grow.
 
         asyncpg prepares each statement, and after five runs PostgreSQL keeps a generic plan
@@ -112,10 +112,15 @@ class Database:
         autovacuum may not get to it within an import. SQLite plans each statement afresh and
         its ANALYZE reads whole tables, so nothing is done there. ``tables``: only those
         (the ones a load grows; a whole-database ANALYZE samples every table, events too).
+        ``quick``: from a tenth of the usual sample (``default_statistics_target`` 10: 3,000
+        rows), enough to record the sizes and re-plan while a load goes on, not the
+        statistics to keep once it is done (a fifth of the time of a full one).
         """
         if self.dialect == "postgresql":
             names = ", ".join(f'"{name}"' for name in tables)
             async with self.engine.begin() as conn:
+                if quick:
+                    await conn.exec_driver_sql("SET LOCAL default_statistics_target = 10")
                 await conn.exec_driver_sql(f"ANALYZE {names}".rstrip())
 
     async def dispose(self) -> None:
