@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from prometheus_client import Counter
 
 from wedsync_success.events.bus import Transport
@@ -14,9 +16,16 @@ SUCCESS_EVENTS = Counter(
 )
 
 
+@functools.cache
+def _delivered(event_type: str) -> Counter:
+    """The counter of one event type (a closed set): ``labels`` checks its arguments and
+    takes a lock on every call, 4 µs an event when an import's rescoring delivers 100,000."""
+    return SUCCESS_EVENTS.labels(type=event_type)
+
+
 async def count_for_metrics(event: SuccessEvent) -> None:
     """Count delivered success events by type for /metrics."""
-    SUCCESS_EVENTS.labels(type=event.event_type).inc()
+    _delivered(event.event_type).inc()
 
 
 def register_builtin_consumers(transport: Transport) -> None:
