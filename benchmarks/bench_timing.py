@@ -188,6 +188,7 @@ async def timed_import(
     phases: Sequence[Phase] = (),
     commits: bool = False,
     batches_per_commit: int = 1,
+    events_with_rescoring: bool = False,
 ) -> ImportTiming:
     """Time ``import_cli.run_import`` on a fresh context over ``url``: ``batches`` yields the
     file's batches, ``writer(ctx)`` is the command's writer (``import_cli.supplier_writer``…).
@@ -195,7 +196,10 @@ async def timed_import(
 
     ``times`` (given) receives the time of each of ``phases`` (the final rescoring always,
     as "rescore"), of every commit with ``commits``, and the wall time without the
-    rescoring. ``batches_per_commit``: as ``run_import`` takes it."""
+    rescoring. ``batches_per_commit``: as ``run_import`` takes it. ``events_with_rescoring``:
+    the delivery of the success events at the end counts with the rescoring, for an import
+    that raises none itself (``import suppliers``: every event is a score the rescoring
+    changed)."""
     from wedsync_success import import_cli, pipeline
     from wedsync_success.config import Settings
     from wedsync_success.context import build_context
@@ -205,6 +209,10 @@ async def timed_import(
     watched = list(phases)
     if not any(phase.label == "rescore" for phase in watched):
         watched.append(Phase(pipeline, "rescore_touched", "rescore"))
+    if events_with_rescoring:
+        from wedsync_success.events import dispatcher
+
+        watched.append(Phase(dispatcher.Dispatcher, "drain", "rescore"))  # type: ignore[arg-type]
     try:
         started = time.perf_counter()
         with profiled(watched, times), timed_commits(times) if commits else nullcontext():

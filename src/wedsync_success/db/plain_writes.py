@@ -90,7 +90,14 @@ async def insert_new(
         except Exception as exc:
             raise _as_sqlalchemy_error(raw.dbapi_connection, f"COPY {table.name}", exc) from exc
         return
-    stored = [sqlite_values(table, dialect, name, values) for name, values in columns.items()]
+    # A list given for two columns of one type (a signup that is also the subscription's
+    # start) is converted once.
+    converted: dict[tuple[int, type], list[Any]] = {}
+    for name, values in columns.items():
+        key = (id(values), type(table.c[name].type))
+        if key not in converted:
+            converted[key] = sqlite_values(table, dialect, name, values)
+    stored = [converted[(id(v), type(table.c[n].type))] for n, v in columns.items()]
     fixed = [repeat(sqlite_values(table, dialect, n, [v])[0], size) for n, v in constants.items()]
     await connection.exec_driver_sql(
         f"INSERT INTO {table.name} ({', '.join(map(_quoted, names))}) "
