@@ -8,9 +8,11 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wedsync_success.activity.models import ActivityEvent
@@ -124,3 +126,13 @@ async def test_any_text_round_trips(ctx: AppContext, notes: list[str]) -> None:
     async with ctx.db.transaction() as session:
         await stage(session, TABLE, columns, stored_as=_EVENTS)
         assert await _staged(session) == list(enumerate(notes))
+
+
+async def test_a_row_the_table_refuses_fails_as_a_statement_would(ctx: AppContext) -> None:
+    """A NULL in a NOT NULL column: the COPY's failure is SQLAlchemy's IntegrityError on
+    PostgreSQL (as the retries and callers expect of any statement), and SQLite's own."""
+    columns = _columns(range(3))
+    columns["n"][1] = None
+    with pytest.raises(IntegrityError):
+        async with ctx.db.transaction() as session:
+            await stage(session, TABLE, columns, stored_as=_EVENTS)

@@ -23,7 +23,7 @@ SQLite).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from enum import Enum
 from itertools import repeat
 from typing import Any
@@ -31,7 +31,7 @@ from typing import Any
 from sqlalchemy import JSON, Table, bindparam, func, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from wedsync_success.db.bulk import sqlite_values
 
@@ -54,6 +54,23 @@ def _as_sqlalchemy_error(adapted: Any, statement: str, error: Exception) -> Exce
     except Exception as dbapi_error:
         return DBAPIError.instance(statement, None, dbapi_error, Exception)
     return error
+
+
+async def copy_records(
+    connection: AsyncConnection,
+    table: str,
+    columns: Sequence[str],
+    records: Iterable[tuple[Any, ...]],
+) -> None:
+    """``records`` into ``table`` by binary ``COPY`` (asyncpg's ``copy_records_to_table``) on
+    ``connection``'s own driver connection, inside its transaction; a failure is raised as
+    SQLAlchemy raises a statement's (see :func:`_as_sqlalchemy_error`)."""
+    raw = await connection.get_raw_connection()
+    driver: Any = raw.driver_connection  # asyncpg's own connection, in this transaction
+    try:
+        await driver.copy_records_to_table(table, records=records, columns=list(columns))
+    except Exception as exc:
+        raise _as_sqlalchemy_error(raw.dbapi_connection, f"COPY {table}", exc) from exc
 
 
 def _quoted(name: str) -> str:
@@ -81,14 +98,7 @@ async def insert_new(
     if dialect.name == "postgresql":
         per_row = [_copy_values(values) for values in columns.values()]
         fixed = [repeat(_copy_values([v])[0], size) for v in constants.values()]
-        raw = await connection.get_raw_connection()
-        driver: Any = raw.driver_connection  # asyncpg's own connection, in this transaction
-        try:
-            await driver.copy_records_to_table(
-                table.name, records=zip(*per_row, *fixed, strict=False), columns=names
-            )
-        except Exception as exc:
-            raise _as_sqlalchemy_error(raw.dbapi_connection, f"COPY {table.name}", exc) from exc
+        await copy_records(connection, table.name, names, zip(*per_row, *fixed, strict=False))
         return
     # A list given for two columns of one type (a signup that is also the subscription's
     # start) is converted once.

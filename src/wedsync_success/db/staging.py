@@ -10,7 +10,8 @@ On PostgreSQL it is also emptied at commit (``ON COMMIT DELETE ROWS``: a truncat
 place), so rows never linger in an idle pooled connection.
 
 Filling: PostgreSQL streams the rows through ``COPY`` (binary, asyncpg's
-``copy_records_to_table``) on the driver connection, inside the session's transaction;
+``copy_records_to_table``, :func:`wedsync_success.db.plain_writes.copy_records`) on the
+driver connection, inside the session's transaction;
 SQLite binds them in C through the driver's ``executemany``, each value in the stored form
 of the table it will be merged into (:func:`wedsync_success.db.bulk.stored_form`).
 """
@@ -25,6 +26,7 @@ from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from wedsync_success.db.bulk import stored_form
+from wedsync_success.db.plain_writes import copy_records
 
 
 @dataclass(frozen=True)
@@ -71,10 +73,8 @@ async def stage(
     if not columns[names[0]]:
         return  # emptied is all there is to do (an empty executemany would be an error)
     if dialect == "postgresql":
-        raw = await connection.get_raw_connection()
-        driver: Any = raw.driver_connection  # asyncpg's own connection, in this transaction
         records = zip(*(columns[name] for name in names), strict=True)
-        await driver.copy_records_to_table(table.name, records=records, columns=names)
+        await copy_records(connection, table.name, names, records)
         return
     values = [
         stored_form(stored_as, connection.dialect, name, columns[name])
