@@ -23,8 +23,7 @@ import functools
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
-from datetime import UTC, datetime
-from operator import methodcaller
+from datetime import datetime
 from typing import Any
 
 from wedsync_success.activity.schemas import EventIn, properties_problem
@@ -35,7 +34,6 @@ from wedsync_success.kit.columns import (
     read_instants,
     refuse,
 )
-from wedsync_success.kit.limits import EARLIEST, LATEST
 
 
 @dataclass
@@ -87,8 +85,6 @@ class EventColumns:
         return whole.take(order)
 
 
-AS_UTC = methodcaller("astimezone", UTC)
-"""An aware datetime's instant in UTC, as a C-level callable for ``map``."""
 _FIELDS = fields(EventColumns)
 _MODEL_FIELDS = [f for f in _FIELDS if f.name != "index"]
 _KNOWN_KEYS = frozenset(EventIn.model_fields)
@@ -146,14 +142,9 @@ def split_plain(items: Sequence[Any]) -> FastSplit:
     refuse(ok, [type(p) is dict and (not p or properties_problem(p) is None) for p in properties])
     positions = [i for i in range(n) if ok[i]] if not all(ok) else range(n)
     texts = [occurred_at[i] for i in positions]
-    moments, readable = read_instants(texts)
-    kept = [p for p, good in zip(positions, readable, strict=True) if good]
-    moments = [m for m, good in zip(moments, readable, strict=True) if good]
-    utc = list(map(AS_UTC, moments))
-    if utc and not (min(utc) >= EARLIEST and max(utc) < LATEST):
-        inside = [EARLIEST <= at < LATEST for at in utc]
-        kept = [p for p, good in zip(kept, inside, strict=True) if good]
-        moments = [m for m, good in zip(moments, inside, strict=True) if good]
+    moments, storable = read_instants(texts)
+    kept = [p for p, good in zip(positions, storable, strict=True) if good]
+    moments = [m for m, good in zip(moments, storable, strict=True) if good]
     accepted = EventColumns(
         index=list(kept),
         event_id=[event_id[i] for i in kept],

@@ -12,11 +12,12 @@ from typing import Any, cast
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wedsync_success.activity import repository
-from wedsync_success.activity.columns import AS_UTC, EventColumns
+from wedsync_success.activity.columns import EventColumns
 from wedsync_success.activity.schemas import SUBSCRIPTION_EVENT_TYPES, EventIn, IngestResult
 from wedsync_success.activity.validation import parse_batch
 from wedsync_success.db.locks import lock_suppliers
 from wedsync_success.kit.batch import RejectedItem
+from wedsync_success.kit.columns import AS_UTC
 from wedsync_success.kit.errors import PayloadTooLarge
 from wedsync_success.suppliers import repository as suppliers_repository
 

@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from wedsync_success.activity.columns import AS_UTC, EventColumns, split_plain
+from wedsync_success.activity.columns import EventColumns, split_plain
 from wedsync_success.activity.schemas import EventIn
 from wedsync_success.kit.batch import RejectedItem, validate_each
+from wedsync_success.kit.columns import AS_UTC
 
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from operator import methodcaller
 from typing import Any
 
-from wedsync_success.kit.limits import EARLIEST
+from wedsync_success.kit.limits import EARLIEST, LATEST
 
 INSTANT = (
     "(?:19|20|21)[0-9]{2}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
@@ -72,20 +72,28 @@ def refuse(ok: list[bool], plain: list[bool] | None) -> None:
         ok[:] = [a and b for a, b in zip(ok, plain, strict=True)]
 
 
+AS_UTC = methodcaller("astimezone", UTC)
+"""An aware datetime's instant in UTC, as a C-level callable for ``map``."""
+
+
 def read_instants(texts: list[str]) -> tuple[list[datetime], list[bool]]:
-    """The instants of ``texts`` (all matching :data:`INSTANT`), and which could be read (a
-    31st of a shorter month cannot; its place holds ``EARLIEST``)."""
+    """The instants of ``texts`` (all matching :data:`INSTANT`), and which can be stored:
+    those that could be read (a 31st of a shorter month cannot; its place holds
+    ``EARLIEST``) and fall in the stored range, ``EARLIEST`` to ``LATEST``."""
     try:
-        return list(map(datetime.fromisoformat, texts)), [True] * len(texts)
+        moments = list(map(datetime.fromisoformat, texts))
+        readable = [True] * len(texts)
     except ValueError:
-        pass
-    moments: list[datetime] = []
-    readable: list[bool] = []
-    for text in texts:
-        try:
-            moments.append(datetime.fromisoformat(text))
-            readable.append(True)
-        except ValueError:
-            moments.append(EARLIEST)
-            readable.append(False)
+        moments, readable = [], []
+        for text in texts:
+            try:
+                moments.append(datetime.fromisoformat(text))
+                readable.append(True)
+            except ValueError:
+                moments.append(EARLIEST)
+                readable.append(False)
+    utc = list(map(AS_UTC, moments))
+    if utc and not (min(utc) >= EARLIEST and max(utc) < LATEST):
+        inside = [EARLIEST <= at < LATEST for at in utc]
+        readable = [r and i for r, i in zip(readable, inside, strict=True)]
     return moments, readable

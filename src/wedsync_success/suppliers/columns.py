@@ -31,7 +31,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC
 from enum import Enum
 from itertools import chain, repeat
 from operator import itemgetter, methodcaller
@@ -40,7 +39,7 @@ from typing import Any
 from wedsync_success.kit.columns import INSTANT, TextColumn, column_getter, read_instants, refuse
 from wedsync_success.kit.emails import plain_normalised
 from wedsync_success.kit.ids import fresh_uuids
-from wedsync_success.kit.limits import EARLIEST, LATEST, MAX_AMOUNT_MINOR
+from wedsync_success.kit.limits import MAX_AMOUNT_MINOR
 from wedsync_success.suppliers.models import PlanTier, VendorType
 from wedsync_success.suppliers.schemas import SUPPLIER_FIELDS, SupplierIn, SupplierUserIn
 
@@ -142,12 +141,10 @@ def split_new(lines: Sequence[dict[str, Any]]) -> tuple[NewSuppliers, list[int]]
     users = get("users")
     emails = _plain_users(users, ok)
     kept = [i for i in range(n) if ok[i]]
-    moments, readable = read_instants([signed_up[i] for i in kept])
-    utc = [m.astimezone(UTC) for m in moments]
-    inside = [good and EARLIEST <= at < LATEST for good, at in zip(readable, utc, strict=True)]
-    if not all(inside):
-        kept = [i for i, good in zip(kept, inside, strict=True) if good]
-        moments = [m for m, good in zip(moments, inside, strict=True) if good]
+    moments, storable = read_instants([signed_up[i] for i in kept])
+    if not all(storable):
+        kept = [i for i, good in zip(kept, storable, strict=True) if good]
+        moments = [m for m, good in zip(moments, storable, strict=True) if good]
     accepted = _columns(kept, lines, moments, amounts, emails)
     taken = set(kept)
     return accepted, [i for i in range(n) if i not in taken]
@@ -196,9 +193,7 @@ def _plain_users(users: list[Any], ok: list[bool]) -> list[list[str]]:
         for u, g, n in zip(flat, good, named, strict=True)
     ]
     bad = {line for line, email in zip(owner, normalised, strict=True) if email is None}
-    seen = {(line, email.lower()) for line, email in zip(owner, normalised, strict=True) if email}
-    if len(seen) < len(flat) - sum(email is None for email in normalised):
-        bad |= _repeated_emails(owner, normalised)
+    bad |= _repeated_emails(owner, normalised)
     for line, email in zip(owner, normalised, strict=True):
         if email is not None:
             emails[line].append(email)
