@@ -32,7 +32,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.schema import CreateIndex, DropIndex
 
-from wedsync_success.db.types import UTCDateTime
+from wedsync_success.db.types import NAIVE_INSTANT, UTCDateTime
 
 CHUNK = 5000
 """Rows per PostgreSQL statement: bounds the size of one array parameter."""
@@ -204,7 +204,7 @@ def _sqlite_instants(values: Sequence[datetime | None]) -> list[str | None]:
         if value is None:
             stored.append(None)
         elif value.tzinfo is None:
-            raise ValueError("naive datetime given to a UTC column; attach a time zone")
+            raise ValueError(NAIVE_INSTANT)
         else:
             stored.append(value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds"))
     return stored

@@ -19,6 +19,9 @@ JSONType: TypeEngine[Any] = JSON().with_variant(JSONB(), "postgresql")
 big_id: TypeEngine[int] = BigInteger().with_variant(Integer(), "sqlite")
 
 
+NAIVE_INSTANT = "naive datetime given to a UTC column; attach a time zone"
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """A timezone-aware UTC timestamp on every backend.
 
@@ -33,7 +36,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         if value.tzinfo is None:
-            raise ValueError("naive datetime given to a UTC column; attach a time zone")
+            raise ValueError(NAIVE_INSTANT)
         value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
